@@ -1,0 +1,16 @@
+"""Staff back office on Flask-Admin, by role (back-office issue "Roles and access")."""
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+
+def init_app(app: Flask) -> None:
+    """Mount ``/admin`` with one secured base view class for every screen."""
+    from admin.views import register_views
+    from admin.views.base import DashboardView
+
+    admin = Admin(app, name="SISO Back Office", url="/admin",
+                  theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+                  index_view=DashboardView(name="Dashboard", url="/admin"))
+    register_views(admin)

@@ -1,0 +1,20 @@
+"""Back-office views, one module per area."""
+
+from core.extensions import db
+
+
+def register_views(admin) -> None:
+    """Add every view to the ``Admin`` instance."""
+    from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
+    from admin.views.partners import DealView, LeadView, PartnerView
+    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement
+
+    admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
+    admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))
+    admin.add_view(DealView(Deal, db, name="Deals", endpoint="deals", category="Pipeline"))
+    admin.add_view(CommissionView(Commission, db, name="Commissions", endpoint="commissions",
+                                  category="Money"))
+    admin.add_view(PayoutView(Payout, db, name="Payouts", endpoint="payouts", category="Money"))
+    admin.add_view(StatementView(Statement, db, name="Statements", endpoint="statements",
+                                 category="Money"))
+    admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))

@@ -1,0 +1,89 @@
+"""The secured base classes: every admin view checks a staff role on the server."""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.errors import DomainError
+from core.extensions import db
+
+
+def staff_with(*roles: str) -> bool:
+    """True when the current user is staff holding ``admin`` or one of ``roles``
+    (no roles given: any staff)."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return False
+    return current_user.has_role(*roles) if roles else True
+
+
+def refuse():
+    """Anonymous → login page; logged-in non-staff or wrong role → 403."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+    abort(403)
+
+
+def run_domain(fn, success: str | None = None):
+    """Run a core operation from a staff screen: commit on success, flash its refusal."""
+    try:
+        result = fn()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return None
+    if success:
+        flash(success, "success")
+    return result
+
+
+class StaffModelView(ModelView):
+    """Base for every model screen: read-only by default, role-checked, paginated."""
+
+    #: Roles allowed to open the view (admin always can).
+    roles: tuple[str, ...] = ()
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    page_size = 50
+    can_set_page_size = True
+
+    def is_accessible(self) -> bool:
+        return staff_with(*self.roles)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    def handle_action(self, return_view=None):
+        return super().handle_action(return_view)
+
+
+class DashboardView(AdminIndexView):
+    """Back-office home: the figures staff look at first."""
+
+    def is_accessible(self) -> bool:
+        return staff_with()
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/")
+    def index(self):
+        from core.models import Commission, Partner, Payout, Tier
+
+        by_status = dict(db.session.execute(
+            select(Partner.status, func.count()).group_by(Partner.status)).all())
+        by_tier = db.session.execute(
+            select(Tier.name, func.count(Partner.id)).outerjoin(Partner, Partner.tier_id == Tier.id)
+            .group_by(Tier.name, Tier.min_deals).order_by(Tier.min_deals)).all()
+        commissions = dict(db.session.execute(
+            select(Commission.status, func.coalesce(func.sum(Commission.amount_cents), 0))
+            .group_by(Commission.status)).all())
+        waiting = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Payout.amount_cents), 0))
+            .where(Payout.status == "requested")).one()
+        return self.render("admin/dashboard.html", by_status=by_status, by_tier=by_tier,
+                           commissions=commissions, payouts_waiting=waiting)

@@ -1,0 +1,172 @@
+"""Partners, leads and deals screens."""
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from core import accounts, commissions
+from core.errors import NotFound
+from core.extensions import db
+from core.models import Deal, Lead, Partner, User
+from core.money import format_cents, parse_dollars
+
+
+def _money(view, context, model, name):
+    return format_cents(getattr(model, name) or 0)
+
+
+class PartnerView(StaffModelView):
+    """Partners: search, filter, approve, suspend, reactivate."""
+
+    roles = ("support",)
+    column_list = ("id", "user.name", "user.email", "company_name", "status", "tier",
+                   "won_deals_count", "team_leader", "referral_code", "created_at")
+    column_labels = {"user.name": "Name", "user.email": "E-mail", "won_deals_count": "Deals"}
+    column_searchable_list = ("user.name", "user.email", "company_name", "referral_code")
+    column_filters = ("status", "tier.name", "industry", "won_deals_count")
+    column_sortable_list = ("id", "status", "won_deals_count", "created_at")
+    column_default_sort = ("id", True)
+    column_details_list = ("id", "user.name", "user.email", "company_name", "industry", "phone",
+                           "status", "tier", "won_deals_count", "team_leader", "recruiter",
+                           "referral_code", "agreement_version", "stripe_account_id",
+                           "created_at", "approved_at")
+
+    def get_query(self):
+        return super().get_query().join(User, User.id == Partner.user_id)
+
+    def get_count_query(self):
+        return super().get_count_query().join(User, User.id == Partner.user_id)
+
+    def _each(self, ids, fn, verb):
+        if not staff_with("admin", "support"):
+            return refuse()
+        done = 0
+        for pid in ids:
+            if run_domain(lambda pid=pid: fn(int(pid), current_user.id)) is not None:
+                done += 1
+        if done:
+            flash(f"{verb} {done} partner(s).", "success")
+
+    @action("approve", "Approve application", "Approve the selected applications?")
+    def action_approve(self, ids):
+        return self._each(ids, accounts.approve_partner, "Approved")
+
+    @action("suspend", "Suspend", "Suspend the selected partners? They are logged out at once.")
+    def action_suspend(self, ids):
+        if not staff_with("admin"):
+            return refuse()
+        return self._each(ids, accounts.suspend_partner, "Suspended")
+
+    @action("reactivate", "Reactivate", "Reactivate the selected partners?")
+    def action_reactivate(self, ids):
+        if not staff_with("admin"):
+            return refuse()
+        return self._each(ids, accounts.reactivate_partner, "Reactivated")
+
+
+class ConfirmForm(FlaskForm):
+    """Deal value in dollars, prefilled with the partner's value."""
+
+    deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)])
+
+
+class ReasonForm(FlaskForm):
+    """A reason (cancellations, holds)."""
+
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class LeadView(StaffModelView):
+    """Leads by stage; won leads get a "Confirm deal" link."""
+
+    roles = ("finance", "support")
+    column_list = ("id", "partner", "company_name", "contact_name", "status",
+                   "estimated_value_cents", "won_value_cents", "source", "updated_at", "confirm")
+    column_labels = {"estimated_value_cents": "Estimated", "won_value_cents": "Won value",
+                     "confirm": ""}
+    column_filters = ("status", "source", "partner.referral_code")
+    column_searchable_list = ("company_name", "contact_name", "contact_email")
+    column_sortable_list = ("id", "status", "updated_at", "won_value_cents")
+    column_default_sort = ("updated_at", True)
+
+    def _confirm_link(view, context, model, name):
+        if model.status == "won" and model.deal is None:
+            return Markup('<a class="btn btn-sm btn-success" href="{}">Confirm deal</a>').format(
+                url_for("leads.confirm", lead_id=model.id))
+        if model.deal is not None:
+            return Markup('<span class="badge badge-secondary">Deal #{}</span>').format(
+                model.deal.id)
+        return ""
+
+    column_formatters = {"estimated_value_cents": _money, "won_value_cents": _money,
+                         "confirm": _confirm_link}
+
+    @expose("/confirm/<int:lead_id>", methods=["GET", "POST"])
+    def confirm(self, lead_id: int):
+        """Confirm a won lead: creates the deal and its commissions (DESIGN.md)."""
+        if not staff_with("finance"):
+            return refuse()
+        lead = db.session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound("No such lead.")
+        form = ConfirmForm(deal_value=f"{(lead.won_value_cents or 0) / 100:.2f}"
+                           if lead.won_value_cents else "")
+        if form.validate_on_submit():
+            try:
+                value = parse_dollars(form.deal_value.data)
+            except ValueError as exc:
+                form.deal_value.errors = [str(exc)]
+            else:
+                result = run_domain(lambda: commissions.confirm_deal(lead.id, current_user.id,
+                                                                    value))
+                if result is not None:
+                    deal, made = result
+                    flash(f"Deal #{deal.id} confirmed: "
+                          + ", ".join(f"{c.type.replace('_', ' ')} {format_cents(c.amount_cents)}"
+                                      f" to {c.partner.name}" for c in made), "success")
+                    return redirect(url_for("leads.index_view"))
+        return self.render("admin/confirm_deal.html", lead=lead, form=form), \
+            (422 if request.method == "POST" else 200)
+
+
+class DealView(StaffModelView):
+    """Deals; cancel or refund one with a reason (reversals by the money rules)."""
+
+    roles = ("finance", "support")
+    column_list = ("id", "partner", "lead", "value_cents", "status", "confirmed_at",
+                   "cancel_reason", "cancel")
+    column_labels = {"value_cents": "Value", "cancel": ""}
+    column_filters = ("status",)
+    column_default_sort = ("id", True)
+
+    def _cancel_link(view, context, model, name):
+        if model.status != "won" or not staff_with("finance"):
+            return ""
+        return Markup('<a class="btn btn-sm btn-outline-danger" href="{}">Cancel / refund</a>'
+                      ).format(url_for("deals.cancel", deal_id=model.id))
+
+    column_formatters = {"value_cents": _money, "cancel": _cancel_link}
+
+    @expose("/cancel/<int:deal_id>", methods=["GET", "POST"])
+    def cancel(self, deal_id: int):
+        if not staff_with("finance"):
+            return refuse()
+        deal = db.session.get(Deal, deal_id)
+        if deal is None:
+            raise NotFound("No such deal.")
+        form = ReasonForm()
+        if form.validate_on_submit():
+            refunded = request.form.get("refunded") == "1"
+            if run_domain(lambda: commissions.cancel_deal(deal.id, current_user.id,
+                                                         form.reason.data, refunded),
+                          f"Deal #{deal.id} {'refunded' if refunded else 'cancelled'}; "
+                          "commissions reversed or clawed back.") is not None:
+                return redirect(url_for("deals.index_view"))
+        return self.render("admin/cancel_deal.html", deal=deal, form=form,
+                           lead_name=escape(deal.lead.company_name))

@@ -1,0 +1,223 @@
+"""Accounts: partner registration and approval, staff creation, login, API tokens."""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.audit import audit
+from core.errors import Conflict, NotFound, ValidationError
+from core.extensions import db
+from core.models import ApiToken, Partner, User
+from core.models.user import STAFF_ROLES
+from core.notifications import notify
+from core.tiers import all_tiers
+from core.timeutil import now_utc
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+#: Length limits on account fields (characters).
+MAX_NAME = 120
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+
+
+def normalise_email(email) -> str:
+    """Lower-case and check an e-mail; raises ``ValidationError`` with a readable message."""
+    if not isinstance(email, str) or not EMAIL_RE.match(email.strip()) or len(email) > 254:
+        raise ValidationError("Enter a valid e-mail address, like name@example.com.")
+    return email.strip().lower()
+
+
+def check_password_rules(password) -> str:
+    """Return the password when it is 10–200 characters, else raise ``ValidationError``."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(f"Choose a password of at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(f"Passwords are at most {MAX_PASSWORD} characters.")
+    return password
+
+
+def hash_password(password: str) -> str:
+    """Hash with Werkzeug's scrypt (memory-hard)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("Enter your name.")
+    if len(name.strip()) > MAX_NAME:
+        raise ValidationError(f"Names are at most {MAX_NAME} characters.")
+    return name.strip()
+
+
+def new_referral_code() -> str:
+    """Return an unused 8-character referral code (letters and digits, no look-alikes)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        code = "".join(secrets.choice(alphabet) for _ in range(8))
+        if not db.session.scalar(select(Partner.id).where(Partner.referral_code == code)):
+            return code
+
+
+def register_partner(email, password, name, accept_terms, referral_code=None,
+                     company_name: str = "") -> Partner:
+    """Create a partner user in status ``applied`` (foundation issue "Register").
+
+    Args: ``accept_terms`` must be ``True``; ``referral_code`` (optional) sets the
+    recruiter. Raises ``ValidationError`` on bad fields, ``Conflict`` when the e-mail is
+    taken. Returns the new ``Partner`` (flushed, not committed).
+    """
+    email = normalise_email(email)
+    check_password_rules(password)
+    name = _check_name(name)
+    if accept_terms is not True:
+        raise ValidationError("You must accept the partner agreement to apply.")
+    if not isinstance(company_name, str) or len(company_name) > 200:
+        raise ValidationError("Company names are at most 200 characters.")
+    recruiter = None
+    if referral_code not in (None, ""):
+        if not isinstance(referral_code, str):
+            raise ValidationError("referral_code must be text.")
+        recruiter = db.session.scalar(
+            select(Partner).where(Partner.referral_code == referral_code.strip().upper()))
+        if recruiter is None:
+            raise ValidationError("That referral code is not known. Check it or leave it empty.")
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this e-mail already exists. Log in instead.")
+    user = User(email=email, name=name, password_hash=hash_password(password))
+    starter = all_tiers()[0]
+    partner = Partner(
+        user=user, status="applied", referral_code=new_referral_code(),
+        recruiter=recruiter, company_name=company_name.strip(),
+        agreement_version=current_app.config["AGREEMENT_VERSION"],
+        agreement_accepted_at=now_utc(), tier=starter, tier_id=starter.id)
+    db.session.add_all([user, partner])
+    db.session.flush()
+    audit(user.id, "partner.register", "partner", partner.id, None,
+          {"email": email, "recruiter_id": recruiter.id if recruiter else None})
+    return partner
+
+
+def create_staff(email, password, name, roles: list[str]) -> User:
+    """Create a staff user with ``roles`` (subset of admin/finance/support/content).
+
+    Raises ``ValidationError`` for an unknown role or bad fields, ``Conflict`` if taken.
+    """
+    email = normalise_email(email)
+    check_password_rules(password)
+    name = _check_name(name)
+    roles = [r.strip() for r in roles if r.strip()]
+    unknown = [r for r in roles if r not in STAFF_ROLES]
+    if unknown or not roles:
+        raise ValidationError(f"Roles must be among {', '.join(STAFF_ROLES)}.")
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this e-mail already exists.")
+    user = User(email=email, name=name, password_hash=hash_password(password),
+                is_staff=True, roles=",".join(sorted(set(roles))))
+    db.session.add(user)
+    db.session.flush()
+    audit(None, "staff.create", "user", user.id, None, {"email": email, "roles": user.roles})
+    return user
+
+
+#: A real hash to compare against when the e-mail is unknown, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("siso-dummy-password", method="scrypt")
+
+
+def authenticate(email, password) -> User | None:
+    """Return the user when e-mail and password match and the user may log in, else None.
+
+    The same work is done whether or not the e-mail exists.
+    """
+    if not isinstance(email, str) or not isinstance(password, str):
+        return None
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if not user.is_active:
+        return None
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    """Issue a bearer token; returns ``(token, row)``. Only the hash is stored."""
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_hash_token(token),
+                   session_version=user.session_version,
+                   expires_at=now_utc() + timedelta(seconds=current_app.config["API_TOKEN_TTL"]))
+    db.session.add(row)
+    return token, row
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the user of a valid bearer token (not expired, revoked or outdated)."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now_utc():
+        return None
+    user = row.user
+    if row.session_version != user.session_version or not user.is_active:
+        return None
+    return user
+
+
+def get_partner(partner_id) -> Partner:
+    """Return the partner or raise ``NotFound``."""
+    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    if partner is None:
+        raise NotFound("No such partner.")
+    return partner
+
+
+def approve_partner(partner_id: int, actor_id: int) -> Partner:
+    """Move an application to ``active`` (staff). Raises ``Conflict`` unless ``applied``."""
+    partner = get_partner(partner_id)
+    if partner.status != "applied":
+        raise Conflict(f"Only applications can be approved; this partner is {partner.status}.")
+    partner.status = "active"
+    partner.approved_at = now_utc()
+    audit(actor_id, "partner.approve", "partner", partner.id, {"status": "applied"},
+          {"status": "active"})
+    notify(partner.user_id, "approval", "Your application is approved",
+           "Welcome to SISO Partners. Log your first lead and share your referral link.",
+           "/partner/dashboard")
+    return partner
+
+
+def suspend_partner(partner_id: int, actor_id: int, reason: str = "") -> Partner:
+    """Suspend an active partner and end all their sessions and tokens.
+
+    Raises ``Conflict`` when already suspended.
+    """
+    partner = get_partner(partner_id)
+    if partner.status == "suspended":
+        raise Conflict("This partner is already suspended.")
+    before = partner.status
+    partner.status = "suspended"
+    partner.user.session_version += 1
+    audit(actor_id, "partner.suspend", "partner", partner.id, {"status": before},
+          {"status": "suspended", "reason": reason})
+    return partner
+
+
+def reactivate_partner(partner_id: int, actor_id: int) -> Partner:
+    """Lift a suspension (back to ``active``). Raises ``Conflict`` unless suspended."""
+    partner = get_partner(partner_id)
+    if partner.status != "suspended":
+        raise Conflict("Only suspended partners can be reactivated.")
+    partner.status = "active"
+    audit(actor_id, "partner.reactivate", "partner", partner.id, {"status": "suspended"},
+          {"status": "active"})
+    return partner

@@ -1,0 +1,269 @@
+"""Commissions: confirming deals, reversals, approval (DESIGN.md "Domain rules").
+
+Rule sources: base commission, team override and referral bonus are DESIGN.md's
+bullets of the same names; reversal is "A deal cancelled or refunded...".
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import exists, select, update
+
+from core.audit import audit
+from core.errors import Conflict, NotFound, ValidationError
+from core.extensions import db
+from core.leads import cents_field
+from core.models import Commission, Deal, Lead, Partner
+from core.money import commission_cents, format_cents
+from core.notifications import notify
+from core.tiers import refresh_tier, standing
+from core.timeutil import now_utc
+
+
+def _add_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int,
+                    rate_bps: int | None, source_partner_id: int | None, actor_id: int | None,
+                    note: str = "") -> Commission:
+    hold_days = partner.tier.holding_days
+    row = Commission(partner_id=partner.id, deal_id=deal.id if deal else None,
+                     source_partner_id=source_partner_id, type=ctype, amount_cents=amount,
+                     rate_bps=rate_bps, status="pending", note=note,
+                     hold_until=now_utc() + timedelta(days=hold_days))
+    db.session.add(row)
+    db.session.flush()
+    audit(actor_id, "commission.create", "commission", row.id, None,
+          {"partner_id": partner.id, "type": ctype, "amount_cents": amount,
+           "rate_bps": rate_bps, "deal_id": row.deal_id})
+    notify(partner.user_id, "commission", f"New {ctype.replace('_', ' ')} commission: "
+           f"{format_cents(amount)}", note, "/partner/earnings")
+    return row
+
+
+def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[Commission]]:
+    """Confirm a partner's won lead as a deal and create its commissions in one transaction.
+
+    Args: ``lead_id`` (int); ``value_cents`` overrides the partner's reported value
+    (1..100,000,000). The base commission uses the closing partner's effective rate
+    *before* this deal counts; then the team leader's override and the recruiter's
+    one-time referral bonus, each at their own effective tier (DESIGN.md).
+    Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
+    confirmed, partner not active), ``ValidationError`` (bad value).
+    """
+    lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
+    if lead is None:
+        raise NotFound("No such lead.")
+    if lead.status != "won":
+        raise Conflict(f"Only leads marked won can be confirmed; this one is '{lead.status}'.")
+    if lead.deal is not None:
+        raise Conflict("This lead's deal is already confirmed.")
+    value = lead.won_value_cents if value_cents is None else value_cents
+    value = cents_field(value, "deal_value_cents", allow_zero=False)
+    partner = lead.partner
+    if partner.status != "active":
+        raise Conflict(f"The partner is {partner.status}; approve or reactivate them first.")
+
+    deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                confirmed_by_id=actor_id, status="won")
+    db.session.add(deal)
+    db.session.flush()
+    audit(actor_id, "deal.confirm", "deal", deal.id, None,
+          {"lead_id": lead.id, "partner_id": partner.id, "value_cents": value})
+
+    made = []
+    st = standing(partner)
+    made.append(_add_commission(
+        partner, deal, "base", commission_cents(value, st.base_rate_bps), st.base_rate_bps,
+        partner.id, actor_id, f"{lead.company_name} at {st.tier.name}"))
+
+    leader = partner.team_leader
+    if leader is not None and leader.status == "active":
+        lst = standing(leader)
+        if lst.tier.team_override_bps:
+            made.append(_add_commission(
+                leader, deal, "team_override",
+                commission_cents(value, lst.tier.team_override_bps),
+                lst.tier.team_override_bps, partner.id, actor_id,
+                f"Team override on {partner.name}'s deal"))
+
+    recruiter = partner.recruiter
+    if recruiter is not None and recruiter.status == "active":
+        rst = standing(recruiter)
+        already = db.session.scalar(select(exists().where(
+            Commission.type == "referral", Commission.source_partner_id == partner.id,
+            Commission.status != "reversed")))
+        if rst.tier.referral_rate_bps and not already:
+            made.append(_add_commission(
+                recruiter, deal, "referral",
+                commission_cents(value, rst.tier.referral_rate_bps),
+                rst.tier.referral_rate_bps, partner.id, actor_id,
+                f"Referral bonus: {partner.name}'s first deal"))
+
+    partner.won_deals_count += 1
+    refresh_tier(partner, actor_id)
+    return deal, made
+
+
+def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:
+    """Cancel (or refund) a deal: unpaid commissions are reversed, paid ones get a
+    negative ``adjustment`` (DESIGN.md). The partner's deal count drops, which can demote.
+
+    Returns the adjustments created. Raises ``NotFound``, ``Conflict`` (already
+    cancelled), ``ValidationError`` (no reason).
+    """
+    deal = db.session.get(Deal, deal_id) if isinstance(deal_id, int) else None
+    if deal is None:
+        raise NotFound("No such deal.")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise ValidationError("Give a reason (up to 500 characters) for cancelling the deal.")
+    if deal.status != "won":
+        raise Conflict(f"This deal is already {deal.status}.")
+    now = now_utc()
+    deal.status = "refunded" if refunded else "cancelled"
+    deal.cancelled_at = now
+    deal.cancel_reason = reason.strip()
+    audit(actor_id, "deal.cancel", "deal", deal.id, {"status": "won"},
+          {"status": deal.status, "reason": reason})
+    adjustments = []
+    rows = list(db.session.scalars(select(Commission).where(
+        Commission.deal_id == deal.id, Commission.type != "adjustment")))
+    for c in rows:
+        if c.status == "paid":
+            adj = Commission(partner_id=c.partner_id, deal_id=deal.id,
+                             source_partner_id=c.source_partner_id, type="adjustment",
+                             amount_cents=-c.amount_cents, rate_bps=c.rate_bps,
+                             status="approved", approved_at=now, adjusts_id=c.id,
+                             note=f"Clawback: deal {deal.status} ({reason.strip()})")
+            db.session.add(adj)
+            db.session.flush()
+            audit(actor_id, "commission.adjust", "commission", adj.id, None,
+                  {"adjusts_id": c.id, "amount_cents": adj.amount_cents})
+            adjustments.append(adj)
+        elif c.status != "reversed":
+            _reverse(c, actor_id, reason.strip(), now)
+    partner = deal.partner
+    partner.won_deals_count = max(0, partner.won_deals_count - 1)
+    refresh_tier(partner, actor_id)
+    return adjustments
+
+
+def _reverse(c: Commission, actor_id: int | None, reason: str, now) -> None:
+    before = c.status
+    c.status = "reversed"
+    c.reversed_at = now
+    if c.payout_id is not None and c.payout.status in ("requested", "approved"):
+        # Still unpaid: the payout loses this line (its amount was fixed at request,
+        # so it is failed and its remaining commissions return to the balance).
+        from core.payouts import fail_payout
+
+        fail_payout(c.payout, "A commission in this payout was reversed; request again.",
+                    actor_id)
+    c.payout_id = None
+    audit(actor_id, "commission.reverse", "commission", c.id, {"status": before},
+          {"status": "reversed", "reason": reason})
+
+
+def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
+    """Approve pending or on-hold commissions now (staff), ignoring the holding period.
+
+    ``ids`` is a list of ints. Raises ``ValidationError`` for a malformed list,
+    ``NotFound`` for unknown ids, ``Conflict`` when any is not pending/on hold (nothing
+    changes then). Returns the approved rows.
+    """
+    if not isinstance(ids, list) or not ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids) or len(ids) > 1000:
+        raise ValidationError("ids must be a list of 1 to 1,000 commission ids.")
+    rows = list(db.session.scalars(select(Commission).where(Commission.id.in_(ids))))
+    if len(rows) != len(set(ids)):
+        raise NotFound("Some of these commissions do not exist.")
+    bad = [c.id for c in rows if c.status not in ("pending", "on_hold")]
+    if bad:
+        raise Conflict(f"Only pending or on-hold commissions can be approved: {bad}.")
+    now = now_utc()
+    for c in rows:
+        audit(actor_id, "commission.approve", "commission", c.id, {"status": c.status},
+              {"status": "approved"})
+        c.status = "approved"
+        c.approved_at = now
+    return rows
+
+
+def approve_due_commissions() -> int:
+    """Approve every pending commission whose holding period has ended (scheduled job).
+
+    Returns how many were approved. Compare-and-set, so two runs never double-act.
+    """
+    now = now_utc()
+    due = list(db.session.scalars(select(Commission.id).where(
+        Commission.status == "pending", Commission.hold_until <= now)))
+    count = 0
+    for cid in due:
+        res = db.session.execute(update(Commission).where(
+            Commission.id == cid, Commission.status == "pending")
+            .values(status="approved", approved_at=now))
+        if res.rowcount:
+            count += 1
+            audit(None, "commission.approve", "commission", cid, {"status": "pending"},
+                  {"status": "approved", "by": "holding period ended"})
+    return count
+
+
+def hold_commission(commission_id, actor_id: int, reason) -> Commission:
+    """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason."""
+    c = db.session.get(Commission, commission_id) if isinstance(commission_id, int) else None
+    if c is None:
+        raise NotFound("No such commission.")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("Give a reason for the hold.")
+    if c.status not in ("pending", "approved") or c.payout_id is not None:
+        raise Conflict("Only pending or approved commissions outside a payout can be held.")
+    audit(actor_id, "commission.hold", "commission", c.id, {"status": c.status},
+          {"status": "on_hold", "reason": reason.strip()})
+    c.status = "on_hold"
+    return c
+
+
+def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
+    """Create a ``bonus`` commission (challenge prize or manual staff bonus), pending approval."""
+    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    if partner is None:
+        raise NotFound("No such partner.")
+    amount = cents_field(amount_cents, "amount_cents", allow_zero=False)
+    if not isinstance(note, str) or not note.strip():
+        raise ValidationError("Say what the bonus is for.")
+    return _add_commission(partner, None, "bonus", amount, None, None, actor_id, note.strip())
+
+
+def set_team(partner_id, actor_id: int, team_leader_id=None, recruiter_id=None) -> Partner:
+    """Assign a partner's team leader and recruiter; refuses self and loops (money issue).
+
+    Raises ``NotFound`` for unknown ids, ``ValidationError`` for a loop.
+    """
+    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    if partner is None:
+        raise NotFound("No such partner.")
+    before = {"team_leader_id": partner.team_leader_id, "recruiter_id": partner.recruiter_id}
+    for field, other_id in (("team_leader_id", team_leader_id), ("recruiter_id", recruiter_id)):
+        if other_id is None:
+            setattr(partner, field, None)
+            continue
+        if isinstance(other_id, bool) or not isinstance(other_id, int) or \
+                db.session.get(Partner, other_id) is None:
+            raise NotFound(f"{field}: no such partner.")
+        # Walk up the chain from the proposed leader/recruiter; meeting the partner is a loop.
+        seen, cur = set(), other_id
+        while cur is not None and cur not in seen:
+            if cur == partner.id:
+                raise ValidationError(f"{field}: a partner cannot be their own "
+                                      f"{field.split('_id')[0].replace('_', ' ')}, "
+                                      "directly or through a loop.")
+            seen.add(cur)
+            cur = db.session.scalar(select(getattr(Partner, field)).where(Partner.id == cur))
+        setattr(partner, field, other_id)
+    audit(actor_id, "partner.team", "partner", partner.id, before,
+          {"team_leader_id": partner.team_leader_id, "recruiter_id": partner.recruiter_id})
+    return partner
+
+
+def commission_json(c: Commission) -> dict:
+    """The one JSON shape for commissions everywhere (money issue "Integration API")."""
+    return {"id": c.id, "partner_id": c.partner_id, "deal_id": c.deal_id, "type": c.type,
+            "amount_cents": c.amount_cents, "rate_bps": c.rate_bps, "status": c.status,
+            "created_at": c.created_at.isoformat(), "payout_id": c.payout_id, "note": c.note}

@@ -1,0 +1,128 @@
+"""Configuration read from environment variables through small typed parsers (STYLE.md).
+
+Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
+``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
+``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``).
+"""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Return the variable, or ``default`` when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    """Return the variable as an int; a non-integer value stops the app with a clear error."""
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return the variable as a bool (``1/true/yes/on`` are true)."""
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment; ``from_env`` fills them from the environment."""
+
+    ENV_NAME = "development"
+    TESTING = False
+    SECRET_KEY = "dev-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'siso.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    STORAGE_DIR = str(INSTANCE / "files")
+    STRIPE_API_KEY = None
+    STRIPE_API_BASE = None
+    STRIPE_WEBHOOK_SECRET = None
+    PORT = 5000
+    SOCKETIO_ASYNC_MODE = "threading"
+    #: Socket.IO message queue (Redis) so workers and several web processes share rooms.
+    #: ``None`` means "same as REDIS_URL"; an empty string turns it off.
+    SOCKETIO_MESSAGE_QUEUE = None
+    #: When False, RQ jobs run in the web process right after commit (tests of views only).
+    RQ_ASYNC = True
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Bearer tokens from ``POST /api/auth/*/login`` live this long (seconds).
+    API_TOKEN_TTL = 14 * 24 * 3600
+    #: Current partner agreement version accepted at registration.
+    AGREEMENT_VERSION = "2026-11"
+
+    @classmethod
+    def from_env(cls) -> dict:
+        """Return the settings overridden by the environment, as a dict for ``app.config``."""
+        cfg = {
+            "SECRET_KEY": env_str("SECRET_KEY", cls.SECRET_KEY),
+            "SQLALCHEMY_DATABASE_URI": normalise_db_url(
+                env_str("DATABASE_URL", cls.SQLALCHEMY_DATABASE_URI)
+            ),
+            "REDIS_URL": env_str("REDIS_URL", cls.REDIS_URL),
+            "STORAGE_DIR": env_str("STORAGE_DIR", cls.STORAGE_DIR),
+            "STRIPE_API_KEY": env_str("STRIPE_API_KEY"),
+            "STRIPE_API_BASE": env_str("STRIPE_API_BASE"),
+            "STRIPE_WEBHOOK_SECRET": env_str("STRIPE_WEBHOOK_SECRET"),
+            "PORT": env_int("PORT", cls.PORT),
+            "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.SOCKETIO_ASYNC_MODE),
+            "SOCKETIO_MESSAGE_QUEUE": env_str("SOCKETIO_MESSAGE_QUEUE", cls.SOCKETIO_MESSAGE_QUEUE),
+        }
+        return cfg
+
+
+class ProductionConfig(Config):
+    """Production: secure cookies; refuses to start without ``SECRET_KEY``."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SOCKETIO_ASYNC_MODE = "eventlet"
+
+    @classmethod
+    def from_env(cls) -> dict:
+        cfg = super().from_env()
+        if not env_str("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
+        return cfg
+
+
+class TestingConfig(Config):
+    """Tests: a throwaway database and storage folder given by the fixtures."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    WTF_CSRF_ENABLED = True
+    SOCKETIO_MESSAGE_QUEUE = ""
+
+
+def normalise_db_url(url: str) -> str:
+    """Map ``postgres://`` and ``postgresql://`` to SQLAlchemy's psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def config_for_env() -> type[Config]:
+    """Pick the config class from ``SISO_ENV`` (default ``development``)."""
+    name = env_str("SISO_ENV", "development")
+    return {"production": ProductionConfig, "testing": TestingConfig}.get(name, Config)

@@ -1,0 +1,22 @@
+"""ORM models, split by aggregate (STYLE.md "Data"). Import from here."""
+
+from core.models.audit import AuditLog
+from core.models.chat import Channel, Message
+from core.models.ledger import Commission, Payout, PayoutTransfer, Statement
+from core.models.lead import Deal, Lead, LeadActivity
+from core.models.notification import Notification
+from core.models.partner import (
+    Partner,
+    Setting,
+    Tier,
+    TierOverride,
+    TrainingCompletion,
+    TrainingModule,
+)
+from core.models.user import ApiToken, User
+
+__all__ = [
+    "ApiToken", "AuditLog", "Channel", "Commission", "Deal", "Lead", "LeadActivity",
+    "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Setting",
+    "Statement", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
+]

@@ -1,0 +1,29 @@
+"""The audit log: one row per change on money, access or tiers (append-only)."""
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.timeutil import UTCDateTime, now_utc
+
+
+class AuditLog(db.Model):
+    """Who did what to which object, with the state before and after (JSON text)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        Index("ix_audit_log_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Null for the system (jobs, schedules).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None]
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    actor = relationship("User")

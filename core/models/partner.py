@@ -1,0 +1,148 @@
+"""Partner profiles, tiers, tier overrides, training, settings."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.timeutil import UTCDateTime, now_utc
+
+#: Partner statuses (foundation issue): applied until staff approve.
+PARTNER_STATUSES = ("applied", "active", "suspended")
+
+
+class Tier(db.Model):
+    """A tier row staff can edit; seed values are DESIGN.md's tier table."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (
+        CheckConstraint("base_rate_bps >= 0 AND base_rate_bps <= 10000", name="base_rate"),
+        CheckConstraint("referral_rate_bps >= 0 AND referral_rate_bps <= 10000",
+                        name="referral_rate"),
+        CheckConstraint("team_override_bps >= 0 AND team_override_bps <= 10000",
+                        name="team_override"),
+        CheckConstraint("min_deals >= 0", name="min_deals"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable key: starter, active, performer, elite.
+    key: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    #: Confirmed won deals needed to reach the tier.
+    min_deals: Mapped[int]
+    base_rate_bps: Mapped[int]
+    referral_rate_bps: Mapped[int] = mapped_column(default=0)
+    team_override_bps: Mapped[int] = mapped_column(default=0)
+    #: Days a commission stays pending before it is approved automatically.
+    holding_days: Mapped[int] = mapped_column(default=14)
+    #: Newline-separated list of features unlocked at this tier (shown to partners).
+    features: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Partner(db.Model):
+    """A sales affiliate's profile (one per partner user)."""
+
+    __tablename__ = "partners"
+    __table_args__ = (
+        CheckConstraint("won_deals_count >= 0", name="won_deals_count"),
+        CheckConstraint("recruiter_id IS NULL OR recruiter_id <> id", name="not_own_recruiter"),
+        CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="not_own_leader"),
+        Index("ix_partners_status", "status"),
+        Index("ix_partners_team_leader_id", "team_leader_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    #: applied | active | suspended
+    status: Mapped[str] = mapped_column(String(20), default="applied")
+    referral_code: Mapped[str] = mapped_column(String(20), unique=True)
+    recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    team_leader_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    company_name: Mapped[str] = mapped_column(String(200), default="")
+    industry: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    agreement_version: Mapped[str] = mapped_column(String(20))
+    agreement_accepted_at: Mapped[object] = mapped_column(UTCDateTime)
+    #: Confirmed won deals not cancelled; drives the computed tier.
+    won_deals_count: Mapped[int] = mapped_column(default=0)
+    #: Tier last computed, for promotion/demotion notices.
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    tier_since: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Stripe Connect account id (``acct_...``) once onboarded.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    user = relationship("User", back_populates="partner", foreign_keys=[user_id])
+    tier = relationship("Tier")
+    recruiter = relationship("Partner", remote_side=[id], foreign_keys=[recruiter_id])
+    team_leader = relationship("Partner", remote_side=[id], foreign_keys=[team_leader_id])
+
+    @property
+    def name(self) -> str:
+        """The partner's display name (their user's name)."""
+        return self.user.name
+
+    def __str__(self) -> str:
+        return f"{self.user.name} <{self.user.email}>"
+
+
+class TierOverride(db.Model):
+    """A staff override of a partner's tier and/or base rate (DESIGN.md "Effective tier")."""
+
+    __tablename__ = "tier_overrides"
+    __table_args__ = (
+        CheckConstraint("base_rate_bps IS NULL OR (base_rate_bps >= 0 AND base_rate_bps <= 10000)",
+                        name="base_rate"),
+        Index("ix_tier_overrides_partner_id", "partner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id"))
+    base_rate_bps: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    tier = relationship("Tier")
+
+
+class TrainingModule(db.Model):
+    """A training module; ``required`` ones gate leaving starter (DESIGN.md tiers)."""
+
+    __tablename__ = "training_modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: Training channel, e.g. ``getting-started`` (PRD "Training Channels").
+    channel: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class TrainingCompletion(db.Model):
+    """A partner's completion of a training module."""
+
+    __tablename__ = "training_completions"
+    __table_args__ = (UniqueConstraint("partner_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"))
+    completed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class Setting(db.Model):
+    """A staff-editable program setting (e.g. ``payout_minimum_cents``)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,75 @@
+"""Users (partners and staff) and their API tokens."""
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.timeutil import UTCDateTime, now_utc
+
+#: Staff roles (back-office issue "Roles and access").
+STAFF_ROLES = ("admin", "finance", "support", "content")
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: a partner (has a ``partner`` profile) or staff (has roles)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased e-mail, unique.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: Werkzeug scrypt hash.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_staff: Mapped[bool] = mapped_column(default=False)
+    #: Comma-separated staff roles, a subset of ``STAFF_ROLES``; empty for partners.
+    roles: Mapped[str] = mapped_column(String(100), default="")
+    #: Bumped to end every session of the user (suspension, password change).
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    partner = relationship("Partner", back_populates="user", uselist=False,
+                           foreign_keys="Partner.user_id")
+
+    def get_id(self) -> str:
+        """Flask-Login id: ``"<id>:<session_version>"`` so bumping the version logs out."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        """The staff roles as a set (empty for partners)."""
+        return frozenset(r for r in (self.roles or "").split(",") if r)
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user is staff and holds ``admin`` or any of ``roles``."""
+        if not self.is_staff:
+            return False
+        have = self.role_set
+        return "admin" in have or bool(have.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        """Suspended partners cannot log in; applied partners can (to see their status)."""
+        return not (self.partner is not None and self.partner.status == "suspended")
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for ``/api`` calls; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Session version of the user when issued; a bump revokes the token.
+    session_version: Mapped[int]
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[object] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")

@@ -1,0 +1,187 @@
+"""Payouts: request, approve, transfer, record, fail (DESIGN.md "Payout").
+
+Every state change is a compare-and-set ``UPDATE ... WHERE status = <expected>``, so two
+clicks, two sessions or a retried job move a payout at most once.
+"""
+
+import logging
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from core.audit import audit
+from core.errors import Conflict, Forbidden, NotFound, ValidationError
+from core.extensions import db
+from core.models import Commission, Partner, Payout, PayoutTransfer, Setting, User
+from core.money import format_cents
+from core.notifications import notify
+from core.tasks import QUEUE_PAYOUTS, enqueue_after_commit
+from core.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+#: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
+DEFAULT_MINIMUM_CENTS = 5000
+
+
+def payout_minimum_cents() -> int:
+    """The minimum payout in cents (setting ``payout_minimum_cents``, default 5000)."""
+    row = db.session.get(Setting, "payout_minimum_cents")
+    return int(row.value) if row else DEFAULT_MINIMUM_CENTS
+
+
+def available_cents(partner_id: int) -> int:
+    """Approved commissions not yet in a payout, netted with negative adjustments (cents)."""
+    return db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0)).where(
+        Commission.partner_id == partner_id, Commission.status == "approved",
+        Commission.payout_id.is_(None))) or 0
+
+
+def _cas(payout_id: int, expected: tuple[str, ...], **values) -> bool:
+    res = db.session.execute(update(Payout).where(
+        Payout.id == payout_id, Payout.status.in_(expected)).values(**values))
+    return res.rowcount == 1
+
+
+def create_payout(partner_id, actor_id: int) -> Payout:
+    """Gather a partner's approved, unpaid commissions into a ``requested`` payout.
+
+    Used by the partner's "request payout" and by finance. The amount is the sum of the
+    commissions claimed by a conditional UPDATE, so two requests at once cannot claim the
+    same commission. Raises ``NotFound``, ``Conflict`` (suspended/applied partner, or an
+    open payout exists), ``ValidationError`` (balance below the minimum).
+    """
+    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    if partner is None:
+        raise NotFound("No such partner.")
+    if partner.status != "active":
+        raise Conflict(f"The partner is {partner.status}; payouts need an active partner.")
+    minimum = payout_minimum_cents()
+    balance = available_cents(partner.id)
+    if balance < minimum:
+        raise ValidationError(
+            f"The approved balance is {format_cents(balance)}; the minimum payout is "
+            f"{format_cents(minimum)}.", code="below_minimum")
+    payout = Payout(partner_id=partner.id, amount_cents=balance, status="requested",
+                    requested_by_id=actor_id,
+                    gateway="stripe" if current_app.config.get("STRIPE_API_KEY") else "manual")
+    db.session.add(payout)
+    db.session.flush()
+    claimed = db.session.execute(update(Commission).where(
+        Commission.partner_id == partner.id, Commission.status == "approved",
+        Commission.payout_id.is_(None)).values(payout_id=payout.id)
+        .returning(Commission.amount_cents)).scalars().all()
+    total = sum(claimed)
+    if total != balance:
+        raise Conflict("The balance changed while the payout was being made; try again.")
+    audit(actor_id, "payout.request", "payout", payout.id, None,
+          {"partner_id": partner.id, "amount_cents": total, "commissions": len(claimed)})
+    return payout
+
+
+def get_payout(payout_id) -> Payout:
+    """Return the payout or raise ``NotFound``."""
+    payout = db.session.get(Payout, payout_id) if isinstance(payout_id, int) else None
+    if payout is None:
+        raise NotFound("No such payout.")
+    return payout
+
+
+def approve_payout(payout_id, actor: User) -> Payout:
+    """Approve a requested payout (finance only) and enqueue its transfer after commit.
+
+    Raises ``Forbidden`` (not finance, or the actor's own payout), ``NotFound``,
+    ``Conflict`` (not ``requested``: approving twice is refused, never paid twice),
+    ``ValidationError`` (below the minimum).
+    """
+    if not actor.has_role("finance"):
+        audit(actor.id, "payout.approve.refused", "payout",
+              payout_id if isinstance(payout_id, int) else None, None, {"why": "role"})
+        raise Forbidden("Only finance can approve payouts.")
+    payout = get_payout(payout_id)
+    if payout.partner.user_id == actor.id:
+        raise Forbidden("You cannot approve your own payout.")
+    if payout.amount_cents < payout_minimum_cents():
+        raise ValidationError("This payout is below the minimum payout.")
+    if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
+                approved_at=now_utc()):
+        db.session.refresh(payout)
+        raise Conflict(f"This payout is {payout.status}; only requested payouts can be approved.")
+    db.session.refresh(payout)
+    audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
+          {"status": "approved"})
+    enqueue_after_commit(QUEUE_PAYOUTS, "jobs.payouts.send_payout", payout.id,
+                         job_id=f"payout-{payout.id}", retries=3)
+    return payout
+
+
+def start_transfer(payout_id: int) -> Payout | None:
+    """Move an approved payout to ``processing`` (the job's first step).
+
+    Returns the payout, or ``None`` when another run already moved it (then the caller
+    checks ``processing`` to resume a crashed transfer with the same idempotency key).
+    """
+    if _cas(payout_id, ("approved",), status="processing"):
+        audit(None, "payout.processing", "payout", payout_id, {"status": "approved"},
+              {"status": "processing"})
+        return db.session.get(Payout, payout_id)
+    return None
+
+
+def record_transfer(payout: Payout, transfer_id: str) -> PayoutTransfer:
+    """Store the one transfer of a payout (unique per payout) and mark the payout paid."""
+    row = db.session.scalar(select(PayoutTransfer).where(PayoutTransfer.payout_id == payout.id))
+    if row is None:
+        row = PayoutTransfer(payout_id=payout.id, idempotency_key=f"payout-{payout.id}",
+                             transfer_id=transfer_id, amount_cents=payout.amount_cents)
+        db.session.add(row)
+    mark_paid(payout, transfer_id, None)
+    return row
+
+
+def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
+    """Mark a processing (or approved, for manual payments) payout paid with a reference.
+
+    Its commissions become ``paid``. Raises ``ValidationError`` (no reference),
+    ``Conflict`` (wrong state).
+    """
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
+        raise ValidationError("Enter the payment reference (up to 120 characters).")
+    now = now_utc()
+    if not _cas(payout.id, ("approved", "processing"), status="paid", paid_at=now,
+                reference=reference.strip()):
+        db.session.refresh(payout)
+        raise Conflict(f"This payout is {payout.status}; it cannot be marked paid.")
+    db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
+                                                Commission.status == "approved")
+                       .values(status="paid", paid_at=now))
+    db.session.refresh(payout)
+    audit(actor_id, "payout.paid", "payout", payout.id, None,
+          {"status": "paid", "reference": reference.strip()})
+    notify(payout.partner.user_id, "payout", f"Payout sent: {format_cents(payout.amount_cents)}",
+           f"Reference {reference.strip()}", "/partner/earnings")
+    return payout
+
+
+def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
+    """Mark a payout failed with a message; its commissions return to the balance."""
+    if not _cas(payout.id, ("requested", "approved", "processing"), status="failed",
+                failed_at=now_utc(), failure_message=message[:2000]):
+        db.session.refresh(payout)
+        raise Conflict(f"This payout is {payout.status}; it cannot fail now.")
+    db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
+                                                Commission.status == "approved")
+                       .values(payout_id=None))
+    db.session.refresh(payout)
+    audit(actor_id, "payout.failed", "payout", payout.id, None,
+          {"status": "failed", "message": message[:500]})
+    notify(payout.partner.user_id, "payout", "Payout failed",
+           f"{message[:300]} The amount is back in your balance.", "/partner/earnings")
+    return payout
+
+
+def payout_json(p: Payout) -> dict:
+    """JSON shape of a payout."""
+    return {"id": p.id, "partner_id": p.partner_id, "amount_cents": p.amount_cents,
+            "status": p.status, "gateway": p.gateway, "reference": p.reference,
+            "failure_message": p.failure_message, "created_at": p.created_at.isoformat()}

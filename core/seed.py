@@ -1,0 +1,170 @@
+"""Reference data (tiers, channels, training) and the demo data of ``flask seed-demo``.
+
+Training and channel names come from the seeds (PRD "Training Channels" and
+"Team Channels"; roadmap "Basic Communication System").
+"""
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.accounts import create_staff, register_partner
+from core.extensions import db
+from core.models import Channel, Message, Partner, Tier, TrainingCompletion, TrainingModule, User
+from core.tiers import SEED_TIERS
+from core.timeutil import now_utc
+
+DEMO_PASSWORD = "siso-demo-2026"
+
+SEED_CHANNELS = [
+    dict(slug="general", name="general-chat", topic="Say hi, share what works", position=0),
+    dict(slug="daily-wins", name="daily-wins", topic="Closed something? Tell everyone", position=1),
+    dict(slug="ask-for-help", name="ask-for-help", topic="Stuck on a deal? Ask here", position=2),
+    dict(slug="announcements", name="announcements", topic="News from the SISO team",
+         read_only=True, position=3),
+    dict(slug="training-tips", name="training-tips", topic="What you learned this week",
+         position=4),
+    dict(slug="active-lounge", name="active-lounge", topic="Active+ partners",
+         min_tier_key="active", position=5),
+    dict(slug="performer-hub", name="performer-hub", topic="Performer and Elite partners",
+         min_tier_key="performer", position=6),
+    dict(slug="elite-council", name="elite-council", topic="Elite partners",
+         min_tier_key="elite", position=7),
+]
+
+SEED_TRAINING = [
+    dict(slug="siso-overview", title="SISO overview: what we build and for whom",
+         channel="getting-started", required=True, position=0,
+         body="SISO builds websites and web apps for small and mid-size businesses..."),
+    dict(slug="sales-fundamentals", title="Sales fundamentals", channel="sales-fundamentals",
+         required=True, position=1, body="Qualify, listen, propose, follow up..."),
+    dict(slug="handling-objections", title="Handling objections guide",
+         channel="sales-fundamentals", position=2, body="Price, timing, trust..."),
+    dict(slug="product-knowledge", title="Product knowledge: services and pricing",
+         channel="product-knowledge", position=3, body="Websites from $1,500..."),
+    dict(slug="advanced-techniques", title="Advanced techniques", channel="advanced-techniques",
+         position=4, body="Multi-stakeholder deals..."),
+]
+
+
+def seed_reference_data() -> None:
+    """Insert the seed tiers, channels and training modules that are missing (idempotent)."""
+    have = set(db.session.scalars(select(Tier.key)))
+    for t in SEED_TIERS:
+        if t["key"] not in have:
+            db.session.add(Tier(**t))
+    have = set(db.session.scalars(select(Channel.slug)))
+    for c in SEED_CHANNELS:
+        if c["slug"] not in have:
+            db.session.add(Channel(**c))
+    have = set(db.session.scalars(select(TrainingModule.slug)))
+    for m in SEED_TRAINING:
+        if m["slug"] not in have:
+            db.session.add(TrainingModule(**m))
+    db.session.flush()
+
+
+FIRST = ["Sarah", "Mike", "Lisa", "Tom", "Ana", "Raj", "Chen", "Olu", "Maya", "Ben", "Ivy",
+         "Noah", "Zara", "Leo", "Emma", "Omar", "Nina", "Jack", "Sofia", "Kai", "Ella", "Sam",
+         "Mia", "Dan", "Lea", "Yuki", "Joe", "Eva", "Max", "Ada", "Ravi", "Isla"]
+LAST = ["Thompson", "Reyes", "Kowalski", "Nguyen", "Silva", "Patel", "Wei", "Adeyemi",
+        "Cohen", "Murphy"]
+INDUSTRIES = ["Restaurants", "Real estate", "Fitness", "Legal", "Retail", "Healthcare"]
+COMPANIES = ["TechCorp", "StartupApp", "RetailSite", "Bella Cucina", "FitLife Gym",
+             "Harbor Realty", "Smith & Co Law", "GreenLeaf Dental", "Urban Threads",
+             "Nova Logistics"]
+
+
+def seed_demo(rng_seed: int = 2026) -> dict:
+    """Create demo staff and 32 partners across all four tiers with teams, leads, deals,
+    commissions, a paid payout, a requested payout and chat history.
+
+    Every demo account's password is ``siso-demo-2026``. Returns counts. Runs only on a
+    database with no partners (raises ``RuntimeError`` otherwise).
+    """
+    from core.commissions import approve_commissions, confirm_deal, set_team
+    from core.leads import create_lead, move_lead
+    from core.payouts import approve_payout, create_payout, mark_paid, start_transfer
+
+    if db.session.scalar(select(Partner.id).limit(1)):
+        raise RuntimeError("Demo data needs an empty database: partners already exist.")
+    rng = random.Random(rng_seed)
+    seed_reference_data()
+    admin = create_staff("admin@example.com", DEMO_PASSWORD, "Alex Admin", ["admin", "finance"])
+    finance = create_staff("finance@example.com", DEMO_PASSWORD, "Fran Finance", ["finance"])
+    create_staff("support@example.com", DEMO_PASSWORD, "Sam Support", ["support"])
+    create_staff("content@example.com", DEMO_PASSWORD, "Cleo Content", ["content"])
+
+    required = list(db.session.scalars(select(TrainingModule).where(TrainingModule.required)))
+    # deals per partner: a spread over all four tiers (elite 25+, performer 10+, active 3+)
+    plan = [27, 26, 14, 12, 11, 10, 8, 6, 5, 4, 3, 3, 2, 2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0]
+    partners = []
+    for i, deals in enumerate(plan):
+        name = f"{FIRST[i]} {LAST[i % len(LAST)]}"
+        email = f"partner{i + 1}@example.com"
+        p = register_partner(email, DEMO_PASSWORD, name, True,
+                             company_name=f"{FIRST[i]} Digital")
+        p.industry = INDUSTRIES[i % len(INDUSTRIES)]
+        if i < 30:
+            p.status = "active"
+            p.approved_at = now_utc()
+        partners.append((p, deals))
+    db.session.flush()
+    # teams: partners 0 and 2 lead; partner 0 recruited partners 6..9
+    for idx in range(6, 12):
+        leader = partners[0][0] if idx < 9 else partners[2][0]
+        set_team(partners[idx][0].id, admin.id, team_leader_id=leader.id,
+                 recruiter_id=leader.id)
+    for p, deals in partners:
+        if deals > 0 or rng.random() < 0.5:
+            for m in required:
+                db.session.add(TrainingCompletion(partner_id=p.id, module_id=m.id))
+    db.session.flush()
+
+    deal_count = 0
+    for p, deals in partners:
+        for d in range(deals + 2):
+            lead = create_lead(p, {"company_name": f"{rng.choice(COMPANIES)} {d + 1}",
+                                   "contact_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                                   "contact_email": f"contact{d}@client.example",
+                                   "estimated_value_cents": rng.choice([150000, 250000, 450000])},
+                               p.user_id)
+            if d < deals and p.status == "active":
+                move_lead(lead, "won", p.user_id, rng.choice([150000, 200000, 250000, 450000]))
+                confirm_deal(lead.id, admin.id)
+                deal_count += 1
+            else:
+                move_lead(lead, rng.choice(["new", "contacted", "qualified", "proposal"]),
+                          p.user_id)
+    db.session.flush()
+    # approve the commissions of the top partners; pay one, request another
+    from core.models import Commission
+
+    top = [partners[0][0], partners[1][0], partners[3][0]]
+    ids = list(db.session.scalars(select(Commission.id).where(
+        Commission.partner_id.in_([p.id for p in top]), Commission.status == "pending")))
+    approve_commissions(ids, finance.id)
+    paid = create_payout(top[0].id, finance.id)
+    approve_payout(paid.id, finance)
+    start_transfer(paid.id)
+    mark_paid(paid, "DEMO-WIRE-0001", finance.id)
+    create_payout(top[1].id, top[1].user_id)
+
+    general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
+    wins = db.session.scalar(select(Channel).where(Channel.slug == "daily-wins"))
+    talk = [
+        (general, 0, "Morning all! Who is calling restaurants today?"),
+        (general, 2, "Me. Bella Cucina wants a booking site, proposal goes out at noon."),
+        (wins, 1, "Just closed a $4,500 deal with Harbor Realty!"),
+        (wins, 0, "Congrats! What was your pitch?"),
+        (general, 5, "Tip: lead with their Google reviews, not with our portfolio."),
+    ]
+    t0 = now_utc() - timedelta(hours=3)
+    for n, (ch, who, body) in enumerate(talk):
+        db.session.add(Message(channel_id=ch.id, user_id=partners[who][0].user_id, body=body,
+                               created_at=t0 + timedelta(minutes=7 * n)))
+    db.session.flush()
+    return {"partners": len(partners), "deals": deal_count,
+            "staff": db.session.query(User).filter(User.is_staff).count()}

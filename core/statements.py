@@ -1,0 +1,151 @@
+"""Statements: one partner, one calendar month (DESIGN.md "Statement").
+
+Every figure is a sum of ledger events in the month, so
+``opening + earned − reversed − paid = closing`` holds by construction:
+
+- earned: positive commissions created in the month;
+- reversed: commissions reversed in the month, plus negative adjustments created in it
+  (as positive amounts);
+- paid: payouts paid in the month;
+- opening: the same sums over everything before the month.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from core.audit import audit
+from core.errors import NotFound, ValidationError
+from core.extensions import db
+from core.models import Commission, Partner, Payout, Statement
+from core.notifications import notify
+from core.tasks import QUEUE_PDF, enqueue_after_commit
+from core.timeutil import month_bounds, now_utc
+
+
+def _sum(q) -> int:
+    return int(db.session.scalar(q) or 0)
+
+
+def _figures_until(partner_id: int, end: datetime) -> tuple[int, int, int]:
+    earned = _sum(select(func.sum(Commission.amount_cents)).where(
+        Commission.partner_id == partner_id, Commission.amount_cents > 0,
+        Commission.created_at < end))
+    reversed_ = _sum(select(func.sum(Commission.amount_cents)).where(
+        Commission.partner_id == partner_id, Commission.status == "reversed",
+        Commission.reversed_at < end)) - _sum(select(func.sum(Commission.amount_cents)).where(
+        Commission.partner_id == partner_id, Commission.amount_cents < 0,
+        Commission.created_at < end))
+    paid = _sum(select(func.sum(Payout.amount_cents)).where(
+        Payout.partner_id == partner_id, Payout.status == "paid", Payout.paid_at < end))
+    return earned, reversed_, paid
+
+
+def statement_figures(partner_id: int, year: int, month: int) -> dict:
+    """Return ``{"opening_cents", "earned_cents", "reversed_cents", "paid_cents",
+    "closing_cents"}`` for the month (ints, cents)."""
+    start, end = month_bounds(year, month)
+    e0, r0, p0 = _figures_until(partner_id, start)
+    e1, r1, p1 = _figures_until(partner_id, end)
+    opening = e0 - r0 - p0
+    fig = {"opening_cents": opening, "earned_cents": e1 - e0, "reversed_cents": r1 - r0,
+           "paid_cents": p1 - p0}
+    fig["closing_cents"] = opening + fig["earned_cents"] - fig["reversed_cents"] - fig["paid_cents"]
+    return fig
+
+
+def statement_lines(partner_id: int, year: int, month: int) -> list[dict]:
+    """Every ledger event of the month, oldest first, as plain dicts:
+    ``{"date": datetime, "kind": "earned"|"reversed"|"paid", "description": str,
+    "type": str, "amount_cents": int}`` where ``amount_cents`` is signed as it moves the
+    balance (earned +, reversed −, paid −)."""
+    start, end = month_bounds(year, month)
+    lines = []
+    created = db.session.scalars(select(Commission).where(
+        Commission.partner_id == partner_id, Commission.created_at >= start,
+        Commission.created_at < end))
+    for c in created:
+        kind = "earned" if c.amount_cents > 0 else "reversed"
+        lines.append({"date": c.created_at, "kind": kind, "type": c.type,
+                      "description": c.note or c.type, "amount_cents": c.amount_cents,
+                      "ref": f"C-{c.id}"})
+    reversed_rows = db.session.scalars(select(Commission).where(
+        Commission.partner_id == partner_id, Commission.status == "reversed",
+        and_(Commission.reversed_at >= start, Commission.reversed_at < end)))
+    for c in reversed_rows:
+        lines.append({"date": c.reversed_at, "kind": "reversed", "type": c.type,
+                      "description": f"Reversed: {c.note or c.type}",
+                      "amount_cents": -c.amount_cents, "ref": f"C-{c.id}"})
+    payouts = db.session.scalars(select(Payout).where(
+        Payout.partner_id == partner_id, Payout.status == "paid", Payout.paid_at >= start,
+        Payout.paid_at < end))
+    for p in payouts:
+        lines.append({"date": p.paid_at, "kind": "paid", "type": "payout",
+                      "description": f"Payout {p.reference}".strip(),
+                      "amount_cents": -p.amount_cents, "ref": f"P-{p.id}"})
+    lines.sort(key=lambda x: (x["date"], x["ref"]))
+    return lines
+
+
+def parse_period(text) -> tuple[int, int]:
+    """Parse ``"YYYY-MM"`` into ``(year, month)``; a future month or nonsense raises
+    ``ValidationError``."""
+    try:
+        year, month = (int(x) for x in str(text).split("-"))
+        datetime(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValidationError("The period must look like 2026-11 (year-month).") from None
+    now = now_utc()
+    if (year, month) > (now.year, now.month) or year < 2000:
+        raise ValidationError("Statements can be made for past months and this month only.")
+    return year, month
+
+
+def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Statement:
+    """Issue a statement (next version for the month) and enqueue its PDF render.
+
+    The figures are fixed at issue; a correction is a new version. Returns the
+    ``Statement`` in status ``pending``. Raises ``NotFound`` for an unknown partner.
+    """
+    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    if partner is None:
+        raise NotFound("No such partner.")
+    version = 1 + (db.session.scalar(select(func.max(Statement.version)).where(
+        Statement.partner_id == partner.id, Statement.year == year,
+        Statement.month == month)) or 0)
+    st = Statement(partner_id=partner.id, year=year, month=month, version=version,
+                   requested_by_id=actor_id, status="pending",
+                   **statement_figures(partner.id, year, month))
+    db.session.add(st)
+    db.session.flush()
+    audit(actor_id, "statement.issue", "statement", st.id, None,
+          {"partner_id": partner.id, "period": st.period, "version": version,
+           "closing_cents": st.closing_cents})
+    enqueue_after_commit(QUEUE_PDF, "jobs.pdf.render_statement", st.id,
+                         job_id=f"statement-{st.id}", retries=2)
+    return st
+
+
+def statement_ready(st: Statement, file_path: str) -> None:
+    """Record the rendered PDF of a statement and tell the partner."""
+    st.status = "ready"
+    st.file_path = file_path
+    st.rendered_at = now_utc()
+    st.error = ""
+    notify(st.partner.user_id, "statement", f"Statement {st.period} is ready",
+           "Download it from Earnings.", "/partner/earnings")
+
+
+def get_statement_for(user, statement_id) -> Statement:
+    """Return a statement the user may read: their own (partner) or any (finance/admin).
+
+    Raises ``NotFound`` otherwise (never tells whether it exists).
+    """
+    st = db.session.get(Statement, statement_id) if isinstance(statement_id, int) else None
+    if st is None:
+        raise NotFound("No such statement.")
+    if user.has_role("finance"):
+        return st
+    if user.partner is not None and st.partner_id == user.partner.id:
+        return st
+    raise NotFound("No such statement.")

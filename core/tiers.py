@@ -1,0 +1,185 @@
+"""Tiers: computed tier, effective tier, progress (DESIGN.md "Domain rules" → Tiers)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from core.audit import audit
+from core.extensions import db
+from core.models import Partner, Tier, TierOverride, TrainingCompletion, TrainingModule
+from core.notifications import notify
+from core.timeutil import now_utc
+
+#: Seed tiers: DESIGN.md's table (rates in bps; holding days per the money issue).
+SEED_TIERS = [
+    dict(key="starter", name="Starter", min_deals=0, base_rate_bps=2000,
+         referral_rate_bps=0, team_override_bps=0, holding_days=14,
+         features="Basic dashboard\nCore training\n3-5 marketing materials\nCommission tracker"),
+    dict(key="active", name="Active", min_deals=3, base_rate_bps=2200,
+         referral_rate_bps=500, team_override_bps=0, holding_days=14,
+         features="22% commission\n5% referral bonuses\nAdvanced marketing materials\n"
+                  "Priority support (4h)\nActive+ partner lounge"),
+    dict(key="performer", name="Performer", min_deals=10, base_rate_bps=2500,
+         referral_rate_bps=500, team_override_bps=1000, holding_days=7,
+         features="25% commission\n10% team override\nTeam building tools\n"
+                  "White-label materials\n1:1 strategy calls"),
+    dict(key="elite", name="Elite", min_deals=25, base_rate_bps=3000,
+         referral_rate_bps=500, team_override_bps=1000, holding_days=7,
+         features="30% commission\nCustom deal structures\nCo-marketing campaigns\n"
+                  "Executive dashboard\nVIP support"),
+]
+
+
+def all_tiers() -> list[Tier]:
+    """Return the tiers ordered by threshold (lowest first)."""
+    return list(db.session.scalars(select(Tier).order_by(Tier.min_deals)))
+
+
+def tier_by_key(key: str) -> Tier | None:
+    """Return the tier with ``key`` or ``None``."""
+    return db.session.scalar(select(Tier).where(Tier.key == key))
+
+
+def required_training_done(partner_id: int) -> tuple[int, int]:
+    """Return ``(passed, required)`` counts of required training modules for a partner."""
+    required = db.session.scalar(
+        select(func.count()).select_from(TrainingModule).where(TrainingModule.required)) or 0
+    if not required:
+        return 0, 0
+    passed = db.session.scalar(
+        select(func.count()).select_from(TrainingCompletion)
+        .join(TrainingModule, TrainingModule.id == TrainingCompletion.module_id)
+        .where(TrainingCompletion.partner_id == partner_id, TrainingModule.required)) or 0
+    return passed, required
+
+
+def computed_tier(won_deals: int, training_ok: bool, tiers: list[Tier] | None = None) -> Tier:
+    """Highest tier whose ``min_deals`` the count reaches; leaving the lowest tier also
+    needs the required training passed (DESIGN.md "Computed tier").
+
+    Args: ``won_deals`` confirmed won deals not cancelled; ``training_ok`` whether every
+    required module is passed (true when none are required).
+    """
+    tiers = tiers or all_tiers()
+    best = tiers[0]
+    for tier in tiers:
+        if won_deals >= tier.min_deals:
+            best = tier
+    if not training_ok:
+        return tiers[0]
+    return best
+
+
+def active_override(partner_id: int, at: datetime | None = None) -> TierOverride | None:
+    """Return the override in force for a partner (newest, not revoked, not expired)."""
+    at = at or now_utc()
+    return db.session.scalar(
+        select(TierOverride)
+        .where(TierOverride.partner_id == partner_id, TierOverride.revoked_at.is_(None),
+               or_(TierOverride.expires_at.is_(None), TierOverride.expires_at > at))
+        .order_by(TierOverride.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A partner's effective terms: ``tier`` (Tier), ``base_rate_bps`` (int), ``why`` (str)."""
+
+    tier: Tier
+    base_rate_bps: int
+    why: str
+
+
+def standing(partner: Partner) -> Standing:
+    """Effective tier and base rate: a staff override in force, else the computed tier
+    (DESIGN.md "Effective tier"). ``partner.tier`` holds the last computed tier."""
+    override = active_override(partner.id)
+    tier = partner.tier
+    why = f"{partner.won_deals_count} confirmed won deals"
+    if override is not None and override.tier_id is not None:
+        tier = override.tier
+        why = f"staff override: {override.reason}"
+    rate = tier.base_rate_bps
+    if override is not None and override.base_rate_bps is not None:
+        rate = override.base_rate_bps
+        why += f"; custom base rate: {override.reason}"
+    return Standing(tier=tier, base_rate_bps=rate, why=why)
+
+
+def refresh_tier(partner: Partner, actor_id: int | None = None) -> bool:
+    """Recompute the partner's computed tier; on a change, audit it and notify them.
+
+    Returns True when the tier changed. A reversed deal can demote (money issue "Tiers").
+    """
+    passed, required = required_training_done(partner.id)
+    new = computed_tier(partner.won_deals_count, passed >= required)
+    old = partner.tier
+    if old is not None and new.id == old.id:
+        return False
+    partner.tier = new
+    partner.tier_id = new.id
+    partner.tier_since = now_utc()
+    if old is None:
+        return True
+    promoted = new.min_deals > old.min_deals
+    audit(actor_id, "tier.promote" if promoted else "tier.demote", "partner", partner.id,
+          {"tier": old.key}, {"tier": new.key, "won_deals": partner.won_deals_count})
+    if promoted:
+        notify(partner.user_id, "tier_up", f"You reached {new.name}!",
+               f"Your base rate is now {new.base_rate_bps / 100:g}%.",
+               "/partner/tier-progression")
+    else:
+        notify(partner.user_id, "tier_down", f"Your tier is now {new.name}",
+               "A deal was cancelled, so your confirmed deal count dropped.",
+               "/partner/tier-progression")
+    return True
+
+
+def tier_status(partner: Partner) -> dict:
+    """The "Tier Progression" figures (PRD): current and next tier, deals done and needed,
+    requirements checklist and percentage to the next tier.
+
+    Returns a JSON-able dict: ``{"current_tier": {...}, "next_tier": {...}|None,
+    "deals_done": int, "deals_needed": int, "progress_percent": int (0-100),
+    "requirements": [{"name", "done", "target", "met"}], "base_rate_bps": int,
+    "effective_reason": str, "days_in_tier": int}``.
+    """
+    tiers = all_tiers()
+    st = standing(partner)
+    current = st.tier
+    higher = [t for t in tiers if t.min_deals > current.min_deals]
+    nxt = higher[0] if higher else None
+    done = partner.won_deals_count
+    passed, required = required_training_done(partner.id)
+    days = max(0, (now_utc() - partner.tier_since).days)
+    reqs = []
+    if nxt is not None:
+        needed = max(0, nxt.min_deals - done)
+        span = max(1, nxt.min_deals - current.min_deals)
+        pct = 100 if needed == 0 else int(100 * max(0, done - current.min_deals) / span)
+        reqs.append({"name": "Confirmed won deals", "done": done, "target": nxt.min_deals,
+                     "met": needed == 0})
+    else:
+        needed, pct = 0, 100
+    if required:
+        reqs.append({"name": "Required training modules", "done": passed,
+                     "target": required, "met": passed >= required})
+    reqs.append({"name": "Days in tier", "done": days, "target": None, "met": True})
+    return {
+        "current_tier": _tier_json(current),
+        "next_tier": _tier_json(nxt) if nxt else None,
+        "deals_done": done,
+        "deals_needed": needed,
+        "progress_percent": min(100, pct),
+        "requirements": reqs,
+        "base_rate_bps": st.base_rate_bps,
+        "effective_reason": st.why,
+        "days_in_tier": days,
+    }
+
+
+def _tier_json(t: Tier) -> dict:
+    return {"key": t.key, "name": t.name, "min_deals": t.min_deals,
+            "base_rate_bps": t.base_rate_bps, "referral_rate_bps": t.referral_rate_bps,
+            "team_override_bps": t.team_override_bps, "holding_days": t.holding_days,
+            "features": [f for f in t.features.splitlines() if f.strip()]}

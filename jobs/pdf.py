@@ -1,0 +1,54 @@
+"""PDF render jobs (WeasyPrint): statements. Plain values in, file out (STYLE.md)."""
+
+import os
+
+from flask import current_app
+
+from core.extensions import db
+from core.models import Statement
+from core.pdf import render_statement_pdf, write_atomically
+from core.statements import statement_lines, statement_ready
+from jobs.runtime import app_job, job_logger
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+def statement_context(st: Statement) -> dict:
+    """Plain values for ``templates/pdf/statement.html`` (no ORM objects reach WeasyPrint)."""
+    p = st.partner
+    lines = [dict(line, date=line["date"].strftime("%Y-%m-%d"))
+             for line in statement_lines(p.id, st.year, st.month)]
+    return {
+        "partner": {"name": p.user.name, "email": p.user.email,
+                    "company_name": p.company_name, "id": p.id},
+        "period": st.period,
+        "period_label": f"{MONTHS[st.month - 1]} {st.year}",
+        "version": st.version,
+        "issued_at": st.created_at.strftime("%d %b %Y"),
+        "figures": {k: getattr(st, k) for k in ("opening_cents", "earned_cents",
+                                                "reversed_cents", "paid_cents",
+                                                "closing_cents")},
+        "lines": lines,
+    }
+
+
+@app_job
+def render_statement(statement_id: int) -> str:
+    """Render a statement's PDF to ``STORAGE_DIR/statements/`` (atomic write) and mark it
+    ready. Idempotent: a ready statement with its file present is left alone.
+    Returns the stored relative path."""
+    log = job_logger(__name__)
+    st = db.session.get(Statement, statement_id)
+    if st is None:
+        log.warning("statement %s vanished", statement_id)
+        return ""
+    rel = f"statements/{st.partner_id}/statement-{st.period}-v{st.version}-{st.id}.pdf"
+    path = os.path.join(current_app.config["STORAGE_DIR"], rel)
+    if st.status == "ready" and os.path.exists(path):
+        return rel
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomically(path, render_statement_pdf(statement_context(st)))
+    statement_ready(st, rel)
+    log.info("statement %s rendered to %s", statement_id, rel)
+    return rel

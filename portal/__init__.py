@@ -1,0 +1,17 @@
+"""Partner-facing face: pages under /partner, JSON API under /api, Socket.IO chat."""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("portal", __name__)
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def init_app(app: Flask) -> None:
+    """Register the portal pages, the API (bearer auth, so no CSRF) and chat events."""
+    from core.extensions import csrf
+    from portal import api_views, chat_events, views  # noqa: F401  (routes register on import)
+
+    csrf.exempt(api)
+    app.register_blueprint(bp)
+    app.register_blueprint(api)
+    views.register_filters(app)

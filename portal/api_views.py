@@ -1,0 +1,424 @@
+"""JSON API under /api (PRD "API Endpoints"). Bearer tokens only; errors as
+``{"error": {"code", "message"}}``; lists as ``{"items": [...], "next_cursor": ...}``."""
+
+import functools
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+
+from core import accounts, chat, commissions, leads, payouts, statements
+from core.commissions import commission_json
+from core.earnings import earnings_summary
+from core.errors import DomainError, Forbidden, ValidationError
+from core.extensions import db
+from core.models import Commission, Lead, Statement
+from core.models.lead import LEAD_STAGES
+from core.tiers import standing, tier_status
+from portal import api
+
+
+@api.errorhandler(404)
+def api_not_found(_exc):
+    return jsonify(error={"code": "not_found", "message": "No such endpoint."}), 404
+
+
+@api.errorhandler(405)
+def api_bad_method(_exc):
+    return jsonify(error={"code": "method_not_allowed",
+                          "message": "This endpoint does not accept that method."}), 405
+
+
+def json_body() -> dict:
+    """The request's JSON object; anything else is a 400 with a readable message."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("Send a JSON object with Content-Type: application/json.",
+                          code="bad_json", status=400)
+    return data
+
+
+def bearer(kind: str = "partner", active: bool = True):
+    """Authenticate ``Authorization: Bearer``; ``kind`` is ``partner`` or ``staff``.
+
+    Session cookies are ignored here, so the API needs no CSRF token.
+    """
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            user = accounts.user_for_token(header[7:].strip()) if header.startswith("Bearer ") \
+                else None
+            if user is None:
+                return jsonify(error={"code": "unauthorized", "message":
+                                      "Log in first: send Authorization: Bearer <token>."}), 401
+            if kind == "partner":
+                if user.partner is None:
+                    raise Forbidden("This endpoint is for partners.")
+                g.partner = user.partner
+                if active and g.partner.status != "active":
+                    raise Forbidden("Your application is under review; this opens once staff "
+                                    "approve it.", code="not_approved")
+            elif not user.is_staff:
+                raise Forbidden("This endpoint is for staff.")
+            g.user = user
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def _int_arg(name: str, default: int | None = None, low: int = 1, high: int = 10**12):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a whole number.") from None
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low} and {high}.")
+    return value
+
+
+def profile_json(p) -> dict:
+    st = standing(p)
+    return {"id": p.id, "name": p.user.name, "email": p.user.email, "status": p.status,
+            "company_name": p.company_name, "industry": p.industry, "phone": p.phone,
+            "referral_code": p.referral_code, "recruiter_id": p.recruiter_id,
+            "team_leader_id": p.team_leader_id, "current_tier": st.tier.key,
+            "commission_rate_bps": st.base_rate_bps, "won_deals_count": p.won_deals_count,
+            "agreement_version": p.agreement_version,
+            "created_at": p.created_at.isoformat()}
+
+
+def lead_json(lead: Lead) -> dict:
+    return {"id": lead.id, "partner_id": lead.partner_id, "company_name": lead.company_name,
+            "contact_name": lead.contact_name, "contact_email": lead.contact_email,
+            "contact_phone": lead.contact_phone, "project_type": lead.project_type,
+            "estimated_value_cents": lead.estimated_value_cents, "status": lead.status,
+            "deal_value_cents": lead.won_value_cents, "source": lead.source,
+            "next_action": lead.next_action, "deal_id": lead.deal.id if lead.deal else None,
+            "created_at": lead.created_at.isoformat(),
+            "updated_at": lead.updated_at.isoformat()}
+
+
+# --- auth ---------------------------------------------------------------------------
+
+@api.post("/auth/partner/register")
+def api_register():
+    """Apply as a partner: ``{email, password, name, accept_terms: true, referral_code?}``."""
+    data = json_body()
+    partner = accounts.register_partner(
+        data.get("email"), data.get("password"), data.get("name"), data.get("accept_terms"),
+        data.get("referral_code"), data.get("company_name") or "")
+    db.session.commit()
+    return jsonify(profile_json(partner)), 201
+
+
+def _login(kind: str):
+    data = json_body()
+    user = accounts.authenticate(data.get("email"), data.get("password"))
+    if user is None or (kind == "staff") != user.is_staff:
+        return jsonify(error={"code": "invalid_credentials", "message":
+                              "That e-mail and password do not match an active account."}), 401
+    token, row = accounts.issue_token(user)
+    db.session.commit()
+    return jsonify(token=token, expires_at=row.expires_at.isoformat(),
+                   roles=sorted(user.role_set)), 200
+
+
+@api.post("/auth/partner/login")
+def api_partner_login():
+    """Log in: returns ``{token, expires_at}``."""
+    return _login("partner")
+
+
+@api.post("/auth/staff/login")
+def api_staff_login():
+    """Staff log in: returns ``{token, expires_at, roles}``."""
+    return _login("staff")
+
+
+# --- partner ------------------------------------------------------------------------
+
+@api.get("/partner/profile")
+@bearer(active=False)
+def api_profile():
+    return jsonify(profile_json(g.partner))
+
+
+@api.put("/partner/profile")
+@bearer(active=False)
+def api_profile_update():
+    """Update ``name``, ``company_name``, ``industry``, ``phone``; other keys are refused."""
+    data = json_body()
+    allowed = {"name": 120, "company_name": 200, "industry": 80, "phone": 40}
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    for key, limit in allowed.items():
+        if key in data:
+            value = data[key]
+            if not isinstance(value, str) or len(value.strip()) > limit or \
+                    (key == "name" and not value.strip()):
+                raise ValidationError(f"{key} must be text of at most {limit} characters.")
+            target = g.user if key == "name" else g.partner
+            setattr(target, key, value.strip())
+    db.session.commit()
+    return jsonify(profile_json(g.partner))
+
+
+@api.get("/partner/tier-status")
+@bearer(active=False)
+def api_tier_status():
+    return jsonify(tier_status(g.partner))
+
+
+@api.get("/partner/leads")
+@bearer()
+def api_leads():
+    """``?status=<stage>&cursor=<id>&limit=1..100``."""
+    status = request.args.get("status")
+    if status and status not in LEAD_STAGES:
+        raise ValidationError(f"status must be one of: {', '.join(LEAD_STAGES)}.")
+    limit = _int_arg("limit", 50, 1, 100)
+    rows = leads.partner_leads(g.partner, status, _int_arg("cursor"), limit + 1)
+    nxt = rows[limit - 1].id if len(rows) > limit else None
+    return jsonify(items=[lead_json(x) for x in rows[:limit]], next_cursor=nxt)
+
+
+@api.post("/partner/leads")
+@bearer()
+def api_lead_create():
+    lead = leads.create_lead(g.partner, json_body(), g.user.id, source="api")
+    db.session.commit()
+    return jsonify(lead_json(lead)), 201
+
+
+@api.get("/partner/leads/<int:lead_id>")
+@bearer()
+def api_lead(lead_id: int):
+    return jsonify(lead_json(leads.get_partner_lead(g.partner, lead_id)))
+
+
+@api.put("/partner/leads/<int:lead_id>")
+@bearer()
+def api_lead_update(lead_id: int):
+    lead = leads.get_partner_lead(g.partner, lead_id)
+    data = json_body()
+    refused = {"status", "partner_id", "id", "deal_value_cents", "deal_id"} & set(data)
+    if refused:
+        raise ValidationError(f"Not editable here: {', '.join(sorted(refused))} "
+                              "(use /move to change the stage).")
+    leads.update_lead(lead, data)
+    db.session.commit()
+    return jsonify(lead_json(lead))
+
+
+@api.post("/partner/leads/<int:lead_id>/move")
+@bearer()
+def api_lead_move(lead_id: int):
+    """``{status, deal_value_cents}`` (value required for ``won``)."""
+    lead = leads.get_partner_lead(g.partner, lead_id)
+    data = json_body()
+    leads.move_lead(lead, data.get("status"), g.user.id, data.get("deal_value_cents"))
+    db.session.commit()
+    return jsonify(lead_json(lead))
+
+
+@api.post("/partner/leads/<int:lead_id>/activity")
+@bearer()
+def api_lead_activity(lead_id: int):
+    lead = leads.get_partner_lead(g.partner, lead_id)
+    data = json_body()
+    row = leads.add_activity(lead, data.get("activity_type"), data.get("notes", ""), g.user.id)
+    db.session.commit()
+    return jsonify(id=row.id, lead_id=lead.id, activity_type=row.activity_type,
+                   notes=row.notes, created_at=row.created_at.isoformat()), 201
+
+
+@api.get("/partner/commissions")
+@bearer(active=False)
+def api_commissions():
+    """``?status=&type=&cursor=&limit=``, newest first."""
+    q = select(Commission).where(Commission.partner_id == g.partner.id)
+    status, ctype = request.args.get("status"), request.args.get("type")
+    from core.models.ledger import COMMISSION_STATUSES, COMMISSION_TYPES
+
+    if status:
+        if status not in COMMISSION_STATUSES:
+            raise ValidationError(f"status must be one of: {', '.join(COMMISSION_STATUSES)}.")
+        q = q.where(Commission.status == status)
+    if ctype:
+        if ctype not in COMMISSION_TYPES:
+            raise ValidationError(f"type must be one of: {', '.join(COMMISSION_TYPES)}.")
+        q = q.where(Commission.type == ctype)
+    cursor = _int_arg("cursor")
+    if cursor:
+        q = q.where(Commission.id < cursor)
+    limit = _int_arg("limit", 50, 1, 200)
+    rows = list(db.session.scalars(q.order_by(Commission.id.desc()).limit(limit + 1)))
+    nxt = rows[limit - 1].id if len(rows) > limit else None
+    return jsonify(items=[commission_json(c) for c in rows[:limit]], next_cursor=nxt)
+
+
+@api.get("/partner/earnings/summary")
+@bearer(active=False)
+def api_earnings_summary():
+    return jsonify(earnings_summary(g.partner.id))
+
+
+@api.post("/partner/payout/request")
+@bearer()
+def api_payout_request():
+    payout = payouts.create_payout(g.partner.id, g.user.id)
+    db.session.commit()
+    return jsonify(payouts.payout_json(payout)), 201
+
+
+@api.get("/partner/statements")
+@bearer(active=False)
+def api_statements():
+    rows = db.session.scalars(select(Statement).where(Statement.partner_id == g.partner.id)
+                              .order_by(Statement.id.desc()).limit(100))
+    return jsonify(items=[statement_json(s) for s in rows], next_cursor=None)
+
+
+def statement_json(s: Statement) -> dict:
+    return {"id": s.id, "partner_id": s.partner_id, "period": s.period, "version": s.version,
+            "status": s.status, "opening_cents": s.opening_cents,
+            "earned_cents": s.earned_cents, "reversed_cents": s.reversed_cents,
+            "paid_cents": s.paid_cents, "closing_cents": s.closing_cents,
+            "download_url": f"/partner/statements/{s.id}/download" if s.status == "ready" else None}
+
+
+# --- chat ---------------------------------------------------------------------------
+
+@api.get("/chat/channels")
+@bearer()
+def api_channels():
+    return jsonify(items=[{"id": c.id, "slug": c.slug, "name": c.name, "topic": c.topic,
+                           "read_only": c.read_only, "min_tier": c.min_tier_key or None}
+                          for c in chat.channels_for(g.user)], next_cursor=None)
+
+
+@api.get("/chat/<int:channel_id>/messages")
+@bearer()
+def api_messages(channel_id: int):
+    """Newest 50, older pages with ``?before=<message id>``."""
+    channel = chat.get_channel_for(g.user, channel_id)
+    rows = chat.history(channel, _int_arg("before"), 50)
+    return jsonify(items=[chat.message_json(m) for m in rows],
+                   next_cursor=rows[0].id if len(rows) == 50 else None)
+
+
+@api.post("/chat/<int:channel_id>/messages")
+@bearer()
+def api_send_message(channel_id: int):
+    channel = chat.get_channel_for(g.user, channel_id)
+    msg = chat.post_message(g.user, channel, json_body().get("body"))
+    db.session.commit()
+    return jsonify(chat.message_json(msg)), 201
+
+
+# --- staff --------------------------------------------------------------------------
+
+def _require_role(*roles):
+    if not g.user.has_role(*roles):
+        raise Forbidden(f"This needs the {' or '.join(roles)} role.")
+
+
+@api.post("/staff/partners/<int:partner_id>/approve")
+@bearer("staff")
+def api_staff_approve(partner_id: int):
+    _require_role("admin", "support")
+    p = accounts.approve_partner(partner_id, g.user.id)
+    db.session.commit()
+    return jsonify(profile_json(p))
+
+
+@api.post("/staff/leads/<int:lead_id>/confirm")
+@bearer("staff")
+def api_staff_confirm(lead_id: int):
+    """``{"deal_value_cents": int}`` (optional: defaults to the partner's value)."""
+    _require_role("admin", "finance")
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ValidationError("Send a JSON object.")
+    deal, made = commissions.confirm_deal(lead_id, g.user.id, data.get("deal_value_cents"))
+    db.session.commit()
+    return jsonify(deal={"id": deal.id, "lead_id": deal.lead_id, "partner_id": deal.partner_id,
+                         "value_cents": deal.value_cents, "status": deal.status},
+                   commissions=[commission_json(c) for c in made]), 201
+
+
+@api.post("/staff/deals/<int:deal_id>/cancel")
+@bearer("staff")
+def api_staff_cancel(deal_id: int):
+    _require_role("admin", "finance")
+    data = json_body()
+    adj = commissions.cancel_deal(deal_id, g.user.id, data.get("reason"),
+                                  bool(data.get("refunded", False)))
+    db.session.commit()
+    return jsonify(adjustments=[commission_json(c) for c in adj])
+
+
+@api.post("/staff/commissions/approve")
+@bearer("staff")
+def api_staff_approve_commissions():
+    _require_role("finance")
+    rows = commissions.approve_commissions(json_body().get("ids"), g.user.id)
+    db.session.commit()
+    return jsonify(items=[commission_json(c) for c in rows], next_cursor=None)
+
+
+@api.post("/staff/payouts")
+@bearer("staff")
+def api_staff_payout_create():
+    _require_role("finance")
+    p = payouts.create_payout(json_body().get("partner_id"), g.user.id)
+    db.session.commit()
+    return jsonify(payouts.payout_json(p)), 201
+
+
+@api.post("/staff/payouts/<int:payout_id>/approve")
+@bearer("staff")
+def api_staff_payout_approve(payout_id: int):
+    try:
+        p = payouts.approve_payout(payout_id, g.user)
+    except Forbidden:
+        db.session.commit()  # keep the audit row of the refused attempt
+        raise
+    db.session.commit()
+    return jsonify(payouts.payout_json(p))
+
+
+@api.get("/staff/partners/<int:partner_id>/balance")
+@bearer("staff")
+def api_staff_balance(partner_id: int):
+    _require_role("finance", "support")
+    p = accounts.get_partner(partner_id)
+    return jsonify(partner_id=p.id, **earnings_summary(p.id))
+
+
+@api.post("/staff/statements")
+@bearer("staff")
+def api_staff_statement():
+    """``{"partner_id": int, "period": "YYYY-MM"}`` → 202 with the pending statement."""
+    _require_role("finance")
+    data = json_body()
+    year, month = statements.parse_period(data.get("period"))
+    st = statements.issue_statement(data.get("partner_id"), year, month, g.user.id)
+    db.session.commit()
+    return jsonify(statement_json(st)), 202
+
+
+@api.get("/staff/statements/<int:statement_id>")
+@bearer("staff")
+def api_staff_statement_get(statement_id: int):
+    st = statements.get_statement_for(g.user, statement_id)
+    return jsonify(statement_json(st))
+
+

@@ -1,0 +1,64 @@
+"""WTForms for the portal pages (Flask-WTF adds CSRF to each)."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from core.models.lead import LEAD_STAGES
+
+
+class RegisterForm(FlaskForm):
+    """Partner application (foundation issue: register with agreement acceptance)."""
+
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    company_name = StringField("Company (optional)", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Password (10+ characters)",
+                             validators=[DataRequired(), Length(min=10, max=200)])
+    referral_code = StringField("Referral code (optional)", validators=[Optional(), Length(max=20)])
+    accept_terms = BooleanField("I accept the partner agreement and commission terms",
+                                validators=[DataRequired("You must accept the agreement.")])
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class LeadForm(FlaskForm):
+    """A new lead (PRD lead fields; value in dollars)."""
+
+    company_name = StringField("Company", validators=[DataRequired(), Length(max=200)])
+    contact_name = StringField("Contact name", validators=[Optional(), Length(max=120)])
+    contact_email = EmailField("Contact e-mail", validators=[Optional(), Email(), Length(max=254)])
+    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
+    project_type = StringField("Project type", validators=[Optional(), Length(max=80)])
+    estimated_value = StringField("Estimated value ($)", validators=[Optional(), Length(max=20)])
+
+
+class MoveForm(FlaskForm):
+    """Move a lead; a won lead needs the deal value in dollars."""
+
+    status = SelectField("Stage", choices=[(s, s.capitalize()) for s in LEAD_STAGES])
+    deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)])
+
+
+class ActivityForm(FlaskForm):
+    """Log a call, e-mail, meeting or note."""
+
+    activity_type = SelectField("Type", choices=[("call", "Call"), ("email", "E-mail"),
+                                                 ("meeting", "Meeting"), ("note", "Note")])
+    notes = TextAreaField("Notes", validators=[DataRequired(), Length(max=5000)])
+
+
+class MessageForm(FlaskForm):
+    """A chat message (works without JavaScript too)."""
+
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=2000)])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token (logout, payout request)."""

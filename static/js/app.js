@@ -1,0 +1,16 @@
+// Progressive enhancement only: pages work without this file.
+(function () {
+  "use strict";
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  }
+  var link = document.getElementById("ref-link");
+  if (link && navigator.clipboard) {
+    link.setAttribute("role", "button");
+    link.setAttribute("tabindex", "0");
+    link.title = "Copy link";
+    var copy = function () { navigator.clipboard.writeText(link.textContent.trim()); link.classList.add("copied"); };
+    link.addEventListener("click", copy);
+    link.addEventListener("keydown", function (e) { if (e.key === "Enter") copy(); });
+  }
+})();
