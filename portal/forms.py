@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from core.models.lead import LEAD_STAGES
@@ -42,15 +43,17 @@ class LeadForm(FlaskForm):
 class MoveForm(FlaskForm):
     """Move a lead; a won lead needs the deal value in dollars."""
 
-    status = SelectField("Stage", choices=[(s, s.capitalize()) for s in LEAD_STAGES])
+    status = SelectField("Stage", choices=[SelectChoice(s, s.capitalize()) for s in LEAD_STAGES])
     deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)])
 
 
 class ActivityForm(FlaskForm):
     """Log a call, e-mail, meeting or note."""
 
-    activity_type = SelectField("Type", choices=[("call", "Call"), ("email", "E-mail"),
-                                                 ("meeting", "Meeting"), ("note", "Note")])
+    activity_type = SelectField("Type", choices=[SelectChoice("call", "Call"),
+                                                 SelectChoice("email", "E-mail"),
+                                                 SelectChoice("meeting", "Meeting"),
+                                                 SelectChoice("note", "Note")])
     notes = TextAreaField("Notes", validators=[DataRequired(), Length(max=5000)])
 
 

@@ -1,0 +1,219 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), a real
+Redis database flushed per test, a real RQ worker, a live Socket.IO server, and helpers
+that post forms the way a browser does (CSRF token included)."""
+
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from core import create_app  # noqa: E402
+from core.config import TestingConfig, normalise_db_url  # noqa: E402
+from core.extensions import db  # noqa: E402
+
+#: Redis database used by tests (flushed per test); override with TEST_REDIS_URL.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalise_db_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(db_url, tmp_path_factory):
+    """The app on a schema built by the Alembic migrations (not ``create_all``)."""
+    storage = tmp_path_factory.mktemp("files")
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=TEST_REDIS_URL,
+                     STORAGE_DIR=str(storage))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.session.remove()
+    return app
+
+
+def _reset(app):
+    from core.seed import seed_reference_data
+
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(t.delete())
+        seed_reference_data()
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app):
+    """Every test starts from the migrated schema with only reference data, and an empty
+    Redis database."""
+    from core.tasks import redis_connection
+
+    _reset(app)
+    with app.app_context():
+        redis_connection().flushdb()
+    yield
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for calling core functions directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                     r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a rendered page."""
+    m = CSRF_RE.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1) or m.group(2)
+
+
+def submit(client, page_url: str, data: dict, post_url: str | None = None, prefix: str = ""):
+    """GET a page, take its CSRF token and POST the form as a browser would."""
+    page = client.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    payload = dict(data)
+    payload[f"{prefix}csrf_token"] = csrf_from(page.get_data(as_text=True))
+    return client.post(post_url or page_url, data=payload)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Log in through the login form; returns the response."""
+    return submit(client, "/login", {"email": email, "password": password})
+
+
+# --- factories ----------------------------------------------------------------------
+
+def make_partner(name="Pat Partner", email=None, status="active", deals=0, training=True,
+                 recruiter=None, leader=None, password=PASSWORD):
+    """Create a partner (in an app context) with ``deals`` confirmed won deals of $1,000."""
+    from core.accounts import register_partner
+    from core.commissions import confirm_deal, set_team
+    from core.leads import create_lead, move_lead
+    from core.models import TrainingCompletion, TrainingModule
+    from core.tiers import refresh_tier
+
+    email = email or f"{name.lower().replace(' ', '.')}.{time.time_ns()}@example.com"
+    p = register_partner(email, password, name, True,
+                         referral_code=recruiter.referral_code if recruiter else None)
+    p.status = status
+    if training:
+        for m in db.session.scalars(db.select(TrainingModule).where(TrainingModule.required)):
+            db.session.add(TrainingCompletion(partner_id=p.id, module_id=m.id))
+    db.session.flush()
+    if leader is not None:
+        set_team(p.id, None, team_leader_id=leader.id, recruiter_id=p.recruiter_id)
+    staff = make_staff_once()
+    for i in range(deals):
+        lead = create_lead(p, {"company_name": f"Deal {i}"}, p.user_id)
+        move_lead(lead, "won", p.user_id, 100000)
+        confirm_deal(lead.id, staff.id)
+    refresh_tier(p)
+    db.session.commit()
+    return p
+
+
+def make_staff(email="finance@example.com", roles=("finance",), password=PASSWORD):
+    from core.accounts import create_staff
+
+    user = create_staff(email, password, email.split("@")[0].title(), list(roles))
+    db.session.commit()
+    return user
+
+
+def make_staff_once():
+    """A system staff user used by factories to confirm deals."""
+    from core.models import User
+
+    user = db.session.scalar(db.select(User).where(User.email == "factory@example.com"))
+    return user or make_staff("factory@example.com", ("admin",))
+
+
+def api_token(client, email, password=PASSWORD, kind="partner") -> dict:
+    """Log in through the API and return the Authorization header."""
+    resp = client.post(f"/api/auth/{kind}/login", json={"email": email, "password": password})
+    assert resp.status_code == 200, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+
+# --- real worker and live server ----------------------------------------------------
+
+@pytest.fixture
+def run_worker(app):
+    """Run a real RQ worker (forking, JSON serializer) until the queues are empty."""
+    from jobs.worker import make_worker
+
+    def run():
+        worker = make_worker(app)
+        worker.work(burst=True)
+        return worker
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over real HTTP + Socket.IO (threading mode) on a free port."""
+    from core.extensions import socketio
+
+    port = free_port()
+    thread = threading.Thread(target=lambda: socketio.run(
+        app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+        log_output=False), daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def tmpdir_path():
+    with tempfile.TemporaryDirectory() as d:
+        yield d
