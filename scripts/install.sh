@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what SISO Partners needs on a fresh Debian machine (idempotent).
+#   scripts/install.sh        runtime: system libraries, .venv with requirements.txt
+#   scripts/install.sh dev    also test tools: PostgreSQL, poppler, Chromium, requirements-dev.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+
+pkgs=(redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+if [ "$mode" = dev ]; then
+  pkgs+=(postgresql poppler-utils chromium)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing system packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+req=requirements.txt
+[ "$mode" = dev ] && req=requirements-dev.txt
+stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)-$mode"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  touch "$stamp"
+fi

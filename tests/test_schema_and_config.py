@@ -1,0 +1,115 @@
+"""Migrations, configuration, health and CLI: what an operator relies on."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from conftest import TEST_REDIS_URL
+
+from core import create_app
+from core.config import ProductionConfig, TestingConfig
+from core.extensions import db
+from core.models import Tier, User
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_single_alembic_head(app):
+    """Migrations never fork: exactly one head."""
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def test_models_match_migrations(app):
+    """The migrated schema is exactly what the models declare (no forgotten migration)."""
+    with app.app_context(), db.engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(mc, db.metadata)
+    assert diff == []
+
+
+def test_seed_tiers_are_rows(ctx):
+    """The four DESIGN.md tiers exist with their rates in basis points."""
+    rows = db.session.execute(db.select(Tier.key, Tier.min_deals, Tier.base_rate_bps,
+                                        Tier.referral_rate_bps, Tier.team_override_bps)
+                              .order_by(Tier.min_deals)).all()
+    assert [tuple(r) for r in rows] == [("starter", 0, 2000, 0, 0), ("active", 3, 2200, 500, 0),
+                                        ("performer", 10, 2500, 500, 1000),
+                                        ("elite", 25, 3000, 500, 1000)]
+
+
+def test_production_refuses_to_start_without_secret(monkeypatch):
+    """SISO_ENV=production without SECRET_KEY stops with a clear message."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        create_app(ProductionConfig)
+
+
+def test_healthz_reports_database_and_redis(client):
+    """/healthz answers 200 with both parts ok."""
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_says_when_redis_is_down(db_url, tmp_path):
+    """With Redis unreachable /healthz answers 503 and names the broken part."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=db_url,
+                     REDIS_URL="redis://127.0.0.1:1/0", STORAGE_DIR=str(tmp_path))
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["database"] == "ok" and body["redis"].startswith("error")
+
+
+def _flask(args, db_url, tmp_path, stdin=None):
+    env = dict(os.environ, FLASK_APP="wsgi.py", DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
+               STORAGE_DIR=str(tmp_path), SISO_ENV="development")
+    return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_create_staff_cli(app, db_url, tmp_path):
+    """`flask create-staff EMAIL --roles ... --password-stdin` makes a staff account;
+    a short password or unknown role is refused with a message and creates nothing."""
+    ok = _flask(["create-staff", "fran@example.com", "--roles", "finance,support",
+                 "--password-stdin"], db_url, tmp_path, "a-long-enough-password\n")
+    assert ok.returncode == 0, ok.stderr
+    bad = _flask(["create-staff", "x@example.com", "--roles", "finance", "--password-stdin"],
+                 db_url, tmp_path, "short\n")
+    assert bad.returncode != 0 and "at least 10 characters" in bad.stderr
+    bad_role = _flask(["create-staff", "y@example.com", "--roles", "wizard", "--password-stdin"],
+                      db_url, tmp_path, "a-long-enough-password\n")
+    assert bad_role.returncode != 0 and "Roles must be among" in bad_role.stderr
+    with app.app_context():
+        staff = db.session.scalars(db.select(User).where(User.is_staff)).all()
+        assert [(u.email, u.roles) for u in staff] == [("fran@example.com", "finance,support")]
+
+
+def test_seed_demo_cli(app, db_url, tmp_path):
+    """`flask seed-demo` fills an empty database with 30+ partners in all four tiers, and a
+    second run with --if-empty changes nothing."""
+    from core.models import Channel, Commission, Message, Partner, Payout
+    from core.tiers import standing
+
+    first = _flask(["seed-demo"], db_url, tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = _flask(["seed-demo", "--if-empty"], db_url, tmp_path)
+    assert again.returncode == 0 and "not added" in again.stdout
+    with app.app_context():
+        partners = db.session.scalars(db.select(Partner)).all()
+        assert len(partners) >= 30
+        assert {standing(p).tier.key for p in partners} == {"starter", "active", "performer",
+                                                             "elite"}
+        assert any(p.team_leader_id for p in partners)
+        assert db.session.scalar(db.select(db.func.count()).select_from(Commission)) > 50
+        assert {p.status for p in db.session.scalars(db.select(Payout))} >= {"paid", "requested"}
+        assert db.session.scalar(db.select(db.func.count()).select_from(Message)) >= 5
+        assert db.session.scalar(db.select(db.func.count()).select_from(Channel)) >= 5
+        emails = set(db.session.scalars(db.select(User.email).where(User.is_staff)))
+        assert {"admin@example.com", "finance@example.com", "support@example.com"} <= emails
