@@ -1,8 +1,11 @@
 """The secured base classes: every admin view checks a staff role on the server."""
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -39,6 +42,10 @@ def run_domain(fn, success: str | None = None):
     return result
 
 
+def _utc(view, value, name=None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
 class StaffModelView(ModelView):
     """Base for every model screen: read-only by default, role-checked, paginated."""
 
@@ -50,6 +57,8 @@ class StaffModelView(ModelView):
     can_view_details = True
     page_size = 50
     can_set_page_size = True
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _utc}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _utc}
 
     def is_accessible(self) -> bool:
         return staff_with(*self.roles)

@@ -4,6 +4,10 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});
   }
+  if (location.hash === "#new-lead") {
+    var d = document.getElementById("new-lead");
+    if (d) d.open = true;
+  }
   var link = document.getElementById("ref-link");
   if (link && navigator.clipboard) {
     link.setAttribute("role", "button");
