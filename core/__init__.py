@@ -51,7 +51,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 
-    from core import auth_loader  # noqa: F401  (registers the user loaders)
+    from core import auth_loader, ledger_guard  # noqa: F401  (loaders, ledger guard)
     from core import cli
     import admin
     import jobs
@@ -71,6 +71,27 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
         return render_template("portal/error.html", message=exc.message,
                                status=exc.status), exc.status
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """PostgreSQL text cannot hold NUL (0x00): refuse it in the path, query, form or
+        JSON body with a 400 instead of failing inside the database."""
+
+        def has_nul(value) -> bool:
+            if isinstance(value, str):
+                return "\x00" in value
+            if isinstance(value, dict):
+                return any(has_nul(k) or has_nul(v) for k, v in value.items())
+            if isinstance(value, list):
+                return any(has_nul(v) for v in value)
+            return False
+
+        if "\x00" in request.path or \
+                any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)) or \
+                any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True)) or \
+                (request.is_json and has_nul(request.get_json(silent=True))):
+            raise DomainError("Text cannot contain NUL (0x00) characters.", code="bad_input",
+                              status=400)
 
     @app.get("/healthz")
     def healthz():

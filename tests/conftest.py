@@ -67,8 +67,15 @@ def _reset(app):
                 names = ", ".join(t.name for t in tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
+                # The ledger guard refuses DELETE; tests step around it, then put it back.
+                from core.ledger_guard import create_sql, drop_sql
+
+                for stmt in drop_sql("sqlite"):
+                    conn.execute(text(stmt))
                 for t in tables:
                     conn.execute(t.delete())
+                for stmt in create_sql("sqlite"):
+                    conn.execute(text(stmt))
         seed_reference_data()
         db.session.commit()
         db.session.remove()

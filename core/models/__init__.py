@@ -2,7 +2,7 @@
 
 from core.models.audit import AuditLog
 from core.models.chat import Channel, Message
-from core.models.ledger import Commission, Payout, PayoutTransfer, Statement
+from core.models.ledger import Commission, Payout, PayoutTransfer, Statement, StripeEvent
 from core.models.lead import Deal, Lead, LeadActivity
 from core.models.notification import Notification
 from core.models.partner import (
@@ -18,5 +18,5 @@ from core.models.user import ApiToken, User
 __all__ = [
     "ApiToken", "AuditLog", "Channel", "Commission", "Deal", "Lead", "LeadActivity",
     "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Setting",
-    "Statement", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
+    "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
 ]

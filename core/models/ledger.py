@@ -142,3 +142,14 @@ class Statement(db.Model):
     def period(self) -> str:
         """``YYYY-MM``."""
         return f"{self.year:04d}-{self.month:02d}"
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event already handled; the id makes redelivery a no-op."""
+
+    __tablename__ = "stripe_events"
+
+    #: Stripe's ``evt_...`` id.
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)

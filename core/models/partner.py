@@ -1,6 +1,7 @@
 """Partner profiles, tiers, tier overrides, training, settings."""
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -70,8 +71,10 @@ class Partner(db.Model):
     #: Tier last computed, for promotion/demotion notices.
     tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
     tier_since: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
-    #: Stripe Connect account id (``acct_...``) once onboarded.
-    stripe_account_id: Mapped[str | None] = mapped_column(String(64))
+    #: Stripe Connect account id (``acct_...``) once onboarding started.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Stripe says the account can receive transfers (``account.updated``).
+    stripe_payouts_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 

@@ -58,7 +58,11 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for ``/api`` calls; only its SHA-256 hash is stored."""
+    """A bearer token for ``/api`` calls; only its SHA-256 hash is stored.
+
+    ``kind`` is ``login`` (from ``POST /api/auth/*/login``, ends with the session version)
+    or ``key`` (a long-lived staff API key with a subset of the staff member's roles).
+    """
 
     __tablename__ = "api_tokens"
     __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
@@ -68,6 +72,13 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: Session version of the user when issued; a bump revokes the token.
     session_version: Mapped[int]
+    #: login | key
+    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
+    #: A person's label for an API key ("HubSpot sync"); empty for logins.
+    name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    #: For keys: comma-separated roles, a subset of the owner's; empty means the owner's.
+    roles: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    last_used_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[object] = mapped_column(UTCDateTime)
     revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
