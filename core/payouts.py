@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from core.audit import audit
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
-from core.extensions import db
+from core.extensions import db, get_row, is_row_id
 from core.models import Commission, Partner, Payout, PayoutTransfer, Setting, User
 from core.money import format_cents
 from core.notifications import notify
@@ -51,7 +51,7 @@ def create_payout(partner_id, actor_id: int) -> Payout:
     same commission. Raises ``NotFound``, ``Conflict`` (suspended/applied partner, or an
     open payout exists), ``ValidationError`` (balance below the minimum).
     """
-    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
     if partner.status != "active":
@@ -81,7 +81,7 @@ def create_payout(partner_id, actor_id: int) -> Payout:
 
 def get_payout(payout_id) -> Payout:
     """Return the payout or raise ``NotFound``."""
-    payout = db.session.get(Payout, payout_id) if isinstance(payout_id, int) else None
+    payout = get_row(Payout, payout_id)
     if payout is None:
         raise NotFound("No such payout.")
     return payout
@@ -96,13 +96,19 @@ def approve_payout(payout_id, actor: User) -> Payout:
     """
     if not actor.has_role("finance"):
         audit(actor.id, "payout.approve.refused", "payout",
-              payout_id if isinstance(payout_id, int) else None, None, {"why": "role"})
+              payout_id if is_row_id(payout_id) else None, None, {"why": "role"})
         raise Forbidden("Only finance can approve payouts.")
     payout = get_payout(payout_id)
     if payout.partner.user_id == actor.id:
         raise Forbidden("You cannot approve your own payout.")
     if payout.amount_cents < payout_minimum_cents():
         raise ValidationError("This payout is below the minimum payout.")
+    if payout.gateway == "stripe" and not (payout.partner.stripe_account_id
+                                           and payout.partner.stripe_payouts_enabled):
+        audit(actor.id, "payout.approve.refused", "payout", payout.id, None,
+              {"why": "no payout method"})
+        raise ValidationError("The partner has no payout method yet: their Stripe onboarding "
+                              "is not finished.", code="no_payout_method")
     if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
                 approved_at=now_utc()):
         db.session.refresh(payout)

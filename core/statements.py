@@ -6,7 +6,7 @@ Every figure is a sum of ledger events in the month, so
 - earned: positive commissions created in the month;
 - reversed: commissions reversed in the month, plus negative adjustments created in it
   (as positive amounts);
-- paid: payouts paid in the month;
+- paid: payouts paid in the month, less payouts whose transfer was reversed in it;
 - opening: the same sums over everything before the month.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 
 from core.audit import audit
 from core.errors import NotFound, ValidationError
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import Commission, Partner, Payout, Statement
 from core.notifications import notify
 from core.tasks import QUEUE_PDF, enqueue_after_commit
@@ -36,8 +36,11 @@ def _figures_until(partner_id: int, end: datetime) -> tuple[int, int, int]:
         Commission.reversed_at < end)) - _sum(select(func.sum(Commission.amount_cents)).where(
         Commission.partner_id == partner_id, Commission.amount_cents < 0,
         Commission.created_at < end))
+    # A payout counts when paid; a transfer Stripe reversed later counts back then.
     paid = _sum(select(func.sum(Payout.amount_cents)).where(
-        Payout.partner_id == partner_id, Payout.status == "paid", Payout.paid_at < end))
+        Payout.partner_id == partner_id, Payout.paid_at < end)) - _sum(
+        select(func.sum(Payout.amount_cents)).where(
+            Payout.partner_id == partner_id, Payout.reversed_at < end))
     return earned, reversed_, paid
 
 
@@ -77,12 +80,17 @@ def statement_lines(partner_id: int, year: int, month: int) -> list[dict]:
                       "description": f"Reversed: {c.note or c.type}",
                       "amount_cents": -c.amount_cents, "ref": f"C-{c.id}"})
     payouts = db.session.scalars(select(Payout).where(
-        Payout.partner_id == partner_id, Payout.status == "paid", Payout.paid_at >= start,
-        Payout.paid_at < end))
+        Payout.partner_id == partner_id, Payout.paid_at >= start, Payout.paid_at < end))
     for p in payouts:
         lines.append({"date": p.paid_at, "kind": "paid", "type": "payout",
                       "description": f"Payout {p.reference}".strip(),
                       "amount_cents": -p.amount_cents, "ref": f"P-{p.id}"})
+    returned = db.session.scalars(select(Payout).where(
+        Payout.partner_id == partner_id, Payout.reversed_at >= start, Payout.reversed_at < end))
+    for p in returned:
+        lines.append({"date": p.reversed_at, "kind": "paid", "type": "payout",
+                      "description": f"Payout {p.reference} returned (transfer reversed)",
+                      "amount_cents": p.amount_cents, "ref": f"P-{p.id}"})
     lines.sort(key=lambda x: (x["date"], x["ref"]))
     return lines
 
@@ -107,7 +115,7 @@ def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Stateme
     The figures are fixed at issue; a correction is a new version. Returns the
     ``Statement`` in status ``pending``. Raises ``NotFound`` for an unknown partner.
     """
-    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
     version = 1 + (db.session.scalar(select(func.max(Statement.version)).where(
@@ -141,7 +149,7 @@ def get_statement_for(user, statement_id) -> Statement:
 
     Raises ``NotFound`` otherwise (never tells whether it exists).
     """
-    st = db.session.get(Statement, statement_id) if isinstance(statement_id, int) else None
+    st = get_row(Statement, statement_id)
     if st is None:
         raise NotFound("No such statement.")
     if user.has_role("finance"):

@@ -10,8 +10,11 @@ def init_app(app: Flask) -> None:
     """Register the portal pages, the API (bearer auth, so no CSRF) and chat events."""
     from core.extensions import csrf
     from portal import api_views, chat_events, views  # noqa: F401  (routes register on import)
+    from portal.webhooks import bp as webhooks
 
     csrf.exempt(api)
+    csrf.exempt(webhooks)
     app.register_blueprint(bp)
     app.register_blueprint(api)
+    app.register_blueprint(webhooks)
     views.register_filters(app)

@@ -235,7 +235,8 @@ def earnings():
                                             Statement.version.desc())))
     return render_template("portal/earnings.html", summary=earnings_summary(p.id),
                            commissions=rows, payouts=pays, statements=sts,
-                           status_filter=status, form=EmptyForm())
+                           status_filter=status, form=EmptyForm(), partner=p,
+                           stripe_enabled=bool(current_app.config.get("STRIPE_API_KEY")))
 
 
 @bp.post("/partner/payouts/request")
@@ -301,3 +302,32 @@ def service_worker():
     resp.headers["Cache-Control"] = "no-cache"
     resp.mimetype = "text/javascript"
     return resp
+
+
+@bp.post("/partner/payout-method")
+@partner_page()
+def payout_method():
+    """Start (or resume) Stripe Connect onboarding: redirect to Stripe's hosted form."""
+    from core.stripe_connect import onboarding_link
+
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    url = onboarding_link(g.partner, url_for("portal.payout_method_return", _external=True),
+                          url_for("portal.earnings", _external=True))
+    db.session.commit()
+    return redirect(url, code=303)
+
+
+@bp.get("/partner/payout-method/return")
+@partner_page()
+def payout_method_return():
+    """Back from Stripe: ask Stripe whether the account can receive transfers now."""
+    from core.stripe_connect import refresh_account
+
+    enabled = refresh_account(g.partner)
+    db.session.commit()
+    flash("Stripe payouts are set up." if enabled else
+          "Stripe still needs some details before payouts can be sent.",
+          "success" if enabled else "info")
+    return redirect(url_for("portal.earnings"))

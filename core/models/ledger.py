@@ -12,7 +12,7 @@ from core.timeutil import UTCDateTime, now_utc
 
 COMMISSION_TYPES = ("base", "team_override", "referral", "bonus", "adjustment")
 COMMISSION_STATUSES = ("pending", "approved", "on_hold", "paid", "reversed")
-PAYOUT_STATUSES = ("requested", "approved", "processing", "paid", "failed")
+PAYOUT_STATUSES = ("requested", "approved", "processing", "paid", "failed", "reversed")
 
 
 class Commission(db.Model):
@@ -73,7 +73,7 @@ class Payout(db.Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    #: requested | approved | processing | paid | failed
+    #: requested | approved | processing | paid | failed | reversed
     status: Mapped[str] = mapped_column(String(20), default="requested")
     #: manual | stripe
     gateway: Mapped[str] = mapped_column(String(20), default="manual")
@@ -86,6 +86,8 @@ class Payout(db.Model):
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Stripe reversed the transfer after it was paid (``transfer.reversed``).
+    reversed_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner")
     commissions = relationship("Commission", back_populates="payout")

@@ -142,6 +142,9 @@ def upgrade():
         batch_op.add_column(sa.Column('roles', sa.String(length=100), server_default='', nullable=False))
         batch_op.add_column(sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table('payouts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reversed_at', sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table('partners', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stripe_payouts_enabled', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_unique_constraint(batch_op.f('uq_partners_stripe_account_id'), ['stripe_account_id'])
@@ -164,6 +167,9 @@ def downgrade():
         batch_op.drop_column('roles')
         batch_op.drop_column('name')
         batch_op.drop_column('kind')
+
+    with op.batch_alter_table('payouts', schema=None) as batch_op:
+        batch_op.drop_column('reversed_at')
 
     op.drop_table('stripe_events')
     # ### end Alembic commands ###

@@ -1,0 +1,232 @@
+"""Payouts through Stripe Connect against a real HTTP fake of Stripe (tests/stripe_fake.py):
+onboarding, one transfer per payout whatever happens, failures, webhooks."""
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
+
+import pytest
+from conftest import make_partner, make_staff
+from stripe_fake import start_fake_stripe, stop_fake_stripe
+
+from core.extensions import db
+from core.models import AuditLog, Commission, Payout, PayoutTransfer, StripeEvent
+from core.payouts import approve_payout, available_cents, create_payout
+from core.stripe_connect import onboarding_link, refresh_account
+
+WEBHOOK_SECRET = "whsec_test_siso"
+
+
+@pytest.fixture(scope="module")
+def fake_stripe():
+    proc, base = start_fake_stripe()
+    yield base
+    stop_fake_stripe(proc)
+
+
+@pytest.fixture
+def stripe_app(app, fake_stripe, monkeypatch):
+    """The app with the Stripe gateway on, pointed at the fake server (reset per test)."""
+    control(fake_stripe, "reset", {})
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", "sk_test_siso")
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", fake_stripe)
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    return app
+
+
+def control(base, what, body=None):
+    req = urllib.request.Request(f"{base}/_control/{what}",
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 method="GET" if body is None else "POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def onboarded_partner_with_balance(fake_stripe, cents_deals=3):
+    """A partner with approved commissions and a finished Stripe onboarding."""
+    partner = make_partner("Sarah Thompson", deals=cents_deals)
+    url = onboarding_link(partner, "http://app/return", "http://app/refresh")
+    urllib.request.urlopen(url, timeout=5).read()  # the partner fills in Stripe's form
+    assert refresh_account(partner) is True
+    db.session.execute(db.update(Commission).where(Commission.partner_id == partner.id)
+                       .values(status="approved"))
+    db.session.commit()
+    return partner
+
+
+def test_onboarding_then_one_transfer(stripe_app, fake_stripe, run_worker):
+    """A partner onboards with Stripe; finance approves their payout; the worker makes one
+    transfer keyed payout-<id>; running the job again (a retry) sends nothing more."""
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        db.session.commit()
+        assert payout.gateway == "stripe" and payout.amount_cents == 60000
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid, partner_id = payout.id, partner.id
+    run_worker()
+    with stripe_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "paid" and payout.reference.startswith("tr_")
+        from jobs.payouts import send_payout
+
+        assert send_payout(pid) == "paid"  # a retried job finds it paid
+        assert db.session.scalar(db.select(db.func.count()).select_from(PayoutTransfer)) == 1
+        statuses = set(db.session.scalars(db.select(Commission.status)
+                                          .where(Commission.partner_id == partner_id)))
+        assert statuses == {"paid"}
+    state = control(fake_stripe, "state")
+    assert state["transfers_count"] == 1
+    assert state["transfers"][0]["idempotency_key"] == f"payout-{pid}"
+    assert state["transfers"][0]["amount"] == 60000
+
+
+def test_stripe_500s_are_retried_with_the_same_key(stripe_app, fake_stripe, run_worker):
+    """Stripe answering 500 twice, then a crash-like repeat of the job: still exactly one
+    transfer, because every attempt carries the same idempotency key."""
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid = payout.id
+    control(fake_stripe, "fail", {"mode": "500", "count": 2, "path_prefix": "/v1/transfers"})
+    run_worker()
+    with stripe_app.app_context():
+        assert db.session.get(Payout, pid).status == "paid"
+    assert control(fake_stripe, "state")["transfers_count"] == 1
+
+
+def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, fake_stripe,
+                                                                   run_worker):
+    """If Stripe keeps failing the job fails visibly and the payout stays processing with
+    the money untouched; the retry later pays it exactly once."""
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid = payout.id
+    control(fake_stripe, "fail", {"mode": "429", "count": 20, "path_prefix": "/v1/transfers"})
+    from jobs.payouts import send_payout
+
+    with stripe_app.app_context():
+        from core.gateways import TransientGatewayError
+
+        with pytest.raises(TransientGatewayError):
+            send_payout(pid)
+        assert db.session.get(Payout, pid).status == "processing"
+    control(fake_stripe, "reset", {})
+    # the account vanished with the reset: recreate state as Stripe would still have it
+    with stripe_app.app_context():
+        partner = db.session.get(Payout, pid).partner
+        partner.stripe_account_id = None
+        db.session.commit()
+        urllib.request.urlopen(onboarding_link(partner, "http://a/r", "http://a/f")).read()
+        refresh_account(partner)
+        db.session.commit()
+        assert send_payout(pid) == "paid"
+        assert send_payout(pid) == "paid"
+    assert control(fake_stripe, "state")["transfers_count"] == 1
+
+
+def test_refused_transfer_fails_and_returns_balance(stripe_app, fake_stripe):
+    """When Stripe refuses the transfer the payout is failed with Stripe's message and the
+    commissions are back in the partner's available balance."""
+    from jobs.payouts import send_payout
+
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        partner.stripe_account_id = "acct_does_not_exist"
+        db.session.commit()
+        pid, partner_id = payout.id, partner.id
+        assert send_payout(pid) == "failed"
+        db.session.expire_all()  # the job ran in its own session
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "failed" and "Stripe refused" in payout.failure_message
+        assert available_cents(partner_id) == 60000
+    assert control(fake_stripe, "state")["transfers_count"] == 0
+
+
+def test_no_payout_method_cannot_be_approved(stripe_app):
+    """Finance cannot approve a Stripe payout for a partner who never onboarded: a clear
+    error, an audit row of the attempt, and the payout stays requested."""
+    from core.errors import ValidationError
+
+    with stripe_app.app_context():
+        partner = make_partner("Mike Reyes", deals=3)
+        db.session.execute(db.update(Commission).values(status="approved"))
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        db.session.commit()
+        with pytest.raises(ValidationError, match="no payout method"):
+            approve_payout(payout.id, finance)
+        db.session.commit()
+        assert db.session.get(Payout, payout.id).status == "requested"
+        assert db.session.scalar(db.select(AuditLog.action).where(
+            AuditLog.action == "payout.approve.refused")) is not None
+
+
+def signed(payload: dict, secret=WEBHOOK_SECRET, at=None):
+    body = json.dumps(payload).encode()
+    ts = int(at or time.time())
+    sig = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={ts},v1={sig}"
+
+
+def event(evt_id, etype, obj):
+    return {"id": evt_id, "object": "event", "type": etype, "data": {"object": obj},
+            "api_version": "2024-06-20", "created": int(time.time())}
+
+
+def test_webhooks_verified_deduplicated_and_applied(stripe_app, fake_stripe, run_worker,
+                                                    client):
+    """A bad signature or an old timestamp gets 400 and changes nothing; account.updated
+    and transfer.reversed are applied once even when Stripe delivers them twice."""
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid, acct = payout.id, partner.stripe_account_id
+    run_worker()
+    with stripe_app.app_context():
+        transfer_id = db.session.get(Payout, pid).reference
+
+    body, sig = signed(event("evt_1", "transfer.reversed", {"id": transfer_id}))
+    bad = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": sig + "0"})
+    assert bad.status_code == 400
+    old_body, old_sig = signed(event("evt_1", "transfer.reversed", {"id": transfer_id}),
+                               at=time.time() - 3600)
+    assert client.post("/webhooks/stripe", data=old_body,
+                       headers={"Stripe-Signature": old_sig}).status_code == 400
+    assert client.post("/webhooks/stripe", data=body).status_code == 400
+    with stripe_app.app_context():
+        assert db.session.get(Payout, pid).status == "paid"
+
+    for expected in ("transfer_reversed", "duplicate"):
+        resp = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": sig})
+        assert resp.status_code == 200 and resp.get_json()["result"] == expected
+    with stripe_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "reversed"
+        assert available_cents(payout.partner_id) == 60000
+
+    body, sig = signed(event("evt_2", "account.updated", {"id": acct, "payouts_enabled": False}))
+    assert client.post("/webhooks/stripe", data=body,
+                       headers={"Stripe-Signature": sig}).get_json()["result"] == "account_updated"
+    with stripe_app.app_context():
+        assert db.session.get(Payout, pid).partner.stripe_payouts_enabled is False
+        assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 2
