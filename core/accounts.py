@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.audit import audit
 from core.errors import Conflict, NotFound, ValidationError
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import ApiToken, Partner, User
 from core.models.user import STAFF_ROLES
 from core.notifications import notify
@@ -161,21 +161,86 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User | None:
-    """Return the user of a valid bearer token (not expired, revoked or outdated)."""
-    if not token or len(token) > 200:
+    """Return the user of a valid bearer token (not expired, revoked or outdated).
+
+    A staff API key narrows the returned user's roles to the key's (``scoped_roles``).
+    A login token dies with the session version (logout elsewhere, suspension, password
+    change); an API key lives until it expires or is revoked, unless the owner loses
+    staff status or is suspended.
+    """
+    if not isinstance(token, str) or not token or len(token) > 200:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now_utc():
+    now = now_utc()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = row.user
-    if row.session_version != user.session_version or not user.is_active:
+    if not user.is_active:
+        return None
+    if row.kind == "key":
+        if not user.is_staff:
+            return None
+        user.scoped_roles = frozenset(r for r in row.roles.split(",") if r)
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            row.last_used_at = now
+            db.session.commit()
+    elif row.session_version != user.session_version:
         return None
     return user
 
 
+#: Longest life of a staff API key (days).
+API_KEY_DAYS = 365
+
+
+def create_api_key(user: User, name, roles) -> tuple[str, ApiToken]:
+    """Create a long-lived staff API key with a subset of the user's roles.
+
+    Returns ``(key, row)``; the key is shown once and only its hash is stored. Raises
+    ``ValidationError`` (no name, roles not a subset), ``Forbidden`` (not staff).
+    """
+    from core.errors import Forbidden
+
+    if not user.is_staff:
+        raise Forbidden("Only staff can create API keys.")
+    if not isinstance(name, str) or not name.strip() or len(name) > 80:
+        raise ValidationError("Name the key (up to 80 characters), e.g. 'HubSpot sync'.")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise ValidationError("roles must be a non-empty list, e.g. [\"finance\"].")
+    extra = set(roles) - user.role_set
+    if extra and "admin" not in user.role_set:
+        raise ValidationError(f"A key cannot have roles you do not have: {', '.join(sorted(extra))}.")
+    unknown = set(roles) - set(STAFF_ROLES)
+    if unknown:
+        raise ValidationError(f"Roles must be among {', '.join(STAFF_ROLES)}.")
+    token = "siso_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_hash_token(token), kind="key",
+                   name=name.strip(), roles=",".join(sorted(set(roles))),
+                   session_version=user.session_version,
+                   expires_at=now_utc() + timedelta(days=API_KEY_DAYS))
+    db.session.add(row)
+    db.session.flush()
+    audit(user.id, "api_key.create", "api_token", row.id, None,
+          {"name": row.name, "roles": row.roles})
+    return token, row
+
+
+def revoke_api_key(user: User, key_id) -> ApiToken:
+    """Revoke one of the user's API keys (admins: anyone's). Raises ``NotFound``."""
+    from core.extensions import get_row
+
+    row = get_row(ApiToken, key_id)
+    if row is None or row.kind != "key" or (row.user_id != user.id and not user.has_role("admin")):
+        raise NotFound("No such API key.")
+    if row.revoked_at is None:
+        row.revoked_at = now_utc()
+        audit(user.id, "api_key.revoke", "api_token", row.id, None, {"name": row.name})
+    return row
+
+
 def get_partner(partner_id) -> Partner:
     """Return the partner or raise ``NotFound``."""
-    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
     return partner

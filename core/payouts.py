@@ -79,6 +79,23 @@ def create_payout(partner_id, actor_id: int) -> Payout:
     return payout
 
 
+def create_payouts_for_all(actor_id: int) -> list[Payout]:
+    """Finance's batch: one payout for every active partner whose approved balance reaches
+    the minimum and who has no payout waiting. Returns the payouts made (may be empty)."""
+    minimum = payout_minimum_cents()
+    candidates = db.session.execute(
+        select(Commission.partner_id, func.sum(Commission.amount_cents))
+        .join(Partner, Partner.id == Commission.partner_id)
+        .where(Commission.status == "approved", Commission.payout_id.is_(None),
+               Partner.status == "active")
+        .group_by(Commission.partner_id)
+        .having(func.sum(Commission.amount_cents) >= minimum)).all()
+    made = []
+    for partner_id, _ in candidates:
+        made.append(create_payout(partner_id, actor_id))
+    return made
+
+
 def get_payout(payout_id) -> Payout:
     """Return the payout or raise ``NotFound``."""
     payout = get_row(Payout, payout_id)

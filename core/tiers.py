@@ -183,3 +183,59 @@ def _tier_json(t: Tier) -> dict:
             "base_rate_bps": t.base_rate_bps, "referral_rate_bps": t.referral_rate_bps,
             "team_override_bps": t.team_override_bps, "holding_days": t.holding_days,
             "features": [f for f in t.features.splitlines() if f.strip()]}
+
+
+def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, reason=None,
+                 expires_at=None) -> TierOverride | None:
+    """Set (or clear) a staff override of a partner's tier and/or base rate.
+
+    Args: ``tier_key`` a tier key or ``None``; ``base_rate_bps`` 0..10000 or ``None``;
+    ``reason`` required text (≤500); ``expires_at`` an aware datetime in the future or
+    ``None``. Both ``None`` clears the override. The previous override is revoked, never
+    edited. Audited; a change of effective tier notifies the partner (DESIGN.md
+    "Effective tier"). Returns the new override or ``None`` when cleared. Raises
+    ``NotFound``, ``ValidationError``.
+    """
+    from core.errors import NotFound, ValidationError
+    from core.extensions import get_row
+
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise ValidationError("Give a reason for the override (up to 500 characters).")
+    tier = None
+    if tier_key is not None:
+        tier = tier_by_key(tier_key) if isinstance(tier_key, str) else None
+        if tier is None:
+            raise ValidationError("tier must be one of: " + ", ".join(t.key for t in all_tiers()))
+    if base_rate_bps is not None and (isinstance(base_rate_bps, bool) or
+                                      not isinstance(base_rate_bps, int) or
+                                      not 0 <= base_rate_bps <= 10000):
+        raise ValidationError("base_rate_bps must be a whole number from 0 to 10000 (100%).")
+    if expires_at is not None and (not isinstance(expires_at, datetime) or
+                                   expires_at.tzinfo is None or expires_at <= now_utc()):
+        raise ValidationError("expires_at must be a future time with a time zone.")
+    before = standing(partner)
+    now = now_utc()
+    current = active_override(partner.id)
+    if current is not None:
+        current.revoked_at = now
+    row = None
+    if tier is not None or base_rate_bps is not None:
+        row = TierOverride(partner_id=partner.id, tier_id=tier.id if tier else None,
+                           base_rate_bps=base_rate_bps, reason=reason.strip(),
+                           expires_at=expires_at, created_by_id=actor_id)
+        db.session.add(row)
+        db.session.flush()
+    after = standing(partner)
+    audit(actor_id, "tier.override" if row else "tier.override_cleared", "partner", partner.id,
+          {"tier": before.tier.key, "base_rate_bps": before.base_rate_bps},
+          {"tier": after.tier.key, "base_rate_bps": after.base_rate_bps,
+           "reason": reason.strip(), "expires_at": expires_at})
+    if (before.tier.id, before.base_rate_bps) != (after.tier.id, after.base_rate_bps):
+        notify(partner.user_id, "tier_up" if after.tier.min_deals >= before.tier.min_deals
+               else "tier_down", f"Your terms changed: {after.tier.name}, "
+               f"{after.base_rate_bps / 100:g}% base rate", reason.strip(),
+               "/partner/tier-progression")
+    return row

@@ -17,7 +17,9 @@ def make_worker(app: Flask, queues=None, burst: bool = False):
     from rq.serializers import JSONSerializer
 
     from core.tasks import QUEUES, redis_connection
+    from jobs.runtime import set_app
 
+    set_app(app)  # jobs run in this app, not in whichever app was created last
     with app.app_context():
         conn = redis_connection()
     app.extensions["siso_pid"] = os.getpid()
@@ -38,4 +40,8 @@ def register_cli(app: Flask) -> None:
         if mq:  # a write-only emitter: notifications reach the web processes' sockets
             socketio.init_app(None, message_queue=mq, async_mode="threading")
         worker = make_worker(app, queues.split(","), burst)
+        if not burst:
+            from jobs.scheduled import start_ticker
+
+            start_ticker(app)
         worker.work(burst=burst, with_scheduler=True)

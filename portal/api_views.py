@@ -17,13 +17,19 @@ from core.tiers import standing, tier_status
 from portal import api
 
 
-@api.errorhandler(404)
-def api_not_found(_exc):
+# App-wide handlers limited to /api paths: a blueprint's own 404/405 handlers never see
+# routing errors (no rule matched, so Flask does not know the blueprint).
+@api.app_errorhandler(404)
+def api_not_found(exc):
+    if not request.path.startswith("/api/"):
+        return exc
     return jsonify(error={"code": "not_found", "message": "No such endpoint."}), 404
 
 
-@api.errorhandler(405)
-def api_bad_method(_exc):
+@api.app_errorhandler(405)
+def api_bad_method(exc):
+    if not request.path.startswith("/api/"):
+        return exc
     return jsonify(error={"code": "method_not_allowed",
                           "message": "This endpoint does not accept that method."}), 405
 
@@ -208,7 +214,7 @@ def api_lead(lead_id: int):
 def api_lead_update(lead_id: int):
     lead = leads.get_partner_lead(g.partner, lead_id)
     data = json_body()
-    refused = {"status", "partner_id", "id", "deal_value_cents", "deal_id"} & set(data)
+    refused = set(data) - set(leads.LEAD_TEXT_FIELDS) - {"estimated_value_cents"}
     if refused:
         raise ValidationError(f"Not editable here: {', '.join(sorted(refused))} "
                               "(use /move to change the stage).")
@@ -344,9 +350,7 @@ def api_staff_approve(partner_id: int):
 def api_staff_confirm(lead_id: int):
     """``{"deal_value_cents": int}`` (optional: defaults to the partner's value)."""
     _require_role("admin", "finance")
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ValidationError("Send a JSON object.")
+    data = json_body() if request.content_length or request.get_data() else {}
     deal, made = commissions.confirm_deal(lead_id, g.user.id, data.get("deal_value_cents"))
     db.session.commit()
     return jsonify(deal={"id": deal.id, "lead_id": deal.lead_id, "partner_id": deal.partner_id,
@@ -413,6 +417,116 @@ def api_staff_statement():
     st = statements.issue_statement(data.get("partner_id"), year, month, g.user.id)
     db.session.commit()
     return jsonify(statement_json(st)), 202
+
+
+@api.put("/staff/partners/<int:partner_id>/team")
+@bearer("staff")
+def api_staff_team(partner_id: int):
+    """``{"team_leader_id": id|null, "recruiter_id": id|null}``; loops are refused."""
+    _require_role("admin")
+    data = json_body()
+    missing = {"team_leader_id", "recruiter_id"} - set(data)
+    if missing:
+        raise ValidationError(f"Send both fields (null to clear): {', '.join(sorted(missing))}.")
+    p = commissions.set_team(partner_id, g.user.id, data["team_leader_id"], data["recruiter_id"])
+    db.session.commit()
+    return jsonify(profile_json(p))
+
+
+@api.post("/staff/partners/<int:partner_id>/tier-override")
+@bearer("staff")
+def api_staff_tier_override(partner_id: int):
+    """``{"tier": str|null, "base_rate_bps": int|null, "reason": str,
+    "expires_at": iso8601|null}``; both null clears the override."""
+    from datetime import datetime
+
+    from core.tiers import set_override
+
+    _require_role("admin")
+    data = json_body()
+    expires = data.get("expires_at")
+    if expires is not None:
+        try:
+            expires = datetime.fromisoformat(str(expires))
+        except ValueError:
+            raise ValidationError("expires_at must be an ISO 8601 time with a zone.") from None
+    row = set_override(partner_id, g.user.id, data.get("tier"), data.get("base_rate_bps"),
+                       data.get("reason"), expires)
+    db.session.commit()
+    p = accounts.get_partner(partner_id)
+    return jsonify(partner=profile_json(p), tier_status=tier_status(p),
+                   override_id=row.id if row else None)
+
+
+@api.post("/staff/partners/<int:partner_id>/bonus")
+@bearer("staff")
+def api_staff_bonus(partner_id: int):
+    """``{"amount_cents": int, "note": str}`` → a pending ``bonus`` commission."""
+    _require_role("finance")
+    data = json_body()
+    c = commissions.add_bonus(partner_id, data.get("amount_cents"), g.user.id, data.get("note"))
+    db.session.commit()
+    return jsonify(commission_json(c)), 201
+
+
+@api.post("/staff/payouts/batch")
+@bearer("staff")
+def api_staff_payout_batch():
+    """One payout for every active partner over the minimum."""
+    _require_role("finance")
+    made = payouts.create_payouts_for_all(g.user.id)
+    db.session.commit()
+    return jsonify(items=[payouts.payout_json(p) for p in made], next_cursor=None), 201
+
+
+@api.get("/staff/exports/ledger.csv")
+@bearer("staff")
+def api_staff_export():
+    """``?from=2026-11-01&to=2026-12-01`` → CSV of commissions and payouts."""
+    from flask import Response
+
+    from core.exports import ledger_csv, parse_range
+
+    _require_role("finance")
+    start, end = parse_range(request.args.get("from"), request.args.get("to"))
+    return Response(ledger_csv(start, end), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="siso-ledger-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})
+
+
+@api.get("/staff/api-keys")
+@bearer("staff")
+def api_staff_keys():
+    from core.models import ApiToken
+
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == g.user.id,
+                                                     ApiToken.kind == "key")
+                              .order_by(ApiToken.id.desc()))
+    return jsonify(items=[_key_json(k) for k in rows], next_cursor=None)
+
+
+@api.post("/staff/api-keys")
+@bearer("staff")
+def api_staff_key_create():
+    """``{"name": str, "roles": [...]}`` → 201 with the key, shown this once."""
+    data = json_body()
+    key, row = accounts.create_api_key(g.user, data.get("name"), data.get("roles"))
+    db.session.commit()
+    return jsonify(key=key, **_key_json(row)), 201
+
+
+@api.delete("/staff/api-keys/<int:key_id>")
+@bearer("staff")
+def api_staff_key_revoke(key_id: int):
+    row = accounts.revoke_api_key(g.user, key_id)
+    db.session.commit()
+    return jsonify(_key_json(row))
+
+
+def _key_json(k) -> dict:
+    return {"id": k.id, "name": k.name, "roles": [r for r in k.roles.split(",") if r],
+            "created_at": k.created_at.isoformat(), "expires_at": k.expires_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None}
 
 
 @api.get("/staff/statements/<int:statement_id>")

@@ -41,11 +41,17 @@ class User(UserMixin, db.Model):
         """The staff roles as a set (empty for partners)."""
         return frozenset(r for r in (self.roles or "").split(",") if r)
 
+    #: Roles an API key narrows this request to (set by the API's bearer check), or None.
+    scoped_roles = None  # frozenset[str] | None, per request; not a column
+
     def has_role(self, *roles: str) -> bool:
-        """True when the user is staff and holds ``admin`` or any of ``roles``."""
+        """True when the user is staff and holds ``admin`` or any of ``roles`` (within the
+        API key's roles when the request came with a scoped key)."""
         if not self.is_staff:
             return False
         have = self.role_set
+        if self.scoped_roles is not None:  # a key never exceeds its owner (admin holds all)
+            have = self.scoped_roles if "admin" in have else self.scoped_roles & have
         return "admin" in have or bool(have.intersection(roles))
 
     @property
