@@ -1,0 +1,334 @@
+"""The OpenAPI 3.1 document of ``/api``, served at ``/api/openapi.json``.
+
+Written by hand next to the views it describes; ``tests/test_openapi.py`` checks that
+every route is documented and that real responses match their schemas.
+"""
+
+from flask import jsonify
+
+from portal import api
+
+_S = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": _S + name}
+
+
+def _list(name: str) -> dict:
+    return {"type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": _ref(name)},
+                           "next_cursor": {"type": ["integer", "null"]}}}
+
+
+def _op(summary: str, ok: int = 200, schema: dict | None = None, body: dict | None = None,
+        auth: str | None = "bearer", errors=(400, 401, 403, 404, 409, 422),
+        params: list | None = None, content_type: str = "application/json") -> dict:
+    op = {"summary": summary, "responses": {}}
+    op["responses"][str(ok)] = {"description": "OK", "content": {
+        content_type: {"schema": schema or {"type": "object"}}}}
+    for code in errors:
+        op["responses"][str(code)] = {"$ref": "#/components/responses/Error"}
+    if body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": body}}}
+    if auth:
+        op["security"] = [{"bearer": []}]
+    else:
+        op["security"] = []
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+
+
+def _query(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+CENTS = {"type": "integer", "minimum": 0, "maximum": 100_000_000}
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+PAGE = [_query("cursor", {"type": "integer", "minimum": 1}),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100})]
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": STR, "message": STR}}}},
+    "Token": {"type": "object", "required": ["token", "expires_at"],
+              "properties": {"token": STR, "expires_at": TIME,
+                             "roles": {"type": "array", "items": STR}}},
+    "Profile": {"type": "object", "required": ["id", "name", "email", "status", "current_tier",
+                                               "commission_rate_bps", "referral_code"],
+                "properties": {"id": {"type": "integer"}, "name": STR, "email": STR,
+                               "status": {"enum": ["applied", "active", "suspended"]},
+                               "company_name": STR, "industry": STR, "phone": STR,
+                               "referral_code": STR,
+                               "recruiter_id": {"type": ["integer", "null"]},
+                               "team_leader_id": {"type": ["integer", "null"]},
+                               "current_tier": STR, "commission_rate_bps": {"type": "integer"},
+                               "won_deals_count": {"type": "integer"},
+                               "agreement_version": STR, "created_at": TIME}},
+    "Tier": {"type": "object", "required": ["key", "name", "min_deals", "base_rate_bps"],
+             "properties": {"key": STR, "name": STR, "min_deals": {"type": "integer"},
+                            "base_rate_bps": {"type": "integer"},
+                            "referral_rate_bps": {"type": "integer"},
+                            "team_override_bps": {"type": "integer"},
+                            "holding_days": {"type": "integer"},
+                            "features": {"type": "array", "items": STR}}},
+    "TierStatus": {"type": "object",
+                   "required": ["current_tier", "next_tier", "deals_done", "deals_needed",
+                                "progress_percent", "requirements", "base_rate_bps"],
+                   "properties": {"current_tier": _ref("Tier"),
+                                  "next_tier": {"oneOf": [_ref("Tier"), {"type": "null"}]},
+                                  "deals_done": {"type": "integer"},
+                                  "deals_needed": {"type": "integer"},
+                                  "progress_percent": {"type": "integer", "minimum": 0,
+                                                       "maximum": 100},
+                                  "requirements": {"type": "array", "items": {
+                                      "type": "object", "required": ["name", "done", "met"]}},
+                                  "base_rate_bps": {"type": "integer"},
+                                  "effective_reason": STR, "days_in_tier": {"type": "integer"}}},
+    "LeadInput": {"type": "object", "properties": {
+        "company_name": {"type": "string", "maxLength": 200},
+        "contact_name": {"type": "string", "maxLength": 120},
+        "contact_email": {"type": "string", "maxLength": 254},
+        "contact_phone": {"type": "string", "maxLength": 40},
+        "project_type": {"type": "string", "maxLength": 80},
+        "next_action": {"type": "string", "maxLength": 200},
+        "notes": {"type": "string", "maxLength": 5000},
+        "estimated_value_cents": CENTS}},
+    "Lead": {"type": "object", "required": ["id", "partner_id", "company_name", "status",
+                                            "estimated_value_cents", "created_at"],
+             "properties": {"id": {"type": "integer"}, "partner_id": {"type": "integer"},
+                            "company_name": STR, "contact_name": STR, "contact_email": STR,
+                            "contact_phone": STR, "project_type": STR,
+                            "estimated_value_cents": {"type": "integer"},
+                            "status": {"enum": ["new", "contacted", "qualified", "proposal",
+                                                "won", "lost"]},
+                            "deal_value_cents": {"type": ["integer", "null"]},
+                            "deal_id": {"type": ["integer", "null"]},
+                            "source": STR, "next_action": STR, "created_at": TIME,
+                            "updated_at": TIME}},
+    "Commission": {"type": "object",
+                   "required": ["id", "partner_id", "deal_id", "type", "amount_cents",
+                                "rate_bps", "status", "created_at"],
+                   "properties": {"id": {"type": "integer"}, "partner_id": {"type": "integer"},
+                                  "deal_id": {"type": ["integer", "null"]},
+                                  "type": {"enum": ["base", "team_override", "referral",
+                                                    "bonus", "adjustment"]},
+                                  "amount_cents": {"type": "integer"},
+                                  "rate_bps": {"type": ["integer", "null"]},
+                                  "status": {"enum": ["pending", "approved", "on_hold", "paid",
+                                                      "reversed"]},
+                                  "created_at": TIME,
+                                  "payout_id": {"type": ["integer", "null"]}, "note": STR}},
+    "Figures": {"type": "object", "required": ["opening_cents", "earned_cents",
+                                               "reversed_cents", "paid_cents", "closing_cents"],
+                "properties": {k: {"type": "integer"} for k in (
+                    "opening_cents", "earned_cents", "reversed_cents", "paid_cents",
+                    "closing_cents")}},
+    "EarningsSummary": {"type": "object",
+                        "required": ["this_month", "last_month", "by_type", "pending_cents",
+                                     "approved_cents", "balance_cents", "payout_minimum_cents"],
+                        "properties": {"this_month": _ref("Figures"), "last_month": _ref("Figures"),
+                                       "by_type": {"type": "object",
+                                                   "additionalProperties": {"type": "integer"}},
+                                       "pending_cents": {"type": "integer"},
+                                       "approved_cents": {"type": "integer"},
+                                       "on_hold_cents": {"type": "integer"},
+                                       "in_payout_cents": {"type": "integer"},
+                                       "paid_total_cents": {"type": "integer"},
+                                       "balance_cents": {"type": "integer"},
+                                       "payout_minimum_cents": {"type": "integer"}}},
+    "Payout": {"type": "object", "required": ["id", "partner_id", "amount_cents", "status"],
+               "properties": {"id": {"type": "integer"}, "partner_id": {"type": "integer"},
+                              "amount_cents": {"type": "integer"},
+                              "status": {"enum": ["requested", "approved", "processing", "paid",
+                                                  "failed", "reversed"]},
+                              "gateway": {"enum": ["manual", "stripe"]}, "reference": STR,
+                              "failure_message": STR, "created_at": TIME}},
+    "Statement": {"type": "object", "required": ["id", "partner_id", "period", "version",
+                                                 "status", "closing_cents"],
+                  "properties": {"id": {"type": "integer"}, "partner_id": {"type": "integer"},
+                                 "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                 "version": {"type": "integer"},
+                                 "status": {"enum": ["pending", "ready", "failed"]},
+                                 "opening_cents": {"type": "integer"},
+                                 "earned_cents": {"type": "integer"},
+                                 "reversed_cents": {"type": "integer"},
+                                 "paid_cents": {"type": "integer"},
+                                 "closing_cents": {"type": "integer"},
+                                 "download_url": NSTR}},
+    "Channel": {"type": "object", "required": ["id", "slug", "name", "read_only"],
+                "properties": {"id": {"type": "integer"}, "slug": STR, "name": STR,
+                               "topic": STR, "read_only": {"type": "boolean"},
+                               "min_tier": NSTR}},
+    "Message": {"type": "object", "required": ["id", "channel_id", "author", "body",
+                                               "created_at"],
+                "properties": {"id": {"type": "integer"}, "channel_id": {"type": "integer"},
+                               "user_id": {"type": "integer"}, "author": STR, "body": STR,
+                               "deleted": {"type": "boolean"}, "created_at": TIME}},
+    "ApiKey": {"type": "object", "required": ["id", "name", "roles", "created_at"],
+               "properties": {"id": {"type": "integer"}, "name": STR, "key": STR,
+                              "roles": {"type": "array", "items": STR},
+                              "created_at": TIME, "expires_at": TIME,
+                              "revoked_at": {"type": ["string", "null"]},
+                              "last_used_at": {"type": ["string", "null"]}}},
+}
+
+LOGIN = {"type": "object", "required": ["email", "password"],
+         "properties": {"email": STR, "password": STR}}
+
+
+def document() -> dict:
+    """Return the OpenAPI document as a dict."""
+    lead_id, partner_id = [_path_id("lead_id")], [_path_id("partner_id")]
+    paths = {
+        "/api/auth/partner/register": {"post": _op(
+            "Apply as a partner (status applied until staff approve)", 201, _ref("Profile"),
+            {"type": "object", "required": ["email", "password", "name", "accept_terms"],
+             "properties": {"email": STR, "password": {"type": "string", "minLength": 10,
+                                                       "maxLength": 200},
+                            "name": {"type": "string", "maxLength": 120},
+                            "accept_terms": {"const": True}, "referral_code": NSTR,
+                            "company_name": {"type": "string", "maxLength": 200}}},
+            auth=None, errors=(400, 409, 422))},
+        "/api/auth/partner/login": {"post": _op("Partner login → bearer token", 200,
+                                                _ref("Token"), LOGIN, None, (400, 401))},
+        "/api/auth/staff/login": {"post": _op("Staff login → bearer token", 200, _ref("Token"),
+                                              LOGIN, None, (400, 401))},
+        "/api/partner/profile": {
+            "get": _op("The partner's profile", 200, _ref("Profile"), errors=(401, 403)),
+            "put": _op("Update name, company, industry, phone", 200, _ref("Profile"),
+                       {"type": "object", "additionalProperties": False, "properties": {
+                           "name": STR, "company_name": STR, "industry": STR, "phone": STR}},
+                       errors=(400, 401, 403, 422))},
+        "/api/partner/tier-status": {"get": _op("Tier progression", 200, _ref("TierStatus"),
+                                                errors=(401, 403))},
+        "/api/partner/leads": {
+            "get": _op("The partner's leads, newest first", 200, _list("Lead"),
+                       errors=(401, 403, 422), params=PAGE + [_query("status", STR)]),
+            "post": _op("Log a lead", 201, _ref("Lead"), _ref("LeadInput"))},
+        "/api/partner/leads/{lead_id}": {
+            "get": _op("One lead", 200, _ref("Lead"), errors=(401, 403, 404), params=lead_id),
+            "put": _op("Edit a lead's details", 200, _ref("Lead"), _ref("LeadInput"),
+                       params=lead_id)},
+        "/api/partner/leads/{lead_id}/move": {"post": _op(
+            "Move a lead; won needs deal_value_cents", 200, _ref("Lead"),
+            {"type": "object", "required": ["status"],
+             "properties": {"status": STR, "deal_value_cents": CENTS}}, params=lead_id)},
+        "/api/partner/leads/{lead_id}/activity": {"post": _op(
+            "Log a call, e-mail, meeting or note", 201, {"type": "object"},
+            {"type": "object", "required": ["activity_type"],
+             "properties": {"activity_type": {"enum": ["call", "email", "meeting", "note"]},
+                            "notes": {"type": "string", "maxLength": 5000}}}, params=lead_id)},
+        "/api/partner/commissions": {"get": _op(
+            "The partner's commissions", 200, _list("Commission"), errors=(401, 403, 422),
+            params=PAGE + [_query("status", STR), _query("type", STR)])},
+        "/api/partner/earnings/summary": {"get": _op("Earnings overview (cents)", 200,
+                                                     _ref("EarningsSummary"), errors=(401, 403))},
+        "/api/partner/payout/request": {"post": _op("Request a payout of the approved balance",
+                                                    201, _ref("Payout"))},
+        "/api/partner/statements": {"get": _op("The partner's statements", 200,
+                                               _list("Statement"), errors=(401, 403))},
+        "/api/chat/channels": {"get": _op("Channels the user can read", 200, _list("Channel"),
+                                          errors=(401, 403))},
+        "/api/chat/{channel_id}/messages": {
+            "get": _op("Newest 50 messages; older with ?before=", 200, _list("Message"),
+                       errors=(401, 403, 404, 422),
+                       params=[_path_id("channel_id"), _query("before", {"type": "integer"})]),
+            "post": _op("Send a message (1–2,000 characters)", 201, _ref("Message"),
+                        {"type": "object", "required": ["body"],
+                         "properties": {"body": {"type": "string", "maxLength": 2000}}},
+                        params=[_path_id("channel_id")])},
+        "/api/staff/partners/{partner_id}/approve": {"post": _op(
+            "Approve an application", 200, _ref("Profile"), params=partner_id)},
+        "/api/staff/partners/{partner_id}/balance": {"get": _op(
+            "A partner's balance", 200, _ref("EarningsSummary"), params=partner_id)},
+        "/api/staff/partners/{partner_id}/team": {"put": _op(
+            "Set team leader and recruiter (loops refused)", 200, _ref("Profile"),
+            {"type": "object", "required": ["team_leader_id", "recruiter_id"],
+             "properties": {"team_leader_id": {"type": ["integer", "null"]},
+                            "recruiter_id": {"type": ["integer", "null"]}}}, params=partner_id)},
+        "/api/staff/partners/{partner_id}/tier-override": {"post": _op(
+            "Override tier and/or base rate; both null clears", 200, {"type": "object"},
+            {"type": "object", "required": ["reason"],
+             "properties": {"tier": NSTR, "base_rate_bps": {"type": ["integer", "null"]},
+                            "reason": STR, "expires_at": NSTR}}, params=partner_id)},
+        "/api/staff/partners/{partner_id}/bonus": {"post": _op(
+            "Add a bonus commission", 201, _ref("Commission"),
+            {"type": "object", "required": ["amount_cents", "note"],
+             "properties": {"amount_cents": CENTS, "note": STR}}, params=partner_id)},
+        "/api/staff/leads/{lead_id}/confirm": {"post": _op(
+            "Confirm a won lead: the deal and its commissions", 201,
+            {"type": "object", "required": ["deal", "commissions"],
+             "properties": {"deal": {"type": "object"},
+                            "commissions": {"type": "array", "items": _ref("Commission")}}},
+            {"type": "object", "properties": {"deal_value_cents": CENTS}}, params=lead_id)},
+        "/api/staff/deals/{deal_id}/cancel": {"post": _op(
+            "Cancel or refund a deal", 200,
+            {"type": "object", "properties": {"adjustments": {
+                "type": "array", "items": _ref("Commission")}}},
+            {"type": "object", "required": ["reason"],
+             "properties": {"reason": STR, "refunded": {"type": "boolean"}}},
+            params=[_path_id("deal_id")])},
+        "/api/staff/commissions/approve": {"post": _op(
+            "Approve commissions now", 200, _list("Commission"),
+            {"type": "object", "required": ["ids"],
+             "properties": {"ids": {"type": "array", "items": {"type": "integer"},
+                                    "minItems": 1, "maxItems": 1000}}})},
+        "/api/staff/payouts": {"post": _op(
+            "Make a payout of a partner's approved balance", 201, _ref("Payout"),
+            {"type": "object", "required": ["partner_id"],
+             "properties": {"partner_id": {"type": "integer"}}})},
+        "/api/staff/payouts/batch": {"post": _op("Payouts for everyone over the minimum", 201,
+                                                 _list("Payout"))},
+        "/api/staff/payouts/{payout_id}/approve": {"post": _op(
+            "Approve a payout (finance)", 200, _ref("Payout"), params=[_path_id("payout_id")])},
+        "/api/staff/statements": {"post": _op(
+            "Issue a statement (rendered by a worker)", 202, _ref("Statement"),
+            {"type": "object", "required": ["partner_id", "period"],
+             "properties": {"partner_id": {"type": "integer"}, "period": STR}})},
+        "/api/staff/statements/{statement_id}": {"get": _op(
+            "One statement", 200, _ref("Statement"), params=[_path_id("statement_id")])},
+        "/api/staff/exports/ledger.csv": {"get": _op(
+            "Commissions and payouts of a date range as CSV", 200, {"type": "string"},
+            params=[_query("from", STR), _query("to", STR)], content_type="text/csv")},
+        "/api/staff/api-keys": {
+            "get": _op("Your API keys", 200, _list("ApiKey")),
+            "post": _op("Create an API key (shown once)", 201, _ref("ApiKey"),
+                        {"type": "object", "required": ["name", "roles"],
+                         "properties": {"name": STR, "roles": {"type": "array",
+                                                               "items": STR}}})},
+        "/api/staff/api-keys/{key_id}": {"delete": _op("Revoke an API key", 200, _ref("ApiKey"),
+                                                       params=[_path_id("key_id")])},
+        "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"}, auth=None,
+                                         errors=())},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "SISO Partners API", "version": "1.0",
+                 "description": "Money in integer cents, rates in basis points, times UTC. "
+                                "Errors are {\"error\": {\"code\", \"message\"}}; lists are "
+                                "{\"items\", \"next_cursor\"}."},
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": {"description": "A refusal a person can read", "content": {
+                "application/json": {"schema": _ref("Error")}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@api.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI document."""
+    return jsonify(document())
