@@ -1,0 +1,83 @@
+"""Real headless Chromium (Debian's package, driven by Playwright) against the live app."""
+
+import os
+
+import pytest
+from conftest import PASSWORD, make_partner
+
+from core.extensions import db
+from core.models import Lead
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+OUT = os.path.join(os.path.dirname(__file__), "output")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def phone(browser, base):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base)
+    return ctx.new_page()
+
+
+def log_in(page, email):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/partner/dashboard")
+
+
+@pytest.mark.browser
+def test_partner_adds_lead_on_phone(app, live_server, browser):
+    """On a 390px phone a partner logs in, sees the tier card, adds a lead with the form and
+    finds it in the #new column."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+    page = phone(browser, live_server)
+    log_in(page, "sarah@example.com")
+    assert page.get_by_role("heading", name="Starter partner").is_visible()
+    assert page.get_by_text("3 more deals to Active").is_visible()
+    page.get_by_role("link", name="Leads").click()
+    page.get_by_text("+ Add a lead").click()
+    page.get_by_label("Company").fill("TechCorp <Website>")
+    page.get_by_label("Estimated value ($)").fill("2,500")
+    page.get_by_role("button", name="Add lead").click()
+    page.wait_for_url("**/partner/leads")
+    column = page.locator("section.column", has=page.locator("#st-new"))
+    assert column.get_by_text("TechCorp <Website>").is_visible()
+    assert column.get_by_text("$2,500.00").is_visible()
+    os.makedirs(OUT, exist_ok=True)
+    page.screenshot(path=os.path.join(OUT, "leads-phone.png"))
+    with app.app_context():
+        assert db.session.scalar(db.select(Lead.estimated_value_cents)) == 250000
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.browser
+def test_two_partners_see_each_other_live(app, live_server, browser):
+    """Two partners in two Chromium pages: what one sends appears on the other's screen
+    without a reload, text shown as text."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        make_partner("Mike Reyes", email="mike@example.com")
+    sarah, mike = phone(browser, live_server), phone(browser, live_server)
+    log_in(sarah, "sarah@example.com")
+    log_in(mike, "mike@example.com")
+    for p in (sarah, mike):
+        p.goto("/partner/chat/general")
+    mike.wait_for_function("window.io !== undefined")
+    sarah.get_by_label("Message #general-chat").fill("Just closed <b>TechCorp</b>!")
+    sarah.keyboard.press("Enter")
+    mike.get_by_text("Just closed <b>TechCorp</b>!").wait_for(timeout=5000)
+    assert mike.locator("#messages b").count() == 0
+    mike.screenshot(path=os.path.join(OUT, "chat-live.png"))
