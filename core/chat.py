@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from core.errors import Forbidden, NotFound, ValidationError  # noqa: F401 (ValidationError re-used by chat events)
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import Channel, Message, User
 from core.models.chat import MAX_MESSAGE_CHARS
 from core.tasks import emit_after_commit
@@ -47,7 +47,7 @@ def channels_for(user: User) -> list[Channel]:
 def get_channel_for(user: User, channel_ref) -> Channel:
     """Return a readable channel by id or slug; otherwise raise ``NotFound``."""
     if isinstance(channel_ref, int) and not isinstance(channel_ref, bool):
-        channel = db.session.get(Channel, channel_ref)
+        channel = get_row(Channel, channel_ref)
     elif isinstance(channel_ref, str) and len(channel_ref) <= 60:
         channel = db.session.scalar(select(Channel).where(Channel.slug == channel_ref))
     else:

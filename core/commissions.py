@@ -10,7 +10,7 @@ from sqlalchemy import exists, select, update
 
 from core.audit import audit
 from core.errors import Conflict, NotFound, ValidationError
-from core.extensions import db
+from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
 from core.models import Commission, Deal, Lead, Partner
 from core.money import commission_cents, format_cents
@@ -47,7 +47,7 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
     confirmed, partner not active), ``ValidationError`` (bad value).
     """
-    lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
+    lead = get_row(Lead, lead_id)
     if lead is None:
         raise NotFound("No such lead.")
     if lead.status != "won":
@@ -69,14 +69,17 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
 
     made = []
     st = standing(partner)
-    made.append(_add_commission(
-        partner, deal, "base", commission_cents(value, st.base_rate_bps), st.base_rate_bps,
-        partner.id, actor_id, f"{lead.company_name} at {st.tier.name}"))
+    # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no row:
+    # the ledger holds only non-zero amounts (check constraint ``amount_sign``).
+    if commission_cents(value, st.base_rate_bps):
+        made.append(_add_commission(
+            partner, deal, "base", commission_cents(value, st.base_rate_bps),
+            st.base_rate_bps, partner.id, actor_id, f"{lead.company_name} at {st.tier.name}"))
 
     leader = partner.team_leader
     if leader is not None and leader.status == "active":
         lst = standing(leader)
-        if lst.tier.team_override_bps:
+        if commission_cents(value, lst.tier.team_override_bps):
             made.append(_add_commission(
                 leader, deal, "team_override",
                 commission_cents(value, lst.tier.team_override_bps),
@@ -89,7 +92,9 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
         already = db.session.scalar(select(exists().where(
             Commission.type == "referral", Commission.source_partner_id == partner.id,
             Commission.status != "reversed")))
-        if rst.tier.referral_rate_bps and not already:
+        # Only the recruit's first confirmed won deal (none counted before this one).
+        first = partner.won_deals_count == 0
+        if first and not already and commission_cents(value, rst.tier.referral_rate_bps):
             made.append(_add_commission(
                 recruiter, deal, "referral",
                 commission_cents(value, rst.tier.referral_rate_bps),
@@ -108,7 +113,7 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     Returns the adjustments created. Raises ``NotFound``, ``Conflict`` (already
     cancelled), ``ValidationError`` (no reason).
     """
-    deal = db.session.get(Deal, deal_id) if isinstance(deal_id, int) else None
+    deal = get_row(Deal, deal_id)
     if deal is None:
         raise NotFound("No such deal.")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
@@ -125,7 +130,10 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     rows = list(db.session.scalars(select(Commission).where(
         Commission.deal_id == deal.id, Commission.type != "adjustment")))
     for c in rows:
-        if c.status == "paid":
+        # In a processing payout the money is already on its way: claw it back like a
+        # paid one (if the payout fails, the commission and its adjustment net to zero).
+        in_flight = c.payout_id is not None and c.payout.status == "processing"
+        if c.status == "paid" or (c.status == "approved" and in_flight):
             adj = Commission(partner_id=c.partner_id, deal_id=deal.id,
                              source_partner_id=c.source_partner_id, type="adjustment",
                              amount_cents=-c.amount_cents, rate_bps=c.rate_bps,
@@ -170,6 +178,8 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
     if not isinstance(ids, list) or not ids or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in ids) or len(ids) > 1000:
         raise ValidationError("ids must be a list of 1 to 1,000 commission ids.")
+    if not all(is_row_id(i) for i in ids):
+        raise NotFound("Some of these commissions do not exist.")
     rows = list(db.session.scalars(select(Commission).where(Commission.id.in_(ids))))
     if len(rows) != len(set(ids)):
         raise NotFound("Some of these commissions do not exist.")
@@ -207,7 +217,7 @@ def approve_due_commissions() -> int:
 
 def hold_commission(commission_id, actor_id: int, reason) -> Commission:
     """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason."""
-    c = db.session.get(Commission, commission_id) if isinstance(commission_id, int) else None
+    c = get_row(Commission, commission_id)
     if c is None:
         raise NotFound("No such commission.")
     if not isinstance(reason, str) or not reason.strip():
@@ -222,7 +232,7 @@ def hold_commission(commission_id, actor_id: int, reason) -> Commission:
 
 def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
     """Create a ``bonus`` commission (challenge prize or manual staff bonus), pending approval."""
-    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
     amount = cents_field(amount_cents, "amount_cents", allow_zero=False)
@@ -236,7 +246,7 @@ def set_team(partner_id, actor_id: int, team_leader_id=None, recruiter_id=None) 
 
     Raises ``NotFound`` for unknown ids, ``ValidationError`` for a loop.
     """
-    partner = db.session.get(Partner, partner_id) if isinstance(partner_id, int) else None
+    partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")
     before = {"team_leader_id": partner.team_leader_id, "recruiter_id": partner.recruiter_id}
@@ -244,8 +254,7 @@ def set_team(partner_id, actor_id: int, team_leader_id=None, recruiter_id=None) 
         if other_id is None:
             setattr(partner, field, None)
             continue
-        if isinstance(other_id, bool) or not isinstance(other_id, int) or \
-                db.session.get(Partner, other_id) is None:
+        if get_row(Partner, other_id) is None:
             raise NotFound(f"{field}: no such partner.")
         # Walk up the chain from the proposed leader/recruiter; meeting the partner is a loop.
         seen, cur = set(), other_id

@@ -29,3 +29,20 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+
+#: Largest primary key a row can have (PostgreSQL ``INTEGER``); larger ids cannot exist.
+MAX_ROW_ID = 2**31 - 1
+
+
+def is_row_id(value) -> bool:
+    """True for an int (not a bool) that could be a primary key: 1..``MAX_ROW_ID``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
+
+def get_row(model, ident):
+    """``db.session.get(model, ident)``, or ``None`` when ``ident`` cannot be an id.
+
+    Ids from URLs and JSON bodies (bools, text, 10**30...) are checked here so that an
+    impossible id is "not found" rather than a database error.
+    """
+    return db.session.get(model, ident) if is_row_id(ident) else None

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from core.errors import NotFound, ValidationError
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import Lead, LeadActivity, Partner
 from core.models.lead import ACTIVITY_TYPES, LEAD_STAGES
 from core.money import MAX_DEAL_CENTS
@@ -75,7 +75,7 @@ def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "port
 
 def get_partner_lead(partner: Partner, lead_id) -> Lead:
     """Return the partner's own lead; anyone else's (or unknown) raises ``NotFound``."""
-    lead = db.session.get(Lead, lead_id) if isinstance(lead_id, int) else None
+    lead = get_row(Lead, lead_id)
     if lead is None or lead.partner_id != partner.id:
         raise NotFound("No such lead.")
     return lead

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from core import commissions, payouts, statements
 from core.errors import DomainError, NotFound
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import AuditLog, Commission, Partner, Payout, User
 from core.money import format_cents
 from core.timeutil import now_utc
@@ -117,7 +117,7 @@ class PayoutView(StaffModelView):
     def record(self, payout_id: int):
         if not staff_with("finance"):
             return refuse()
-        payout = db.session.get(Payout, payout_id)
+        payout = get_row(Payout, payout_id)
         if payout is None:
             raise NotFound("No such payout.")
         form = ReferenceForm()

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from core import accounts, commissions
 from core.errors import NotFound
-from core.extensions import db
+from core.extensions import db, get_row
 from core.models import Deal, Lead, Partner, User
 from core.money import format_cents, parse_dollars
 
@@ -112,7 +112,7 @@ class LeadView(StaffModelView):
         """Confirm a won lead: creates the deal and its commissions (DESIGN.md)."""
         if not staff_with("finance"):
             return refuse()
-        lead = db.session.get(Lead, lead_id)
+        lead = get_row(Lead, lead_id)
         if lead is None:
             raise NotFound("No such lead.")
         form = ConfirmForm(deal_value=f"{(lead.won_value_cents or 0) / 100:.2f}"
@@ -157,7 +157,7 @@ class DealView(StaffModelView):
     def cancel(self, deal_id: int):
         if not staff_with("finance"):
             return refuse()
-        deal = db.session.get(Deal, deal_id)
+        deal = get_row(Deal, deal_id)
         if deal is None:
             raise NotFound("No such deal.")
         form = ReasonForm()
