@@ -30,6 +30,21 @@ def payout_minimum_cents() -> int:
     return int(row.value) if row else DEFAULT_MINIMUM_CENTS
 
 
+def set_payout_minimum(cents, actor_id: int) -> int:
+    """Set the minimum payout (cents, 0..$1,000), audited. Raises ``ValidationError``."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= 100_000:
+        raise ValidationError("The minimum payout must be from $0 to $1,000, in cents.")
+    row = db.session.get(Setting, "payout_minimum_cents")
+    before = payout_minimum_cents()
+    if row is None:
+        row = Setting(key="payout_minimum_cents", value=str(cents))
+        db.session.add(row)
+    row.value = str(cents)
+    audit(actor_id, "setting.payout_minimum", "setting", None,
+          {"payout_minimum_cents": before}, {"payout_minimum_cents": cents})
+    return cents
+
+
 def available_cents(partner_id: int) -> int:
     """Approved commissions not yet in a payout, netted with negative adjustments (cents)."""
     return db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0)).where(

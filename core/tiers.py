@@ -239,3 +239,47 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
                f"{after.base_rate_bps / 100:g}% base rate", reason.strip(),
                "/partner/tier-progression")
     return row
+
+
+#: Tier fields staff may edit, with their allowed ranges.
+TIER_FIELDS = {"name": None, "min_deals": (0, 10_000), "base_rate_bps": (0, 10_000),
+               "referral_rate_bps": (0, 10_000), "team_override_bps": (0, 10_000),
+               "holding_days": (0, 365), "features": None}
+
+
+def update_tier(tier_id, actor_id: int, changes: dict) -> Tier:
+    """Edit a tier row (staff; DESIGN.md "a table, editable in admin"), audited.
+
+    ``changes`` maps fields of ``TIER_FIELDS`` to new values (ints in range; rates in
+    bps). Thresholds must stay strictly increasing with the lowest at 0 deals. New
+    rates apply to deals confirmed from now on; the ledger is never rewritten.
+    Raises ``NotFound``, ``ValidationError``.
+    """
+    from core.errors import NotFound, ValidationError
+    from core.extensions import get_row
+
+    tier = get_row(Tier, tier_id)
+    if tier is None:
+        raise NotFound("No such tier.")
+    before, after = {}, {}
+    for key, value in changes.items():
+        if key not in TIER_FIELDS:
+            raise ValidationError(f"{key} cannot be edited.")
+        limits = TIER_FIELDS[key]
+        if limits is None:
+            if not isinstance(value, str) or (key == "name" and not value.strip()) or \
+                    len(value) > (60 if key == "name" else 2000):
+                raise ValidationError(f"{key} must be text (name 1-60, features up to 2,000).")
+            value = value.strip()
+        elif isinstance(value, bool) or not isinstance(value, int) or \
+                not limits[0] <= value <= limits[1]:
+            raise ValidationError(f"{key} must be a whole number from {limits[0]} to {limits[1]}.")
+        if getattr(tier, key) != value:
+            before[key], after[key] = getattr(tier, key), value
+            setattr(tier, key, value)
+    ordered = sorted(all_tiers(), key=lambda t: t.min_deals)
+    if ordered[0].min_deals != 0 or len({t.min_deals for t in ordered}) != len(ordered):
+        raise ValidationError("Thresholds must be different for each tier, the lowest at 0 deals.")
+    if after:
+        audit(actor_id, "tier.edit", "tier", tier.id, before, after)
+    return tier

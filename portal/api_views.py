@@ -378,6 +378,16 @@ def api_staff_approve_commissions():
     return jsonify(items=[commission_json(c) for c in rows], next_cursor=None)
 
 
+@api.post("/staff/commissions/<int:commission_id>/hold")
+@bearer("staff")
+def api_staff_hold(commission_id: int):
+    """``{"reason": str}`` → the commission on hold (pending/approved, not in a payout)."""
+    _require_role("finance")
+    c = commissions.hold_commission(commission_id, g.user.id, json_body().get("reason"))
+    db.session.commit()
+    return jsonify(commission_json(c))
+
+
 @api.post("/staff/payouts")
 @bearer("staff")
 def api_staff_payout_create():

@@ -284,6 +284,10 @@ def document() -> dict:
             {"type": "object", "required": ["ids"],
              "properties": {"ids": {"type": "array", "items": {"type": "integer"},
                                     "minItems": 1, "maxItems": 1000}}})},
+        "/api/staff/commissions/{commission_id}/hold": {"post": _op(
+            "Put a commission on hold with a reason", 200, _ref("Commission"),
+            {"type": "object", "required": ["reason"], "properties": {"reason": STR}},
+            params=[_path_id("commission_id")])},
         "/api/staff/payouts": {"post": _op(
             "Make a payout of a partner's approved balance", 201, _ref("Payout"),
             {"type": "object", "required": ["partner_id"],

@@ -7,7 +7,8 @@ def register_views(admin) -> None:
     """Add every view to the ``Admin`` instance."""
     from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
     from admin.views.partners import DealView, LeadView, PartnerView
-    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement
+    from admin.views.program import SettingsView, TierView
+    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier
 
     admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
     admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))
@@ -17,4 +18,7 @@ def register_views(admin) -> None:
     admin.add_view(PayoutView(Payout, db, name="Payouts", endpoint="payouts", category="Money"))
     admin.add_view(StatementView(Statement, db, name="Statements", endpoint="statements",
                                  category="Money"))
+    admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
+    admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
+                                category="Program"))
     admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))

@@ -1,0 +1,99 @@
+"""Program settings screens: tiers (editable rows) and the payout minimum."""
+
+from flask import flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from core import payouts, tiers
+from core.errors import NotFound
+from core.extensions import db
+from core.models import Tier
+from core.money import format_cents
+
+
+class TierForm(FlaskForm):
+    """Tier numbers: thresholds in deals, rates in basis points (2000 = 20%)."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=60)])
+    min_deals = IntegerField("Confirmed won deals to reach it",
+                             validators=[InputRequired(), NumberRange(0, 10_000)])
+    base_rate_bps = IntegerField("Base rate (bps, 2000 = 20%)",
+                                 validators=[InputRequired(), NumberRange(0, 10_000)])
+    referral_rate_bps = IntegerField("Referral bonus (bps)",
+                                     validators=[InputRequired(), NumberRange(0, 10_000)])
+    team_override_bps = IntegerField("Team override (bps)",
+                                     validators=[InputRequired(), NumberRange(0, 10_000)])
+    holding_days = IntegerField("Holding period (days)",
+                                validators=[InputRequired(), NumberRange(0, 365)])
+    features = TextAreaField("Features unlocked (one per line)", validators=[Length(max=2000)])
+
+
+class TierView(StaffModelView):
+    """Tiers as rows; edits go through ``core.tiers.update_tier`` (validated, audited)."""
+
+    roles = ("admin",)
+    column_list = ("key", "name", "min_deals", "base_rate_bps", "referral_rate_bps",
+                   "team_override_bps", "holding_days", "edit")
+    column_labels = {"min_deals": "From deals", "base_rate_bps": "Base (bps)",
+                     "referral_rate_bps": "Referral (bps)", "team_override_bps": "Override (bps)",
+                     "edit": ""}
+    column_default_sort = "min_deals"
+
+    def _edit_link(view, context, model, name):
+        from markupsafe import Markup
+
+        return Markup('<a class="btn btn-sm btn-primary" href="{}">Edit</a>').format(
+            url_for("tiers.edit_tier", tier_id=model.id))
+
+    column_formatters = {"edit": _edit_link}
+
+    def is_accessible(self):
+        return staff_with("admin")
+
+    @expose("/edit/<int:tier_id>", methods=["GET", "POST"])
+    def edit_tier(self, tier_id: int):
+        if not staff_with("admin"):
+            return refuse()
+        tier = db.session.get(Tier, tier_id)
+        if tier is None:
+            raise NotFound("No such tier.")
+        form = TierForm(obj=tier)
+        if form.validate_on_submit():
+            changes = {k: getattr(form, k).data for k in tiers.TIER_FIELDS}
+            changes["features"] = changes["features"] or ""
+            if run_domain(lambda: tiers.update_tier(tier.id, current_user.id, changes),
+                          f"Tier {tier.key} saved. New rates apply to deals confirmed from now on."
+                          ) is not None:
+                return redirect(url_for("tiers.index_view"))
+        return self.render("admin/simple_form.html", form=form, title=f"Edit tier {tier.key}",
+                           submit="Save tier"), (422 if request.method == "POST" else 200)
+
+
+class MinimumForm(FlaskForm):
+    minimum = IntegerField("Minimum payout (cents)", validators=[InputRequired(),
+                                                                 NumberRange(0, 100_000)])
+
+
+class SettingsView(BaseView):
+    """Payout minimum (finance)."""
+
+    def is_accessible(self):
+        return staff_with("finance")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        form = MinimumForm(minimum=payouts.payout_minimum_cents())
+        if form.validate_on_submit():
+            if run_domain(lambda: payouts.set_payout_minimum(form.minimum.data, current_user.id)
+                          ) is not None:
+                flash(f"Minimum payout is now {format_cents(form.minimum.data)}.", "success")
+                return redirect(url_for("settings.index"))
+        return self.render("admin/simple_form.html", form=form, title="Payout settings",
+                           submit="Save")
