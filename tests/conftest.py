@@ -51,7 +51,7 @@ def app(db_url, tmp_path_factory):
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
         from flask_migrate import upgrade
 
-        upgrade()
+        upgrade(revision="heads")
         db.session.remove()
     return app
 
