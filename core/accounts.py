@@ -286,3 +286,27 @@ def reactivate_partner(partner_id: int, actor_id: int) -> Partner:
     audit(actor_id, "partner.reactivate", "partner", partner.id, {"status": "suspended"},
           {"status": "active"})
     return partner
+
+
+def set_staff_roles(user_id, roles, actor_id: int) -> User:
+    """Change a staff member's roles (admin only, checked by the caller), audited; their
+    other sessions and login tokens end (``session_version`` bump).
+
+    Raises ``NotFound`` (not staff), ``ValidationError`` (unknown or no roles, or an admin
+    removing their own admin role).
+    """
+    from core.extensions import get_row
+
+    user = get_row(User, user_id)
+    if user is None or not user.is_staff:
+        raise NotFound("No such staff member.")
+    if not isinstance(roles, list) or not roles or set(roles) - set(STAFF_ROLES):
+        raise ValidationError(f"Choose one or more roles among {', '.join(STAFF_ROLES)}.")
+    if user.id == actor_id and "admin" in user.role_set and "admin" not in roles:
+        raise ValidationError("You cannot remove your own admin role; ask another admin.")
+    before = user.roles
+    user.roles = ",".join(sorted(set(roles)))
+    if user.roles != before:
+        user.session_version += 1
+        audit(actor_id, "staff.roles", "user", user.id, {"roles": before}, {"roles": user.roles})
+    return user

@@ -1,6 +1,9 @@
 """Flask-Login loaders: the session cookie for pages, ``Authorization: Bearer`` for /api."""
 
-from flask import jsonify, redirect, request, url_for
+import time
+
+from flask import jsonify, redirect, request, session, url_for
+from flask_login import user_logged_in
 
 from core.accounts import user_for_token
 from core.extensions import db, login_manager
@@ -35,3 +38,10 @@ def unauthorized():
         return jsonify(error={"code": "unauthorized",
                               "message": "Log in first: send Authorization: Bearer <token>."}), 401
     return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+
+
+@user_logged_in.connect
+def _remember_login_time(sender, user, **extra):
+    """Record when the password was last entered: sensitive staff actions ask again after
+    ``REAUTH_SECONDS`` (back-office issue "Roles and access")."""
+    session["auth_at"] = int(time.time())

@@ -2,7 +2,6 @@
 
 import functools
 import os
-from urllib.parse import urlsplit
 
 from flask import (abort, current_app, flash, g, redirect, render_template, request,
                    send_file, url_for)
@@ -16,6 +15,7 @@ from core.extensions import db
 from core.models import Commission, Lead, Notification, Payout, Statement
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
+from core.security_paths import safe_next
 from core.tiers import tier_status
 from portal import bp
 from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MessageForm, MoveForm,
@@ -55,17 +55,6 @@ def partner_page(active: bool = True):
         return wrapper
 
     return deco
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only our own paths are redirect targets (no scheme, no host, no ``//``)."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return default
-    return target
 
 
 def _commit_or_flash(fn, success: str | None = None):

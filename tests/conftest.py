@@ -106,8 +106,8 @@ def client(app):
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"|'
+                     r'name="(?:[\w-]+-)?csrf_token" value="([^"]+)"')
 
 
 def csrf_from(html: str) -> str:

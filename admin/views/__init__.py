@@ -8,7 +8,8 @@ def register_views(admin) -> None:
     from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
-    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier
+    from admin.views.staff import ReauthView, StaffView
+    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier, User
 
     admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
     admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))
@@ -21,4 +22,6 @@ def register_views(admin) -> None:
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))
+    admin.add_view(StaffView(User, db, name="Staff", endpoint="staff", category="Program"))
     admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))
+    admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

@@ -96,3 +96,30 @@ class DashboardView(AdminIndexView):
             .where(Payout.status == "requested")).one()
         return self.render("admin/dashboard.html", by_status=by_status, by_tier=by_tier,
                            commissions=commissions, payouts_waiting=waiting)
+
+
+#: Seconds after which a sensitive action asks for the password again (15 minutes).
+REAUTH_SECONDS = 15 * 60
+
+
+def needs_reauth():
+    """A redirect to the password prompt when the login is older than 15 minutes, else
+    ``None``. Used before payout approval, tier/rate overrides and staff role changes."""
+    import time
+
+    from flask import session
+
+    if time.time() - session.get("auth_at", 0) <= REAUTH_SECONDS:
+        return None
+    flash("For this action, confirm your password first.", "info")
+    from urllib.parse import urlsplit
+
+    from core.security_paths import safe_next
+
+    target = request.full_path.rstrip("?")
+    if request.method == "POST":  # come back to the page the form was on
+        ref = urlsplit(request.referrer or "")
+        target = (ref.path + (f"?{ref.query}" if ref.query else "")) \
+            if ref.netloc == request.host else "/admin/"
+
+    return redirect(url_for("reauth.index", next=safe_next(target, "/admin/")))

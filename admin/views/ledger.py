@@ -11,7 +11,7 @@ from sqlalchemy import select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
 from core import commissions, payouts, statements
 from core.errors import DomainError, NotFound
 from core.extensions import db, get_row
@@ -82,6 +82,8 @@ class PayoutView(StaffModelView):
     def action_approve(self, ids):
         if not staff_with("finance"):
             return refuse()
+        if (r := needs_reauth()) is not None:
+            return r
         done = 0
         for pid in ids:
             try:

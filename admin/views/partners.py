@@ -6,12 +6,13 @@ from flask_admin.actions import action
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import StringField
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
 from core import accounts, commissions
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from core.extensions import db, get_row
 from core.models import Deal, Lead, Partner, User
 from core.money import format_cents, parse_dollars
@@ -21,13 +22,117 @@ def _money(view, context, model, name):
     return format_cents(getattr(model, name) or 0)
 
 
-class PartnerView(StaffModelView):
+class OverrideForm(FlaskForm):
+    """Staff override of tier and/or base rate (empty = no change of that part)."""
+
+    tier = SelectField("Tier", choices=[])
+    base_rate_bps = StringField("Custom base rate (bps, 2750 = 27.5%; empty for the tier's)",
+                                validators=[Length(max=6)])
+    reason = StringField("Reason (shown in the audit trail)",
+                         validators=[DataRequired(), Length(max=500)])
+    expires = StringField("Expires (YYYY-MM-DD, empty for never)", validators=[Length(max=10)])
+
+
+class TeamForm(FlaskForm):
+    """Team leader and recruiter by partner id (empty = none)."""
+
+    team_leader_id = StringField("Team leader (partner id)", validators=[Length(max=10)])
+    recruiter_id = StringField("Recruiter (partner id)", validators=[Length(max=10)])
+
+
+def _opt_int(text: str, label: str):
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationError(f"{label} must be a whole number.")
+    return int(text)
+
+
+class PartnerProfileMixin:
+    """The partner page: who they are, their effective tier and why, money, trail."""
+
+    @expose("/profile/<int:partner_id>", methods=["GET"])
+    def profile(self, partner_id: int):
+        from sqlalchemy import select
+
+        from core.earnings import earnings_summary
+        from core.models import AuditLog, Deal, Payout
+        from core.tiers import all_tiers, tier_status
+
+        p = db.session.get(Partner, partner_id)
+        if p is None:
+            raise NotFound("No such partner.")
+        override = OverrideForm(prefix="ov")
+        override.tier.choices = [SelectChoice("", "(keep the computed tier)")] + [
+            SelectChoice(t.key, t.name) for t in all_tiers()]
+        team = TeamForm(prefix="tm", team_leader_id=str(p.team_leader_id or ""),
+                        recruiter_id=str(p.recruiter_id or ""))
+        deals = db.session.scalars(select(Deal).where(Deal.partner_id == p.id)
+                                   .order_by(Deal.id.desc()).limit(50)).all()
+        pays = db.session.scalars(select(Payout).where(Payout.partner_id == p.id)
+                                  .order_by(Payout.id.desc()).limit(20)).all()
+        trail = db.session.scalars(select(AuditLog).where(
+            AuditLog.object_type == "partner", AuditLog.object_id == p.id)
+            .order_by(AuditLog.id.desc()).limit(50)).all()
+        return self.render("admin/partner_profile.html", p=p, status=tier_status(p),
+                           money=earnings_summary(p.id), deals=deals, payouts=pays, trail=trail,
+                           override=override, team=team)
+
+    @expose("/profile/<int:partner_id>/override", methods=["POST"])
+    def override(self, partner_id: int):
+        from datetime import UTC, datetime
+
+        from core.tiers import all_tiers, set_override
+
+        if not staff_with("admin"):
+            return refuse()
+        if (r := needs_reauth()) is not None:
+            return r
+        form = OverrideForm(prefix="ov")
+        form.tier.choices = [SelectChoice("", "")] + [SelectChoice(t.key, t.name)
+                                                     for t in all_tiers()]
+        if not form.validate_on_submit():
+            flash("Give a reason for the override.", "error")
+            return redirect(url_for(".profile", partner_id=partner_id))
+
+        def apply():
+            rate = _opt_int(form.base_rate_bps.data, "The custom base rate")
+            expires = None
+            if (form.expires.data or "").strip():
+                try:
+                    expires = datetime.strptime(form.expires.data.strip(), "%Y-%m-%d").replace(
+                        tzinfo=UTC)
+                except ValueError:
+                    raise ValidationError("Expiry must look like 2026-12-31.") from None
+            return set_override(partner_id, current_user.id, form.tier.data or None, rate,
+                                form.reason.data, expires)
+
+        run_domain(apply, "Override saved.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/team", methods=["POST"])
+    def team(self, partner_id: int):
+        if not staff_with("admin"):
+            return refuse()
+        form = TeamForm(prefix="tm")
+        if form.validate_on_submit():
+            run_domain(lambda: commissions.set_team(
+                partner_id, current_user.id,
+                _opt_int(form.team_leader_id.data, "Team leader"),
+                _opt_int(form.recruiter_id.data, "Recruiter")), "Team saved.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+
+class PartnerView(PartnerProfileMixin, StaffModelView):
     """Partners: search, filter, approve, suspend, reactivate."""
 
     roles = ("support",)
     column_list = ("id", "user.name", "user.email", "company_name", "status", "tier",
                    "won_deals_count", "team_leader", "referral_code", "created_at")
     column_labels = {"user.name": "Name", "user.email": "E-mail", "won_deals_count": "Deals"}
+    column_formatters = {"user.name": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+        url_for("partners.profile", partner_id=m.id), m.user.name)}
     column_searchable_list = ("user.name", "user.email", "company_name", "referral_code")
     column_filters = ("status", "tier.name", "industry", "won_deals_count")
     column_sortable_list = ("id", "status", "won_deals_count", "created_at")
@@ -170,3 +275,4 @@ class DealView(StaffModelView):
                 return redirect(url_for("deals.index_view"))
         return self.render("admin/cancel_deal.html", deal=deal, form=form,
                            lead_name=escape(deal.lead.company_name))
+

@@ -1,0 +1,101 @@
+"""Back-office screens staff use all day: partner page, overrides, roles, re-checks."""
+
+import time
+
+from conftest import PASSWORD, csrf_from, login, make_partner, make_staff, submit
+from test_story import admin_action
+
+from core.extensions import db
+from core.models import AuditLog, Commission, Payout, User
+
+
+def age_login(client, seconds=16 * 60):
+    """Make the client's login look ``seconds`` old."""
+    with client.session_transaction() as s:
+        s["auth_at"] = int(time.time()) - seconds
+
+
+def test_payout_approval_asks_for_the_password_after_15_minutes(app, client):
+    """A finance login older than 15 minutes must re-enter the password before a payout is
+    approved; a wrong password is refused; after confirming, approval goes through."""
+    with app.app_context():
+        make_staff("fin@example.com", ("finance",))
+        p = make_partner("Pat Partner", deals=1)
+        db.session.execute(db.update(Commission).values(status="approved"))
+        from core.payouts import create_payout
+
+        payout = create_payout(p.id, p.user_id)
+        db.session.commit()
+        pid = payout.id
+    login(client, "fin@example.com")
+    age_login(client)
+    resp = admin_action(client, "payouts", "approve", [pid])
+    assert resp.status_code == 302 and "/admin/reauth/" in resp.headers["Location"]
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "requested"
+    page = client.get(resp.headers["Location"])
+    wrong = client.post(resp.headers["Location"], data={
+        "password": "not-it", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert wrong.status_code == 401 and "not your password" in wrong.get_data(as_text=True)
+    ok = submit(client, resp.headers["Location"], {"password": PASSWORD})
+    assert ok.status_code == 302 and ok.headers["Location"].startswith("/admin/")
+    assert admin_action(client, "payouts", "approve", [pid]).status_code == 302
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "approved"
+
+
+def test_partner_page_and_override(app, client):
+    """Staff open a partner's page and see the effective tier and why; an admin sets an
+    Elite override with a custom rate and the page shows it; a loop in the team is refused
+    with a message."""
+    with app.app_context():
+        make_staff("admin@example.com", ("admin",))
+        p = make_partner("Sarah <b>Thompson</b>", deals=4)
+        other = make_partner("Mike Reyes", leader=p)
+        pid, oid = p.id, other.id
+    login(client, "admin@example.com")
+    page = client.get(f"/admin/partners/profile/{pid}").get_data(as_text=True)
+    assert "Active · 22%" in page and "4 confirmed won deals" in page
+    assert "Sarah &lt;b&gt;Thompson&lt;/b&gt;" in page and "<b>Thompson</b>" not in page
+    resp = submit(client, f"/admin/partners/profile/{pid}",
+                  {"ov-tier": "elite", "ov-base_rate_bps": "3500", "ov-reason": "strategic",
+                   "ov-expires": "2099-01-01"}, post_url=f"/admin/partners/profile/{pid}/override",
+                  prefix="ov-")
+    assert resp.status_code == 302
+    page = client.get(f"/admin/partners/profile/{pid}").get_data(as_text=True)
+    assert "Elite · 35%" in page and "staff override: strategic" in page
+    resp = submit(client, f"/admin/partners/profile/{pid}",
+                  {"tm-team_leader_id": str(oid), "tm-recruiter_id": ""},
+                  post_url=f"/admin/partners/profile/{pid}/team", prefix="tm-")
+    follow = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "loop" in follow
+    with app.app_context():
+        from core.models import Partner
+
+        assert db.session.get(Partner, pid).team_leader_id is None
+
+
+def test_role_change_ends_sessions_and_is_audited(app):
+    """An admin gives a support person the finance role: audited, and that person's
+    open session ends (they must log in again)."""
+    with app.app_context():
+        make_staff("admin@example.com", ("admin",))
+        sup = make_staff("sup@example.com", ("support",))
+        sid = sup.id
+    admin, support = app.test_client(), app.test_client()
+    login(admin, "admin@example.com")
+    login(support, "sup@example.com")
+    assert support.get("/admin/partners/").status_code == 200
+    resp = submit(admin, f"/admin/staff/roles/{sid}", {"roles": ["support", "finance"]})
+    assert resp.status_code == 302
+    assert support.get("/admin/partners/").status_code == 302  # logged out
+    with app.app_context():
+        assert db.session.get(User, sid).roles == "finance,support"
+        row = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "staff.roles"))
+        assert "support" in row.before and "finance,support" in row.after
+    # and a support user cannot open the staff screen at all
+    with app.app_context():
+        make_staff("sup2@example.com", ("support",))
+    other = app.test_client()
+    login(other, "sup2@example.com")
+    assert other.get("/admin/staff/").status_code == 403
