@@ -99,3 +99,29 @@ def test_role_change_ends_sessions_and_is_audited(app):
     other = app.test_client()
     login(other, "sup2@example.com")
     assert other.get("/admin/staff/").status_code == 403
+
+
+def test_dashboard_and_failed_jobs(app, client, run_worker):
+    """The dashboard shows applications, this month's deals and money waiting; a job that
+    failed is listed with its error on the jobs screen and can be queued again."""
+    with app.app_context():
+        make_staff("fin@example.com", ("admin", "finance"))
+        make_partner("Ann Applied", status="applied")
+        make_partner("Dan Deals", deals=2)
+        from core.tasks import get_queue
+
+        get_queue("default").enqueue("jobs.scheduled.no_such_job", job_id="broken-1")
+    run_worker()
+    login(client, "fin@example.com")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "Review 1 application" in page
+    assert "2 <small class=\"text-muted\">· $2,000.00</small>" in page
+    assert "failed 1" in page
+    jobs = client.get("/admin/jobs/").get_data(as_text=True)
+    assert "broken-1" in jobs and "no_such_job" in jobs
+    resp = submit(client, "/admin/jobs/", {}, post_url="/admin/jobs/retry/default/broken-1")
+    assert resp.status_code == 302
+    with app.app_context():
+        from core.tasks import get_queue
+
+        assert "broken-1" in get_queue("default").job_ids

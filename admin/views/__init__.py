@@ -8,6 +8,7 @@ def register_views(admin) -> None:
     from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
+    from admin.views.jobs import JobsView
     from admin.views.staff import ReauthView, StaffView
     from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier, User
 
@@ -23,5 +24,6 @@ def register_views(admin) -> None:
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))
     admin.add_view(StaffView(User, db, name="Staff", endpoint="staff", category="Program"))
+    admin.add_view(JobsView(name="Jobs", endpoint="jobs", url="jobs", category="Program"))
     admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

@@ -81,21 +81,9 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from core.models import Commission, Partner, Payout, Tier
+        from core.dashboard import dashboard_figures
 
-        by_status = dict(db.session.execute(
-            select(Partner.status, func.count()).group_by(Partner.status)).all())
-        by_tier = db.session.execute(
-            select(Tier.name, func.count(Partner.id)).outerjoin(Partner, Partner.tier_id == Tier.id)
-            .group_by(Tier.name, Tier.min_deals).order_by(Tier.min_deals)).all()
-        commissions = dict(db.session.execute(
-            select(Commission.status, func.coalesce(func.sum(Commission.amount_cents), 0))
-            .group_by(Commission.status)).all())
-        waiting = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(Payout.amount_cents), 0))
-            .where(Payout.status == "requested")).one()
-        return self.render("admin/dashboard.html", by_status=by_status, by_tier=by_tier,
-                           commissions=commissions, payouts_waiting=waiting)
+        return self.render("admin/dashboard.html", d=dashboard_figures())
 
 
 #: Seconds after which a sensitive action asks for the password again (15 minutes).

@@ -1,0 +1,71 @@
+"""Figures for the back-office dashboard (back-office issue "Dashboard")."""
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import Commission, Deal, Partner, Payout, Tier
+from core.timeutil import month_bounds, now_utc
+
+
+def dashboard_figures() -> dict:
+    """Program figures, a constant number of queries whatever the data size.
+
+    Returns ``{"by_status": {status: n}, "by_tier": [(name, n)], "applications": n,
+    "deals": {"this": (count, cents), "last": (count, cents)},
+    "commissions": {status: cents}, "payouts_waiting": (count, cents),
+    "payouts_failed": n, "jobs": {queue: length, "failed": n} | None}``.
+    """
+    now = now_utc()
+    this_start, this_end = month_bounds(now.year, now.month)
+    last_start, _ = month_bounds(now.year - (now.month == 1), (now.month - 2) % 12 + 1)
+    by_status = dict(db.session.execute(
+        select(Partner.status, func.count()).group_by(Partner.status)).all())
+    by_tier = [tuple(r) for r in db.session.execute(
+        select(Tier.name, func.count(Partner.id)).outerjoin(Partner, Partner.tier_id == Tier.id)
+        .group_by(Tier.name, Tier.min_deals).order_by(Tier.min_deals)).all()]
+
+    def deals_between(a, b):
+        row = db.session.execute(select(func.count(), func.coalesce(func.sum(Deal.value_cents), 0))
+                                 .where(Deal.confirmed_at >= a, Deal.confirmed_at < b,
+                                        Deal.status == "won")).one()
+        return int(row[0]), int(row[1])
+
+    commissions = {k: int(v) for k, v in db.session.execute(
+        select(Commission.status, func.coalesce(func.sum(Commission.amount_cents), 0))
+        .group_by(Commission.status)).all()}
+    waiting = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Payout.amount_cents), 0))
+        .where(Payout.status == "requested")).one()
+    failed = db.session.scalar(select(func.count()).select_from(Payout)
+                               .where(Payout.status == "failed")) or 0
+    return {
+        "by_status": by_status, "by_tier": by_tier,
+        "applications": by_status.get("applied", 0),
+        "deals": {"this": deals_between(this_start, this_end),
+                  "last": deals_between(last_start, this_start)},
+        "commissions": commissions,
+        "payouts_waiting": (int(waiting[0]), int(waiting[1])),
+        "payouts_failed": int(failed),
+        "jobs": job_figures(),
+    }
+
+
+def job_figures() -> dict | None:
+    """Queue lengths and failed-job count from RQ, or ``None`` when Redis is down."""
+    from redis.exceptions import RedisError
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+    from core.tasks import QUEUES, get_queue
+
+    try:
+        out = {}
+        failed = running = 0
+        for name in QUEUES:
+            q = get_queue(name)
+            out[name] = q.count
+            failed += FailedJobRegistry(queue=q).count
+            running += StartedJobRegistry(queue=q).count
+        out["failed"], out["running"] = failed, running
+        return out
+    except RedisError:
+        return None
