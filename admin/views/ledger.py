@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
@@ -15,7 +16,7 @@ from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, s
 from core import commissions, payouts, statements
 from core.errors import DomainError, NotFound
 from core.extensions import db, get_row
-from core.models import AuditLog, Commission, Partner, Payout, User
+from core.models import AuditLog, Commission, Partner, Payout, Statement, User
 from core.money import format_cents
 from core.timeutil import now_utc
 
@@ -28,6 +29,7 @@ class CommissionView(StaffModelView):
     """Commissions with filters; finance approves in bulk."""
 
     roles = ("finance",)
+    list_options = (joinedload(Commission.partner).joinedload(Partner.user),)
     column_list = ("id", "partner", "type", "amount_cents", "rate_bps", "status", "deal_id",
                    "payout_id", "hold_until", "created_at", "note")
     column_labels = {"amount_cents": "Amount", "rate_bps": "Rate (bps)"}
@@ -64,6 +66,7 @@ class PayoutView(StaffModelView):
 
     roles = ("finance",)
     list_template = "admin/payout_list.html"
+    list_options = (joinedload(Payout.partner).joinedload(Partner.user),)
     column_list = ("id", "partner", "amount_cents", "status", "gateway", "reference",
                    "failure_message", "created_at", "approved_at", "paid_at", "record")
     column_labels = {"amount_cents": "Amount", "record": ""}
@@ -143,6 +146,7 @@ class StatementView(StaffModelView):
 
     roles = ("finance",)
     list_template = "admin/statement_list.html"
+    list_options = (joinedload(Statement.partner).joinedload(Partner.user),)
     column_list = ("id", "partner", "year", "month", "version", "opening_cents",
                    "earned_cents", "reversed_cents", "paid_cents", "closing_cents", "status",
                    "download")
@@ -187,6 +191,7 @@ class AuditLogView(StaffModelView):
 
     roles = ("admin",)
     can_view_details = True
+    list_options = (joinedload(AuditLog.actor),)
     column_list = ("id", "created_at", "actor", "action", "object_type", "object_id", "before",
                    "after")
     column_filters = ("action", "object_type", "object_id",

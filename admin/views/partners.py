@@ -6,6 +6,7 @@ from flask_admin.actions import action
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from sqlalchemy.orm import contains_eager, joinedload
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -142,6 +143,9 @@ class PartnerView(PartnerProfileMixin, StaffModelView):
                            "referral_code", "agreement_version", "stripe_account_id",
                            "created_at", "approved_at")
 
+    list_options = (contains_eager(Partner.user), joinedload(Partner.tier),
+                    joinedload(Partner.team_leader).joinedload(Partner.user))
+
     def get_query(self):
         return super().get_query().join(User, User.id == Partner.user_id)
 
@@ -191,6 +195,7 @@ class LeadView(StaffModelView):
     """Leads by stage; won leads get a "Confirm deal" link."""
 
     roles = ("finance", "support")
+    list_options = (joinedload(Lead.partner).joinedload(Partner.user), joinedload(Lead.deal))
     column_list = ("id", "partner", "company_name", "contact_name", "status",
                    "estimated_value_cents", "won_value_cents", "source", "updated_at", "confirm")
     column_labels = {"estimated_value_cents": "Estimated", "won_value_cents": "Won value",
@@ -244,6 +249,7 @@ class DealView(StaffModelView):
     """Deals; cancel or refund one with a reason (reversals by the money rules)."""
 
     roles = ("finance", "support")
+    list_options = (joinedload(Deal.partner).joinedload(Partner.user), joinedload(Deal.lead))
     column_list = ("id", "partner", "lead", "value_cents", "status", "confirmed_at",
                    "cancel_reason", "cancel")
     column_labels = {"value_cents": "Value", "cancel": ""}
