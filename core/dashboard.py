@@ -7,7 +7,36 @@ from core.models import Commission, Deal, Partner, Payout, Tier
 from core.timeutil import month_bounds, now_utc
 
 
+#: Seconds the dashboard's figures are reused (they sum the whole ledger).
+CACHE_SECONDS = 30
+
+
 def dashboard_figures() -> dict:
+    """Program figures, cached in Redis for ``CACHE_SECONDS`` (the sums read every
+    commission row: about 150 ms at a million rows); computed afresh when Redis is down.
+    Same shape as ``compute_figures``."""
+    import json
+
+    from redis.exceptions import RedisError
+
+    from core.tasks import redis_connection
+
+    key = "siso:dashboard:figures"
+    try:
+        cached = redis_connection().get(key)
+        if cached:
+            return json.loads(cached)
+    except RedisError:
+        return compute_figures()
+    figures = compute_figures()
+    try:
+        redis_connection().set(key, json.dumps(figures), ex=CACHE_SECONDS)
+    except RedisError:
+        pass
+    return figures
+
+
+def compute_figures() -> dict:
     """Program figures, a constant number of queries whatever the data size.
 
     Returns ``{"by_status": {status: n}, "by_tier": [(name, n)], "applications": n,

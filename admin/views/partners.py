@@ -203,7 +203,7 @@ class LeadView(StaffModelView):
     column_filters = ("status", "source", "partner.referral_code")
     column_searchable_list = ("company_name", "contact_name", "contact_email")
     column_sortable_list = ("id", "status", "updated_at", "won_value_cents")
-    column_default_sort = ("updated_at", True)
+    column_default_sort = ("id", True)
 
     def _confirm_link(view, context, model, name):
         if model.status == "won" and model.deal is None:
