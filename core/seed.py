@@ -44,8 +44,24 @@ SEED_TRAINING = [
     dict(slug="product-knowledge", title="Product knowledge: services and pricing",
          channel="product-knowledge", position=3, body="Websites from $1,500..."),
     dict(slug="advanced-techniques", title="Advanced techniques", channel="advanced-techniques",
-         position=4, body="Multi-stakeholder deals..."),
+         position=4, body="Multi-stakeholder deals...", min_tier_key="active"),
 ]
+
+#: Certification quiz questions by module slug (prompt, choices, index of the right one).
+SEED_QUIZ = {
+    "siso-overview": [
+        ("What does SISO build for its clients?",
+         "Accounting software\nWebsites and web apps\nPrinted brochures", 1),
+        ("What is the average SISO deal size?", "About $1,500\nAbout $150\nAbout $150,000", 0),
+    ],
+    "sales-fundamentals": [
+        ("A prospect says the price is too high. What comes first?",
+         "Offer a discount\nEnd the call\nAsk what result they need and what it is worth", 2),
+        ("When do you log a lead as won?",
+         "When the client has agreed and the value is known\nAfter the first call\n"
+         "When you send a proposal", 0),
+    ],
+}
 
 
 def seed_reference_data() -> None:
@@ -63,6 +79,15 @@ def seed_reference_data() -> None:
         if m["slug"] not in have:
             db.session.add(TrainingModule(**m))
     db.session.flush()
+    from core.models import QuizQuestion
+
+    if not db.session.scalar(select(QuizQuestion.id).limit(1)):
+        for slug, qs in SEED_QUIZ.items():
+            module = db.session.scalar(select(TrainingModule).where(TrainingModule.slug == slug))
+            for pos, (prompt, choices, right) in enumerate(qs):
+                db.session.add(QuizQuestion(module_id=module.id, prompt=prompt, choices=choices,
+                                            correct_index=right, position=pos))
+        db.session.flush()
 
 
 FIRST = ["Sarah", "Mike", "Lisa", "Tom", "Ana", "Raj", "Chen", "Olu", "Maya", "Ben", "Ivy",

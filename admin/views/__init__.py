@@ -8,7 +8,10 @@ def register_views(admin) -> None:
     from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
+    from admin.views.content import QuizView, TrainingView
     from admin.views.jobs import JobsView
+    from admin.views.support import ChallengeView, TicketView
+    from core.models import Challenge, QuizQuestion, SupportTicket, TrainingModule
     from admin.views.staff import ReauthView, StaffView
     from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier, User
 
@@ -20,6 +23,13 @@ def register_views(admin) -> None:
     admin.add_view(PayoutView(Payout, db, name="Payouts", endpoint="payouts", category="Money"))
     admin.add_view(StatementView(Statement, db, name="Statements", endpoint="statements",
                                  category="Money"))
+    admin.add_view(TicketView(SupportTicket, db, name="Support tickets", endpoint="tickets"))
+    admin.add_view(TrainingView(TrainingModule, db, name="Training", endpoint="training",
+                                category="Content"))
+    admin.add_view(QuizView(QuizQuestion, db, name="Quiz questions", endpoint="quiz",
+                            category="Content"))
+    admin.add_view(ChallengeView(Challenge, db, name="Challenges", endpoint="challenges",
+                                 category="Program"))
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

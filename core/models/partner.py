@@ -118,6 +118,9 @@ class TierOverride(db.Model):
 class TrainingModule(db.Model):
     """A training module; ``required`` ones gate leaving starter (DESIGN.md tiers)."""
 
+    def __str__(self) -> str:
+        return self.title
+
     __tablename__ = "training_modules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +131,12 @@ class TrainingModule(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
+    #: A video to watch (our own or a trusted host's URL), empty when none.
+    video_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    #: Tier key needed to open the module, empty for everyone (PRD: tier-locked content).
+    min_tier_key: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    #: Percentage of right answers needed to pass the quiz.
+    pass_mark_percent: Mapped[int] = mapped_column(default=80, server_default="80")
 
 
 class TrainingCompletion(db.Model):
@@ -140,6 +149,8 @@ class TrainingCompletion(db.Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"))
     completed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Quiz score in percent when the module has a quiz, else None.
+    score_percent: Mapped[int | None]
 
 
 class Setting(db.Model):

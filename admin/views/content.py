@@ -1,0 +1,43 @@
+"""Training content for the content role: modules and their quiz questions."""
+
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional, URL
+
+from admin.views.base import StaffModelView
+
+
+class TrainingView(StaffModelView):
+    """Training modules: content (plain text), video link, tier requirement, order."""
+
+    roles = ("content",)
+    can_create = True
+    can_edit = True
+    column_list = ("position", "title", "channel", "required", "min_tier_key",
+                   "pass_mark_percent")
+    column_labels = {"min_tier_key": "Unlocks at", "pass_mark_percent": "Pass mark %"}
+    column_default_sort = "position"
+    form_columns = ("title", "slug", "channel", "body", "video_url", "min_tier_key", "required",
+                    "position", "pass_mark_percent")
+    form_overrides = {"body": TextAreaField, "min_tier_key": SelectField}
+    form_args = {
+        "min_tier_key": {"label": "Unlocks at tier", "choices": [
+            SelectChoice("", "Everyone"), SelectChoice("active", "Active"),
+            SelectChoice("performer", "Performer"), SelectChoice("elite", "Elite")]},
+        "video_url": {"validators": [Optional(), URL(require_tld=False)]},
+        "pass_mark_percent": {"validators": [NumberRange(0, 100)]},
+    }
+
+
+class QuizView(StaffModelView):
+    """Quiz questions: one choice per line; the right answer's index counts from 0."""
+
+    roles = ("content",)
+    can_create = True
+    can_edit = True
+    can_delete = True
+    column_list = ("module", "position", "prompt", "correct_index")
+    form_columns = ("module", "prompt", "choices", "correct_index", "position")
+    form_overrides = {"choices": TextAreaField}
+    form_args = {"correct_index": {"label": "Right choice (0 = first line)",
+                                   "validators": [NumberRange(0, 20)]}}

@@ -1,0 +1,175 @@
+"""Portal pages for training and support tickets, and their JSON API."""
+
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from core import support, training
+from core.challenges import active_challenges, progress_for
+from core.errors import DomainError
+from core.extensions import db
+from core.models.support import TICKET_CATEGORIES, TICKET_PRIORITIES
+from portal import api, bp
+from portal.api_views import bearer, json_body
+from portal.views import partner_page
+
+
+class TicketForm(FlaskForm):
+    """A new support ticket."""
+
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    category = SelectField("Category", choices=[SelectChoice(c, c.capitalize())
+                                                for c in TICKET_CATEGORIES])
+    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize())
+                                                for p in TICKET_PRIORITIES], default="medium")
+    body = TextAreaField("How can we help?", validators=[DataRequired(), Length(max=5000)])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=5000)])
+
+
+@bp.route("/partner/support", methods=["GET", "POST"])
+@partner_page(active=False)
+def support_page():
+    """The partner's tickets and a form to open one."""
+    form = TicketForm()
+    if form.validate_on_submit():
+        try:
+            ticket = support.open_ticket(g.partner, form.subject.data, form.body.data,
+                                         form.category.data, form.priority.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash("Ticket opened. We answer by the time shown on it.", "success")
+            return redirect(url_for("portal.ticket_page", ticket_id=ticket.id))
+    return render_template("portal/support.html", form=form,
+                           tickets=support.partner_tickets(g.partner)), \
+        (422 if request.method == "POST" else 200)
+
+
+@bp.route("/partner/support/<int:ticket_id>", methods=["GET", "POST"])
+@partner_page(active=False)
+def ticket_page(ticket_id: int):
+    """One ticket with its public messages and a reply box."""
+    ticket = support.get_ticket_for(current_user, ticket_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            support.reply(current_user, ticket, form.body.data)
+            db.session.commit()
+            return redirect(url_for("portal.ticket_page", ticket_id=ticket.id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+    return render_template("portal/ticket.html", ticket=ticket, form=form,
+                           messages=support.visible_messages(current_user, ticket))
+
+
+@bp.get("/partner/training")
+@partner_page(active=False)
+def training_page():
+    """Modules by channel; locked ones show the tier that unlocks them."""
+    rows = training.modules_for(g.partner)
+    done = sum(r["completed"] for r in rows)
+    channels = {}
+    for r in rows:
+        channels.setdefault(r["module"].channel, []).append(r)
+    return render_template("portal/training.html", channels=channels, done=done, total=len(rows))
+
+
+@bp.route("/partner/training/<int:module_id>", methods=["GET", "POST"])
+@partner_page(active=False)
+def module_page(module_id: int):
+    """A module's content and its quiz; submitting grades it against the pass mark."""
+    module = training.get_module_for(g.partner, module_id)
+    qs = training.questions(module)
+    form = FlaskForm()
+    result = None
+    if form.validate_on_submit():
+        answers = {q.id: request.form.get(f"q{q.id}") for q in qs}
+        try:
+            result = training.submit(g.partner, module, answers)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            if result["passed"]:
+                flash("Module complete." + (f" Score {result['score_percent']}%."
+                                            if result["score_percent"] is not None else ""),
+                      "success")
+            else:
+                flash(f"Score {result['score_percent']}%; the pass mark is "
+                      f"{result['pass_mark_percent']}%. Read it again and retry.", "error")
+    return render_template("portal/module.html", module=module, questions=qs, form=form,
+                           result=result)
+
+
+# --- API (PRD "Training", "Leaderboard") --------------------------------------------
+
+def _module_json(r) -> dict:
+    m = r["module"]
+    return {"id": m.id, "slug": m.slug, "title": m.title, "channel": m.channel,
+            "required": m.required, "min_tier": m.min_tier_key or None,
+            "unlocked": r["unlocked"], "completed": r["completed"],
+            "score_percent": r["score_percent"], "questions": r["questions"],
+            "pass_mark_percent": m.pass_mark_percent}
+
+
+@api.get("/partner/training/modules")
+@bearer(active=False)
+def api_training_modules():
+    return jsonify(items=[_module_json(r) for r in training.modules_for(g.partner)],
+                   next_cursor=None)
+
+
+@api.get("/partner/training/progress")
+@bearer(active=False)
+def api_training_progress():
+    rows = training.modules_for(g.partner)
+    required = [r for r in rows if r["module"].required]
+    return jsonify(completed=sum(r["completed"] for r in rows), total=len(rows),
+                   required_completed=sum(r["completed"] for r in required),
+                   required_total=len(required),
+                   percent=round(100 * sum(r["completed"] for r in rows) / len(rows)) if rows else 100)
+
+
+@api.post("/partner/training/complete")
+@bearer(active=False)
+def api_training_complete():
+    """``{"module_id": int}`` for a module without a quiz."""
+    data = json_body()
+    module = training.get_module_for(g.partner, data.get("module_id"))
+    if training.questions(module):
+        raise DomainError("This module has a quiz: submit it to /training/quiz/submit.",
+                          code="quiz_required", status=409)
+    result = training.submit(g.partner, module, {})
+    db.session.commit()
+    return jsonify(result)
+
+
+@api.post("/partner/training/quiz/submit")
+@bearer(active=False)
+def api_quiz_submit():
+    """``{"module_id": int, "answers": {"<question id>": <choice index>}}``."""
+    data = json_body()
+    module = training.get_module_for(g.partner, data.get("module_id"))
+    result = training.submit(g.partner, module, data.get("answers"))
+    db.session.commit()
+    return jsonify(result)
+
+
+@api.get("/leaderboard/challenges")
+@bearer()
+def api_challenges():
+    return jsonify(items=[{"id": c.id, "name": c.name, "description": c.description,
+                           "metric": c.metric, "target": c.target, "prize_cents": c.prize_cents,
+                           "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(),
+                           "progress": progress_for(c, g.partner.id)}
+                          for c in active_challenges()], next_cursor=None)
