@@ -85,6 +85,14 @@ def test_responses_match_the_document(app, client, tokens):
          json={"body": "hello"})
     call("get", f"/api/chat/{cid}/messages", "/api/chat/{channel_id}/messages", ph)
     call("get", "/api/partner/statements", "/api/partner/statements", ph)
+    mods = call("get", "/api/partner/training/modules", "/api/partner/training/modules",
+                ph).get_json()["items"]
+    call("get", "/api/partner/training/progress", "/api/partner/training/progress", ph)
+    call("post", "/api/partner/training/quiz/submit", "/api/partner/training/quiz/submit", ph,
+         json={"module_id": mods[0]["id"], "answers": {}})
+    call("post", "/api/partner/training/complete", "/api/partner/training/complete", ph,
+         json={"module_id": mods[-1]["id"]})
+    call("get", "/api/leaderboard/challenges", "/api/leaderboard/challenges", ph)
     call("post", "/api/staff/api-keys", "/api/staff/api-keys", sh,
          json={"name": "crm", "roles": ["finance"]})
     call("get", "/api/staff/api-keys", "/api/staff/api-keys", sh)
