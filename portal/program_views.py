@@ -173,3 +173,63 @@ def api_challenges():
                            "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(),
                            "progress": progress_for(c, g.partner.id)}
                           for c in active_challenges()], next_cursor=None)
+
+
+# --- leaderboard, tier progression ----------------------------------------------------
+
+def _board_args():
+    from core.leaderboard import METRICS, PERIODS
+
+    period = request.args.get("period", "month")
+    metric = request.args.get("metric", "deals")
+    tier = request.args.get("tier") or None
+    if period not in PERIODS:
+        period = "month"
+    if metric not in METRICS:
+        metric = "deals"
+    if tier not in (None, "starter", "active", "performer", "elite"):
+        tier = None
+    return period, metric, tier
+
+
+@bp.get("/partner/leaderboard")
+@partner_page()
+def leaderboard_page():
+    """Top 10 and your own rank, this month or all time, by deals or revenue; challenges."""
+    from core.leaderboard import leaderboard
+
+    period, metric, tier = _board_args()
+    board = leaderboard(period, metric, tier, me=g.partner.id)
+    challenges = [(c, progress_for(c, g.partner.id)) for c in active_challenges()]
+    return render_template("portal/leaderboard.html", board=board, tier=tier,
+                           challenges=challenges)
+
+
+@api.get("/leaderboard")
+@bearer()
+def api_leaderboard():
+    """``?period=month|all&metric=deals|revenue&tier=<key>``."""
+    from core.leaderboard import leaderboard
+
+    q = request.args
+    board = leaderboard(q.get("period", "month"), q.get("metric", "deals"), q.get("tier") or None,
+                        me=g.partner.id)
+    return jsonify(items=board["rows"], me=board["me"], period=board["period"],
+                   metric=board["metric"], next_cursor=None)
+
+
+@bp.get("/partner/tier-progression")
+@partner_page(active=False)
+def tier_progression_page():
+    """Requirements checklist, next tier's benefits, and the partner's tier history."""
+    from sqlalchemy import select
+
+    from core.models import AuditLog
+    from core.tiers import tier_status
+
+    history = db.session.scalars(select(AuditLog).where(
+        AuditLog.object_type == "partner", AuditLog.object_id == g.partner.id,
+        AuditLog.action.in_(("tier.promote", "tier.demote", "tier.override",
+                             "tier.override_cleared"))).order_by(AuditLog.id.desc())).all()
+    return render_template("portal/tier_progression.html", status=tier_status(g.partner),
+                           history=history)
