@@ -123,9 +123,11 @@ def dashboard():
         Lead.partner_id == p.id, Lead.status.not_in(("won", "lost")))) or 0
     recent = list(db.session.scalars(select(Notification).where(
         Notification.user_id == current_user.id).order_by(Notification.id.desc()).limit(5)))
+    from core.referrals import link_stats
+
     return render_template("portal/dashboard.html", partner=p, tier=tier_status(p),
                            earnings=earnings_summary(p.id), open_leads=open_leads,
-                           recent=recent)
+                           recent=recent, ref_stats=link_stats(p.id))
 
 
 @bp.route("/partner/leads", methods=["GET", "POST"])

@@ -78,6 +78,6 @@ def test_two_partners_see_each_other_live(app, live_server, browser):
     mike.wait_for_function("window.io !== undefined")
     sarah.get_by_label("Message #general-chat").fill("Just closed <b>TechCorp</b>!")
     sarah.keyboard.press("Enter")
-    mike.get_by_text("Just closed <b>TechCorp</b>!").wait_for(timeout=5000)
+    mike.get_by_text("Just closed <b>TechCorp</b>!").wait_for(timeout=15000)
     assert mike.locator("#messages b").count() == 0
     mike.screenshot(path=os.path.join(OUT, "chat-live.png"))

@@ -14,11 +14,12 @@ from core.models.partner import (
     TrainingModule,
 )
 from core.models.program import Challenge, QuizQuestion
+from core.models.referral import ReferralClick
 from core.models.support import SupportTicket, TicketMessage
 from core.models.user import ApiToken, User
 
 __all__ = [
-    "Challenge", "QuizQuestion", "SupportTicket", "TicketMessage",
+    "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
     "ApiToken", "AuditLog", "Channel", "Commission", "Deal", "Lead", "LeadActivity",
     "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Setting",
     "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
