@@ -51,11 +51,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 
-    from core import auth_loader, ledger_guard  # noqa: F401  (loaders, ledger guard)
-    from core import cli
     import admin
     import jobs
     import portal
+    from core import auth_loader, cli, ledger_guard  # noqa: F401  (loaders, ledger guard)
 
     portal.init_app(app)
     admin.init_app(app)

@@ -42,7 +42,7 @@ class Config:
 
     ENV_NAME = "development"
     TESTING = False
-    SECRET_KEY = "dev-only-not-secret"
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (development default; production refuses it)
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'siso.db'}"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -109,7 +109,7 @@ class TestingConfig(Config):
 
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret"
+    SECRET_KEY = "testing-secret"  # noqa: S105 (tests only)
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
 

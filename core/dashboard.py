@@ -6,7 +6,6 @@ from core.extensions import db
 from core.models import Commission, Deal, Partner, Payout, Tier
 from core.timeutil import month_bounds, now_utc
 
-
 #: Seconds the dashboard's figures are reused (they sum the whole ledger).
 CACHE_SECONDS = 30
 

@@ -3,7 +3,7 @@ log in with a bearer token, wait for approval, work leads through the pipeline, 
 commission staff confirmed, chat, and lose access when suspended. Real database, real
 Redis, no mocks."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conftest import PASSWORD, api_token, make_partner, make_staff
 
@@ -54,7 +54,7 @@ def test_register_login_profile_and_tier_status_before_approval(app, client):
     login = resp.get_json()
     assert login["token"] and isinstance(login["token"], str)
     expires = datetime.fromisoformat(login["expires_at"])
-    assert expires.tzinfo is not None and expires > datetime.now(timezone.utc)
+    assert expires.tzinfo is not None and expires > datetime.now(UTC)
     headers = {"Authorization": f"Bearer {login['token']}"}
 
     profile = client.get("/api/partner/profile", headers=headers)

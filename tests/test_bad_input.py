@@ -2,12 +2,23 @@
 message a person can act on, and nothing in the database changes (rows are counted
 before and after). Real database, real Redis, real RQ worker; no mocks."""
 
-from conftest import PASSWORD, api_token, csrf_from, login, make_partner, make_staff, submit
+from conftest import PASSWORD, api_token, login, make_partner, make_staff, submit
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.models import (ApiToken, AuditLog, Commission, Deal, Lead, LeadActivity, Message,
-                         Partner, Payout, Statement, User)
+from core.models import (
+    ApiToken,
+    AuditLog,
+    Commission,
+    Deal,
+    Lead,
+    LeadActivity,
+    Message,
+    Partner,
+    Payout,
+    Statement,
+    User,
+)
 
 TABLES = (User, Partner, ApiToken, Lead, LeadActivity, Deal, Commission, Payout, Statement,
           Message, AuditLog)

@@ -14,16 +14,24 @@ from core.earnings import earnings_summary
 from core.errors import Conflict, Forbidden, ValidationError
 from core.extensions import db
 from core.leads import create_lead, move_lead
-from core.models import (AuditLog, Commission, Deal, Notification, Partner, Payout,
-                         PayoutTransfer, TierOverride, TrainingModule, User)
+from core.models import (
+    AuditLog,
+    Commission,
+    Deal,
+    Notification,
+    Partner,
+    Payout,
+    PayoutTransfer,
+    TierOverride,
+    TrainingModule,
+    User,
+)
 from core.money import commission_cents
-from core.payouts import (approve_payout, available_cents, create_payout, fail_payout,
-                          mark_paid)
+from core.payouts import approve_payout, available_cents, create_payout, fail_payout, mark_paid
 from core.statements import issue_statement, statement_figures, statement_lines
 from core.tasks import QUEUE_PAYOUTS, get_queue, redis_connection
 from core.tiers import computed_tier, standing, tier_by_key
 from core.timeutil import month_bounds, now_utc
-
 
 # --- helpers ----------------------------------------------------------------------------
 

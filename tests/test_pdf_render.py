@@ -202,7 +202,7 @@ def test_partner_text_is_escaped_and_nothing_is_fetched(recording_server, caplog
         "<style>body{background:url(file:///etc/passwd)}</style>",
         f"<div style=\"background:url('{base}/bg.png')\">x</div>",
     ]
-    lines = [{"date": "2026-11-0%d" % (i + 1), "ref": f"C-{i}", "description": p,
+    lines = [{"date": f"2026-11-0{i + 1}", "ref": f"C-{i}", "description": p,
               "type": "adjustment", "kind": "reversed", "amount_cents": -100}
              for i, p in enumerate(payloads)]
     ctx = make_context(lines, name=payloads[0] + " " + payloads[2])

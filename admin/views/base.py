@@ -7,7 +7,6 @@ from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from core.errors import DomainError
 from core.extensions import db

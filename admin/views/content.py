@@ -2,7 +2,7 @@
 
 from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional, URL
+from wtforms.validators import URL, NumberRange, Optional
 
 from admin.views.base import StaffModelView
 
