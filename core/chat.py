@@ -1,13 +1,62 @@
-"""Chat rules: who may read and post where; messages stored before broadcast."""
+"""Chat rules (issue 8): who may read and post where, messages stored before broadcast,
+threads, reactions, mentions, edits and deletes, read markers, unread counts, search.
 
-from sqlalchemy import select
+Access rule source: issue 8 "Channels" and "Rules enforced on the server".
 
-from core.errors import Forbidden, NotFound, ValidationError  # noqa: F401 (ValidationError re-used by chat events)
-from core.extensions import db, get_row
-from core.models import Channel, Message, User
+- Public channels: active partners and staff; ``min_tier_key`` locks a channel to that
+  *effective* tier and up (``core.tiers.standing``); ``read_only`` channels take posts from
+  staff only.
+- Team channels: one per Performer+ team leader; the leader and the partners whose
+  ``team_leader_id`` is the leader, while the leader's effective tier is Performer or up.
+- Direct messages: between two partners (the two members only), or a partner and support
+  (the partner, plus any staff member with the ``support`` role).
+- Applied and suspended partners read nothing. Every call re-reads the user's status and
+  effective tier; nothing is cached between calls.
+
+Live side effects (Socket.IO emits, notifications) happen after the commit
+(``core.tasks.emit_after_commit``). A partner whose status, session or tier drops loses
+their sockets right after the commit that changed it (``_recheck_after_commit``).
+"""
+
+import html as html_lib
+import logging
+import re
+from datetime import timedelta
+
+import nh3
+from sqlalchemy import event, func, inspect, or_, select
+from sqlalchemy.orm import Session
+
+from core import presence
+from core.audit import audit
+from core.errors import Forbidden, NotFound, ValidationError
+from core.extensions import db, get_row, is_row_id, socketio
+from core.models import (Attachment, Channel, ChannelMember, Mention, Message, Partner, Reaction,
+                         Tier, TierOverride, User)
 from core.models.chat import MAX_MESSAGE_CHARS
+from core.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
 from core.tasks import emit_after_commit
 from core.tiers import standing
+from core.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Forbidden", "NotFound", "ValidationError"]
+
+#: Messages per history page (Discord pages by 50).
+PAGE_SIZE = 50
+#: Most messages one catch-up (``after=<id>``) returns; the client asks again for more.
+CATCH_UP_LIMIT = 200
+#: Distinct emoji per message (Discord: 20).
+MAX_REACTIONS = 20
+#: An author may edit their message this long after sending it.
+EDIT_WINDOW = timedelta(minutes=10)
+#: At most this many distinct @mentions are resolved per message.
+MAX_MENTIONS = 10
+#: Tier needed to lead a team channel.
+TEAM_TIER_KEY = "performer"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def channel_room(channel_id: int) -> str:
@@ -15,20 +64,58 @@ def channel_room(channel_id: int) -> str:
     return f"channel:{channel_id}"
 
 
-def can_read(user: User, channel: Channel) -> bool:
-    """Staff read every channel; active partners read channels their effective tier
-    unlocks (``min_tier_key``); applied or suspended partners read none."""
-    if user.is_staff:
-        return True
-    partner = user.partner
-    if partner is None or partner.status != "active":
-        return False
-    if not channel.min_tier_key:
-        return True
-    from core.tiers import tier_by_key
+# --- access ------------------------------------------------------------------------
 
-    need = tier_by_key(channel.min_tier_key)
-    return need is None or standing(partner).tier.min_deals >= need.min_deals
+class _Viewer:
+    """A user's access facts, read once per call: staff/support, active, effective tier
+    rank (the tier's ``min_deals``), partner id."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.is_staff = bool(user.is_staff)
+        self.is_support = self.is_staff and user.has_role("support")
+        p = user.partner
+        self.partner = p
+        self.active = self.is_staff or (p is not None and p.status == "active")
+        self.rank = standing(p).tier.min_deals if (p is not None and self.active) else -1
+        self._tiers: dict[str, int] | None = None
+
+    def tier_rank(self, key: str) -> int:
+        if self._tiers is None:
+            self._tiers = {t.key: t.min_deals for t in db.session.scalars(select(Tier))}
+        return self._tiers.get(key, 0)
+
+
+def _leader_ok(viewer: _Viewer, channel: Channel) -> bool:
+    leader = db.session.get(Partner, channel.team_leader_id) if channel.team_leader_id else None
+    if leader is None or leader.status != "active":
+        return False
+    return standing(leader).tier.min_deals >= viewer.tier_rank(TEAM_TIER_KEY)
+
+
+def _readable(viewer: _Viewer, channel: Channel) -> bool:
+    if not viewer.active:
+        return False
+    if channel.kind == "dm":
+        if channel.is_support and viewer.is_support:
+            return True
+        return db.session.scalar(select(ChannelMember.id).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.user_id == viewer.user.id,
+            ChannelMember.is_member)) is not None
+    if viewer.is_staff:
+        return True
+    if channel.kind == "team":
+        p = viewer.partner
+        return (p.id == channel.team_leader_id or p.team_leader_id == channel.team_leader_id) \
+            and _leader_ok(viewer, channel)
+    if channel.min_tier_key:
+        return viewer.rank >= viewer.tier_rank(channel.min_tier_key)
+    return True
+
+
+def can_read(user: User, channel: Channel) -> bool:
+    """True when ``user`` may read ``channel`` now (rules in the module docstring)."""
+    return _readable(_Viewer(user), channel)
 
 
 def can_post(user: User, channel: Channel) -> bool:
@@ -39,16 +126,30 @@ def can_post(user: User, channel: Channel) -> bool:
 
 
 def channels_for(user: User) -> list[Channel]:
-    """The channels a user can read, in display order."""
-    rows = db.session.scalars(select(Channel).order_by(Channel.position, Channel.id))
-    return [c for c in rows if can_read(user, c)]
+    """The channels a user can read, in display order: public and tier channels by
+    position, then team channels, then direct messages (newest first)."""
+    viewer = _Viewer(user)
+    if not viewer.active:
+        return []
+    rows = list(db.session.scalars(select(Channel).where(Channel.kind != "dm")
+                                   .order_by(Channel.kind, Channel.position, Channel.id)))
+    dm_q = select(Channel).where(Channel.kind == "dm")
+    member_ids = select(ChannelMember.channel_id).where(ChannelMember.user_id == user.id,
+                                                        ChannelMember.is_member)
+    if viewer.is_support:
+        dm_q = dm_q.where(or_(Channel.is_support, Channel.id.in_(member_ids)))
+    else:
+        dm_q = dm_q.where(Channel.id.in_(member_ids))
+    dms = list(db.session.scalars(dm_q.order_by(Channel.id.desc())))
+    return [c for c in rows if _readable(viewer, c)] + dms
 
 
 def get_channel_for(user: User, channel_ref) -> Channel:
-    """Return a readable channel by id or slug; otherwise raise ``NotFound``."""
-    if isinstance(channel_ref, int) and not isinstance(channel_ref, bool):
+    """Return a readable channel by id or slug; otherwise raise ``NotFound`` (also when it
+    exists but the user may not read it: no leak of locked channels' existence)."""
+    if is_row_id(channel_ref):
         channel = get_row(Channel, channel_ref)
-    elif isinstance(channel_ref, str) and len(channel_ref) <= 60:
+    elif isinstance(channel_ref, str) and 0 < len(channel_ref) <= 60:
         channel = db.session.scalar(select(Channel).where(Channel.slug == channel_ref))
     else:
         channel = None
@@ -57,29 +158,344 @@ def get_channel_for(user: User, channel_ref) -> Channel:
     return channel
 
 
-def post_message(user: User, channel: Channel, body) -> Message:
-    """Store a message (1–2,000 characters) if the user may post; returns the flushed row.
+def channel_title(channel: Channel, viewer: User) -> str:
+    """The name shown to ``viewer``: ``general-chat``, or the other person in a DM
+    ("Mike Reyes", "SISO support" for the partner, "Support: Sarah" for staff)."""
+    if channel.kind != "dm":
+        return channel.name
+    if channel.is_support:
+        if viewer.is_staff:
+            return f"Support: {channel.name}"
+        return "SISO support"
+    other = db.session.scalar(select(User).join(ChannelMember, ChannelMember.user_id == User.id)
+                              .where(ChannelMember.channel_id == channel.id,
+                                     ChannelMember.is_member, User.id != viewer.id))
+    return other.name if other else channel.name
 
-    Raises ``ValidationError`` for empty/oversized/non-text bodies, ``Forbidden`` when the
-    channel is read-only for the user. The broadcast to the channel room follows the commit.
+
+def ensure_team_channel(partner: Partner) -> Channel | None:
+    """Create the team channel of a Performer+ team leader who has none yet.
+
+    Returns the leader's team channel (new or existing), or ``None`` when the partner is
+    not active or below Performer. Idempotent.
     """
+    existing = db.session.scalar(select(Channel).where(Channel.team_leader_id == partner.id))
+    if existing is not None:
+        return existing
+    if partner.status != "active":
+        return None
+    need = db.session.scalar(select(Tier.min_deals).where(Tier.key == TEAM_TIER_KEY))
+    if need is None or standing(partner).tier.min_deals < need:
+        return None
+    first = re.sub(r"[^a-z0-9]+", "-", partner.user.name.lower()).strip("-")[:40] or "team"
+    channel = Channel(slug=f"team-{partner.id}", name=f"team-{first}", kind="team",
+                      topic=f"{partner.user.name}'s team", team_leader_id=partner.id,
+                      position=100)
+    db.session.add(channel)
+    db.session.flush()
+    return channel
+
+
+def _member(channel_id: int, user_id: int, is_member: bool = False) -> ChannelMember:
+    row = db.session.scalar(select(ChannelMember).where(ChannelMember.channel_id == channel_id,
+                                                         ChannelMember.user_id == user_id))
+    if row is None:
+        row = ChannelMember(channel_id=channel_id, user_id=user_id, is_member=is_member,
+                            last_read_id=0)
+        db.session.add(row)
+    elif is_member and not row.is_member:
+        row.is_member = True
+    return row
+
+
+def open_dm(user: User, other_user_id) -> Channel:
+    """Return (creating on first use) the direct-message channel between two active
+    partners. Raises ``NotFound`` for an unknown, inactive or staff other user or for
+    oneself; ``Forbidden`` when the caller is not an active partner.
+    """
+    if user.is_staff or user.partner is None or user.partner.status != "active":
+        raise Forbidden("Direct messages are between partners; staff answer in support.")
+    other = get_row(User, other_user_id)
+    if other is None or other.id == user.id or other.is_staff or other.partner is None \
+            or other.partner.status != "active":
+        raise NotFound("No such partner.")
+    lo, hi = sorted((user.id, other.id))
+    slug = f"dm-{lo}-{hi}"
+    channel = db.session.scalar(select(Channel).where(Channel.slug == slug))
+    if channel is None:
+        channel = Channel(slug=slug, name=f"dm-{lo}-{hi}", kind="dm", position=1000)
+        db.session.add(channel)
+        db.session.flush()
+    _member(channel.id, lo, True)
+    _member(channel.id, hi, True)
+    db.session.flush()
+    return channel
+
+
+def open_support(user: User) -> Channel:
+    """Return (creating on first use) the partner's direct channel with SISO support.
+    Raises ``Forbidden`` for staff and partners who are not active."""
+    if user.is_staff or user.partner is None or user.partner.status != "active":
+        raise Forbidden("Support chat is for active partners.")
+    slug = f"support-{user.id}"
+    channel = db.session.scalar(select(Channel).where(Channel.slug == slug))
+    if channel is None:
+        channel = Channel(slug=slug, name=user.name[:80], kind="dm", is_support=True,
+                          topic="Questions for the SISO team", position=999)
+        db.session.add(channel)
+        db.session.flush()
+    _member(channel.id, user.id, True)
+    db.session.flush()
+    return channel
+
+
+# --- rendering -----------------------------------------------------------------------
+
+_CODE = re.compile(r"`([^`\n]{1,500})`")
+_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https?://[^\s)]{1,1000})\)")
+_BARE_URL = re.compile(r"\bhttps?://[^\s<>\"']{1,1000}")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"
+                     r"|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+_SLOT = re.compile(r"\x00(\d+)\x00")
+_ALLOWED_TAGS = {"strong", "em", "code", "a", "br"}
+
+
+def render(body: str) -> str:
+    """Render a message's Markdown subset to sanitised HTML.
+
+    Supported: ``**bold**``, ``*italics*`` / ``_italics_``, `` `code` ``, ``[text](https://…)``
+    and bare ``http(s)://`` links; newlines become ``<br>``. Everything else is text: the
+    body is HTML-escaped first and the result passes nh3 with only ``strong em code a br``
+    allowed, ``href`` limited to http/https, and ``rel="noopener noreferrer nofollow"``.
+    """
+    slots: list[str] = []
+
+    def keep(fragment: str) -> str:
+        slots.append(fragment)
+        return f"\x00{len(slots) - 1}\x00"
+
+    def link(url: str, text: str) -> str:
+        return keep(f'<a href="{html_lib.escape(url, quote=True)}">{text}</a>')
+
+    out = []
+    pos = 0
+    for m in _CODE.finditer(body):
+        out.append(_inline(body[pos:m.start()], keep, link))
+        out.append(keep(f"<code>{html_lib.escape(m.group(1))}</code>"))
+        pos = m.end()
+    out.append(_inline(body[pos:], keep, link))
+    text = "".join(out).replace("\n", "<br>")
+    while _SLOT.search(text):
+        text = _SLOT.sub(lambda m: slots[int(m.group(1))], text)
+    return nh3.clean(text, tags=_ALLOWED_TAGS, attributes={"a": {"href"}},
+                     url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
+
+
+def _inline(raw: str, keep, link) -> str:
+    raw = _MD_LINK.sub(lambda m: link(m.group(2), html_lib.escape(m.group(1))), raw)
+    parts = re.split(r"(\x00\d+\x00)", raw)
+    done = []
+    for part in parts:
+        if _SLOT.fullmatch(part):
+            done.append(part)
+            continue
+        part = _BARE_URL.sub(lambda m: link(m.group(0), html_lib.escape(m.group(0))), part)
+        pieces = re.split(r"(\x00\d+\x00)", part)
+        pieces = [p if _SLOT.fullmatch(p) else html_lib.escape(p, quote=False) for p in pieces]
+        part = "".join(pieces)
+        part = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", part)
+        part = _ITALIC.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", part)
+        done.append(part)
+    return "".join(done)
+
+
+def handle_of(name: str) -> str:
+    """A user's @mention handle: the name lower-cased, non-alphanumerics as dots
+    (``Sarah Thompson`` → ``sarah.thompson``)."""
+    return re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".")
+
+
+_MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._-]{0,58}[a-z0-9])", re.IGNORECASE)
+
+
+def _mentioned_users(body: str, channel: Channel, author: User) -> list[User]:
+    handles = list(dict.fromkeys(h.lower() for h in _MENTION.findall(body)))[:MAX_MENTIONS]
+    found: list[User] = []
+    for h in handles:
+        pattern = "%".join(p for p in h.split(".") if p)
+        for u in db.session.scalars(select(User).where(func.lower(User.name).like(pattern))
+                                    .limit(20)):
+            if handle_of(u.name) == h and u.id != author.id and u not in found \
+                    and can_read(u, channel):
+                found.append(u)
+    return found
+
+
+# --- writing -------------------------------------------------------------------------
+
+def _clean_body(body) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ValidationError("Type a message first.")
     body = body.strip()
     if len(body) > MAX_MESSAGE_CHARS:
         raise ValidationError(f"Messages are at most {MAX_MESSAGE_CHARS:,} characters.")
+    if _CONTROL.search(body):
+        raise ValidationError("Messages cannot contain control characters.")
+    return body
+
+
+def post_message(user: User, channel: Channel, body, parent_id=None, *,
+                 slow_mode: bool = True) -> Message:
+    """Store a message (1–2,000 characters, optional thread parent) if the user may post;
+    returns the flushed row. The broadcast (``message`` to the channel room) and @mention
+    notifications follow the commit.
+
+    Raises ``ValidationError`` (empty, oversized, control characters, bad parent),
+    ``Forbidden`` (read-only channel), ``NotFound`` (channel not readable),
+    ``core.presence.SlowMode`` (over 5 messages in 10 s; staff exempt).
+    """
+    body = _clean_body(body)
+    if not can_read(user, channel):
+        raise NotFound("No such channel.")
     if not can_post(user, channel):
         raise Forbidden("Only staff post in this channel.")
-    msg = Message(channel_id=channel.id, user_id=user.id, body=body, user=user)
+    parent = None
+    if parent_id is not None:
+        parent = get_row(Message, parent_id)
+        if parent is None or parent.channel_id != channel.id or parent.deleted_at is not None:
+            raise ValidationError("That thread is not in this channel.")
+        if parent.parent_id is not None:  # replies to a reply join the same thread
+            parent = db.session.get(Message, parent.parent_id)
+    if slow_mode and not user.is_staff:
+        presence.check_slow_mode(user.id, channel.id)
+    msg = Message(channel_id=channel.id, user_id=user.id, body=body, user=user,
+                  parent_id=parent.id if parent else None)
     db.session.add(msg)
     db.session.flush()
+    for u in _mentioned_users(body, channel, user):
+        db.session.add(Mention(message_id=msg.id, user_id=u.id, channel_id=channel.id))
+        notify(u.id, "mention", f"{user.name} mentioned you in #{channel_title(channel, u)}",
+               body[:200], f"/partner/chat/{channel.slug}?m={msg.id}")
+    _member(channel.id, user.id).last_read_id = msg.id
+    db.session.flush()
+    try:
+        presence.clear_typing(user.id, channel.id)
+    except Exception:  # typing is a nicety  # noqa: S110
+        pass
     emit_after_commit("message", message_json(msg), channel_room(channel.id))
     return msg
 
 
-def history(channel: Channel, before_id: int | None = None, limit: int = 50) -> list[Message]:
-    """The newest ``limit`` messages before ``before_id`` (cursor), oldest first."""
+def get_message_for(user: User, message_id) -> Message:
+    """A message in a channel the user can read, else ``NotFound``."""
+    msg = get_row(Message, message_id)
+    if msg is None or not can_read(user, msg.channel):
+        raise NotFound("No such message.")
+    return msg
+
+
+def edit_message(user: User, message_id, body) -> Message:
+    """Change the text of one's own message within ``EDIT_WINDOW`` (10 minutes).
+
+    Raises ``NotFound``, ``Forbidden`` (someone else's, deleted, too old, or the user can
+    no longer post there), ``ValidationError`` (body). New @mentions notify.
+    """
+    msg = get_message_for(user, message_id)
+    body = _clean_body(body)
+    if msg.user_id != user.id:
+        raise Forbidden("You can edit only your own messages.")
+    if msg.deleted_at is not None:
+        raise Forbidden("This message was deleted.")
+    if now_utc() - msg.created_at > EDIT_WINDOW:
+        raise Forbidden("Messages can be edited for 10 minutes after sending.")
+    if not can_post(user, msg.channel):
+        raise Forbidden("You can no longer post in this channel.")
+    msg.body = body
+    msg.edited_at = now_utc()
+    had = set(db.session.scalars(select(Mention.user_id).where(Mention.message_id == msg.id)))
+    for u in _mentioned_users(body, msg.channel, user):
+        if u.id not in had:
+            db.session.add(Mention(message_id=msg.id, user_id=u.id, channel_id=msg.channel_id))
+            notify(u.id, "mention", f"{user.name} mentioned you in "
+                   f"#{channel_title(msg.channel, u)}", body[:200],
+                   f"/partner/chat/{msg.channel.slug}?m={msg.id}")
+    db.session.flush()
+    emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+    return msg
+
+
+def delete_message(user: User, message_id) -> Message:
+    """Delete a message: the author their own, staff any (audited). The row stays and
+    shows as deleted. Raises ``NotFound``, ``Forbidden``."""
+    msg = get_message_for(user, message_id)
+    if msg.user_id != user.id and not user.is_staff:
+        raise Forbidden("You can delete only your own messages.")
+    if msg.user_id == user.id and not user.is_staff and not can_post(user, msg.channel):
+        raise Forbidden("You can no longer post in this channel.")
+    if msg.deleted_at is None:
+        msg.deleted_at = now_utc()
+        msg.deleted_by_id = user.id
+        if msg.user_id != user.id:
+            audit(user.id, "chat.message.delete", "message", msg.id, None,
+                  {"channel_id": msg.channel_id, "author_id": msg.user_id})
+        db.session.flush()
+        emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+    return msg
+
+
+_EMOJI_OK = re.compile(r"^[^\s\w<>&\"'`]{1,16}$")
+
+
+def toggle_reaction(user: User, message_id, emoji) -> tuple[Message, bool]:
+    """Add the user's ``emoji`` to a message, or remove it if present; returns
+    ``(message, added)``. At most ``MAX_REACTIONS`` (20) distinct emoji per message.
+
+    Raises ``NotFound``, ``Forbidden`` (cannot post in the channel, or deleted message),
+    ``ValidationError`` (not a short emoji, or the 21st distinct one).
+    """
+    msg = get_message_for(user, message_id)
+    if not isinstance(emoji, str) or not _EMOJI_OK.match(emoji):
+        raise ValidationError("React with one emoji.")
+    if not can_post(user, msg.channel) or msg.deleted_at is not None:
+        raise Forbidden("You cannot react here.")
+    row = db.session.scalar(select(Reaction).where(Reaction.message_id == msg.id,
+                                                   Reaction.user_id == user.id,
+                                                   Reaction.emoji == emoji))
+    if row is not None:
+        db.session.delete(row)
+        added = False
+    else:
+        distinct = set(db.session.scalars(select(Reaction.emoji).where(
+            Reaction.message_id == msg.id).distinct()))
+        if emoji not in distinct and len(distinct) >= MAX_REACTIONS:
+            raise ValidationError(f"A message can have at most {MAX_REACTIONS} different reactions.")
+        db.session.add(Reaction(message_id=msg.id, user_id=user.id, emoji=emoji))
+        added = True
+    db.session.flush()
+    emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+    return msg, added
+
+
+# --- reading -------------------------------------------------------------------------
+
+def history(channel: Channel, before_id: int | None = None, limit: int = PAGE_SIZE, *,
+            after_id: int | None = None, thread_id: int | None = None) -> list[Message]:
+    """Messages of a channel, oldest first.
+
+    - default: the newest ``limit`` top-level messages (replies live in their thread),
+      older pages with ``before_id`` (cursor: ids below it);
+    - ``thread_id``: the replies of that thread (same paging);
+    - ``after_id``: every message (top-level and replies) with a larger id, oldest first,
+      at most ``limit``: what a client missed while disconnected.
+    """
+    limit = max(1, min(int(limit), CATCH_UP_LIMIT))
     q = select(Message).where(Message.channel_id == channel.id)
+    if after_id is not None:
+        q = q.where(Message.id > after_id).order_by(Message.id).limit(limit)
+        return list(db.session.scalars(q))
+    q = q.where(Message.parent_id == thread_id) if thread_id else \
+        q.where(Message.parent_id.is_(None))
     if before_id:
         q = q.where(Message.id < before_id)
     rows = list(db.session.scalars(q.order_by(Message.id.desc()).limit(limit)))
@@ -87,8 +503,322 @@ def history(channel: Channel, before_id: int | None = None, limit: int = 50) -> 
     return rows
 
 
+def search(channel: Channel, text, limit: int = PAGE_SIZE) -> list[Message]:
+    """Messages of the channel whose text contains ``text`` (case-insensitive), newest
+    first, deleted ones left out. Raises ``ValidationError`` for a query outside 2–100
+    characters."""
+    if not isinstance(text, str) or not 2 <= len(text.strip()) <= 100:
+        raise ValidationError("Search for 2 to 100 characters.")
+    needle = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    q = (select(Message).where(Message.channel_id == channel.id, Message.deleted_at.is_(None),
+                               func.lower(Message.body).like(f"%{needle}%", escape="\\"))
+         .order_by(Message.id.desc()).limit(limit))
+    return list(db.session.scalars(q))
+
+
 def message_json(m: Message) -> dict:
-    """Plain JSON of a message (text is escaped by whoever renders it)."""
-    return {"id": m.id, "channel_id": m.channel_id, "user_id": m.user_id,
-            "author": m.user.name, "body": "" if m.deleted_at else m.body,
-            "deleted": m.deleted_at is not None, "created_at": m.created_at.isoformat()}
+    """Plain JSON of one message (see ``messages_json``)."""
+    return messages_json([m])[0]
+
+
+def messages_json(rows: list[Message]) -> list[dict]:
+    """JSON of messages in four queries whatever their number.
+
+    Each: ``id, channel_id, parent_id, user_id, author, author_handle, body`` (Markdown
+    text, empty when deleted), ``html`` (sanitised, see ``render``), ``deleted``,
+    ``edited_at``, ``created_at`` (ISO 8601 UTC), ``reply_count``, ``reactions``
+    (``[{emoji, count, user_ids}]``), ``mentions`` (user ids), ``attachments``
+    (``[{id, filename, content_type, size_bytes, url}]``).
+    """
+    if not rows:
+        return []
+    ids = [m.id for m in rows]
+    reactions: dict[int, dict[str, list[int]]] = {}
+    for mid, emoji, uid in db.session.execute(
+            select(Reaction.message_id, Reaction.emoji, Reaction.user_id)
+            .where(Reaction.message_id.in_(ids)).order_by(Reaction.id)):
+        reactions.setdefault(mid, {}).setdefault(emoji, []).append(uid)
+    replies = dict(db.session.execute(
+        select(Message.parent_id, func.count()).where(Message.parent_id.in_(ids))
+        .group_by(Message.parent_id)).all())
+    mentions: dict[int, list[int]] = {}
+    for mid, uid in db.session.execute(select(Mention.message_id, Mention.user_id)
+                                       .where(Mention.message_id.in_(ids))):
+        mentions.setdefault(mid, []).append(uid)
+    files: dict[int, list[dict]] = {}
+    for a in db.session.scalars(select(Attachment).where(Attachment.message_id.in_(ids))
+                                .order_by(Attachment.id)):
+        files.setdefault(a.message_id, []).append(
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type,
+             "size_bytes": a.size_bytes, "url": f"/partner/chat/attachments/{a.id}"})
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({m.user_id for m in rows})))}
+    out = []
+    for m in rows:
+        author = users[m.user_id]
+        deleted = m.deleted_at is not None
+        out.append({
+            "id": m.id, "channel_id": m.channel_id, "parent_id": m.parent_id,
+            "user_id": m.user_id, "author": author.name, "author_handle": handle_of(author.name),
+            "author_is_staff": bool(author.is_staff),
+            "body": "" if deleted else m.body, "html": "" if deleted else render(m.body),
+            "deleted": deleted,
+            "edited_at": m.edited_at.isoformat() if m.edited_at else None,
+            "created_at": m.created_at.isoformat(),
+            "reply_count": replies.get(m.id, 0),
+            "reactions": [] if deleted else [
+                {"emoji": e, "count": len(u), "user_ids": u}
+                for e, u in reactions.get(m.id, {}).items()],
+            "mentions": mentions.get(m.id, []),
+            "attachments": [] if deleted else files.get(m.id, []),
+        })
+    return out
+
+
+def mark_read(user: User, channel: Channel, last_id) -> int:
+    """Move the user's read marker in a channel forward to ``last_id`` (never back, never
+    past the newest message). Returns the marker. Raises ``ValidationError`` for a bad id."""
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
+        raise ValidationError("last_id must be a message id.")
+    newest = db.session.scalar(select(func.max(Message.id)).where(
+        Message.channel_id == channel.id)) or 0
+    row = _member(channel.id, user.id)
+    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest))
+    db.session.flush()
+    return row.last_read_id
+
+
+def unread_counts(user: User, channels: list[Channel]) -> dict[int, dict]:
+    """``{channel_id: {"unread", "mentions", "last_read_id"}}`` for the given channels:
+    messages by others after the user's read marker (deleted ones not counted), and how
+    many of them mention the user. Three queries whatever the number of channels."""
+    ids = [c.id for c in channels]
+    if not ids:
+        return {}
+    marks = dict(db.session.execute(select(ChannelMember.channel_id, ChannelMember.last_read_id)
+                                    .where(ChannelMember.user_id == user.id,
+                                           ChannelMember.channel_id.in_(ids))).all())
+    mark = func.coalesce(select(ChannelMember.last_read_id).where(
+        ChannelMember.user_id == user.id, ChannelMember.channel_id == Message.channel_id)
+        .correlate(Message).scalar_subquery(), 0)
+    unread = dict(db.session.execute(
+        select(Message.channel_id, func.count()).where(
+            Message.channel_id.in_(ids), Message.user_id != user.id,
+            Message.deleted_at.is_(None), Message.id > mark)
+        .group_by(Message.channel_id)).all())
+    mentions = dict(db.session.execute(
+        select(Mention.channel_id, func.count()).join(Message, Message.id == Mention.message_id)
+        .where(Mention.user_id == user.id, Mention.channel_id.in_(ids),
+               Message.deleted_at.is_(None), Message.id > mark)
+        .group_by(Mention.channel_id)).all())
+    return {i: {"unread": unread.get(i, 0), "mentions": mentions.get(i, 0),
+                "last_read_id": marks.get(i, 0)} for i in ids}
+
+
+def first_unread_id(user: User, channel: Channel) -> int | None:
+    """Id of the first message after the user's read marker (top-level or reply), or
+    ``None`` when everything is read ("jump to first unread")."""
+    mark = db.session.scalar(select(ChannelMember.last_read_id).where(
+        ChannelMember.channel_id == channel.id, ChannelMember.user_id == user.id)) or 0
+    return db.session.scalar(select(func.min(Message.id)).where(
+        Message.channel_id == channel.id, Message.id > mark, Message.user_id != user.id))
+
+
+def members_for_presence(channel: Channel, limit: int = 200) -> list[User]:
+    """Users to show in a channel's member list: DM members, or recent authors."""
+    if channel.kind == "dm":
+        return list(db.session.scalars(select(User).join(
+            ChannelMember, ChannelMember.user_id == User.id).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.is_member)))
+    recent = select(Message.user_id).where(Message.channel_id == channel.id) \
+        .order_by(Message.id.desc()).limit(limit).subquery()
+    return list(db.session.scalars(select(User).where(User.id.in_(select(recent.c.user_id)))))
+
+
+# --- cutting off sockets of users who lost access ----------------------------------------
+
+_RECHECK = "siso_chat_recheck"
+
+
+def kick_user(user_id: int, reason: str) -> int:
+    """Disconnect every socket of the user, in every process (through the message queue
+    when there is one). Returns how many sockets were told. Never raises."""
+    try:
+        sids = presence.sockets_of(user_id)
+    except Exception:
+        log.exception("could not list sockets of user %s", user_id)
+        return 0
+    server = getattr(socketio, "server", None)
+    for sid in sids:
+        try:
+            socketio.emit("kicked", {"reason": reason}, to=sid)
+            if server is not None:
+                server.disconnect(sid, namespace="/")
+        except Exception:
+            log.exception("could not disconnect %s", sid)
+    return len(sids)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_access_changes(session, flush_context):
+    """Note users whose chat access may have dropped in this transaction: partner status
+    changed, session version bumped (suspension, logout everywhere), tier lowered, or a
+    tier override added or changed (direction unknown without a query)."""
+    found: dict[int, str] = session.info.get(_RECHECK, {})
+    for obj in list(session.dirty) + list(session.new):
+        if isinstance(obj, Partner) and obj in session.dirty:
+            state = inspect(obj)
+            if state.attrs.status.history.has_changes() and obj.status != "active":
+                found[obj.user_id] = "Your account is no longer active."
+            hist = state.attrs.tier.history
+            if hist.deleted and hist.added and hist.deleted[0] is not None and \
+                    hist.added[0] is not None and hist.added[0].min_deals < hist.deleted[0].min_deals:
+                found.setdefault(obj.user_id, "Your tier changed.")
+        elif isinstance(obj, User) and obj in session.dirty:
+            if inspect(obj).attrs.session_version.history.has_changes():
+                found[obj.id] = "You were logged out."
+        elif isinstance(obj, TierOverride):
+            user_id = session.execute(select(Partner.user_id).where(
+                Partner.id == obj.partner_id)).scalar() if obj.partner_id else None
+            if user_id:
+                found.setdefault(user_id, "Your tier changed.")
+    if found:
+        session.info[_RECHECK] = found
+
+
+@event.listens_for(Session, "after_commit")
+def _recheck_after_commit(session):
+    found = session.info.pop(_RECHECK, None)
+    for user_id, reason in (found or {}).items():
+        kick_user(user_id, reason)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_access_changes(session):
+    session.info.pop(_RECHECK, None)
+
+
+def still_allowed(user: User, channel_ids: list[int]) -> list[int]:
+    """Of ``channel_ids``, those the user may still read (heartbeat re-check)."""
+    if not channel_ids:
+        return []
+    viewer = _Viewer(user)
+    return [c.id for c in db.session.scalars(select(Channel).where(Channel.id.in_(channel_ids)))
+            if _readable(viewer, c)]
+
+
+def dm_partners(user: User, query: str = "", limit: int = 20) -> list[User]:
+    """Active partners the user could start a DM with, by name (for the picker)."""
+    q = (select(User).join(Partner, Partner.user_id == User.id)
+         .where(Partner.status == "active", User.id != user.id))
+    if query:
+        needle = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = q.where(func.lower(User.name).like(f"%{needle}%", escape="\\"))
+    return list(db.session.scalars(q.order_by(User.name).limit(limit)))
+
+
+
+# --- attachments -----------------------------------------------------------------------
+
+#: Largest attachment accepted (issue 8: 10 MB).
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+#: Largest image accepted, in pixels (refuses decompression bombs before decoding).
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The file type from its first bytes: ``image/png``, ``image/jpeg``, ``image/gif``,
+    ``image/webp`` or ``application/pdf``; ``None`` for anything else (the name and the
+    browser's claimed type are never trusted)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def _reencode(data: bytes, kind: str) -> tuple[bytes, str, str]:
+    """Decode and re-encode an image (drops metadata and anything hidden after the pixel
+    data); JPEG stays JPEG, the rest become PNG. Raises ``ValidationError``."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_IMAGE_PIXELS:
+                    raise ValidationError("That image is too large (40 megapixels at most).")
+                img.load()
+                out = io.BytesIO()
+                if kind == "image/jpeg":
+                    img.convert("RGB").save(out, "JPEG", quality=88)
+                    return out.getvalue(), "image/jpeg", "jpg"
+                img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
+                img.save(out, "PNG", optimize=False)
+                return out.getvalue(), "image/png", "png"
+    except ValidationError:
+        raise
+    except Exception:
+        raise ValidationError("That image could not be read.") from None
+
+
+def add_attachment(user: User, channel: Channel, filename, data: bytes, caption="",
+                   storage_dir: str = "") -> Message:
+    """Post a message carrying one file: an image (re-encoded) or a PDF, at most 10 MB,
+    type checked from the content. The file lands in ``storage_dir/chat/`` before the
+    commit (an orphan file after a rollback is harmless; no delete before commit).
+
+    Same rules as ``post_message`` (membership, posting right, slow mode). Raises
+    ``ValidationError`` (size, type, unreadable image), ``Forbidden``, ``NotFound``.
+    """
+    import os
+    import uuid
+
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise ValidationError("Choose a file to send.")
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise ValidationError("Files are at most 10 MB.")
+    kind = sniff_type(bytes(data[:16]))
+    if kind is None:
+        raise ValidationError("Send an image (PNG, JPEG, GIF, WebP) or a PDF.")
+    name = re.sub(r"[^\w.\- ]+", "_", os.path.basename(str(filename or "file")))[:100] or "file"
+    if kind == "application/pdf":
+        ext = "pdf"
+        if not bytes(data[-1024:]).rstrip().endswith(b"%%EOF"):
+            raise ValidationError("That PDF looks incomplete.")
+    else:
+        data, kind, ext = _reencode(bytes(data), kind)
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    name = f"{stem}.{ext}"
+    caption = caption.strip() if isinstance(caption, str) else ""
+    msg = post_message(user, channel, caption or f"📎 {name}")
+    rel = os.path.join("chat", f"{uuid.uuid4().hex}.{ext}")
+    os.makedirs(os.path.join(storage_dir, "chat"), exist_ok=True)
+    with open(os.path.join(storage_dir, rel), "wb") as fh:
+        fh.write(data)
+    db.session.add(Attachment(message_id=msg.id, file_path=rel, filename=name,
+                              content_type=kind, size_bytes=len(data)))
+    db.session.flush()
+    emit_after_commit("message_updated", message_json(msg), channel_room(channel.id))
+    return msg
+
+
+def get_attachment_for(user: User, attachment_id) -> Attachment:
+    """An attachment of a message the user can read now (and not deleted), else
+    ``NotFound``."""
+    row = get_row(Attachment, attachment_id)
+    if row is None:
+        raise NotFound("No such file.")
+    msg = db.session.get(Message, row.message_id)
+    if msg is None or msg.deleted_at is not None or not can_read(user, msg.channel):
+        raise NotFound("No such file.")
+    return row

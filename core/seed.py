@@ -31,6 +31,12 @@ SEED_CHANNELS = [
          min_tier_key="performer", position=6),
     dict(slug="elite-council", name="elite-council", topic="Elite partners",
          min_tier_key="elite", position=7),
+    dict(slug="industry-restaurants", name="restaurants", topic="Selling to restaurants",
+         position=8),
+    dict(slug="industry-real-estate", name="real-estate", topic="Selling to realtors",
+         position=9),
+    dict(slug="industry-professional", name="professional-services",
+         topic="Law, dental, health and other practices", position=10),
 ]
 
 SEED_TRAINING = [
@@ -190,6 +196,17 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     for n, (ch, who, body) in enumerate(talk):
         db.session.add(Message(channel_id=ch.id, user_id=partners[who][0].user_id, body=body,
                                created_at=t0 + timedelta(minutes=7 * n)))
+    db.session.flush()
+    from core.chat import ensure_team_channel, open_dm, open_support, post_message
+
+    for p, _ in partners[:3]:
+        ensure_team_channel(p)
+    dm = open_dm(partners[0][0].user, partners[1][0].user_id)
+    post_message(partners[1][0].user, dm, "Want to co-pitch Harbor Realty's sister office?",
+                 slow_mode=False)
+    help_desk = open_support(partners[4][0].user)
+    post_message(partners[4][0].user, help_desk, "How do I add a referral to a lead?",
+                 slow_mode=False)
     db.session.flush()
     return {"partners": len(partners), "deals": deal_count,
             "staff": db.session.query(User).filter(User.is_staff).count()}

@@ -1,33 +1,74 @@
-"""Socket.IO chat events. Auth on connect (session cookie or ``auth={"token": ...}``);
-every event re-checks the user's current status and the channel's access rule."""
+"""Socket.IO chat events (issue 8). Thin: parse the event, call one rule in ``core.chat``,
+commit, answer with an acknowledgement. Broadcasts happen after the commit (core).
 
-from flask import request
-from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, emit, join_room
+Auth on connect: a logged-in session cookie or ``auth={"token": ...}``; the Origin header,
+when sent, must be this site (or ``SOCKETIO_CORS_ORIGINS``). Every event reloads the user
+and re-checks status, session version and the channel rule; a user who lost access gets
+an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
+``error`` event), never a dropped connection.
 
-from core import chat
+Events (client → server, all acknowledged):
+``join {channel, after?}``, ``leave {channel}``, ``history {channel, before?|after?|thread?}``,
+``send {channel, body, parent_id?}``, ``edit {id, body}``, ``delete {id}``,
+``react {id, emoji}``, ``read {channel, last_id}``, ``typing {channel}``,
+``heartbeat {state: online|away}``, ``search {channel, q}``, ``unread {}``.
+Server → client: ``message``, ``message_updated``, ``typing``, ``presence``, ``read``,
+``notification``, ``channel_lost``, ``kicked``, ``error``.
+"""
+
+import functools
+import logging
+
+from flask import current_app, request
+from flask_login import current_user, user_logged_out
+from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, leave_room
+
+from core import chat, presence
 from core.accounts import user_for_token
-from core.errors import DomainError
-from core.extensions import db, socketio
+from core.errors import DomainError, ValidationError
+from core.extensions import db, is_row_id, socketio
 from core.models import User
 from core.notifications import user_room
+
+log = logging.getLogger(__name__)
+
+#: Every connected socket is in this room and hears presence changes.
+PRESENCE_ROOM = "presence"
+
+
+def _session() -> dict:
+    return socketio.server.get_session(request.sid, namespace="/")
 
 
 def _user() -> User | None:
     """The connected user, reloaded so a suspension or logout takes effect at once."""
-    sess = socketio.server.get_session(request.sid, namespace="/")
+    sess = _session()
     uid, version = sess.get("user_id"), sess.get("version")
     if uid is None:
         return None
     user = db.session.get(User, uid)
     if user is None or user.session_version != version or not user.is_active:
         return None
+    if not user.is_staff and (user.partner is None or user.partner.status != "active"):
+        return None
     return user
+
+
+def _origin_ok() -> bool:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True  # not a browser (python clients, mobile apps): auth still required
+    allowed = current_app.config.get("SOCKETIO_CORS_ORIGINS") or []
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    return origin.rstrip("/") in {request.host_url.rstrip("/"), *allowed}
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
     """Accept a logged-in session cookie or a bearer token in the ``auth`` payload."""
+    if not _origin_ok():
+        raise ConnectionRefusedError("This origin may not use chat.")
     user = None
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         user = user_for_token(auth["token"])
@@ -37,46 +78,241 @@ def on_connect(auth=None):
         raise ConnectionRefusedError("Log in to use chat.")
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
         raise ConnectionRefusedError("Chat opens once your application is approved.")
-    socketio.server.save_session(request.sid, {"user_id": user.id,
-                                               "version": user.session_version}, namespace="/")
+    socketio.server.save_session(request.sid, {"user_id": user.id, "name": user.name,
+                                               "version": user.session_version,
+                                               "rooms": []}, namespace="/")
     join_room(user_room(user.id))
+    join_room(PRESENCE_ROOM)
+    try:
+        presence.add_socket(user.id, request.sid)
+        if presence.heartbeat(user.id, "online") != "online":
+            emit("presence", {"user_id": user.id, "state": "online"}, to=PRESENCE_ROOM)
+    except Exception:  # Redis down: chat still works, presence does not
+        log.exception("presence unavailable")
 
 
-def _fail(exc: DomainError) -> dict:
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    """Forget the socket; the user goes offline when their last socket closes."""
+    uid = _session().get("user_id")
+    if uid is None:
+        return
+    try:
+        if presence.remove_socket(uid, request.sid) == 0:
+            presence.go_offline(uid)
+            emit("presence", {"user_id": uid, "state": "offline"}, to=PRESENCE_ROOM)
+    except Exception:
+        log.exception("presence unavailable")
+
+
+@user_logged_out.connect
+def _logged_out(sender, user=None, **extra):
+    """Logging out of the portal closes that user's sockets at once."""
+    if user is not None and getattr(user, "id", None):
+        chat.kick_user(user.id, "You logged out.")
+
+
+def _error(code: str, message: str) -> dict:
     db.session.rollback()
-    payload = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
-    emit("error", payload["error"])
-    return payload
+    emit("error", {"code": code, "message": message})
+    return {"ok": False, "error": {"code": code, "message": message}}
 
 
-@socketio.on("join")
-def on_join(data):
-    """``{"channel": id|slug}`` → joins the room; ack ``{"ok", "channel", "messages"}``."""
-    user = _user()
-    if user is None:
-        return {"ok": False, "error": {"code": "unauthorized", "message": "Log in again."}}
-    try:
-        ref = data.get("channel") if isinstance(data, dict) else None
-        channel = chat.get_channel_for(user, ref)
-    except DomainError as exc:
-        return _fail(exc)
+def event(name: str):
+    """Register a handler that gets ``(user, data)``; it checks the user on every event,
+    turns refusals into error answers and never lets an exception drop the socket."""
+
+    def deco(fn):
+        @socketio.on(name)
+        @functools.wraps(fn)
+        def handler(data=None, *rest):
+            try:
+                user = _user()
+                if user is None:
+                    result = _error("unauthorized", "Log in again.")
+                    disconnect()
+                    return result
+                if data is None:
+                    data = {}
+                if not isinstance(data, dict):
+                    raise ValidationError("Send an object, e.g. {\"channel\": \"general\"}.")
+                return fn(user, data)
+            except DomainError as exc:
+                return _error(exc.code, exc.message)
+            except Exception:
+                log.exception("chat event %s failed", name)
+                return _error("server_error", "Something went wrong; try again.")
+            finally:
+                db.session.remove()
+
+        return handler
+
+    return deco
+
+
+def _channel(user: User, data: dict):
+    return chat.get_channel_for(user, data.get("channel"))
+
+
+def _id(data: dict, key: str = "id") -> int:
+    value = data.get(key)
+    if not is_row_id(value):
+        raise ValidationError(f"{key} must be a message id.")
+    return value
+
+
+def _channel_json(channel, user: User) -> dict:
+    return {"id": channel.id, "slug": channel.slug, "kind": channel.kind,
+            "title": chat.channel_title(channel, user), "topic": channel.topic,
+            "read_only": channel.read_only, "can_post": chat.can_post(user, channel)}
+
+
+@event("join")
+def on_join(user, data):
+    """Join a channel's room; ack ``{ok, channel, messages, unread, first_unread_id,
+    typing, presence}``. With ``after`` (last id the client has): only what it missed."""
+    channel = _channel(user, data)
+    after = data.get("after")
+    if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
+                                  and after >= 0):
+        raise ValidationError("after must be a message id.")
     join_room(chat.channel_room(channel.id))
-    return {"ok": True, "channel": {"id": channel.id, "slug": channel.slug},
-            "messages": [chat.message_json(m) for m in chat.history(channel)]}
-
-
-@socketio.on("send")
-def on_send(data):
-    """``{"channel": id|slug, "body": str}`` → stored, then broadcast; ack ``{"ok", "id"}``."""
-    user = _user()
-    if user is None:
-        return {"ok": False, "error": {"code": "unauthorized", "message": "Log in again."}}
+    sess = _session()
+    if channel.id not in sess.setdefault("rooms", []):
+        sess["rooms"].append(channel.id)
+        socketio.server.save_session(request.sid, sess, namespace="/")
+    rows = chat.history(channel, after_id=after, limit=chat.CATCH_UP_LIMIT) if after is not None \
+        else chat.history(channel)
+    members = chat.members_for_presence(channel)
     try:
-        if not isinstance(data, dict):
-            raise chat.ValidationError("Send {channel, body}.")
-        channel = chat.get_channel_for(user, data.get("channel"))
-        msg = chat.post_message(user, channel, data.get("body"))
-        db.session.commit()
-    except DomainError as exc:
-        return _fail(exc)
-    return {"ok": True, "id": msg.id}
+        presence.add_room(user.id, channel.id)
+        typing = [u for u in presence.typing_in(channel.id) if u != user.id]
+        states = presence.presence_of([u.id for u in members])
+    except Exception:
+        typing, states = [], {}
+    return {"ok": True, "channel": _channel_json(channel, user),
+            "messages": chat.messages_json(rows),
+            "unread": chat.unread_counts(user, [channel])[channel.id],
+            "first_unread_id": chat.first_unread_id(user, channel),
+            "typing": typing,
+            "presence": [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
+                         for u in members]}
+
+
+@event("leave")
+def on_leave(user, data):
+    """Leave a channel's room (stop receiving it live)."""
+    channel = _channel(user, data)
+    leave_room(chat.channel_room(channel.id))
+    return {"ok": True}
+
+
+@event("history")
+def on_history(user, data):
+    """Older page (``before``), a thread (``thread``) or a catch-up (``after``)."""
+    channel = _channel(user, data)
+    args = {}
+    for key in ("before", "after", "thread"):
+        if data.get(key) is not None:
+            args[key] = _id(data, key)
+    rows = chat.history(channel, args.get("before"), after_id=args.get("after"),
+                        thread_id=args.get("thread"))
+    return {"ok": True, "messages": chat.messages_json(rows)}
+
+
+@event("send")
+def on_send(user, data):
+    """``{channel, body, parent_id?}`` → stored, then broadcast; ack ``{ok, id, message}``."""
+    channel = _channel(user, data)
+    parent = data.get("parent_id")
+    if parent is not None and not is_row_id(parent):
+        raise ValidationError("parent_id must be a message id.")
+    msg = chat.post_message(user, channel, data.get("body"), parent)
+    payload = chat.message_json(msg)
+    db.session.commit()
+    return {"ok": True, "id": payload["id"], "message": payload}
+
+
+@event("edit")
+def on_edit(user, data):
+    """Edit one's own message (10 minutes); ack ``{ok, message}``."""
+    msg = chat.edit_message(user, _id(data), data.get("body"))
+    payload = chat.message_json(msg)
+    db.session.commit()
+    return {"ok": True, "message": payload}
+
+
+@event("delete")
+def on_delete(user, data):
+    """Delete one's own message (staff: any); ack ``{ok, message}``."""
+    msg = chat.delete_message(user, _id(data))
+    payload = chat.message_json(msg)
+    db.session.commit()
+    return {"ok": True, "message": payload}
+
+
+@event("react")
+def on_react(user, data):
+    """Toggle a reaction; ack ``{ok, added, message}``."""
+    msg, added = chat.toggle_reaction(user, _id(data), data.get("emoji"))
+    payload = chat.message_json(msg)
+    db.session.commit()
+    return {"ok": True, "added": added, "message": payload}
+
+
+@event("read")
+def on_read(user, data):
+    """Move the read marker; the user's other devices hear ``read``."""
+    channel = _channel(user, data)
+    mark = chat.mark_read(user, channel, data.get("last_id"))
+    db.session.commit()
+    emit("read", {"channel_id": channel.id, "last_read_id": mark}, to=user_room(user.id))
+    return {"ok": True, "last_read_id": mark}
+
+
+@event("typing")
+def on_typing(user, data):
+    """Tell the channel the user is typing; the indicator expires by itself."""
+    channel = _channel(user, data)
+    if not chat.can_post(user, channel):
+        raise chat.Forbidden("You cannot post in this channel.")
+    ttl = presence.set_typing(user.id, channel.id)
+    emit("typing", {"channel_id": channel.id, "user_id": user.id, "name": user.name,
+                    "expires_in": ttl}, to=chat.channel_room(channel.id), include_self=False)
+    return {"ok": True, "expires_in": ttl}
+
+
+@event("heartbeat")
+def on_heartbeat(user, data):
+    """Keep presence alive (``online``/``away``) and re-check the joined channels: rooms
+    the user may no longer read are left at once (``channel_lost``)."""
+    state = data.get("state", "online")
+    if state not in presence.PRESENCE_STATES:
+        raise ValidationError("state is online or away.")
+    if presence.heartbeat(user.id, state) != state:
+        emit("presence", {"user_id": user.id, "state": state}, to=PRESENCE_ROOM)
+    presence.add_socket(user.id, request.sid)
+    sess = _session()
+    rooms = sess.get("rooms", [])
+    keep = chat.still_allowed(user, rooms)
+    for lost in set(rooms) - set(keep):
+        leave_room(chat.channel_room(lost))
+        emit("channel_lost", {"channel_id": lost})
+    if keep != rooms:
+        sess["rooms"] = keep
+        socketio.server.save_session(request.sid, sess, namespace="/")
+    return {"ok": True, "next_in": presence.HEARTBEAT_SECONDS}
+
+
+@event("search")
+def on_search(user, data):
+    """Search one channel's messages by text; ack ``{ok, messages}`` newest first."""
+    channel = _channel(user, data)
+    return {"ok": True, "messages": chat.messages_json(chat.search(channel, data.get("q")))}
+
+
+@event("unread")
+def on_unread(user, data):
+    """Unread and mention counts for every channel the user can read."""
+    counts = chat.unread_counts(user, chat.channels_for(user))
+    return {"ok": True, "channels": {str(k): v for k, v in counts.items()}}

@@ -8,7 +8,7 @@ from flask import (abort, current_app, flash, g, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from core import accounts, chat, leads, payouts, statements
+from core import accounts, leads, payouts, statements
 from core.earnings import earnings_summary
 from core.errors import DomainError
 from core.extensions import db
@@ -18,7 +18,7 @@ from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
 from core.tiers import tier_status
 from portal import bp
-from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MessageForm, MoveForm,
+from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm,
                           RegisterForm)
 
 
@@ -255,20 +255,7 @@ def statement_download(statement_id: int):
     return resp
 
 
-@bp.route("/partner/chat", methods=["GET", "POST"])
-@bp.route("/partner/chat/<slug>", methods=["GET", "POST"])
-@partner_page()
-def chat_page(slug: str = "general"):
-    """A channel: the last 50 messages server-rendered, live updates over Socket.IO."""
-    channel = chat.get_channel_for(current_user, slug)
-    form = MessageForm()
-    if form.validate_on_submit():
-        _commit_or_flash(lambda: chat.post_message(current_user, channel, form.body.data))
-        return redirect(url_for("portal.chat_page", slug=channel.slug)), 303
-    return render_template("portal/chat.html", channel=channel,
-                           channels=chat.channels_for(current_user),
-                           messages=chat.history(channel), form=form,
-                           can_post=chat.can_post(current_user, channel))
+# The chat pages live in portal/chat_views.py.
 
 
 @bp.get("/partner/notifications")

@@ -1,7 +1,7 @@
 """ORM models, split by aggregate (STYLE.md "Data"). Import from here."""
 
 from core.models.audit import AuditLog
-from core.models.chat import Channel, Message
+from core.models.chat import Attachment, Channel, ChannelMember, Mention, Message, Reaction
 from core.models.ledger import Commission, Payout, PayoutTransfer, Statement, StripeEvent
 from core.models.lead import Deal, Lead, LeadActivity
 from core.models.notification import Notification
@@ -20,7 +20,8 @@ from core.models.user import ApiToken, User
 
 __all__ = [
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
-    "ApiToken", "AuditLog", "Channel", "Commission", "Deal", "Lead", "LeadActivity",
-    "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Setting",
+    "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "Commission", "Deal", "Lead", "LeadActivity",
+    "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Reaction",
+    "Setting",
     "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
 ]

@@ -1,52 +1,314 @@
-// Live chat over Socket.IO: join the channel, send with acknowledgement, render safely.
+// Live chat over Socket.IO (issue 8): join with catch-up after reconnects, send with
+// acknowledgement, threads, reactions, edits, deletes, typing, presence, unread badges,
+// read markers, search, attachments. Text from the server is either plain (textContent)
+// or the server's sanitised HTML (the `html` field); nothing else reaches innerHTML.
 (function () {
   "use strict";
   var root = document.querySelector(".chat");
   if (!root || typeof io === "undefined") return;
-  var channelId = parseInt(root.dataset.channelId, 10);
+  var cfg = JSON.parse(document.getElementById("chat-config").textContent);
+  var me = cfg.me, channelId = cfg.channel.id, slug = cfg.channel.slug;
   var list = document.getElementById("messages");
   var form = document.getElementById("chat-form");
   var errorBox = document.getElementById("chat-error");
-  var lastId = 0;
-  list.querySelectorAll("li[data-id]").forEach(function (li) { lastId = Math.max(lastId, +li.dataset.id); });
+  var typingBox = document.getElementById("typing");
+  var connBox = document.getElementById("conn-state");
+  var threadBox = document.getElementById("thread");
+  var threadList = document.getElementById("thread-messages");
+  var threadForm = document.getElementById("thread-form");
+  var csrf = (document.querySelector("#chat-form input[name=csrf_token]") ||
+              document.querySelector("input[name=csrf_token]") || {}).value;
+  var REACTIONS = ["👍", "❤️", "😂", "🎉", "🔥", "👀"];
+  var lastId = 0, readId = cfg.last_read_id || 0, openThread = null, typers = {};
+  var byId = {};
 
-  function render(m) {
-    if (list.querySelector('li[data-id="' + m.id + '"]')) return;
-    var li = document.createElement("li");
-    li.dataset.id = m.id;
-    var who = document.createElement("strong"); who.className = "author"; who.textContent = m.author;
-    var when = document.createElement("time"); when.className = "muted";
-    when.textContent = " " + new Date(m.created_at).toISOString().slice(11, 16);
-    var body = document.createElement("p"); body.className = "body"; body.textContent = m.body;
-    li.append(who, when, body);
-    list.appendChild(li);
-    lastId = Math.max(lastId, m.id);
-    list.scrollTop = list.scrollHeight;
+  function showError(msg) { if (!errorBox) return; errorBox.textContent = msg || ""; errorBox.hidden = !msg; }
+  function el(tag, cls, text) {
+    var n = document.createElement(tag); if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text; return n;
   }
-  function showError(msg) { errorBox.textContent = msg; errorBox.hidden = !msg; }
+  function hhmm(iso) { return new Date(iso).toISOString().slice(11, 16); }
 
-  var socket = io({ transports: ["websocket", "polling"] });
-  socket.on("connect", function () {
-    socket.emit("join", { channel: channelId }, function (ack) {
-      if (ack && ack.ok) ack.messages.forEach(function (m) { if (m.id > lastId || true) render(m); });
-      else if (ack) showError(ack.error.message);
+  function build(m) {
+    var li = el("li", "msg" + (m.deleted ? " is-deleted" : ""));
+    li.dataset.id = m.id; li.dataset.userId = m.user_id; li.id = (m.parent_id ? "t" : "m") + m.id;
+    var head = el("div", "msg-head");
+    head.append(el("strong", "author", m.author));
+    if (m.author_is_staff) { head.append(" "); head.append(el("span", "tag", "staff")); }
+    var t = el("time", "muted", hhmm(m.created_at)); t.dateTime = m.created_at;
+    head.append(" ", t);
+    if (m.edited_at && !m.deleted) head.append(" ", el("span", "muted edited", "(edited)"));
+    li.append(head);
+    if (m.deleted) li.append(el("p", "body muted", "Message deleted"));
+    else { var body = el("div", "body"); body.innerHTML = m.html; li.append(body); }
+    if (m.attachments && m.attachments.length) {
+      var files = el("div", "attachments");
+      m.attachments.forEach(function (a) {
+        var link = el("a"); link.href = a.url + (a.content_type.indexOf("image/") === 0 ? "" : "?download=1");
+        if (a.content_type.indexOf("image/") === 0) { var img = el("img"); img.src = a.url; img.alt = a.filename; link.append(img); }
+        else { link.className = "file"; link.textContent = "📄 " + a.filename; }
+        files.append(link);
+      });
+      li.append(files);
+    }
+    var reacts = el("div", "reactions");
+    (m.reactions || []).forEach(function (r) {
+      var mine = r.user_ids.indexOf(me.id) >= 0;
+      var b = el("button", "reaction" + (mine ? " mine" : ""));
+      b.type = "button"; b.dataset.emoji = r.emoji; b.setAttribute("aria-pressed", mine ? "true" : "false");
+      b.append(r.emoji + " ", el("span", "count", String(r.count)));
+      reacts.append(b);
     });
+    li.append(reacts);
+    if (!m.parent_id && m.reply_count) {
+      var rb = el("button", "linkish replies", m.reply_count + (m.reply_count === 1 ? " reply" : " replies"));
+      rb.type = "button"; rb.dataset.action = "thread"; li.append(rb);
+    }
+    return li;
+  }
+
+  function actions(li) {
+    // Hover/tap toolbar, built on demand so server-rendered and live messages match.
+    if (li.querySelector(".msg-actions") || li.classList.contains("is-deleted")) return;
+    var bar = el("div", "msg-actions");
+    if (cfg.channel.can_post) {
+      REACTIONS.forEach(function (e) {
+        var b = el("button", "linkish", e); b.type = "button"; b.dataset.react = e;
+        b.setAttribute("aria-label", "React " + e); bar.append(b);
+      });
+      if (!li.id.startsWith("t")) { var r = el("button", "linkish", "Reply"); r.type = "button"; r.dataset.action = "thread"; bar.append(r); }
+    }
+    var m = byId[li.dataset.id];
+    var own = +li.dataset.userId === me.id;
+    if (own && m && (Date.now() - new Date(m.created_at).getTime()) < 10 * 60 * 1000) {
+      var e2 = el("button", "linkish", "Edit"); e2.type = "button"; e2.dataset.action = "edit"; bar.append(e2);
+    }
+    if (own || me.is_staff) { var d = el("button", "linkish", "Delete"); d.type = "button"; d.dataset.action = "delete"; bar.append(d); }
+    li.append(bar);
+  }
+
+  function upsert(m) {
+    byId[m.id] = m;
+    if (m.channel_id !== channelId) return;
+    var target = m.parent_id ? threadList : list;
+    if (m.parent_id && openThread !== m.parent_id) {
+      var parentLi = document.getElementById("m" + m.parent_id);
+      if (parentLi && !document.getElementById("t" + m.id)) {
+        var p = byId[m.parent_id]; if (p) { p.reply_count = (p.reply_count || 0) + 1; upsert(p); }
+      }
+      return;
+    }
+    var old = document.getElementById((m.parent_id ? "t" : "m") + m.id);
+    var li = build(m);
+    if (old) { old.replaceWith(li); return; }
+    var stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    var after = null;
+    target.querySelectorAll("li.msg").forEach(function (x) { if (+x.dataset.id > m.id && !after) after = x; });
+    target.insertBefore(li, after);
+    if (!m.parent_id) lastId = Math.max(lastId, m.id);
+    if (stick || m.user_id === me.id) list.scrollTop = list.scrollHeight;
+  }
+
+  list.querySelectorAll("li.msg").forEach(function (li) { lastId = Math.max(lastId, +li.dataset.id); });
+
+  var socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+  var joined = false;
+  function setConn(text) { connBox.textContent = text; }
+
+  function markRead() {
+    if (lastId > readId && document.visibilityState === "visible") {
+      socket.emit("read", { channel: channelId, last_id: lastId }, function (ack) { if (ack && ack.ok) readId = ack.last_read_id; });
+    }
+  }
+
+  function join() {
+    // First join: the page already holds the newest 50; later joins: only what we missed.
+    socket.emit("join", { channel: channelId, after: lastId }, function (ack) {
+      if (!ack || !ack.ok) { showError(ack ? ack.error.message : "Could not join."); return; }
+      joined = true; setConn("");
+      ack.messages.forEach(upsert);
+      ack.typing.forEach(function (uid) { typers[uid] = typers[uid] || { name: "Someone", until: Date.now() + 6000 }; });
+      ack.presence.forEach(function (p) { presenceDot(p.user_id, p.state); });
+      renderTyping(); markRead();
+    });
+  }
+  socket.on("connect", join);
+  socket.on("disconnect", function (reason) {
+    joined = false; setConn("Reconnecting…");
+    if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, 1500);
   });
-  socket.on("message", function (m) { if (m.channel_id === channelId) render(m); });
+  socket.on("connect_error", function (err) { setConn(err && err.message ? err.message : "Offline"); });
+  socket.on("kicked", function (k) { showError(k.reason); });
+  socket.on("message", function (m) {
+    if (m.channel_id === channelId) { upsert(m); delete typers[m.user_id]; renderTyping(); markRead(); }
+    else bump(m);
+  });
+  socket.on("message_updated", function (m) { if (m.channel_id === channelId) upsert(m); });
   socket.on("error", function (e) { showError(e.message); });
-  list.scrollTop = list.scrollHeight;
-  if (!form) return;
-  var box = form.querySelector("textarea");
-  form.addEventListener("submit", function (ev) {
-    ev.preventDefault();
+  socket.on("channel_lost", function (c) { if (c.channel_id === channelId) showError("You no longer have access to this channel."); });
+  socket.on("read", function (r) { if (r.channel_id === channelId) readId = Math.max(readId, r.last_read_id); else clearBadge(r.channel_id); });
+  socket.on("notification", function (n) {
+    var badge = document.getElementById("unread-count");
+    if (badge) badge.textContent = String(+badge.textContent + 1);
+  });
+
+  // --- unread badges for other channels ---
+  function badge(cid, cls) {
+    var a = document.querySelector('.channels a[data-channel-id="' + cid + '"]');
+    return a ? a.querySelector("." + cls) : null;
+  }
+  function bump(m) {
+    if (m.user_id === me.id) return;
+    var u = badge(m.channel_id, "unread");
+    if (u) { u.textContent = String((+u.textContent || 0) + 1); u.hidden = false; }
+    if ((m.mentions || []).indexOf(me.id) >= 0) {
+      var mm = badge(m.channel_id, "mentions");
+      if (mm) { mm.textContent = "@" + ((+mm.textContent.slice(1) || 0) + 1); mm.hidden = false; }
+    }
+  }
+  function clearBadge(cid) {
+    ["unread", "mentions"].forEach(function (c) { var b = badge(cid, c); if (b) { b.hidden = true; b.textContent = c === "mentions" ? "@0" : "0"; } });
+  }
+  setInterval(function () {
+    if (!joined) return;
+    socket.emit("unread", {}, function (ack) {
+      if (!ack || !ack.ok) return;
+      Object.keys(ack.channels).forEach(function (cid) {
+        if (+cid === channelId) return;
+        var c = ack.channels[cid], u = badge(cid, "unread"), mm = badge(cid, "mentions");
+        if (u) { u.textContent = String(c.unread); u.hidden = !c.unread; }
+        if (mm) { mm.textContent = "@" + c.mentions; mm.hidden = !c.mentions; }
+      });
+    });
+  }, 30000);
+
+  // --- presence and typing ---
+  function presenceDot(uid, state) {
+    document.querySelectorAll('li.msg[data-user-id="' + uid + '"] .author').forEach(function (a) { a.dataset.presence = state; });
+  }
+  socket.on("presence", function (p) { presenceDot(p.user_id, p.state); });
+  function heartbeat() { if (socket.connected) socket.emit("heartbeat", { state: document.visibilityState === "visible" ? "online" : "away" }); }
+  setInterval(heartbeat, (cfg.heartbeat || 25) * 1000);
+  document.addEventListener("visibilitychange", function () { heartbeat(); markRead(); });
+
+  function renderTyping() {
+    var now = Date.now(), names = [];
+    Object.keys(typers).forEach(function (k) { if (typers[k].until > now) names.push(typers[k].name); else delete typers[k]; });
+    typingBox.textContent = !names.length ? "" : names.length === 1 ? names[0] + " is typing…"
+      : names.length < 4 ? names.join(", ") + " are typing…" : "Several people are typing…";
+  }
+  socket.on("typing", function (t) {
+    if (t.channel_id !== channelId || t.user_id === me.id) return;
+    typers[t.user_id] = { name: t.name, until: Date.now() + t.expires_in * 1000 };
+    renderTyping();
+  });
+  setInterval(renderTyping, 1000);
+  var lastTyping = 0;
+  function typing() {
+    if (Date.now() - lastTyping > 3000 && socket.connected) { lastTyping = Date.now(); socket.emit("typing", { channel: channelId }); }
+  }
+
+  // --- sending ---
+  function send(box, parentId, done) {
     var text = box.value.trim();
     if (!text) return;
     showError("");
-    socket.emit("send", { channel: channelId, body: text }, function (ack) {
-      if (ack && ack.ok) box.value = ""; else showError(ack ? ack.error.message : "Not sent; check your connection.");
+    var payload = { channel: channelId, body: text };
+    if (parentId) payload.parent_id = parentId;
+    socket.emit("send", payload, function (ack) {
+      if (ack && ack.ok) { box.value = ""; upsert(ack.message); lastTyping = 0; if (done) done(); }
+      else showError(ack ? ack.error.message : "Not sent; check your connection.");
+    });
+  }
+  if (form) {
+    var box = form.querySelector("textarea");
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); send(box); });
+    box.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+    });
+    box.addEventListener("input", typing);
+    var file = document.getElementById("attach");
+    if (file) file.addEventListener("change", function () {
+      if (!file.files.length) return;
+      var fd = new FormData(); fd.append("file", file.files[0]); fd.append("caption", box.value.trim());
+      showError("");
+      fetch("/partner/chat/" + encodeURIComponent(slug) + "/attachments", {
+        method: "POST", body: fd, headers: { "X-CSRFToken": csrf }, credentials: "same-origin"
+      }).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+        .then(function (res) {
+          if (res[0]) { box.value = ""; upsert(res[1].message); } else showError(res[1].error ? res[1].error.message : "Upload failed.");
+        }).catch(function () { showError("Upload failed."); });
+      file.value = "";
+    });
+  }
+
+  // --- threads ---
+  function showThread(id) {
+    openThread = id; threadList.textContent = "";
+    var parent = byId[id]; if (parent) threadList.append(build(Object.assign({}, parent, { reply_count: 0, parent_id: null })));
+    threadBox.hidden = false;
+    socket.emit("history", { channel: channelId, thread: id }, function (ack) {
+      if (ack && ack.ok) ack.messages.forEach(upsert);
+    });
+  }
+  document.getElementById("thread-close").addEventListener("click", function () { openThread = null; threadBox.hidden = true; });
+  if (threadForm) {
+    var tbox = threadForm.querySelector("textarea");
+    threadForm.addEventListener("submit", function (ev) { ev.preventDefault(); send(tbox, openThread); });
+    tbox.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); threadForm.requestSubmit(); } });
+  }
+
+  // --- message actions (delegated) ---
+  root.addEventListener("mouseover", function (ev) { var li = ev.target.closest("li.msg"); if (li) actions(li); });
+  root.addEventListener("focusin", function (ev) { var li = ev.target.closest("li.msg"); if (li) actions(li); });
+  root.addEventListener("click", function (ev) {
+    var li = ev.target.closest("li.msg");
+    var btn = ev.target.closest("button");
+    if (li && !btn) { actions(li); return; }
+    if (!li || !btn) return;
+    var id = +li.dataset.id;
+    var emoji = btn.dataset.react || btn.dataset.emoji;
+    if (emoji) {
+      socket.emit("react", { id: id, emoji: emoji }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
+    } else if (btn.dataset.action === "thread") {
+      showThread(id);
+    } else if (btn.dataset.action === "delete") {
+      if (window.confirm("Delete this message?")) socket.emit("delete", { id: id }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
+    } else if (btn.dataset.action === "edit") {
+      var m = byId[id]; var text = window.prompt("Edit message", m ? m.body : "");
+      if (text) socket.emit("edit", { id: id, body: text }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
+    }
+  });
+
+  // --- history, jump to unread, search ---
+  document.getElementById("older").addEventListener("click", function () {
+    var first = list.querySelector("li.msg");
+    socket.emit("history", { channel: channelId, before: first ? +first.dataset.id : undefined }, function (ack) {
+      if (ack && ack.ok) { ack.messages.forEach(upsert); if (!ack.messages.length) document.getElementById("older").hidden = true; }
     });
   });
-  box.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  var jump = document.getElementById("jump-unread");
+  if (jump) jump.addEventListener("click", function () {
+    var t = document.getElementById("m" + jump.dataset.target);
+    if (t) t.scrollIntoView({ block: "center" }); jump.hidden = true;
   });
+  var search = document.getElementById("search-form"), results = document.getElementById("search-results");
+  search.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = document.getElementById("search-q").value.trim();
+    if (q.length < 2) { results.hidden = true; return; }
+    socket.emit("search", { channel: channelId, q: q }, function (ack) {
+      results.textContent = "";
+      if (!ack || !ack.ok) { showError(ack ? ack.error.message : ""); return; }
+      if (!ack.messages.length) results.append(el("li", "muted", "Nothing found."));
+      ack.messages.forEach(function (m) { results.append(build(Object.assign({}, m, { reply_count: 0 }))); });
+      results.hidden = false;
+    });
+  });
+  var dmForm = document.querySelector(".dm-form");
+  if (dmForm) dmForm.addEventListener("submit", function () { dmForm.action = dmForm.dataset.base + dmForm.who.value; });
+
+  // the JSON of the server-rendered messages (edit windows, reactions, threads)
+  (cfg.messages || []).forEach(function (m) { byId[m.id] = m; });
+  list.scrollTop = list.scrollHeight;
 })();

@@ -1,0 +1,151 @@
+"""Chat pages and their small JSON helpers (issue 8). Thin: parse, call ``core.chat``,
+commit, render. Live traffic rides Socket.IO (``portal/chat_events.py``)."""
+
+import functools
+import os
+
+from flask import (current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user, login_required
+
+from core import chat, presence
+from core.errors import DomainError, ValidationError
+from core.extensions import db
+from portal import bp
+from portal.forms import EmptyForm, MessageForm
+
+
+def chat_user(fn):
+    """Logged in, and an active partner or staff (staff moderate and answer support)."""
+
+    @functools.wraps(fn)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_staff and (current_user.partner is None
+                                          or current_user.partner.status != "active"):
+            flash("Chat opens once your application is approved.", "info")
+            return redirect(url_for("portal.dashboard"))
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 10:
+        raise ValidationError(f"{name} must be a message id.")
+    return int(value)
+
+
+@bp.route("/partner/chat", methods=["GET", "POST"])
+@bp.route("/partner/chat/<slug>", methods=["GET", "POST"])
+@chat_user
+def chat_page(slug: str = "general"):
+    """A channel: sidebar with unread badges, the newest 50 messages server-rendered, live
+    updates over Socket.IO. The form also posts without JavaScript."""
+    if current_user.partner is not None:
+        if chat.ensure_team_channel(current_user.partner) is not None:
+            db.session.commit()
+    channel = chat.get_channel_for(current_user, slug)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            chat.post_message(current_user, channel, form.body.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        return redirect(url_for("portal.chat_page", slug=channel.slug)), 303
+    channels = chat.channels_for(current_user)
+    counts = chat.unread_counts(current_user, channels)
+    messages = chat.history(channel)
+    first_unread = chat.first_unread_id(current_user, channel)
+    return render_template(
+        "portal/chat.html", channel=channel, title=chat.channel_title(channel, current_user),
+        channels=[(c, chat.channel_title(c, current_user), counts[c.id]) for c in channels],
+        messages=chat.messages_json(messages), form=form, action_form=EmptyForm(),
+        can_post=chat.can_post(current_user, channel), first_unread_id=first_unread,
+        last_read_id=counts[channel.id]["last_read_id"],
+        me={"id": current_user.id, "name": current_user.name,
+            "handle": chat.handle_of(current_user.name), "is_staff": current_user.is_staff},
+        heartbeat=presence.HEARTBEAT_SECONDS,
+        dm_people=chat.dm_partners(current_user) if not current_user.is_staff else [])
+
+
+@bp.get("/partner/chat/<slug>/messages")
+@chat_user
+def chat_messages(slug: str):
+    """JSON history: ``?before=<id>`` older page, ``?after=<id>`` catch-up (all messages
+    after it), ``?thread=<id>`` a thread's replies. ``{"items": [...]}``, oldest first."""
+    channel = chat.get_channel_for(current_user, slug)
+    rows = chat.history(channel, _int_arg("before"), after_id=_int_arg("after"),
+                        thread_id=_int_arg("thread"))
+    return jsonify(items=chat.messages_json(rows))
+
+
+@bp.get("/partner/chat/<slug>/search")
+@chat_user
+def chat_search(slug: str):
+    """JSON search within one channel: ``?q=text`` → ``{"items": [...]}`` newest first."""
+    channel = chat.get_channel_for(current_user, slug)
+    return jsonify(items=chat.messages_json(chat.search(channel, request.args.get("q", ""))))
+
+
+@bp.post("/partner/chat/dm/<int:user_id>")
+@chat_user
+def chat_open_dm(user_id: int):
+    """Open (or create) a direct-message channel with another partner."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("portal.chat_page"))
+    channel = chat.open_dm(current_user, user_id)
+    db.session.commit()
+    return redirect(url_for("portal.chat_page", slug=channel.slug)), 303
+
+
+@bp.post("/partner/chat/support")
+@chat_user
+def chat_open_support():
+    """Open (or create) the partner's direct channel with SISO support."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("portal.chat_page"))
+    channel = chat.open_support(current_user)
+    db.session.commit()
+    return redirect(url_for("portal.chat_page", slug=channel.slug)), 303
+
+
+@bp.post("/partner/chat/<slug>/attachments")
+@chat_user
+def chat_upload(slug: str):
+    """Upload one image or PDF (≤10 MB; CSRF token in the form or ``X-CSRFToken``) as a
+    message; answers ``201 {"message": {...}}``."""
+    channel = chat.get_channel_for(current_user, slug)
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError("Choose a file to send.")
+    data = upload.stream.read(chat.MAX_ATTACHMENT_BYTES + 1)
+    msg = chat.add_attachment(current_user, channel, upload.filename, data,
+                              request.form.get("caption", ""),
+                              storage_dir=current_app.config["STORAGE_DIR"])
+    payload = chat.message_json(msg)
+    db.session.commit()
+    return jsonify(message=payload), 201
+
+
+@bp.get("/partner/chat/attachments/<int:attachment_id>")
+@chat_user
+def chat_attachment(attachment_id: int):
+    """Serve an attachment to the channel's readers only, as a download for PDFs and
+    inline for images, always with ``nosniff`` and the checked type."""
+    row = chat.get_attachment_for(current_user, attachment_id)
+    path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
+    inline = row.content_type.startswith("image/") and request.args.get("download") != "1"
+    resp = send_file(path, mimetype=row.content_type, as_attachment=not inline,
+                     download_name=row.filename, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp

@@ -1,0 +1,124 @@
+"""Two real chat server processes sharing one database and one Redis message queue
+(issue 8 "Runtime"): what a partner sends on one reaches a partner on the other, with its
+reactions and edits, and a suspension made anywhere cuts the socket on either process.
+Threading mode and eventlet mode are both run."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import TEST_REDIS_URL, free_port, make_partner
+from test_chat import connect, token_for, wait_for
+from test_chat_live import Inbox
+
+from core.extensions import db
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def start_servers(db_url, mode, count=2):
+    """Start ``count`` ``tests/chat_server.py`` processes; returns ``(urls, procs)``."""
+    procs, urls = [], []
+    for _ in range(count):
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
+                   SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL + "?max_connections=10000",
+                   PORT=str(port), SOCKETIO_ASYNC_MODE=mode, PSYCOPG_IMPL="python"
+                   if mode == "eventlet" else os.environ.get("PSYCOPG_IMPL", ""),
+                   PYTHONWARNINGS="ignore")
+        if not env["PSYCOPG_IMPL"]:
+            env.pop("PSYCOPG_IMPL")
+        procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "chat_server.py")],
+                                      env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE))
+        urls.append(f"http://127.0.0.1:{port}")
+    import requests
+
+    for url, proc in zip(urls, procs, strict=True):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{url} did not start")
+    return urls, procs
+
+
+@pytest.fixture(params=["threading", "eventlet"])
+def cluster(request, app, db_url):
+    urls, procs = start_servers(db_url, request.param)
+    yield urls
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def test_message_crosses_processes(app, cluster):
+    """Sarah on server A and Mike on server B: Mike gets Sarah's message live, then her
+    edit and her reaction; suspending Mike (from a third process, this test) closes his
+    socket on server B."""
+    from core.accounts import suspend_partner
+    from core.models import User
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        make_partner("Mike Reyes", email="mike@example.com")
+    a, b = cluster
+    sarah = connect(a, token_for(app, "sarah@example.com"))
+    mike = connect(b, token_for(app, "mike@example.com"))
+    inbox = Inbox(mike, "message", "message_updated", "typing")
+    try:
+        assert mike.call("join", {"channel": "general"}, timeout=5)["ok"]
+        assert sarah.call("join", {"channel": "general"}, timeout=5)["ok"]
+        sarah.call("typing", {"channel": "general"}, timeout=5)
+        assert inbox.wait("typing"), "typing did not cross processes"
+        sent = sarah.call("send", {"channel": "general", "body": "Across the cluster"}, timeout=5)
+        assert sent["ok"]
+        got = inbox.wait("message", lambda m: m["id"] == sent["id"])
+        assert got and got["author"] == "Sarah Thompson"
+        assert sarah.call("edit", {"id": sent["id"], "body": "Across the *cluster*"}, timeout=5)["ok"]
+        assert inbox.wait("message_updated", lambda m: "<em>cluster</em>" in m["html"])
+        assert sarah.call("react", {"id": sent["id"], "emoji": "🚀"}, timeout=5)["ok"]
+        assert inbox.wait("message_updated", lambda m: m["reactions"])
+        with app.app_context():
+            mike_user = db.session.scalar(db.select(User).where(User.email == "mike@example.com"))
+            from core.extensions import socketio
+
+            # this test process plays "a third process": emits go through the queue
+            socketio.server.manager = _queue_manager()
+            try:
+                suspend_partner(mike_user.partner.id, None, "test")
+                db.session.commit()
+            finally:
+                socketio.server.manager = _LOCAL
+        assert wait_for(lambda: not mike.connected, 5), "suspension did not cross processes"
+    finally:
+        sarah.disconnect()
+        mike.disconnect()
+
+
+_LOCAL = None
+
+
+def _queue_manager():
+    """A write-only Redis manager, like an RQ worker's emitter."""
+    global _LOCAL
+    import socketio
+
+    from core.extensions import socketio as flask_sio
+
+    _LOCAL = flask_sio.server.manager
+    mgr = socketio.RedisManager(TEST_REDIS_URL, channel="flask-socketio", write_only=True)
+    mgr.set_server(flask_sio.server)
+    return mgr
