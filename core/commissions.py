@@ -5,36 +5,79 @@ bullets of the same names; reversal is "A deal cancelled or refunded...".
 """
 
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.orm import aliased, joinedload
 
 from core.audit import audit
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
-from core.models import Commission, Deal, Lead, Partner
+from core.models import Commission, Deal, Lead, Partner, TierOverride, User
 from core.money import commission_cents, format_cents
 from core.notifications import notify
-from core.tiers import refresh_tier, standing
+from core.tiers import (
+    active_overrides,
+    all_tiers,
+    override_in_force,
+    refresh_tier,
+    required_training_counts,
+    standing,
+)
 from core.timeutil import now_utc
+
+
+def _new_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int,
+                    rate_bps: int | None, source_partner_id: int | None,
+                    note: str = "") -> Commission:
+    """A pending commission row, added to the session (not flushed: no id yet)."""
+    hold_days = partner.tier.holding_days
+    row = Commission(partner_id=partner.id, deal=deal, source_partner_id=source_partner_id,
+                     type=ctype, amount_cents=amount, rate_bps=rate_bps, status="pending",
+                     note=note, hold_until=now_utc() + timedelta(days=hold_days))
+    db.session.add(row)
+    return row
+
+
+def _announce_commission(row: Commission, partner: Partner, actor_id: int | None) -> None:
+    """Audit a flushed commission and notify its earner."""
+    audit(actor_id, "commission.create", "commission", row.id, None,
+          {"partner_id": partner.id, "type": row.type, "amount_cents": row.amount_cents,
+           "rate_bps": row.rate_bps, "deal_id": row.deal_id})
+    notify(partner.user_id, "commission", f"New {row.type.replace('_', ' ')} commission: "
+           f"{format_cents(row.amount_cents)}", row.note, "/partner/earnings")
 
 
 def _add_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int,
                     rate_bps: int | None, source_partner_id: int | None, actor_id: int | None,
                     note: str = "") -> Commission:
-    hold_days = partner.tier.holding_days
-    row = Commission(partner_id=partner.id, deal_id=deal.id if deal else None,
-                     source_partner_id=source_partner_id, type=ctype, amount_cents=amount,
-                     rate_bps=rate_bps, status="pending", note=note,
-                     hold_until=now_utc() + timedelta(days=hold_days))
-    db.session.add(row)
+    row = _new_commission(partner, deal, ctype, amount, rate_bps, source_partner_id, note)
     db.session.flush()
-    audit(actor_id, "commission.create", "commission", row.id, None,
-          {"partner_id": partner.id, "type": ctype, "amount_cents": amount,
-           "rate_bps": rate_bps, "deal_id": row.deal_id})
-    notify(partner.user_id, "commission", f"New {ctype.replace('_', ' ')} commission: "
-           f"{format_cents(amount)}", note, "/partner/earnings")
+    _announce_commission(row, partner, actor_id)
     return row
+
+
+@cache
+def _confirm_query():
+    """The one read confirm_deal needs: the lead, whether it has a deal, its partner (with
+    their name, required-training counts, team leader and recruiter) and whether any of the
+    three has an override in force at ``:at``. The leader and recruiter load only what their
+    standing and commission use. Built once (parameters ``:lead_id``, ``:at``): building
+    it is a good part of the cost of a confirmation."""
+    earner_cols = (Partner.id, Partner.status, Partner.user_id, Partner.tier_id,
+                   Partner.won_deals_count)
+    team = aliased(Partner)
+    any_override = exists().where(
+        team.id == Lead.partner_id, override_in_force(bindparam("at")),
+        TierOverride.partner_id.in_([team.id, team.team_leader_id, team.recruiter_id]))
+    return (select(Lead, Deal.id, *required_training_counts(Lead.partner_id), any_override)
+            .outerjoin(Deal, Deal.lead_id == Lead.id)
+            .where(Lead.id == bindparam("lead_id"))
+            .options(joinedload(Lead.partner, innerjoin=True).options(
+                joinedload(Partner.user, innerjoin=True).load_only(User.name),
+                joinedload(Partner.team_leader).load_only(*earner_cols),
+                joinedload(Partner.recruiter).load_only(*earner_cols))))
 
 
 def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[Commission]]:
@@ -46,13 +89,24 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     one-time referral bonus, each at their own effective tier (DESIGN.md).
     Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
     confirmed, partner not active), ``ValidationError`` (bad value).
+
+    Its cost does not depend on how many deals exist: two reads (the tiers; the lead with
+    everything the rules need), a third only when an override is in force, a fourth only
+    on a recruit's first deal, then the inserts, batched per table.
     """
-    lead = get_row(Lead, lead_id)
-    if lead is None:
+    if not is_row_id(lead_id):
         raise NotFound("No such lead.")
+    # Loaded first, so every ``partner.tier`` / ``override.tier`` below is found in the
+    # session instead of being queried; refresh_tier reuses them.
+    tiers = all_tiers()
+    at = now_utc()
+    found = db.session.execute(_confirm_query(), {"lead_id": lead_id, "at": at}).first()
+    if found is None:
+        raise NotFound("No such lead.")
+    lead, deal_id, passed, required, has_override = found
     if lead.status != "won":
         raise Conflict(f"Only leads marked won can be confirmed; this one is '{lead.status}'.")
-    if lead.deal is not None:
+    if deal_id is not None:
         raise Conflict("This lead's deal is already confirmed.")
     value = lead.won_value_cents if value_cents is None else value_cents
     value = cents_field(value, "deal_value_cents", allow_zero=False)
@@ -60,50 +114,63 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     if partner.status != "active":
         raise Conflict(f"The partner is {partner.status}; approve or reactivate them first.")
 
-    deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                confirmed_by_id=actor_id, status="won")
-    db.session.add(deal)
-    db.session.flush()
-    audit(actor_id, "deal.confirm", "deal", deal.id, None,
-          {"lead_id": lead.id, "partner_id": partner.id, "value_cents": value})
-
-    made = []
-    st = standing(partner)
-    # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no row:
-    # the ledger holds only non-zero amounts (check constraint ``amount_sign``).
-    if commission_cents(value, st.base_rate_bps):
-        made.append(_add_commission(
-            partner, deal, "base", commission_cents(value, st.base_rate_bps),
-            st.base_rate_bps, partner.id, actor_id, f"{lead.company_name} at {st.tier.name}"))
-
     leader = partner.team_leader
-    if leader is not None and leader.status == "active":
-        lst = standing(leader)
-        if commission_cents(value, lst.tier.team_override_bps):
-            made.append(_add_commission(
-                leader, deal, "team_override",
-                commission_cents(value, lst.tier.team_override_bps),
-                lst.tier.team_override_bps, partner.id, actor_id,
-                f"Team override on {partner.name}'s deal"))
-
+    if leader is not None and leader.status != "active":
+        leader = None
     recruiter = partner.recruiter
-    if recruiter is not None and recruiter.status == "active":
-        rst = standing(recruiter)
+    if recruiter is not None and recruiter.status != "active":
+        recruiter = None
+    overrides = active_overrides(
+        [p.id for p in (partner, leader, recruiter) if p is not None], at) \
+        if has_override else {}
+    training = (passed, required) if required else (0, 0)  # as required_training_done
+    # Only the recruit's first confirmed won deal (none counted before this one).
+    first = partner.won_deals_count == 0
+    already = False
+    if recruiter is not None and first:
         already = db.session.scalar(select(exists().where(
             Commission.type == "referral", Commission.source_partner_id == partner.id,
             Commission.status != "reversed")))
-        # Only the recruit's first confirmed won deal (none counted before this one).
-        first = partner.won_deals_count == 0
+
+    deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                confirmed_by_id=actor_id, status="won")
+    db.session.add(deal)
+    made = []  # (commission, earner)
+    st = standing(partner, overrides)
+    # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no row:
+    # the ledger holds only non-zero amounts (check constraint ``amount_sign``).
+    if commission_cents(value, st.base_rate_bps):
+        made.append((_new_commission(
+            partner, deal, "base", commission_cents(value, st.base_rate_bps),
+            st.base_rate_bps, partner.id, f"{lead.company_name} at {st.tier.name}"), partner))
+
+    if leader is not None:
+        lst = standing(leader, overrides)
+        if commission_cents(value, lst.tier.team_override_bps):
+            made.append((_new_commission(
+                leader, deal, "team_override",
+                commission_cents(value, lst.tier.team_override_bps),
+                lst.tier.team_override_bps, partner.id,
+                f"Team override on {partner.name}'s deal"), leader))
+
+    if recruiter is not None:
+        rst = standing(recruiter, overrides)
         if first and not already and commission_cents(value, rst.tier.referral_rate_bps):
-            made.append(_add_commission(
+            made.append((_new_commission(
                 recruiter, deal, "referral",
                 commission_cents(value, rst.tier.referral_rate_bps),
-                rst.tier.referral_rate_bps, partner.id, actor_id,
-                f"Referral bonus: {partner.name}'s first deal"))
+                rst.tier.referral_rate_bps, partner.id,
+                f"Referral bonus: {partner.name}'s first deal"), recruiter))
+
+    db.session.flush()  # the deal, then its commissions in one statement: ids for the audit
+    audit(actor_id, "deal.confirm", "deal", deal.id, None,
+          {"lead_id": lead.id, "partner_id": partner.id, "value_cents": value})
+    for row, earner in made:
+        _announce_commission(row, earner, actor_id)
 
     partner.won_deals_count += 1
-    refresh_tier(partner, actor_id)
-    return deal, made
+    refresh_tier(partner, actor_id, tiers=tiers, training=training)
+    return deal, [row for row, _ in made]
 
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from core.audit import audit
 from core.extensions import db
@@ -41,16 +41,25 @@ def tier_by_key(key: str) -> Tier | None:
     return db.session.scalar(select(Tier).where(Tier.key == key))
 
 
+def required_training_counts(partner_id) -> tuple:
+    """SQL scalar subqueries ``(passed, required)``: the partner's passed required modules
+    and all required modules. ``partner_id`` is an int or a column to correlate with."""
+    required = (select(func.count()).select_from(TrainingModule)
+                .where(TrainingModule.required).scalar_subquery())
+    passed = (select(func.count()).select_from(TrainingCompletion)
+              .join(TrainingModule, TrainingModule.id == TrainingCompletion.module_id)
+              .where(TrainingCompletion.partner_id == partner_id, TrainingModule.required)
+              .scalar_subquery())
+    return passed, required
+
+
 def required_training_done(partner_id: int) -> tuple[int, int]:
-    """Return ``(passed, required)`` counts of required training modules for a partner."""
-    required = db.session.scalar(
-        select(func.count()).select_from(TrainingModule).where(TrainingModule.required)) or 0
+    """Return ``(passed, required)`` counts of required training modules for a partner
+    (both counted in one query)."""
+    passed, required = db.session.execute(
+        select(*required_training_counts(partner_id))).one()
     if not required:
         return 0, 0
-    passed = db.session.scalar(
-        select(func.count()).select_from(TrainingCompletion)
-        .join(TrainingModule, TrainingModule.id == TrainingCompletion.module_id)
-        .where(TrainingCompletion.partner_id == partner_id, TrainingModule.required)) or 0
     return passed, required
 
 
@@ -71,14 +80,37 @@ def computed_tier(won_deals: int, training_ok: bool, tiers: list[Tier] | None = 
     return best
 
 
+def override_in_force(at):
+    """SQL condition: a ``TierOverride`` row is in force at ``at`` (not revoked, not expired).
+
+    ``at`` is an aware datetime, or a ``bindparam`` filled in when the query runs."""
+    return and_(TierOverride.revoked_at.is_(None),
+                or_(TierOverride.expires_at.is_(None), TierOverride.expires_at > at))
+
+
 def active_override(partner_id: int, at: datetime | None = None) -> TierOverride | None:
     """Return the override in force for a partner (newest, not revoked, not expired)."""
     at = at or now_utc()
     return db.session.scalar(
         select(TierOverride)
-        .where(TierOverride.partner_id == partner_id, TierOverride.revoked_at.is_(None),
-               or_(TierOverride.expires_at.is_(None), TierOverride.expires_at > at))
+        .where(TierOverride.partner_id == partner_id, override_in_force(at))
         .order_by(TierOverride.id.desc()).limit(1))
+
+
+def active_overrides(partner_ids, at: datetime | None = None) -> dict[int, TierOverride]:
+    """``active_override`` for several partners in one query: ``{partner_id: override}``,
+    holding only the partners that have one in force."""
+    at = at or now_utc()
+    found: dict[int, TierOverride] = {}
+    ids = list(set(partner_ids))
+    if not ids:
+        return found
+    for row in db.session.scalars(
+            select(TierOverride)
+            .where(TierOverride.partner_id.in_(ids), override_in_force(at))
+            .order_by(TierOverride.id.desc())):
+        found.setdefault(row.partner_id, row)  # the newest one per partner
+    return found
 
 
 @dataclass(frozen=True)
@@ -90,10 +122,17 @@ class Standing:
     why: str
 
 
-def standing(partner: Partner) -> Standing:
+def standing(partner: Partner, overrides: dict[int, TierOverride] | None = None) -> Standing:
     """Effective tier and base rate: a staff override in force, else the computed tier
-    (DESIGN.md "Effective tier"). ``partner.tier`` holds the last computed tier."""
-    override = active_override(partner.id)
+    (DESIGN.md "Effective tier"). ``partner.tier`` holds the last computed tier.
+
+    ``overrides``, when given, is ``active_overrides(ids)`` for ids that include this
+    partner's (it saves the lookup); otherwise the override is looked up here.
+    """
+    if overrides is None:
+        override = active_override(partner.id)
+    else:
+        override = overrides.get(partner.id)
     tier = partner.tier
     why = f"{partner.won_deals_count} confirmed won deals"
     if override is not None and override.tier_id is not None:
@@ -106,13 +145,17 @@ def standing(partner: Partner) -> Standing:
     return Standing(tier=tier, base_rate_bps=rate, why=why)
 
 
-def refresh_tier(partner: Partner, actor_id: int | None = None) -> bool:
+def refresh_tier(partner: Partner, actor_id: int | None = None, *,
+                 tiers: list[Tier] | None = None,
+                 training: tuple[int, int] | None = None) -> bool:
     """Recompute the partner's computed tier; on a change, audit it and notify them.
 
     Returns True when the tier changed. A reversed deal can demote (money issue "Tiers").
+    A caller that already read them in this transaction may pass ``tiers`` (``all_tiers()``)
+    and ``training`` (``required_training_done(partner.id)``) to save the queries.
     """
-    passed, required = required_training_done(partner.id)
-    new = computed_tier(partner.won_deals_count, passed >= required)
+    passed, required = training if training is not None else required_training_done(partner.id)
+    new = computed_tier(partner.won_deals_count, passed >= required, tiers)
     old = partner.tier
     if old is not None and new.id == old.id:
         return False
