@@ -7,7 +7,7 @@ clicks, two sessions or a retried job move a payout at most once.
 import logging
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from core.audit import audit
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -19,6 +19,9 @@ from core.tasks import QUEUE_PAYOUTS, enqueue_after_commit
 from core.timeutil import now_utc
 
 log = logging.getLogger(__name__)
+
+#: Payout states in which a payout is still waiting to be paid (one per partner at a time).
+WAITING = ("requested", "approved", "processing")
 
 #: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
 DEFAULT_MINIMUM_CENTS = 5000
@@ -71,6 +74,11 @@ def create_payout(partner_id, actor_id: int) -> Payout:
         raise NotFound("No such partner.")
     if partner.status != "active":
         raise Conflict(f"The partner is {partner.status}; payouts need an active partner.")
+    waiting = db.session.scalar(select(Payout).where(
+        Payout.partner_id == partner.id, Payout.status.in_(WAITING)).limit(1))
+    if waiting is not None:
+        raise Conflict(f"A payout of {format_cents(waiting.amount_cents)} is already "
+                       f"{waiting.status}; request the next one once it is paid or failed.")
     minimum = payout_minimum_cents()
     balance = available_cents(partner.id)
     if balance < minimum:
@@ -102,7 +110,9 @@ def create_payouts_for_all(actor_id: int) -> list[Payout]:
         select(Commission.partner_id, func.sum(Commission.amount_cents))
         .join(Partner, Partner.id == Commission.partner_id)
         .where(Commission.status == "approved", Commission.payout_id.is_(None),
-               Partner.status == "active")
+               Partner.status == "active",
+               ~exists().where(Payout.partner_id == Commission.partner_id,
+                               Payout.status.in_(WAITING)))
         .group_by(Commission.partner_id)
         .having(func.sum(Commission.amount_cents) >= minimum)).all()
     made = []
