@@ -12,7 +12,7 @@ from test_story import admin_action
 from core.commissions import approve_commissions, confirm_deal
 from core.extensions import db
 from core.leads import create_lead, move_lead
-from core.models import AuditLog, Commission, Lead, Partner, Payout
+from core.models import AuditLog, Commission, Lead, Partner, Payout, User
 from core.payouts import create_payout
 from core.tasks import QUEUE_PAYOUTS, get_queue
 
@@ -262,3 +262,19 @@ def test_hostile_names_are_shown_as_text(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Lead).where(
             Lead.company_name.like("<script>%"))) == 2
+
+
+def test_staff_screens_never_show_password_hashes(app, client, world):
+    """An admin opening a staff member's details sees name, email and roles, never the
+    stored password hash (nor on the list)."""
+    with app.app_context():
+        finance = db.session.scalar(select(User).where(User.email == "finance@example.com"))
+        finance_id, stored = finance.id, finance.password_hash
+    assert login(client, "factory@example.com").status_code == 302  # an admin
+    for url in ("/admin/staff/", f"/admin/staff/details/?id={finance_id}"):
+        resp = client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200, url
+        assert "finance@example.com" in html
+        assert stored not in html and "scrypt:" not in html, url
+        assert "Password Hash" not in html, url
