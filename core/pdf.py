@@ -120,8 +120,14 @@ def render_pdf(html: str) -> bytes:
     warning. Returns the PDF file as bytes. Errors from WeasyPrint itself (invalid
     input type, out of memory...) propagate.
     """
-    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=SafeURLFetcher())
-    return document.write_pdf()
+    return render_pdf_with_pages(html)[0]
+
+
+def render_pdf_with_pages(html: str) -> tuple[bytes, int]:
+    """Like :func:`render_pdf`, and also return the page count: ``(pdf_bytes, pages)``."""
+    document = weasyprint.HTML(string=html, base_url=BASE_URL,
+                               url_fetcher=SafeURLFetcher()).render()
+    return document.write_pdf(), len(document.pages)
 
 
 def write_atomically(path, data: bytes) -> None:

@@ -7,7 +7,9 @@ from flask import current_app
 from core.extensions import db
 from core.models import Statement
 from core.pdf import render_statement_pdf, write_atomically
+from core.statement_batches import batch_of_statement, claim_zip_if_complete
 from core.statements import statement_lines, statement_ready
+from jobs.limits import render_limits
 from jobs.runtime import app_job, job_logger
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -37,7 +39,8 @@ def statement_context(st: Statement) -> dict:
 def render_statement(statement_id: int) -> str:
     """Render a statement's PDF to ``STORAGE_DIR/statements/`` (atomic write) and mark it
     ready. Idempotent: a ready statement with its file present is left alone.
-    Returns the stored relative path."""
+    Returns the stored relative path. When it completes a batch, the batch's ZIP is
+    claimed and queued (``core.statement_batches.claim_zip_if_complete``)."""
     log = job_logger(__name__)
     st = db.session.get(Statement, statement_id)
     if st is None:
@@ -48,7 +51,15 @@ def render_statement(statement_id: int) -> str:
     if st.status == "ready" and os.path.exists(path):
         return rel
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomically(path, render_statement_pdf(statement_context(st)))
+    context = statement_context(st)
+    with render_limits():
+        pdf = render_statement_pdf(context)
+    write_atomically(path, pdf)
     statement_ready(st, rel)
+    db.session.commit()
     log.info("statement %s rendered to %s", statement_id, rel)
+    # After our own commit, so the last statement of a batch always sees all the others.
+    batch_id = batch_of_statement(statement_id)
+    if batch_id is not None:
+        claim_zip_if_complete(batch_id)
     return rel

@@ -8,9 +8,9 @@ def register_views(admin) -> None:
     from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
-    from admin.views.content import QuizView, TrainingView
     from admin.views.jobs import JobsView
     from admin.views.support import ChallengeView, TicketView
+    from admin.views.content import QuizView, TrainingView
     from core.models import Challenge, QuizQuestion, SupportTicket, TrainingModule
     from admin.views.staff import ReauthView, StaffView
     from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier, User
@@ -30,6 +30,9 @@ def register_views(admin) -> None:
                             category="Content"))
     admin.add_view(ChallengeView(Challenge, db, name="Challenges", endpoint="challenges",
                                  category="Program"))
+    from admin.views.documents import register_document_views
+
+    register_document_views(admin)
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

@@ -157,6 +157,9 @@ class StatementView(StaffModelView):
     column_default_sort = ("id", True)
 
     def _download(view, context, model, name):
+        if model.status == "failed":
+            return Markup('<span class="badge badge-danger">failed</span> '
+                          '<small class="text-danger">{}</small>').format(model.error)
         if model.status != "ready":
             return Markup('<span class="badge badge-warning">{}</span>').format(model.status)
         return Markup('<a class="btn btn-sm btn-primary" href="{}">Download PDF</a>').format(

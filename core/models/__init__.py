@@ -2,6 +2,13 @@
 
 from core.models.audit import AuditLog
 from core.models.chat import Attachment, Channel, ChannelMember, Mention, Message, Reaction
+from core.models.documents import (
+    DocumentTemplate,
+    MaterialRender,
+    PartnerBranding,
+    StatementBatch,
+    StatementBatchItem,
+)
 from core.models.ledger import Commission, Payout, PayoutTransfer, Statement, StripeEvent
 from core.models.lead import Deal, Lead, LeadActivity
 from core.models.notification import Notification
@@ -20,8 +27,8 @@ from core.models.user import ApiToken, User
 
 __all__ = [
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
+    "DocumentTemplate", "MaterialRender", "PartnerBranding", "StatementBatch", "StatementBatchItem",
     "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "Commission", "Deal", "Lead", "LeadActivity",
-    "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Reaction",
-    "Setting",
+    "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Reaction", "Setting",
     "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
 ]

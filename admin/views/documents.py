@@ -1,0 +1,183 @@
+"""Back office for the document factory: material templates (content staff), material
+renders and their errors, and statement batches (finance)."""
+
+import os
+
+from flask import current_app, flash, redirect, request, send_file, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import inspect, select
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms import ValidationError as FormValidationError
+from wtforms.validators import DataRequired, Length
+
+from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from core import documents, statement_batches, statements
+from core.errors import DomainError, NotFound
+from core.extensions import db, get_row
+from core.models import DocumentTemplate, StatementBatch
+from core.timeutil import now_utc
+
+TIER_CHOICES = [(k, k.title()) for k in ("starter", "active", "performer", "elite")]
+
+
+def _status_badge(status: str, error: str = "") -> Markup:
+    colour = {"ready": "success", "failed": "danger"}.get(status, "warning")
+    badge = Markup('<span class="badge badge-{}">{}</span>').format(colour, status)
+    if error:
+        badge += Markup(' <small class="text-danger">{}</small>').format(error)
+    return badge
+
+
+class DocumentTemplateView(StaffModelView):
+    """Material templates: HTML body with named slots + CSS, tier requirement, preview."""
+
+    roles = ("content",)
+    can_create = True
+    can_edit = True
+    column_list = ("id", "key", "name", "kind", "min_tier_key", "white_label", "version",
+                   "active", "preview")
+    column_labels = {"min_tier_key": "Tier needed", "preview": "Preview"}
+    column_default_sort = ("id", False)
+    form_columns = ("key", "name", "kind", "description", "min_tier_key", "white_label",
+                    "active", "html", "css")
+    form_overrides = {"kind": SelectField, "min_tier_key": SelectField,
+                      "html": TextAreaField, "css": TextAreaField}
+    form_args = {
+        "kind": {"choices": [(k, k.replace("_", " ")) for k in documents.TEMPLATE_KINDS]},
+        "min_tier_key": {"choices": TIER_CHOICES, "label": "Lowest tier allowed"},
+        "white_label": {"label": "White-label (partner brand only; Performer+)"},
+        "html": {"label": "HTML body (Jinja). Slots: " + ", ".join(sorted(documents.BODY_SLOTS))},
+        "css": {"label": "CSS (Jinja; only brand.primary, brand.primary_dark, brand.tint, "
+                         "brand.on_primary)"},
+    }
+    form_widget_args = {"html": {"rows": 24, "style": "font-family: monospace"},
+                        "css": {"rows": 16, "style": "font-family: monospace"}}
+
+    def _preview(view, context, model, name):
+        if model.preview_status == "ready":
+            return Markup('<a class="btn btn-sm btn-secondary" href="{}">Preview PDF</a>').format(
+                url_for("materials.preview", template_id=model.id))
+        return _status_badge(model.preview_status, model.preview_error)
+
+    column_formatters = {"preview": _preview}
+
+    def on_model_change(self, form, model, is_created):
+        state = inspect(model)
+        changed = any(state.attrs[k].history.has_changes()
+                      for k in ("html", "css", "white_label", "min_tier_key"))
+        try:
+            documents.prepare_template_change(model, is_created, current_user.id, changed)
+        except DomainError as exc:
+            raise FormValidationError(exc.message) from None
+
+    @expose("/preview/<int:template_id>")
+    def preview(self, template_id: int):
+        t = get_row(DocumentTemplate, template_id)
+        if t is None or t.preview_status != "ready":
+            raise NotFound("No preview yet.")
+        resp = send_file(os.path.join(current_app.config["STORAGE_DIR"], t.preview_path),
+                         mimetype="application/pdf", as_attachment=False,
+                         download_name=f"preview-{t.key}-v{t.version}.pdf")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+
+class MaterialRenderView(StaffModelView):
+    """Partners' material renders, with the error of any that failed."""
+
+    roles = ("content", "support")
+    column_list = ("id", "partner", "template", "template_version", "status", "error",
+                   "pages", "size_bytes", "request_count", "created_at", "rendered_at")
+    column_filters = ("status",)
+    column_default_sort = ("id", True)
+    column_formatters = {"status": lambda v, c, m, n: _status_badge(m.status)}
+
+
+class BatchForm(FlaskForm):
+    """A month to issue statements for."""
+
+    period = StringField("Month (YYYY-MM)", validators=[DataRequired(), Length(max=7)])
+
+
+class StatementBatchView(BaseView):
+    """Statements for every partner with activity in a month: progress, retries, ZIP."""
+
+    def is_accessible(self) -> bool:
+        return staff_with("finance")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        now = now_utc()
+        form = BatchForm(period=request.args.get("period", f"{now.year:04d}-{now.month:02d}"))
+        if form.validate_on_submit():
+            def start():
+                year, month = statements.parse_period(form.period.data)
+                return statement_batches.start_batch(year, month, current_user.id)
+
+            batch = run_domain(start)
+            if batch is not None:
+                flash(f"Batch #{batch.id}: {batch.total} statement(s) for {batch.period} queued.",
+                      "success")
+                return redirect(url_for(".index"))
+        batches = list(db.session.scalars(select(StatementBatch)
+                                          .order_by(StatementBatch.id.desc()).limit(50)))
+        progress = statement_batches.batch_progress([b.id for b in batches])
+        running = any(progress[b.id]["pending"] or b.zip_status == "pending" for b in batches)
+        return self.render("admin/statement_batches.html", form=form, batches=batches,
+                           progress=progress, running=running, action_form=FlaskForm())
+
+    @expose("/<int:batch_id>")
+    def detail(self, batch_id: int):
+        batch = get_row(StatementBatch, batch_id)
+        if batch is None:
+            raise NotFound("No such batch.")
+        return self.render("admin/statement_batch.html", batch=batch,
+                           progress=statement_batches.batch_progress([batch.id])[batch.id],
+                           statements=statement_batches.batch_statements(batch.id),
+                           action_form=FlaskForm())
+
+    @expose("/<int:batch_id>/retry", methods=["POST"])
+    def retry(self, batch_id: int):
+        if FlaskForm().validate_on_submit():
+            n = run_domain(lambda: statement_batches.retry_failed(batch_id, current_user.id))
+            if n:
+                flash(f"{n} failed statement(s) queued again.", "success")
+        return redirect(url_for(".detail", batch_id=batch_id))
+
+    @expose("/<int:batch_id>/rebuild-zip", methods=["POST"])
+    def rebuild_zip(self, batch_id: int):
+        if FlaskForm().validate_on_submit():
+            run_domain(lambda: statement_batches.rebuild_zip(batch_id, current_user.id),
+                       "The ZIP is being built again.")
+        return redirect(url_for(".detail", batch_id=batch_id))
+
+    @expose("/<int:batch_id>/zip")
+    def download_zip(self, batch_id: int):
+        batch = get_row(StatementBatch, batch_id)
+        if batch is None or batch.zip_status != "ready":
+            raise NotFound("The ZIP is not ready.")
+        resp = send_file(os.path.join(current_app.config["STORAGE_DIR"], batch.zip_path),
+                         mimetype="application/zip", as_attachment=True,
+                         download_name=os.path.basename(batch.zip_path))
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+
+def register_document_views(admin) -> None:
+    """Add the document factory's screens (called from ``admin.views.register_views``)."""
+    from core.models import MaterialRender
+
+    admin.add_view(StatementBatchView(name="Statement batches", endpoint="statement_batches",
+                                      url="statement-batches", category="Money"))
+    admin.add_view(DocumentTemplateView(DocumentTemplate, db, name="Material templates",
+                                        endpoint="materials", url="materials",
+                                        category="Materials"))
+    admin.add_view(MaterialRenderView(MaterialRender, db, name="Partner PDFs",
+                                      endpoint="material_renders", url="material-renders",
+                                      category="Materials"))

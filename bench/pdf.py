@@ -1,0 +1,223 @@
+"""Benchmark: PDFs through the real queue and workers vs WeasyPrint alone (issue 6 "Speed").
+
+For each case it issues N documents the way the app does (statements with
+``core.statements.issue_statement``, co-branded FAQ sheets with
+``core.documents.request_material``), lets W forking RQ workers (``jobs.worker.make_worker``,
+the same as ``flask worker``) render them, and times enqueue-to-last-commit. In the same
+run it renders the same HTML with WeasyPrint alone, in one process, and prints both:
+
+    overhead = pipeline time × W / WeasyPrint-alone time − 1
+
+(the queue, data loading, storage and bookkeeping, per unit of WeasyPrint work; on a
+machine with fewer cores than W, W is capped at the core count). Prints figures only.
+
+    .venv/bin/python bench/pdf.py [--n 100] [--workers 1 2] [--cases one five material]
+        [--database-url sqlite:///...|postgresql://...] [--redis-url redis://127.0.0.1:6379/10]
+
+The database is created fresh (SQLite in a temp folder by default; a PostgreSQL URL has
+its ``public`` schema dropped). Redis db 10 (or --redis-url) is flushed.
+"""
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from core import create_app  # noqa: E402
+from core.config import TestingConfig, normalise_db_url  # noqa: E402
+from core.extensions import db  # noqa: E402
+
+LINES = {"one": 3, "five": 150}  # ledger lines per statement: 1 page and 5 pages
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100, help="documents per case")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--cases", nargs="+", default=["one", "five", "material"],
+                    choices=["one", "five", "material"])
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL",
+                                                          "redis://127.0.0.1:6379/10"))
+    return ap.parse_args(argv)
+
+
+def build_app(args):
+    tmp = tempfile.mkdtemp(prefix="siso-bench-pdf-")
+    url = normalise_db_url(args.database_url or f"sqlite:///{tmp}/bench.db")
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, REDIS_URL=args.redis_url,
+                     STORAGE_DIR=f"{tmp}/files")
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+        from flask_migrate import upgrade
+
+        from core.seed import seed_reference_data
+
+        upgrade(revision="heads")
+        seed_reference_data()
+        db.session.commit()
+    import logging
+
+    logging.getLogger("rq.worker").setLevel(logging.WARNING)
+    logging.getLogger("jobs").setLevel(logging.WARNING)
+    return app
+
+
+def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
+    """N active partners, each with ``lines`` commissions this month (bulk insert)."""
+    from core.accounts import create_staff, register_partner
+    from core.models import Commission, Partner, User
+    from core.timeutil import now_utc
+
+    with app.app_context():
+        if db.session.scalar(select(User).where(User.email == "bench@example.com")) is None:
+            create_staff("bench@example.com", "bench-password-1", "Bench", ["admin"])
+        ids = []
+        for i in range(n):
+            p = register_partner(f"{tag}{i}@bench.example", "bench-password-1",
+                                 f"Partner {tag} {i}", True, company_name=f"Agency {i} LLC")
+            p.status = "active"
+            ids.append(p.id)
+        db.session.flush()
+        start = now_utc().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        rows = [dict(partner_id=pid, type="base", amount_cents=30000 + (j * 137) % 9000,
+                     rate_bps=2000, status="approved", note=f"Client project {j} at Starter",
+                     created_at=start + timedelta(minutes=j))
+                for pid in ids for j in range(lines)]
+        if rows:
+            db.session.execute(insert(Commission), rows)
+        db.session.commit()
+        return ids
+
+
+def run_workers(app, count: int) -> None:
+    """Start ``count`` forking RQ workers in burst mode and wait for them."""
+    from jobs.worker import make_worker
+
+    def work():
+        make_worker(app).work(burst=True)
+
+    procs = [multiprocessing.Process(target=work) for _ in range(count)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+
+
+def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
+    from core.documents import request_material
+    from core.models import DocumentTemplate, Partner, User
+    from core.statements import issue_statement
+    from core.timeutil import now_utc
+
+    with app.app_context():
+        staff = db.session.scalar(select(User.id).where(User.email == "bench@example.com"))
+        now = now_utc()
+        out = []
+        if case == "material":
+            faq = db.session.scalar(select(DocumentTemplate).where(
+                DocumentTemplate.key == "faq-sheet"))
+            for pid in ids:
+                p = db.session.get(Partner, pid)
+                row, _ = request_material(p, p.user_id, faq.id,
+                                          f"https://partners.siso.example/r/{p.referral_code}",
+                                          app.config["STORAGE_DIR"])
+                out.append(("material", row.id))
+        else:
+            for pid in ids:
+                out.append(("statement", issue_statement(pid, now.year, now.month, staff).id))
+        db.session.commit()
+        return out
+
+
+def weasyprint_alone(app, docs) -> float:
+    """Seconds WeasyPrint takes for the same documents' HTML, in this one process."""
+    from core.documents import render_job_inputs, render_material_html
+    from core.models import MaterialRender, Statement
+    from core.pdf import render_pdf, render_statement_html
+    from jobs.pdf import statement_context
+
+    with app.app_context():
+        html = []
+        for kind, oid in docs:
+            if kind == "statement":
+                html.append(render_statement_html(statement_context(db.session.get(Statement, oid))))
+            else:
+                fields, ctx = render_job_inputs(db.session.get(MaterialRender, oid),
+                                                app.config["STORAGE_DIR"])
+                html.append(render_material_html(fields, ctx))
+    render_pdf(html[0])  # warm fonts
+    t = time.perf_counter()
+    for h in html:
+        render_pdf(h)
+    return time.perf_counter() - t
+
+
+def wait_done(app, docs) -> int:
+    from core.models import MaterialRender, Statement
+
+    with app.app_context():
+        sids = [i for k, i in docs if k == "statement"]
+        mids = [i for k, i in docs if k == "material"]
+        n = 0
+        if sids:
+            n += db.session.scalar(select(func.count()).select_from(Statement).where(
+                Statement.id.in_(sids), Statement.status == "ready"))
+        if mids:
+            n += db.session.scalar(select(func.count()).select_from(MaterialRender).where(
+                MaterialRender.id.in_(mids), MaterialRender.status == "ready"))
+        return n
+
+
+def pages_of(app, docs) -> int:
+    import pypdf
+
+    from core.models import MaterialRender, Statement
+
+    kind, oid = docs[0]
+    with app.app_context():
+        row = db.session.get(Statement if kind == "statement" else MaterialRender, oid)
+        return len(pypdf.PdfReader(os.path.join(app.config["STORAGE_DIR"], row.file_path)).pages)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    app = build_app(args)
+    from core.tasks import redis_connection
+
+    cores = os.cpu_count() or 1
+    print(f"{args.n} documents per case; workers {args.workers}; {cores} cores; "
+          f"database {db.engine.dialect.name if False else (args.database_url or 'sqlite')}")
+    print(f"{'case':10} {'W':>2} {'pages':>5} {'pipeline s':>10} {'docs/s':>7} "
+          f"{'weasy s':>8} {'weasy docs/s':>12} {'overhead':>8}")
+    for case in args.cases:
+        for w in args.workers:
+            with app.app_context():
+                redis_connection().flushdb()
+            ids = make_partners(app, args.n, LINES.get(case, 0), f"{case}{w}-")
+            t0 = time.perf_counter()
+            docs = enqueue(app, case, ids)
+            run_workers(app, w)
+            elapsed = time.perf_counter() - t0
+            done = wait_done(app, docs)
+            alone = weasyprint_alone(app, docs)
+            used = min(w, cores)
+            overhead = elapsed * used / alone - 1
+            print(f"{case:10} {w:>2} {pages_of(app, docs):>5} {elapsed:>10.2f} "
+                  f"{done / elapsed:>7.1f} {alone:>8.2f} {len(docs) / alone:>12.1f} "
+                  f"{overhead:>7.1%}" + ("" if done == len(docs) else f"  ({done} ok!)"),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

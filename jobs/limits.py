@@ -1,0 +1,129 @@
+"""Resource limits for render jobs, and visible failures (issue 6 "Safety").
+
+:class:`LimitedWorker` is the forking RQ worker ``flask worker`` runs. While a render job
+lays out its PDF (:func:`render_limits`), the work-horse (the forked child, never the
+parent) caps its address space with ``RLIMIT_AS`` at its size then plus
+``PDF_MEMORY_LIMIT_MB`` (default 1,024 MB); the time limit is RQ's ``job_timeout`` (``PDF_JOB_TIMEOUT``, default
+120 s, set at enqueue). A runaway template therefore ends in ``MemoryError``,
+``JobTimeoutException`` or, when C code gives up, a dead work-horse, while the worker
+itself carries on with the next job.
+
+Whatever the way a render job fails, :meth:`LimitedWorker.handle_job_failure` (called in
+the horse for an exception, in the parent for a dead horse) records a sentence for
+people on the row (statement, material render, template preview, batch ZIP) and, once
+RQ will not retry it, notifies the person who asked. Hitting a limit is deterministic,
+so such a job is not retried; a lost work-horse is (``Retry`` at enqueue).
+"""
+
+import contextlib
+import logging
+import os
+import re
+import resource
+
+from rq import Worker
+
+log = logging.getLogger(__name__)
+
+#: Default extra address space a render may use, in MB (``PDF_MEMORY_LIMIT_MB``).
+DEFAULT_MEMORY_LIMIT_MB = 1024
+#: Job function → kind of row it renders (see core.documents.record_render_failure).
+RENDER_JOBS = {
+    "jobs.pdf.render_statement": "statement",
+    "jobs.documents.render_material": "material",
+    "jobs.documents.render_preview": "preview",
+    "jobs.statement_batches.build_batch_zip": "batch_zip",
+}
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def friendly_error(exc_string: str, timeout: int | None, memory_mb: int) -> tuple[str, bool]:
+    """Turn RQ's failure text into ``(sentence, hit_a_limit)``."""
+    text = exc_string or ""
+    if "JobTimeoutException" in text:
+        return (f"Stopped: rendering took longer than the {timeout} s time limit. "
+                "The template or its data is too large.", True)
+    if "MemoryError" in text:
+        return (f"Stopped: rendering needed more than the {memory_mb} MB memory limit. "
+                "The template or its data is too large.", True)
+    m = re.search(r"Work-horse terminated unexpectedly.*?(\(signal \d+\))?;", text)
+    if m:
+        return ("Stopped: the rendering process ended unexpectedly "
+                f"{m.group(1) or ''} (killed, or out of memory).".replace("  ", " "), False)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return ((lines[-1] if lines else "Rendering failed.")[:500], False)
+
+
+@contextlib.contextmanager
+def render_limits():
+    """Cap this work-horse's address space while the block runs (``RLIMIT_AS`` soft limit
+    = size now + ``PDF_MEMORY_LIMIT_MB``), and lift it again on the way out, also when
+    the block raises ``MemoryError`` (the traceback still holds the big objects, and RQ
+    needs memory to record the failure). Only in a forked work-horse: in the worker's
+    parent or a web process (``RQ_ASYNC=False``) it does nothing."""
+    from jobs.runtime import get_app
+
+    app = get_app()
+    limit_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
+    parent = app.extensions.get("siso_pid")
+    if parent is None or parent == os.getpid() or limit_mb <= 0:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _vm_bytes() + limit_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+class LimitedWorker(Worker):
+    """Forking RQ worker that records every render failure on its row and does not retry
+    a job that hit a limit (see the module docstring; the memory cap itself is
+    :func:`render_limits`, entered by the render jobs in the work-horse)."""
+
+    #: The memory limit quoted in error messages, in MB (set from the app's config).
+    memory_limit_mb = DEFAULT_MEMORY_LIMIT_MB
+
+    def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="",
+                           execution=None):
+        """Record the failure on the render's row, then let RQ retry or fail the job."""
+        kind = RENDER_JOBS.get(job.func_name)
+        message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb)
+        if kind is not None and hit_limit:
+            job.retries_left = 0  # the same input would hit the same limit again
+        final = not (job.should_retry and self._stopped_job_id != job.id)
+        super().handle_job_failure(job, queue, started_job_registry=started_job_registry,
+                                   exc_string=exc_string, execution=execution)
+        if kind is None or not job.args:
+            return
+        try:
+            _record(kind, int(job.args[0]), message, final)
+        except Exception:  # never let bookkeeping take the worker down
+            log.exception("could not record the failure of job %s", job.id)
+
+
+def _record(kind: str, obj_id: int, message: str, final: bool) -> None:
+    from core.documents import record_render_failure
+    from core.extensions import db
+    from jobs.runtime import get_app
+
+    app = get_app()
+    with app.app_context():
+        if os.getpid() != app.extensions.get("siso_pid", os.getpid()):
+            db.engine.dispose(close=False)
+        try:
+            record_render_failure(kind, obj_id, message, final)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()

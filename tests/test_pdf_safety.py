@@ -1,0 +1,202 @@
+"""Safety of the document factory (issue 6 "Safety"), with a real worker and WeasyPrint:
+
+- hostile text in every partner-controlled field and in a staff template loads nothing
+  (a local HTTP server counts requests: zero), and the PDFs still render;
+- a runaway template fails its job visibly (error on the row, in the back office, and a
+  notification to the requester) under the time and memory limits, while the same
+  worker goes on to render the next job.
+"""
+
+import http.server
+import io
+import threading
+
+import pypdf
+import pytest
+from conftest import login, make_partner, make_staff
+
+from core.branding import save_branding
+from core.documents import install_builtin_templates, prepare_template_change, request_material
+from core.extensions import db
+from core.leads import create_lead, move_lead
+from core.models import DocumentTemplate, MaterialRender, Notification, Partner, Statement
+from core.statements import issue_statement
+from core.timeutil import now_utc
+
+
+@pytest.fixture
+def recording_server():
+    """A local HTTP server that answers anything and records every request."""
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            body = b"root:x:0:0:leaked"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def payloads(base: str) -> list[str]:
+    return [
+        "<img src=file:///etc/passwd>",
+        f"<img src={base}/img.png>",
+        f"<link rel=attachment href={base}/attach.txt>",
+        "<link rel=attachment href=file:///etc/passwd>",
+        f"<style>@import url({base}/import.css); body{{background:url(file:///etc/passwd)}}</style>",
+        f"url(file:///etc/passwd) @import '{base}/x.css';",
+    ]
+
+
+def make_hostile_template(base: str, actor_id: int) -> DocumentTemplate:
+    """A staff template (raw HTML and CSS, not escaped) that tries every way to load."""
+    html = f"""<h1>{{{{ partner.display_name }}}}</h1><p>{{{{ partner.contact_line }}}}</p>
+      <img src="file:///etc/passwd"><img src="{base}/tpl.png"><img src="/etc/passwd">
+      <link rel="attachment" href="{base}/tpl-attach.txt">
+      <link rel="attachment" href="file:///etc/passwd">
+      <link rel="stylesheet" href="{base}/tpl.css">
+      <object data="{base}/o.svg"></object><iframe src="{base}/frame"></iframe>
+      <svg width="10" height="10"><image href="{base}/s.png" width="10" height="10"/></svg>
+      <img src="{{{{ qr }}}}" alt="qr">"""
+    css = f"""@import url("{base}/import.css"); @import "file:///etc/passwd";
+      @font-face {{ font-family: X; src: url("{base}/f.woff"), url(file:///etc/passwd) }}
+      body {{ background: url(file:///etc/passwd); font-family: X, "DejaVu Sans" }}
+      h1 {{ background-image: url("{base}/bg.png"); color: {{{{ brand.primary }}}} }}"""
+    t = DocumentTemplate(key="hostile", name="Hostile", kind="other", min_tier_key="starter",
+                         html=html, css=css)
+    db.session.add(t)
+    prepare_template_change(t, True, actor_id, True)
+    return t
+
+
+def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recording_server):
+    """Markup in the partner's name, company, lead names (statement lines), display name
+    and contact line, and a template full of file:, @import, remote <img> and
+    <link rel=attachment>: the worker renders every PDF, the local server receives no
+    request, nothing is attached to the PDFs and the hostile text prints as text."""
+    base, seen = recording_server
+    bad = payloads(base)
+    with app.app_context():
+        staff = make_staff("content@example.com", ("content", "finance"))
+        p = make_partner(bad[0][:100], email="hostile@example.com", deals=4)  # + 6 = Performer
+        p.company_name = bad[2][:200]
+        for i, text in enumerate(bad):
+            lead = create_lead(p, {"company_name": text[:200]}, p.user_id)
+            move_lead(lead, "won", p.user_id, 150000 + i)
+            from core.commissions import confirm_deal
+            confirm_deal(lead.id, staff.id)
+        save_branding(p, app.config["STORAGE_DIR"], bad[4][:80], bad[5][:160], "#0F766E")
+        install_builtin_templates()
+        tpl = make_hostile_template(base, staff.id)
+        db.session.commit()
+        storage = app.config["STORAGE_DIR"]
+        ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR", storage)[0].id
+               for t in db.session.scalars(db.select(DocumentTemplate))]
+        now = now_utc()
+        st = issue_statement(p.id, now.year, now.month, staff.id)
+        db.session.commit()
+        sid, tpl_id = st.id, tpl.id
+
+    run_worker()
+
+    with app.app_context():
+        st = db.session.get(Statement, sid)
+        assert st.status == "ready", st.error
+        files = [st.file_path]
+        for rid in ids:
+            row = db.session.get(MaterialRender, rid)
+            assert row.status == "ready", (row.template.key, row.error)
+            files.append(row.file_path)
+        assert db.session.get(DocumentTemplate, tpl_id).preview_status == "ready"
+    assert seen == []
+    for rel in files:
+        with open(f"{storage}/{rel}", "rb") as f:
+            reader = pypdf.PdfReader(io.BytesIO(f.read()))
+        assert not reader.attachments, rel
+        text = "".join("".join(pg.extract_text().split()) for pg in reader.pages)
+        assert "root:x" not in text
+    statement_text = "".join("".join(pg.extract_text().split()) for pg in pypdf.PdfReader(
+        f"{storage}/{files[0]}").pages)
+    assert "".join(bad[1].split()) in statement_text  # a lead name, printed as text
+
+
+def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worker):
+    """A template of 100,000 rows stops at the time limit; one with huge fonts and a
+    25,000-row table stops at the memory limit. Each failure is stored on its row, shown in
+    the back office and notified to the partner, and the same worker then renders a
+    normal material."""
+    huge_rows = "{% for i in range(100000) %}<p>Row {{ i }} {{ partner.display_name }}</p>{% endfor %}"
+    huge_font = ("<div class='big'>{% for i in range(20) %}{{ partner.display_name }} "
+                 "{% endfor %}</div><table>{% for i in range(25000) %}<tr><td>{{ i }}</td>"
+                 "<td>{{ partner.contact_line }}</td></tr>{% endfor %}</table>")
+    old = app.config.get("PDF_JOB_TIMEOUT"), app.config.get("PDF_MEMORY_LIMIT_MB")
+    storage = app.config["STORAGE_DIR"]
+    rows = {}
+
+    def ask(key, html="", css=""):
+        with app.app_context():
+            p = db.session.scalar(db.select(Partner))
+            if html:  # inserted directly: a preview job would run away too (twice the time)
+                t = DocumentTemplate(key=key, name=f"Runaway {key}", kind="other",
+                                     min_tier_key="starter", html=html, css=css, version=1)
+                db.session.add(t)
+                db.session.flush()
+            else:
+                t = db.session.scalar(db.select(DocumentTemplate).where(
+                    DocumentTemplate.key == key))
+            rows[key] = request_material(p, p.user_id, t.id, "https://x.example/r/RITA",
+                                         storage)[0].id
+            db.session.commit()
+            return p.user_id
+
+    try:
+        with app.app_context():
+            make_staff("content@example.com", ("content",))
+            make_partner("Rita Runaway", email="rita@example.com")
+            install_builtin_templates()
+            db.session.commit()
+        # 1. Time limit (2 s; memory generous).
+        app.config.update(PDF_JOB_TIMEOUT=2, PDF_MEMORY_LIMIT_MB=1024)
+        uid = ask("rows", huge_rows)
+        ask("faq-sheet")
+        run_worker()
+        # 2. Memory limit (40 MB over the work-horse's size at fork; time generous).
+        app.config.update(PDF_JOB_TIMEOUT=60, PDF_MEMORY_LIMIT_MB=40)
+        ask("font", huge_font, ".big { font-size: 400pt; line-height: 1 }")
+        ask("case-study")
+        run_worker()
+
+        with app.app_context():
+            got = {k: db.session.get(MaterialRender, rid) for k, rid in rows.items()}
+            for key in ("faq-sheet", "case-study"):
+                assert got[key].status == "ready", (key, got[key].error)
+            for key in ("rows", "font"):
+                assert got[key].status == "failed", (key, got[key].status)
+                assert got[key].file_path == ""
+            errors = {k: got[k].error for k in ("rows", "font")}
+            notes = [n.title for n in db.session.scalars(db.select(Notification).where(
+                Notification.user_id == uid, Notification.kind == "material"))]
+        assert errors["rows"].startswith("Stopped: rendering took longer than the 2 s time limit")
+        assert errors["font"].startswith("Stopped: rendering needed more than the 40 MB memory "
+                                         "limit"), errors["font"]
+        assert sorted(notes) == ["Case study: TechCorp website (one page) is ready",
+                                 "Client FAQ sheet is ready", "Runaway font could not be made",
+                                 "Runaway rows could not be made"]
+        staff_client = app.test_client()
+        login(staff_client, "content@example.com")
+        page = staff_client.get("/admin/material-renders/").get_data(as_text=True)
+        assert "time limit" in page and "memory limit" in page
+    finally:
+        app.config.update(PDF_JOB_TIMEOUT=old[0] or 120, PDF_MEMORY_LIMIT_MB=old[1] or 1024)
