@@ -1,9 +1,14 @@
 """The foundation story, end to end over HTTP as people do it: a partner applies, staff
 approve, the partner logs a lead and marks it won, staff confirm the deal, the commission
-appears, finance pays it out and downloads a PDF statement rendered by a real RQ worker."""
+appears, finance pays it out and downloads a PDF statement rendered by a real RQ worker,
+and the partner tells another partner about it in live chat (real Socket.IO server and
+clients, connected with the partners' own portal session cookies)."""
 
 import re
 import subprocess
+import threading
+
+import socketio as sio_client
 
 from conftest import PASSWORD, csrf_from, login, make_staff, submit
 
@@ -21,9 +26,16 @@ def admin_action(client, view: str, action: str, ids: list[int]):
     return client.post(f"/admin/{view}/action/", data=data)
 
 
-def test_partner_to_paid_statement(app, run_worker):
+def session_cookie(client) -> str:
+    """The ``Cookie`` header a browser logged in as ``client`` would send."""
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "not logged in"
+    return f"session={cookie.value}"
+
+
+def test_partner_to_paid_statement(app, run_worker, live_server):
     """A $1,500 deal by a starter partner pays $300.00, which finance pays out and which
-    the partner's statement shows to the cent."""
+    the partner's statement shows to the cent; then she tells another partner in chat."""
     with app.app_context():
         make_staff("finance@example.com", ("admin", "finance"))
 
@@ -99,3 +111,42 @@ def test_partner_to_paid_statement(app, run_worker):
     assert text.count("$300.00") >= 2  # earned and paid out
     assert re.search(r"Closing balance\s+\$0\.00", text), text
     assert "WIRE-2026-0042" in text
+
+    # Mike applies too; once approved, he and Sarah open the chat and she shares the win.
+    mike = app.test_client()
+    assert submit(mike, "/partner/register", {
+        "name": "Mike Reyes", "email": "mike@example.com", "password": PASSWORD,
+        "accept_terms": "y", "company_name": "Reyes Web"}).status_code == 302
+    with app.app_context():
+        mike_pid = db.session.scalar(db.select(Partner.id).where(Partner.id != pid))
+    assert admin_action(staff, "partners", "approve", [mike_pid]).status_code == 302
+    assert "/partner/chat/daily-wins" in partner.get("/partner/chat").get_data(as_text=True)
+
+    sockets, received, got = [], [], threading.Event()
+    try:
+        for who in (partner, mike):
+            client = sio_client.Client(reconnection=False)
+            client.connect(live_server, headers={"Cookie": session_cookie(who)},
+                           transports=["websocket"], wait_timeout=5)
+            sockets.append(client)
+        sarah_socket, mike_socket = sockets
+
+        @mike_socket.on("message")
+        def on_message(data):
+            received.append(data)
+            got.set()
+
+        assert mike_socket.call("join", {"channel": "daily-wins"}, timeout=5)["ok"]
+        assert sarah_socket.call("join", {"channel": "daily-wins"}, timeout=5)["ok"]
+        ack = sarah_socket.call("send", {"channel": "daily-wins",
+                                         "body": "Closed TechCorp: **$300** paid out!"},
+                                timeout=5)
+        assert ack["ok"], ack
+        assert got.wait(5), "Mike did not see Sarah's message live"
+    finally:
+        for client in sockets:
+            client.disconnect()
+    assert received[0]["id"] == ack["id"] and received[0]["author"] == "Sarah Thompson"
+    assert "<strong>$300</strong>" in received[0]["html"]
+    history = mike.get("/partner/chat/daily-wins").get_data(as_text=True)
+    assert "Closed TechCorp" in history
