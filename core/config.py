@@ -67,6 +67,10 @@ class Config:
     API_TOKEN_TTL = 14 * 24 * 3600
     #: Current partner agreement version accepted at registration.
     AGREEMENT_VERSION = "2026-11"
+    #: Time limit of one material render job, seconds (issue 6 "Safety").
+    PDF_JOB_TIMEOUT = 120
+    #: Extra memory one render may take in the worker's forked work-horse, MB (0: no cap).
+    PDF_MEMORY_LIMIT_MB = 1024
 
     @classmethod
     def from_env(cls) -> dict:
@@ -84,6 +88,8 @@ class Config:
             "PORT": env_int("PORT", cls.PORT),
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.SOCKETIO_ASYNC_MODE),
             "SOCKETIO_MESSAGE_QUEUE": env_str("SOCKETIO_MESSAGE_QUEUE", cls.SOCKETIO_MESSAGE_QUEUE),
+            "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),
+            "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
         }
         return cfg
 
