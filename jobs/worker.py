@@ -1,9 +1,50 @@
 """``flask worker``: an RQ worker with the app context ready and WeasyPrint preloaded."""
 
+import gc
 import os
 
 import click
 from flask import Flask
+
+
+_warm = False
+
+
+def warm_up_renderer() -> None:
+    """Render a sample statement and each built-in material once per process, in the
+    worker's parent (later calls do nothing).
+
+    Forked work-horses inherit what that leaves in memory: WeasyPrint's fonts, Pango's
+    font map, the user-agent stylesheets and the compiled Jinja templates. A work-horse
+    exits after one job, so anything first loaded *inside* a job is paid again by every
+    job (bench/pdf.py, BENCHMARKS.md "PDF pipeline"). Uses sample values only.
+    """
+    global _warm
+    if _warm:
+        return
+    from core.documents import builtin_template_rows, render_material_html, sample_context
+    from core.pdf import render_pdf, render_statement_html
+
+    line = {"date": "2026-01-02", "ref": "C-1", "description": "Sample client project",
+            "type": "base", "kind": "earned", "amount_cents": 30000}
+    statement = {
+        "partner": {"name": "Sample Partner", "email": "sample@example.invalid",
+                    "company_name": "Sample LLC", "id": 0},
+        "period": "2026-01", "period_label": "January 2026", "version": 1,
+        "issued_at": "01 Feb 2026",
+        "figures": {"opening_cents": 0, "earned_cents": 30000, "reversed_cents": 0,
+                    "paid_cents": 0, "closing_cents": 30000},
+        "lines": [line, dict(line, type="payout", kind="paid", amount_cents=-30000)],
+    }
+    render_pdf(render_statement_html(statement))
+    context = sample_context("https://example.invalid/r/SAMPLE")
+    for template in builtin_template_rows():
+        render_pdf(render_material_html(template, context))
+    # Keep the garbage collector's hands off everything loaded so far: a work-horse that
+    # collected it would write to (and so copy) most of the parent's pages after fork.
+    gc.collect()
+    gc.freeze()
+    _warm = True
 
 
 def make_worker(app: Flask, queues=None, burst: bool = False):
@@ -13,15 +54,9 @@ def make_worker(app: Flask, queues=None, burst: bool = False):
     WeasyPrint is imported and warmed up here, in the parent, so forked work-horses do
     not pay its import and first-render set-up on every job (STACK-NOTES.md "RQ").
     """
-    import weasyprint  # preload before forking
+    import weasyprint  # noqa: F401  (preload before forking)
 
-    # Warm it too: the first render loads fonts, the user-agent stylesheets and Pango's
-    # font map. Done once here, every forked work-horse inherits them instead of paying
-    # for it on each job (bench/pdf.py, BENCHMARKS.md "PDF pipeline").
-    from core.pdf import render_pdf
-
-    render_pdf("<html><body><p>warm-up <b>bold</b></p><table><tr><td>1</td></tr></table>"
-               "</body></html>")
+    warm_up_renderer()
     from rq.serializers import JSONSerializer
 
     from core.tasks import QUEUES, redis_connection
