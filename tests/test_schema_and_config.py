@@ -50,6 +50,23 @@ def test_production_refuses_to_start_without_secret(monkeypatch):
         create_app(ProductionConfig)
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, None),  # unset: create_app uses REDIS_URL, the same Redis as RQ
+    ("", ""),  # set but empty: off
+    ("redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/5"),
+])
+def test_socketio_message_queue_setting(monkeypatch, value, expected):
+    """SOCKETIO_MESSAGE_QUEUE as the README's settings table says: an empty value is
+    kept (it turns the queue off), not replaced by the default."""
+    from core.config import Config
+
+    if value is None:
+        monkeypatch.delenv("SOCKETIO_MESSAGE_QUEUE", raising=False)
+    else:
+        monkeypatch.setenv("SOCKETIO_MESSAGE_QUEUE", value)
+    assert Config.from_env()["SOCKETIO_MESSAGE_QUEUE"] == expected
+
+
 def test_healthz_reports_database_and_redis(client):
     """/healthz answers 200 with both parts ok."""
     resp = client.get("/healthz")
