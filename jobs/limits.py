@@ -22,6 +22,7 @@ import re
 import resource
 
 from rq import Worker
+from rq.exceptions import DeserializationError
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,15 @@ class LimitedWorker(Worker):
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="",
                            execution=None):
-        """Record the failure on the render's row, then let RQ retry or fail the job."""
-        kind = RENDER_JOBS.get(job.func_name)
+        """Record the failure on the render's row, then let RQ retry or fail the job.
+
+        A payload that does not decode as JSON (a pickled job pushed into Redis by
+        someone else) has no function name to look at: it is failed like any other job,
+        never run, and the worker carries on."""
+        try:
+            kind = RENDER_JOBS.get(job.func_name)
+        except DeserializationError:
+            kind = None
         message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb)
         if kind is not None and hit_limit:
             job.retries_left = 0  # the same input would hit the same limit again
