@@ -56,6 +56,9 @@ class StaffModelView(ModelView):
     can_view_details = True
     page_size = 50
     can_set_page_size = True
+    #: Filter arguments by name (``flt1_status_equals=requested``), so links into a
+    #: filtered list (dashboard, queues) stay valid when filters are added.
+    named_filter_urls = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _utc}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _utc}
 
