@@ -90,9 +90,10 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from core.dashboard import dashboard_figures
+        from core.dashboard import TICKET_AGES, dashboard_figures
 
-        return self.render("admin/dashboard.html", d=dashboard_figures())
+        return self.render("admin/dashboard.html", d=dashboard_figures(),
+                           ticket_ages=TICKET_AGES)
 
 
 #: Seconds after which a sensitive action asks for the password again (15 minutes).
