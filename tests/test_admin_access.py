@@ -136,7 +136,7 @@ def test_support_menu_and_money_screens(app, client, world):
     assert client.get("/admin/partners/").status_code == 200
     assert client.get("/admin/leads/").status_code == 200
 
-    token = csrf_from(client.get("/admin/partners/").get_data(as_text=True))
+    token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
     resp = client.post("/admin/payouts/action/", data={
         "action": "approve", "rowid": [str(world["payout_id"])], "csrf_token": token})
     assert resp.status_code == 403
