@@ -224,7 +224,8 @@ def test_hostile_names_are_shown_as_text(app):
         move_lead(waiting, "won", p.user_id, 100000)
         db.session.commit()
         ids = {"partner": p.id, "confirmed": confirmed.id, "waiting": waiting.id,
-               "deal": confirmed.deal.id, "payout": payout.id}
+               "deal": confirmed.deal.id, "payout": payout.id,
+               "commission": db.session.scalar(select(Commission.id))}
 
     def check(client, url):
         resp = client.get(url)
@@ -241,7 +242,9 @@ def test_hostile_names_are_shown_as_text(app):
                 f"/admin/leads/details/?id={ids['confirmed']}", "/admin/deals/",
                 "/admin/commissions/", "/admin/payouts/",
                 f"/admin/leads/confirm/{ids['waiting']}", f"/admin/deals/cancel/{ids['deal']}",
-                f"/admin/payouts/record/{ids['payout']}"):
+                f"/admin/payouts/record/{ids['payout']}",
+                f"/admin/commissions/reason/reverse?ids={ids['commission']}",
+                f"/admin/partners/profile/{ids['partner']}"):
         check(staff, url)
 
     # The success message after confirming names the partner: still text.
