@@ -196,27 +196,42 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     adjustments = []
     rows = list(db.session.scalars(select(Commission).where(
         Commission.deal_id == deal.id, Commission.type != "adjustment")))
+    clawed = _clawed_back([c.id for c in rows])  # reversed one by one before the deal
     for c in rows:
+        if c.id in clawed:
+            continue
         # In a processing payout the money is already on its way: claw it back like a
         # paid one (if the payout fails, the commission and its adjustment net to zero).
-        in_flight = c.payout_id is not None and c.payout.status == "processing"
-        if c.status == "paid" or (c.status == "approved" and in_flight):
-            adj = Commission(partner_id=c.partner_id, deal_id=deal.id,
-                             source_partner_id=c.source_partner_id, type="adjustment",
-                             amount_cents=-c.amount_cents, rate_bps=c.rate_bps,
-                             status="approved", approved_at=now, adjusts_id=c.id,
-                             note=f"Clawback: deal {deal.status} ({reason.strip()})")
-            db.session.add(adj)
-            db.session.flush()
-            audit(actor_id, "commission.adjust", "commission", adj.id, None,
-                  {"adjusts_id": c.id, "amount_cents": adj.amount_cents})
-            adjustments.append(adj)
+        if _money_left(c):
+            adjustments.append(_claw_back(c, actor_id,
+                                          f"Clawback: deal {deal.status} ({reason.strip()})",
+                                          now))
         elif c.status != "reversed":
             _reverse(c, actor_id, reason.strip(), now)
     partner = deal.partner
     partner.won_deals_count = max(0, partner.won_deals_count - 1)
     refresh_tier(partner, actor_id)
     return adjustments
+
+
+def _money_left(c: Commission) -> bool:
+    """True when the commission's money has left (paid, or approved inside a payout that is
+    processing): undoing it needs a negative adjustment, not a reversal."""
+    in_flight = c.payout_id is not None and c.payout.status == "processing"
+    return c.status == "paid" or (c.status == "approved" and in_flight)
+
+
+def _claw_back(c: Commission, actor_id: int | None, note: str, now) -> Commission:
+    """Add the negative ``adjustment`` that claws back a paid commission (flushed, audited)."""
+    adj = Commission(partner_id=c.partner_id, deal_id=c.deal_id,
+                     source_partner_id=c.source_partner_id, type="adjustment",
+                     amount_cents=-c.amount_cents, rate_bps=c.rate_bps,
+                     status="approved", approved_at=now, adjusts_id=c.id, note=note[:500])
+    db.session.add(adj)
+    db.session.flush()
+    audit(actor_id, "commission.adjust", "commission", adj.id, None,
+          {"adjusts_id": c.id, "amount_cents": adj.amount_cents})
+    return adj
 
 
 def _reverse(c: Commission, actor_id: int | None, reason: str, now) -> None:
@@ -235,6 +250,34 @@ def _reverse(c: Commission, actor_id: int | None, reason: str, now) -> None:
           {"status": "reversed", "reason": reason})
 
 
+def _load_commissions(ids) -> list[Commission]:
+    """The commissions of a staff selection: ``ids`` a list of 1 to 1,000 ints, all existing.
+
+    Raises ``ValidationError`` (malformed list) or ``NotFound`` (an unknown id)."""
+    if not isinstance(ids, list) or not ids or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids) or len(ids) > 1000:
+        raise ValidationError("ids must be a list of 1 to 1,000 commission ids.")
+    if not all(is_row_id(i) for i in ids):
+        raise NotFound("Some of these commissions do not exist.")
+    rows = list(db.session.scalars(select(Commission).where(Commission.id.in_(ids))
+                                   .order_by(Commission.id)))
+    if len(rows) != len(set(ids)):
+        raise NotFound("Some of these commissions do not exist.")
+    return rows
+
+
+#: Longest reason kept for a hold or a reversal (characters).
+MAX_REASON = 500
+
+
+def _reason(reason, what: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(f"Give a reason for the {what}.")
+    if len(reason.strip()) > MAX_REASON:
+        raise ValidationError(f"The reason is at most {MAX_REASON} characters.")
+    return reason.strip()
+
+
 def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
     """Approve pending or on-hold commissions now (staff), ignoring the holding period.
 
@@ -242,14 +285,7 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
     ``NotFound`` for unknown ids, ``Conflict`` when any is not pending/on hold (nothing
     changes then). Returns the approved rows.
     """
-    if not isinstance(ids, list) or not ids or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in ids) or len(ids) > 1000:
-        raise ValidationError("ids must be a list of 1 to 1,000 commission ids.")
-    if not all(is_row_id(i) for i in ids):
-        raise NotFound("Some of these commissions do not exist.")
-    rows = list(db.session.scalars(select(Commission).where(Commission.id.in_(ids))))
-    if len(rows) != len(set(ids)):
-        raise NotFound("Some of these commissions do not exist.")
+    rows = _load_commissions(ids)
     bad = [c.id for c in rows if c.status not in ("pending", "on_hold")]
     if bad:
         raise Conflict(f"Only pending or on-hold commissions can be approved: {bad}.")
@@ -282,6 +318,17 @@ def approve_due_commissions() -> int:
     return count
 
 
+def _can_hold(c: Commission) -> bool:
+    return c.status in ("pending", "approved") and c.payout_id is None
+
+
+def _hold(c: Commission, actor_id: int, reason: str) -> Commission:
+    audit(actor_id, "commission.hold", "commission", c.id, {"status": c.status},
+          {"status": "on_hold", "reason": reason})
+    c.status = "on_hold"
+    return c
+
+
 def hold_commission(commission_id, actor_id: int, reason) -> Commission:
     """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason."""
     c = get_row(Commission, commission_id)
@@ -289,12 +336,85 @@ def hold_commission(commission_id, actor_id: int, reason) -> Commission:
         raise NotFound("No such commission.")
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("Give a reason for the hold.")
-    if c.status not in ("pending", "approved") or c.payout_id is not None:
+    if not _can_hold(c):
         raise Conflict("Only pending or approved commissions outside a payout can be held.")
-    audit(actor_id, "commission.hold", "commission", c.id, {"status": c.status},
-          {"status": "on_hold", "reason": reason.strip()})
-    c.status = "on_hold"
+    return _hold(c, actor_id, reason.strip())
+
+
+def hold_commissions(ids, actor_id: int, reason) -> list[Commission]:
+    """Put several commissions on hold with one reason (finance's bulk action), all or none.
+
+    ``ids`` is a list of 1 to 1,000 ints. Each must be pending or approved and outside a
+    payout. Raises ``ValidationError`` (no reason, reason over 500 characters, malformed
+    list), ``NotFound`` (unknown id), ``Conflict`` naming the ids that cannot be held
+    (nothing changes then). Returns the held rows; every hold is audited with the reason.
+    """
+    reason = _reason(reason, "hold")
+    rows = _load_commissions(ids)
+    bad = [c.id for c in rows if not _can_hold(c)]
+    if bad:
+        raise Conflict(f"Only pending or approved commissions outside a payout can be held: "
+                       f"{bad}.")
+    return [_hold(c, actor_id, reason) for c in rows]
+
+
+def _clawed_back(ids: list[int]) -> set[int]:
+    """Which of these commissions already have a clawback adjustment."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Commission.adjusts_id).where(
+        Commission.adjusts_id.in_(ids))))
+
+
+def _reversal_refusal(c: Commission, clawed: set[int]) -> str | None:
+    if c.type == "adjustment":
+        return "an adjustment (reverse the commission it corrects instead)"
+    if c.status == "reversed":
+        return "already reversed"
+    if c.id in clawed:
+        return "already clawed back"
+    return None
+
+
+def _reverse_one(c: Commission, actor_id: int, reason: str, now) -> Commission:
+    if _money_left(c):
+        return _claw_back(c, actor_id, f"Clawback: commission #{c.id} reversed ({reason})",
+                          now)
+    _reverse(c, actor_id, reason, now)
     return c
+
+
+def reverse_commission(commission_id, actor_id: int, reason) -> Commission:
+    """Reverse one commission with a reason, by the money rules of a cancelled deal
+    (DESIGN.md): unpaid (pending, on hold, approved) it becomes ``reversed`` (a requested
+    or approved payout holding it fails and its other lines return to the balance);
+    paid, or approved inside a processing payout, it keeps its status and gets a negative
+    ``adjustment`` of the same amount. The deal itself stays confirmed.
+
+    Returns the reversed commission or the adjustment made. Raises ``NotFound``,
+    ``ValidationError`` (no reason, over 500 characters), ``Conflict`` (an adjustment,
+    already reversed or already clawed back). Audited (``commission.reverse`` or
+    ``commission.adjust``).
+    """
+    if get_row(Commission, commission_id) is None:
+        raise NotFound("No such commission.")
+    return reverse_commissions([commission_id], actor_id, reason)[0]
+
+
+def reverse_commissions(ids, actor_id: int, reason) -> list[Commission]:
+    """Reverse several commissions with one reason (finance's bulk action), all or none;
+    each as ``reverse_commission`` does. Returns, per commission in id order, the reversed
+    row or its adjustment. Raises as ``reverse_commission``; ``Conflict`` names every id
+    that cannot be reversed and nothing changes then."""
+    reason = _reason(reason, "reversal")
+    rows = _load_commissions(ids)
+    clawed = _clawed_back([c.id for c in rows])
+    bad = [(c.id, why) for c in rows if (why := _reversal_refusal(c, clawed))]
+    if bad:
+        raise Conflict("These commissions cannot be reversed: "
+                       + "; ".join(f"#{i} {why}" for i, why in bad) + ".")
+    now = now_utc()
+    return [_reverse_one(c, actor_id, reason, now) for c in rows]
 
 
 def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:

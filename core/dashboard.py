@@ -1,9 +1,12 @@
 """Figures for the back-office dashboard (back-office issue "Dashboard")."""
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import case, func, select
 
 from core.extensions import db
-from core.models import Commission, Deal, Partner, Payout, Tier
+from core.models import Commission, Deal, Partner, Payout, SupportTicket, Tier
+from core.models.support import TICKET_PRIORITIES
 from core.timeutil import month_bounds, now_utc
 
 #: Seconds the dashboard's figures are reused (they sum the whole ledger).
@@ -41,7 +44,8 @@ def compute_figures() -> dict:
     Returns ``{"by_status": {status: n}, "by_tier": [(name, n)], "applications": n,
     "deals": {"this": (count, cents), "last": (count, cents)},
     "commissions": {status: cents}, "payouts_waiting": (count, cents),
-    "payouts_failed": n, "jobs": {queue: length, "failed": n} | None}``.
+    "payouts_failed": n, "tickets": see ``ticket_figures``,
+    "jobs": {queue: length, "failed": n} | None}``.
     """
     now = now_utc()
     this_start, this_end = month_bounds(now.year, now.month)
@@ -74,8 +78,38 @@ def compute_figures() -> dict:
         "commissions": commissions,
         "payouts_waiting": (int(waiting[0]), int(waiting[1])),
         "payouts_failed": int(failed),
+        "tickets": ticket_figures(now),
         "jobs": job_figures(),
     }
+
+
+#: Age bands of open tickets: (key, label, upper bound in hours or ``None``).
+TICKET_AGES = (("lt24h", "Under 24 hours", 24), ("1to3d", "1–3 days", 72),
+               ("gt3d", "Over 3 days", None))
+#: Ticket states that still need staff.
+OPEN_TICKET_STATUSES = ("open", "in_progress")
+
+
+def ticket_figures(now) -> dict:
+    """Open tickets (open or in progress), in one query: ``{"open": n,
+    "by_priority": {priority: n} (every priority, urgent first), "by_age": {age key: n}
+    (keys of ``TICKET_AGES``, by time since the ticket was opened)}``."""
+    age = case(*((SupportTicket.created_at > now - timedelta(hours=hours), key)
+                 for key, _, hours in TICKET_AGES if hours is not None),
+               else_=TICKET_AGES[-1][0])
+    # Grouped over a subquery: PostgreSQL does not see two copies of a CASE with bound
+    # parameters (select list, GROUP BY) as the same expression.
+    open_ = (select(SupportTicket.priority.label("priority"), age.label("band"))
+             .where(SupportTicket.status.in_(OPEN_TICKET_STATUSES)).subquery())
+    rows = db.session.execute(
+        select(open_.c.priority, open_.c.band, func.count())
+        .group_by(open_.c.priority, open_.c.band)).all()
+    by_priority = {p: 0 for p in reversed(TICKET_PRIORITIES)}  # urgent first
+    by_age = {key: 0 for key, _, _ in TICKET_AGES}
+    for priority, band, n in rows:
+        by_priority[priority] = by_priority.get(priority, 0) + int(n)
+        by_age[band] += int(n)
+    return {"open": sum(by_age.values()), "by_priority": by_priority, "by_age": by_age}
 
 
 def job_figures() -> dict | None:

@@ -46,14 +46,47 @@ def parse_range(start, end) -> tuple[datetime, datetime]:
     return a, b
 
 
-def ledger_csv(start: datetime, end: datetime) -> str:
+def parse_day_range(first, last) -> tuple[datetime, datetime]:
+    """The UTC range of whole days ``first``..``last``, both included (dates or ISO date
+    strings), as ``(start, end)`` with ``end`` exclusive, for the back office's form.
+
+    Raises ``ValidationError`` as ``parse_range`` (bad date, ``last`` before ``first``,
+    over ``MAX_RANGE_DAYS``)."""
+    from datetime import date, timedelta
+
+    try:
+        a, b = (x if isinstance(x, date) else date.fromisoformat(str(x)) for x in (first, last))
+    except ValueError:
+        raise ValidationError("Dates must look like 2026-11-01.") from None
+    if b < a:
+        raise ValidationError("The last day must not be before the first day.")
+    return parse_range(a.isoformat(), (b + timedelta(days=1)).isoformat())
+
+
+#: What an export holds: both tables, or one of them.
+EXPORT_KINDS = ("ledger", "commissions", "payouts")
+
+
+def ledger_csv(start: datetime, end: datetime, kind: str = "ledger") -> str:
     """CSV of commissions created and payouts made in ``[start, end)``, amounts in cents
-    and in dollars, one row per ledger entry, oldest first."""
+    and in dollars, one row per ledger entry, oldest first. ``kind`` ``"commissions"`` or
+    ``"payouts"`` keeps only those rows (same columns). Every text cell is guarded
+    against spreadsheet formulas. Raises ``ValidationError`` for an unknown ``kind``."""
+    if kind not in EXPORT_KINDS:
+        raise ValidationError(f"kind must be one of: {', '.join(EXPORT_KINDS)}.")
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["kind", "id", "created_at", "partner_id", "partner_name", "partner_email",
                 "type", "status", "amount_cents", "amount", "rate_bps", "deal_id", "payout_id",
                 "reference", "note"])
+    if kind != "payouts":
+        _commission_rows(w, start, end)
+    if kind != "commissions":
+        _payout_rows(w, start, end)
+    return out.getvalue()
+
+
+def _commission_rows(w, start: datetime, end: datetime) -> None:
     rows = db.session.execute(
         select(Commission, User.name, User.email).join(Partner, Partner.id == Commission.partner_id)
         .join(User, User.id == Partner.user_id)
@@ -64,6 +97,9 @@ def ledger_csv(start: datetime, end: datetime) -> str:
                                        c.partner_id, name, email, c.type, c.status,
                                        c.amount_cents, _dollars(c.amount_cents),
                                        c.rate_bps, c.deal_id, c.payout_id, "", c.note)])
+
+
+def _payout_rows(w, start: datetime, end: datetime) -> None:
     rows = db.session.execute(
         select(Payout, User.name, User.email).join(Partner, Partner.id == Payout.partner_id)
         .join(User, User.id == Partner.user_id)
@@ -73,7 +109,6 @@ def ledger_csv(start: datetime, end: datetime) -> str:
                                        name, email, p.gateway, p.status, p.amount_cents,
                                        _dollars(p.amount_cents), "", "", p.id, p.reference,
                                        p.failure_message)])
-    return out.getvalue()
 
 
 def _dollars(cents: int) -> str:

@@ -183,16 +183,29 @@ def record_transfer(payout: Payout, transfer_id: str) -> PayoutTransfer:
         row = PayoutTransfer(payout_id=payout.id, idempotency_key=f"payout-{payout.id}",
                              transfer_id=transfer_id, amount_cents=payout.amount_cents)
         db.session.add(row)
-    mark_paid(payout, transfer_id, None)
+    _settle(payout, transfer_id, None)
     return row
 
 
 def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
-    """Mark a processing (or approved, for manual payments) payout paid with a reference.
+    """Record a manual payment: mark an approved or processing ``manual`` payout paid with
+    the reference finance gives (bank wire id...). Its commissions become ``paid``.
 
-    Its commissions become ``paid``. Raises ``ValidationError`` (no reference),
-    ``Conflict`` (wrong state).
+    A ``stripe`` payout is refused: only its transfer marks it paid (``record_transfer``),
+    so a payment recorded by hand can never sit beside a transfer. Raises
+    ``ValidationError`` (no reference), ``Conflict`` (Stripe gateway, wrong state).
     """
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
+        raise ValidationError("Enter the payment reference (up to 120 characters).")
+    if payout.gateway == "stripe":
+        raise Conflict("This payout goes through Stripe: its transfer marks it paid, so a "
+                       "manual payment cannot be recorded.", code="stripe_gateway")
+    return _settle(payout, reference, actor_id)
+
+
+def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
+    """Move an approved or processing payout to ``paid`` (compare-and-set), its
+    commissions with it; audited, and the partner is notified."""
     if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
         raise ValidationError("Enter the payment reference (up to 120 characters).")
     now = now_utc()
@@ -226,6 +239,57 @@ def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
     notify(payout.partner.user_id, "payout", "Payout failed",
            f"{message[:300]} The amount is back in your balance.", "/partner/earnings")
     return payout
+
+
+def requested_totals() -> tuple[int, int]:
+    """The approval queue: ``(count, total cents)`` of payouts in ``requested``."""
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Payout.amount_cents), 0))
+        .where(Payout.status == "requested")).one()
+    return int(row[0]), int(row[1])
+
+
+def retried_as(payout_id: int) -> int | None:
+    """The id of the payout that retried this failed one, or ``None``."""
+    import json
+
+    from core.models import AuditLog
+
+    after = db.session.scalar(select(AuditLog.after).where(
+        AuditLog.action == "payout.retry", AuditLog.object_type == "payout",
+        AuditLog.object_id == payout_id).limit(1))
+    return json.loads(after)["retry_id"] if after else None
+
+
+def retry_payout(payout_id, actor: User) -> Payout:
+    """Retry a failed payout (finance): a new payout of the partner's approved balance,
+    approved at once, its transfer queued after commit.
+
+    A failed payout moved no money and its commissions went back to the balance, so the
+    retry is a *new* payout that claims them again, with its own idempotency key
+    ``payout-<new id>`` (the rule of every payout: one transfer per payout, ever).
+    Re-sending the failed one under its old key would replay Stripe's stored refusal,
+    and could pay commissions a newer payout already holds. The amount is the balance
+    now (more may have been approved since, some reversed). Each failed payout is
+    retried at most once (audited ``payout.retry`` on it, naming the new payout).
+
+    Raises ``Forbidden`` (not finance, the actor's own payout), ``NotFound``,
+    ``Conflict`` (not failed, already retried, a payout already waiting),
+    ``ValidationError`` (balance below the minimum, no Stripe payout method).
+    """
+    if not actor.has_role("finance"):
+        raise Forbidden("Only finance can retry payouts.")
+    old = get_payout(payout_id)
+    if old.status != "failed":
+        raise Conflict(f"This payout is {old.status}; only failed payouts can be retried.")
+    again = retried_as(old.id)
+    if again is not None:
+        raise Conflict(f"Payout #{old.id} was already retried as payout #{again}.")
+    new = create_payout(old.partner_id, actor.id)
+    approve_payout(new.id, actor)
+    audit(actor.id, "payout.retry", "payout", old.id, None,
+          {"retry_id": new.id, "amount_cents": new.amount_cents})
+    return new
 
 
 def payout_json(p: Payout) -> dict:

@@ -339,7 +339,8 @@ def _require_role(*roles):
 @api.post("/staff/partners/<int:partner_id>/approve")
 @bearer("staff")
 def api_staff_approve(partner_id: int):
-    _require_role("admin", "support")
+    """Approve an application: admin only (support reads partner profiles, no more)."""
+    _require_role("admin")
     p = accounts.approve_partner(partner_id, g.user.id)
     db.session.commit()
     return jsonify(profile_json(p))

@@ -303,7 +303,8 @@ def document() -> dict:
                          "properties": {"body": {"type": "string", "maxLength": 2000}}},
                         params=[_path_id("channel_id")])},
         "/api/staff/partners/{partner_id}/approve": {"post": _op(
-            "Approve an application", 200, _ref("Profile"), params=partner_id)},
+            "Approve an application (admin role; support is refused with 403)", 200,
+            _ref("Profile"), params=partner_id)},
         "/api/staff/partners/{partner_id}/balance": {"get": _op(
             "A partner's balance", 200, _ref("EarningsSummary"), params=partner_id)},
         "/api/staff/partners/{partner_id}/team": {"put": _op(

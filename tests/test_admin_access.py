@@ -136,7 +136,7 @@ def test_support_menu_and_money_screens(app, client, world):
     assert client.get("/admin/partners/").status_code == 200
     assert client.get("/admin/leads/").status_code == 200
 
-    token = csrf_from(client.get("/admin/partners/").get_data(as_text=True))
+    token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
     resp = client.post("/admin/payouts/action/", data={
         "action": "approve", "rowid": [str(world["payout_id"])], "csrf_token": token})
     assert resp.status_code == 403
@@ -224,7 +224,8 @@ def test_hostile_names_are_shown_as_text(app):
         move_lead(waiting, "won", p.user_id, 100000)
         db.session.commit()
         ids = {"partner": p.id, "confirmed": confirmed.id, "waiting": waiting.id,
-               "deal": confirmed.deal.id, "payout": payout.id}
+               "deal": confirmed.deal.id, "payout": payout.id,
+               "commission": db.session.scalar(select(Commission.id))}
 
     def check(client, url):
         resp = client.get(url)
@@ -241,7 +242,9 @@ def test_hostile_names_are_shown_as_text(app):
                 f"/admin/leads/details/?id={ids['confirmed']}", "/admin/deals/",
                 "/admin/commissions/", "/admin/payouts/",
                 f"/admin/leads/confirm/{ids['waiting']}", f"/admin/deals/cancel/{ids['deal']}",
-                f"/admin/payouts/record/{ids['payout']}"):
+                f"/admin/payouts/record/{ids['payout']}",
+                f"/admin/commissions/reason/reverse?ids={ids['commission']}",
+                f"/admin/partners/profile/{ids['partner']}"):
         check(staff, url)
 
     # The success message after confirming names the partner: still text.

@@ -108,14 +108,22 @@ def test_register_with_referral_code_sets_recruiter(app, client):
 
 
 def test_staff_api_approves_an_application(app, client):
-    """Support staff approve an application over the API; the partner's token then opens
-    the lead endpoints without logging in again."""
+    """Support staff are refused (403) when approving an application over the API and
+    nothing changes; an admin approves it; the partner's token then opens the lead
+    endpoints without logging in again."""
     resp = register(client)
     pid = resp.get_json()["id"]
     partner = api_token(client, "sarah@example.com")
     assert client.get("/api/partner/leads", headers=partner).status_code == 403
 
-    staff = staff_header(app, client, "support@example.com", ("support",))
+    support = staff_header(app, client, "support@example.com", ("support",))
+    resp = client.post(f"/api/staff/partners/{pid}/approve", headers=support)
+    assert resp.status_code == 403 and "admin" in resp.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.get(Partner, pid).status == "applied"
+    assert client.get("/api/partner/leads", headers=partner).status_code == 403
+
+    staff = staff_header(app, client, "admin@example.com", ("admin",))
     resp = client.post(f"/api/staff/partners/{pid}/approve", headers=staff)
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["status"] == "active"

@@ -541,10 +541,10 @@ def test_approving_a_partner_twice_is_409(app, client):
         "email": "apply@example.com", "password": PASSWORD, "name": "Ann Apply",
         "accept_terms": True})
     pid = resp.get_json()["id"]
-    support = staff_header(app, client, "support@example.com", ("support",))
-    assert client.post(f"/api/staff/partners/{pid}/approve", headers=support).status_code == 200
+    admin = staff_header(app, client, "admin@example.com", ("admin",))
+    assert client.post(f"/api/staff/partners/{pid}/approve", headers=admin).status_code == 200
     before = snapshot(app)
-    refused(client.post(f"/api/staff/partners/{pid}/approve", headers=support), 409,
+    refused(client.post(f"/api/staff/partners/{pid}/approve", headers=admin), 409,
             "conflict", "active")
     assert snapshot(app) == before
 

@@ -109,8 +109,8 @@ def test_tier_override_applies_and_expires(app, client):
 
 
 def test_api_keys_are_scoped_shown_once_and_revocable(app, client):
-    """A finance key cannot approve partners; a support-only key cannot approve payouts;
-    revoking a key stops it at once; only the hash is stored."""
+    """A support-only key reads a partner's balance but cannot approve partners (admin's)
+    nor make payouts; revoking a key stops it at once; only the hash is stored."""
     h = staff_headers(app, client)
     key = client.post("/api/staff/api-keys", json={"name": "HubSpot sync", "roles": ["support"]},
                       headers=h)
@@ -124,7 +124,8 @@ def test_api_keys_are_scoped_shown_once_and_revocable(app, client):
 
         assert secret not in {t.token_hash for t in db.session.scalars(db.select(ApiToken))}
     assert client.post("/api/staff/payouts/batch", headers=kh).status_code == 403
-    assert client.post(f"/api/staff/partners/{pid}/approve", headers=kh).status_code == 200
+    assert client.post(f"/api/staff/partners/{pid}/approve", headers=kh).status_code == 403
+    assert client.get(f"/api/staff/partners/{pid}/balance", headers=kh).status_code == 200
     listed = client.get("/api/staff/api-keys", headers=h).get_json()["items"]
     assert listed[0]["name"] == "HubSpot sync" and "key" not in listed[0]
     assert client.delete(f"/api/staff/api-keys/{listed[0]['id']}", headers=h).status_code == 200

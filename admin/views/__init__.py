@@ -5,7 +5,8 @@ from core.extensions import db
 
 def register_views(admin) -> None:
     """Add every view to the ``Admin`` instance."""
-    from admin.views.ledger import AuditLogView, CommissionView, PayoutView, StatementView
+    from admin.views.ledger import (AuditLogView, CommissionView, ExportView, PayoutView,
+                                    StatementView)
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
     from admin.views.jobs import JobsView
@@ -23,6 +24,8 @@ def register_views(admin) -> None:
     admin.add_view(PayoutView(Payout, db, name="Payouts", endpoint="payouts", category="Money"))
     admin.add_view(StatementView(Statement, db, name="Statements", endpoint="statements",
                                  category="Money"))
+    admin.add_view(ExportView(name="CSV exports", endpoint="exports", url="exports",
+                              category="Money"))
     admin.add_view(TicketView(SupportTicket, db, name="Support tickets", endpoint="tickets"))
     admin.add_view(TrainingView(TrainingModule, db, name="Training", endpoint="training",
                                 category="Content"))

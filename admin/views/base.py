@@ -56,6 +56,9 @@ class StaffModelView(ModelView):
     can_view_details = True
     page_size = 50
     can_set_page_size = True
+    #: Filter arguments by name (``flt1_status_equals=requested``), so links into a
+    #: filtered list (dashboard, queues) stay valid when filters are added.
+    named_filter_urls = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _utc}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _utc}
 
@@ -87,9 +90,10 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from core.dashboard import dashboard_figures
+        from core.dashboard import TICKET_AGES, dashboard_figures
 
-        return self.render("admin/dashboard.html", d=dashboard_figures())
+        return self.render("admin/dashboard.html", d=dashboard_figures(),
+                           ticket_ages=TICKET_AGES)
 
 
 #: Seconds after which a sensitive action asks for the password again (15 minutes).

@@ -1,19 +1,23 @@
 """Money screens: commissions, payouts, statements, and the audit log."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import expose
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter
+from flask_admin.contrib.sqla.filters import (DateTimeBetweenFilter, FilterEmpty, FilterEqual,
+                                              IntEqualFilter)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import (DateField, HiddenField, IntegerField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
 from core import commissions, payouts, statements
+from core.audit import OBJECT_TYPES, staff_choices
 from core.errors import DomainError, NotFound
 from core.extensions import db, get_row
 from core.models import AuditLog, Commission, Partner, Payout, Statement, User
@@ -48,6 +52,69 @@ class CommissionView(StaffModelView):
         if rows:
             flash(f"Approved {len(rows)} commission(s).", "success")
 
+    # Hold and reverse need a reason: the action only opens the reason page.
+    @action("hold", "Hold with reason…")
+    def action_hold(self, ids):
+        if not staff_with("finance"):
+            return refuse()
+        return redirect(url_for(".reason", kind="hold", ids=",".join(ids)))
+
+    @action("reverse", "Reverse with reason…")
+    def action_reverse(self, ids):
+        if not staff_with("finance"):
+            return refuse()
+        return redirect(url_for(".reason", kind="reverse", ids=",".join(ids)))
+
+    @expose("/reason/<kind>", methods=["GET", "POST"])
+    def reason(self, kind: str):
+        """The reason page of a hold or reversal of the selected commissions: shows what
+        will happen, refuses an empty reason, then runs the core rule for all of them."""
+        if not staff_with("finance"):
+            return refuse()
+        if kind not in BULK_REASON:
+            raise NotFound("No such action.")
+        title, verb, rule = BULK_REASON[kind]
+        form = BulkReasonForm(ids=request.args.get("ids", ""))
+        ids = _id_list(form.ids.data)
+        if ids is None:
+            flash("Choose commissions in the list first.", "error")
+            return redirect(url_for(".index_view"))
+        rows = db.session.scalars(select(Commission).where(Commission.id.in_(ids))
+                                  .options(*self.list_options).order_by(Commission.id)).all()
+        if form.validate_on_submit():
+            done = run_domain(lambda: getattr(commissions, rule)(ids, current_user.id,
+                                                                 form.reason.data))
+            if done is not None:
+                flash(f"{verb} {len(done)} commission(s).", "success")
+                return redirect(url_for(".index_view"))
+        status = 422 if request.method == "POST" else 200
+        return self.render("admin/commission_reason.html", form=form, rows=rows, kind=kind,
+                           title=title, missing=len(ids) - len(rows)), status
+
+
+class BulkReasonForm(FlaskForm):
+    """The reason for holding or reversing the chosen commissions (their ids hidden)."""
+
+    ids = HiddenField()
+    reason = TextAreaField("Reason (kept in the audit trail)", validators=[
+        DataRequired("Give a reason: it is kept in the audit trail."),
+        Length(max=commissions.MAX_REASON)])
+
+
+#: kind → (page title, past-tense verb for the message, core function).
+BULK_REASON = {
+    "hold": ("Put commissions on hold", "Held", "hold_commissions"),
+    "reverse": ("Reverse commissions", "Reversed", "reverse_commissions"),
+}
+
+
+def _id_list(text) -> list[int] | None:
+    """``"3,1,2"`` → ``[3, 1, 2]``; ``None`` when empty or not ids (at most 1,000)."""
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    if not parts or len(parts) > 1000 or not all(p.isdigit() and len(p) < 12 for p in parts):
+        return None
+    return [int(p) for p in parts]
+
 
 class PayoutCreateForm(FlaskForm):
     """Finance makes a payout of a partner's approved balance."""
@@ -77,7 +144,17 @@ class PayoutView(StaffModelView):
         if model.status in ("approved", "processing") and model.gateway == "manual":
             return Markup('<a class="btn btn-sm btn-primary" href="{}">Record payment</a>').format(
                 url_for("payouts.record", payout_id=model.id))
+        if model.status == "failed":
+            return Markup('<a class="btn btn-sm btn-outline-primary" href="{}">Retry</a>').format(
+                url_for("payouts.retry", payout_id=model.id))
         return ""
+
+    def render(self, template, **kwargs):
+        """The list page also shows the approval queue's count and total."""
+        if template == self.list_template:
+            kwargs["queue"] = payouts.requested_totals()
+            kwargs["batch_form"] = FlaskForm()
+        return super().render(template, **kwargs)
 
     column_formatters = {"amount_cents": _money, "record": _record_link}
 
@@ -117,6 +194,50 @@ class PayoutView(StaffModelView):
         eligible = [e for e in eligible if e[2] >= minimum]
         return self.render("admin/payout_new.html", form=form, eligible=eligible,
                            minimum=minimum)
+
+    @expose("/batch", methods=["POST"])
+    def batch(self):
+        """Create a payout for every active partner over the minimum (core's batch)."""
+        if not staff_with("finance"):
+            return refuse()
+        if not FlaskForm().validate_on_submit():
+            flash("That request was not accepted; reload the page and try again.", "error")
+            return redirect(url_for(".index_view"))
+        made = run_domain(lambda: payouts.create_payouts_for_all(current_user.id))
+        if made:
+            flash(f"Created {len(made)} payout(s) totalling "
+                  f"{format_cents(sum(p.amount_cents for p in made))}; they wait for "
+                  "approval.", "success")
+        elif made is not None:
+            flash("No partner has an approved balance over the minimum without a payout "
+                  "already waiting.", "info")
+        return redirect(url_for(".index_view", flt1_status_equals="requested"))
+
+    @expose("/retry/<int:payout_id>", methods=["GET", "POST"])
+    def retry(self, payout_id: int):
+        """Retry a failed payout: shows the failure and the balance a new payout would
+        pay, then asks core to make and approve it (password again after 15 minutes)."""
+        if not staff_with("finance"):
+            return refuse()
+        payout = get_row(Payout, payout_id)
+        if payout is None:
+            raise NotFound("No such payout.")
+        form = FlaskForm()
+        if request.method == "POST":
+            if (r := needs_reauth()) is not None:
+                return r
+            if form.validate_on_submit():
+                new = run_domain(lambda: payouts.retry_payout(
+                    payout.id, current_user._get_current_object()))
+                if new is not None:
+                    flash(f"Payout #{payout.id} retried as payout #{new.id} of "
+                          f"{format_cents(new.amount_cents)}; its transfer is queued.",
+                          "success")
+                    return redirect(url_for(".index_view"))
+        return self.render("admin/payout_retry.html", payout=payout, form=form,
+                           balance=payouts.available_cents(payout.partner_id),
+                           retried_as=payouts.retried_as(payout.id)), \
+            (422 if request.method == "POST" else 200)
 
     @expose("/record/<int:payout_id>", methods=["GET", "POST"])
     def record(self, payout_id: int):
@@ -189,17 +310,89 @@ class StatementView(StaffModelView):
         return self.render("admin/statement_new.html", form=form)
 
 
+class ExportForm(FlaskForm):
+    """A CSV export: what, and which days (both included, UTC)."""
+
+    kind = SelectField("Rows", choices=[SelectChoice("ledger", "Commissions and payouts"),
+                                        SelectChoice("commissions", "Commissions only"),
+                                        SelectChoice("payouts", "Payouts only")])
+    first = DateField("First day", validators=[InputRequired("Give the first day.")])
+    last = DateField("Last day (included)", validators=[InputRequired("Give the last day.")])
+
+
+class ExportView(BaseView):
+    """Finance downloads commissions and/or payouts of a date range as CSV (the API's
+    export, ``core.exports``; text cells are guarded against spreadsheet formulas)."""
+
+    def is_accessible(self):
+        return staff_with("finance")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        from datetime import timedelta
+
+        from flask import Response
+
+        from core import exports
+
+        if not staff_with("finance"):
+            return refuse()
+        today = now_utc().date()
+        last_month_end = today.replace(day=1) - timedelta(days=1)
+        form = ExportForm(first=last_month_end.replace(day=1), last=last_month_end)
+        if form.validate_on_submit():
+            def build():
+                start, end = exports.parse_day_range(form.first.data, form.last.data)
+                return start, end, exports.ledger_csv(start, end, form.kind.data)
+
+            try:
+                start, end, body = build()
+            except DomainError as exc:
+                form.last.errors = [exc.message]
+            else:
+                name = (f"siso-{form.kind.data}-{start:%Y%m%d}-"
+                        f"{end - timedelta(days=1):%Y%m%d}.csv")
+                return Response(body, mimetype="text/csv", headers={
+                    "Content-Disposition": f'attachment; filename="{name}"'})
+        return self.render("admin/exports.html", form=form), \
+            (422 if request.method == "POST" else 200)
+
+
+class StaffActorFilter(IntEqualFilter):
+    """"Actor equals <staff member>": a drop-down of the staff, read on every page view
+    (``AuditLogView._get_filter_groups``), so new staff appear without a restart."""
+
+    def operation(self):
+        return "is"
+
+
 class AuditLogView(StaffModelView):
-    """Read-only audit trail."""
+    """Read-only audit trail, filtered by actor, target type and id, action and date."""
 
     roles = ("admin",)
     can_view_details = True
     list_options = (joinedload(AuditLog.actor),)
     column_list = ("id", "created_at", "actor", "action", "object_type", "object_id", "before",
                    "after")
-    column_filters = ("action", "object_type", "object_id",
+    column_labels = {"object_type": "Target type", "object_id": "Target id"}
+    column_filters = (StaffActorFilter(AuditLog.actor_id, "Actor"),
+                      FilterEmpty(AuditLog.actor_id, "Actor"),
+                      FilterEqual(AuditLog.object_type, "Target type",
+                                  options=[(t, t) for t in OBJECT_TYPES]),
+                      "object_id", "action",
                       DateTimeBetweenFilter(AuditLog.created_at, "Created"))
     column_default_sort = ("id", True)
+
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                if isinstance(self._filters[item["index"]], StaffActorFilter):
+                    item["options"] = staff_choices()
+        return groups
 
     def is_accessible(self):
         return staff_with("admin", "finance")

@@ -3,10 +3,13 @@
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla import tools
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -55,10 +58,8 @@ class PartnerProfileMixin:
 
     @expose("/profile/<int:partner_id>", methods=["GET"])
     def profile(self, partner_id: int):
-        from sqlalchemy import select
-
         from core.earnings import earnings_summary
-        from core.models import AuditLog, Deal, Payout
+        from core.models import AuditLog, Deal, Payout, SupportTicket
         from core.tiers import all_tiers, tier_status
 
         p = db.session.get(Partner, partner_id)
@@ -73,12 +74,17 @@ class PartnerProfileMixin:
                                    .order_by(Deal.id.desc()).limit(50)).all()
         pays = db.session.scalars(select(Payout).where(Payout.partner_id == p.id)
                                   .order_by(Payout.id.desc()).limit(20)).all()
+        tickets = db.session.scalars(select(SupportTicket).where(
+            SupportTicket.partner_id == p.id).order_by(SupportTicket.id.desc()).limit(20)).all()
+        team_size = db.session.scalar(select(func.count()).select_from(Partner).where(
+            Partner.team_leader_id == p.id))
         trail = db.session.scalars(select(AuditLog).where(
             AuditLog.object_type == "partner", AuditLog.object_id == p.id)
             .order_by(AuditLog.id.desc()).limit(50)).all()
         return self.render("admin/partner_profile.html", p=p, status=tier_status(p),
                            money=earnings_summary(p.id), deals=deals, payouts=pays, trail=trail,
-                           override=override, team=team)
+                           override=override, team=team, tickets=tickets, team_size=team_size,
+                           can_open_tickets=staff_with("support"))
 
     @expose("/profile/<int:partner_id>/override", methods=["POST"])
     def override(self, partner_id: int):
@@ -125,17 +131,44 @@ class PartnerProfileMixin:
         return redirect(url_for(".profile", partner_id=partner_id))
 
 
+class TeamLeaderFilter(BaseSQLAFilter):
+    """Partners whose team leader's name, e-mail or referral code contains the text."""
+
+    def apply(self, query, value, alias=None):
+        leader, person = aliased(Partner), aliased(User)
+        term = tools.parse_like_term(value)
+        leaders = (select(leader.id).join(person, person.id == leader.user_id)
+                   .where(or_(person.name.ilike(term), person.email.ilike(term),
+                              leader.referral_code.ilike(term))))
+        return query.filter(Partner.team_leader_id.in_(leaders))
+
+    def operation(self):
+        return "name, e-mail or code contains"
+
+
+class TeamLeaderIdFilter(IntEqualFilter):
+    """Partners led by the team leader with this partner id (links from a profile)."""
+
+    def operation(self):
+        return "id"
+
+
 class PartnerView(PartnerProfileMixin, StaffModelView):
-    """Partners: search, filter, approve, suspend, reactivate."""
+    """Partners: search, filter (tier, status, industry, team leader), approve, suspend,
+    reactivate. Support sees the lists and profiles read-only; the actions are admin's."""
 
     roles = ("support",)
+    #: Actions that change a partner's access: admin only (support reads).
+    ADMIN_ACTIONS = ("approve", "suspend", "reactivate")
     column_list = ("id", "user.name", "user.email", "company_name", "status", "tier",
                    "won_deals_count", "team_leader", "referral_code", "created_at")
     column_labels = {"user.name": "Name", "user.email": "E-mail", "won_deals_count": "Deals"}
     column_formatters = {"user.name": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
         url_for("partners.profile", partner_id=m.id), m.user.name)}
     column_searchable_list = ("user.name", "user.email", "company_name", "referral_code")
-    column_filters = ("status", "tier.name", "industry", "won_deals_count")
+    column_filters = ("status", "tier.name", "industry", "won_deals_count",
+                      TeamLeaderFilter(Partner.team_leader_id, "Team leader"),
+                      TeamLeaderIdFilter(Partner.team_leader_id, "Team leader"))
     column_sortable_list = ("id", "status", "won_deals_count", "created_at")
     column_default_sort = ("id", True)
     column_details_list = ("id", "user.name", "user.email", "company_name", "industry", "phone",
@@ -152,8 +185,20 @@ class PartnerView(PartnerProfileMixin, StaffModelView):
     def get_count_query(self):
         return super().get_count_query().join(User, User.id == Partner.user_id)
 
+    def is_action_allowed(self, name: str) -> bool:
+        """Hide (and refuse) the access-changing actions for anyone but admin."""
+        if name in self.ADMIN_ACTIONS and not staff_with("admin"):
+            return False
+        return super().is_action_allowed(name)
+
+    def handle_action(self, return_view=None):
+        """A role that may not run an action gets 403 (not a silent redirect)."""
+        if request.form.get("action") in self.ADMIN_ACTIONS and not staff_with("admin"):
+            return refuse()
+        return super().handle_action(return_view)
+
     def _each(self, ids, fn, verb):
-        if not staff_with("admin", "support"):
+        if not staff_with("admin"):
             return refuse()
         done = 0
         for pid in ids:
@@ -168,14 +213,10 @@ class PartnerView(PartnerProfileMixin, StaffModelView):
 
     @action("suspend", "Suspend", "Suspend the selected partners? They are logged out at once.")
     def action_suspend(self, ids):
-        if not staff_with("admin"):
-            return refuse()
         return self._each(ids, accounts.suspend_partner, "Suspended")
 
     @action("reactivate", "Reactivate", "Reactivate the selected partners?")
     def action_reactivate(self, ids):
-        if not staff_with("admin"):
-            return refuse()
         return self._each(ids, accounts.reactivate_partner, "Reactivated")
 
 

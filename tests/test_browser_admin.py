@@ -1,0 +1,78 @@
+"""The back office in real headless Chromium (Debian's package, driven by Playwright):
+finance approves a requested payout from the list; support is refused the payout screen."""
+
+import os
+
+import pytest
+from conftest import PASSWORD, make_partner, make_staff
+from test_browser import OUT, browser  # noqa: F401  (fixture re-used)
+
+from core.extensions import db
+from core.models import Commission, Payout
+from core.payouts import create_payout
+from core.tasks import QUEUE_PAYOUTS, get_queue
+
+
+def desktop(browser, base):  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    return ctx.new_page()
+
+
+def staff_log_in(page, email):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+
+
+@pytest.mark.browser
+def test_finance_approves_a_payout_and_support_is_refused(app, live_server, browser):  # noqa: F811
+    """Finance logs in, sees the approval queue (1 payout, $200.00), ticks the payout,
+    picks "Approve payout" under "With selected", accepts the confirmation and sees the
+    success message and the payout approved with its transfer queued. A support user
+    gets no Payouts menu entry and a 403 page when typing the URL."""
+    with app.app_context():
+        make_staff("finance@example.com", ("finance",))
+        make_staff("support@example.com", ("support",))
+        p = make_partner("Paula Payee", deals=1)
+        db.session.execute(db.update(Commission).values(status="approved"))
+        payout = create_payout(p.id, p.user_id)
+        db.session.commit()
+        pid = payout.id
+
+    page = desktop(browser, live_server)
+    staff_log_in(page, "finance@example.com")
+    page.get_by_role("link", name="Money").click()
+    page.get_by_role("link", name="Payouts").click()
+    page.wait_for_url("**/admin/payouts/")
+    queue = page.locator("#approval-queue")
+    assert queue.is_visible() and "1 requested payout" in queue.inner_text()
+    assert queue.locator("#queue-count").inner_text() == "1"
+    assert queue.locator("#queue-total").inner_text() == "$200.00"
+    row = page.locator("tr", has=page.locator(f"input.action-checkbox[value='{pid}']"))
+    assert row.get_by_text("requested").is_visible()
+    row.locator("input.action-checkbox").check()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_text("With selected").click()
+    page.get_by_text("Approve payout", exact=True).click()
+    page.get_by_text("Approved 1 payout(s); transfers are queued.").wait_for(timeout=15000)
+    assert page.locator("#queue-count").inner_text() == "0"
+    os.makedirs(OUT, exist_ok=True)
+    page.screenshot(path=os.path.join(OUT, "admin-payout-approved.png"))
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "approved"
+        assert get_queue(QUEUE_PAYOUTS).job_ids == [f"payout-{pid}"]
+        db.session.remove()
+
+    support = desktop(browser, live_server)
+    staff_log_in(support, "support@example.com")
+    assert support.get_by_role("link", name="Partners").first.is_visible()
+    assert support.get_by_role("link", name="Payouts").count() == 0
+    assert support.get_by_role("link", name="Money").count() == 0
+    resp = support.goto("/admin/payouts/")
+    assert resp.status == 403
+    assert support.locator("#action_form").count() == 0
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "approved"
+        assert get_queue(QUEUE_PAYOUTS).count == 1
