@@ -7,14 +7,15 @@ bullets of the same names; reversal is "A deal cancelled or refunded...".
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit import audit
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
-from core.models import Commission, Deal, Lead, Partner, TierOverride, User
+from core.models import Commission, Deal, Lead, Partner, Tier, TierOverride, User
 from core.money import commission_cents, format_cents
 from core.notifications import notify
 from core.tiers import (
@@ -58,6 +59,17 @@ def _add_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int
     return row
 
 
+def _set_counted(partner: Partner, count: int, tier_id: int, tiers=None) -> None:
+    """Put what the counting UPDATE returned on the loaded partner without writing it
+    again: the deal count, and the tier when a concurrent transaction changed it."""
+    if tier_id != partner.tier_id:
+        tier = next((t for t in tiers or () if t.id == tier_id), None) or \
+            db.session.get(Tier, tier_id)
+        set_committed_value(partner, "tier_id", tier_id)
+        set_committed_value(partner, "tier", tier)
+    set_committed_value(partner, "won_deals_count", count)
+
+
 @cache
 def _confirm_query():
     """The one read confirm_deal needs: the lead, whether it has a deal, its partner (with
@@ -88,11 +100,20 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     *before* this deal counts; then the team leader's override and the recruiter's
     one-time referral bonus, each at their own effective tier (DESIGN.md).
     Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
-    confirmed, partner not active), ``ValidationError`` (bad value).
+    confirmed, partner not active; each leaves a ``deal.confirm.refused`` audit row that
+    survives the rollback), ``ValidationError`` (bad value).
+
+    Concurrency: the partner's deal count is incremented by one atomic ``UPDATE ...
+    SET won_deals_count = won_deals_count + 1 RETURNING``, which also locks the partner's
+    row until commit. Two confirmations for the same partner (different leads) therefore
+    run one after the other from that point: neither deal is lost from the count, the
+    second is paid at the tier the first left, and only one of them is the "first deal"
+    that pays the referral bonus (tests/test_money_review.py, on PostgreSQL).
 
     Its cost does not depend on how many deals exist: two reads (the tiers; the lead with
-    everything the rules need), a third only when an override is in force, a fourth only
-    on a recruit's first deal, then the inserts, batched per table.
+    everything the rules need), the counting UPDATE, a further read only when an override
+    is in force, another only on a recruit's first deal, then the inserts, batched per
+    table.
     """
     if not is_row_id(lead_id):
         raise NotFound("No such lead.")
@@ -124,8 +145,18 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
         [p.id for p in (partner, leader, recruiter) if p is not None], at) \
         if has_override else {}
     training = (passed, required) if required else (0, 0)  # as required_training_done
+    # Count the deal now, atomically: the UPDATE locks the partner's row until commit, so
+    # a concurrent confirmation for the same partner waits here and then sees this one's
+    # count and tier (no lost update, no second "first deal"). What it returns is the
+    # partner as of *before* this deal (READ COMMITTED re-reads the row after the wait).
+    count, tier_id = db.session.execute(
+        update(Partner).where(Partner.id == partner.id)
+        .values(won_deals_count=Partner.won_deals_count + 1)
+        .returning(Partner.won_deals_count, Partner.tier_id)
+        .execution_options(synchronize_session=False)).one()
+    _set_counted(partner, count - 1, tier_id, tiers)
     # Only the recruit's first confirmed won deal (none counted before this one).
-    first = partner.won_deals_count == 0
+    first = count == 1
     already = False
     if recruiter is not None and first:
         already = db.session.scalar(select(exists().where(
@@ -168,7 +199,7 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     for row, earner in made:
         _announce_commission(row, earner, actor_id)
 
-    partner.won_deals_count += 1
+    set_committed_value(partner, "won_deals_count", count)  # already written above
     refresh_tier(partner, actor_id, tiers=tiers, training=training)
     return deal, [row for row, _ in made]
 
@@ -214,7 +245,14 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
         elif c.status != "reversed":
             _reverse(c, actor_id, reason.strip(), now)
     partner = deal.partner
-    partner.won_deals_count = max(0, partner.won_deals_count - 1)
+    # Atomic, like confirm_deal's count: a concurrent confirmation is never overwritten.
+    count, tier_id = db.session.execute(
+        update(Partner).where(Partner.id == partner.id)
+        .values(won_deals_count=case((Partner.won_deals_count > 0,
+                                      Partner.won_deals_count - 1), else_=0))
+        .returning(Partner.won_deals_count, Partner.tier_id)
+        .execution_options(synchronize_session=False)).one()
+    _set_counted(partner, count, tier_id)
     refresh_tier(partner, actor_id)
     return adjustments
 
