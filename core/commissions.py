@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.audit import audit
+from core.audit import audit, audit_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
@@ -126,13 +126,19 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
         raise NotFound("No such lead.")
     lead, deal_id, passed, required, has_override = found
     if lead.status != "won":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
+                      {"status": lead.status})
         raise Conflict(f"Only leads marked won can be confirmed; this one is '{lead.status}'.")
     if deal_id is not None:
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "already confirmed",
+                      {"deal_id": deal_id})
         raise Conflict("This lead's deal is already confirmed.")
     value = lead.won_value_cents if value_cents is None else value_cents
     value = cents_field(value, "deal_value_cents", allow_zero=False)
     partner = lead.partner
     if partner.status != "active":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
+                      {"partner_status": partner.status})
         raise Conflict(f"The partner is {partner.status}; approve or reactivate them first.")
 
     leader = partner.team_leader
@@ -217,6 +223,8 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise ValidationError("Give a reason (up to 500 characters) for cancelling the deal.")
     if deal.status != "won":
+        audit_refusal(actor_id, "deal.cancel.refused", "deal", deal.id, "state",
+                      {"status": deal.status})
         raise Conflict(f"This deal is already {deal.status}.")
     now = now_utc()
     deal.status = "refunded" if refunded else "cancelled"
@@ -278,7 +286,9 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
 
     ``ids`` is a list of ints. Raises ``ValidationError`` for a malformed list,
     ``NotFound`` for unknown ids, ``Conflict`` when any is not pending/on hold (nothing
-    changes then). Returns the approved rows.
+    changes then, but a ``commission.approve.refused`` audit row is kept). Returns the
+    approved rows. Rule: money issue "Holding period" ("or by staff earlier") and
+    "bonus commissions approved by staff".
     """
     if not isinstance(ids, list) or not ids or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in ids) or len(ids) > 1000:
@@ -290,6 +300,8 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
         raise NotFound("Some of these commissions do not exist.")
     bad = [c.id for c in rows if c.status not in ("pending", "on_hold")]
     if bad:
+        audit_refusal(actor_id, "commission.approve.refused", "commission", bad[0], "state",
+                      {"ids": bad})
         raise Conflict(f"Only pending or on-hold commissions can be approved: {bad}.")
     now = now_utc()
     for c in rows:
@@ -321,13 +333,21 @@ def approve_due_commissions() -> int:
 
 
 def hold_commission(commission_id, actor_id: int, reason) -> Commission:
-    """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason."""
+    """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason.
+
+    Args: ``commission_id`` (int), ``reason`` (non-empty text). Returns the commission
+    (``on_hold``). Raises ``NotFound``, ``ValidationError`` (no reason), ``Conflict``
+    (paid, reversed or in a payout; a ``commission.hold.refused`` audit row is kept).
+    Rule: money issue "staff can put a commission on hold with a reason".
+    """
     c = get_row(Commission, commission_id)
     if c is None:
         raise NotFound("No such commission.")
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("Give a reason for the hold.")
     if c.status not in ("pending", "approved") or c.payout_id is not None:
+        audit_refusal(actor_id, "commission.hold.refused", "commission", c.id, "state",
+                      {"status": c.status, "payout_id": c.payout_id})
         raise Conflict("Only pending or approved commissions outside a payout can be held.")
     audit(actor_id, "commission.hold", "commission", c.id, {"status": c.status},
           {"status": "on_hold", "reason": reason.strip()})

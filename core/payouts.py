@@ -9,7 +9,7 @@ import logging
 from flask import current_app
 from sqlalchemy import exists, func, select, update
 
-from core.audit import audit
+from core.audit import audit, audit_refusal
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.models import Commission, Partner, Payout, PayoutTransfer, Setting, User
@@ -132,28 +132,40 @@ def get_payout(payout_id) -> Payout:
 def approve_payout(payout_id, actor: User) -> Payout:
     """Approve a requested payout (finance only) and enqueue its transfer after commit.
 
-    Raises ``Forbidden`` (not finance, or the actor's own payout), ``NotFound``,
-    ``Conflict`` (not ``requested``: approving twice is refused, never paid twice),
-    ``ValidationError`` (below the minimum).
+    Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
+    (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
+    ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
+    twice), ``ValidationError`` (below the minimum, no payout method). Every refusal
+    leaves a ``payout.approve.refused`` audit row that survives the request's rollback
+    (``core.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
+    ("Only finance approves").
     """
+    def refuse(why: str, pid, **details) -> None:
+        audit_refusal(actor.id, "payout.approve.refused", "payout", pid, why, details)
+
     if not actor.has_role("finance"):
-        audit(actor.id, "payout.approve.refused", "payout",
-              payout_id if is_row_id(payout_id) else None, None, {"why": "role"})
+        refuse("role", payout_id if is_row_id(payout_id) else None)
         raise Forbidden("Only finance can approve payouts.")
     payout = get_payout(payout_id)
     if payout.partner.user_id == actor.id:
+        refuse("own payout", payout.id)
         raise Forbidden("You cannot approve your own payout.")
-    if payout.amount_cents < payout_minimum_cents():
-        raise ValidationError("This payout is below the minimum payout.")
+    minimum = payout_minimum_cents()
+    if payout.amount_cents < minimum:
+        refuse("below minimum", payout.id, amount_cents=payout.amount_cents,
+               minimum_cents=minimum)
+        raise ValidationError(f"This payout of {format_cents(payout.amount_cents)} is below "
+                              f"the minimum payout of {format_cents(minimum)}.",
+                              code="below_minimum")
     if payout.gateway == "stripe" and not (payout.partner.stripe_account_id
                                            and payout.partner.stripe_payouts_enabled):
-        audit(actor.id, "payout.approve.refused", "payout", payout.id, None,
-              {"why": "no payout method"})
+        refuse("no payout method", payout.id)
         raise ValidationError("The partner has no payout method yet: their Stripe onboarding "
                               "is not finished.", code="no_payout_method")
     if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
                 approved_at=now_utc()):
         db.session.refresh(payout)
+        refuse("state", payout.id, status=payout.status)
         raise Conflict(f"This payout is {payout.status}; only requested payouts can be approved.")
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
@@ -199,6 +211,8 @@ def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
     if not _cas(payout.id, ("approved", "processing"), status="paid", paid_at=now,
                 reference=reference.strip()):
         db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.paid.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
         raise Conflict(f"This payout is {payout.status}; it cannot be marked paid.")
     db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
                                                 Commission.status == "approved")
@@ -212,10 +226,21 @@ def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
 
 
 def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
-    """Mark a payout failed with a message; its commissions return to the balance."""
+    """Mark a waiting payout failed with a message; its commissions return to the balance.
+
+    Args: ``payout``; ``message`` the readable reason shown to finance and the partner
+    (stored up to 2,000 characters); ``actor_id`` or ``None`` for the system. Its
+    approved commissions leave the payout (available again), the partner is notified,
+    an audit row is written. Returns the payout. Raises ``Conflict`` (already paid,
+    failed or reversed; a refusal audit row is kept). Rule: DESIGN.md "Payout" (``failed``)
+    and the money issue ("failures that leave the payout failed ... its commissions back
+    in the balance").
+    """
     if not _cas(payout.id, ("requested", "approved", "processing"), status="failed",
                 failed_at=now_utc(), failure_message=message[:2000]):
         db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.failed.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
         raise Conflict(f"This payout is {payout.status}; it cannot fail now.")
     db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
                                                 Commission.status == "approved")

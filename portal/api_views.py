@@ -400,11 +400,8 @@ def api_staff_payout_create():
 @api.post("/staff/payouts/<int:payout_id>/approve")
 @bearer("staff")
 def api_staff_payout_approve(payout_id: int):
-    try:
-        p = payouts.approve_payout(payout_id, g.user)
-    except Forbidden:
-        db.session.commit()  # keep the audit row of the refused attempt
-        raise
+    """Finance approves a requested payout; refusals are audited by core (and kept)."""
+    p = payouts.approve_payout(payout_id, g.user)
     db.session.commit()
     return jsonify(payouts.payout_json(p))
 

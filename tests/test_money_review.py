@@ -80,3 +80,97 @@ def test_two_confirmations_for_one_partner_at_once_count_both_and_pay_one_referr
     assert [(c.amount_cents, c.source_partner_id) for c in referrals] == [(5000, recruit_id)]
     assert db.session.scalar(select(func.count()).select_from(Commission).where(
         Commission.partner_id == recruit_id, Commission.type == "base")) == 2
+
+
+
+# --- 5. refused attempts on money are audited, and nothing else changes ------------------
+
+def _counts() -> dict:
+    from core.models import AuditLog, Deal, Notification, Payout, PayoutTransfer, Statement
+
+    return {m.__tablename__: db.session.scalar(select(func.count()).select_from(m))
+            for m in (User, Partner, Deal, Commission, Payout, PayoutTransfer, Statement,
+                      Notification, AuditLog)}
+
+
+def _requested_payout(name: str, value_cents: int = 500000, **kw) -> tuple[Partner, int]:
+    """A partner with one approved commission (20% of ``value_cents``) gathered into a
+    requested payout."""
+    from core.commissions import approve_commissions
+    from core.payouts import create_payout
+
+    p = make_partner(name, **kw)
+    _deal, made = confirm_deal(won_lead(p, value_cents), make_staff_once().id)
+    approve_commissions([c.id for c in made], make_staff_once().id)
+    payout = create_payout(p.id, p.user_id)
+    db.session.commit()
+    return p, payout.id
+
+
+def test_refused_payout_approvals_and_stale_transitions_are_audited(app, ctx, client,
+                                                                    monkeypatch):
+    """Through the API, finance tries to approve their own payout (403), a payout below
+    the minimum (422), a Stripe payout of a partner with no payout method (422), a payout
+    already approved (409), and to cancel a deal already cancelled (409). Each refusal is
+    in the audit log with who, what and why, although the request was rolled back; the
+    payouts, deals, commissions and transfer queue are exactly as before."""
+    import json
+
+    from conftest import api_token
+    from core.commissions import cancel_deal
+    from core.models import AuditLog, Deal, Payout
+    from core.payouts import approve_payout, set_payout_minimum
+    from core.tasks import get_queue
+
+    finance = make_staff("finance@example.com", ("finance",))
+    own, own_pid = _requested_payout("Fiona Finance-Partner", email="fiona@example.com")
+    own.user.is_staff, own.user.roles = True, "finance"  # a finance user who is a partner
+    _small, small_pid = _requested_payout("Sam Small", 100000)  # $200.00
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", "sk_test_not_used")
+    _nostripe, stripe_pid = _requested_payout("Nora No-Stripe")  # gateway stripe, no account
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", None)
+    _done, done_pid = _requested_payout("Dan Done")
+    approve_payout(done_pid, finance)
+    db.session.commit()
+    set_payout_minimum(30000, finance.id)  # Sam's $200.00 is now below the $300.00 minimum
+    gone = make_partner("Carl Cancelled", deals=1)
+    gone_deal = db.session.scalar(select(Deal.id).where(Deal.partner_id == gone.id))
+    cancel_deal(gone_deal, finance.id, "Client withdrew")
+    db.session.commit()
+    get_queue("payouts").empty()
+    finance_id = finance.id
+    db.session.remove()
+
+    fin = api_token(client, "finance@example.com", kind="staff")
+    fiona = api_token(client, "fiona@example.com", kind="staff")
+    before = _counts()
+    statuses = dict(db.session.execute(select(Payout.id, Payout.status)).all())
+    tries = [
+        (fiona, f"/api/staff/payouts/{own_pid}/approve", 403, "payout", own_pid,
+         "payout.approve.refused", "own payout"),
+        (fin, f"/api/staff/payouts/{small_pid}/approve", 422, "payout", small_pid,
+         "payout.approve.refused", "below minimum"),
+        (fin, f"/api/staff/payouts/{stripe_pid}/approve", 422, "payout", stripe_pid,
+         "payout.approve.refused", "no payout method"),
+        (fin, f"/api/staff/payouts/{done_pid}/approve", 409, "payout", done_pid,
+         "payout.approve.refused", "state"),
+        (fin, f"/api/staff/deals/{gone_deal}/cancel", 409, "deal", gone_deal,
+         "deal.cancel.refused", "state"),
+    ]
+    for headers, url, status, *_ in tries:
+        resp = client.post(url, headers=headers, json={"reason": "again"})
+        assert resp.status_code == status, (url, resp.get_json())
+
+    after = _counts()
+    assert after.pop("audit_log") == before.pop("audit_log") + len(tries)
+    assert after == before
+    assert dict(db.session.execute(select(Payout.id, Payout.status)).all()) == statuses
+    assert get_queue("payouts").count == 0
+    rows = list(db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc())
+                                   .limit(len(tries))))[::-1]
+    fiona_id = db.session.scalar(select(User.id).where(User.email == "fiona@example.com"))
+    expected = [(fiona_id if h is fiona else finance_id, action, otype, oid, why)
+                for h, _u, _s, otype, oid, action, why in tries]
+    assert [(r.actor_id, r.action, r.object_type, r.object_id,
+             json.loads(r.after)["refused"]) for r in rows] == expected
+    assert json.loads(rows[1].after)["minimum_cents"] == 30000

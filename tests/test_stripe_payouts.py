@@ -230,3 +230,25 @@ def test_webhooks_verified_deduplicated_and_applied(stripe_app, fake_stripe, run
     with stripe_app.app_context():
         assert db.session.get(Payout, pid).partner.stripe_payouts_enabled is False
         assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 2
+
+
+def test_refused_webhooks_leave_an_audit_row_and_change_nothing(stripe_app, client):
+    """A webhook with a bad signature, one with an old (replayed) timestamp and one with no
+    signature are each refused with 400 and recorded in the audit log with the reason;
+    nothing else is stored (no event, the payout untouched)."""
+    body, sig = signed(event("evt_9", "account.updated", {"id": "acct_x"}))
+    old_body, old_sig = signed(event("evt_9", "account.updated", {"id": "acct_x"}),
+                               at=time.time() - 3600)
+    forged = sig.split(",v1=")[0] + ",v1=" + "0" * 64
+    for data, headers in ((body, {"Stripe-Signature": forged}),
+                          (old_body, {"Stripe-Signature": old_sig}),
+                          (body, {})):
+        resp = client.post("/webhooks/stripe", data=data, headers=headers)
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+    with stripe_app.app_context():
+        rows = list(db.session.scalars(db.select(AuditLog).order_by(AuditLog.id)))
+        assert [(r.action, r.object_type, r.actor_id) for r in rows] == [
+            ("stripe.webhook.refused", "stripe_event", None)] * 3
+        reasons = [json.loads(r.after)["refused"] for r in rows]
+        assert reasons == ["bad signature", "old timestamp", "missing signature"]
+        assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0
