@@ -315,15 +315,18 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
 def approve_due_commissions() -> int:
     """Approve every pending commission whose holding period has ended (scheduled job).
 
-    Returns how many were approved. Compare-and-set, so two runs never double-act.
+    ``bonus`` commissions (challenge prizes, manual bonuses) are left pending: the money
+    issue says they are "approved by staff", so only ``approve_commissions`` moves them.
+    Returns how many were approved (int). Compare-and-set, so two runs never double-act.
     """
     now = now_utc()
     due = list(db.session.scalars(select(Commission.id).where(
-        Commission.status == "pending", Commission.hold_until <= now)))
+        Commission.status == "pending", Commission.hold_until <= now,
+        Commission.type != "bonus")))
     count = 0
     for cid in due:
         res = db.session.execute(update(Commission).where(
-            Commission.id == cid, Commission.status == "pending")
+            Commission.id == cid, Commission.status == "pending", Commission.type != "bonus")
             .values(status="approved", approved_at=now))
         if res.rowcount:
             count += 1
@@ -356,7 +359,14 @@ def hold_commission(commission_id, actor_id: int, reason) -> Commission:
 
 
 def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
-    """Create a ``bonus`` commission (challenge prize or manual staff bonus), pending approval."""
+    """Create a ``bonus`` commission (challenge prize or manual staff bonus), ``pending``
+    until staff approve it (``approve_commissions``; the holding-period job never does).
+
+    Args: ``partner_id`` (int), ``amount_cents`` (int cents, 1..100,000,000), ``note``
+    (what it is for). Returns the commission. Raises ``NotFound``, ``ValidationError``.
+    Rule: DESIGN.md "Challenge prizes and manual staff bonuses are bonus commissions";
+    money issue "approved by staff".
+    """
     partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")

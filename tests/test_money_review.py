@@ -83,6 +83,35 @@ def test_two_confirmations_for_one_partner_at_once_count_both_and_pay_one_referr
 
 
 
+# --- 3. bonuses wait for staff -----------------------------------------------------------
+
+def test_approve_due_leaves_bonuses_for_staff(app, ctx):
+    """Once the holding period is over, ``flask approve-due`` approves the partner's deal
+    commission but not their challenge prize / manual bonus, which stays pending until
+    finance approves it."""
+    from core.commissions import add_bonus, approve_commissions
+    from core.timeutil import now_utc
+
+    p = make_partner("Bonnie Bonus")
+    confirm_deal(won_lead(p, 100000), make_staff_once().id)
+    finance = make_staff()
+    bonus_id = add_bonus(p.id, 25000, finance.id, "Weekly Sprint winner").id
+    past = now_utc() - timedelta(minutes=1)
+    db.session.execute(db.update(Commission).values(hold_until=past))  # both are due
+    db.session.commit()
+
+    out = app.test_cli_runner().invoke(args=["approve-due"])
+    assert out.exit_code == 0, out.output
+    db.session.expire_all()
+    got = dict(db.session.execute(select(Commission.type, Commission.status)
+                                  .where(Commission.partner_id == p.id)).all())
+    assert got == {"base": "approved", "bonus": "pending"}
+
+    approve_commissions([bonus_id], finance.id)  # staff approve it
+    db.session.commit()
+    assert db.session.get(Commission, bonus_id).status == "approved"
+
+
 # --- 5. refused attempts on money are audited, and nothing else changes ------------------
 
 def _counts() -> dict:
