@@ -212,11 +212,17 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:
     """Cancel (or refund) a deal: unpaid commissions are reversed, paid ones get a
-    negative ``adjustment`` (DESIGN.md). The partner's deal count drops, which can demote.
+    negative ``adjustment`` (DESIGN.md "A deal cancelled or refunded..."). The partner's
+    deal count drops, which can demote.
 
+    Args: ``deal_id`` (int), ``reason`` (text, 1..500 characters), ``refunded`` (a real
+    ``bool``: JSON ``true``/``false``; text such as ``"false"`` is refused, not truthy).
     Returns the adjustments created. Raises ``NotFound``, ``Conflict`` (already
-    cancelled), ``ValidationError`` (no reason).
+    cancelled; a ``deal.cancel.refused`` audit row is kept), ``ValidationError`` (no
+    reason, ``refunded`` not a boolean).
     """
+    if not isinstance(refunded, bool):
+        raise ValidationError("refunded must be true or false (a JSON boolean).")
     deal = get_row(Deal, deal_id)
     if deal is None:
         raise NotFound("No such deal.")

@@ -361,10 +361,12 @@ def api_staff_confirm(lead_id: int):
 @api.post("/staff/deals/<int:deal_id>/cancel")
 @bearer("staff")
 def api_staff_cancel(deal_id: int):
+    """``{"reason": str, "refunded": bool?}``; ``refunded`` must be a JSON boolean (the
+    text ``"false"`` is a 422, never a refund)."""
     _require_role("admin", "finance")
     data = json_body()
     adj = commissions.cancel_deal(deal_id, g.user.id, data.get("reason"),
-                                  bool(data.get("refunded", False)))
+                                  data.get("refunded", False))
     db.session.commit()
     return jsonify(adjustments=[commission_json(c) for c in adj])
 

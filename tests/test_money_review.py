@@ -203,3 +203,35 @@ def test_refused_payout_approvals_and_stale_transitions_are_audited(app, ctx, cl
     assert [(r.actor_id, r.action, r.object_type, r.object_id,
              json.loads(r.after)["refused"]) for r in rows] == expected
     assert json.loads(rows[1].after)["minimum_cents"] == 30000
+
+
+# --- 6. "refunded" is a JSON boolean -----------------------------------------------------
+
+def test_cancel_refunded_accepts_only_json_booleans(app, ctx, client):
+    """``"refunded": "false"`` (a string) is a 422 that changes nothing, as are 0, 1 and
+    null; ``false`` cancels the deal and ``true`` refunds one."""
+    from conftest import api_token
+    from core.models import Deal
+
+    make_staff("finance@example.com", ("finance",))
+    p = make_partner("Ruth Refund", deals=2)
+    first, second = db.session.scalars(select(Deal.id).where(Deal.partner_id == p.id)
+                                       .order_by(Deal.id)).all()
+    db.session.remove()
+    fin = api_token(client, "finance@example.com", kind="staff")
+    before = _counts()
+    for value in ("false", "true", 0, 1, None, [], "no"):
+        resp = client.post(f"/api/staff/deals/{first}/cancel", headers=fin,
+                           json={"reason": "Client withdrew", "refunded": value})
+        assert resp.status_code == 422, (value, resp.get_json())
+        assert "refunded" in resp.get_json()["error"]["message"]
+    assert _counts() == before
+    assert db.session.get(Deal, first).status == "won"
+
+    assert client.post(f"/api/staff/deals/{first}/cancel", headers=fin,
+                       json={"reason": "Client withdrew", "refunded": False}).status_code == 200
+    assert client.post(f"/api/staff/deals/{second}/cancel", headers=fin,
+                       json={"reason": "Refunded", "refunded": True}).status_code == 200
+    db.session.expire_all()
+    assert [db.session.get(Deal, d).status for d in (first, second)] == ["cancelled",
+                                                                         "refunded"]
