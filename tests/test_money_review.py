@@ -83,6 +83,96 @@ def test_two_confirmations_for_one_partner_at_once_count_both_and_pay_one_referr
 
 
 
+# --- 2. a statement PDF lists the lines behind its frozen totals ------------------------
+
+def _money(text: str) -> int:
+    """``-$1,234.56`` → ``-123456`` (cents)."""
+    neg = text.startswith(("-", "\u2212"))
+    digits = text.lstrip("-\u2212$").replace(",", "").replace(".", "")
+    return -int(digits) if neg else int(digits)
+
+
+def _read_statement_pdf(path: str) -> dict:
+    """What a reader sees on the PDF (pdftotext -layout): the summary figures and the
+    activity lines' references and amounts."""
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    text = subprocess.run(["pdftotext", "-layout", path, "-"], check=True, timeout=60,
+                          capture_output=True, text=True).stdout
+    amount = r"(-?\$[\d,]+\.\d{2})"
+    figures = {}
+    for label, key in (("Opening balance", "opening"), ("Earned", "earned"),
+                       ("Reversed", "reversed"), ("Paid out", "paid"),
+                       ("Closing balance", "closing")):
+        m = re.search(rf"{label}\s+{amount}\s*$", text, re.M)  # the summary box
+        assert m, (label, text)
+        figures[key] = _money(m.group(1))
+    figures["reversed"], figures["paid"] = -figures["reversed"], -figures["paid"]  # shown < 0
+    lines = [(m.group(1), _money(m.group(2))) for m in re.finditer(
+        rf"^\s*\d{{4}}-\d{{2}}-\d{{2}}\s+([CP]-\d+)\s.*?{amount}\s*$", text, re.M)]
+    return {"figures": figures, "lines": lines}
+
+
+def test_statement_pdf_lists_the_lines_behind_its_totals(app, ctx, run_worker):
+    """Finance issues this month's statement, then another deal is confirmed in the same
+    month before the PDF is rendered. The PDF still lists exactly the lines that make its
+    printed totals (they add up, to the cent) and not the later commission; re-issuing
+    gives version 2, which lists it and whose totals include it."""
+    from core.models import Statement
+    from core.statements import issue_statement
+    from core.timeutil import now_utc
+
+    p = make_partner("Stella Statement", deals=1)       # $1,000 deal: $200.00 commission
+    finance = make_staff()
+    now = now_utc()
+    st = issue_statement(p.id, now.year, now.month, finance.id)
+    db.session.commit()
+    sid, pid, fid = st.id, p.id, finance.id
+    first_ref = f"C-{db.session.scalar(select(Commission.id).where(Commission.partner_id == pid))}"
+    _deal, made = confirm_deal(won_lead(p, 50000, "Late Co"), make_staff_once().id)
+    db.session.commit()
+    late_ref, late_cents = f"C-{made[0].id}", made[0].amount_cents  # $100.00, same month
+    run_worker()
+
+    storage = app.config["STORAGE_DIR"]
+    db.session.expire_all()
+    st = db.session.get(Statement, sid)
+    assert st.status == "ready", st.error
+    seen = _read_statement_pdf(f"{storage}/{st.file_path}")
+    fig = seen["figures"]
+    assert fig == {"opening": 0, "earned": 20000, "reversed": 0, "paid": 0,
+                   "closing": 20000} == {k: getattr(st, f"{k}_cents") for k in fig}
+    assert seen["lines"] == [(first_ref, 20000)]
+    assert sum(a for _r, a in seen["lines"]) == fig["closing"] - fig["opening"]
+
+    st2 = issue_statement(pid, now.year, now.month, fid)
+    db.session.commit()
+    sid2 = st2.id
+    run_worker()
+    db.session.expire_all()
+    st2 = db.session.get(Statement, sid2)
+    assert (st2.version, st2.status) == (2, "ready")
+    seen2 = _read_statement_pdf(f"{storage}/{st2.file_path}")
+    assert sorted(seen2["lines"]) == sorted([(first_ref, 20000), (late_ref, late_cents)])
+    assert seen2["figures"]["closing"] == 20000 + late_cents == st2.closing_cents
+    assert sum(a for _r, a in seen2["lines"]) == (seen2["figures"]["closing"]
+                                                  - seen2["figures"]["opening"])
+    # A retried render of version 1 (its file lost) still prints its own lines only.
+    import os
+
+    from jobs.pdf import render_statement
+
+    os.remove(f"{storage}/{st.file_path}")
+    rel = st.file_path
+    db.session.remove()
+    assert render_statement(sid) == rel
+    assert _read_statement_pdf(f"{storage}/{rel}") == seen
+
+
 # --- 3. bonuses wait for staff -----------------------------------------------------------
 
 def test_approve_due_leaves_bonuses_for_staff(app, ctx):
