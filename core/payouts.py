@@ -5,6 +5,7 @@ clicks, two sessions or a retried job move a payout at most once.
 """
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import exists, func, select, update
@@ -25,6 +26,16 @@ WAITING = ("requested", "approved", "processing")
 
 #: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
 DEFAULT_MINIMUM_CENTS = 5000
+
+#: RQ retries of the transfer job after its first run (back-off 5 s, 30 s, 120 s); a
+#: transient Stripe error on the last run fails the payout (``jobs.payouts.send_payout``).
+PAYOUT_JOB_RETRIES = 3
+
+#: How long after approval a processing payout may still be sent to Stripe again with its
+#: idempotency key ``payout-<id>``. Stripe forgets keys after 24 hours, so a later retry
+#: could make a second transfer; past this window the payout is failed for finance to
+#: check instead (``unfinished_transfers``).
+TRANSFER_RETRY_WINDOW = timedelta(hours=12)
 
 
 def payout_minimum_cents() -> int:
@@ -171,7 +182,7 @@ def approve_payout(payout_id, actor: User) -> Payout:
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
     enqueue_after_commit(QUEUE_PAYOUTS, "jobs.payouts.send_payout", payout.id,
-                         job_id=f"payout-{payout.id}", retries=3)
+                         job_id=f"payout-{payout.id}", retries=PAYOUT_JOB_RETRIES)
     return payout
 
 
@@ -258,3 +269,45 @@ def payout_json(p: Payout) -> dict:
     return {"id": p.id, "partner_id": p.partner_id, "amount_cents": p.amount_cents,
             "status": p.status, "gateway": p.gateway, "reference": p.reference,
             "failure_message": p.failure_message, "created_at": p.created_at.isoformat()}
+
+
+def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
+    """Give up on a Stripe transfer we could not confirm (Stripe kept answering 429/5xx
+    or timing out past every retry, or the job was lost for too long).
+
+    The payout becomes ``failed`` by ``fail_payout`` (its commissions back in the balance,
+    the partner notified, audited) with a message that says what happened and tells
+    finance to look for the transfer in Stripe before paying again (a timed-out request
+    may still have been carried out). ``detail`` is the last error or the reason (text).
+    Returns the payout. Raises ``Conflict`` when it is no longer waiting.
+    Rule: money issue "Payouts" (failures leave the payout ``failed`` with Stripe's
+    message and its commissions back in the balance).
+    """
+    message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "
+               f"Finance: check the Stripe dashboard for a transfer with idempotency key "
+               f"payout-{payout.id} before paying this amount again.")
+    return fail_payout(payout, message, None)
+
+
+def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
+    """Stripe payouts still waiting for their transfer, for the sweeper.
+
+    Returns ``(resume, expired)``, lists of payout ids: ``resume`` are ``approved``
+    payouts (never sent: the job moves them to ``processing`` before calling Stripe) and
+    ``processing`` ones approved less than ``TRANSFER_RETRY_WINDOW`` ago, which may be
+    sent again with the same idempotency key; ``expired`` are ``processing`` payouts
+    older than that, which must not be retried (Stripe's key may have expired). Payouts
+    approved in the last 2 minutes are left to their own job. Whether a job is still
+    alive for them is the caller's (RQ's) business.
+    """
+    now = now or now_utc()
+    rows = db.session.execute(select(Payout.id, Payout.status, Payout.approved_at).where(
+        Payout.status.in_(("approved", "processing")), Payout.gateway == "stripe",
+        Payout.approved_at < now - timedelta(minutes=2)).order_by(Payout.id)).all()
+    resume, expired = [], []
+    for pid, status, approved_at in rows:
+        if status == "processing" and approved_at < now - TRANSFER_RETRY_WINDOW:
+            expired.append(pid)
+        else:
+            resume.append(pid)
+    return resume, expired
