@@ -1,9 +1,36 @@
-"""Audit trail: every change on money, access or tiers writes one row (DESIGN.md)."""
+"""Audit trail: every change on money, access or tiers writes one row (DESIGN.md).
+
+Two kinds of rows:
+
+- ``audit`` records a change; the row joins the caller's transaction, so it is committed
+  with the change it describes (and disappears with it on a rollback).
+- ``audit_refusal`` records a *refused* attempt on money (approving one's own payout,
+  below the minimum, a stale state transition, a webhook with a bad signature...). The
+  request that made the attempt is rolled back, so this row is written in its own short
+  transaction on a separate connection, right after the caller's transaction ends
+  (commit or rollback), or at once when no transaction is open (money issue "Bad input":
+  "an audit row where it was an attempt on money, and no change").
+"""
 
 import json
+import logging
+
+from sqlalchemy import event, insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.models import AuditLog
+from core.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+#: ``Session.info`` key holding refusals waiting for the transaction to end.
+_REFUSALS = "siso_audit_refusals"
+
+
+def _dumps(value: dict | None) -> str:
+    return json.dumps(value, default=str, sort_keys=True) if value else ""
 
 
 #: Every ``object_type`` the code writes (the audit screen's "Target type" choices;
@@ -31,10 +58,65 @@ def audit(actor_id: int | None, action: str, object_type: str, object_id: int | 
     ``"payout.approve"``; ``before``/``after`` small JSON-able dicts of the fields changed.
     Returns the ``AuditLog`` row (not yet committed).
     """
-    row = AuditLog(
-        actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
-        before=json.dumps(before, default=str, sort_keys=True) if before else "",
-        after=json.dumps(after, default=str, sort_keys=True) if after else "",
-    )
+    row = AuditLog(actor_id=actor_id, action=action, object_type=object_type,
+                   object_id=object_id, before=_dumps(before), after=_dumps(after))
     db.session.add(row)
     return row
+
+
+def audit_refusal(actor_id: int | None, action: str, object_type: str,
+                  object_id: int | None, reason: str, details: dict | None = None) -> None:
+    """Record a refused attempt on money; the row survives the caller's rollback.
+
+    Args: ``actor_id`` user id or ``None`` (system, or an unauthenticated caller such as
+    a webhook sender); ``action`` such as ``"payout.approve.refused"``; ``object_id``
+    the object's id or ``None`` when there is none; ``reason`` a short machine-readable
+    why (``"own payout"``, ``"state"``, ``"bad signature"``...); ``details`` a small
+    JSON-able dict (stored with the reason as the row's ``after``).
+
+    The row is not added to the caller's session: it is written in its own transaction
+    on another connection once the caller's transaction has ended (so it never waits on
+    the caller's locks, also on SQLite), or immediately when no transaction is open.
+    Raises nothing: a failure to write is logged (the refusal itself is what the caller
+    is about to raise).
+    """
+    row = {"actor_id": actor_id, "action": action, "object_type": object_type,
+           "object_id": object_id, "before": "",
+           "after": _dumps({"refused": reason, **(details or {})}), "created_at": now_utc()}
+    session = db.session()
+    engine = db.engine
+    if session.in_transaction():
+        session.info.setdefault(_REFUSALS, []).append((engine, row))
+    else:
+        _write_refusals(engine, [row])
+
+
+def _write_refusals(engine, rows: list[dict]) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AuditLog.__table__), rows)
+    except SQLAlchemyError:
+        # The actor may exist only in the transaction that was rolled back: keep the row,
+        # with the actor's id in the details instead of the foreign key.
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(AuditLog.__table__), [
+                    dict(r, actor_id=None, after=_dumps(
+                        {**json.loads(r["after"]), "actor_id": r["actor_id"]}))
+                    for r in rows])
+        except SQLAlchemyError:
+            log.exception("could not write %d refusal audit row(s): %r", len(rows), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _flush_refusals(session, transaction):
+    """Write the refusals recorded during the session's outermost transaction, now that
+    it has committed or rolled back and released its connection."""
+    if transaction.parent is not None or _REFUSALS not in session.info:
+        return
+    pending = session.info.pop(_REFUSALS, [])
+    by_engine = {}
+    for engine, row in pending:
+        by_engine.setdefault(engine, []).append(row)
+    for engine, rows in by_engine.items():
+        _write_refusals(engine, rows)

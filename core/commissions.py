@@ -7,14 +7,15 @@ bullets of the same names; reversal is "A deal cancelled or refunded...".
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from core.audit import audit
+from core.audit import audit, audit_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
-from core.models import Commission, Deal, Lead, Partner, TierOverride, User
+from core.models import Commission, Deal, Lead, Partner, Tier, TierOverride, User
 from core.money import commission_cents, format_cents
 from core.notifications import notify
 from core.tiers import (
@@ -58,6 +59,17 @@ def _add_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int
     return row
 
 
+def _set_counted(partner: Partner, count: int, tier_id: int, tiers=None) -> None:
+    """Put what the counting UPDATE returned on the loaded partner without writing it
+    again: the deal count, and the tier when a concurrent transaction changed it."""
+    if tier_id != partner.tier_id:
+        tier = next((t for t in tiers or () if t.id == tier_id), None) or \
+            db.session.get(Tier, tier_id)
+        set_committed_value(partner, "tier_id", tier_id)
+        set_committed_value(partner, "tier", tier)
+    set_committed_value(partner, "won_deals_count", count)
+
+
 @cache
 def _confirm_query():
     """The one read confirm_deal needs: the lead, whether it has a deal, its partner (with
@@ -88,11 +100,20 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     *before* this deal counts; then the team leader's override and the recruiter's
     one-time referral bonus, each at their own effective tier (DESIGN.md).
     Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
-    confirmed, partner not active), ``ValidationError`` (bad value).
+    confirmed, partner not active; each leaves a ``deal.confirm.refused`` audit row that
+    survives the rollback), ``ValidationError`` (bad value).
+
+    Concurrency: the partner's deal count is incremented by one atomic ``UPDATE ...
+    SET won_deals_count = won_deals_count + 1 RETURNING``, which also locks the partner's
+    row until commit. Two confirmations for the same partner (different leads) therefore
+    run one after the other from that point: neither deal is lost from the count, the
+    second is paid at the tier the first left, and only one of them is the "first deal"
+    that pays the referral bonus (tests/test_money_review.py, on PostgreSQL).
 
     Its cost does not depend on how many deals exist: two reads (the tiers; the lead with
-    everything the rules need), a third only when an override is in force, a fourth only
-    on a recruit's first deal, then the inserts, batched per table.
+    everything the rules need), the counting UPDATE, a further read only when an override
+    is in force, another only on a recruit's first deal, then the inserts, batched per
+    table.
     """
     if not is_row_id(lead_id):
         raise NotFound("No such lead.")
@@ -105,13 +126,19 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
         raise NotFound("No such lead.")
     lead, deal_id, passed, required, has_override = found
     if lead.status != "won":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
+                      {"status": lead.status})
         raise Conflict(f"Only leads marked won can be confirmed; this one is '{lead.status}'.")
     if deal_id is not None:
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "already confirmed",
+                      {"deal_id": deal_id})
         raise Conflict("This lead's deal is already confirmed.")
     value = lead.won_value_cents if value_cents is None else value_cents
     value = cents_field(value, "deal_value_cents", allow_zero=False)
     partner = lead.partner
     if partner.status != "active":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
+                      {"partner_status": partner.status})
         raise Conflict(f"The partner is {partner.status}; approve or reactivate them first.")
 
     leader = partner.team_leader
@@ -124,8 +151,18 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
         [p.id for p in (partner, leader, recruiter) if p is not None], at) \
         if has_override else {}
     training = (passed, required) if required else (0, 0)  # as required_training_done
+    # Count the deal now, atomically: the UPDATE locks the partner's row until commit, so
+    # a concurrent confirmation for the same partner waits here and then sees this one's
+    # count and tier (no lost update, no second "first deal"). What it returns is the
+    # partner as of *before* this deal (READ COMMITTED re-reads the row after the wait).
+    count, tier_id = db.session.execute(
+        update(Partner).where(Partner.id == partner.id)
+        .values(won_deals_count=Partner.won_deals_count + 1)
+        .returning(Partner.won_deals_count, Partner.tier_id)
+        .execution_options(synchronize_session=False)).one()
+    _set_counted(partner, count - 1, tier_id, tiers)
     # Only the recruit's first confirmed won deal (none counted before this one).
-    first = partner.won_deals_count == 0
+    first = count == 1
     already = False
     if recruiter is not None and first:
         already = db.session.scalar(select(exists().where(
@@ -168,24 +205,32 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     for row, earner in made:
         _announce_commission(row, earner, actor_id)
 
-    partner.won_deals_count += 1
+    set_committed_value(partner, "won_deals_count", count)  # already written above
     refresh_tier(partner, actor_id, tiers=tiers, training=training)
     return deal, [row for row, _ in made]
 
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:
     """Cancel (or refund) a deal: unpaid commissions are reversed, paid ones get a
-    negative ``adjustment`` (DESIGN.md). The partner's deal count drops, which can demote.
+    negative ``adjustment`` (DESIGN.md "A deal cancelled or refunded..."). The partner's
+    deal count drops, which can demote.
 
+    Args: ``deal_id`` (int), ``reason`` (text, 1..500 characters), ``refunded`` (a real
+    ``bool``: JSON ``true``/``false``; text such as ``"false"`` is refused, not truthy).
     Returns the adjustments created. Raises ``NotFound``, ``Conflict`` (already
-    cancelled), ``ValidationError`` (no reason).
+    cancelled; a ``deal.cancel.refused`` audit row is kept), ``ValidationError`` (no
+    reason, ``refunded`` not a boolean).
     """
+    if not isinstance(refunded, bool):
+        raise ValidationError("refunded must be true or false (a JSON boolean).")
     deal = get_row(Deal, deal_id)
     if deal is None:
         raise NotFound("No such deal.")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise ValidationError("Give a reason (up to 500 characters) for cancelling the deal.")
     if deal.status != "won":
+        audit_refusal(actor_id, "deal.cancel.refused", "deal", deal.id, "state",
+                      {"status": deal.status})
         raise Conflict(f"This deal is already {deal.status}.")
     now = now_utc()
     deal.status = "refunded" if refunded else "cancelled"
@@ -209,7 +254,14 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
         elif c.status != "reversed":
             _reverse(c, actor_id, reason.strip(), now)
     partner = deal.partner
-    partner.won_deals_count = max(0, partner.won_deals_count - 1)
+    # Atomic, like confirm_deal's count: a concurrent confirmation is never overwritten.
+    count, tier_id = db.session.execute(
+        update(Partner).where(Partner.id == partner.id)
+        .values(won_deals_count=case((Partner.won_deals_count > 0,
+                                      Partner.won_deals_count - 1), else_=0))
+        .returning(Partner.won_deals_count, Partner.tier_id)
+        .execution_options(synchronize_session=False)).one()
+    _set_counted(partner, count, tier_id)
     refresh_tier(partner, actor_id)
     return adjustments
 
@@ -283,11 +335,15 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
 
     ``ids`` is a list of ints. Raises ``ValidationError`` for a malformed list,
     ``NotFound`` for unknown ids, ``Conflict`` when any is not pending/on hold (nothing
-    changes then). Returns the approved rows.
+    changes then, but a ``commission.approve.refused`` audit row is kept). Returns the
+    approved rows. Rule: money issue "Holding period" ("or by staff earlier") and
+    "bonus commissions approved by staff".
     """
     rows = _load_commissions(ids)
     bad = [c.id for c in rows if c.status not in ("pending", "on_hold")]
     if bad:
+        audit_refusal(actor_id, "commission.approve.refused", "commission", bad[0], "state",
+                      {"ids": bad})
         raise Conflict(f"Only pending or on-hold commissions can be approved: {bad}.")
     now = now_utc()
     for c in rows:
@@ -301,15 +357,18 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
 def approve_due_commissions() -> int:
     """Approve every pending commission whose holding period has ended (scheduled job).
 
-    Returns how many were approved. Compare-and-set, so two runs never double-act.
+    ``bonus`` commissions (challenge prizes, manual bonuses) are left pending: the money
+    issue says they are "approved by staff", so only ``approve_commissions`` moves them.
+    Returns how many were approved (int). Compare-and-set, so two runs never double-act.
     """
     now = now_utc()
     due = list(db.session.scalars(select(Commission.id).where(
-        Commission.status == "pending", Commission.hold_until <= now)))
+        Commission.status == "pending", Commission.hold_until <= now,
+        Commission.type != "bonus")))
     count = 0
     for cid in due:
         res = db.session.execute(update(Commission).where(
-            Commission.id == cid, Commission.status == "pending")
+            Commission.id == cid, Commission.status == "pending", Commission.type != "bonus")
             .values(status="approved", approved_at=now))
         if res.rowcount:
             count += 1
@@ -330,13 +389,21 @@ def _hold(c: Commission, actor_id: int, reason: str) -> Commission:
 
 
 def hold_commission(commission_id, actor_id: int, reason) -> Commission:
-    """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason."""
+    """Put a pending or approved (unpaid, not in a payout) commission on hold with a reason.
+
+    Args: ``commission_id`` (int), ``reason`` (non-empty text). Returns the commission
+    (``on_hold``). Raises ``NotFound``, ``ValidationError`` (no reason), ``Conflict``
+    (paid, reversed or in a payout; a ``commission.hold.refused`` audit row is kept).
+    Rule: money issue "staff can put a commission on hold with a reason".
+    """
     c = get_row(Commission, commission_id)
     if c is None:
         raise NotFound("No such commission.")
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("Give a reason for the hold.")
     if not _can_hold(c):
+        audit_refusal(actor_id, "commission.hold.refused", "commission", c.id, "state",
+                      {"status": c.status, "payout_id": c.payout_id})
         raise Conflict("Only pending or approved commissions outside a payout can be held.")
     return _hold(c, actor_id, reason.strip())
 
@@ -353,6 +420,8 @@ def hold_commissions(ids, actor_id: int, reason) -> list[Commission]:
     rows = _load_commissions(ids)
     bad = [c.id for c in rows if not _can_hold(c)]
     if bad:
+        audit_refusal(actor_id, "commission.hold.refused", "commission", bad[0], "state",
+                      {"ids": bad})
         raise Conflict(f"Only pending or approved commissions outside a payout can be held: "
                        f"{bad}.")
     return [_hold(c, actor_id, reason) for c in rows]
@@ -418,7 +487,14 @@ def reverse_commissions(ids, actor_id: int, reason) -> list[Commission]:
 
 
 def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
-    """Create a ``bonus`` commission (challenge prize or manual staff bonus), pending approval."""
+    """Create a ``bonus`` commission (challenge prize or manual staff bonus), ``pending``
+    until staff approve it (``approve_commissions``; the holding-period job never does).
+
+    Args: ``partner_id`` (int), ``amount_cents`` (int cents, 1..100,000,000), ``note``
+    (what it is for). Returns the commission. Raises ``NotFound``, ``ValidationError``.
+    Rule: DESIGN.md "Challenge prizes and manual staff bonuses are bonus commissions";
+    money issue "approved by staff".
+    """
     partner = get_row(Partner, partner_id)
     if partner is None:
         raise NotFound("No such partner.")

@@ -57,6 +57,8 @@ class Config:
     SOCKETIO_MESSAGE_QUEUE = None
     #: When False, RQ jobs run in the web process right after commit (tests of views only).
     RQ_ASYNC = True
+    #: Seconds RQ waits before each retry of a job enqueued with ``retries`` (one per try).
+    RQ_RETRY_INTERVALS = (5, 30, 120)
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -16,7 +16,7 @@ GUARDED = {
     "payout_transfers": ("amount_cents", "payout_id", "idempotency_key"),
     "deals": ("value_cents", "partner_id", "lead_id"),
     "statements": ("opening_cents", "earned_cents", "reversed_cents", "paid_cents",
-                   "closing_cents", "partner_id", "year", "month", "version"),
+                   "closing_cents", "partner_id", "year", "month", "version", "lines_json"),
     "audit_log": ("*",),
 }
 

@@ -5,11 +5,12 @@ clicks, two sessions or a retried job move a payout at most once.
 """
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import exists, func, select, update
 
-from core.audit import audit
+from core.audit import audit, audit_refusal
 from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.models import Commission, Partner, Payout, PayoutTransfer, Setting, User
@@ -25,6 +26,16 @@ WAITING = ("requested", "approved", "processing")
 
 #: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
 DEFAULT_MINIMUM_CENTS = 5000
+
+#: RQ retries of the transfer job after its first run (back-off 5 s, 30 s, 120 s); a
+#: transient Stripe error on the last run fails the payout (``jobs.payouts.send_payout``).
+PAYOUT_JOB_RETRIES = 3
+
+#: How long after approval a processing payout may still be sent to Stripe again with its
+#: idempotency key ``payout-<id>``. Stripe forgets keys after 24 hours, so a later retry
+#: could make a second transfer; past this window the payout is failed for finance to
+#: check instead (``unfinished_transfers``).
+TRANSFER_RETRY_WINDOW = timedelta(hours=12)
 
 
 def payout_minimum_cents() -> int:
@@ -132,34 +143,46 @@ def get_payout(payout_id) -> Payout:
 def approve_payout(payout_id, actor: User) -> Payout:
     """Approve a requested payout (finance only) and enqueue its transfer after commit.
 
-    Raises ``Forbidden`` (not finance, or the actor's own payout), ``NotFound``,
-    ``Conflict`` (not ``requested``: approving twice is refused, never paid twice),
-    ``ValidationError`` (below the minimum).
+    Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
+    (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
+    ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
+    twice), ``ValidationError`` (below the minimum, no payout method). Every refusal
+    leaves a ``payout.approve.refused`` audit row that survives the request's rollback
+    (``core.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
+    ("Only finance approves").
     """
+    def refuse(why: str, pid, **details) -> None:
+        audit_refusal(actor.id, "payout.approve.refused", "payout", pid, why, details)
+
     if not actor.has_role("finance"):
-        audit(actor.id, "payout.approve.refused", "payout",
-              payout_id if is_row_id(payout_id) else None, None, {"why": "role"})
+        refuse("role", payout_id if is_row_id(payout_id) else None)
         raise Forbidden("Only finance can approve payouts.")
     payout = get_payout(payout_id)
     if payout.partner.user_id == actor.id:
+        refuse("own payout", payout.id)
         raise Forbidden("You cannot approve your own payout.")
-    if payout.amount_cents < payout_minimum_cents():
-        raise ValidationError("This payout is below the minimum payout.")
+    minimum = payout_minimum_cents()
+    if payout.amount_cents < minimum:
+        refuse("below minimum", payout.id, amount_cents=payout.amount_cents,
+               minimum_cents=minimum)
+        raise ValidationError(f"This payout of {format_cents(payout.amount_cents)} is below "
+                              f"the minimum payout of {format_cents(minimum)}.",
+                              code="below_minimum")
     if payout.gateway == "stripe" and not (payout.partner.stripe_account_id
                                            and payout.partner.stripe_payouts_enabled):
-        audit(actor.id, "payout.approve.refused", "payout", payout.id, None,
-              {"why": "no payout method"})
+        refuse("no payout method", payout.id)
         raise ValidationError("The partner has no payout method yet: their Stripe onboarding "
                               "is not finished.", code="no_payout_method")
     if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
                 approved_at=now_utc()):
         db.session.refresh(payout)
+        refuse("state", payout.id, status=payout.status)
         raise Conflict(f"This payout is {payout.status}; only requested payouts can be approved.")
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
     enqueue_after_commit(QUEUE_PAYOUTS, "jobs.payouts.send_payout", payout.id,
-                         job_id=f"payout-{payout.id}", retries=3)
+                         job_id=f"payout-{payout.id}", retries=PAYOUT_JOB_RETRIES)
     return payout
 
 
@@ -212,6 +235,8 @@ def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
     if not _cas(payout.id, ("approved", "processing"), status="paid", paid_at=now,
                 reference=reference.strip()):
         db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.paid.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
         raise Conflict(f"This payout is {payout.status}; it cannot be marked paid.")
     db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
                                                 Commission.status == "approved")
@@ -225,10 +250,21 @@ def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
 
 
 def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
-    """Mark a payout failed with a message; its commissions return to the balance."""
+    """Mark a waiting payout failed with a message; its commissions return to the balance.
+
+    Args: ``payout``; ``message`` the readable reason shown to finance and the partner
+    (stored up to 2,000 characters); ``actor_id`` or ``None`` for the system. Its
+    approved commissions leave the payout (available again), the partner is notified,
+    an audit row is written. Returns the payout. Raises ``Conflict`` (already paid,
+    failed or reversed; a refusal audit row is kept). Rule: DESIGN.md "Payout" (``failed``)
+    and the money issue ("failures that leave the payout failed ... its commissions back
+    in the balance").
+    """
     if not _cas(payout.id, ("requested", "approved", "processing"), status="failed",
                 failed_at=now_utc(), failure_message=message[:2000]):
         db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.failed.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
         raise Conflict(f"This payout is {payout.status}; it cannot fail now.")
     db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
                                                 Commission.status == "approved")
@@ -297,3 +333,45 @@ def payout_json(p: Payout) -> dict:
     return {"id": p.id, "partner_id": p.partner_id, "amount_cents": p.amount_cents,
             "status": p.status, "gateway": p.gateway, "reference": p.reference,
             "failure_message": p.failure_message, "created_at": p.created_at.isoformat()}
+
+
+def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
+    """Give up on a Stripe transfer we could not confirm (Stripe kept answering 429/5xx
+    or timing out past every retry, or the job was lost for too long).
+
+    The payout becomes ``failed`` by ``fail_payout`` (its commissions back in the balance,
+    the partner notified, audited) with a message that says what happened and tells
+    finance to look for the transfer in Stripe before paying again (a timed-out request
+    may still have been carried out). ``detail`` is the last error or the reason (text).
+    Returns the payout. Raises ``Conflict`` when it is no longer waiting.
+    Rule: money issue "Payouts" (failures leave the payout ``failed`` with Stripe's
+    message and its commissions back in the balance).
+    """
+    message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "
+               f"Finance: check the Stripe dashboard for a transfer with idempotency key "
+               f"payout-{payout.id} before paying this amount again.")
+    return fail_payout(payout, message, None)
+
+
+def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
+    """Stripe payouts still waiting for their transfer, for the sweeper.
+
+    Returns ``(resume, expired)``, lists of payout ids: ``resume`` are ``approved``
+    payouts (never sent: the job moves them to ``processing`` before calling Stripe) and
+    ``processing`` ones approved less than ``TRANSFER_RETRY_WINDOW`` ago, which may be
+    sent again with the same idempotency key; ``expired`` are ``processing`` payouts
+    older than that, which must not be retried (Stripe's key may have expired). Payouts
+    approved in the last 2 minutes are left to their own job. Whether a job is still
+    alive for them is the caller's (RQ's) business.
+    """
+    now = now or now_utc()
+    rows = db.session.execute(select(Payout.id, Payout.status, Payout.approved_at).where(
+        Payout.status.in_(("approved", "processing")), Payout.gateway == "stripe",
+        Payout.approved_at < now - timedelta(minutes=2)).order_by(Payout.id)).all()
+    resume, expired = [], []
+    for pid, status, approved_at in rows:
+        if status == "processing" and approved_at < now - TRANSFER_RETRY_WINDOW:
+            expired.append(pid)
+        else:
+            resume.append(pid)
+    return resume, expired

@@ -8,8 +8,14 @@ Every figure is a sum of ledger events in the month, so
   (as positive amounts);
 - paid: payouts paid in the month, less payouts whose transfer was reversed in it;
 - opening: the same sums over everything before the month.
+
+When a statement is issued its lines are frozen with it (``Statement.lines_json``) and its
+month figures are the sums of exactly those lines, so the PDF, whenever it is rendered
+(this month's statement, a retried render), lists the lines that add up to its totals;
+later activity goes into the next version.
 """
 
+import json
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
@@ -57,12 +63,17 @@ def statement_figures(partner_id: int, year: int, month: int) -> dict:
     return fig
 
 
-def statement_lines(partner_id: int, year: int, month: int) -> list[dict]:
+def statement_lines(partner_id: int, year: int, month: int,
+                    until: datetime | None = None) -> list[dict]:
     """Every ledger event of the month, oldest first, as plain dicts:
     ``{"date": datetime, "kind": "earned"|"reversed"|"paid", "description": str,
-    "type": str, "amount_cents": int}`` where ``amount_cents`` is signed as it moves the
-    balance (earned +, reversed −, paid −)."""
+    "type": str, "amount_cents": int, "ref": str}`` where ``amount_cents`` is signed as it
+    moves the balance (earned +, reversed −, paid −). ``until`` (UTC-aware) keeps only
+    events before that moment (the issue time of a statement stored without its lines).
+    """
     start, end = month_bounds(year, month)
+    if until is not None:
+        end = min(end, until)
     lines = []
     created = db.session.scalars(select(Commission).where(
         Commission.partner_id == partner_id, Commission.created_at >= start,
@@ -109,11 +120,30 @@ def parse_period(text) -> tuple[int, int]:
     return year, month
 
 
+def _figures_from_lines(partner_id: int, year: int, month: int,
+                        lines: list[dict]) -> dict:
+    """The statement figures whose month part is the sum of ``lines`` (cents)."""
+    start, _end = month_bounds(year, month)
+    e0, r0, p0 = _figures_until(partner_id, start)
+    opening = e0 - r0 - p0
+    earned = sum(x["amount_cents"] for x in lines if x["kind"] == "earned")
+    reversed_ = -sum(x["amount_cents"] for x in lines if x["kind"] == "reversed")
+    paid = -sum(x["amount_cents"] for x in lines if x["kind"] == "paid")
+    return {"opening_cents": opening, "earned_cents": earned, "reversed_cents": reversed_,
+            "paid_cents": paid, "closing_cents": opening + earned - reversed_ - paid}
+
+
 def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Statement:
     """Issue a statement (next version for the month) and enqueue its PDF render.
 
-    The figures are fixed at issue; a correction is a new version. Returns the
-    ``Statement`` in status ``pending``. Raises ``NotFound`` for an unknown partner.
+    The month's lines (``statement_lines``) are read once and stored on the statement;
+    its earned, reversed and paid figures are their sums, so what the PDF lists always
+    adds up to what it prints, however much later it is rendered. The figures and lines
+    are fixed at issue (ledger guard); a correction, or activity after the issue, is a new
+    version. Args: ``partner_id`` (int), ``year``/``month`` (ints, see ``parse_period``),
+    ``actor_id`` (user id). Returns the ``Statement`` in status ``pending``. Raises
+    ``NotFound`` for an unknown partner. Rule: DESIGN.md "Statement"; money issue
+    "Statements" ("Once issued it never changes; a correction issues a new version").
     """
     partner = get_row(Partner, partner_id)
     if partner is None:
@@ -121,17 +151,28 @@ def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Stateme
     version = 1 + (db.session.scalar(select(func.max(Statement.version)).where(
         Statement.partner_id == partner.id, Statement.year == year,
         Statement.month == month)) or 0)
+    lines = statement_lines(partner.id, year, month)
     st = Statement(partner_id=partner.id, year=year, month=month, version=version,
                    requested_by_id=actor_id, status="pending",
-                   **statement_figures(partner.id, year, month))
+                   lines_json=json.dumps([dict(x, date=x["date"].isoformat()) for x in lines]),
+                   **_figures_from_lines(partner.id, year, month, lines))
     db.session.add(st)
     db.session.flush()
     audit(actor_id, "statement.issue", "statement", st.id, None,
           {"partner_id": partner.id, "period": st.period, "version": version,
-           "closing_cents": st.closing_cents})
+           "closing_cents": st.closing_cents, "lines": len(lines)})
     enqueue_after_commit(QUEUE_PDF, "jobs.pdf.render_statement", st.id,
                          job_id=f"statement-{st.id}", retries=2)
     return st
+
+
+def issued_lines(st: Statement) -> list[dict]:
+    """The lines of an issued statement, as ``statement_lines`` gives them (``date`` a
+    UTC-aware datetime): the ones stored at issue, which sum to its figures. A statement
+    issued before lines were stored gets the ledger's events up to its issue time."""
+    if not st.lines_json:
+        return statement_lines(st.partner_id, st.year, st.month, until=st.created_at)
+    return [dict(x, date=datetime.fromisoformat(x["date"])) for x in json.loads(st.lines_json)]
 
 
 def statement_ready(st: Statement, file_path: str) -> None:

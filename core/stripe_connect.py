@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.audit import audit
+from core.audit import audit, audit_refusal
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db
 from core.gateways import stripe_client
@@ -78,11 +78,18 @@ def _set_payouts_enabled(partner: Partner, enabled: bool) -> None:
         partner.stripe_payouts_enabled = enabled
 
 
-def verify_event(payload: bytes, signature: str | None):
+def verify_event(payload: bytes, signature: str | None, remote_addr: str | None = None):
     """Verify a webhook's ``Stripe-Signature`` on the raw body; return the event.
 
-    Raises ``ValidationError`` (400) for a missing secret, a bad signature, an old
-    timestamp or a body that is not an event.
+    Args: ``payload`` the raw request body (bytes, never re-serialised JSON),
+    ``signature`` the header's value, ``remote_addr`` the sender's address (recorded on
+    refusals). The timestamp must be within ``WEBHOOK_TOLERANCE`` seconds (300).
+    Raises ``ValidationError`` (400) for a missing header, a bad signature, an old
+    timestamp or a body that is not an event; ``DomainError`` (503) when no secret is
+    configured. A missing, bad or expired signature is an attempt on money: it leaves a
+    ``stripe.webhook.refused`` audit row (``audit_refusal``) with Stripe's reason.
+    Rule: money issue "Webhook endpoint ... signature verified on the raw body" and
+    "Bad input".
     """
     import stripe
 
@@ -90,12 +97,21 @@ def verify_event(payload: bytes, signature: str | None):
     if not secret:
         raise DomainError("Webhooks are not configured (STRIPE_WEBHOOK_SECRET).",
                           code="not_configured", status=503)
+
+    def refuse(why: str, detail: str = "") -> None:
+        audit_refusal(None, "stripe.webhook.refused", "stripe_event", None, why,
+                      {"detail": detail[:300], "remote_addr": remote_addr,
+                       "body_bytes": len(payload or b"")})
+
     if not signature:
+        refuse("missing signature")
         raise ValidationError("Missing Stripe-Signature header.", status=400)
     try:
         return stripe.Webhook.construct_event(payload, signature, secret,
                                               tolerance=WEBHOOK_TOLERANCE)
-    except stripe.SignatureVerificationError:
+    except stripe.SignatureVerificationError as exc:
+        text = str(exc)
+        refuse("old timestamp" if "tolerance" in text.lower() else "bad signature", text)
         raise ValidationError("Bad or expired Stripe signature.", code="bad_signature",
                               status=400) from None
     except ValueError:

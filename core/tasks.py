@@ -50,7 +50,8 @@ def enqueue_after_commit(queue: str, func_path: str, *args, job_id: str | None =
     """Enqueue ``func_path(*args)`` on ``queue`` once the current transaction commits.
 
     ``args`` must be JSON values (ids, not objects). ``job_id`` makes the enqueue
-    idempotent for one object; ``retries`` uses RQ's ``Retry`` with back-off.
+    idempotent for one object; ``retries`` uses RQ's ``Retry`` with the back-off of
+    ``RQ_RETRY_INTERVALS`` (seconds; 5, 30, 120 by default).
     """
     app = current_app._get_current_object()
 
@@ -59,7 +60,8 @@ def enqueue_after_commit(queue: str, func_path: str, *args, job_id: str | None =
             module, _, name = func_path.rpartition(".")
             getattr(__import__(module, fromlist=[name]), name)(*args)
             return
-        retry = Retry(max=retries, interval=[5, 30, 120][:retries]) if retries else None
+        intervals = list(app.config.get("RQ_RETRY_INTERVALS", (5, 30, 120)))[:retries]
+        retry = Retry(max=retries, interval=intervals) if retries else None
         try:
             get_queue(queue).enqueue(func_path, *args, job_id=job_id, retry=retry,
                                      job_timeout=timeout, result_ttl=3600,

@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import Statement
 from core.pdf import render_statement_pdf, write_atomically
 from core.statement_batches import batch_of_statement, claim_zip_if_complete
-from core.statements import statement_lines, statement_ready
+from core.statements import issued_lines, statement_ready
 from jobs.limits import render_limits
 from jobs.runtime import app_job, job_logger
 
@@ -19,8 +19,8 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 def statement_context(st: Statement) -> dict:
     """Plain values for ``templates/pdf/statement.html`` (no ORM objects reach WeasyPrint)."""
     p = st.partner
-    lines = [dict(line, date=line["date"].strftime("%Y-%m-%d"))
-             for line in statement_lines(p.id, st.year, st.month)]
+    # The lines frozen at issue, never the live ledger: they add up to the figures below.
+    lines = [dict(line, date=line["date"].strftime("%Y-%m-%d")) for line in issued_lines(st)]
     return {
         "partner": {"name": p.user.name, "email": p.user.email,
                     "company_name": p.company_name, "id": p.id},

@@ -4,15 +4,21 @@ workers do not pile up duplicates; each job is idempotent anyway)."""
 import logging
 import threading
 import time
-from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from rq import Retry
 
 from core.commissions import approve_due_commissions
+from core.errors import Conflict
 from core.extensions import db
 from core.models import Payout
+from core.payouts import (
+    PAYOUT_JOB_RETRIES,
+    TRANSFER_RETRY_WINDOW,
+    fail_unconfirmed_transfer,
+    unfinished_transfers,
+)
 from core.tasks import QUEUE_DEFAULT, QUEUE_PAYOUTS, get_queue
-from core.timeutil import now_utc
 from jobs.runtime import app_job
 
 log = logging.getLogger(__name__)
@@ -28,21 +34,50 @@ def approve_due() -> int:
 
 
 @app_job
-def sweep_payouts() -> int:
-    """Re-enqueue approved payouts whose transfer job never ran (Redis was down at
-    approval, or the job was lost). Returns how many were enqueued."""
-    stale = now_utc() - timedelta(minutes=2)
-    ids = list(db.session.scalars(select(Payout.id).where(
-        Payout.status.in_(("approved", "processing")), Payout.approved_at < stale,
-        Payout.gateway == "stripe")))
+def sweep_payouts() -> dict:
+    """Resume Stripe payouts whose transfer job is gone (Redis was down at approval, the
+    worker died mid-job), within bounds (``core.payouts.unfinished_transfers``):
+
+    - an ``approved`` payout (never sent) or a ``processing`` one younger than
+      ``TRANSFER_RETRY_WINDOW`` with no live job is enqueued again (same job id, same
+      retries, same idempotency key);
+    - a ``processing`` payout older than that with no live job is failed with a message
+      telling finance to check Stripe (``fail_unconfirmed_transfer``), never resent.
+
+    A payout whose job is queued, scheduled for a retry or running is left alone.
+    Returns ``{"enqueued": int, "failed": int}``.
+    """
+    resume, expired = unfinished_transfers()
     q = get_queue(QUEUE_PAYOUTS)
-    for pid in ids:
+
+    def job_alive(pid: int) -> bool:
         job = q.fetch_job(f"payout-{pid}")
-        if job is None or job.get_status(refresh=True) in ("finished", "failed", "canceled",
-                                                           "stopped"):
-            q.enqueue("jobs.payouts.send_payout", pid, job_id=f"payout-{pid}",
-                      job_timeout=180, failure_ttl=7 * 24 * 3600)
-    return len(ids)
+        return job is not None and job.get_status(refresh=True) not in (
+            "finished", "failed", "canceled", "stopped")
+
+    hours = TRANSFER_RETRY_WINDOW.total_seconds() / 3600
+    enqueued = failed = 0
+    for pid in expired:
+        if job_alive(pid):
+            continue
+        payout = db.session.get(Payout, pid)
+        try:
+            fail_unconfirmed_transfer(payout, "no answer from Stripe was recorded within "
+                                              f"{hours:g} hours of approval.")
+        except Conflict:  # it moved on meanwhile
+            continue
+        db.session.commit()
+        failed += 1
+    for pid in resume:
+        if job_alive(pid):
+            continue
+        retry = Retry(max=PAYOUT_JOB_RETRIES,
+                      interval=list(current_app.config["RQ_RETRY_INTERVALS"])[
+                          :PAYOUT_JOB_RETRIES])
+        q.enqueue("jobs.payouts.send_payout", pid, job_id=f"payout-{pid}", retry=retry,
+                  job_timeout=180, failure_ttl=7 * 24 * 3600)
+        enqueued += 1
+    return {"enqueued": enqueued, "failed": failed}
 
 
 def start_ticker(app, every: int = TICK_SECONDS) -> threading.Thread:

@@ -362,10 +362,12 @@ def api_staff_confirm(lead_id: int):
 @api.post("/staff/deals/<int:deal_id>/cancel")
 @bearer("staff")
 def api_staff_cancel(deal_id: int):
+    """``{"reason": str, "refunded": bool?}``; ``refunded`` must be a JSON boolean (the
+    text ``"false"`` is a 422, never a refund)."""
     _require_role("admin", "finance")
     data = json_body()
     adj = commissions.cancel_deal(deal_id, g.user.id, data.get("reason"),
-                                  bool(data.get("refunded", False)))
+                                  data.get("refunded", False))
     db.session.commit()
     return jsonify(adjustments=[commission_json(c) for c in adj])
 
@@ -401,11 +403,8 @@ def api_staff_payout_create():
 @api.post("/staff/payouts/<int:payout_id>/approve")
 @bearer("staff")
 def api_staff_payout_approve(payout_id: int):
-    try:
-        p = payouts.approve_payout(payout_id, g.user)
-    except Forbidden:
-        db.session.commit()  # keep the audit row of the refused attempt
-        raise
+    """Finance approves a requested payout; refusals are audited by core (and kept)."""
+    p = payouts.approve_payout(payout_id, g.user)
     db.session.commit()
     return jsonify(payouts.payout_json(p))
 

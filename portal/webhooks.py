@@ -11,7 +11,8 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 @bp.post("/stripe")
 def stripe_webhook():
     """Stripe webhook receiver: 200 ``{"result": ...}`` or 400 for a bad signature."""
-    event = verify_event(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
+    event = verify_event(request.get_data(cache=False), request.headers.get("Stripe-Signature"),
+                         request.remote_addr)
     result = handle_event(event)
     db.session.commit()
     return jsonify(received=True, result=result)

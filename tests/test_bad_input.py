@@ -70,6 +70,20 @@ def refused(resp, status: int, code: str | None = None, contains: str | None = N
     return error
 
 
+def without_audit(counts: dict) -> dict:
+    """A snapshot without the audit log (refused attempts on money add rows there)."""
+    return {k: v for k, v in counts.items() if k != "audit_log"}
+
+
+def refusals(app, action: str) -> list[dict]:
+    """The ``after`` details of the audit rows of refused ``action`` attempts, oldest first."""
+    import json
+
+    with app.app_context():
+        return [json.loads(a) for a in db.session.scalars(
+            select(AuditLog.after).where(AuditLog.action == action).order_by(AuditLog.id))]
+
+
 def lead_state(app, lead_id: int) -> dict:
     with app.app_context():
         lead = db.session.get(Lead, lead_id)
@@ -554,7 +568,8 @@ def test_approving_a_partner_twice_is_409(app, client):
 def test_staff_confirm_refuses_bad_values_unwon_leads_and_twice(app, client):
     """Finance cannot confirm a lead that is not marked won (409), cannot confirm with a
     text, boolean, fractional, zero, negative or absurd value (422), and confirming the
-    same lead twice is a 409; only the one good confirmation creates a deal."""
+    same lead twice is a 409; only the one good confirmation creates a deal. Each 409 (an
+    invalid transition on money) leaves a refusal audit row; nothing else changes."""
     pid, headers = active_partner(app, client, "Connie Confirm")
     finance = staff_header(app, client, "finance@example.com", ("finance",))
     lid = new_lead(client, headers)
@@ -567,8 +582,9 @@ def test_staff_confirm_refuses_bad_values_unwon_leads_and_twice(app, client):
     client.post(f"/api/partner/leads/{lid}/move", headers=headers,
                 json={"status": "won", "deal_value_cents": 150000})
     after_move = snapshot(app)
-    assert {k: v for k, v in after_move.items() if k != "lead_activities"} == {
-        k: v for k, v in before.items() if k != "lead_activities"}
+    assert {k: v for k, v in without_audit(after_move).items() if k != "lead_activities"} \
+        == {k: v for k, v in without_audit(before).items() if k != "lead_activities"}
+    assert [r["refused"] for r in refusals(app, "deal.confirm.refused")] == ["state", "state"]
     for value, message in (("150000", "whole number"), (True, "whole number"),
                            (1500.0, "whole number"), (0, "more than zero"),
                            (-1, "more than zero"), (100_000_001, "$1,000,000"),
@@ -582,7 +598,11 @@ def test_staff_confirm_refuses_bad_values_unwon_leads_and_twice(app, client):
     once = snapshot(app)
     refused(client.post(url, headers=finance), 409, "conflict", "already confirmed")
     refused(client.post(url, headers=finance, json={"deal_value_cents": 150000}), 409)
-    assert snapshot(app) == once
+    after = snapshot(app)
+    assert without_audit(after) == without_audit(once)
+    assert after["audit_log"] == once["audit_log"] + 2
+    assert [r["refused"] for r in refusals(app, "deal.confirm.refused")][2:] == [
+        "already confirmed", "already confirmed"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Deal)) == 1
         assert [c.amount_cents for c in db.session.scalars(select(Commission))] == [30000]
@@ -631,7 +651,8 @@ def test_support_cannot_approve_a_payout(app, client):
 
 def test_approving_the_same_payout_twice_is_409(app, client):
     """Finance approves a payout once; the second approval is a 409 and neither the
-    payout, the audit trail nor the transfer queue changes (one job, never two)."""
+    payout nor the transfer queue changes (one job, never two); the audit trail gains
+    only the refused attempt."""
     from core.tasks import get_queue
 
     _pid, payout_id = _payout_ready(app, "Dora Double")
@@ -643,7 +664,11 @@ def test_approving_the_same_payout_twice_is_409(app, client):
         assert get_queue("payouts").count == 1
     refused(client.post(f"/api/staff/payouts/{payout_id}/approve", headers=finance), 409,
             "conflict", "approved")
-    assert snapshot(app) == before
+    after = snapshot(app)
+    assert without_audit(after) == without_audit(before)
+    assert after["audit_log"] == before["audit_log"] + 1
+    assert refusals(app, "payout.approve.refused") == [{"refused": "state",
+                                                        "status": "approved"}]
     with app.app_context():
         assert get_queue("payouts").count == 1
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
@@ -682,7 +707,8 @@ def test_payout_below_minimum_is_refused(app, client):
 def test_staff_money_endpoints_check_their_input(app, client):
     """Finance's commission approval, deal cancellation and statement endpoints refuse
     malformed ids, a missing reason and impossible periods, and re-approving or
-    re-cancelling is a 409; nothing changes on a refusal."""
+    re-cancelling is a 409; nothing changes on a refusal, except that a 409 (a stale
+    transition on money) is in the audit log."""
     pid, _headers = active_partner(app, client, "Fin Input", deals=1)
     finance = staff_header(app, client, "finance@example.com", ("finance",))
     with app.app_context():
@@ -711,13 +737,21 @@ def test_staff_money_endpoints_check_their_input(app, client):
     once = snapshot(app)
     refused(client.post("/api/staff/commissions/approve", headers=finance,
                         json={"ids": [cid]}), 409, "conflict")
-    assert snapshot(app) == once
+    after = snapshot(app)
+    assert without_audit(after) == without_audit(once)
+    assert after["audit_log"] == once["audit_log"] + 1
+    assert refusals(app, "commission.approve.refused") == [{"refused": "state",
+                                                            "ids": [cid]}]
     assert client.post(f"/api/staff/deals/{deal_id}/cancel", headers=finance,
                        json={"reason": "client withdrew"}).status_code == 200
     once = snapshot(app)
     refused(client.post(f"/api/staff/deals/{deal_id}/cancel", headers=finance,
                         json={"reason": "again"}), 409, "conflict")
-    assert snapshot(app) == once
+    after = snapshot(app)
+    assert without_audit(after) == without_audit(once)
+    assert after["audit_log"] == once["audit_log"] + 1
+    assert refusals(app, "deal.cancel.refused") == [{"refused": "state",
+                                                     "status": "cancelled"}]
 
 
 # --- portal forms --------------------------------------------------------------------

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from conftest import make_partner, make_staff
@@ -105,8 +106,9 @@ def test_stripe_500s_are_retried_with_the_same_key(stripe_app, fake_stripe, run_
 
 def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, fake_stripe,
                                                                    run_worker):
-    """If Stripe keeps failing the job fails visibly and the payout stays processing with
-    the money untouched; the retry later pays it exactly once."""
+    """Called outside RQ (no retries left to decide on), a run that hits a Stripe outage
+    raises and the payout stays processing with the money untouched; the retry later pays
+    it exactly once. (Under RQ the last retry fails the payout: see below.)"""
     with stripe_app.app_context():
         partner = onboarded_partner_with_balance(fake_stripe)
         finance = make_staff()
@@ -230,3 +232,131 @@ def test_webhooks_verified_deduplicated_and_applied(stripe_app, fake_stripe, run
     with stripe_app.app_context():
         assert db.session.get(Payout, pid).partner.stripe_payouts_enabled is False
         assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 2
+
+
+def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_stripe,
+                                                            run_worker, monkeypatch):
+    """Stripe answers every transfer attempt with 429 (rate limited). The worker tries the
+    first run and its three RQ retries (each with the library's own network retries, the
+    same idempotency key throughout), then gives up visibly: the payout is failed with a
+    readable message naming the key to look for in Stripe, the commissions are back in
+    the partner's balance, the partner is told, and nothing was transferred. The sweeper
+    leaves the failed payout alone."""
+    from core.models import Notification
+    from jobs.runtime import set_app
+    from jobs.scheduled import sweep_payouts
+
+    set_app(stripe_app)
+
+    monkeypatch.setitem(stripe_app.config, "RQ_RETRY_INTERVALS", (0, 0, 0))  # no waiting
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid, partner_id, user_id = payout.id, partner.id, partner.user_id
+    control(fake_stripe, "fail", {"mode": "429", "count": 100, "path_prefix": "/v1/transfers"})
+    run_worker()
+    state = control(fake_stripe, "state")
+    assert state["failures_injected"] == 4 * 3  # 4 job runs x 3 HTTP attempts each
+    assert state["transfers_count"] == 0
+    with stripe_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "failed" and payout.failed_at is not None
+        assert "Stripe did not confirm the transfer" in payout.failure_message
+        assert f"payout-{pid}" in payout.failure_message
+        assert available_cents(partner_id) == 60000
+        assert set(db.session.scalars(db.select(Commission.status).where(
+            Commission.partner_id == partner_id))) == {"approved"}
+        assert db.session.scalar(db.select(Commission.id).where(
+            Commission.payout_id == pid)) is None
+        titles = list(db.session.scalars(db.select(Notification.title).where(
+            Notification.user_id == user_id)))
+        assert "Payout failed" in titles
+        assert db.session.scalar(db.select(AuditLog.id).where(
+            AuditLog.action == "payout.failed", AuditLog.object_id == pid)) is not None
+        from core.timeutil import now_utc
+
+        db.session.execute(db.update(Payout).where(Payout.id == pid).values(
+            approved_at=now_utc() - timedelta(minutes=10)))  # old enough to be swept
+        db.session.commit()
+    assert sweep_payouts() == {"enqueued": 0, "failed": 0}
+    with stripe_app.app_context():
+        from core.tasks import get_queue
+
+        assert get_queue("payouts").count == 0
+
+
+def test_sweeper_resends_recent_lost_jobs_and_fails_old_ones(stripe_app, fake_stripe,
+                                                             run_worker):
+    """Three Stripe payouts are stuck without a job (the worker died): one approved
+    (never sent), one processing for 10 minutes, one processing for 13 hours. The sweeper
+    resends the first two (same key; each is then paid once) and fails the old one with a
+    message to check Stripe, since Stripe forgets idempotency keys after 24 hours and a
+    resend could pay twice. Its commissions are back in the balance; it is never resent."""
+    from core.tasks import get_queue
+    from core.timeutil import now_utc
+    from jobs.runtime import set_app
+    from jobs.scheduled import sweep_payouts
+
+    set_app(stripe_app)  # the sweeper job runs in this app
+    with stripe_app.app_context():
+        finance = make_staff()
+        ids = []
+        for _ in range(3):
+            partner = onboarded_partner_with_balance(fake_stripe)
+            payout = create_payout(partner.id, finance.id)
+            approve_payout(payout.id, finance)
+            db.session.commit()
+            ids.append(payout.id)
+        get_queue("payouts").empty()  # the jobs were lost
+        now = now_utc()
+        for pid, status, age in ((ids[0], "approved", timedelta(minutes=10)),
+                                 (ids[1], "processing", timedelta(minutes=10)),
+                                 (ids[2], "processing", timedelta(hours=13))):
+            db.session.execute(db.update(Payout).where(Payout.id == pid).values(
+                status=status, approved_at=now - age))
+        db.session.commit()
+        old_partner = db.session.get(Payout, ids[2]).partner_id
+
+    assert sweep_payouts() == {"enqueued": 2, "failed": 1}
+    # A second sweep while those jobs wait: nothing is enqueued twice, nothing re-failed.
+    assert sweep_payouts() == {"enqueued": 0, "failed": 0}
+    with stripe_app.app_context():
+        assert sorted(get_queue("payouts").job_ids) == sorted(
+            [f"payout-{ids[0]}", f"payout-{ids[1]}"])
+        old = db.session.get(Payout, ids[2])
+        assert old.status == "failed"
+        assert "check the Stripe dashboard" in old.failure_message
+        assert f"payout-{ids[2]}" in old.failure_message
+        assert available_cents(old_partner) == 60000
+    run_worker()
+    with stripe_app.app_context():
+        assert [db.session.get(Payout, pid).status for pid in ids] == ["paid", "paid", "failed"]
+    state = control(fake_stripe, "state")
+    assert sorted(t["idempotency_key"] for t in state["transfers"]) == sorted(
+        [f"payout-{ids[0]}", f"payout-{ids[1]}"])
+    assert sweep_payouts() == {"enqueued": 0, "failed": 0}
+
+
+def test_refused_webhooks_leave_an_audit_row_and_change_nothing(stripe_app, client):
+    """A webhook with a bad signature, one with an old (replayed) timestamp and one with no
+    signature are each refused with 400 and recorded in the audit log with the reason;
+    nothing else is stored (no event, the payout untouched)."""
+    body, sig = signed(event("evt_9", "account.updated", {"id": "acct_x"}))
+    old_body, old_sig = signed(event("evt_9", "account.updated", {"id": "acct_x"}),
+                               at=time.time() - 3600)
+    forged = sig.split(",v1=")[0] + ",v1=" + "0" * 64
+    for data, headers in ((body, {"Stripe-Signature": forged}),
+                          (old_body, {"Stripe-Signature": old_sig}),
+                          (body, {})):
+        resp = client.post("/webhooks/stripe", data=data, headers=headers)
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+    with stripe_app.app_context():
+        rows = list(db.session.scalars(db.select(AuditLog).order_by(AuditLog.id)))
+        assert [(r.action, r.object_type, r.actor_id) for r in rows] == [
+            ("stripe.webhook.refused", "stripe_event", None)] * 3
+        reasons = [json.loads(r.after)["refused"] for r in rows]
+        assert reasons == ["bad signature", "old timestamp", "missing signature"]
+        assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0

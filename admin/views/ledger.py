@@ -171,7 +171,7 @@ class PayoutView(StaffModelView):
                 db.session.commit()
                 done += 1
             except DomainError as exc:
-                db.session.commit()  # keeps the audit row of a refused attempt
+                db.session.rollback()  # core keeps the refusal's audit row on its own
                 flash(f"Payout #{pid}: {exc.message}", "error")
         if done:
             flash(f"Approved {done} payout(s); transfers are queued.", "success")

@@ -129,6 +129,10 @@ class Statement(db.Model):
     reversed_cents: Mapped[int]
     paid_cents: Mapped[int]
     closing_cents: Mapped[int]
+    #: The lines behind the figures, frozen at issue: a JSON list of ``{"date": ISO 8601
+    #: UTC, "kind", "type", "description", "amount_cents", "ref"}``
+    #: (``core.statements.statement_lines``). Empty for statements issued before it was kept.
+    lines_json: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: pending | ready | failed (the PDF render)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     #: Path of the PDF relative to ``STORAGE_DIR``.
