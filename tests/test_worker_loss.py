@@ -78,13 +78,17 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
     # the retry back on the queue after RQ's back-off).
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker",
                                "--queues", "pdf"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     try:
         # Wait until the worker listens and its scheduler (a child process) runs, so that
         # the child that appears with the job is the work-horse.
-        assert wait_for(lambda: queue_redis.scard("rq:workers") and queue_redis.exists(
-            "rq:scheduler-lock:pdf") and children_of(worker.pid), 60), "the worker did not start"
-        time.sleep(0.5)
+        def listening():
+            return any(queue_redis.hget(key.decode(), "pid") == str(worker.pid).encode()
+                       for key in queue_redis.keys("rq:worker:*"))
+
+        assert wait_for(listening, 60), "the worker did not start"
+        assert wait_for(lambda: children_of(worker.pid), 10), "no scheduler child"
         scheduler = children_of(worker.pid)
         with app.app_context():
             st = issue_statement(pid, start.year, start.month, staff_id)
@@ -116,8 +120,9 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
         worker.send_signal(signal.SIGTERM)  # warm shut-down, as a deploy does
         out, _ = worker.communicate(timeout=30)
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        if worker.poll() is None:  # the whole group: an orphaned scheduler keeps its lock
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
     log = out.decode()
     assert "Work-horse terminated unexpectedly" in log, log[-3000:]
     assert done, log[-3000:]
