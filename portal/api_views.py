@@ -182,6 +182,17 @@ def api_tier_status():
     return jsonify(tier_status(g.partner))
 
 
+@api.get("/partner/team")
+@bearer()
+def api_team():
+    """Chat entry point, and for Performer+ leaders their members and override earned."""
+    from core.team import team_overview
+
+    team = team_overview(g.partner)
+    db.session.commit()  # the leader's team channel, created on first visit
+    return jsonify(team)
+
+
 @api.get("/partner/leads")
 @bearer()
 def api_leads():

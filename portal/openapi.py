@@ -199,6 +199,30 @@ SCHEMAS = {
                                  "target": {"type": "integer"}, "prize_cents": {"type": "integer"},
                                  "starts_at": TIME, "ends_at": TIME,
                                  "progress": {"type": "integer"}}},
+    "Team": {"type": "object",
+             "required": ["chat", "leads_team", "unlock", "leader", "members",
+                          "override_total_cents", "referral_code"],
+             "properties": {
+                 "chat": {"type": "object", "required": ["slug", "name", "kind"],
+                          "properties": {"slug": STR, "name": STR,
+                                         "kind": {"enum": ["public", "team"]}}},
+                 "leads_team": {"type": "boolean"},
+                 "unlock": {"oneOf": [{"type": "null"}, {
+                     "type": "object", "required": ["tier", "min_deals", "deals_needed"],
+                     "properties": {"tier": STR, "min_deals": {"type": "integer"},
+                                    "deals_needed": {"type": "integer"}}}]},
+                 "leader": {"oneOf": [{"type": "null"}, {
+                     "type": "object", "required": ["name"], "properties": {"name": STR}}]},
+                 "override_rate_bps": {"type": "integer"},
+                 "members": {"type": "array", "items": {
+                     "type": "object",
+                     "required": ["partner_id", "name", "tier", "deals", "override_cents"],
+                     "properties": {"partner_id": {"type": "integer"}, "name": STR,
+                                    "tier": STR, "status": STR,
+                                    "deals": {"type": "integer"},
+                                    "override_cents": {"type": "integer"}}}},
+                 "override_total_cents": {"type": "integer"},
+                 "referral_code": STR}},
     "ApiKey": {"type": "object", "required": ["id", "name", "roles", "created_at"],
                "properties": {"id": {"type": "integer"}, "name": STR, "key": STR,
                               "roles": {"type": "array", "items": STR},
@@ -236,6 +260,9 @@ def document() -> dict:
                        errors=(400, 401, 403, 422))},
         "/api/partner/tier-status": {"get": _op("Tier progression", 200, _ref("TierStatus"),
                                                 errors=(401, 403))},
+        "/api/partner/team": {"get": _op(
+            "Team chat entry point; members, their deals and your override (Performer+)",
+            200, _ref("Team"), errors=(401, 403))},
         "/api/partner/leads": {
             "get": _op("The partner's leads, newest first", 200, _list("Lead"),
                        errors=(401, 403, 422), params=PAGE + [_query("status", STR)]),

@@ -258,6 +258,18 @@ def statement_download(statement_id: int):
 # The chat pages live in portal/chat_views.py.
 
 
+@bp.get("/partner/team")
+@partner_page()
+def team_page():
+    """Chat entry point for everyone; members, their deals, the override earned from them
+    and the invite link for Performer+ team leaders; what unlocks it for the others."""
+    from core.team import team_overview
+
+    team = team_overview(g.partner)
+    db.session.commit()  # the leader's team channel, created on first visit
+    return render_template("portal/team.html", team=team, partner=g.partner)
+
+
 @bp.get("/partner/notifications")
 @partner_page(active=False)
 def notifications():
