@@ -11,7 +11,7 @@ from core.commissions import commission_json
 from core.earnings import earnings_summary
 from core.errors import DomainError, Forbidden, ValidationError
 from core.extensions import db
-from core.models import Commission, Lead, Statement
+from core.models import Lead, Statement
 from core.models.lead import LEAD_STAGES
 from core.tiers import standing, tier_status
 from portal import api
@@ -260,23 +260,11 @@ def api_lead_activity(lead_id: int):
 @bearer(active=False)
 def api_commissions():
     """``?status=&type=&cursor=&limit=``, newest first."""
-    q = select(Commission).where(Commission.partner_id == g.partner.id)
-    status, ctype = request.args.get("status"), request.args.get("type")
-    from core.models.ledger import COMMISSION_STATUSES, COMMISSION_TYPES
+    from core.earnings import partner_commissions
 
-    if status:
-        if status not in COMMISSION_STATUSES:
-            raise ValidationError(f"status must be one of: {', '.join(COMMISSION_STATUSES)}.")
-        q = q.where(Commission.status == status)
-    if ctype:
-        if ctype not in COMMISSION_TYPES:
-            raise ValidationError(f"type must be one of: {', '.join(COMMISSION_TYPES)}.")
-        q = q.where(Commission.type == ctype)
-    cursor = _int_arg("cursor")
-    if cursor:
-        q = q.where(Commission.id < cursor)
     limit = _int_arg("limit", 50, 1, 200)
-    rows = list(db.session.scalars(q.order_by(Commission.id.desc()).limit(limit + 1)))
+    rows = partner_commissions(g.partner.id, request.args.get("status"),
+                               request.args.get("type"), _int_arg("cursor"), limit + 1)
     nxt = rows[limit - 1].id if len(rows) > limit else None
     return jsonify(items=[commission_json(c) for c in rows[:limit]], next_cursor=nxt)
 
@@ -285,6 +273,15 @@ def api_commissions():
 @bearer(active=False)
 def api_earnings_summary():
     return jsonify(earnings_summary(g.partner.id))
+
+
+@api.get("/partner/earnings/chart")
+@bearer(active=False)
+def api_earnings_chart():
+    """Earnings of the last 12 months, oldest first (the earnings page's chart)."""
+    from core.earnings import monthly_earned
+
+    return jsonify(items=monthly_earned(g.partner.id), next_cursor=None)
 
 
 @api.post("/partner/payout/request")

@@ -212,21 +212,15 @@ def lead_activity(lead_id: int):
 @bp.get("/partner/earnings")
 @partner_page(active=False)
 def earnings():
-    """This month, balance, commissions, payouts and statements."""
-    p = g.partner
-    status = request.args.get("status")
-    q = select(Commission).where(Commission.partner_id == p.id)
-    if status in ("pending", "approved", "on_hold", "paid", "reversed"):
-        q = q.where(Commission.status == status)
-    rows = list(db.session.scalars(q.order_by(Commission.id.desc()).limit(200)))
-    pays = list(db.session.scalars(select(Payout).where(Payout.partner_id == p.id)
-                                   .order_by(Payout.id.desc()).limit(50)))
-    sts = list(db.session.scalars(select(Statement).where(Statement.partner_id == p.id)
-                                  .order_by(Statement.year.desc(), Statement.month.desc(),
-                                            Statement.version.desc())))
-    return render_template("portal/earnings.html", summary=earnings_summary(p.id),
-                           commissions=rows, payouts=pays, statements=sts,
-                           status_filter=status, form=EmptyForm(), partner=p,
+    """This month with its breakdown by type, the last 12 months as a chart, commissions
+    filtered by type and status, payouts and statements."""
+    from core.earnings import TYPE_LABELS, earnings_page
+    from core.models.ledger import COMMISSION_STATUSES
+
+    page = earnings_page(g.partner.id, request.args.get("status") or None,
+                         request.args.get("type") or None)
+    return render_template("portal/earnings.html", **page, type_labels=TYPE_LABELS,
+                           statuses=COMMISSION_STATUSES, form=EmptyForm(), partner=g.partner,
                            stripe_enabled=bool(current_app.config.get("STRIPE_API_KEY")))
 
 
