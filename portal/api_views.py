@@ -95,7 +95,8 @@ def profile_json(p) -> dict:
             "referral_code": p.referral_code, "recruiter_id": p.recruiter_id,
             "team_leader_id": p.team_leader_id, "current_tier": st.tier.key,
             "commission_rate_bps": st.base_rate_bps, "won_deals_count": p.won_deals_count,
-            "agreement_version": p.agreement_version,
+            "agreement_version": p.agreement_version, "timezone": p.timezone or "UTC",
+            "notify_email": bool(p.notify_email), "notify_portal": bool(p.notify_portal),
             "created_at": p.created_at.isoformat()}
 
 
@@ -158,20 +159,11 @@ def api_profile():
 @api.put("/partner/profile")
 @bearer(active=False)
 def api_profile_update():
-    """Update ``name``, ``company_name``, ``industry``, ``phone``; other keys are refused."""
-    data = json_body()
-    allowed = {"name": 120, "company_name": 200, "industry": 80, "phone": 40}
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    for key, limit in allowed.items():
-        if key in data:
-            value = data[key]
-            if not isinstance(value, str) or len(value.strip()) > limit or \
-                    (key == "name" and not value.strip()):
-                raise ValidationError(f"{key} must be text of at most {limit} characters.")
-            target = g.user if key == "name" else g.partner
-            setattr(target, key, value.strip())
+    """Update the partner's own profile (``core.profile.PROFILE_FIELDS``); any other key,
+    such as tier, rate, status or partner_id, is refused with 422 and nothing changes."""
+    from core.profile import update_profile
+
+    update_profile(g.partner, json_body(), g.user.id)
     db.session.commit()
     return jsonify(profile_json(g.partner))
 

@@ -63,5 +63,19 @@ class MessageForm(FlaskForm):
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=2000)])
 
 
+class ProfileForm(FlaskForm):
+    """The partner's own profile (limits are ``core.profile.TEXT_LIMITS``; the time zone
+    choices are filled in by the view)."""
+
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    company_name = StringField("Company", validators=[Optional(), Length(max=200)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    industry = StringField("Industry you sell to", validators=[Optional(), Length(max=80)])
+    timezone = SelectField("Time zone", validate_choice=False)
+    notify_email = BooleanField("E-mail me about commissions, payouts, tier changes and "
+                                "ticket replies")
+    notify_portal = BooleanField("Show notifications in the portal")
+
+
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token (logout, payout request)."""

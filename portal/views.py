@@ -33,7 +33,38 @@ def register_filters(app) -> None:
         if current_user.is_authenticated and not current_user.is_staff:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-        return {"unread_count": unread, "logout_form": EmptyForm()}
+        return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
+                "ui_theme": chosen_theme()}
+
+
+#: Themes a person may choose; ``system`` (no cookie) follows prefers-color-scheme.
+THEMES = ("light", "dark", "system")
+#: Cookie that keeps the chosen theme (read by the server, written by app.js too).
+THEME_COOKIE = "theme"
+
+
+def chosen_theme() -> str | None:
+    """The theme the visitor chose (``light`` or ``dark``), or ``None`` to follow the
+    device. Anything else in the cookie is ignored."""
+    value = request.cookies.get(THEME_COOKIE)
+    return value if value in ("light", "dark") else None
+
+
+@bp.post("/theme")
+def set_theme():
+    """Keep the chosen theme in a cookie for a year (``system`` forgets it) and go back.
+    Works without JavaScript; app.js switches in place and writes the same cookie."""
+    form = EmptyForm()
+    theme = request.form.get("theme")
+    if not form.validate_on_submit() or theme not in THEMES:
+        abort(400)
+    resp = redirect(safe_next(request.form.get("next"), url_for("portal.dashboard")), 303)
+    if theme == "system":
+        resp.delete_cookie(THEME_COOKIE, samesite="Lax")
+    else:
+        resp.set_cookie(THEME_COOKIE, theme, max_age=365 * 86400, samesite="Lax",
+                        secure=request.is_secure, httponly=False)
+    return resp
 
 
 def partner_page(active: bool = True):
@@ -277,6 +308,36 @@ def notifications():
             n.read_at = now_utc()
     db.session.commit()
     return render_template("portal/notifications.html", notifications=rows)
+
+
+@bp.route("/partner/profile", methods=["GET", "POST"])
+@partner_page(active=False)
+def profile_page():
+    """The partner's own profile: name, company, phone, industry, time zone and contact
+    preferences. Only those fields are read from the form; tier, rates and status are
+    staff's and shown read-only."""
+    from core.profile import (INDUSTRIES, PROFILE_FIELDS, FieldError, profile_values,
+                              time_zones, update_profile)
+    from portal.forms import ProfileForm
+
+    p = g.partner
+    form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
+    form.timezone.choices = [(z, z.replace("_", " ")) for z in time_zones()]
+    if form.validate_on_submit():
+        data = {k: getattr(form, k).data for k in PROFILE_FIELDS}
+        data = {k: (v if isinstance(v, bool) else (v or "")) for k, v in data.items()}
+        try:
+            update_profile(p, data, current_user.id)
+            db.session.commit()
+        except FieldError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors = [exc.message]
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for("portal.profile_page")), 303
+    status = 422 if request.method == "POST" else 200
+    return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
+                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system"), status
 
 
 @bp.get("/sw.js")
