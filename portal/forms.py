@@ -47,6 +47,13 @@ class MoveForm(FlaskForm):
     deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)])
 
 
+class SaleForm(FlaskForm):
+    """Quick "log sale": one of the partner's open leads and the deal value in dollars."""
+
+    lead_id = SelectField("Lead", validate_choice=False)
+    deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)])
+
+
 class ActivityForm(FlaskForm):
     """Log a call, e-mail, meeting or note."""
 

@@ -9,10 +9,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from core import accounts, leads, payouts, statements
-from core.earnings import earnings_summary
 from core.errors import DomainError
 from core.extensions import db
-from core.models import Commission, Lead, Notification, Payout, Statement
+from core.models import Notification
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
@@ -148,17 +147,11 @@ def logout():
 @bp.get("/partner/dashboard")
 @partner_page(active=False)
 def dashboard():
-    """Tier card, this month's earnings, open leads, recent notifications."""
-    p = g.partner
-    open_leads = db.session.scalar(select(func.count()).select_from(Lead).where(
-        Lead.partner_id == p.id, Lead.status.not_in(("won", "lost")))) or 0
-    recent = list(db.session.scalars(select(Notification).where(
-        Notification.user_id == current_user.id).order_by(Notification.id.desc()).limit(5)))
-    from core.referrals import link_stats
+    """Tier card, this month's earnings and change, open leads, rank, quick actions and
+    the activity feed (own notices and what everyone may see)."""
+    from core.activity import home
 
-    return render_template("portal/dashboard.html", partner=p, tier=tier_status(p),
-                           earnings=earnings_summary(p.id), open_leads=open_leads,
-                           recent=recent, ref_stats=link_stats(p.id))
+    return render_template("portal/dashboard.html", partner=g.partner, **home(g.partner))
 
 
 @bp.route("/partner/leads", methods=["GET", "POST"])
@@ -183,8 +176,39 @@ def leads_page():
     rows = leads.partner_leads(g.partner, limit=500)
     by_stage = {s: [lead for lead in rows if lead.status == s] for s in LEAD_STAGES}
     status = 422 if request.method == "POST" else 200
+    from portal.forms import SaleForm
+
+    sale = SaleForm(prefix="sale")
+    sale.lead_id.choices = [(str(x.id), x.company_name) for x in rows
+                            if x.status not in ("won", "lost")]
     return render_template("portal/leads.html", form=form, by_stage=by_stage,
-                           stages=LEAD_STAGES), status
+                           stages=LEAD_STAGES, sale=sale), status
+
+
+@bp.post("/partner/leads/log-sale")
+@partner_page()
+def log_sale():
+    """Quick "log sale": mark one of the partner's open leads won with its deal value
+    (the same move as the lead page's; staff confirm it before any commission)."""
+    from portal.forms import SaleForm
+
+    form = SaleForm(prefix="sale")
+    form.lead_id.choices = None  # any id; ownership is checked on the lead itself
+    if not form.validate_on_submit() or not (form.lead_id.data or "").isdigit():
+        flash("Choose the lead you sold to and enter the deal value.", "error")
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    lead = leads.get_partner_lead(g.partner, int(form.lead_id.data))
+    try:
+        value = parse_dollars(form.deal_value.data or "")
+    except ValueError as exc:
+        flash(f"Deal value: {exc}", "error")
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    done = _commit_or_flash(lambda: leads.move_lead(lead, "won", current_user.id, value),
+                            f"Sale logged: {lead.company_name}, {format_cents(value)}. Staff "
+                            "will confirm the deal and your commission appears then.")
+    if done is None:
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    return redirect(url_for("portal.lead_detail", lead_id=lead.id), 303)
 
 
 @bp.route("/partner/leads/<int:lead_id>", methods=["GET", "POST"])
