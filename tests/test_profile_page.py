@@ -45,7 +45,7 @@ def test_partner_edits_profile_on_the_page(app, client):
     shown = client.get("/partner/profile").get_data(as_text=True)
     assert "Profile saved." in shown and '<option selected value="America/New_York">' in shown
     assert re.search(r'<a class="topbar-link" href="/partner/profile" aria-label="Your profile"'
-                     r' aria-current="page">Sarah</a>', shown)
+                     r' aria-current="page"><svg .*?</svg><span class="who">Sarah</span></a>', shown)
     assert not re.search(r'<input[^>]*\bchecked\b[^>]*name="notify_email"', shown)
     with app.app_context():
         row = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "partner.profile"))
