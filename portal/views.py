@@ -25,6 +25,7 @@ def register_filters(app) -> None:
     """Template filters for money and rates."""
     app.jinja_env.filters["cents"] = format_cents
     app.jinja_env.filters["bps"] = format_bps
+    app.jinja_env.filters["local"] = local_time
 
     @app.context_processor
     def nav_context():
@@ -64,6 +65,19 @@ def set_theme():
         resp.set_cookie(THEME_COOKIE, theme, max_age=365 * 86400, samesite="Lax",
                         secure=request.is_secure, httponly=False)
     return resp
+
+
+def local_time(moment, fmt: str = "%d %b %H:%M") -> str:
+    """Template filter: ``moment`` formatted in the logged-in partner's time zone (their
+    profile), UTC for everyone else; ``%Z`` in ``fmt`` names the zone."""
+    from core.timeutil import in_zone
+
+    if moment is None:
+        return ""
+    tz = None
+    if current_user.is_authenticated and current_user.partner is not None:
+        tz = current_user.partner.timezone
+    return in_zone(moment, tz).strftime(fmt)
 
 
 def partner_page(active: bool = True):

@@ -107,3 +107,21 @@ def test_profile_is_open_to_applicants(app, client):
     login(client, "ann@example.com")
     resp = client.get("/partner/profile")
     assert resp.status_code == 200 and "Applied" in resp.get_data(as_text=True)
+
+
+def test_times_show_in_the_partners_time_zone(app, client):
+    """After choosing a time zone, the partner reads notice times in it (stored UTC)."""
+    from datetime import UTC, datetime
+
+    from core.models import Notification
+
+    with app.app_context():
+        p = make_partner("Sarah Thompson", email="sarah@example.com")
+        db.session.add(Notification(user_id=p.user_id, kind="commission", title="Paid",
+                                    created_at=datetime(2026, 7, 1, 23, 30, tzinfo=UTC)))
+        db.session.commit()
+    login(client, "sarah@example.com")
+    assert "01 Jul 23:30 UTC" in client.get("/partner/notifications").get_data(as_text=True)
+    h = api_token(client, "sarah@example.com")
+    client.put("/api/partner/profile", headers=h, json={"timezone": "Asia/Tokyo"})
+    assert "02 Jul 08:30 JST" in client.get("/partner/notifications").get_data(as_text=True)
