@@ -108,12 +108,12 @@ def activity_feed(partner: Partner, limit: int = 10) -> list[dict]:
 def home(partner: Partner) -> dict:
     """Everything ``/partner/dashboard`` shows for one partner.
 
-    Returns ``{"tier": tier_status(), "earnings": earnings_summary() (with
-    ``change_percent``), "open_leads": int, "rank": leaderboard row of this month by deals
+    Returns ``{"tier": tier_status(), "money": month_glance() (this and last month's
+    earnings, the change, the approved balance), "open_leads": int, "rank": leaderboard row of this month by deals
     | None (active partners with a deal this month), "feed": activity_feed(),
     "ref_stats": referral link counts}``.
     """
-    from core.earnings import earnings_summary
+    from core.earnings import month_glance
     from core.leaderboard import leaderboard
     from core.referrals import link_stats
     from core.tiers import tier_status
@@ -123,6 +123,6 @@ def home(partner: Partner) -> dict:
     rank = None
     if partner.status == "active":
         rank = leaderboard("month", "deals", me=partner.id, top=1)["me"]
-    return {"tier": tier_status(partner), "earnings": earnings_summary(partner.id),
+    return {"tier": tier_status(partner), "money": month_glance(partner.id),
             "open_leads": open_leads, "rank": rank, "feed": activity_feed(partner),
             "ref_stats": link_stats(partner.id)}

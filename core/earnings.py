@@ -76,6 +76,27 @@ def earnings_summary(partner_id: int) -> dict:
     }
 
 
+def month_glance(partner_id: int, now: datetime | None = None) -> dict:
+    """The dashboard's money figures in two queries: ``{"this_month_cents",
+    "last_month_cents", "change_percent", "approved_cents"}``. The month figures are the
+    statements' ``earned_cents`` (positive commissions created in the month); approved is
+    what a payout would take now (``core.payouts.available_cents``)."""
+    now = now or now_utc()
+    start, end = month_bounds(now.year, now.month)
+    last_start = month_bounds(now.year - (now.month == 1), (now.month - 2) % 12 + 1)[0]
+    this_, last_ = db.session.execute(select(
+        func.coalesce(func.sum(case((Commission.created_at >= start, Commission.amount_cents),
+                                    else_=0)), 0),
+        func.coalesce(func.sum(case((Commission.created_at < start, Commission.amount_cents),
+                                    else_=0)), 0))
+        .where(Commission.partner_id == partner_id, Commission.amount_cents > 0,
+               Commission.created_at >= last_start, Commission.created_at < end)).one()
+    this_, last_ = int(this_ or 0), int(last_ or 0)
+    return {"this_month_cents": this_, "last_month_cents": last_,
+            "change_percent": change_percent(this_, last_),
+            "approved_cents": int(available_cents(partner_id))}
+
+
 def monthly_earned(partner_id: int, months: int = 12, now: datetime | None = None) -> list[dict]:
     """Earnings of the last ``months`` calendar months (this one included), oldest first,
     in one query: ``[{"year", "month", "label", "earned_cents"}]``. A month's

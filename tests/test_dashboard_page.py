@@ -129,3 +129,22 @@ def test_log_sale_marks_own_open_lead_won_and_refuses_others(app, client):
     with app.app_context():
         assert db.session.get(Lead, mine_id).won_value_cents == 250000
         assert db.session.get(Lead, theirs_id).status == "new"
+
+
+def test_dashboard_and_team_query_counts_do_not_grow(app, client):
+    """The dashboard (feed included) and the team page cost the same number of queries
+    with a few partners, deals and promotions as with many."""
+    from test_admin_queries import count_queries
+
+    with app.app_context():
+        me = make_partner("Lena Lead", email="lena@example.com", deals=10)
+        make_partner("Amy Alpha", leader=me, deals=1)
+    login(client, "lena@example.com")
+    client.get("/partner/team")  # creates the team channel once
+    small = {u: count_queries(app, client, u) for u in ("/partner/dashboard", "/partner/team")}
+    with app.app_context():
+        for i in range(6):
+            make_partner(f"Busy Member{i}", leader=db.session.merge(me), deals=3)
+    large = {u: count_queries(app, client, u) for u in ("/partner/dashboard", "/partner/team")}
+    assert large == small
+    assert small["/partner/dashboard"] <= 30, small

@@ -123,3 +123,20 @@ def test_api_filters_and_chart(app, client):
     assert len(chart) == 12 and chart[-1]["earned_cents"] == 25000
     summary = client.get("/api/partner/earnings/summary", headers=h).get_json()
     assert summary["change_percent"] is None
+
+
+def test_dashboard_glance_agrees_with_the_statement_figures(ctx):
+    """month_glance (two queries) gives the same months as earnings_summary (statements)."""
+    from core.earnings import earnings_summary, month_glance
+
+    p = make_partner("Gina Glance", deals=2)
+    bonus(p.id, 20000, months_ago(1))
+    bonus(p.id, 5000, months_ago(2))
+    db.session.add(Commission(partner_id=p.id, type="adjustment", amount_cents=-3000,
+                              status="approved", created_at=now_utc()))
+    db.session.commit()
+    full, glance = earnings_summary(p.id), month_glance(p.id)
+    assert glance["this_month_cents"] == full["this_month"]["earned_cents"] == 40000
+    assert glance["last_month_cents"] == full["last_month"]["earned_cents"] == 20000
+    assert glance["change_percent"] == full["change_percent"] == 100
+    assert glance["approved_cents"] == full["approved_cents"] == 22000
