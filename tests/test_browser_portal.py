@@ -62,6 +62,9 @@ def test_new_pages_fit_a_phone(app, live_server, browser):
         leader = make_partner("Lena Lead", email="lena@example.com", deals=10)
         make_partner("Amy Alpha-Longname-Hyphenated", leader=leader, deals=2)
         make_partner("Bob Beta", leader=leader, deals=1)
+        from core.leads import create_lead
+
+        create_lead(leader, {"company_name": "Harbour View Dental"}, leader.user_id)
         db.session.add(Commission(partner_id=leader.id, type="bonus", amount_cents=12345,
                                   status="approved", note="Spring challenge", created_at=now_utc()))
         db.session.commit()
@@ -71,9 +74,14 @@ def test_new_pages_fit_a_phone(app, live_server, browser):
     for name, url, heading in (("dashboard", "/partner/dashboard", "Performer partner"),
                                ("team", "/partner/team", "Team"),
                                ("earnings", "/partner/earnings", "Earnings"),
-                               ("profile", "/partner/profile", "Your profile")):
+                               ("profile", "/partner/profile", "Your profile"),
+                               ("log-sale", "/partner/leads#log-sale", "Pipeline")):
         page.goto(url)
         page.add_style_tag(content=".bottom-nav { position: static; }")  # full-page shot
+        if url.endswith("#log-sale"):
+            assert page.get_by_role("button", name="Log sale").is_visible()  # opened
+            top = page.evaluate("document.getElementById('log-sale').getBoundingClientRect().top")
+            assert top >= 52, "the sticky top bar hides the form"
         assert page.get_by_role("heading", name=heading, exact=True).is_visible()
         page.screenshot(path=os.path.join(OUT, f"portal-{name}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
