@@ -36,6 +36,18 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def in_zone(moment: datetime, tz_name: str | None) -> datetime:
+    """Return the aware ``moment`` in the IANA zone ``tz_name`` (a partner's time zone) for
+    people to read; an unknown or empty name means UTC. Storage stays UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(tz_name) if tz_name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return moment.astimezone(zone)
+
+
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """Return ``(start, end)`` of a calendar month in UTC; ``end`` is exclusive."""
     start = datetime(year, month, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ from core.commissions import commission_json
 from core.earnings import earnings_summary
 from core.errors import DomainError, Forbidden, ValidationError
 from core.extensions import db
-from core.models import Commission, Lead, Statement
+from core.models import Lead, Statement
 from core.models.lead import LEAD_STAGES
 from core.tiers import standing, tier_status
 from portal import api
@@ -95,7 +95,8 @@ def profile_json(p) -> dict:
             "referral_code": p.referral_code, "recruiter_id": p.recruiter_id,
             "team_leader_id": p.team_leader_id, "current_tier": st.tier.key,
             "commission_rate_bps": st.base_rate_bps, "won_deals_count": p.won_deals_count,
-            "agreement_version": p.agreement_version,
+            "agreement_version": p.agreement_version, "timezone": p.timezone or "UTC",
+            "notify_email": bool(p.notify_email), "notify_portal": bool(p.notify_portal),
             "created_at": p.created_at.isoformat()}
 
 
@@ -158,20 +159,11 @@ def api_profile():
 @api.put("/partner/profile")
 @bearer(active=False)
 def api_profile_update():
-    """Update ``name``, ``company_name``, ``industry``, ``phone``; other keys are refused."""
-    data = json_body()
-    allowed = {"name": 120, "company_name": 200, "industry": 80, "phone": 40}
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    for key, limit in allowed.items():
-        if key in data:
-            value = data[key]
-            if not isinstance(value, str) or len(value.strip()) > limit or \
-                    (key == "name" and not value.strip()):
-                raise ValidationError(f"{key} must be text of at most {limit} characters.")
-            target = g.user if key == "name" else g.partner
-            setattr(target, key, value.strip())
+    """Update the partner's own profile (``core.profile.PROFILE_FIELDS``); any other key,
+    such as tier, rate, status or partner_id, is refused with 422 and nothing changes."""
+    from core.profile import update_profile
+
+    update_profile(g.partner, json_body(), g.user.id)
     db.session.commit()
     return jsonify(profile_json(g.partner))
 
@@ -180,6 +172,17 @@ def api_profile_update():
 @bearer(active=False)
 def api_tier_status():
     return jsonify(tier_status(g.partner))
+
+
+@api.get("/partner/team")
+@bearer()
+def api_team():
+    """Chat entry point, and for Performer+ leaders their members and override earned."""
+    from core.team import team_overview
+
+    team = team_overview(g.partner)
+    db.session.commit()  # the leader's team channel, created on first visit
+    return jsonify(team)
 
 
 @api.get("/partner/leads")
@@ -249,23 +252,11 @@ def api_lead_activity(lead_id: int):
 @bearer(active=False)
 def api_commissions():
     """``?status=&type=&cursor=&limit=``, newest first."""
-    q = select(Commission).where(Commission.partner_id == g.partner.id)
-    status, ctype = request.args.get("status"), request.args.get("type")
-    from core.models.ledger import COMMISSION_STATUSES, COMMISSION_TYPES
+    from core.earnings import partner_commissions
 
-    if status:
-        if status not in COMMISSION_STATUSES:
-            raise ValidationError(f"status must be one of: {', '.join(COMMISSION_STATUSES)}.")
-        q = q.where(Commission.status == status)
-    if ctype:
-        if ctype not in COMMISSION_TYPES:
-            raise ValidationError(f"type must be one of: {', '.join(COMMISSION_TYPES)}.")
-        q = q.where(Commission.type == ctype)
-    cursor = _int_arg("cursor")
-    if cursor:
-        q = q.where(Commission.id < cursor)
     limit = _int_arg("limit", 50, 1, 200)
-    rows = list(db.session.scalars(q.order_by(Commission.id.desc()).limit(limit + 1)))
+    rows = partner_commissions(g.partner.id, request.args.get("status"),
+                               request.args.get("type"), _int_arg("cursor"), limit + 1)
     nxt = rows[limit - 1].id if len(rows) > limit else None
     return jsonify(items=[commission_json(c) for c in rows[:limit]], next_cursor=nxt)
 
@@ -274,6 +265,15 @@ def api_commissions():
 @bearer(active=False)
 def api_earnings_summary():
     return jsonify(earnings_summary(g.partner.id))
+
+
+@api.get("/partner/earnings/chart")
+@bearer(active=False)
+def api_earnings_chart():
+    """Earnings of the last 12 months, oldest first (the earnings page's chart)."""
+    from core.earnings import monthly_earned
+
+    return jsonify(items=monthly_earned(g.partner.id), next_cursor=None)
 
 
 @api.post("/partner/payout/request")

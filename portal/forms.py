@@ -47,6 +47,13 @@ class MoveForm(FlaskForm):
     deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)])
 
 
+class SaleForm(FlaskForm):
+    """Quick "log sale": one of the partner's open leads and the deal value in dollars."""
+
+    lead_id = SelectField("Lead", validate_choice=False)
+    deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)])
+
+
 class ActivityForm(FlaskForm):
     """Log a call, e-mail, meeting or note."""
 
@@ -61,6 +68,20 @@ class MessageForm(FlaskForm):
     """A chat message (works without JavaScript too)."""
 
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=2000)])
+
+
+class ProfileForm(FlaskForm):
+    """The partner's own profile (limits are ``core.profile.TEXT_LIMITS``; the time zone
+    choices are filled in by the view)."""
+
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    company_name = StringField("Company", validators=[Optional(), Length(max=200)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    industry = StringField("Industry you sell to", validators=[Optional(), Length(max=80)])
+    timezone = SelectField("Time zone", validate_choice=False)
+    notify_email = BooleanField("E-mail me about commissions, payouts, tier changes and "
+                                "ticket replies")
+    notify_portal = BooleanField("Show notifications in the portal")
 
 
 class EmptyForm(FlaskForm):

@@ -9,10 +9,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from core import accounts, leads, payouts, statements
-from core.earnings import earnings_summary
 from core.errors import DomainError
 from core.extensions import db
-from core.models import Commission, Lead, Notification, Payout, Statement
+from core.models import Notification
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
@@ -26,6 +25,7 @@ def register_filters(app) -> None:
     """Template filters for money and rates."""
     app.jinja_env.filters["cents"] = format_cents
     app.jinja_env.filters["bps"] = format_bps
+    app.jinja_env.filters["local"] = local_time
 
     @app.context_processor
     def nav_context():
@@ -33,7 +33,51 @@ def register_filters(app) -> None:
         if current_user.is_authenticated and not current_user.is_staff:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-        return {"unread_count": unread, "logout_form": EmptyForm()}
+        return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
+                "ui_theme": chosen_theme()}
+
+
+#: Themes a person may choose; ``system`` (no cookie) follows prefers-color-scheme.
+THEMES = ("light", "dark", "system")
+#: Cookie that keeps the chosen theme (read by the server, written by app.js too).
+THEME_COOKIE = "theme"
+
+
+def chosen_theme() -> str | None:
+    """The theme the visitor chose (``light`` or ``dark``), or ``None`` to follow the
+    device. Anything else in the cookie is ignored."""
+    value = request.cookies.get(THEME_COOKIE)
+    return value if value in ("light", "dark") else None
+
+
+@bp.post("/theme")
+def set_theme():
+    """Keep the chosen theme in a cookie for a year (``system`` forgets it) and go back.
+    Works without JavaScript; app.js switches in place and writes the same cookie."""
+    form = EmptyForm()
+    theme = request.form.get("theme")
+    if not form.validate_on_submit() or theme not in THEMES:
+        abort(400)
+    resp = redirect(safe_next(request.form.get("next"), url_for("portal.dashboard")), 303)
+    if theme == "system":
+        resp.delete_cookie(THEME_COOKIE, samesite="Lax")
+    else:
+        resp.set_cookie(THEME_COOKIE, theme, max_age=365 * 86400, samesite="Lax",
+                        secure=request.is_secure, httponly=False)
+    return resp
+
+
+def local_time(moment, fmt: str = "%d %b %H:%M") -> str:
+    """Template filter: ``moment`` formatted in the logged-in partner's time zone (their
+    profile), UTC for everyone else; ``%Z`` in ``fmt`` names the zone."""
+    from core.timeutil import in_zone
+
+    if moment is None:
+        return ""
+    tz = None
+    if current_user.is_authenticated and current_user.partner is not None:
+        tz = current_user.partner.timezone
+    return in_zone(moment, tz).strftime(fmt)
 
 
 def partner_page(active: bool = True):
@@ -117,17 +161,11 @@ def logout():
 @bp.get("/partner/dashboard")
 @partner_page(active=False)
 def dashboard():
-    """Tier card, this month's earnings, open leads, recent notifications."""
-    p = g.partner
-    open_leads = db.session.scalar(select(func.count()).select_from(Lead).where(
-        Lead.partner_id == p.id, Lead.status.not_in(("won", "lost")))) or 0
-    recent = list(db.session.scalars(select(Notification).where(
-        Notification.user_id == current_user.id).order_by(Notification.id.desc()).limit(5)))
-    from core.referrals import link_stats
+    """Tier card, this month's earnings and change, open leads, rank, quick actions and
+    the activity feed (own notices and what everyone may see)."""
+    from core.activity import home
 
-    return render_template("portal/dashboard.html", partner=p, tier=tier_status(p),
-                           earnings=earnings_summary(p.id), open_leads=open_leads,
-                           recent=recent, ref_stats=link_stats(p.id))
+    return render_template("portal/dashboard.html", partner=g.partner, **home(g.partner))
 
 
 @bp.route("/partner/leads", methods=["GET", "POST"])
@@ -152,8 +190,39 @@ def leads_page():
     rows = leads.partner_leads(g.partner, limit=500)
     by_stage = {s: [lead for lead in rows if lead.status == s] for s in LEAD_STAGES}
     status = 422 if request.method == "POST" else 200
+    from portal.forms import SaleForm
+
+    sale = SaleForm(prefix="sale")
+    sale.lead_id.choices = [(str(x.id), x.company_name) for x in rows
+                            if x.status not in ("won", "lost")]
     return render_template("portal/leads.html", form=form, by_stage=by_stage,
-                           stages=LEAD_STAGES), status
+                           stages=LEAD_STAGES, sale=sale), status
+
+
+@bp.post("/partner/leads/log-sale")
+@partner_page()
+def log_sale():
+    """Quick "log sale": mark one of the partner's open leads won with its deal value
+    (the same move as the lead page's; staff confirm it before any commission)."""
+    from portal.forms import SaleForm
+
+    form = SaleForm(prefix="sale")
+    form.lead_id.choices = None  # any id; ownership is checked on the lead itself
+    if not form.validate_on_submit() or not (form.lead_id.data or "").isdigit():
+        flash("Choose the lead you sold to and enter the deal value.", "error")
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    lead = leads.get_partner_lead(g.partner, int(form.lead_id.data))
+    try:
+        value = parse_dollars(form.deal_value.data or "")
+    except ValueError as exc:
+        flash(f"Deal value: {exc}", "error")
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    done = _commit_or_flash(lambda: leads.move_lead(lead, "won", current_user.id, value),
+                            f"Sale logged: {lead.company_name}, {format_cents(value)}. Staff "
+                            "will confirm the deal and your commission appears then.")
+    if done is None:
+        return redirect(url_for("portal.leads_page") + "#log-sale", 303)
+    return redirect(url_for("portal.lead_detail", lead_id=lead.id), 303)
 
 
 @bp.route("/partner/leads/<int:lead_id>", methods=["GET", "POST"])
@@ -212,21 +281,15 @@ def lead_activity(lead_id: int):
 @bp.get("/partner/earnings")
 @partner_page(active=False)
 def earnings():
-    """This month, balance, commissions, payouts and statements."""
-    p = g.partner
-    status = request.args.get("status")
-    q = select(Commission).where(Commission.partner_id == p.id)
-    if status in ("pending", "approved", "on_hold", "paid", "reversed"):
-        q = q.where(Commission.status == status)
-    rows = list(db.session.scalars(q.order_by(Commission.id.desc()).limit(200)))
-    pays = list(db.session.scalars(select(Payout).where(Payout.partner_id == p.id)
-                                   .order_by(Payout.id.desc()).limit(50)))
-    sts = list(db.session.scalars(select(Statement).where(Statement.partner_id == p.id)
-                                  .order_by(Statement.year.desc(), Statement.month.desc(),
-                                            Statement.version.desc())))
-    return render_template("portal/earnings.html", summary=earnings_summary(p.id),
-                           commissions=rows, payouts=pays, statements=sts,
-                           status_filter=status, form=EmptyForm(), partner=p,
+    """This month with its breakdown by type, the last 12 months as a chart, commissions
+    filtered by type and status, payouts and statements."""
+    from core.earnings import TYPE_LABELS, earnings_page
+    from core.models.ledger import COMMISSION_STATUSES
+
+    page = earnings_page(g.partner.id, request.args.get("status") or None,
+                         request.args.get("type") or None)
+    return render_template("portal/earnings.html", **page, type_labels=TYPE_LABELS,
+                           statuses=COMMISSION_STATUSES, form=EmptyForm(), partner=g.partner,
                            stripe_enabled=bool(current_app.config.get("STRIPE_API_KEY")))
 
 
@@ -258,6 +321,18 @@ def statement_download(statement_id: int):
 # The chat pages live in portal/chat_views.py.
 
 
+@bp.get("/partner/team")
+@partner_page()
+def team_page():
+    """Chat entry point for everyone; members, their deals, the override earned from them
+    and the invite link for Performer+ team leaders; what unlocks it for the others."""
+    from core.team import team_overview
+
+    team = team_overview(g.partner)
+    db.session.commit()  # the leader's team channel, created on first visit
+    return render_template("portal/team.html", team=team, partner=g.partner)
+
+
 @bp.get("/partner/notifications")
 @partner_page(active=False)
 def notifications():
@@ -271,6 +346,36 @@ def notifications():
             n.read_at = now_utc()
     db.session.commit()
     return render_template("portal/notifications.html", notifications=rows)
+
+
+@bp.route("/partner/profile", methods=["GET", "POST"])
+@partner_page(active=False)
+def profile_page():
+    """The partner's own profile: name, company, phone, industry, time zone and contact
+    preferences. Only those fields are read from the form; tier, rates and status are
+    staff's and shown read-only."""
+    from core.profile import (INDUSTRIES, PROFILE_FIELDS, FieldError, profile_values,
+                              time_zones, update_profile)
+    from portal.forms import ProfileForm
+
+    p = g.partner
+    form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
+    form.timezone.choices = [(z, z.replace("_", " ")) for z in time_zones()]
+    if form.validate_on_submit():
+        data = {k: getattr(form, k).data for k in PROFILE_FIELDS}
+        data = {k: (v if isinstance(v, bool) else (v or "")) for k, v in data.items()}
+        try:
+            update_profile(p, data, current_user.id)
+            db.session.commit()
+        except FieldError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors = [exc.message]
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for("portal.profile_page")), 303
+    status = 422 if request.method == "POST" else 200
+    return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
+                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system"), status
 
 
 @bp.get("/sw.js")

@@ -260,7 +260,8 @@ def test_hostile_names_are_shown_as_text(app):
     partner = app.test_client()
     assert login(partner, "xss@example.com").status_code == 302
     for url in ("/partner/dashboard", "/partner/leads", f"/partner/leads/{ids['confirmed']}",
-                "/partner/earnings", "/partner/notifications"):
+                "/partner/earnings", "/partner/notifications", "/partner/team",
+                "/partner/profile"):
         check(partner, url)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Lead).where(

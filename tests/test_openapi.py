@@ -65,6 +65,11 @@ def test_responses_match_the_document(app, client, tokens):
 
     call("get", "/api/partner/profile", "/api/partner/profile", ph)
     call("get", "/api/partner/tier-status", "/api/partner/tier-status", ph)
+    call("get", "/api/partner/team", "/api/partner/team", ph)
+    call("put", "/api/partner/profile", "/api/partner/profile", ph,
+         json={"timezone": "Europe/Paris", "notify_email": False, "phone": "+33 1 23 45 67 89"})
+    call("put", "/api/partner/profile", "/api/partner/profile", ph, json={"tier": "elite"})
+    call("get", "/api/partner/earnings/chart", "/api/partner/earnings/chart", ph)
     lead = call("post", "/api/partner/leads", "/api/partner/leads", ph,
                 json={"company_name": "TechCorp", "estimated_value_cents": 250000}).get_json()
     call("post", "/api/partner/leads", "/api/partner/leads", ph, json={"company_name": ""})

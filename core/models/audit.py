@@ -14,6 +14,8 @@ class AuditLog(db.Model):
     __table_args__ = (
         Index("ix_audit_log_object", "object_type", "object_id"),
         Index("ix_audit_log_created_at", "created_at"),
+        #: The dashboard feed reads the newest rows of one action (``tier.promote``).
+        Index("ix_audit_log_action_id", "action", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

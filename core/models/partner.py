@@ -2,6 +2,7 @@
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -76,6 +77,11 @@ class Partner(db.Model):
     #: Stripe says the account can receive transfers (``account.updated``).
     stripe_payouts_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: IANA time zone the partner reads times in (``Europe/London``); set on the profile.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: Contact preferences: e-mails about what matters, and portal (in-app) notices.
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    notify_portal: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 
     user = relationship("User", back_populates="partner", foreign_keys=[user_id])
@@ -137,6 +143,9 @@ class TrainingModule(db.Model):
     min_tier_key: Mapped[str] = mapped_column(String(30), default="", server_default="")
     #: Percentage of right answers needed to pass the quiz.
     pass_mark_percent: Mapped[int] = mapped_column(default=80, server_default="80")
+    #: When the module was added (the dashboard announces new modules); modules older
+    #: than the column carry the time of its migration.
+    created_at: Mapped[object | None] = mapped_column(UTCDateTime, default=now_utc)
 
 
 class TrainingCompletion(db.Model):

@@ -4,17 +4,49 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(function () {});
   }
-  if (location.hash === "#new-lead") {
-    var d = document.getElementById("new-lead");
-    if (d) d.open = true;
+  // A link to #new-lead or #log-sale opens that folded form.
+  if (location.hash === "#new-lead" || location.hash === "#log-sale") {
+    var d = document.getElementById(location.hash.slice(1));
+    if (d) { d.open = true; d.scrollIntoView(); }
   }
-  var link = document.getElementById("ref-link");
-  if (link && navigator.clipboard) {
-    link.setAttribute("role", "button");
-    link.setAttribute("tabindex", "0");
-    link.title = "Copy link";
-    var copy = function () { navigator.clipboard.writeText(link.textContent.trim()); link.classList.add("copied"); };
-    link.addEventListener("click", copy);
-    link.addEventListener("keydown", function (e) { if (e.key === "Enter") copy(); });
+  if (navigator.clipboard) {
+    Array.prototype.forEach.call(document.querySelectorAll("code.copy"), function (link) {
+      link.setAttribute("role", "button");
+      link.setAttribute("tabindex", "0");
+      link.title = "Copy link";
+      var copy = function () { navigator.clipboard.writeText(link.textContent.trim()); link.classList.add("copied"); };
+      link.addEventListener("click", copy);
+      link.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); copy(); } });
+    });
+  }
+  // Theme toggle: switch in place and keep the choice in the same cookie the server reads.
+  var themeForm = document.getElementById("theme-toggle");
+  if (themeForm) {
+    var root = document.documentElement;
+    var btn = themeForm.querySelector("button[name=theme]");
+    var light = window.matchMedia ? window.matchMedia("(prefers-color-scheme: light)") : null;
+    var effective = function () {
+      return root.getAttribute("data-theme") || (light && light.matches ? "light" : "dark");
+    };
+    var relabel = function () {
+      var next = effective() === "light" ? "dark" : "light";
+      btn.value = next;
+      btn.setAttribute("aria-label", "Switch to " + next + " theme");
+      btn.title = "Switch to " + next + " theme";
+    };
+    relabel();
+    if (light && light.addEventListener) light.addEventListener("change", relabel);
+    themeForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var theme = btn.value;
+      root.setAttribute("data-theme", theme);
+      document.cookie = "theme=" + theme + "; path=/; max-age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+      Array.prototype.forEach.call(document.querySelectorAll('meta[name="theme-color"]'), function (m) {
+        m.removeAttribute("media");
+        m.setAttribute("content", theme === "light" ? "#e3e5e8" : "#1e1f22");
+      });
+      relabel();
+    });
   }
 })();

@@ -1,0 +1,91 @@
+"""The portal pages of issue 5 in headless Chromium at 390px: the theme toggle with the
+device's colour scheme, and screenshots of team, earnings, profile and dashboard."""
+
+import os
+
+import pytest
+from conftest import make_partner
+from test_browser import ARGS, CHROMIUM, OUT, log_in
+
+from core.extensions import db
+from core.models import Commission
+from core.timeutil import now_utc
+
+DARK_BG, LIGHT_BG = "rgb(49, 51, 56)", "rgb(255, 255, 255)"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def phone(browser, base, scheme="dark"):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base,
+                              color_scheme=scheme)
+    return ctx.new_page()
+
+
+def background(page) -> str:
+    return page.evaluate("getComputedStyle(document.body).backgroundColor")
+
+
+@pytest.mark.browser
+def test_theme_follows_device_then_toggle_persists(app, live_server, browser):
+    """A phone set to light shows the light theme with no choice made; the toggle switches
+    to dark at once, and the choice survives a reload (cookie read by the server)."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+    page = phone(browser, live_server, scheme="light")
+    log_in(page, "sarah@example.com")
+    assert background(page) == LIGHT_BG
+    os.makedirs(OUT, exist_ok=True)
+    page.screenshot(path=os.path.join(OUT, "portal-dashboard-light.png"))
+    toggle = page.get_by_role("button", name="Switch to dark theme")
+    toggle.click()
+    assert background(page) == DARK_BG
+    assert page.get_by_role("button", name="Switch to light theme").is_visible()
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert background(page) == DARK_BG
+
+
+@pytest.mark.browser
+def test_new_pages_fit_a_phone(app, live_server, browser):
+    """Team, earnings, profile and dashboard render at 390px (and 360px) without sideways
+    scrolling; a screenshot of each at 390px is saved for people to look at."""
+    with app.app_context():
+        leader = make_partner("Lena Lead", email="lena@example.com", deals=10)
+        make_partner("Amy Alpha-Longname-Hyphenated", leader=leader, deals=2)
+        make_partner("Bob Beta", leader=leader, deals=1)
+        from core.leads import create_lead
+
+        create_lead(leader, {"company_name": "Harbour View Dental"}, leader.user_id)
+        db.session.add(Commission(partner_id=leader.id, type="bonus", amount_cents=12345,
+                                  status="approved", note="Spring challenge", created_at=now_utc()))
+        db.session.commit()
+    page = phone(browser, live_server)
+    log_in(page, "lena@example.com")
+    os.makedirs(OUT, exist_ok=True)
+    for name, url, heading in (("dashboard", "/partner/dashboard", "Performer partner"),
+                               ("team", "/partner/team", "Team"),
+                               ("earnings", "/partner/earnings", "Earnings"),
+                               ("profile", "/partner/profile", "Your profile"),
+                               ("log-sale", "/partner/leads#log-sale", "Pipeline")):
+        page.goto(url)
+        page.add_style_tag(content=".bottom-nav { position: static; }")  # full-page shot
+        if url.endswith("#log-sale"):
+            assert page.get_by_role("button", name="Log sale").is_visible()  # opened
+            top = page.evaluate("document.getElementById('log-sale').getBoundingClientRect().top")
+            assert top >= 52, "the sticky top bar hides the form"
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+        page.screenshot(path=os.path.join(OUT, f"portal-{name}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    page.set_viewport_size({"width": 360, "height": 740})
+    for url in ("/partner/dashboard", "/partner/team", "/partner/earnings", "/partner/profile"):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, url
