@@ -136,7 +136,8 @@ def test_partner_to_paid_statement(app, run_worker, live_server):
             received.append(data)
             got.set()
 
-        assert mike_socket.call("join", {"channel": "daily-wins"}, timeout=5)["ok"]
+        joined = mike_socket.call("join", {"channel": "daily-wins"}, timeout=5)
+        assert isinstance(joined, dict) and joined["ok"], joined
         assert sarah_socket.call("join", {"channel": "daily-wins"}, timeout=5)["ok"]
         ack = sarah_socket.call("send", {"channel": "daily-wins",
                                          "body": "Closed TechCorp: **$300** paid out!"},
