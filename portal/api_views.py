@@ -13,6 +13,7 @@ from core.errors import DomainError, Forbidden, ValidationError
 from core.extensions import db
 from core.models import Commission, Lead, Statement
 from core.models.lead import LEAD_STAGES
+from core.throttle import login_throttle, record_failure
 from core.tiers import standing, tier_status
 from portal import api
 
@@ -127,6 +128,7 @@ def _login(kind: str):
     data = json_body()
     user = accounts.authenticate(data.get("email"), data.get("password"))
     if user is None or (kind == "staff") != user.is_staff:
+        record_failure()
         return jsonify(error={"code": "invalid_credentials", "message":
                               "That e-mail and password do not match an active account."}), 401
     token, row = accounts.issue_token(user)
@@ -136,12 +138,14 @@ def _login(kind: str):
 
 
 @api.post("/auth/partner/login")
+@login_throttle
 def api_partner_login():
     """Log in: returns ``{token, expires_at}``."""
     return _login("partner")
 
 
 @api.post("/auth/staff/login")
+@login_throttle
 def api_staff_login():
     """Staff log in: returns ``{token, expires_at, roles}``."""
     return _login("staff")

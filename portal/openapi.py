@@ -225,9 +225,9 @@ def document() -> dict:
                             "company_name": {"type": "string", "maxLength": 200}}},
             auth=None, errors=(400, 409, 422))},
         "/api/auth/partner/login": {"post": _op("Partner login → bearer token", 200,
-                                                _ref("Token"), LOGIN, None, (400, 401))},
+                                                _ref("Token"), LOGIN, None, (400, 401, 429))},
         "/api/auth/staff/login": {"post": _op("Staff login → bearer token", 200, _ref("Token"),
-                                              LOGIN, None, (400, 401))},
+                                              LOGIN, None, (400, 401, 429))},
         "/api/partner/profile": {
             "get": _op("The partner's profile", 200, _ref("Profile"), errors=(401, 403)),
             "put": _op("Update name, company, industry, phone", 200, _ref("Profile"),

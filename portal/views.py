@@ -5,7 +5,7 @@ import os
 
 from flask import (abort, current_app, flash, g, redirect, render_template, request,
                    send_file, url_for)
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import accounts, leads, payouts, statements
@@ -16,10 +16,12 @@ from core.models import Commission, Lead, Notification, Payout, Statement
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
+from core.sessions import end_session, start_session
+from core.throttle import login_throttle, record_failure
 from core.tiers import tier_status
 from portal import bp
 from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm,
-                          RegisterForm)
+                          PasswordChangeForm, RegisterForm)
 
 
 def register_filters(app) -> None:
@@ -80,7 +82,7 @@ def register():
             form.email.data, form.password.data, form.name.data, form.accept_terms.data is True,
             form.referral_code.data or None, form.company_name.data or ""))
         if partner is not None:
-            login_user(partner.user)
+            start_session(partner.user)
             flash("Application received. Staff review applications within one business day.",
                   "success")
             return redirect(url_for("portal.dashboard"))
@@ -90,15 +92,21 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @bp.route("/partner/login", methods=["GET", "POST"])
+@login_throttle
 def login():
-    """Log in partners and staff alike; staff land in the back office."""
+    """Log in partners and staff alike on a new session; staff land in the back office.
+
+    Failed attempts are throttled per account and per IP (core/throttle.py).
+    """
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            default = "/admin/" if user.is_staff else url_for("portal.dashboard")
-            return redirect(safe_next(request.args.get("next"), default))
+            target = safe_next(request.args.get("next"),
+                               "/admin/" if user.is_staff else url_for("portal.dashboard"))
+            start_session(user, remember=form.remember.data is True)
+            return redirect(target)
+        record_failure()
         flash("That e-mail and password do not match an active account.", "error")
         return render_template("portal/login.html", form=form), 401
     return render_template("portal/login.html", form=form)
@@ -106,12 +114,47 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session (POST with CSRF so a link cannot log someone out)."""
+    """End the session and every other session of the user: other devices, API login
+    tokens and sockets (POST with CSRF so a link cannot log someone out)."""
     form = EmptyForm()
     if form.validate_on_submit():
-        logout_user()
+        if current_user.is_authenticated:
+            accounts.end_sessions(current_user, current_user.id, "logout")
+            db.session.commit()
+        end_session()
         flash("You are logged out.", "info")
     return redirect(url_for("portal.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@login_throttle
+def change_password():
+    """Change one's password (partners and staff): the current password is required;
+    every other session and API login token of the user ends, this one goes on."""
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except accounts.WrongPassword as exc:
+            db.session.rollback()
+            record_failure()
+            form.current_password.errors = [exc.message]
+            status = 401
+        except DomainError as exc:
+            db.session.rollback()
+            form.new_password.errors = [exc.message]
+            status = 422
+        else:
+            start_session(user, remember=False)
+            flash("Password changed. You are logged out everywhere else.", "success")
+            return redirect("/admin/" if user.is_staff else url_for("portal.dashboard"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("portal/password.html", form=form), status
 
 
 @bp.get("/partner/dashboard")
