@@ -25,6 +25,7 @@ from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, 
 
 from core import chat, presence
 from core.accounts import user_for_token
+from core.sessions import session_expired
 from core.errors import DomainError, ValidationError
 from core.extensions import db, is_row_id, socketio
 from core.models import User
@@ -72,7 +73,8 @@ def on_connect(auth=None):
     user = None
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         user = user_for_token(auth["token"])
-    elif current_user.is_authenticated:
+    elif session_expired() is None and current_user.is_authenticated:
+        # Socket.IO runs no before_request: check the session's timeouts here too.
         user = current_user._get_current_object()
     if user is None:
         raise ConnectionRefusedError("Log in to use chat.")
