@@ -31,8 +31,10 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+
 #: Rate limits (log-in throttling, core/throttle.py); storage is the app's Redis, set in
-#: ``create_app`` from ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL``. No default limits.
+#: ``create_app`` from ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL``. No default limits. Like
+#: ``socketio``, one per process: it keeps the storage of the last app bound to it.
 limiter = Limiter(key_func=get_remote_address)
 
 #: Largest primary key a row can have (PostgreSQL ``INTEGER``); larger ids cannot exist.

@@ -12,7 +12,7 @@ import hashlib
 import math
 import time
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -29,12 +29,15 @@ def _failed(response) -> bool:
 
 
 def account_key() -> str:
-    """The account a log-in attempt is for: the e-mail of the form or JSON body (the
-    logged-in user's for a password change), lower-cased and hashed."""
+    """The account a log-in attempt is for: the e-mail of the form or JSON body (during
+    the two-factor step the pending user's, for a password change the logged-in user's),
+    lower-cased and hashed."""
     email = request.form.get("email")
     if email is None and request.is_json:
         body = request.get_json(silent=True)
         email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str) and isinstance(session.get("pending_2fa"), dict):
+        email = session["pending_2fa"].get("email")  # the two-factor step
     if not isinstance(email, str) and current_user.is_authenticated:
         email = current_user.email
     email = email.strip().lower() if isinstance(email, str) else ""
@@ -68,7 +71,7 @@ def retry_after_seconds() -> int:
 
 def too_many_message(seconds: int) -> str:
     """The sentence shown with a 429: the same for every account, existing or not."""
-    minutes = max(1, math.ceil(seconds / 60))
+    minutes = max(1, round(seconds / 60))
     unit = "minute" if minutes == 1 else "minutes"
     return (f"Too many failed log-in attempts. For your security, try again in {minutes} "
             f"{unit}.")
