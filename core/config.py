@@ -87,6 +87,8 @@ class Config:
     RATELIMIT_KEY_PREFIX = "siso-limits"
     #: Redis down: log and let the request through rather than lock everyone out.
     RATELIMIT_SWALLOW_ERRORS = True
+    #: Staff roles that must use two-factor (TOTP) to log in (core/twofactor.py).
+    TOTP_REQUIRED_ROLES = ("admin", "finance")
     #: ``Strict-Transport-Security`` max-age; 0 sends no HSTS header (production sets it).
     HSTS_SECONDS = 0
     #: Bearer tokens from ``POST /api/auth/*/login`` live this long (seconds).
@@ -143,6 +145,9 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"  # noqa: S105 (tests only)
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
+    #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
+    #: the production requirement (admin, finance) back on. Enrolled staff are always asked.
+    TOTP_REQUIRED_ROLES = ()
 
 
 def normalise_db_url(url: str) -> str:

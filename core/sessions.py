@@ -37,6 +37,49 @@ def start_session(user: User, remember: bool = False) -> None:
     session.permanent = remember
 
 
+#: Seconds between the password and the two-factor code before the log-in starts over.
+SECOND_STEP_SECONDS = 5 * 60
+
+
+def begin_second_step(user: User, target: str) -> None:
+    """Password accepted, two-factor code still to come: remember only that, on an
+    emptied session (nobody is logged in until the code is right)."""
+    session.clear()
+    session["pending_2fa"] = {"user_id": user.id, "version": user.session_version,
+                              "email": user.email, "next": target, "at": int(time.time())}
+
+
+def pending_user() -> User | None:
+    """The user between password and code, if that began less than 5 minutes ago and the
+    account did not change meanwhile (``session_version``), else ``None``."""
+    from core.extensions import db
+
+    pending = session.get("pending_2fa")
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > SECOND_STEP_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("user_id"))
+    if user is None or user.session_version != pending.get("version") or not user.is_active:
+        return None
+    return user
+
+
+def pending_secret() -> str:
+    """The TOTP secret offered during two-factor setup (made once per pending log-in)."""
+    from core.twofactor import new_secret
+
+    pending = session["pending_2fa"]
+    if not pending.get("secret"):
+        pending["secret"] = new_secret()
+        session.modified = True
+    return pending["secret"]
+
+
+def finish_second_step() -> str:
+    """Drop the pending state; returns where the user was going."""
+    pending = session.pop("pending_2fa", {})
+    return pending.get("next") or "/admin/"
+
+
 def _limits() -> tuple[int, int]:
     cfg = current_app.config
     if session.get("kind") == "staff":

@@ -29,6 +29,13 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me logged in on this device")
 
 
+class OtpForm(FlaskForm):
+    """The 6-digit code of an authenticator app (staff two-factor)."""
+
+    code = StringField("6-digit code", validators=[DataRequired(), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
 class PasswordChangeForm(FlaskForm):
     """Current password, then the new one twice (the rules are in core.accounts)."""
 

@@ -1,5 +1,6 @@
 """Portal pages. Thin: parse the form, call one core operation, commit, render."""
 
+import base64
 import functools
 import os
 
@@ -8,7 +9,7 @@ from flask import (abort, current_app, flash, g, redirect, render_template, requ
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from core import accounts, leads, payouts, statements
+from core import accounts, leads, payouts, statements, twofactor
 from core.earnings import earnings_summary
 from core.errors import DomainError
 from core.extensions import db
@@ -16,11 +17,12 @@ from core.models import Commission, Lead, Notification, Payout, Statement
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
-from core.sessions import end_session, start_session
+from core.sessions import (begin_second_step, end_session, finish_second_step, pending_secret,
+                           pending_user, start_session)
 from core.throttle import login_throttle, record_failure
 from core.tiers import tier_status
 from portal import bp
-from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm,
+from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm, OtpForm,
                           PasswordChangeForm, RegisterForm)
 
 
@@ -104,12 +106,54 @@ def login():
         if user is not None:
             target = safe_next(request.args.get("next"),
                                "/admin/" if user.is_staff else url_for("portal.dashboard"))
+            if twofactor.required_for(user):
+                begin_second_step(user, target)
+                return redirect(url_for("portal.login_second_step"))
             start_session(user, remember=form.remember.data is True)
             return redirect(target)
         record_failure()
         flash("That e-mail and password do not match an active account.", "error")
         return render_template("portal/login.html", form=form), 401
     return render_template("portal/login.html", form=form)
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@login_throttle
+def login_second_step():
+    """Second log-in step for staff: the TOTP code, or setting two-factor up first when a
+    role requires it. Wrong codes are throttled like wrong passwords."""
+    user = pending_user()
+    if user is None:
+        flash("Log in again: the two-factor step expired.", "info")
+        return redirect(url_for("portal.login"))
+    form = OtpForm()
+    setup = user.totp_secret is None
+    secret = pending_secret() if setup else None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if setup:
+                twofactor.enable(user, secret, form.code.data)
+            else:
+                twofactor.verify(user, form.code.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            record_failure()
+            form.code.errors = [exc.message]
+            status = exc.status
+        else:
+            target = finish_second_step()
+            start_session(user)
+            return redirect(target)
+    elif request.method == "POST":
+        status = 422
+    qr = None
+    if setup:
+        qr = "data:image/svg+xml;base64," + base64.b64encode(
+            twofactor.qr_svg(twofactor.provisioning_uri(user, secret)).encode()).decode()
+    return render_template("portal/two_factor.html", form=form, setup=setup, secret=secret,
+                           qr=qr), status
 
 
 @bp.post("/logout")
