@@ -73,7 +73,7 @@ def _matching_step(secret: str, code, at: float | None = None) -> int | None:
 
 def _now(at: float | None) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(time.time() if at is None else at,
-                                           tz=datetime.timezone.utc)
+                                           tz=datetime.UTC)
 
 
 def verify(user: User, code, at: float | None = None) -> None:

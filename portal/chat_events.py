@@ -25,11 +25,11 @@ from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, 
 
 from core import chat, presence
 from core.accounts import user_for_token
-from core.sessions import session_expired
 from core.errors import DomainError, ValidationError
 from core.extensions import db, is_row_id, socketio
 from core.models import User
 from core.notifications import user_room
+from core.sessions import session_expired
 
 log = logging.getLogger(__name__)
 

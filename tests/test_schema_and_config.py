@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from conftest import TEST_REDIS_URL
 
 from core import create_app
-from core.config import ProductionConfig, TestingConfig
+from core.config import ProductionConfig
 from core.extensions import db
 from core.models import Tier, User
 
