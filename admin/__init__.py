@@ -19,3 +19,4 @@ def init_app(app: Flask) -> None:
     from flask_admin.menu import MenuLink
 
     admin.add_link(MenuLink(name="Change password", url="/account/password"))
+    admin.add_link(MenuLink(name="Log out", url="/logout"))

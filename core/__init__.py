@@ -55,6 +55,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 
+    trust_proxies(app)
+
     import admin
     import jobs
     import portal
@@ -161,6 +163,17 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         return resp
 
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` reverse proxies, take the client address and scheme from
+    their ``X-Forwarded-For``/``-Proto`` headers (Werkzeug's ProxyFix), so per-IP log-in
+    limits count clients, not the proxy. 0 (default) trusts no such header."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
 
 def csp_nonce() -> str:

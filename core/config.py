@@ -4,7 +4,8 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
 ``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``),
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
-``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``).
+``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
+``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0).
 """
 
 import os
@@ -87,6 +88,9 @@ class Config:
     RATELIMIT_KEY_PREFIX = "siso-limits"
     #: Redis down: log and let the request through rather than lock everyone out.
     RATELIMIT_SWALLOW_ERRORS = True
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    #: (``PROXY_COUNT``); 0 means the client address is the socket's.
+    PROXY_COUNT = 0
     #: Staff roles that must use two-factor (TOTP) to log in (core/twofactor.py).
     TOTP_REQUIRED_ROLES = ("admin", "finance")
     #: ``Strict-Transport-Security`` max-age; 0 sends no HSTS header (production sets it).
@@ -116,6 +120,7 @@ class Config:
                                                cls.LOGIN_LIMIT_PER_ACCOUNT),
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", cls.LOGIN_LIMIT_PER_IP),
             "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", cls.RATELIMIT_STORAGE_URI),
+            "PROXY_COUNT": env_int("PROXY_COUNT", cls.PROXY_COUNT),
         }
         return cfg
 

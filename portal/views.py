@@ -156,11 +156,16 @@ def login_second_step():
                            qr=qr), status
 
 
-@bp.post("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 def logout():
     """End the session and every other session of the user: other devices, API login
-    tokens and sockets (POST with CSRF so a link cannot log someone out)."""
+    tokens and sockets. Only a POST with CSRF logs out (so a link or image cannot); GET
+    shows the button (the back office menu links here)."""
     form = EmptyForm()
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("portal.login"))
+        return render_template("portal/logout.html", form=form)
     if form.validate_on_submit():
         if current_user.is_authenticated:
             accounts.end_sessions(current_user, current_user.id, "logout")

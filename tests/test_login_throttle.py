@@ -170,3 +170,39 @@ def test_default_account_limit_is_ten(client, pat):
     for _ in range(10):
         assert api_login(client, pat, WRONG).status_code == 401
     assert_throttled(api_login(client, pat, PASSWORD))
+
+
+def test_forwarded_for_is_not_trusted_by_default(client, pat, low_limits):
+    """Without configured proxies a client cannot dodge the per-IP limit by sending a new
+    X-Forwarded-For with each attempt."""
+    for i in range(6):
+        resp = client.post("/api/auth/partner/login",
+                           json={"email": f"victim{i}@example.com", "password": WRONG},
+                           headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        assert resp.status_code == 401
+    resp = client.post("/api/auth/partner/login", json={"email": pat, "password": PASSWORD},
+                       headers={"X-Forwarded-For": "198.51.100.99"})
+    assert resp.status_code == 429
+
+
+@pytest.mark.parametrize("count,seen", [(0, "10.0.0.1"), (1, "203.0.113.9")])
+def test_proxy_count_decides_the_client_address(count, seen):
+    """PROXY_COUNT=1 (one reverse proxy) takes the client address from X-Forwarded-For, so
+    per-IP limits count clients, not the proxy; 0 keeps the socket's address."""
+    from flask import Flask, request
+
+    from core import trust_proxies
+
+    tiny = Flask("tiny")
+    tiny.config["PROXY_COUNT"] = count
+    tiny.add_url_rule("/ip", "ip", lambda: request.remote_addr)
+    trust_proxies(tiny)
+    resp = tiny.test_client().get("/ip", headers={"X-Forwarded-For": "203.0.113.9"},
+                                  environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert resp.get_data(as_text=True) == seen
+
+
+def test_proxy_count_from_env(monkeypatch):
+    """The environment sets how many proxies to trust."""
+    monkeypatch.setenv("PROXY_COUNT", "2")
+    assert Config.from_env()["PROXY_COUNT"] == 2

@@ -302,3 +302,18 @@ def test_password_change_page_needs_login(client):
     """Anonymous visitors are sent to log in."""
     resp = client.get("/account/password")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_staff_log_out_from_the_back_office(app, admin_user):
+    """The back office menu links to /logout; opening it only shows the button (a link
+    or image cannot log anyone out), pressing it logs out."""
+    client = app.test_client()
+    login(client, admin_user)
+    assert 'href="/logout"' in client.get("/admin/").get_data(as_text=True)
+    page = client.get("/logout")
+    assert page.status_code == 200 and "Log out everywhere" in page.get_data(as_text=True)
+    assert logged_in_staff(client)
+    resp = client.post("/logout", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert resp.status_code == 302
+    assert not logged_in_staff(client)
+    assert client.get("/logout").status_code == 302  # anonymous: to the login page
