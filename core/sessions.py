@@ -114,7 +114,9 @@ def check_session() -> None:
     now = time.time()
     reason = session_expired(now)
     if reason:
-        logout_user()
+        # Only this session ends: emptying it is enough (nobody is loaded yet in this
+        # request). logout_user() would signal a log-out, which closes the user's sockets
+        # on every device, also those whose sessions are still good.
         session.clear()
         flash(reason, "info")
         return

@@ -5,7 +5,7 @@ import functools
 import os
 
 from flask import (abort, current_app, flash, g, redirect, render_template, request,
-                   send_file, url_for)
+                   send_file, session, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -198,7 +198,7 @@ def change_password():
             form.new_password.errors = [exc.message]
             status = 422
         else:
-            start_session(user, remember=False)
+            start_session(user, remember=session.get("remember") is True)
             flash("Password changed. You are logged out everywhere else.", "success")
             return redirect("/admin/" if user.is_staff else url_for("portal.dashboard"))
     elif request.method == "POST":

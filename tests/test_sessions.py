@@ -317,3 +317,38 @@ def test_staff_log_out_from_the_back_office(app, admin_user):
     assert resp.status_code == 302
     assert not logged_in_staff(client)
     assert client.get("/logout").status_code == 302  # anonymous: to the login page
+
+
+def test_timeout_ends_only_this_session(app, pat):
+    """An idle phone's session ends without a log-out signal (which would close the
+    user's chat sockets everywhere): the laptop's session goes on."""
+    from flask_login import user_logged_out
+
+    phone, laptop = app.test_client(), app.test_client()
+    login(phone, pat)
+    login(laptop, pat)
+    age_session(phone, idle=13 * 3600)
+    signalled = []
+
+    def record(sender, user=None, **extra):
+        signalled.append(user)
+
+    user_logged_out.connect(record, app)
+    try:
+        assert not logged_in_partner(phone)
+    finally:
+        user_logged_out.disconnect(record, app)
+    assert signalled == []
+    assert logged_in_partner(laptop)
+
+
+def test_password_change_keeps_remember_me(app, pat):
+    """A partner who ticked "keep me logged in" stays remembered on the device that
+    changed the password."""
+    client = app.test_client()
+    login_form(client, pat, remember=True)
+    assert change(client, PASSWORD, NEW_PASSWORD).status_code == 302
+    with client.session_transaction() as sess:
+        assert sess["remember"] is True
+    assert client.get_cookie("session").expires is not None
+    assert logged_in_partner(client)
