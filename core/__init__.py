@@ -6,14 +6,15 @@ rest of ``core`` imports none of them (DESIGN.md "Layout").
 
 import logging
 import os
+import secrets
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from core.config import Config, config_for_env
 from core.errors import DomainError
-from core.extensions import csrf, db, login_manager, migrate, socketio
+from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -42,6 +43,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     login_manager.login_view = "portal.login"
     login_manager.login_message = "Log in to continue."
     csrf.init_app(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    limiter.init_app(app)
     mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if mq is None:
         mq = app.config["REDIS_URL"]
@@ -50,6 +54,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=mq,
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
+
+    trust_proxies(app)
 
     import admin
     import jobs
@@ -70,6 +76,32 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
         return render_template("portal/error.html", message=exc.message,
                                status=exc.status), exc.status
+
+    from core.sessions import check_session
+
+    app.before_request(check_session)
+
+    @app.errorhandler(429)
+    def too_many_attempts(exc):
+        """Log-in throttling (core/throttle.py): a sentence and ``Retry-After``."""
+        from flask import render_template
+
+        from core.throttle import retry_after_seconds, too_many_message
+
+        db.session.rollback()
+        seconds = retry_after_seconds()
+        message = too_many_message(seconds)
+        if request.path.startswith("/api/") or request.is_json:
+            resp = jsonify(error={"code": "too_many_attempts", "message": message,
+                                  "retry_after": seconds})
+        else:
+            from portal.forms import LoginForm
+
+            resp = app.make_response(render_template("portal/login.html", form=LoginForm(),
+                                                     message=message))
+        resp.status_code = 429
+        resp.headers["Retry-After"] = str(seconds)
+        return resp
 
     @app.before_request
     def refuse_nul_bytes():
@@ -117,9 +149,52 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     @app.after_request
     def security_headers(resp):
+        """Security headers on every response (issue 7): CSP without inline script (the
+        back office gets a per-request nonce for Flask-Admin's own inline scripts), no
+        sniffing, no framing, same-origin referrers, HSTS when ``HSTS_SECONDS`` is set."""
+        resp.headers.setdefault("Content-Security-Policy",
+                                content_security_policy(g.get("csp_nonce")))
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HSTS_SECONDS"):
+            resp.headers.setdefault("Strict-Transport-Security",
+                                    f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
         return resp
 
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` reverse proxies, take the client address and scheme from
+    their ``X-Forwarded-For``/``-Proto`` headers (Werkzeug's ProxyFix), so per-IP log-in
+    limits count clients, not the proxy. 0 (default) trusts no such header."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
+
+
+def csp_nonce() -> str:
+    """A random nonce for this request's inline scripts (Flask-Admin's templates ask for it
+    through ``Admin(csp_nonce_generator=...)``); the CSP header then allows it."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def content_security_policy(nonce: str | None = None) -> str:
+    """The CSP header value: scripts, styles, fonts and connections from this site only;
+    no inline script unless it carries ``nonce``; no plugins, no framing, no ``<base>``.
+
+    Inline ``style=""`` attributes are allowed (progress rings and bars set a width or a
+    CSS variable); ``<style>`` elements are not.
+    """
+    script = "script-src 'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    return "; ".join([
+        "default-src 'self'", script, "style-src 'self'", "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data: blob:", "font-src 'self'", "connect-src 'self'",
+        "worker-src 'self'", "manifest-src 'self'", "object-src 'none'", "base-uri 'self'",
+        "frame-ancestors 'none'",
+    ])

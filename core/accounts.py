@@ -4,13 +4,15 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.audit import audit
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, DomainError, NotFound, ValidationError
 from core.extensions import db, get_row
 from core.models import ApiToken, Partner, User
 from core.models.user import STAFF_ROLES
@@ -32,12 +34,31 @@ def normalise_email(email) -> str:
     return email.strip().lower()
 
 
+#: The 19,640 most common passwords of leaked password lists, lower-cased, one a line
+#: (Django 5.2's ``common-passwords.txt.gz``, from Royce Williams' list; BSD licence).
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords as a set of lower-cased strings (read once)."""
+    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
 def check_password_rules(password) -> str:
-    """Return the password when it is 10–200 characters, else raise ``ValidationError``."""
+    """Return the password when it is 10–200 characters and not a common password.
+
+    Raises ``ValidationError`` saying which rule failed. The common-password check ignores
+    case and surrounding spaces ("Password1234" is refused like "password1234").
+    """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise ValidationError(f"Choose a password of at least {MIN_PASSWORD} characters.")
     if len(password) > MAX_PASSWORD:
         raise ValidationError(f"Passwords are at most {MAX_PASSWORD} characters.")
+    if password.strip().lower() in common_passwords():
+        raise ValidationError("This password is on a list of common passwords that attackers "
+                              "try first. Choose one that is not a common word or pattern.")
     return password
 
 
@@ -143,6 +164,43 @@ def authenticate(email, password) -> User | None:
         return None
     if not user.is_active:
         return None
+    return user
+
+
+class WrongPassword(DomainError):
+    """The current password given to confirm a change is not the user's (401)."""
+
+    status = 401
+    code = "wrong_password"
+
+
+def end_sessions(user: User, actor_id: int | None, reason: str) -> User:
+    """End every session of ``user``: page sessions, sockets and login tokens.
+
+    Bumps ``session_version``: session cookies carry it (``User.get_id``), login tokens
+    store it, sockets re-check it on every event and are kicked after the commit. Staff
+    API keys are not login tokens and stay until revoked. Audited with ``reason``.
+    """
+    user.session_version += 1
+    audit(actor_id, "user.sessions_end", "user", user.id, None, {"reason": reason})
+    return user
+
+
+def change_password(user: User, current, new) -> User:
+    """Change the user's password after checking the current one; ends every session.
+
+    Raises ``WrongPassword`` (current password wrong), ``ValidationError`` (new password
+    too short, too long, common, or the same as the current one). The caller starts a
+    fresh session for the device that made the change.
+    """
+    if not isinstance(current, str) or not check_password_hash(user.password_hash, current):
+        raise WrongPassword("Your current password is not right.")
+    check_password_rules(new)
+    if check_password_hash(user.password_hash, new):
+        raise ValidationError("Choose a new password that differs from the current one.")
+    user.password_hash = hash_password(new)
+    audit(user.id, "user.password_change", "user", user.id, None, None)
+    end_sessions(user, user.id, "password change")
     return user
 
 

@@ -8,11 +8,15 @@ from flask_login import user_logged_in
 from core.accounts import user_for_token
 from core.extensions import db, login_manager
 from core.models import User
+from core.sessions import has_login_stamp
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """Load ``"<id>:<session_version>"``; an outdated version ends the session."""
+    """Load ``"<id>:<session_version>"``; an outdated version ends the session, and so
+    does a session (or an old remember-me cookie) not made by ``core.sessions``."""
+    if not has_login_stamp():
+        return None
     try:
         uid, version = (int(x) for x in user_id.split(":"))
     except ValueError:

@@ -2,10 +2,14 @@
 
 Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
-``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``).
+``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``),
+``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
+``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
+``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +69,34 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Session lifetimes (core/sessions.py), checked on every request from the login time
+    #: and last-seen time kept in the signed session. Staff: 30 minutes idle, 12 hours at
+    #: most. Partners who tick "keep me logged in": 14 days idle, 30 days at most (the
+    #: cookie outlives the browser); without it: 12 hours idle, browser-session cookie.
+    STAFF_IDLE_SECONDS = 30 * 60
+    STAFF_MAX_SECONDS = 12 * 3600
+    PARTNER_IDLE_SECONDS = 12 * 3600
+    PARTNER_REMEMBER_IDLE_SECONDS = 14 * 24 * 3600
+    PARTNER_MAX_SECONDS = 30 * 24 * 3600
+    #: Cookie life of a remembered (permanent) session; refreshed on each request.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    #: Failed log-ins allowed per account (e-mail) and per client IP before a 429
+    #: (Flask-Limiter on Redis, moving window; only failures count).
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
+    #: Flask-Limiter storage; ``None`` means "same as REDIS_URL".
+    RATELIMIT_STORAGE_URI = None
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "siso-limits"
+    #: Redis down: log and let the request through rather than lock everyone out.
+    RATELIMIT_SWALLOW_ERRORS = True
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    #: (``PROXY_COUNT``); 0 means the client address is the socket's.
+    PROXY_COUNT = 0
+    #: Staff roles that must use two-factor (TOTP) to log in (core/twofactor.py).
+    TOTP_REQUIRED_ROLES = ("admin", "finance")
+    #: ``Strict-Transport-Security`` max-age; 0 sends no HSTS header (production sets it).
+    HSTS_SECONDS = 0
     #: Bearer tokens from ``POST /api/auth/*/login`` live this long (seconds).
     API_TOKEN_TTL = 14 * 24 * 3600
     #: Current partner agreement version accepted at registration.
@@ -94,6 +126,11 @@ class Config:
             if "SOCKETIO_MESSAGE_QUEUE" in os.environ else cls.SOCKETIO_MESSAGE_QUEUE,
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),
             "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
+            "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT",
+                                               cls.LOGIN_LIMIT_PER_ACCOUNT),
+            "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", cls.LOGIN_LIMIT_PER_IP),
+            "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", cls.RATELIMIT_STORAGE_URI),
+            "PROXY_COUNT": env_int("PROXY_COUNT", cls.PROXY_COUNT),
         }
         return cfg
 
@@ -105,6 +142,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
+    HSTS_SECONDS = 365 * 24 * 3600
 
     @classmethod
     def from_env(cls) -> dict:
@@ -122,6 +160,9 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"  # noqa: S105 (tests only)
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
+    #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
+    #: the production requirement (admin, finance) back on. Enrolled staff are always asked.
+    TOTP_REQUIRED_ROLES = ()
 
 
 def normalise_db_url(url: str) -> str:

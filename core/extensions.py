@@ -1,5 +1,7 @@
 """Flask extensions, created once and bound to an app in ``create_app`` (STYLE.md)."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -29,6 +31,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+
+#: Rate limits (log-in throttling, core/throttle.py); storage is the app's Redis, set in
+#: ``create_app`` from ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL``. No default limits. Like
+#: ``socketio``, one per process: it keeps the storage of the last app bound to it.
+limiter = Limiter(key_func=get_remote_address)
 
 #: Largest primary key a row can have (PostgreSQL ``INTEGER``); larger ids cannot exist.
 MAX_ROW_ID = 2**31 - 1

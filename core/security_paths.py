@@ -6,10 +6,13 @@ from urllib.parse import urlsplit
 def safe_next(target: str | None, default: str) -> str:
     """Return ``target`` when it is a path on this site, else ``default``.
 
-    Absolute URLs are reduced to their path only when they point nowhere else: anything
-    with a scheme or host, ``//`` or a backslash is refused.
+    Anything with a scheme or host, ``//``, a backslash (browsers read ``/\\`` as ``//``),
+    or a control character or space (browsers drop tabs and newlines, so ``/\\t/evil``
+    would become ``//evil``) is refused.
     """
-    if not target:
+    if not target or not isinstance(target, str):
+        return default
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

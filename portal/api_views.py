@@ -6,13 +6,14 @@ import functools
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from core import accounts, chat, commissions, leads, payouts, statements
+from core import accounts, chat, commissions, leads, payouts, statements, twofactor
 from core.commissions import commission_json
 from core.earnings import earnings_summary
 from core.errors import DomainError, Forbidden, ValidationError
 from core.extensions import db
 from core.models import Lead, Statement
 from core.models.lead import LEAD_STAGES
+from core.throttle import login_throttle, record_failure
 from core.tiers import standing, tier_status
 from portal import api
 
@@ -128,8 +129,21 @@ def _login(kind: str):
     data = json_body()
     user = accounts.authenticate(data.get("email"), data.get("password"))
     if user is None or (kind == "staff") != user.is_staff:
+        record_failure()
         return jsonify(error={"code": "invalid_credentials", "message":
                               "That e-mail and password do not match an active account."}), 401
+    if twofactor.required_for(user):
+        if user.totp_secret is None:
+            raise Forbidden("Your role needs two-factor: log in once at /login to set it up, "
+                            "then send the code as \"otp\".", code="otp_setup_required")
+        if data.get("otp") in (None, ""):
+            return jsonify(error={"code": "otp_required", "message":
+                                  "Send the 6-digit code of your authenticator app as \"otp\"."}), 401
+        try:
+            twofactor.verify(user, data.get("otp"))
+        except twofactor.WrongCode as exc:
+            record_failure()
+            return jsonify(error={"code": exc.code, "message": exc.message}), 401
     token, row = accounts.issue_token(user)
     db.session.commit()
     return jsonify(token=token, expires_at=row.expires_at.isoformat(),
@@ -137,14 +151,17 @@ def _login(kind: str):
 
 
 @api.post("/auth/partner/login")
+@login_throttle
 def api_partner_login():
     """Log in: returns ``{token, expires_at}``."""
     return _login("partner")
 
 
 @api.post("/auth/staff/login")
+@login_throttle
 def api_staff_login():
-    """Staff log in: returns ``{token, expires_at, roles}``."""
+    """Staff log in: returns ``{token, expires_at, roles}``; staff with two-factor also
+    send ``otp`` (the current 6-digit code)."""
     return _login("staff")
 
 

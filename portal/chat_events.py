@@ -29,6 +29,7 @@ from core.errors import DomainError, ValidationError
 from core.extensions import db, is_row_id, socketio
 from core.models import User
 from core.notifications import user_room
+from core.sessions import session_expired
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def on_connect(auth=None):
     user = None
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         user = user_for_token(auth["token"])
-    elif current_user.is_authenticated:
+    elif session_expired() is None and current_user.is_authenticated:
+        # Socket.IO runs no before_request: check the session's timeouts here too.
         user = current_user._get_current_object()
     if user is None:
         raise ConnectionRefusedError("Log in to use chat.")

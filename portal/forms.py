@@ -3,7 +3,7 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from core.models.lead import LEAD_STAGES
 
@@ -27,6 +27,24 @@ class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me logged in on this device")
+
+
+class OtpForm(FlaskForm):
+    """The 6-digit code of an authenticator app (staff two-factor)."""
+
+    code = StringField("6-digit code", validators=[DataRequired(), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class PasswordChangeForm(FlaskForm):
+    """Current password, then the new one twice (the rules are in core.accounts)."""
+
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField("New password (10+ characters, not a common one)",
+                                 validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new_password", "The two new passwords differ.")])
 
 
 class LeadForm(FlaskForm):

@@ -240,6 +240,10 @@ SCHEMAS = {
 
 LOGIN = {"type": "object", "required": ["email", "password"],
          "properties": {"email": STR, "password": STR}}
+STAFF_LOGIN = {"type": "object", "required": ["email", "password"],
+               "properties": {"email": STR, "password": STR,
+                              "otp": {"type": "string", "description":
+                                      "6-digit TOTP code (staff with two-factor)"}}}
 
 
 def document() -> dict:
@@ -256,9 +260,9 @@ def document() -> dict:
                             "company_name": {"type": "string", "maxLength": 200}}},
             auth=None, errors=(400, 409, 422))},
         "/api/auth/partner/login": {"post": _op("Partner login → bearer token", 200,
-                                                _ref("Token"), LOGIN, None, (400, 401))},
+                                                _ref("Token"), LOGIN, None, (400, 401, 429))},
         "/api/auth/staff/login": {"post": _op("Staff login → bearer token", 200, _ref("Token"),
-                                              LOGIN, None, (400, 401))},
+                                              STAFF_LOGIN, None, (400, 401, 403, 429))},
         "/api/partner/profile": {
             "get": _op("The partner's profile", 200, _ref("Profile"), errors=(401, 403)),
             "put": _op("Update your own name, company, phone, industry, time zone and contact "

@@ -1,24 +1,28 @@
 """Portal pages. Thin: parse the form, call one core operation, commit, render."""
 
+import base64
 import functools
 import os
 
 from flask import (abort, current_app, flash, g, redirect, render_template, request,
-                   send_file, url_for)
-from flask_login import current_user, login_required, login_user, logout_user
+                   send_file, session, url_for)
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from core import accounts, leads, payouts, statements
+from core import accounts, leads, payouts, statements, twofactor
 from core.errors import DomainError
 from core.extensions import db
 from core.models import Notification
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
+from core.sessions import (begin_second_step, end_session, finish_second_step, pending_secret,
+                           pending_user, start_session)
+from core.throttle import login_throttle, record_failure
 from core.tiers import tier_status
 from portal import bp
-from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm,
-                          RegisterForm)
+from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm, OtpForm,
+                          PasswordChangeForm, RegisterForm)
 
 
 def register_filters(app) -> None:
@@ -124,7 +128,7 @@ def register():
             form.email.data, form.password.data, form.name.data, form.accept_terms.data is True,
             form.referral_code.data or None, form.company_name.data or ""))
         if partner is not None:
-            login_user(partner.user)
+            start_session(partner.user)
             flash("Application received. Staff review applications within one business day.",
                   "success")
             return redirect(url_for("portal.dashboard"))
@@ -134,28 +138,116 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @bp.route("/partner/login", methods=["GET", "POST"])
+@login_throttle
 def login():
-    """Log in partners and staff alike; staff land in the back office."""
+    """Log in partners and staff alike on a new session; staff land in the back office.
+
+    Failed attempts are throttled per account and per IP (core/throttle.py).
+    """
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            default = "/admin/" if user.is_staff else url_for("portal.dashboard")
-            return redirect(safe_next(request.args.get("next"), default))
+            target = safe_next(request.args.get("next"),
+                               "/admin/" if user.is_staff else url_for("portal.dashboard"))
+            if twofactor.required_for(user):
+                begin_second_step(user, target)
+                return redirect(url_for("portal.login_second_step"))
+            start_session(user, remember=form.remember.data is True)
+            return redirect(target)
+        record_failure()
         flash("That e-mail and password do not match an active account.", "error")
         return render_template("portal/login.html", form=form), 401
     return render_template("portal/login.html", form=form)
 
 
-@bp.post("/logout")
-def logout():
-    """End the session (POST with CSRF so a link cannot log someone out)."""
-    form = EmptyForm()
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@login_throttle
+def login_second_step():
+    """Second log-in step for staff: the TOTP code, or setting two-factor up first when a
+    role requires it. Wrong codes are throttled like wrong passwords."""
+    user = pending_user()
+    if user is None:
+        flash("Log in again: the two-factor step expired.", "info")
+        return redirect(url_for("portal.login"))
+    form = OtpForm()
+    setup = user.totp_secret is None
+    secret = pending_secret() if setup else None
+    status = 200
     if form.validate_on_submit():
-        logout_user()
+        try:
+            if setup:
+                twofactor.enable(user, secret, form.code.data)
+            else:
+                twofactor.verify(user, form.code.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            record_failure()
+            form.code.errors = [exc.message]
+            status = exc.status
+        else:
+            target = finish_second_step()
+            start_session(user)
+            return redirect(target)
+    elif request.method == "POST":
+        status = 422
+    qr = None
+    if setup:
+        qr = "data:image/svg+xml;base64," + base64.b64encode(
+            twofactor.qr_svg(twofactor.provisioning_uri(user, secret)).encode()).decode()
+    return render_template("portal/two_factor.html", form=form, setup=setup, secret=secret,
+                           qr=qr), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """End the session and every other session of the user: other devices, API login
+    tokens and sockets. Only a POST with CSRF logs out (so a link or image cannot); GET
+    shows the button (the back office menu links here)."""
+    form = EmptyForm()
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("portal.login"))
+        return render_template("portal/logout.html", form=form)
+    if form.validate_on_submit():
+        if current_user.is_authenticated:
+            accounts.end_sessions(current_user, current_user.id, "logout")
+            db.session.commit()
+        end_session()
         flash("You are logged out.", "info")
     return redirect(url_for("portal.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@login_throttle
+def change_password():
+    """Change one's password (partners and staff): the current password is required;
+    every other session and API login token of the user ends, this one goes on."""
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except accounts.WrongPassword as exc:
+            db.session.rollback()
+            record_failure()
+            form.current_password.errors = [exc.message]
+            status = 401
+        except DomainError as exc:
+            db.session.rollback()
+            form.new_password.errors = [exc.message]
+            status = 422
+        else:
+            start_session(user, remember=session.get("remember") is True)
+            flash("Password changed. You are logged out everywhere else.", "success")
+            return redirect("/admin/" if user.is_staff else url_for("portal.dashboard"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("portal/password.html", form=form), status
 
 
 @bp.get("/partner/dashboard")

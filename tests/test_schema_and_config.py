@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from conftest import TEST_REDIS_URL
 
 from core import create_app
-from core.config import ProductionConfig, TestingConfig
+from core.config import ProductionConfig
 from core.extensions import db
 from core.models import Tier, User
 
@@ -74,11 +74,16 @@ def test_healthz_reports_database_and_redis(client):
     assert resp.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
 
 
-def test_healthz_says_when_redis_is_down(db_url, tmp_path):
+def test_healthz_says_when_redis_is_down(app, client, monkeypatch):
     """With Redis unreachable /healthz answers 503 and names the broken part."""
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=db_url,
-                     REDIS_URL="redis://127.0.0.1:1/0", STORAGE_DIR=str(tmp_path))
-    resp = app.test_client().get("/healthz")
+    from redis import Redis
+
+    # The app's own Redis client swapped for a dead one. (Not a second create_app: the
+    # Socket.IO extension is process-wide, and a second app would take over its server
+    # from the live test server, whose events would then be dropped silently.)
+    monkeypatch.setitem(app.extensions, "siso_redis",
+                        Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=2))
+    resp = client.get("/healthz")
     assert resp.status_code == 503
     body = resp.get_json()
     assert body["database"] == "ok" and body["redis"].startswith("error")

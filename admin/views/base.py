@@ -65,8 +65,10 @@ class StaffModelView(ModelView):
     #: Loader options for the list query, so related names load with the rows (no N+1).
     list_options: tuple = ()
     #: Secrets no screen shows, whatever the model (password and token hashes).
-    column_details_exclude_list = ("password_hash", "token_hash", "session_version")
-    column_exclude_list = ("password_hash", "token_hash", "session_version")
+    column_details_exclude_list = ("password_hash", "token_hash", "session_version",
+                                   "totp_secret", "totp_last_step")
+    column_exclude_list = ("password_hash", "token_hash", "session_version", "totp_secret",
+                           "totp_last_step")
 
     def is_accessible(self) -> bool:
         return staff_with(*self.roles)

@@ -28,6 +28,10 @@ class User(UserMixin, db.Model):
     #: Bumped to end every session of the user (suspension, password change).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Staff TOTP secret (base32, RFC 6238) once two-factor is set up; ``None`` before.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: Last TOTP time step accepted, so a code works once (ASVS 2.8.4).
+    totp_last_step: Mapped[int | None]
 
     partner = relationship("Partner", back_populates="user", uselist=False,
                            foreign_keys="Partner.user_id")
