@@ -7,7 +7,7 @@ imports ``jobs``. The work is held on the session and released by SQLAlchemy's
 
 import logging
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -69,8 +69,20 @@ def enqueue_after_commit(queue: str, func_path: str, *args, job_id: str | None =
         except RedisError:
             # The row is committed; a sweeper re-enqueues what is still waiting.
             log.error("could not enqueue %s%r: Redis unavailable", func_path, args)
+            if has_app_context():
+                g.siso_jobs_not_queued = jobs_not_queued() + 1
 
     _defer(run)
+
+
+def jobs_not_queued() -> int:
+    """How many jobs this app context (a request) committed but could not hand to Redis.
+
+    Those wait for a sweeper (payouts: ``jobs.scheduled.sweep_payouts``, every worker's
+    ticker); a view uses this to tell the person their action is saved and its job is
+    queued for later (issue 7 "Faults"). Returns an int, 0 when every enqueue succeeded.
+    """
+    return getattr(g, "siso_jobs_not_queued", 0) if has_app_context() else 0
 
 
 def emit_after_commit(event_name: str, data: dict, room: str) -> None:

@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
-from core import commissions, payouts, statements
+from core import commissions, payouts, statements, tasks
 from core.audit import OBJECT_TYPES, staff_choices
 from core.errors import DomainError, NotFound
 from core.extensions import db, get_row
@@ -173,7 +173,11 @@ class PayoutView(StaffModelView):
             except DomainError as exc:
                 db.session.rollback()  # core keeps the refusal's audit row on its own
                 flash(f"Payout #{pid}: {exc.message}", "error")
-        if done:
+        if done and tasks.jobs_not_queued():
+            flash(f"Approved {done} payout(s). The job queue is not answering right now, so "
+                  "the transfers are queued for later: they are sent automatically within "
+                  "minutes of it coming back, once each.", "warning")
+        elif done:
             flash(f"Approved {done} payout(s); transfers are queued.", "success")
 
     @expose("/new", methods=["GET", "POST"])

@@ -1,0 +1,77 @@
+"""Faults while the app runs, nothing lost (issue 7 "Faults"): Redis stops answering
+while finance approves a Stripe payout.
+
+The approval is a database commit; the transfer job is enqueued only after it, and when
+Redis does not answer the payout waits, approved, for the sweeper every worker runs
+(``jobs.scheduled.sweep_payouts``). The test plays it through: finance approves in the
+back office with Redis gone, is told the transfer is queued for later, Redis comes back,
+the sweeper and a real worker send it, and the fake Stripe server holds one transfer,
+also after the sweeper and the worker run again.
+"""
+
+from datetime import timedelta
+
+from conftest import free_port, login, make_staff
+from redis import Redis
+from test_story import admin_action
+from test_stripe_payouts import (  # noqa: F401  (fixtures)
+    control,
+    fake_stripe,
+    onboarded_partner_with_balance,
+    stripe_app,
+)
+
+from core.extensions import db
+from core.models import Payout
+from core.payouts import create_payout
+
+
+def test_redis_down_while_finance_approves_a_payout(stripe_app, fake_stripe,  # noqa: F811
+                                                    run_worker):
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        make_staff("finance@example.com", ("finance",))
+        payout = create_payout(partner.id, partner.user_id)
+        db.session.commit()
+        pid, amount = payout.id, payout.amount_cents
+    finance = stripe_app.test_client()
+    assert login(finance, "finance@example.com").status_code == 302
+
+    # Redis goes away: nothing listens on this port.
+    live = stripe_app.extensions["siso_redis"]
+    stripe_app.extensions["siso_redis"] = Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        resp = admin_action(finance, "payouts", "approve", [pid])
+        assert resp.status_code == 302
+        page = finance.get(resp.headers["Location"]).get_data(as_text=True)
+    finally:
+        stripe_app.extensions["siso_redis"] = live
+    assert "queued for later" in page, page
+    with stripe_app.app_context():
+        row = db.session.get(Payout, pid)
+        assert row.status == "approved" and row.approved_at is not None
+        # The sweeper leaves payouts approved in the last 2 minutes to their own job:
+        # let those minutes pass.
+        row.approved_at = row.approved_at - timedelta(minutes=3)
+        db.session.commit()
+    assert control(fake_stripe, "state")["transfers_count"] == 0
+
+    # Redis is back: the worker's ticker runs the sweeper, then the transfer job.
+    from jobs.scheduled import sweep_payouts
+
+    with stripe_app.app_context():
+        assert sweep_payouts() == {"enqueued": 1, "failed": 0}
+    run_worker()
+    with stripe_app.app_context():
+        row = db.session.get(Payout, pid)
+        assert row.status == "paid", (row.status, row.failure_message)
+        assert row.amount_cents == amount
+    state = control(fake_stripe, "state")
+    assert state["transfers_count"] == 1
+
+    # Another sweep and another worker later: nothing is sent twice.
+    with stripe_app.app_context():
+        assert sweep_payouts() == {"enqueued": 0, "failed": 0}
+    run_worker()
+    assert control(fake_stripe, "state")["transfers_count"] == 1
