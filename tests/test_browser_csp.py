@@ -4,20 +4,10 @@ and edit forms still work under it."""
 
 import pytest
 from conftest import PASSWORD, make_partner, make_staff
-from test_browser import ARGS, CHROMIUM
+from test_browser import browser  # noqa: F401  (fixture re-used)
 
 from core.extensions import db
 from core.models import Partner, QuizQuestion, TrainingModule
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:

@@ -5,23 +5,13 @@ import os
 
 import pytest
 from conftest import make_partner
-from test_browser import ARGS, CHROMIUM, OUT, log_in
+from test_browser import OUT, browser, log_in  # noqa: F401  (fixture re-used)
 
 from core.extensions import db
 from core.models import Commission
 from core.timeutil import now_utc
 
 DARK_BG, LIGHT_BG = "rgb(49, 51, 56)", "rgb(255, 255, 255)"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def phone(browser, base, scheme="dark"):
