@@ -16,6 +16,7 @@ so such a job is not retried; a lost work-horse is (``Retry`` at enqueue).
 """
 
 import contextlib
+import datetime
 import logging
 import os
 import re
@@ -42,10 +43,17 @@ def _vm_bytes() -> int:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def friendly_error(exc_string: str, timeout: int | None, memory_mb: int) -> tuple[str, bool]:
-    """Turn RQ's failure text into ``(sentence, hit_a_limit)``."""
+def friendly_error(exc_string: str, timeout: int | None, memory_mb: int,
+                   ran_seconds: float = 0.0) -> tuple[str, bool]:
+    """Turn RQ's failure text into ``(sentence, hit_a_limit)``.
+
+    ``ran_seconds`` is how long the job ran. A job that failed at its time limit counts
+    as timed out whatever the exception says: RQ's alarm can land inside WeasyPrint's C
+    calls (Pango through cffi), which then surface as ``SystemError: error return
+    without exception set`` instead of ``JobTimeoutException``."""
     text = exc_string or ""
-    if "JobTimeoutException" in text:
+    timed_out = bool(timeout and timeout > 0 and ran_seconds >= timeout - 0.25)
+    if "JobTimeoutException" in text or (timed_out and "MemoryError" not in text):
         return (f"Stopped: rendering took longer than the {timeout} s time limit. "
                 "The template or its data is too large.", True)
     if "MemoryError" in text:
@@ -104,7 +112,8 @@ class LimitedWorker(Worker):
             kind = RENDER_JOBS.get(job.func_name)
         except DeserializationError:
             kind = None
-        message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb)
+        message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb,
+                                            _ran_seconds(job))
         if kind is not None and hit_limit:
             job.retries_left = 0  # the same input would hit the same limit again
         final = not (job.should_retry and self._stopped_job_id != job.id)
@@ -116,6 +125,16 @@ class LimitedWorker(Worker):
             _record(kind, int(job.args[0]), message, final)
         except Exception:  # never let bookkeeping take the worker down
             log.exception("could not record the failure of job %s", job.id)
+
+
+def _ran_seconds(job) -> float:
+    """Seconds since RQ started the job (0 when it never started)."""
+    started = job.started_at
+    if started is None:
+        return 0.0
+    if started.tzinfo is None:  # RQ stores UTC
+        started = started.replace(tzinfo=datetime.UTC)
+    return (datetime.datetime.now(datetime.UTC) - started).total_seconds()
 
 
 def _record(kind: str, obj_id: int, message: str, final: bool) -> None:

@@ -200,3 +200,19 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
         assert "time limit" in page and "memory limit" in page
     finally:
         app.config.update(PDF_JOB_TIMEOUT=old[0] or 120, PDF_MEMORY_LIMIT_MB=old[1] or 1024)
+
+
+def test_a_timeout_that_surfaces_as_another_error_still_counts_as_the_time_limit():
+    """RQ's alarm can fire inside WeasyPrint's C calls, which then report a SystemError;
+    a job that ran for its whole time limit is still told as "took longer than the time
+    limit" (and not retried), while the same error early on is passed through."""
+    from jobs.limits import friendly_error
+
+    text = "Traceback (most recent call last):\n...\nSystemError: error return without exception set"
+    assert friendly_error(text, 2, 40, ran_seconds=2.05) == (
+        "Stopped: rendering took longer than the 2 s time limit. The template or its data "
+        "is too large.", True)
+    assert friendly_error(text, 2, 40, ran_seconds=0.3) == (
+        "SystemError: error return without exception set", False)
+    assert friendly_error("MemoryError", 2, 40, ran_seconds=2.5)[0].startswith(
+        "Stopped: rendering needed more than the 40 MB memory limit")
