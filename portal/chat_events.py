@@ -171,8 +171,9 @@ def _channel_json(channel, user: User) -> dict:
 
 @event("join")
 def on_join(user, data):
-    """Join a channel's room; ack ``{ok, channel, messages, unread, first_unread_id,
-    typing, presence}``. With ``after`` (last id the client has): only what it missed."""
+    """Join a channel's room; ack ``{ok, channel, messages, more, unread,
+    first_unread_id, typing, presence}``. With ``after`` (last id the client has): only
+    what it missed, ``CATCH_UP_LIMIT`` at a time (``more`` says whether to ask again)."""
     channel = _channel(user, data)
     after = data.get("after")
     if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
@@ -194,6 +195,8 @@ def on_join(user, data):
         typing, states = [], {}
     return {"ok": True, "channel": _channel_json(channel, user),
             "messages": chat.messages_json(rows),
+            # A catch-up page that came back full: ask ``history`` with ``after`` for more.
+            "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
             "unread": chat.unread_counts(user, [channel])[channel.id],
             "first_unread_id": chat.first_unread_id(user, channel),
             "typing": typing,
@@ -211,15 +214,19 @@ def on_leave(user, data):
 
 @event("history")
 def on_history(user, data):
-    """Older page (``before``), a thread (``thread``) or a catch-up (``after``)."""
+    """Older page (``before``), a thread (``thread``) or a catch-up (``after``: up to
+    ``CATCH_UP_LIMIT`` messages, ``more`` true when the page came back full)."""
     channel = _channel(user, data)
     args = {}
     for key in ("before", "after", "thread"):
         if data.get(key) is not None:
             args[key] = _id(data, key)
+    catch_up = "after" in args
     rows = chat.history(channel, args.get("before"), after_id=args.get("after"),
-                        thread_id=args.get("thread"))
-    return {"ok": True, "messages": chat.messages_json(rows)}
+                        thread_id=args.get("thread"),
+                        limit=chat.CATCH_UP_LIMIT if catch_up else chat.PAGE_SIZE)
+    return {"ok": True, "messages": chat.messages_json(rows),
+            "more": catch_up and len(rows) >= chat.CATCH_UP_LIMIT}
 
 
 @event("send")

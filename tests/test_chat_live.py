@@ -95,6 +95,42 @@ def test_reconnect_fetches_what_was_missed(app, live_server, people):
         mike.disconnect()
 
 
+def test_long_outage_catches_up_page_by_page(app, live_server, people):
+    """Mike is away while 450 messages (some of them thread replies, all from staff, who
+    have no slow mode) arrive; on his next
+    join the server hands them over 200 at a time and says when there is more, and
+    following ``more`` with ``history`` from the highest id he holds gets every one,
+    in order, once."""
+    from core.chat import CATCH_UP_LIMIT, get_channel_for, post_message
+    from core.models import User
+
+    with app.app_context():
+        staff = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
+        general = get_channel_for(staff, "general")
+        root = post_message(staff, general, "before Mike left")
+        db.session.commit()
+        last_seen = root.id
+        missed = []
+        for i in range(450):
+            parent = root.id if i % 10 == 9 else None
+            missed.append(post_message(staff, general, f"missed {i}", parent).id)
+        db.session.commit()
+    mike = connect(live_server, token_for(app, "mike@example.com"))
+    try:
+        ack = mike.call("join", {"channel": "general", "after": last_seen}, timeout=10)
+        got = [m["id"] for m in ack["messages"]]
+        assert len(got) == CATCH_UP_LIMIT and ack["more"] is True
+        while ack["more"]:
+            ack = mike.call("history", {"channel": "general", "after": max(got)}, timeout=10)
+            assert ack["ok"], ack
+            got += [m["id"] for m in ack["messages"]]
+        assert got == missed
+        plain = mike.call("join", {"channel": "general"}, timeout=10)
+        assert plain["more"] is False  # a first join is the newest page, not a catch-up
+    finally:
+        mike.disconnect()
+
+
 def test_slow_mode_over_the_socket(app, live_server, people):
     """The sixth message within ten seconds gets a slow-mode error answer and an error
     event; the connection stays up; staff are not limited."""

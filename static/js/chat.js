@@ -121,12 +121,24 @@
     }
   }
 
+  // Apply a catch-up page; while the server says there is more, ask for the next one
+  // from the highest id seen (replies included), so nothing missed offline is dropped.
+  function catchUp(messages, more) {
+    var top = 0;
+    messages.forEach(function (m) { upsert(m); top = Math.max(top, m.id); });
+    if (more && top) {
+      socket.emit("history", { channel: channelId, after: top }, function (ack) {
+        if (ack && ack.ok) catchUp(ack.messages, ack.more);
+      });
+    }
+  }
+
   function join() {
     // First join: the page already holds the newest 50; later joins: only what we missed.
     socket.emit("join", { channel: channelId, after: lastId }, function (ack) {
       if (!ack || !ack.ok) { showError(ack ? ack.error.message : "Could not join."); return; }
       joined = true; setConn("");
-      ack.messages.forEach(upsert);
+      catchUp(ack.messages, ack.more);
       ack.typing.forEach(function (uid) { typers[uid] = typers[uid] || { name: "Someone", until: Date.now() + 6000 }; });
       ack.presence.forEach(function (p) { presenceDot(p.user_id, p.state); });
       renderTyping(); markRead();
