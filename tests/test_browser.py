@@ -3,10 +3,11 @@
 import os
 
 import pytest
-from conftest import PASSWORD, make_partner
+from conftest import PASSWORD, make_partner, make_staff_once
 
 from core.extensions import db
-from core.models import Lead
+from core.models import Lead, Notification
+from core.timeutil import now_utc
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -81,3 +82,37 @@ def test_two_partners_see_each_other_live(app, live_server, browser):
     mike.get_by_text("Just closed <b>TechCorp</b>!").wait_for(timeout=15000)
     assert mike.locator("#messages b").count() == 0
     mike.screenshot(path=os.path.join(OUT, "chat-live.png"))
+
+
+@pytest.mark.browser
+def test_notification_arrives_live_on_any_portal_page(app, live_server, browser):
+    """Sarah is on her dashboard with nothing unread when staff confirm her deal: the bell
+    gets a badge and a message with a link appears, without a reload."""
+    from core.commissions import confirm_deal
+    from core.leads import create_lead, move_lead
+    from core.models import Partner
+
+    with app.app_context():
+        p = make_partner("Sarah Thompson", email="sarah@example.com")
+        staff = make_staff_once()
+        lead = create_lead(p, {"company_name": "TechCorp", "contact_name": "John Smith"},
+                           p.user_id)
+        move_lead(lead, "won", p.user_id, deal_value_cents=150000)
+        db.session.commit()
+        db.session.execute(db.update(Notification).values(read_at=now_utc()))
+        db.session.commit()
+        lead_id, staff_id, pid = lead.id, staff.id, p.id
+    page = phone(browser, live_server)
+    log_in(page, "sarah@example.com")
+    assert page.locator("#unread-count").count() == 0
+    page.wait_for_function("window.sisoSocket && window.sisoSocket.connected")
+    with app.app_context():
+        confirm_deal(lead_id, staff_id)
+        db.session.commit()
+        assert db.session.get(Partner, pid).won_deals_count == 1
+    toast = page.locator("#live-toast")
+    toast.wait_for(state="visible", timeout=5000)
+    assert "New base commission: $300.00" in toast.inner_text()
+    assert toast.locator("a").get_attribute("href") == "/partner/earnings"
+    assert page.locator("#unread-count").inner_text() == "1"
+    assert page.url.endswith("/partner/dashboard")

@@ -111,7 +111,9 @@
 
   list.querySelectorAll("li.msg").forEach(function (li) { lastId = Math.max(lastId, +li.dataset.id); });
 
-  var socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+  // The page's one socket (static/js/live.js opens it and shows notifications).
+  var socket = window.sisoSocket || (window.sisoSocket = io({
+    transports: ["websocket", "polling"], reconnectionDelayMax: 5000 }));
   var joined = false;
   function setConn(text) { connBox.textContent = text; }
 
@@ -145,6 +147,7 @@
     });
   }
   socket.on("connect", join);
+  if (socket.connected) join();  // the shared socket may have connected already
   socket.on("disconnect", function (reason) {
     joined = false; setConn("Reconnecting…");
     if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, 1500);
@@ -159,10 +162,6 @@
   socket.on("error", function (e) { showError(e.message); });
   socket.on("channel_lost", function (c) { if (c.channel_id === channelId) showError("You no longer have access to this channel."); });
   socket.on("read", function (r) { if (r.channel_id === channelId) readId = Math.max(readId, r.last_read_id); else clearBadge(r.channel_id); });
-  socket.on("notification", function (n) {
-    var badge = document.getElementById("unread-count");
-    if (badge) badge.textContent = String(+badge.textContent + 1);
-  });
 
   // --- unread badges for other channels ---
   function badge(cid, cls) {

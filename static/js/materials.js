@@ -32,7 +32,7 @@
   if (!waiting().length) return;
   var timer = setInterval(function () { if (!waiting().length) clearInterval(timer); else check(); }, 3000);
   if (window.io) {
-    var socket = window.io({ transports: ["websocket", "polling"] });
+    var socket = window.sisoSocket || (window.sisoSocket = window.io({ transports: ["websocket", "polling"] }));
     socket.on("notification", function (n) { if (n.kind === "material") check(); });
   }
 })();
