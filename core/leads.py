@@ -1,6 +1,7 @@
 """Leads and the pipeline (DESIGN.md "Leads"): create, edit, move, mark won."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core.errors import NotFound, ValidationError
 from core.extensions import db, get_row
@@ -130,6 +131,31 @@ def add_activity(lead: Lead, activity_type, notes, actor_id: int) -> LeadActivit
                        notes=notes.strip())
     db.session.add(row)
     return row
+
+
+def pipeline(partner: Partner, per_stage: int = 100) -> tuple[dict, dict]:
+    """The partner's pipeline board: ``(by_stage, counts)``.
+
+    ``by_stage`` maps every stage of ``LEAD_STAGES`` to its newest ``per_stage`` leads
+    (newest first), ``counts`` to how many leads the stage holds in all, so a column can
+    say "newest 100 of 340" instead of silently dropping the rest. Three queries whatever
+    the number of leads (the window query, the leads' deals, a count by stage).
+    """
+    rank = func.row_number().over(partition_by=Lead.status,
+                                  order_by=Lead.id.desc()).label("rank")
+    ranked = (select(Lead.id.label("id"), rank).where(Lead.partner_id == partner.id)
+              .subquery())
+    rows = db.session.scalars(
+        select(Lead).join(ranked, ranked.c.id == Lead.id).where(ranked.c.rank <= per_stage)
+        .options(selectinload(Lead.deal)).order_by(Lead.id.desc()))
+    by_stage = {stage: [] for stage in LEAD_STAGES}
+    for lead in rows:
+        by_stage.setdefault(lead.status, []).append(lead)
+    counts = {stage: 0 for stage in LEAD_STAGES}
+    counts.update(db.session.execute(
+        select(Lead.status, func.count()).where(Lead.partner_id == partner.id)
+        .group_by(Lead.status)).all())
+    return by_stage, counts
 
 
 def partner_leads(partner: Partner, status: str | None = None, after_id: int | None = None,

@@ -279,15 +279,14 @@ def leads_page():
                                     "Lead added.")
             if lead is not None:
                 return redirect(url_for("portal.leads_page"))
-    rows = leads.partner_leads(g.partner, limit=500)
-    by_stage = {s: [lead for lead in rows if lead.status == s] for s in LEAD_STAGES}
+    by_stage, counts = leads.pipeline(g.partner)
     status = 422 if request.method == "POST" else 200
     from portal.forms import SaleForm
 
     sale = SaleForm(prefix="sale")
-    sale.lead_id.choices = [(str(x.id), x.company_name) for x in rows
-                            if x.status not in ("won", "lost")]
-    return render_template("portal/leads.html", form=form, by_stage=by_stage,
+    sale.lead_id.choices = [(str(x.id), x.company_name) for stage, stage_leads in
+                            by_stage.items() if stage not in ("won", "lost") for x in stage_leads]
+    return render_template("portal/leads.html", form=form, by_stage=by_stage, counts=counts,
                            stages=LEAD_STAGES, sale=sale), status
 
 
