@@ -284,3 +284,29 @@ def test_attachments_checked_reencoded_and_member_only(app, client):
     assert other.get(att["url"]).status_code == 404
     assert other.get(f"/partner/chat/{dm_slug}").status_code == 404
     assert c is not None
+
+
+def test_a_message_posted_while_redis_is_down_is_kept(app):
+    """With Redis not answering, slow mode cannot be counted: the partner's message from
+    the plain form is stored (and shown) instead of failing, and a warning is logged."""
+    from conftest import free_port, login, make_partner, submit
+    from redis import Redis
+
+    from core.models import Message
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+    client = app.test_client()
+    assert login(client, "sarah@example.com").status_code == 302
+    live = app.extensions["siso_redis"]
+    app.extensions["siso_redis"] = Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        resp = submit(client, "/partner/chat/general", {"body": "Posted during the outage"})
+    finally:
+        app.extensions["siso_redis"] = live
+    assert resp.status_code == 303
+    with app.app_context():
+        bodies = list(db.session.scalars(db.select(Message.body)))
+    assert bodies == ["Posted during the outage"]
+    assert "Posted during the outage" in client.get("/partner/chat/general").get_data(as_text=True)
