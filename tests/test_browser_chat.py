@@ -44,3 +44,42 @@ def test_two_pages_see_message_reaction_and_typing(app, live_server, browser):  
                            timeout=10000)
     os.makedirs(OUT, exist_ok=True)
     sarah.screenshot(path=os.path.join(OUT, "chat-desktop.png"))
+
+
+@pytest.mark.browser
+def test_jump_to_first_unread_reaches_past_the_first_page(app, live_server, browser):
+    """Mike read up to "Last one Mike read"; 120 messages came since. The page opens on
+    the newest 50, and "Jump to first unread" loads older pages until it can show the
+    first message he has not read."""
+    from conftest import make_staff
+
+    from core.chat import get_channel_for, mark_read, post_message
+    from core.extensions import db
+    from core.models import User
+
+    with app.app_context():
+        make_partner("Mike Reyes", email="mike@example.com")
+        staff = make_staff("host@example.com", ("admin",))
+        mike = db.session.scalar(db.select(User).where(User.email == "mike@example.com"))
+        general = get_channel_for(staff, "general")
+        read = post_message(staff, general, "Last one Mike read")
+        db.session.flush()
+        mark_read(mike, general, read.id)
+        unread = [post_message(staff, general, f"While Mike was away {i}") for i in range(120)]
+        db.session.commit()
+        first_unread = unread[0].id
+    page = browser.new_context(viewport={"width": 390, "height": 844},
+                               base_url=live_server).new_page()
+    log_in(page, "mike@example.com")
+    page.goto("/partner/chat/general")
+    assert page.locator(f"#m{first_unread}").count() == 0  # not on the first page
+    page.wait_for_function("window.sisoSocket !== undefined")
+    jump = page.locator("#jump-unread")
+    assert jump.inner_text() == "Jump to first unread"
+    jump.click()
+    target = page.locator(f"#m{first_unread}")
+    target.wait_for(state="attached", timeout=10000)
+    assert "While Mike was away 0" in target.inner_text()
+    page.wait_for_timeout(300)
+    box = target.bounding_box()
+    assert box is not None and 0 <= box["y"] <= 844, box

@@ -298,10 +298,37 @@
       if (ack && ack.ok) { ack.messages.forEach(upsert); if (!ack.messages.length) document.getElementById("older").hidden = true; }
     });
   });
+  // Jump to the first unread message, loading older pages (at most 40) until the page
+  // reaches back to it; a reply's place is the first message at or after its id.
   var jump = document.getElementById("jump-unread");
   if (jump) jump.addEventListener("click", function () {
-    var t = document.getElementById("m" + jump.dataset.target);
-    if (t) t.scrollIntoView({ block: "center" }); jump.hidden = true;
+    var target = +jump.dataset.target, pages = 0;
+    jump.disabled = true;
+    function landing() {
+      var found = null;
+      list.querySelectorAll("li.msg").forEach(function (li) { if (!found && +li.dataset.id >= target) found = li; });
+      return found;
+    }
+    function reached() {
+      var first = list.querySelector("li.msg");
+      return !first || +first.dataset.id <= target;
+    }
+    function go() {
+      if (reached() || pages >= 40) {
+        var t = landing();
+        if (t) t.scrollIntoView({ block: "center" });
+        jump.hidden = true; jump.disabled = false;
+        return;
+      }
+      pages += 1;
+      var first = list.querySelector("li.msg");
+      socket.emit("history", { channel: channelId, before: +first.dataset.id }, function (ack) {
+        if (!ack || !ack.ok || !ack.messages.length) { pages = 40; }
+        else ack.messages.forEach(upsert);
+        go();
+      });
+    }
+    go();
   });
   var search = document.getElementById("search-form"), results = document.getElementById("search-results");
   search.addEventListener("submit", function (ev) {
