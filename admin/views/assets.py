@@ -13,6 +13,7 @@ from flask_wtf.file import FileField
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
@@ -24,15 +25,16 @@ from core.tiers import all_tiers
 ROLES = ("content",)
 
 
-def _tier_choices() -> list[tuple[str, str]]:
-    return [(t.key, t.name) for t in all_tiers()]
+def _tier_choices() -> list[SelectChoice]:
+    return [SelectChoice(t.key, t.name) for t in all_tiers()]
 
 
 class AssetUploadForm(FlaskForm):
     """One marketing file and its catalogue data."""
 
     title = StringField("Title", validators=[DataRequired(), Length(max=160)])
-    category = SelectField("Category", choices=[(k, v) for k, v in assets.CATEGORIES.items()])
+    category = SelectField("Category",
+                           choices=[SelectChoice(k, v) for k, v in assets.CATEGORIES.items()])
     min_tier_key = SelectField("Lowest tier allowed")
     co_brandable = BooleanField("Co-brandable template (partners can request a co-branded "
                                 "version on their materials page)")
