@@ -26,7 +26,7 @@ def _send(asset):
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-store"
     if asset.file_kind == "html":
-        resp.headers["Content-Security-Policy"] = "sandbox"
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return resp
 
 

@@ -520,3 +520,18 @@ def test_api_resources_match_the_document(app, client, library):
                       headers=h).get_json()["error"]["code"] == "tier_locked"
     assert client.get("/api/partner/resources").status_code == 401
     assert count(app, library["pdf"]) == 1
+
+
+def test_html_template_download_is_sandboxed(app, client):
+    """An HTML template is sent as an attachment with nosniff and a sandbox CSP, so even
+    a browser that displays it runs none of its script."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        aid = upload(title="E-mail template", category="template", filename="mail.html",
+                     data=b"<html><script>alert(1)</script></html>", co_brandable=True).id
+    login(client, "sarah@example.com")
+    resp = client.get(f"/partner/resources/{aid}/download")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    assert resp.headers["Content-Disposition"] == "attachment; filename=E-mail-template.html"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
