@@ -338,7 +338,8 @@ def test_other_roles_are_refused_the_assets_screen(app, client, role):
         aid = upload().id
     assert login(client, f"{role}@example.com").status_code == 302
     assert "/admin/assets/" not in client.get("/admin/").get_data(as_text=True)
-    for url in ("/admin/assets/", "/admin/assets/upload", f"/admin/assets/details/?id={aid}"):
+    for url in ("/admin/assets/", "/admin/assets/upload", f"/admin/assets/details/?id={aid}",
+                f"/admin/assets/{aid}/edit"):
         assert client.get(url).status_code == 403, url
     token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
     assert client.post("/admin/assets/upload", data={
@@ -535,3 +536,31 @@ def test_html_template_download_is_sandboxed(app, client):
     assert resp.headers["Content-Disposition"] == "attachment; filename=E-mail-template.html"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_content_staff_edit_catalogue_data(app, content):
+    """The Edit page changes title, tier and flags (audited with before/after); a title
+    left empty is refused with a message and nothing changes; the file stays."""
+    with app.app_context():
+        aid = upload(title="Deck", filename="deck.pdf").id
+    url = f"/admin/assets/{aid}/edit"
+    assert f'href="{url}"' in content.get("/admin/assets/").get_data(as_text=True)
+    page = content.get(url)
+    assert page.status_code == 200 and 'value="Deck"' in page.get_data(as_text=True)
+    token = csrf_from(page.get_data(as_text=True))
+    resp = content.post(url, data={"csrf_token": token, "title": "Sales deck 2027",
+                                   "category": "presentation", "min_tier_key": "active",
+                                   "description": "New", "co_brandable": "y"})
+    assert resp.status_code == 302
+    assert "Asset saved." in content.get("/admin/assets/").get_data(as_text=True)
+    resp = content.post(url, data={"csrf_token": token, "title": "", "category": "other",
+                                   "min_tier_key": "starter"})
+    assert resp.status_code == 422 and "Title: This field is required." in resp.get_data(
+        as_text=True)
+    assert content.get("/admin/assets/999/edit").status_code == 404
+    with app.app_context():
+        a = db.session.get(Asset, aid)
+        assert (a.title, a.category, a.min_tier_key, a.co_brandable, a.original_name) == (
+            "Sales deck 2027", "presentation", "active", True, "deck.pdf")
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.update"))
+        assert '"title": "Deck"' in row.before and '"min_tier_key": "active"' in row.after

@@ -19,6 +19,8 @@ from wtforms.validators import DataRequired, Length
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from admin.views.documents import TIER_CHOICES
 from core import assets
+from core.errors import NotFound
+from core.extensions import get_row
 from core.models import Asset
 from core.tiers import all_tiers
 
@@ -29,8 +31,8 @@ def _tier_choices() -> list[SelectChoice]:
     return [SelectChoice(t.key, t.name) for t in all_tiers()]
 
 
-class AssetUploadForm(FlaskForm):
-    """One marketing file and its catalogue data."""
+class AssetEditForm(FlaskForm):
+    """An asset's catalogue data (the file itself is replaced by a new upload)."""
 
     title = StringField("Title", validators=[DataRequired(), Length(max=160)])
     category = SelectField("Category",
@@ -39,7 +41,18 @@ class AssetUploadForm(FlaskForm):
     co_brandable = BooleanField("Co-brandable template (partners can request a co-branded "
                                 "version on their materials page)")
     description = TextAreaField("Description", validators=[Length(max=1000)])
+
+
+class AssetUploadForm(AssetEditForm):
+    """One marketing file and its catalogue data."""
+
     file = FileField("File")
+
+
+def _flash_form_errors(form) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
 
 
 def _size(view, context, model, name) -> str:
@@ -47,6 +60,11 @@ def _size(view, context, model, name) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MB"
     return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+
+
+def _edit_link(view, context, model, name):
+    return Markup('<a class="btn btn-sm btn-outline-primary" href="{}">Edit</a>').format(
+        url_for("assets.edit", asset_id=model.id))
 
 
 def _active(view, context, model, name):
@@ -63,19 +81,19 @@ class AssetView(StaffModelView):
     list_options = (joinedload(Asset.uploaded_by),)
     column_list = ("id", "title", "category", "min_tier_key", "file_kind", "size_bytes",
                    "co_brandable", "download_count", "active", "original_name",
-                   "uploaded_by", "created_at")
+                   "uploaded_by", "created_at", "edit")
     column_details_list = ("id", "title", "category", "description", "min_tier_key",
                            "co_brandable", "file_kind", "size_bytes", "sha256",
                            "original_name", "stored_name", "uploaded_by", "created_at",
                            "updated_at", "download_count", "active")
     column_labels = {"min_tier_key": "Tier needed", "file_kind": "Type", "size_bytes": "Size",
                      "download_count": "Downloads", "original_name": "Uploaded as",
-                     "co_brandable": "Co-brandable"}
+                     "co_brandable": "Co-brandable", "edit": ""}
     column_searchable_list = ("title", "original_name")
     column_sortable_list = ("id", "title", "category", "min_tier_key", "size_bytes",
                             "download_count", "created_at")
     column_default_sort = ("id", True)
-    column_formatters = {"size_bytes": _size, "active": _active}
+    column_formatters = {"size_bytes": _size, "active": _active, "edit": _edit_link}
     column_formatters_detail = {"size_bytes": _size, "active": _active}
 
     column_filters = (
@@ -105,10 +123,29 @@ class AssetView(StaffModelView):
                       "success")
                 return redirect(url_for(".index_view"))
         else:
-            for field in form:
-                for error in field.errors:
-                    flash(f"{field.label.text}: {error}", "error")
-        return self.render("admin/asset_upload.html", form=form), \
+            _flash_form_errors(form)
+        return self.render("admin/asset_upload.html", form=form, asset=None), \
+            (422 if form.is_submitted() else 200)
+
+    @expose("/<int:asset_id>/edit", methods=["GET", "POST"])
+    def edit(self, asset_id: int):
+        """Change title, category, tier, co-brandable flag or description (audited)."""
+        asset = get_row(Asset, asset_id)
+        if asset is None:
+            raise NotFound("No such asset.")
+        form = AssetEditForm(obj=asset)
+        form.min_tier_key.choices = _tier_choices()
+        if form.validate_on_submit():
+            done = run_domain(lambda: assets.update_asset(asset.id, current_user.id, {
+                "title": form.title.data, "category": form.category.data,
+                "min_tier_key": form.min_tier_key.data,
+                "co_brandable": form.co_brandable.data,
+                "description": form.description.data or ""}), "Asset saved.")
+            if done is not None:
+                return redirect(url_for(".index_view"))
+        else:
+            _flash_form_errors(form)
+        return self.render("admin/asset_upload.html", form=form, asset=asset), \
             (422 if form.is_submitted() else 200)
 
     def _set_active(self, ids, active: bool):
