@@ -19,7 +19,8 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     """Content staff open Content → Assets, upload a PDF with the form and see it listed
     with 0 downloads; a starter partner finds it under Brochures from the dashboard's
     Resources button, downloads it (the same bytes) and the count becomes 1; a renamed
-    executable is refused with a message and nothing is stored."""
+    executable is refused with a message and nothing is stored. Neither page trips the
+    Content-Security-Policy."""
     with app.app_context():
         make_staff("content@example.com", ("content",))
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -28,7 +29,16 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     bad = tmp_path / "invoice.pdf"
     bad.write_bytes(b"MZ\x90\x00" + b"\x00" * 200)
 
-    staff = desktop(browser, live_server)
+    violations = []
+
+    def watch(page):
+        page.on("console", lambda msg: violations.append(msg.text)
+                if "Content Security Policy" in msg.text
+                and "fonts.googleapis.com" not in msg.text else None)
+        page.on("pageerror", lambda exc: violations.append(f"pageerror: {exc}"))
+        return page
+
+    staff = watch(desktop(browser, live_server))
     staff_log_in(staff, "content@example.com")
     staff.get_by_role("link", name="Content").click()
     staff.get_by_role("link", name="Assets").click()
@@ -47,8 +57,9 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     staff.get_by_role("button", name="Upload").click()
     staff.wait_for_url("**/admin/assets/")
     staff.get_by_text("Uploaded “Service overview <deck>” (PDF).").wait_for()
-    row = staff.locator("tr", has=staff.get_by_text("service-overview.pdf"))
-    assert row.get_by_text("Service overview <deck>").is_visible()
+    row = staff.locator("tr", has=staff.get_by_text("Service overview <deck>"))
+    assert row.locator("td.col-download_count").inner_text().strip() == "0"
+    assert row.get_by_text("Content").is_visible()  # the uploader's name
     os.makedirs(OUT, exist_ok=True)
     staff.screenshot(path=os.path.join(OUT, "admin-asset-uploaded.png"))
     with app.app_context():
@@ -56,7 +67,7 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
         aid = db.session.scalar(db.select(Asset.id))
         db.session.remove()
 
-    page = phone(browser, live_server)
+    page = watch(phone(browser, live_server))
     log_in(page, "sarah@example.com")
     page.get_by_role("link", name="Resources").click()
     page.wait_for_url("**/partner/resources")
@@ -74,5 +85,6 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
         assert db.session.get(Asset, aid).download_count == 1
         db.session.remove()
     staff.reload()
-    assert staff.locator("tr", has=staff.get_by_text("service-overview.pdf")).locator(
+    assert staff.locator("tr", has=staff.get_by_text("Service overview <deck>")).locator(
         "td.col-download_count").inner_text().strip() == "1"
+    assert violations == [], violations

@@ -62,6 +62,10 @@ def _size(view, context, model, name) -> str:
     return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
 
 
+def _uploader(view, context, model, name) -> str:
+    return model.uploaded_by.name if model.uploaded_by else ""
+
+
 def _edit_link(view, context, model, name):
     return Markup('<a class="btn btn-sm btn-outline-primary" href="{}">Edit</a>').format(
         url_for("assets.edit", asset_id=model.id))
@@ -80,8 +84,8 @@ class AssetView(StaffModelView):
     list_template = "admin/asset_list.html"
     list_options = (joinedload(Asset.uploaded_by),)
     column_list = ("id", "title", "category", "min_tier_key", "file_kind", "size_bytes",
-                   "co_brandable", "download_count", "active", "original_name",
-                   "uploaded_by", "created_at", "edit")
+                   "co_brandable", "download_count", "active", "uploaded_by", "created_at",
+                   "edit")
     column_details_list = ("id", "title", "category", "description", "min_tier_key",
                            "co_brandable", "file_kind", "size_bytes", "sha256",
                            "original_name", "stored_name", "uploaded_by", "created_at",
@@ -93,8 +97,10 @@ class AssetView(StaffModelView):
     column_sortable_list = ("id", "title", "category", "min_tier_key", "size_bytes",
                             "download_count", "created_at")
     column_default_sort = ("id", True)
-    column_formatters = {"size_bytes": _size, "active": _active, "edit": _edit_link}
-    column_formatters_detail = {"size_bytes": _size, "active": _active}
+    column_formatters = {"size_bytes": _size, "active": _active, "edit": _edit_link,
+                         "uploaded_by": _uploader}
+    column_formatters_detail = {"size_bytes": _size, "active": _active,
+                                "uploaded_by": _uploader}
 
     column_filters = (
         FilterEqual(Asset.category, "Category",
