@@ -564,3 +564,36 @@ def test_content_staff_edit_catalogue_data(app, content):
             "Sales deck 2027", "presentation", "active", True, "deck.pdf")
         row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.update"))
         assert '"title": "Deck"' in row.before and '"min_tier_key": "active"' in row.after
+
+
+@pytest.mark.parametrize(("url", "email"), [("/admin/assets/", "content@example.com"),
+                                            ("/partner/resources", "sarah@example.com"),
+                                            ("/api/partner/resources", None)])
+def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
+    """The Assets list, the resources page and the API list cost the same number of
+    queries with 2 assets or with 10 (uploader names loaded with the rows)."""
+    from test_admin_queries import count_queries
+
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        for i in range(2):
+            upload(title=f"A{i}", tier=("starter", "elite")[i % 2])
+    if email:
+        login(client, email)
+    else:
+        client.environ_base["HTTP_AUTHORIZATION"] = api_token(
+            client, "sarah@example.com")["Authorization"]
+    small = count_queries(app, client, url)
+    with app.app_context():
+        other = make_staff("content2@example.com", ("content",))
+        from flask import current_app
+
+        for i in range(8):
+            assets.upload_asset(other.id, current_app.config["STORAGE_DIR"], title=f"B{i}",
+                                category=list(assets.CATEGORIES)[i % 7], tier_key="active",
+                                co_brandable=bool(i % 2), description="", filename="b.png",
+                                data=image_bytes("PNG"))
+        db.session.commit()
+    large = count_queries(app, client, url)
+    assert large == small and small <= 15, (url, small, large)
