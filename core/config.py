@@ -105,6 +105,9 @@ class Config:
     PDF_JOB_TIMEOUT = 120
     #: Extra memory one render may take in the worker's forked work-horse, MB (0: no cap).
     PDF_MEMORY_LIMIT_MB = 1024
+    #: Largest marketing asset upload, bytes (issue 4 "Assets": 50 MB; below
+    #: ``MAX_CONTENT_LENGTH`` so the form's other fields still fit in the request).
+    ASSET_MAX_BYTES = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> dict:
@@ -126,6 +129,7 @@ class Config:
             if "SOCKETIO_MESSAGE_QUEUE" in os.environ else cls.SOCKETIO_MESSAGE_QUEUE,
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),
             "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
+            "ASSET_MAX_BYTES": env_int("ASSET_MAX_BYTES", cls.ASSET_MAX_BYTES),
             "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT",
                                                cls.LOGIN_LIMIT_PER_ACCOUNT),
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", cls.LOGIN_LIMIT_PER_IP),

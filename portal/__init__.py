@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from portal import api_views, chat_events, chat_views, openapi, views  # noqa: F401  (routes register on import)
     from portal import program_views, referral_views  # noqa: F401  (training, support, /r/)
     from portal import documents  # noqa: F401  (materials and branding pages)
+    from portal import resources  # noqa: F401  (marketing assets, page and API)
     from portal.webhooks import bp as webhooks
 
     csrf.exempt(api)

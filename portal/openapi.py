@@ -230,6 +230,26 @@ SCHEMAS = {
                                     "override_cents": {"type": "integer"}}}},
                  "override_total_cents": {"type": "integer"},
                  "referral_code": STR}},
+    "Resource": {"type": "object",
+                 "required": ["id", "title", "category", "min_tier", "unlocks_at", "unlocked",
+                              "co_brandable", "file_kind", "size_bytes", "download_url"],
+                 "properties": {"id": {"type": "integer"}, "title": STR,
+                                "category": {"enum": ["brochure", "presentation",
+                                                      "case_study", "social", "video",
+                                                      "template", "other"]},
+                                "description": STR, "min_tier": STR,
+                                "unlocks_at": {"type": "string",
+                                               "description": "Name of the tier that unlocks it"},
+                                "unlocked": {"type": "boolean"},
+                                "co_brandable": {"type": "boolean", "description":
+                                                 "A co-branded version can be requested "
+                                                 "on /partner/materials"},
+                                "file_kind": {"enum": ["pdf", "png", "jpeg", "mp4", "html"]},
+                                "size_bytes": {"type": "integer"},
+                                "download_count": {"type": "integer"},
+                                "created_at": TIME,
+                                "download_url": {"type": ["string", "null"], "description":
+                                                 "null while tier-locked"}}},
     "ApiKey": {"type": "object", "required": ["id", "name", "roles", "created_at"],
                "properties": {"id": {"type": "integer"}, "name": STR, "key": STR,
                               "roles": {"type": "array", "items": STR},
@@ -331,6 +351,14 @@ def document() -> dict:
              "properties": {"module_id": {"type": "integer"},
                             "answers": {"type": "object",
                                         "additionalProperties": {"type": "integer"}}}})},
+        "/api/partner/resources": {"get": _op(
+            "Active marketing assets, newest first by category, with their lock state",
+            200, _list("Resource"), errors=(401, 403))},
+        "/api/partner/resources/{asset_id}/download": {"get": _op(
+            "Download an asset (counted). 403 tier_locked names the tier that unlocks it; "
+            "404 for unknown or inactive assets", 200,
+            {"type": "string", "format": "binary"}, errors=(401, 403, 404),
+            params=[_path_id("asset_id")], content_type="application/octet-stream")},
         "/api/leaderboard": {"get": _op(
             "Top 10 and your rank", 200,
             {"type": "object", "required": ["items", "me", "period", "metric"],

@@ -36,6 +36,9 @@ def register_views(admin) -> None:
     from admin.views.documents import register_document_views
 
     register_document_views(admin)
+    from admin.views.assets import register_asset_views
+
+    register_asset_views(admin)
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

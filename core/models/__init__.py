@@ -1,5 +1,6 @@
 """ORM models, split by aggregate (STYLE.md "Data"). Import from here."""
 
+from core.models.assets import Asset
 from core.models.audit import AuditLog
 from core.models.chat import Attachment, Channel, ChannelMember, Mention, Message, Reaction
 from core.models.documents import (
@@ -26,6 +27,7 @@ from core.models.support import SupportTicket, TicketMessage
 from core.models.user import ApiToken, User
 
 __all__ = [
+    "Asset",
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
     "DocumentTemplate", "MaterialRender", "PartnerBranding", "StatementBatch", "StatementBatchItem",
     "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "Commission", "Deal", "Lead", "LeadActivity",

@@ -1,0 +1,599 @@
+"""Marketing assets (issue 4 "Assets", issue 5 "/partner/resources"): the upload rules,
+the back-office screen by role, tier locking and counted downloads for partners, the API
+as documented, and hostile titles shown as text."""
+
+import io
+import os
+import struct
+import zlib
+
+import pytest
+from conftest import api_token, csrf_from, login, make_partner, make_staff, make_staff_once
+from PIL import Image
+from sqlalchemy import func, select
+from test_openapi import response_schema, validate
+from test_story import admin_action
+
+from core import assets
+from core.errors import ValidationError
+from core.extensions import db
+from core.models import Asset, AuditLog
+
+XSS = "<script>alert(1)</script>"
+XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+# --- small real files ---------------------------------------------------------------------
+
+def pdf_bytes() -> bytes:
+    """A minimal but well-formed one-page PDF, written by hand."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objs) + 1, xref))
+    return out.getvalue()
+
+
+def image_bytes(fmt: str, size=(40, 30), exif: bool = False) -> bytes:
+    img = Image.new("RGB", size, (15, 118, 110))
+    out = io.BytesIO()
+    kwargs = {}
+    if exif:
+        ex = Image.Exif()
+        ex[0x010F] = "SecretCam"  # Make
+        ex[0x0131] = "Leaky Editor 1.0"  # Software
+        kwargs["exif"] = ex.tobytes()
+    img.save(out, format=fmt, **kwargs)
+    return out.getvalue()
+
+
+def mp4_bytes() -> bytes:
+    """The start of an MP4: an ``ftyp`` box, then an empty ``mdat`` box."""
+    ftyp = b"ftyp" + b"isom" + struct.pack(">I", 512) + b"isomiso2mp41"
+    return struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", 8) + b"mdat"
+
+
+HTML = ("<!DOCTYPE html>\n<html><body><h1>{{ partner.display_name }}</h1>"
+        "<p>Café brochure</p></body></html>\n").encode()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that announces ``width`` × ``height`` pixels in its header (a valid IHDR with
+    CRC) and carries almost no data: a decompression-bomb's shape."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+ALLOWED = [("brochure.pdf", pdf_bytes, "pdf"), ("post.png", lambda: image_bytes("PNG"), "png"),
+           ("photo.jpg", lambda: image_bytes("JPEG"), "jpeg"),
+           ("photo.jpeg", lambda: image_bytes("JPEG"), "jpeg"),
+           ("clip.mp4", mp4_bytes, "mp4"), ("email.html", lambda: HTML, "html")]
+
+
+def asset_files(app) -> set[str]:
+    folder = os.path.join(app.config["STORAGE_DIR"], assets.FOLDER)
+    return set(os.listdir(folder)) if os.path.isdir(folder) else set()
+
+
+def upload(title="Service overview", category="brochure", tier="starter", filename="a.pdf",
+           data=None, co_brandable=False, description="") -> Asset:
+    """Upload through core as the factory admin (in an app context) and commit."""
+    from flask import current_app
+
+    asset = assets.upload_asset(
+        make_staff_once().id, current_app.config["STORAGE_DIR"], title=title,
+        category=category, tier_key=tier, co_brandable=co_brandable,
+        description=description, filename=filename,
+        data=pdf_bytes() if data is None else data)
+    db.session.commit()
+    return asset
+
+
+# --- the upload rules (core) ----------------------------------------------------------
+
+@pytest.mark.parametrize(("filename", "make", "kind"), ALLOWED)
+def test_each_allowed_type_is_stored_under_a_server_name(app, ctx, filename, make, kind):
+    """PDF, PNG, JPEG, MP4 and HTML templates are accepted; the file lands under
+    STORAGE_DIR/assets/ with a random name and the kind's extension, the upload is
+    audited, and the uploader's name is kept for display only."""
+    before = asset_files(app)
+    a = upload(title=f"A {kind}", filename=filename, data=make())
+    assert a.file_kind == kind
+    assert a.original_name == filename
+    assert a.stored_name != filename and len(a.stored_name.split(".")[0]) == 32
+    assert a.stored_name.endswith(assets.KINDS[kind][2])
+    assert asset_files(app) - before == {a.stored_name}
+    with open(assets.file_path(app.config["STORAGE_DIR"], a), "rb") as f:
+        stored = f.read()
+    assert len(stored) == a.size_bytes and assets.sniff(stored) == kind
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.upload"))
+    assert row.object_type == "asset" and row.object_id == a.id
+    assert kind in row.after and filename in row.after
+
+
+def test_images_are_re_encoded_without_metadata(ctx):
+    """A JPEG with EXIF (camera, software) comes out as a fresh JPEG without it."""
+    raw = image_bytes("JPEG", exif=True)
+    assert b"SecretCam" in raw
+    kind, stored = assets.check_file("p.jpg", raw)
+    assert kind == "jpeg" and stored != raw
+    assert b"SecretCam" not in stored and b"Leaky Editor" not in stored
+    assert Image.open(io.BytesIO(stored)).size == (40, 30)
+    kind, stored = assets.check_file("p.png", image_bytes("PNG"))
+    assert kind == "png" and Image.open(io.BytesIO(stored)).format == "PNG"
+
+
+@pytest.mark.parametrize(("filename", "data", "message"), [
+    ("setup.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200, "content is none of the allowed"),
+    ("photo.png", image_bytes("JPEG"), "named .png but its content is a JPEG image"),
+    ("photo.jpg", image_bytes("PNG"), "named .jpg but its content is a PNG image"),
+    ("deck.pdf", HTML, "named .pdf but its content is a HTML template"),
+    ("page.html", pdf_bytes(), "named .html but its content is a PDF"),
+    ("clip.mp4", pdf_bytes(), "named .mp4 but its content is a PDF"),
+    ("setup.exe", b"MZ\x90\x00", "This type of file cannot be uploaded"),
+    ("noext", pdf_bytes(), "This type of file cannot be uploaded"),
+    ("doc.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "cannot be uploaded"),
+    ("page.html", b"<html>\x00</html>", "content is none of the allowed"),
+    ("page.html", b"<html>\xff\xfe caf\xe9</html>", "content is none of the allowed"),
+    ("page.html", b"just text, no markup", "content is none of the allowed"),
+    ("empty.pdf", b"", "Choose a file"),
+    ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a readable PNG"),
+])
+def test_refused_files(ctx, filename, data, message):
+    """Wrong extension for the content, renamed executables, other types, NUL or
+    non-UTF-8 "HTML", empty and damaged files: a clear ValidationError."""
+    with pytest.raises(ValidationError, match=message):
+        assets.check_file(filename, data)
+
+
+def test_oversize_is_refused_by_the_setting(app, ctx, monkeypatch):
+    """Above ASSET_MAX_BYTES (50 MB by default) the file is refused, nothing stored."""
+    assert app.config["ASSET_MAX_BYTES"] == 50 * 1024 * 1024
+    monkeypatch.setitem(app.config, "ASSET_MAX_BYTES", 1024)
+    data = pdf_bytes() + b"%" + b"x" * 1024
+    before = asset_files(app)
+    with pytest.raises(ValidationError, match="larger than 1,024 bytes"):
+        upload(data=data)
+    assert asset_files(app) == before
+    assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (8_000, 8_000)])
+def test_pixel_bombs_are_refused_before_decoding(ctx, monkeypatch, width, height):
+    """A PNG whose header announces 10 billion (or 64 million) pixels is refused from the
+    header alone: no pixel is decoded."""
+    from PIL import ImageFile
+
+    def no_decoding(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(ValidationError, match="pixels"):
+        assets.check_file("bomb.png", png_header(width, height))
+
+
+def test_catalogue_data_is_checked(ctx):
+    """Title required, category allow-listed, tier must exist; nothing stored."""
+    for kwargs, message in [({"title": "  "}, "Title is required"),
+                            ({"category": "malware"}, "Category must be one of"),
+                            ({"tier": "platinum"}, "Unknown tier"),
+                            ({"title": "x" * 161}, "at most 160")]:
+        with pytest.raises(ValidationError, match=message):
+            upload(**kwargs)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+
+
+def test_downloads_are_counted_atomically(app, ctx):
+    """Two sessions that both loaded the row each add one: the count is 2 (an UPDATE ...
+    SET download_count = download_count + 1, not a read-modify-write)."""
+    a = upload()
+    aid = a.id
+    db.session.remove()
+    from sqlalchemy.orm import Session
+
+    first = db.session.get(Asset, aid)
+    with Session(db.engine) as other:
+        second = other.get(Asset, aid)
+        assert first.download_count == second.download_count == 0
+        db.session.commit()  # end the first session's read before the other writes (SQLite)
+        first = db.session.get(Asset, aid)
+        assets.count_download(second)
+        other.commit()
+    assets.count_download(first)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Asset, aid).download_count == 2
+
+
+def test_changes_are_audited(ctx):
+    """Editing catalogue data and deactivating write audit rows with before/after."""
+    a = upload()
+    staff = make_staff_once()
+    assets.update_asset(a.id, staff.id, {"title": "New title", "min_tier_key": "active"})
+    assets.set_active([a.id], staff.id, False)
+    db.session.commit()
+    rows = db.session.execute(select(AuditLog.action, AuditLog.before, AuditLog.after)
+                              .where(AuditLog.object_type == "asset")
+                              .order_by(AuditLog.id)).all()
+    assert [r.action for r in rows] == ["asset.upload", "asset.update", "asset.deactivate"]
+    assert "Service overview" in rows[1].before and "New title" in rows[1].after
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        assets.update_asset(a.id, staff.id, {"stored_name": "../../etc/passwd"})
+
+
+# --- back office -----------------------------------------------------------------------
+
+def admin_upload(client, filename, data, **fields):
+    page = client.get("/admin/assets/upload")
+    assert page.status_code == 200
+    form = {"title": "Service overview", "category": "brochure", "min_tier_key": "starter",
+            "description": "For first meetings", "csrf_token": csrf_from(
+                page.get_data(as_text=True)), "file": (io.BytesIO(data), filename)}
+    form.update(fields)
+    return client.post("/admin/assets/upload", data=form, content_type="multipart/form-data")
+
+
+@pytest.fixture
+def content(app, client):
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+    assert login(client, "content@example.com").status_code == 302
+    return client
+
+
+def test_content_staff_upload_list_and_deactivate(app, content):
+    """Content staff upload a PDF from the form, see it in the list with its download
+    count, filter by category and tier, and deactivate it (audited)."""
+    resp = admin_upload(content, "overview.pdf", pdf_bytes(), co_brandable="y")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    html = content.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Uploaded “Service overview” (PDF)." in html
+    assert "Service overview" in html and "Upload asset" in html
+    with app.app_context():
+        a = db.session.scalar(select(Asset))
+        assert (a.title, a.category, a.min_tier_key, a.co_brandable, a.file_kind) == (
+            "Service overview", "brochure", "starter", True, "pdf")
+        aid = a.id
+    assert "Service overview" in content.get(
+        "/admin/assets/?flt1_category_equals=brochure").get_data(as_text=True)
+    assert "Service overview" not in content.get(
+        "/admin/assets/?flt1_category_equals=video").get_data(as_text=True)
+    assert "Service overview" not in content.get(
+        "/admin/assets/?flt1_tier_needed_equals=elite").get_data(as_text=True)
+    assert content.get(f"/admin/assets/details/?id={aid}").status_code == 200
+
+    resp = admin_action(content, "assets", "deactivate", [aid])
+    assert resp.status_code == 302
+    assert "Deactivated 1 asset(s)." in content.get("/admin/assets/").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Asset, aid).active is False
+        assert db.session.scalar(select(AuditLog.actor_id).where(
+            AuditLog.action == "asset.deactivate")) is not None
+
+
+@pytest.mark.parametrize(("filename", "data", "message"), [
+    ("setup.pdf", b"MZ\x90\x00" + b"\x00" * 100, "content is none of the allowed types"),
+    ("photo.png", image_bytes("JPEG"), "named .png but its content is a JPEG image"),
+    ("bomb.png", png_header(100_000, 100_000), "far too many pixels"),
+])
+def test_admin_refusals_are_flashed_and_store_nothing(app, content, filename, data, message):
+    """A refused upload shows the reason as a flash message, keeps the form, and stores
+    neither a row nor a file."""
+    before = asset_files(app)
+    resp = admin_upload(content, filename, data)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert message in html and 'id="asset-upload"' in html
+    assert asset_files(app) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.object_type == "asset")) == 0
+
+
+def test_admin_oversize_and_missing_file(app, content, monkeypatch):
+    monkeypatch.setitem(app.config, "ASSET_MAX_BYTES", 2048)
+    resp = admin_upload(content, "big.pdf", pdf_bytes() + b"x" * 4096)
+    assert resp.status_code == 422 and "larger than 2,048 bytes" in resp.get_data(as_text=True)
+    page = content.get("/admin/assets/upload")
+    resp = content.post("/admin/assets/upload", data={
+        "title": "No file", "category": "brochure", "min_tier_key": "starter",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert resp.status_code == 422 and "Choose a file" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+
+
+def test_upload_needs_csrf(app, content):
+    resp = content.post("/admin/assets/upload", data={
+        "title": "x", "category": "brochure", "min_tier_key": "starter",
+        "file": (io.BytesIO(pdf_bytes()), "a.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code in (400, 422)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+
+
+@pytest.mark.parametrize("role", ["finance", "support"])
+def test_other_roles_are_refused_the_assets_screen(app, client, role):
+    """Finance and support get no Assets menu entry and 403 on every assets URL."""
+    with app.app_context():
+        make_staff(f"{role}@example.com", (role,))
+        aid = upload().id
+    assert login(client, f"{role}@example.com").status_code == 302
+    assert "/admin/assets/" not in client.get("/admin/").get_data(as_text=True)
+    for url in ("/admin/assets/", "/admin/assets/upload", f"/admin/assets/details/?id={aid}",
+                f"/admin/assets/{aid}/edit"):
+        assert client.get(url).status_code == 403, url
+    token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
+    assert client.post("/admin/assets/upload", data={
+        "csrf_token": token, "title": "x", "category": "brochure", "min_tier_key": "starter",
+        "file": (io.BytesIO(pdf_bytes()), "a.pdf")},
+        content_type="multipart/form-data").status_code == 403
+    assert client.post("/admin/assets/action/", data={
+        "csrf_token": token, "action": "deactivate", "rowid": [str(aid)]}).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Asset)) == 1
+        assert db.session.get(Asset, aid).active is True
+
+
+@pytest.mark.parametrize("role", ["content", "admin"])
+def test_content_and_admin_see_the_assets_menu(app, client, role):
+    with app.app_context():
+        make_staff(f"{role}@example.com", (role,))
+    assert login(client, f"{role}@example.com").status_code == 302
+    assert "/admin/assets/" in client.get("/admin/").get_data(as_text=True)
+    assert client.get("/admin/assets/").status_code == 200
+
+
+def test_hostile_title_is_escaped_in_admin_and_portal(app, client):
+    """A title, description and file name with markup are shown as text everywhere."""
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        upload(title=XSS, description=XSS, filename=f"{XSS}.pdf")
+    assert login(client, "content@example.com").status_code == 302
+    for url in ("/admin/assets/", "/admin/assets/details/?id=1"):
+        html = client.get(url).get_data(as_text=True)
+        assert XSS not in html and XSS_ESCAPED in html, url
+    client.get("/logout")
+    assert login(client, "sarah@example.com").status_code == 302
+    html = client.get("/partner/resources").get_data(as_text=True)
+    assert XSS not in html and XSS_ESCAPED in html
+    resp = client.get("/partner/resources/1/download")
+    assert resp.status_code == 200
+    disposition = resp.headers["Content-Disposition"]
+    assert "<" not in disposition and "script" in disposition and disposition.endswith(".pdf")
+
+
+# --- partners --------------------------------------------------------------------------
+
+@pytest.fixture
+def library(app):
+    """A starter partner (Sarah), and assets: a starter PDF (co-brandable), an Active PNG,
+    an Elite MP4 and an inactive starter PDF."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        ids = {
+            "pdf": upload(title="Service overview", co_brandable=True).id,
+            "png": upload(title="Instagram post", category="social", tier="active",
+                          filename="post.png", data=image_bytes("PNG")).id,
+            "mp4": upload(title="Founder video", category="video", tier="elite",
+                          filename="v.mp4", data=mp4_bytes()).id,
+            "old": upload(title="Old brochure").id,
+        }
+        assets.set_active([ids["old"]], make_staff_once().id, False)
+        db.session.commit()
+        return ids
+
+
+def count(app, aid) -> int:
+    with app.app_context():
+        n = db.session.get(Asset, aid).download_count
+        db.session.remove()
+        return n
+
+
+def test_resources_page_by_category_with_locks(app, client, library):
+    """Active assets by category; ones above the partner's tier show the tier that
+    unlocks them and no download link; inactive ones are not listed; co-brandable ones
+    link to the materials page."""
+    login(client, "sarah@example.com")
+    html = client.get("/partner/resources").get_data(as_text=True)
+    assert html.index("Brochures") < html.index("Social media") < html.index("Videos")
+    assert f"/partner/resources/{library['pdf']}/download" in html
+    assert "Co-branded version" in html and 'href="/partner/materials"' in html
+    assert "unlocks at Active" in html and "unlocks at Elite" in html
+    assert f"/partner/resources/{library['png']}/download" not in html
+    assert f"/partner/resources/{library['mp4']}/download" not in html
+    assert "Old brochure" not in html
+    assert 'href="/partner/resources"' in client.get("/partner/materials").get_data(as_text=True)
+    assert 'href="/partner/resources"' in client.get("/partner/dashboard").get_data(as_text=True)
+
+
+def test_download_is_counted_and_sent_as_attachment(app, client, library):
+    login(client, "sarah@example.com")
+    for n in (1, 2):
+        resp = client.get(f"/partner/resources/{library['pdf']}/download")
+        assert resp.status_code == 200
+        assert resp.headers["Content-Disposition"].startswith("attachment;")
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.mimetype == "application/pdf"
+        assert resp.data == pdf_bytes()
+        assert count(app, library["pdf"]) == n
+
+
+def test_locked_unknown_and_inactive(app, client, library):
+    """Locked: 403 with the unlocking tier; unknown or inactive: 404; none is counted."""
+    login(client, "sarah@example.com")
+    resp = client.get(f"/partner/resources/{library['png']}/download")
+    assert resp.status_code == 403
+    assert "“Instagram post” unlocks at Active tier." in resp.get_data(as_text=True)
+    assert client.get(f"/partner/resources/{library['old']}/download").status_code == 404
+    assert client.get("/partner/resources/999999/download").status_code == 404
+    assert client.get("/partner/resources/99999999999999/download").status_code == 404
+    assert [count(app, library[k]) for k in ("png", "old")] == [0, 0]
+
+
+def test_effective_tier_unlocks(app, client, library):
+    """A staff tier override to Active unlocks Active assets (effective tier counts), and
+    a partner who earned Active by deals sees them unlocked too; Elite stays locked."""
+    from core.models import Partner
+    from core.tiers import set_override
+
+    with app.app_context():
+        pid = db.session.scalar(select(Partner.id))
+        set_override(pid, make_staff_once().id, tier_key="active", reason="launch partner")
+        db.session.commit()
+        make_partner("Mike Reyes", email="mike@example.com", deals=3)
+    login(client, "sarah@example.com")
+    assert client.get(f"/partner/resources/{library['png']}/download").status_code == 200
+    assert client.get(f"/partner/resources/{library['mp4']}/download").status_code == 403
+    client.get("/logout")
+    login(client, "mike@example.com")
+    html = client.get("/partner/resources").get_data(as_text=True)
+    assert f"/partner/resources/{library['png']}/download" in html
+    assert "unlocks at Elite" in html
+    assert count(app, library["png"]) == 1
+
+
+def test_anonymous_staff_and_applicants(app, client, library):
+    assert client.get("/partner/resources").status_code == 302
+    assert client.get(f"/partner/resources/{library['pdf']}/download").status_code == 302
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+        make_partner("Ann Applicant", email="ann@example.com", status="applied")
+    login(client, "content@example.com")
+    assert client.get(f"/partner/resources/{library['pdf']}/download").headers[
+        "Location"].endswith("/admin/")
+    client.get("/logout")
+    login(client, "ann@example.com")
+    assert client.get(f"/partner/resources/{library['pdf']}/download").status_code == 302
+    assert count(app, library["pdf"]) == 0
+
+
+def test_api_resources_match_the_document(app, client, library):
+    """GET /api/partner/resources and the download endpoint answer what the OpenAPI
+    document says, for success, locked (403) and unknown (404)."""
+    from portal.openapi import document
+
+    doc = document()
+    h = api_token(client, "sarah@example.com")
+    resp = client.get("/api/partner/resources", headers=h)
+    assert resp.status_code == 200
+    validate(doc, response_schema(doc, "/api/partner/resources", "get", 200), resp.get_json())
+    items = {i["title"]: i for i in resp.get_json()["items"]}
+    assert set(items) == {"Service overview", "Instagram post", "Founder video"}
+    assert items["Instagram post"]["unlocked"] is False
+    assert items["Instagram post"]["unlocks_at"] == "Active"
+    assert items["Instagram post"]["download_url"] is None
+    url = items["Service overview"]["download_url"]
+    assert url == f"/api/partner/resources/{library['pdf']}/download"
+
+    path = "/api/partner/resources/{asset_id}/download"
+    ok = client.get(url, headers=h)
+    assert ok.status_code == 200 and ok.data == pdf_bytes()
+    assert ok.headers["X-Content-Type-Options"] == "nosniff"
+    assert ok.headers["Content-Disposition"].startswith("attachment;")
+    assert "application/octet-stream" in doc["paths"][path]["get"]["responses"]["200"]["content"]
+    for aid, status in ((library["png"], 403), (library["old"], 404), (999999, 404)):
+        resp = client.get(f"/api/partner/resources/{aid}/download", headers=h)
+        assert resp.status_code == status
+        validate(doc, response_schema(doc, path, "get", status), resp.get_json())
+    assert resp.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/partner/resources/{library['png']}/download",
+                      headers=h).get_json()["error"]["code"] == "tier_locked"
+    assert client.get("/api/partner/resources").status_code == 401
+    assert count(app, library["pdf"]) == 1
+
+
+def test_html_template_download_is_sandboxed(app, client):
+    """An HTML template is sent as an attachment with nosniff and a sandbox CSP, so even
+    a browser that displays it runs none of its script."""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        aid = upload(title="E-mail template", category="template", filename="mail.html",
+                     data=b"<html><script>alert(1)</script></html>", co_brandable=True).id
+    login(client, "sarah@example.com")
+    resp = client.get(f"/partner/resources/{aid}/download")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    assert resp.headers["Content-Disposition"] == "attachment; filename=E-mail-template.html"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_content_staff_edit_catalogue_data(app, content):
+    """The Edit page changes title, tier and flags (audited with before/after); a title
+    left empty is refused with a message and nothing changes; the file stays."""
+    with app.app_context():
+        aid = upload(title="Deck", filename="deck.pdf").id
+    url = f"/admin/assets/{aid}/edit"
+    assert f'href="{url}"' in content.get("/admin/assets/").get_data(as_text=True)
+    page = content.get(url)
+    assert page.status_code == 200 and 'value="Deck"' in page.get_data(as_text=True)
+    token = csrf_from(page.get_data(as_text=True))
+    resp = content.post(url, data={"csrf_token": token, "title": "Sales deck 2027",
+                                   "category": "presentation", "min_tier_key": "active",
+                                   "description": "New", "co_brandable": "y"})
+    assert resp.status_code == 302
+    assert "Asset saved." in content.get("/admin/assets/").get_data(as_text=True)
+    resp = content.post(url, data={"csrf_token": token, "title": "", "category": "other",
+                                   "min_tier_key": "starter"})
+    assert resp.status_code == 422 and "Title: This field is required." in resp.get_data(
+        as_text=True)
+    assert content.get("/admin/assets/999/edit").status_code == 404
+    with app.app_context():
+        a = db.session.get(Asset, aid)
+        assert (a.title, a.category, a.min_tier_key, a.co_brandable, a.original_name) == (
+            "Sales deck 2027", "presentation", "active", True, "deck.pdf")
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.update"))
+        assert '"title": "Deck"' in row.before and '"min_tier_key": "active"' in row.after
+
+
+@pytest.mark.parametrize(("url", "email"), [("/admin/assets/", "content@example.com"),
+                                            ("/partner/resources", "sarah@example.com"),
+                                            ("/api/partner/resources", None)])
+def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
+    """The Assets list, the resources page and the API list cost the same number of
+    queries with 2 assets or with 10 (uploader names loaded with the rows)."""
+    from test_admin_queries import count_queries
+
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        for i in range(2):
+            upload(title=f"A{i}", tier=("starter", "elite")[i % 2])
+    if email:
+        login(client, email)
+    else:
+        client.environ_base["HTTP_AUTHORIZATION"] = api_token(
+            client, "sarah@example.com")["Authorization"]
+    small = count_queries(app, client, url)
+    with app.app_context():
+        other = make_staff("content2@example.com", ("content",))
+        from flask import current_app
+
+        for i in range(8):
+            assets.upload_asset(other.id, current_app.config["STORAGE_DIR"], title=f"B{i}",
+                                category=list(assets.CATEGORIES)[i % 7], tier_key="active",
+                                co_brandable=bool(i % 2), description="", filename="b.png",
+                                data=image_bytes("PNG"))
+        db.session.commit()
+    large = count_queries(app, client, url)
+    assert large == small and small <= 15, (url, small, large)
