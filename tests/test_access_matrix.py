@@ -38,10 +38,9 @@ import os
 import re
 
 import pytest
-from conftest import PASSWORD, api_token, csrf_from, login, make_partner, make_staff, \
-    make_staff_once
+from conftest import api_token, csrf_from, login, make_partner, make_staff, make_staff_once
 
-from core.extensions import db, socketio
+from core.extensions import db
 
 PARTNERS = ("starter", "active", "performer", "elite")
 STAFF = ("admin", "finance", "support", "content")
@@ -322,8 +321,16 @@ def world(app):
     from core.commissions import approve_commissions
     from core.documents import install_builtin_templates, request_material
     from core.leads import create_lead
-    from core.models import (Attachment, Channel, Commission, Deal, DocumentTemplate, Tier,
-                             TrainingModule, User)
+    from core.models import (
+        Attachment,
+        Channel,
+        Commission,
+        Deal,
+        DocumentTemplate,
+        Tier,
+        TrainingModule,
+        User,
+    )
     from core.payouts import create_payout
     from core.statement_batches import start_batch
     from core.statements import issue_statement
@@ -346,12 +353,13 @@ def world(app):
         templates = {t.key: t.id for t in db.session.scalars(select(DocumentTemplate))}
         render, _ = request_material(b, b.user_id, next(iter(templates.values())),
                                      "https://partners.example/r/B", app.config["STORAGE_DIR"])
-        b_user, c_user = db.session.get(User, b.user_id), db.session.get(User, c.user_id)
+        b_user = db.session.get(User, b.user_id)
         dm = chat.open_dm(b_user, c.user_id)
         att_msg = chat.add_attachment(b_user, dm, "flyer.png", _png(), "our flyer",
                                       storage_dir=app.config["STORAGE_DIR"])
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
+        doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
         challenge = create_challenge(factory.id, "Spring sprint", "deals", 3, 10000,
                                      now, now.replace(year=now.year + 1))
         db.session.commit()
@@ -379,7 +387,7 @@ def world(app):
                 TrainingModule.position.desc())),
             "challenge_id": challenge.id, "batch_id": batch.id, "key_id": key.id,
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
-            "code": b.referral_code, "message_id": msg.id, "b_user_id": b.user_id,
+            "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         assert issue_token  # (tokens come from the login API below)
         db.session.remove()
@@ -542,3 +550,102 @@ def test_every_route_for_every_principal(app, world):
              for key, cells in actual.items() for name, got in cells.items()
              if EXPECTED[key][name] != got]
     assert not wrong, "\n".join(f"{k} as {n}: expected {e}, got {g}" for k, n, e, g in wrong)
+
+
+# --- Socket.IO ------------------------------------------------------------------------------
+
+#: Event -> payload; ``{general}``-style strings are filled from the world's ids. Each
+#: event names B's objects where it takes one (B's message in #general).
+EVENT_PAYLOADS = {
+    "join": {"channel": "general"}, "leave": {"channel": "general"},
+    "history": {"channel": "general"},
+    "send": {"channel": "general", "body": "hello from the matrix"},
+    "edit": {"id": "message_id", "body": "not yours"},
+    "react": {"id": "message_id", "emoji": "👍"},
+    "read": {"channel": "general", "last_id": "message_id"},
+    "typing": {"channel": "general"}, "heartbeat": {}, "unread": {},
+    "search": {"channel": "general", "q": "hello"},
+    "delete": {"id": "doomed_message_id"},  # a second message of B's
+}
+#: Extra (label, event, payload): tier-locked channels and B and C's DM (by id).
+EXTRA_EVENT_CASES = {
+    "join active-lounge": ("join", {"channel": "active-lounge"}),
+    "join performer-hub": ("join", {"channel": "performer-hub"}),
+    "join elite-council": ("join", {"channel": "elite-council"}),
+    "join B-C direct message": ("join", {"channel": "channel_id"}),
+    "history B-C direct message": ("history", {"channel": "channel_id"}),
+    "send B-C direct message": ("send", {"channel": "channel_id", "body": "let me in"}),
+}
+
+
+def sock_row(partner, staff) -> dict:
+    """Anonymous and suspended sockets are refused at connect; no event reaches them."""
+    return row("refused", partner, "refused", staff)
+
+
+#: ``ok`` or the error code of the acknowledgement.
+EXPECTED_EVENTS = {
+    "connect": sock_row("ok", "ok"),
+    "join": sock_row("ok", "ok"), "leave": sock_row("ok", "ok"),
+    "history": sock_row("ok", "ok"), "send": sock_row("ok", "ok"),
+    # only the author edits; staff moderate by deleting, not rewriting
+    "edit": sock_row("forbidden", "forbidden"),
+    "react": sock_row("ok", "ok"), "read": sock_row("ok", "ok"),
+    "typing": sock_row("ok", "ok"), "heartbeat": sock_row("ok", "ok"),
+    "unread": sock_row("ok", "ok"), "search": sock_row("ok", "ok"),
+    # partners cannot delete B's message; staff can (admin, first in column order, does;
+    # deleting a deleted message again is a no-op, so the other roles get ok too)
+    "delete": sock_row("forbidden", "ok"),
+    "join active-lounge": sock_row(tiers("not_found", "ok", "ok", "ok"), "ok"),
+    "join performer-hub": sock_row(tiers("not_found", "not_found", "ok", "ok"), "ok"),
+    "join elite-council": sock_row(tiers("not_found", "not_found", "not_found", "ok"), "ok"),
+    "join B-C direct message": sock_row("not_found", "not_found"),
+    "history B-C direct message": sock_row("not_found", "not_found"),
+    "send B-C direct message": sock_row("not_found", "not_found"),
+}
+
+
+def _fill(payload: dict, ids: dict) -> dict:
+    return {k: ids[v] if isinstance(v, str) and v in ids else v for k, v in payload.items()}
+
+
+def test_every_socket_event_for_every_principal(app, live_server, world):
+    """Every registered Socket.IO event (and ``connect``) × principal answers as the table
+    says, with the principal's bearer token in the connect ``auth``; an event the table
+    does not know fails the test."""
+    import socketio as sio_client
+
+    from core.extensions import socketio
+
+    names = set(socketio.server.handlers["/"]) - {"connect", "disconnect"}
+    assert not names - set(EVENT_PAYLOADS), f"events the table does not classify: " \
+                                            f"{sorted(names - set(EVENT_PAYLOADS))}"
+    assert not set(EVENT_PAYLOADS) - names, "table names events that no longer exist"
+    principals = make_principals(app)
+    cases = [(e, e, p) for e, p in EVENT_PAYLOADS.items() if e != "delete"]
+    cases += [(label, e, p) for label, (e, p) in EXTRA_EVENT_CASES.items()]
+    cases.append(("delete", "delete", EVENT_PAYLOADS["delete"]))
+    actual: dict[str, dict] = {}
+    for name in PRINCIPALS:
+        pr = principals[name]
+        sio = sio_client.Client(reconnection=False)
+        try:  # long-polling: see tests/test_chat.py connect()
+            sio.connect(live_server, auth={"token": pr.token} if pr.token else None,
+                        transports=["polling"], wait_timeout=5)
+            connected = True
+        except sio_client.exceptions.ConnectionError:
+            connected = False
+        actual.setdefault("connect", {})[name] = "ok" if connected else "refused"
+        for label, event, payload in cases:
+            if not connected:
+                actual.setdefault(label, {})[name] = "refused"
+                continue
+            ack = sio.call(event, _fill(payload, world), timeout=5)
+            actual.setdefault(label, {})[name] = "ok" if ack.get("ok") else \
+                ack["error"]["code"]
+        if connected:
+            sio.disconnect()
+    assert set(actual) == set(EXPECTED_EVENTS), set(actual) ^ set(EXPECTED_EVENTS)
+    wrong = [(label, n, EXPECTED_EVENTS[label][n], got) for label, cells in actual.items()
+             for n, got in cells.items() if EXPECTED_EVENTS[label][n] != got]
+    assert not wrong, "\n".join(f"{e} as {n}: expected {x}, got {g}" for e, n, x, g in wrong)
