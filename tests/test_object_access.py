@@ -11,7 +11,8 @@ fields on the API lead and profile bodies (test_bad_input::
 test_partner_cannot_set_protected_fields) and on the profile form (test_profile_page).
 
 Here: commissions and payouts (no per-id partner route exists, so the check is that
-another partner's never appear in a list, a summary or a page, and that a payout request
+another partner's never appear in a list, a summary or a page -- the API commission list
+alone is also in test_bad_input::test_commission_list_shows_only_own), and that a payout request
 cannot name another partner), the support ticket as a partner's own JSON, and the forms
 and bodies that were not yet tried with fields a partner does not own.
 """
