@@ -316,7 +316,7 @@ def world(app):
     from sqlalchemy import select
 
     from core import chat
-    from core.accounts import create_api_key, issue_token
+    from core.accounts import create_api_key
     from core.challenges import create_challenge
     from core.commissions import approve_commissions
     from core.documents import install_builtin_templates, request_material
@@ -389,7 +389,6 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
-        assert issue_token  # (tokens come from the login API below)
         db.session.remove()
     return ids
 
