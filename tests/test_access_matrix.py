@@ -134,6 +134,9 @@ for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
             _ok = 200  # the create form (an empty POST shows it again with errors)
         EXPECTED[f"{_method} /admin/{_prefix}/{_path.lstrip('/')}"] = back_office(_roles, _ok)
 
+for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
+    EXPECTED[f"GET /admin/{_prefix}/details/?id=<row>"] = back_office(_roles, 200)
+
 EXPECTED.update({
     # --- back office: custom screens -------------------------------------------------
     "GET /admin/": back_office(STAFF),                   # any staff member
@@ -323,10 +326,12 @@ def world(app):
     from core.leads import create_lead
     from core.models import (
         Attachment,
+        AuditLog,
         Channel,
         Commission,
         Deal,
         DocumentTemplate,
+        QuizQuestion,
         Tier,
         TrainingModule,
         User,
@@ -387,6 +392,8 @@ def world(app):
                 TrainingModule.position.desc())),
             "challenge_id": challenge.id, "batch_id": batch.id, "key_id": key.id,
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
+            "quiz_id": db.session.scalar(select(QuizQuestion.id)),
+            "audit_id": db.session.scalar(select(AuditLog.id)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
@@ -457,6 +464,18 @@ EXTRA_URLS = {
     "GET /partner/chat/general": ("GET", "/partner/chat/general"),
     "GET /partner/leads/<own>": ("GET", "/partner/leads/own"),
 }
+#: Each model view's details page on a real row (B's where the row has an owner): the
+#: allowed roles see it (200), the others are refused as on the list.
+MODEL_VIEW_ROWS = {
+    "audit": "audit_id", "challenges": "challenge_id", "commissions": "commission_id",
+    "deals": "deal_id", "leads": "lead_id", "material-renders": "render_id",
+    "materials": "template_id", "partners": "partner_id", "payouts": "payout_id",
+    "quiz": "quiz_id", "staff": "staff_user_id", "statements": "statement_id",
+    "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
+}
+for _prefix, _arg in MODEL_VIEW_ROWS.items():
+    EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (
+        "GET", f"/admin/{_prefix}/details/?id={{{_arg}}}")
 
 
 class Principal:
