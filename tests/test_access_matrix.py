@@ -112,6 +112,8 @@ MODEL_VIEW_ALLOWED = {
 
 #: Flask-Admin model views: URL prefix -> (roles besides admin, views that can create).
 MODEL_VIEWS = {
+    # finance reads the audit trail: AuditLogView.is_accessible admits admin and finance
+    # (its ``roles`` attribute says admin only, but is_accessible is what runs)
     "audit": (("finance",), False), "challenges": (("finance", "content"), False),
     "commissions": (("finance",), False), "deals": (("finance", "support"), False),
     "leads": (("finance", "support"), False),
