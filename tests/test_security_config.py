@@ -1,0 +1,51 @@
+"""Issue 7 promises that are settings rather than behaviour, and had no test: passwords
+stored with a memory-hard hash, production cookies Secure + HttpOnly + SameSite, and a
+request body limit (``MAX_CONTENT_LENGTH``) that the app enforces with 413."""
+
+from conftest import PASSWORD, make_partner
+from werkzeug.security import check_password_hash
+
+from core.config import Config, ProductionConfig
+from core.extensions import db
+from core.models import User
+
+
+def test_passwords_are_stored_as_scrypt(app):
+    """A partner's stored password is a Werkzeug scrypt hash (memory-hard), salted (two
+    accounts with the same password store different hashes), never the password."""
+    with app.app_context():
+        a = make_partner("Hash One", email="one@example.com")
+        b = make_partner("Hash Two", email="two@example.com")
+        ha = db.session.get(User, a.user_id).password_hash
+        hb = db.session.get(User, b.user_id).password_hash
+    assert ha.startswith("scrypt:") and hb.startswith("scrypt:")
+    assert ha != hb and PASSWORD not in ha
+    assert check_password_hash(ha, PASSWORD)
+
+
+def test_production_cookies_are_secure_httponly_samesite(app, client, monkeypatch):
+    """With the production cookie settings, the session cookie the login page sets is
+    Secure, HttpOnly and SameSite=Lax; the remember-me cookie has the same settings."""
+    assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.REMEMBER_COOKIE_SECURE
+    for key in ("SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE"):
+        monkeypatch.setitem(app.config, key, getattr(ProductionConfig, key))
+    resp = client.get("/login", base_url="https://localhost")
+    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert cookies, resp.headers.getlist("Set-Cookie")
+    flags = {part.strip().lower() for part in cookies[0].split(";")}
+    assert {"secure", "httponly", "samesite=lax"} <= flags, cookies[0]
+    assert (ProductionConfig.REMEMBER_COOKIE_HTTPONLY,
+            ProductionConfig.REMEMBER_COOKIE_SAMESITE) == (True, "Lax")
+
+
+def test_request_bodies_over_the_limit_are_413(app, client, monkeypatch):
+    """``MAX_CONTENT_LENGTH`` is set (60 MB: a 10 MB chat file and a 5 MB logo fit, with
+    room for form overhead) and enforced: a body over the limit gets 413 before any view
+    reads it (limit lowered here so the test sends kilobytes, not 60 MB)."""
+    assert Config.MAX_CONTENT_LENGTH == 60 * 1024 * 1024
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    resp = client.post("/api/auth/partner/login", data=b"{" + b" " * 4096 + b"}",
+                       content_type="application/json")
+    assert resp.status_code == 413
+    resp = client.post("/partner/register", data={"name": "x" * 4096})
+    assert resp.status_code == 413
