@@ -122,7 +122,7 @@ MODEL_VIEWS = {
     "payouts": (("finance",), False), "quiz": (("content",), True),
     "staff": ((), False), "statements": (("finance",), False),
     "tickets": (("support",), False), "tiers": ((), False),
-    "training": (("content",), True),
+    "training": (("content",), True), "assets": (("content",), False),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -136,8 +136,11 @@ for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
             _ok = 200  # the create form (an empty POST shows it again with errors)
         EXPECTED[f"{_method} /admin/{_prefix}/{_path.lstrip('/')}"] = back_office(_roles, _ok)
 
+#: Model views without a details page (their rows open an edit screen of their own).
+NO_DETAILS = {"assets"}
 for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
-    EXPECTED[f"GET /admin/{_prefix}/details/?id=<row>"] = back_office(_roles, 200)
+    if _prefix not in NO_DETAILS:
+        EXPECTED[f"GET /admin/{_prefix}/details/?id=<row>"] = back_office(_roles, 200)
 
 EXPECTED.update({
     # --- back office: custom screens -------------------------------------------------
@@ -224,6 +227,18 @@ EXPECTED.update({
     "GET /partner/payout-method/return": partner_page(302),
     # a white-label template (performer+): the refusal for lower tiers is a flash
     "POST /partner/materials/<int:template_id>/request": partner_page(303),
+    # marketing assets: the catalogue for every partner; B's world holds an Elite-only
+    # asset, so downloading it is 403 (locked, with a message) below Elite
+    "GET /partner/resources": partner_page(200),
+    "GET /partner/resources/<int:asset_id>/download": partner_page(tiers(403, 403, 403, 200)),
+    "GET /api/partner/resources": api_partner(200),
+    "GET /api/partner/resources/<int:asset_id>/download": api_partner(
+        tiers(403, 403, 403, 200)),
+    "GET /admin/assets/upload": back_office(CONTENT),
+    "POST /admin/assets/upload": back_office(CONTENT, 422),  # empty form: errors again
+    "GET /admin/assets/<int:asset_id>/edit": back_office(CONTENT),
+    # an empty form keeps every field as it was: nothing to change, back to the list
+    "POST /admin/assets/<int:asset_id>/edit": back_office(CONTENT, 302),
     # B's objects: 404 to every other partner (object level), staff go to /admin
     "GET /partner/leads/<int:lead_id>": partner_page(404),
     "POST /partner/leads/<int:lead_id>": partner_page(404),
@@ -367,6 +382,12 @@ def world(app):
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
         doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
+        from core.assets import upload_asset
+
+        elite_asset = upload_asset(factory.id, app.config["STORAGE_DIR"],
+                                   title="Elite pricing sheet", category="brochure",
+                                   tier_key="elite", co_brandable=False, description="",
+                                   filename="pricing.png", data=_png())
         challenge = create_challenge(factory.id, "Spring sprint", "deals", 3, 10000,
                                      now, now.replace(year=now.year + 1))
         db.session.commit()
@@ -396,6 +417,7 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
+            "asset_id": elite_asset.id,
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
