@@ -41,12 +41,12 @@ from core.payouts import approve_payout, available_cents, create_payout
 STRIPE_DELAY = 60
 
 
-def start_worker(app, db_url, fake_stripe):
+def start_worker(app, db_url, stripe_base):
     """A real ``flask worker`` on the payouts queue, talking to the fake Stripe."""
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
                STORAGE_DIR=app.config["STORAGE_DIR"], SECRET_KEY=app.config["SECRET_KEY"],
                SISO_ENV="development", PYTHONWARNINGS="ignore",
-               STRIPE_API_KEY="sk_test_siso", STRIPE_API_BASE=fake_stripe,
+               STRIPE_API_KEY="sk_test_siso", STRIPE_API_BASE=stripe_base,
                RQ_RETRY_INTERVALS="1,1,1", SOCKETIO_MESSAGE_QUEUE="")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker",
                              "--queues", "payouts"], cwd=ROOT, env=env,
@@ -158,3 +158,18 @@ def test_work_horse_killed_while_waiting_on_stripe_pays_once(
         assert db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == user_id, Notification.kind == "payout")) == 1
         db.session.remove()
+
+
+def test_retry_intervals_come_from_the_environment(monkeypatch):
+    """``RQ_RETRY_INTERVALS`` (used above to make the back-off short) is read as whole
+    seconds; a bad value stops the app with a sentence naming the variable."""
+    from core.config import Config
+
+    monkeypatch.setenv("RQ_RETRY_INTERVALS", "1, 2,30")
+    assert Config.from_env()["RQ_RETRY_INTERVALS"] == (1, 2, 30)
+    monkeypatch.delenv("RQ_RETRY_INTERVALS")
+    assert Config.from_env()["RQ_RETRY_INTERVALS"] == (5, 30, 120)
+    for bad in ("soon", "5,-1"):
+        monkeypatch.setenv("RQ_RETRY_INTERVALS", bad)
+        with pytest.raises(RuntimeError, match="RQ_RETRY_INTERVALS"):
+            Config.from_env()
