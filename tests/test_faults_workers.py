@@ -182,12 +182,15 @@ def test_work_horse_killed_while_waiting_on_stripe_pays_once(
         assert control(fake_stripe, "state")["transfers_count"] == \
             (1 if execute == "before" else 0)
         finished = wait_for(lambda: payout_status(stripe_app, pid) in ("paid", "failed"), 60)
+        # The job commits the payout paid, then RQ marks it finished: wait for both.
+        job_done = wait_for(lambda: queue_redis.hget(f"rq:job:payout-{pid}", "status")
+                            == b"finished", 30)
         job_status = queue_redis.hget(f"rq:job:payout-{pid}", "status")
     finally:
         log = stop_worker(worker)
     assert "Work-horse terminated unexpectedly" in log, log[-3000:]
     assert finished, log[-3000:]
-    assert job_status == b"finished", (job_status, log[-3000:])
+    assert job_done, (job_status, log[-3000:])
 
     state = assert_paid_once(stripe_app, fake_stripe, info)
     if execute == "before":  # the retry got Stripe's stored answer back
