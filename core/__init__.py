@@ -4,6 +4,7 @@
 rest of ``core`` imports none of them (DESIGN.md "Layout").
 """
 
+import contextlib
 import logging
 import os
 import secrets
@@ -76,6 +77,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
         return render_template("portal/error.html", message=exc.message,
                                status=exc.status), exc.status
+
+    register_database_outage_handler(app)
 
     from core.sessions import check_session
 
@@ -163,6 +166,51 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         return resp
 
     return app
+
+
+#: What a person is told when the database stops answering in the middle of a request.
+DATABASE_OUTAGE_MESSAGE = ("The database stopped answering, so this request could not be "
+                           "finished. Please try again in a moment.")
+
+
+def register_database_outage_handler(app: Flask) -> None:
+    """Answer a lost database connection (PostgreSQL restarting, failing over, a network
+    cut: SQLAlchemy's ``OperationalError``/``InterfaceError``) with a clean 503 and
+    ``Retry-After`` instead of Werkzeug's bare 500 page (issue 7 "Faults": "that request
+    fails cleanly"). API and JSON clients get the documented error shape, code
+    ``database_unavailable``; pages get the error page, or a plain one when the page
+    itself cannot be drawn without the database. The transaction is rolled back (nothing
+    of it was committed); the dead connection was invalidated by SQLAlchemy and the next
+    request gets a fresh one (``pool_pre_ping``). Logged with its traceback."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    def database_unavailable(exc):
+        app.logger.error("database unavailable during %s %s", request.method, request.path,
+                         exc_info=exc)
+        # The connection is gone; should even the rollback fail, teardown discards it.
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        if request.path.startswith("/api/") or request.is_json:
+            resp = jsonify(error={"code": "database_unavailable",
+                                  "message": DATABASE_OUTAGE_MESSAGE})
+        else:
+            from flask import render_template
+
+            try:
+                resp = app.make_response(render_template(
+                    "portal/error.html", message=DATABASE_OUTAGE_MESSAGE, status=503))
+            except Exception:  # the layout needs the database too (the user's name)
+                with contextlib.suppress(Exception):
+                    db.session.rollback()
+                resp = app.make_response(
+                    "<!doctype html><html lang=en><title>503 · SISO Partners</title>"
+                    f"<h1>That did not work</h1><p>{DATABASE_OUTAGE_MESSAGE}</p></html>")
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "5"
+        return resp
+
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
 
 def trust_proxies(app: Flask) -> None:

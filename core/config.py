@@ -5,7 +5,8 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``),
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
-``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0).
+``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0),
+``RQ_RETRY_INTERVALS`` (seconds before each retry of a job, ``5,30,120``).
 """
 
 import os
@@ -31,6 +32,22 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise RuntimeError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def env_seconds_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Return the variable as a tuple of whole seconds (``"1,2,5"``); anything else stops
+    the app with a clear error."""
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        seconds = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise RuntimeError(f"{name} must be whole seconds separated by commas, "
+                           f"got {value!r}") from None
+    if any(s < 0 for s in seconds):
+        raise RuntimeError(f"{name} must not be negative, got {value!r}")
+    return seconds
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -127,6 +144,8 @@ class Config:
             # Set but empty means "off" (README), so not read through env_str.
             "SOCKETIO_MESSAGE_QUEUE": os.environ["SOCKETIO_MESSAGE_QUEUE"].strip()
             if "SOCKETIO_MESSAGE_QUEUE" in os.environ else cls.SOCKETIO_MESSAGE_QUEUE,
+            "RQ_RETRY_INTERVALS": env_seconds_list("RQ_RETRY_INTERVALS",
+                                                   cls.RQ_RETRY_INTERVALS),
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),
             "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
             "ASSET_MAX_BYTES": env_int("ASSET_MAX_BYTES", cls.ASSET_MAX_BYTES),

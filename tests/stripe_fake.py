@@ -66,6 +66,16 @@ Test controls (no auth; JSON in and out)
   response.  With ``"after_commit": true`` (timeout mode only) the request is
   executed and stored first, then the answer is delayed -- the "Stripe did
   it but the client gave up" case, where a retry must replay.
+* ``POST /_control/fail`` with ``{"mode": "delay", "count": N, "delay": 30,
+  "execute": "before"|"after", "path_prefix": ..., "method": ...}`` -- a slow
+  Stripe: the next ``N`` matching requests wait ``delay`` seconds and are then
+  answered normally.  ``"before"``: the request is executed (and stored for
+  idempotency) first, then the answer waits -- Stripe received it.
+  ``"after"``: the wait comes first, and if the client hangs up during it
+  (a killed process) nothing is executed -- Stripe never received it.  The
+  state's ``delayed_waiting`` counts requests waiting right now (so a test
+  can act while one is in flight), ``dropped_count`` the "after" requests
+  given up, ``abandoned_count`` the "before" ones whose answer went unheard.
 * ``POST /_control/reset`` -- forget all accounts, transfers, keys and rules.
 * ``GET /_control/state`` -- counts and lists of accounts and transfers
   (id, amount, destination, idempotency key, ...) for assertions like
@@ -87,6 +97,8 @@ import os
 import queue
 import re
 import secrets
+import select
+import socket
 import string
 import subprocess
 import sys
@@ -266,14 +278,21 @@ class FakeStripeState:
             self.failures_injected = 0
             self.request_count = 0
             self.replay_count = 0
+            # "delay" rule: requests sleeping right now, and those whose client hung up
+            self.delayed_waiting = 0
+            self.dropped_count = 0
+            self.abandoned_count = 0
 
     # -- failure injection --------------------------------------------------
 
     def add_fail_rule(self, spec: dict) -> dict:
         """Validate and append a failure-injection rule; return it."""
         mode = str(spec.get("mode", ""))
-        if mode not in ("500", "429", "timeout"):
-            raise ValueError("mode must be one of '500', '429', 'timeout'")
+        if mode not in ("500", "429", "timeout", "delay"):
+            raise ValueError("mode must be one of '500', '429', 'timeout', 'delay'")
+        execute = str(spec.get("execute", "after"))
+        if execute not in ("before", "after"):
+            raise ValueError("execute must be 'before' or 'after'")
         try:
             count = int(spec.get("count", 1))
             delay = float(spec.get("delay", 5))
@@ -289,6 +308,7 @@ class FakeStripeState:
             "method": str(method).upper() if method else None,
             "delay": delay,
             "after_commit": bool(spec.get("after_commit", False)),
+            "execute": execute,
         }
         with self.lock:
             self.fail_rules.append(rule)
@@ -350,6 +370,9 @@ class FakeStripeState:
                 "requests_count": self.request_count,
                 "replays_count": self.replay_count,
                 "failures_injected": self.failures_injected,
+                "delayed_waiting": self.delayed_waiting,
+                "dropped_count": self.dropped_count,
+                "abandoned_count": self.abandoned_count,
                 "pending_failures": [dict(r) for r in self.fail_rules],
                 "accounts": accounts,
                 "transfers": transfers,
@@ -809,6 +832,9 @@ class FakeStripeHandler(BaseHTTPRequestHandler):
         operation = self._route(method, path, query, params, ctx)
 
         failure = self.state.take_failure(method, path)
+        if failure is not None and failure["mode"] == "delay":
+            self._delayed(failure, api_key, method, path, params, idem_key, operation)
+            return
         if failure is not None and not (failure["mode"] == "timeout" and failure["after_commit"]):
             self._inject_failure(failure)
             return
@@ -864,6 +890,53 @@ class FakeStripeHandler(BaseHTTPRequestHandler):
                 extra["Original-Request"] = request_id
                 extra["Idempotency-Key"] = idem_key
             return status, payload, extra
+
+    def _client_gone(self) -> bool:
+        """True when the client closed its end (a killed process: the kernel sends FIN)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _sleep_unless_gone(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return False as soon as the client hangs up."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._client_gone():
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _delayed(self, rule, api_key, method, path, params, idem_key, operation) -> None:
+        """A slow Stripe: the request waits ``delay`` seconds, then is answered normally.
+
+        ``execute: "before"``: the transfer is made (and its idempotent answer stored)
+        first, then the answer waits -- Stripe did receive it; a client that hangs up
+        meanwhile never hears back (``abandoned_count``). ``execute: "after"``: the wait
+        comes first and a client that hangs up during it leaves nothing done
+        (``dropped_count``) -- the request never reached Stripe.
+        """
+        st = self.state
+        with st.lock:
+            st.delayed_waiting += 1
+        try:
+            if rule["execute"] == "before":
+                result = self._execute(api_key, method, path, params, idem_key, operation)
+                if not self._sleep_unless_gone(rule["delay"]):
+                    with st.lock:
+                        st.abandoned_count += 1
+                    return
+            else:
+                if not self._sleep_unless_gone(rule["delay"]):
+                    with st.lock:
+                        st.dropped_count += 1
+                    return
+                result = self._execute(api_key, method, path, params, idem_key, operation)
+        finally:
+            with st.lock:
+                st.delayed_waiting -= 1
+        self._send_json(*result)
 
     def _inject_failure(self, failure: dict) -> None:
         mode = failure["mode"]

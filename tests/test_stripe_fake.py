@@ -265,6 +265,73 @@ def test_timeout_after_commit_is_replayed_on_retry(fake_url):
     assert _control(fake_url, "/_control/state")["transfers_count"] == 1
 
 
+def _wait_state(fake_url, predicate, timeout=5.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = _control(fake_url, "/_control/state")
+        if predicate(state):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"fake state never matched: {state}")
+
+
+@pytest.mark.parametrize("execute", ["before", "after"])
+def test_delay_answers_late_when_the_client_waits(fake_url, client, execute):
+    import time
+
+    acct = _onboarded_account(client)
+    _control(fake_url, "/_control/fail", {"mode": "delay", "count": 1, "delay": 0.6,
+                                          "path_prefix": "/v1/transfers", "execute": execute})
+    began = time.monotonic()
+    tr = _transfer(client, acct)
+    assert time.monotonic() - began >= 0.6
+    state = _control(fake_url, "/_control/state")
+    assert state["transfers_count"] == 1 and state["transfers"][0]["id"] == tr.id
+    assert state["delayed_waiting"] == 0 and state["dropped_count"] == 0
+
+
+def test_delay_then_hang_up_executes_nothing(fake_url):
+    """``execute: after``: the client gives up during the wait, Stripe never got it."""
+    client = _client(fake_url, timeout=0.3)
+    acct = _onboarded_account(client)
+    _control(fake_url, "/_control/fail", {"mode": "delay", "count": 1, "delay": 3,
+                                          "path_prefix": "/v1/transfers", "execute": "after"})
+    with pytest.raises(stripe.APIConnectionError):
+        _transfer(client, acct)
+    state = _wait_state(fake_url, lambda s: s["dropped_count"] == 1)
+    assert state["transfers_count"] == 0 and state["delayed_waiting"] == 0
+    assert _transfer(client, acct).last_response.headers.get("Idempotent-Replayed") is None
+    assert _control(fake_url, "/_control/state")["transfers_count"] == 1
+
+
+def test_executed_then_hang_up_is_replayed(fake_url):
+    """``execute: before``: Stripe made the transfer, the client left before the answer;
+    a retry with the same key gets the same transfer back."""
+    client = _client(fake_url, timeout=0.3)
+    acct = _onboarded_account(client)
+    _control(fake_url, "/_control/fail", {"mode": "delay", "count": 1, "delay": 3,
+                                          "path_prefix": "/v1/transfers", "execute": "before"})
+    with pytest.raises(stripe.APIConnectionError):
+        _transfer(client, acct)
+    state = _wait_state(fake_url, lambda s: s["abandoned_count"] == 1)
+    assert state["transfers_count"] == 1
+    retried = _transfer(client, acct)
+    assert retried.id == state["transfers"][0]["id"]
+    assert retried.last_response.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_delay_rule_is_validated(fake_url):
+    req = urllib.request.Request(
+        fake_url + "/_control/fail", method="POST",
+        data=json.dumps({"mode": "delay", "execute": "sometime"}).encode(),
+        headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 400
+
+
 def test_concurrent_requests_with_same_key_create_one_transfer(fake_url, client):
     acct = _onboarded_account(client)
     ids, errors = [], []
