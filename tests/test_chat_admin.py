@@ -400,3 +400,32 @@ def test_hostile_html_is_escaped_in_the_chat_admin_pages(app, people):
         assert resp.status_code == 200, url
         assert XSS not in html, url
         assert XSS_ESCAPED in html, url
+
+
+def test_moderation_list_query_count_does_not_grow(app, people):
+    """The moderation screen costs the same number of queries with 3 messages and 1 mute
+    as with 40 messages from several authors and channels and 4 mutes (no N+1)."""
+    from test_admin_queries import count_queries
+
+    from core import chat, moderation
+
+    def add(n, mutes):
+        with app.app_context():
+            admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+            rooms = [db.session.scalar(select(Channel).where(Channel.slug == s))
+                     for s in ("general", "daily-wins", "ask-for-help")]
+            for i in range(n):
+                p = make_partner(f"Writer {n}-{i}")
+                u = db.session.get(User, p.user_id)
+                chat.post_message(u, rooms[i % 3], f"message {i}", slow_mode=False)
+                if i < mutes:
+                    moderation.mute(admin, u.id, 60, "noise")
+            db.session.commit()
+
+    client = staff_client(app, "support")
+    add(3, 1)
+    small = count_queries(app, client, MODERATION)
+    add(40, 4)
+    large = count_queries(app, client, MODERATION)
+    assert large == small, f"{small} queries with few rows, {large} with more"
+    assert small <= 15, small
