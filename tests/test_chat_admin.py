@@ -176,7 +176,15 @@ def test_mute_bites_on_an_open_socket_and_the_form_then_unmute(app, live_server,
                                                        "csrf_token": csrf_from(page)},
                         follow_redirects=True)
         assert "You are muted in chat until" in resp.get_data(as_text=True)
-        assert count(app, Message, Message.body.in_(("again", "no-JS post"))) == 0
+        import io
+
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        resp = web.post("/partner/chat/general/attachments", data={
+            "file": (io.BytesIO(pdf), "deck.pdf"), "caption": "attached",
+            "csrf_token": csrf_from(page)}, content_type="multipart/form-data")
+        assert resp.status_code == 403 and "You are muted in chat until" in resp.get_data(
+            as_text=True)
+        assert count(app, Message, Message.body.in_(("again", "no-JS post", "attached"))) == 0
 
         listing = support.get("/admin/chat/moderation/").get_data(as_text=True)
         assert "Spamming links" in listing and "Sarah Thompson" in listing
