@@ -46,7 +46,7 @@ from core.models import (
 )
 from core.models.chat import MAX_MESSAGE_CHARS
 from core.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
-from core.tasks import emit_after_commit
+from core.tasks import after_commit, emit_after_commit
 from core.tiers import standing
 from core.timeutil import now_utc
 
@@ -743,6 +743,40 @@ def _recheck_after_commit(session):
 @event.listens_for(Session, "after_rollback")
 def _drop_access_changes(session):
     session.info.pop(_RECHECK, None)
+
+
+def recheck_room(channel: Channel) -> list[int]:
+    """After a change to ``channel``'s access rule (tier requirement raised): find the
+    users whose sockets joined its room (Redis, every process) and who may no longer read
+    it under the rule as flushed in this transaction; once the transaction commits, their
+    sockets leave the room (through the message queue when there is one) and hear
+    ``channel_lost``. Returns those users' ids. Never raises (Redis down: the heartbeat
+    re-check still removes them within ``presence.HEARTBEAT_SECONDS``)."""
+    try:
+        joined = presence.users_in_room(channel.id)
+    except Exception:
+        log.exception("could not list the sockets in channel %s", channel.id)
+        return []
+    lost = [u.id for u in db.session.scalars(select(User).where(User.id.in_(joined)))
+            if not can_read(u, channel)] if joined else []
+    if not lost:
+        return []
+    room, channel_id = channel_room(channel.id), channel.id
+
+    def run():
+        server = getattr(socketio, "server", None)
+        for uid in lost:
+            try:
+                presence.remove_room(uid, channel_id)
+                for sid in presence.sockets_of(uid):
+                    if server is not None:
+                        server.leave_room(sid, room, namespace="/")
+                    socketio.emit("channel_lost", {"channel_id": channel_id}, to=sid)
+            except Exception:
+                log.exception("could not take user %s out of channel %s", uid, channel_id)
+
+    after_commit(run)
+    return lost
 
 
 def still_allowed(user: User, channel_ids: list[int]) -> list[int]:

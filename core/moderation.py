@@ -116,8 +116,9 @@ def update_channel(actor: User, channel_id, *, name=None, topic=None, min_tier_k
     (content staff); arguments left ``None`` stay. The slug never changes (links and
     notifications point at it). Audited ``chat.channel.update`` with before/after.
 
-    Raising the tier takes effect at once for every event (each checks the reader's
-    tier); sockets already in the room leave it at their next heartbeat.
+    A new tier requirement takes effect at once: every event checks the reader's tier,
+    and the sockets of readers below it leave the room after the commit and hear
+    ``channel_lost`` (``core.chat.recheck_room``).
     Raises ``Forbidden``, ``NotFound`` (unknown, team or direct channel), ``ValidationError``.
     """
     _require(actor, "content", "edit channels")
@@ -142,6 +143,8 @@ def update_channel(actor: User, channel_id, *, name=None, topic=None, min_tier_k
     changed = {k for k in after if after[k] != before[k]}
     if changed:
         db.session.flush()
+        if "min_tier_key" in changed:
+            chat.recheck_room(channel)
         audit(actor.id, "chat.channel.update", "channel", channel.id,
               {k: before[k] for k in sorted(changed)}, {k: after[k] for k in sorted(changed)})
     return channel

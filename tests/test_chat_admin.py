@@ -114,6 +114,40 @@ def test_channel_made_read_only_refuses_partner_posts(app, live_server, people):
     assert count(app, AuditLog, AuditLog.action == "chat.channel.update") == 1
 
 
+def test_raising_a_channels_tier_takes_readers_below_it_out_at_once(app, live_server,
+                                                                    people):
+    """Mike (active) and a staff member are in #active-deals; content staff raise it to
+    Performer and up: Mike's socket hears ``channel_lost`` right away and no longer
+    receives the channel's messages, the staff socket still does."""
+    content = staff_client(app, "content")
+    assert create_channel(content, name="active-deals", slug="active-deals",
+                          min_tier_key="active").status_code == 302
+    cid = channel_id(app, "active-deals")
+    mike = connect(live_server, token_for(app, "mike@example.com"))
+    watcher = connect(live_server, token_for(app, "admin@example.com", kind="staff"))
+    mike_inbox = Inbox(mike, "channel_lost", "message")
+    staff_inbox = Inbox(watcher, "message")
+    try:
+        assert mike.call("join", {"channel": cid}, timeout=5)["ok"]
+        assert watcher.call("join", {"channel": cid}, timeout=5)["ok"]
+        resp = submit(content, f"/admin/chat/channels/edit/?id={cid}",
+                      {"name": "active-deals", "topic": "", "min_tier_key": "performer",
+                       "position": ""})
+        assert resp.status_code == 302
+        assert mike_inbox.wait("channel_lost", lambda d: d["channel_id"] == cid), \
+            "Mike was not taken out of the room"
+        assert watcher.call("send", {"channel": cid, "body": "performers only now"},
+                            timeout=5)["ok"]
+        assert staff_inbox.wait("message", lambda d: d["body"] == "performers only now")
+        assert not mike_inbox.wait("message", lambda d: d["body"] == "performers only now",
+                                   timeout=0.5)
+        ack = mike.call("join", {"channel": cid}, timeout=5)
+        assert ack["ok"] is False and ack["error"]["code"] == "not_found"
+    finally:
+        mike.disconnect()
+        watcher.disconnect()
+
+
 def test_channel_slug_is_allow_listed(app, people):
     """Slugs outside lower-case letters, digits and single hyphens, the system's own
     prefixes and duplicates are refused with a message; nothing is created."""
