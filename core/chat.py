@@ -31,11 +31,22 @@ from core import presence
 from core.audit import audit
 from core.errors import Forbidden, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id, socketio
-from core.models import (Attachment, Channel, ChannelMember, Mention, Message, Partner, Reaction,
-                         Tier, TierOverride, User)
+from core.models import (
+    Attachment,
+    Channel,
+    ChannelMember,
+    ChatMute,
+    Mention,
+    Message,
+    Partner,
+    Reaction,
+    Tier,
+    TierOverride,
+    User,
+)
 from core.models.chat import MAX_MESSAGE_CHARS
 from core.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
-from core.tasks import emit_after_commit
+from core.tasks import after_commit, emit_after_commit
 from core.tiers import standing
 from core.timeutil import now_utc
 
@@ -332,6 +343,37 @@ def _mentioned_users(body: str, channel: Channel, author: User) -> list[User]:
     return found
 
 
+# --- mutes ---------------------------------------------------------------------------
+
+class Muted(Forbidden):
+    """The partner is muted in chat (403): sends, edits, reactions and typing are refused
+    until ``until`` (back-office issue "Chat": "mute a partner for a time")."""
+
+    code = "muted"
+
+    def __init__(self, mute: ChatMute):
+        super().__init__(f"You are muted in chat until {mute.until.strftime('%Y-%m-%d %H:%M')} "
+                         f"UTC. Reason: {mute.reason}")
+        self.until = mute.until
+
+
+def active_mute(user_id: int) -> ChatMute | None:
+    """The mute in force on the user now (the one ending last), or ``None``. Read from
+    the database on every call, so a mute or unmute applies to open sockets at once."""
+    return db.session.scalar(select(ChatMute).where(
+        ChatMute.user_id == user_id, ChatMute.lifted_at.is_(None), ChatMute.until > now_utc())
+        .order_by(ChatMute.until.desc()).limit(1))
+
+
+def check_not_muted(user: User) -> None:
+    """Raise ``Muted`` when a mute is in force on ``user`` (staff are never muted)."""
+    if user.is_staff:
+        return
+    mute = active_mute(user.id)
+    if mute is not None:
+        raise Muted(mute)
+
+
 # --- writing -------------------------------------------------------------------------
 
 def _clean_body(body) -> str:
@@ -353,11 +395,13 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
 
     Raises ``ValidationError`` (empty, oversized, control characters, bad parent),
     ``Forbidden`` (read-only channel), ``NotFound`` (channel not readable),
-    ``core.presence.SlowMode`` (over 5 messages in 10 s; staff exempt).
+    ``core.presence.SlowMode`` (over 5 messages in 10 s; staff exempt), ``Muted`` (a mute
+    is in force on the author).
     """
     body = _clean_body(body)
     if not can_read(user, channel):
         raise NotFound("No such channel.")
+    check_not_muted(user)
     if not can_post(user, channel):
         raise Forbidden("Only staff post in this channel.")
     parent = None
@@ -399,12 +443,13 @@ def edit_message(user: User, message_id, body) -> Message:
     """Change the text of one's own message within ``EDIT_WINDOW`` (10 minutes).
 
     Raises ``NotFound``, ``Forbidden`` (someone else's, deleted, too old, or the user can
-    no longer post there), ``ValidationError`` (body). New @mentions notify.
+    no longer post there), ``Muted``, ``ValidationError`` (body). New @mentions notify.
     """
     msg = get_message_for(user, message_id)
     body = _clean_body(body)
     if msg.user_id != user.id:
         raise Forbidden("You can edit only your own messages.")
+    check_not_muted(user)
     if msg.deleted_at is not None:
         raise Forbidden("This message was deleted.")
     if now_utc() - msg.created_at > EDIT_WINDOW:
@@ -426,10 +471,11 @@ def edit_message(user: User, message_id, body) -> Message:
 
 
 def delete_message(user: User, message_id) -> Message:
-    """Delete a message: the author their own, staff any (audited). The row stays and
-    shows as deleted. Raises ``NotFound``, ``Forbidden``."""
+    """Delete a message: the author their own, staff with the ``support`` role (chat
+    moderation; ``admin`` too) any, audited. The row stays and shows as deleted to
+    everyone live. Raises ``NotFound``, ``Forbidden``."""
     msg = get_message_for(user, message_id)
-    if msg.user_id != user.id and not user.is_staff:
+    if msg.user_id != user.id and not (user.is_staff and user.has_role("support")):
         raise Forbidden("You can delete only your own messages.")
     if msg.user_id == user.id and not user.is_staff and not can_post(user, msg.channel):
         raise Forbidden("You can no longer post in this channel.")
@@ -452,11 +498,12 @@ def toggle_reaction(user: User, message_id, emoji) -> tuple[Message, bool]:
     ``(message, added)``. At most ``MAX_REACTIONS`` (20) distinct emoji per message.
 
     Raises ``NotFound``, ``Forbidden`` (cannot post in the channel, or deleted message),
-    ``ValidationError`` (not a short emoji, or the 21st distinct one).
+    ``ValidationError`` (not a short emoji, or the 21st distinct one), ``Muted``.
     """
     msg = get_message_for(user, message_id)
     if not isinstance(emoji, str) or not _EMOJI_OK.match(emoji):
         raise ValidationError("React with one emoji.")
+    check_not_muted(user)
     if not can_post(user, msg.channel) or msg.deleted_at is not None:
         raise Forbidden("You cannot react here.")
     row = db.session.scalar(select(Reaction).where(Reaction.message_id == msg.id,
@@ -696,6 +743,40 @@ def _recheck_after_commit(session):
 @event.listens_for(Session, "after_rollback")
 def _drop_access_changes(session):
     session.info.pop(_RECHECK, None)
+
+
+def recheck_room(channel: Channel) -> list[int]:
+    """After a change to ``channel``'s access rule (tier requirement raised): find the
+    users whose sockets joined its room (Redis, every process) and who may no longer read
+    it under the rule as flushed in this transaction; once the transaction commits, their
+    sockets leave the room (through the message queue when there is one) and hear
+    ``channel_lost``. Returns those users' ids. Never raises (Redis down: the heartbeat
+    re-check still removes them within ``presence.HEARTBEAT_SECONDS``)."""
+    try:
+        joined = presence.users_in_room(channel.id)
+    except Exception:
+        log.exception("could not list the sockets in channel %s", channel.id)
+        return []
+    lost = [u.id for u in db.session.scalars(select(User).where(User.id.in_(joined)))
+            if not can_read(u, channel)] if joined else []
+    if not lost:
+        return []
+    room, channel_id = channel_room(channel.id), channel.id
+
+    def run():
+        server = getattr(socketio, "server", None)
+        for uid in lost:
+            try:
+                presence.remove_room(uid, channel_id)
+                for sid in presence.sockets_of(uid):
+                    if server is not None:
+                        server.leave_room(sid, room, namespace="/")
+                    socketio.emit("channel_lost", {"channel_id": channel_id}, to=sid)
+            except Exception:
+                log.exception("could not take user %s out of channel %s", uid, channel_id)
+
+    after_commit(run)
+    return lost
 
 
 def still_allowed(user: User, channel_ids: list[int]) -> list[int]:

@@ -123,6 +123,25 @@ def rooms_of(user_id: int) -> list[int]:
     return sorted(int(c) for c in redis_connection().smembers(f"chat:rooms:{user_id}"))
 
 
+def remove_room(user_id: int, channel_id: int) -> None:
+    """Forget that the user's sockets are in a channel's room (they were taken out)."""
+    redis_connection().srem(f"chat:rooms:{user_id}", channel_id)
+
+
+def users_in_room(channel_id: int) -> list[int]:
+    """User ids whose sockets joined a channel's room (a scan over the connected users'
+    ``chat:rooms:`` sets: bounded by who is online, not by the number of partners)."""
+    r = redis_connection()
+    keys = list(r.scan_iter(match="chat:rooms:*", count=1000))
+    if not keys:
+        return []
+    pipe = r.pipeline()
+    for k in keys:
+        pipe.sismember(k, channel_id)
+    return sorted(int(k.decode().rsplit(":", 1)[1]) for k, hit in
+                  zip(keys, pipe.execute(), strict=True) if hit)
+
+
 # --- presence ------------------------------------------------------------------------
 
 def heartbeat(user_id: int, state: str = "online") -> str | None:

@@ -97,6 +97,13 @@ def emit_after_commit(event_name: str, data: dict, room: str) -> None:
     _defer(run)
 
 
+def after_commit(fn) -> None:
+    """Run ``fn()`` once the current transaction commits (dropped on a rollback). ``fn``
+    must not use the database session (it has just committed); Redis and Socket.IO are
+    fine. It should not raise."""
+    _defer(fn)
+
+
 def _defer(fn) -> None:
     session = db.session()
     session.info.setdefault(_PENDING, []).append(fn)

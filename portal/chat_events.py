@@ -285,6 +285,7 @@ def on_typing(user, data):
     channel = _channel(user, data)
     if not chat.can_post(user, channel):
         raise chat.Forbidden("You cannot post in this channel.")
+    chat.check_not_muted(user)
     ttl = presence.set_typing(user.id, channel.id)
     emit("typing", {"channel_id": channel.id, "user_id": user.id, "name": user.name,
                     "expires_in": ttl}, to=chat.channel_room(channel.id), include_self=False)

@@ -67,6 +67,7 @@ def chat_page(slug: str = "general"):
         channels=[(c, chat.channel_title(c, current_user), counts[c.id]) for c in channels],
         messages=chat.messages_json(messages), form=form, action_form=EmptyForm(),
         can_post=chat.can_post(current_user, channel), first_unread_id=first_unread,
+        mute=None if current_user.is_staff else chat.active_mute(current_user.id),
         last_read_id=counts[channel.id]["last_read_id"],
         me={"id": current_user.id, "name": current_user.name,
             "handle": chat.handle_of(current_user.name), "is_staff": current_user.is_staff},

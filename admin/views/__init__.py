@@ -44,5 +44,14 @@ def register_views(admin) -> None:
                                 category="Program"))
     admin.add_view(StaffView(User, db, name="Staff", endpoint="staff", category="Program"))
     admin.add_view(JobsView(name="Jobs", endpoint="jobs", url="jobs", category="Program"))
+    from admin.views.chat import AnnouncementView, ChannelView, ModerationView
+    from core.models import Channel
+
+    admin.add_view(ChannelView(Channel, db, name="Channels", endpoint="chat_channels",
+                               url="chat/channels", category="Chat"))
+    admin.add_view(ModerationView(name="Moderation", endpoint="chat_moderation",
+                                  url="chat/moderation", category="Chat"))
+    admin.add_view(AnnouncementView(name="Announcements", endpoint="chat_announcements",
+                                    url="chat/announcements", category="Chat"))
     admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

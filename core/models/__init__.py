@@ -2,24 +2,32 @@
 
 from core.models.assets import Asset
 from core.models.audit import AuditLog
-from core.models.chat import Attachment, Channel, ChannelMember, Mention, Message, Reaction
-from core.models.documents import (
-    DocumentTemplate,
-    MaterialRender,
-    PartnerBranding,
-    StatementBatch,
-    StatementBatchItem,
+from core.models.chat import (
+                              Attachment,
+                              Channel,
+                              ChannelMember,
+                              ChatMute,
+                              Mention,
+                              Message,
+                              Reaction,
 )
-from core.models.ledger import Commission, Payout, PayoutTransfer, Statement, StripeEvent
+from core.models.documents import (
+                              DocumentTemplate,
+                              MaterialRender,
+                              PartnerBranding,
+                              StatementBatch,
+                              StatementBatchItem,
+)
 from core.models.lead import Deal, Lead, LeadActivity
+from core.models.ledger import Commission, Payout, PayoutTransfer, Statement, StripeEvent
 from core.models.notification import Notification
 from core.models.partner import (
-    Partner,
-    Setting,
-    Tier,
-    TierOverride,
-    TrainingCompletion,
-    TrainingModule,
+                              Partner,
+                              Setting,
+                              Tier,
+                              TierOverride,
+                              TrainingCompletion,
+                              TrainingModule,
 )
 from core.models.program import Challenge, QuizQuestion
 from core.models.referral import ReferralClick
@@ -30,7 +38,7 @@ __all__ = [
     "Asset",
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
     "DocumentTemplate", "MaterialRender", "PartnerBranding", "StatementBatch", "StatementBatchItem",
-    "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "Commission", "Deal", "Lead", "LeadActivity",
+    "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "ChatMute", "Commission", "Deal", "Lead", "LeadActivity",
     "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Reaction", "Setting",
     "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
 ]

@@ -137,3 +137,32 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(60))
     size_bytes: Mapped[int]
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ChatMute(db.Model):
+    """A partner muted in chat by support staff until ``until`` (or until lifted early).
+
+    In force while ``lifted_at`` is empty and ``until`` is in the future; the chat rules
+    read it on every send, edit and reaction (``core.chat.check_not_muted``)."""
+
+    __tablename__ = "chat_mutes"
+    __table_args__ = (
+        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+        Index("ix_chat_mutes_user_id_until", "user_id", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The muted partner's user.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The staff member who muted them.
+    muted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Why (shown to the partner with the refusal, and in the audit trail).
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    until: Mapped[object] = mapped_column(UTCDateTime)
+    #: Set when staff unmute early (or replace the mute with a new one).
+    lifted_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user = relationship("User", foreign_keys=[user_id])
+    muted_by = relationship("User", foreign_keys=[muted_by_id])
