@@ -123,6 +123,7 @@ MODEL_VIEWS = {
     "staff": ((), False), "statements": (("finance",), False),
     "tickets": (("support",), False), "tiers": ((), False),
     "training": (("content",), True), "assets": (("content",), False),
+    "chat/channels": (("content",), True),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -137,7 +138,7 @@ for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
         EXPECTED[f"{_method} /admin/{_prefix}/{_path.lstrip('/')}"] = back_office(_roles, _ok)
 
 #: Model views without a details page (their rows open an edit screen of their own).
-NO_DETAILS = {"assets"}
+NO_DETAILS = {"assets", "chat/channels"}
 for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
     if _prefix not in NO_DETAILS:
         EXPECTED[f"GET /admin/{_prefix}/details/?id=<row>"] = back_office(_roles, 200)
@@ -234,6 +235,14 @@ EXPECTED.update({
     "GET /api/partner/resources": api_partner(200),
     "GET /api/partner/resources/<int:asset_id>/download": api_partner(
         tiers(403, 403, 403, 200)),
+    # chat in the back office: support moderates, content runs channels and announcements
+    "GET /admin/chat/moderation/": back_office(SUPPORT),
+    "POST /admin/chat/moderation/delete/<int:message_id>": back_office(SUPPORT, 302),
+    "GET /admin/chat/moderation/mute": back_office(SUPPORT),
+    "POST /admin/chat/moderation/mute": back_office(SUPPORT, 422),  # empty form: errors
+    "POST /admin/chat/moderation/unmute/<int:mute_id>": back_office(SUPPORT, 302),
+    "GET /admin/chat/announcements/": back_office(CONTENT),
+    "POST /admin/chat/announcements/": back_office(CONTENT, 422),  # empty form: errors
     "GET /admin/assets/upload": back_office(CONTENT),
     "POST /admin/assets/upload": back_office(CONTENT, 422),  # empty form: errors again
     "GET /admin/assets/<int:asset_id>/edit": back_office(CONTENT),
@@ -383,6 +392,9 @@ def world(app):
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
         doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
         from core.assets import upload_asset
+        from core.moderation import mute
+
+        c_mute = mute(factory, c.user_id, 60, "matrix: a mute to lift")
 
         elite_asset = upload_asset(factory.id, app.config["STORAGE_DIR"],
                                    title="Elite pricing sheet", category="brochure",
@@ -417,7 +429,7 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
-            "asset_id": elite_asset.id,
+            "asset_id": elite_asset.id, "mute_id": c_mute.id,
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
@@ -447,6 +459,7 @@ ARG_OVERRIDES = {
     ("portal.chat_page", "slug"): "dm_slug", ("portal.chat_messages", "slug"): "dm_slug",
     ("portal.chat_search", "slug"): "dm_slug", ("portal.chat_upload", "slug"): "dm_slug",
     ("staff.roles_page", "user_id"): "staff_user_id",
+    ("chat_moderation.delete", "message_id"): "doomed_message_id",
 }
 FIXED_ARGS = {"fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "job_id": "no-such-job"}
@@ -635,9 +648,11 @@ EXPECTED_EVENTS = {
     "react": sock_row("ok", "ok"), "read": sock_row("ok", "ok"),
     "typing": sock_row("ok", "ok"), "heartbeat": sock_row("ok", "ok"),
     "unread": sock_row("ok", "ok"), "search": sock_row("ok", "ok"),
-    # partners cannot delete B's message; staff can (admin, first in column order, does;
-    # deleting a deleted message again is a no-op, so the other roles get ok too)
-    "delete": sock_row("forbidden", "ok"),
+    # partners cannot delete B's message; moderators (admin, support) can (deleting a
+    # deleted message again is a no-op, so support gets ok too); finance and content
+    # do not moderate
+    "delete": sock_row("forbidden", {"admin": "ok", "finance": "forbidden",
+                                     "support": "ok", "content": "forbidden"}),
     "join active-lounge": sock_row(tiers("not_found", "ok", "ok", "ok"), "ok"),
     "join performer-hub": sock_row(tiers("not_found", "not_found", "ok", "ok"), "ok"),
     "join elite-council": sock_row(tiers("not_found", "not_found", "not_found", "ok"), "ok"),

@@ -149,7 +149,7 @@ class ModerationView(BaseView):
                       f"{row.until.strftime('%Y-%m-%d %H:%M')} UTC.", "success")
                 return redirect(url_for(".index"))
         return self.render("admin/simple_form.html", form=form, title="Mute a partner in chat",
-                           submit="Mute")
+                           submit="Mute"), 422 if form.is_submitted() else 200
 
     @expose("/unmute/<int:mute_id>", methods=["POST"])
     def unmute(self, mute_id: int):
@@ -193,4 +193,5 @@ class AnnouncementView(BaseView):
                           "Announcement posted to #announcements.") is not None:
                 return redirect(url_for(".index"))
         return self.render("admin/chat_announce.html", form=form,
-                           recent=moderation.recent_announcements())
+                           recent=moderation.recent_announcements()), \
+            422 if form.is_submitted() else 200
