@@ -224,3 +224,31 @@ def live_server(app):
 def tmpdir_path():
     with tempfile.TemporaryDirectory() as d:
         yield d
+
+
+#: Debian's Chromium and the flags this machine needs (no sandbox as root, no network).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the browser tests (Playwright; no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(autouse=True)
+def close_browser_pages(request):
+    """After a browser test, close its pages: a page left open keeps its socket and its
+    session cookie, and in the next test (fresh database, same user ids) it would act as
+    that user (reading messages, moving read markers)."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()

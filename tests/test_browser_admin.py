@@ -5,7 +5,7 @@ import os
 
 import pytest
 from conftest import PASSWORD, make_partner, make_staff
-from test_browser import OUT, browser  # noqa: F401  (fixture re-used)
+from test_browser import OUT
 
 from core.extensions import db
 from core.models import Commission, Payout
@@ -13,7 +13,7 @@ from core.payouts import create_payout
 from core.tasks import QUEUE_PAYOUTS, get_queue
 
 
-def desktop(browser, base):  # noqa: F811
+def desktop(browser, base):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
     return ctx.new_page()
 
@@ -27,7 +27,7 @@ def staff_log_in(page, email):
 
 
 @pytest.mark.browser
-def test_finance_approves_a_payout_and_support_is_refused(app, live_server, browser):  # noqa: F811
+def test_finance_approves_a_payout_and_support_is_refused(app, live_server, browser):
     """Finance logs in, sees the approval queue (1 payout, $200.00), ticks the payout,
     picks "Approve payout" under "With selected", accepts the confirmation and sees the
     success message and the payout approved with its transfer queued. A support user

@@ -7,7 +7,7 @@ import os
 import pytest
 from conftest import make_partner, make_staff
 from test_assets import pdf_bytes
-from test_browser import OUT, browser, log_in, phone  # noqa: F401  (fixture re-used)
+from test_browser import OUT, log_in, phone
 from test_browser_admin import desktop, staff_log_in
 
 from core.extensions import db
@@ -15,7 +15,7 @@ from core.models import Asset
 
 
 @pytest.mark.browser
-def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_path):  # noqa: F811
+def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_path):
     """Content staff open Content → Assets, upload a PDF with the form and see it listed
     with 0 downloads; a starter partner finds it under Brochures from the dashboard's
     Resources button, downloads it (the same bytes) and the count becomes 1; a renamed

@@ -5,16 +5,16 @@ import os
 
 import pytest
 from conftest import make_partner
-from test_browser import OUT, browser, log_in  # noqa: F401  (fixture re-used)
+from test_browser import OUT, log_in
 
 
-def desktop(browser, base):  # noqa: F811
+def desktop(browser, base):
     ctx = browser.new_context(viewport={"width": 1200, "height": 800}, base_url=base)
     return ctx.new_page()
 
 
 @pytest.mark.browser
-def test_two_pages_see_message_reaction_and_typing(app, live_server, browser):  # noqa: F811
+def test_two_pages_see_message_reaction_and_typing(app, live_server, browser):
     """Sarah types (Mike sees "Sarah Thompson is typing…"), sends **bold** text (Mike sees
     it bold, markup never raw HTML), Mike reacts 🎉 and Sarah sees the count; the unread
     badge of another channel counts a message posted there."""

@@ -4,7 +4,6 @@ and edit forms still work under it."""
 
 import pytest
 from conftest import PASSWORD, make_partner, make_staff
-from test_browser import browser  # noqa: F401  (fixture re-used)
 
 from core.extensions import db
 from core.models import Partner, QuizQuestion, TrainingModule

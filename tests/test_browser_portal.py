@@ -5,7 +5,7 @@ import os
 
 import pytest
 from conftest import make_partner
-from test_browser import OUT, browser, log_in  # noqa: F401  (fixture re-used)
+from test_browser import OUT, log_in
 
 from core.extensions import db
 from core.models import Commission
