@@ -189,7 +189,7 @@ async def _send(stokens, urls, rate, seconds):
 def run(n_clients, rate, seconds, procs, ptok, stok, urls):
     """One measurement: returns a dict of figures."""
     ctx = mp.get_context("spawn")
-    ready, go = ctx.Event(), ctx.Event()
+    go = ctx.Event()
     parts, pipes = [], []
     chunk = -(-n_clients // procs)
     readies = []

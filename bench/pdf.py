@@ -76,7 +76,7 @@ def build_app(args):
 def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
     """N active partners, each with ``lines`` commissions this month (bulk insert)."""
     from core.accounts import create_staff, register_partner
-    from core.models import Commission, Partner, User
+    from core.models import Commission, User
     from core.timeutil import now_utc
 
     with app.app_context():

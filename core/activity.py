@@ -19,8 +19,18 @@ from sqlalchemy import func, select
 
 from core import chat
 from core.extensions import db
-from core.models import (AuditLog, Channel, Deal, Lead, Message, Notification, Partner, Tier,
-                         TrainingModule, User)
+from core.models import (
+    AuditLog,
+    Channel,
+    Deal,
+    Lead,
+    Message,
+    Notification,
+    Partner,
+    Tier,
+    TrainingModule,
+    User,
+)
 from core.timeutil import now_utc
 
 #: Training modules added this recently are announced.

@@ -15,7 +15,7 @@ from core.models import Channel, Message, Partner, Tier, TrainingCompletion, Tra
 from core.tiers import SEED_TIERS
 from core.timeutil import now_utc
 
-DEMO_PASSWORD = "siso-demo-2026"
+DEMO_PASSWORD = "siso-demo-2026"  # noqa: S105  (demo accounts, printed in the README)
 
 SEED_CHANNELS = [
     dict(slug="general", name="general-chat", topic="Say hi, share what works", position=0),
@@ -120,7 +120,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
 
     if db.session.scalar(select(Partner.id).limit(1)):
         raise RuntimeError("Demo data needs an empty database: partners already exist.")
-    rng = random.Random(rng_seed)
+    rng = random.Random(rng_seed)  # noqa: S311  (demo data, not secrets)
     seed_reference_data()
     admin = create_staff("admin@example.com", DEMO_PASSWORD, "Alex Admin", ["admin", "finance"])
     finance = create_staff("finance@example.com", DEMO_PASSWORD, "Fran Finance", ["finance"])

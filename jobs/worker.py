@@ -6,7 +6,6 @@ import os
 import click
 from flask import Flask
 
-
 _warm = False
 
 

@@ -9,10 +9,17 @@ api = Blueprint("api", __name__, url_prefix="/api")
 def init_app(app: Flask) -> None:
     """Register the portal pages, the API (bearer auth, so no CSRF) and chat events."""
     from core.extensions import csrf
-    from portal import api_views, chat_events, chat_views, openapi, views  # noqa: F401  (routes register on import)
-    from portal import program_views, referral_views  # noqa: F401  (training, support, /r/)
-    from portal import documents  # noqa: F401  (materials and branding pages)
-    from portal import resources  # noqa: F401  (marketing assets, page and API)
+    from portal import (  # noqa: F401  (routes register on import)  # noqa: F401  (training, support, /r/)
+        api_views,
+        chat_events,
+        chat_views,
+        documents,  # noqa: F401  (materials and branding pages)
+        openapi,
+        program_views,
+        referral_views,
+        resources,  # noqa: F401  (marketing assets, page and API)
+        views,
+    )
     from portal.webhooks import bp as webhooks
 
     csrf.exempt(api)

@@ -4,8 +4,16 @@ commit, render. Live traffic rides Socket.IO (``portal/chat_events.py``)."""
 import functools
 import os
 
-from flask import (current_app, flash, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from core import chat, presence

@@ -2,7 +2,17 @@
 
 import os
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField

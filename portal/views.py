@@ -4,8 +4,18 @@ import base64
 import functools
 import os
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request,
-                   send_file, session, url_for)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -16,13 +26,27 @@ from core.models import Notification
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
 from core.security_paths import safe_next
-from core.sessions import (begin_second_step, end_session, finish_second_step, pending_secret,
-                           pending_user, start_session)
+from core.sessions import (
+    begin_second_step,
+    end_session,
+    finish_second_step,
+    pending_secret,
+    pending_user,
+    start_session,
+)
 from core.throttle import login_throttle, record_failure
 from core.tiers import tier_status
 from portal import bp
-from portal.forms import (ActivityForm, EmptyForm, LeadForm, LoginForm, MoveForm, OtpForm,
-                          PasswordChangeForm, RegisterForm)
+from portal.forms import (
+    ActivityForm,
+    EmptyForm,
+    LeadForm,
+    LoginForm,
+    MoveForm,
+    OtpForm,
+    PasswordChangeForm,
+    RegisterForm,
+)
 
 
 def register_filters(app) -> None:
@@ -445,8 +469,14 @@ def profile_page():
     """The partner's own profile: name, company, phone, industry, time zone and contact
     preferences. Only those fields are read from the form; tier, rates and status are
     staff's and shown read-only."""
-    from core.profile import (INDUSTRIES, PROFILE_FIELDS, FieldError, profile_values,
-                              time_zones, update_profile)
+    from core.profile import (
+        INDUSTRIES,
+        PROFILE_FIELDS,
+        FieldError,
+        profile_values,
+        time_zones,
+        update_profile,
+    )
     from portal.forms import ProfileForm
 
     p = g.partner

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from test_story import admin_action
 
 from core.extensions import db
-from core.models import AuditLog, Commission, Partner, Payout, SupportTicket
+from core.models import AuditLog, Commission, Partner, Payout
 from core.payouts import approve_payout, create_payout, fail_payout, mark_paid
 from core.tasks import QUEUE_PAYOUTS, get_queue
 from core.timeutil import now_utc

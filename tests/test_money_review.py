@@ -236,6 +236,7 @@ def test_refused_payout_approvals_and_stale_transitions_are_audited(app, ctx, cl
     import json
 
     from conftest import api_token
+
     from core.commissions import cancel_deal
     from core.models import AuditLog, Deal, Payout
     from core.payouts import approve_payout, set_payout_minimum
@@ -301,6 +302,7 @@ def test_cancel_refunded_accepts_only_json_booleans(app, ctx, client):
     """``"refunded": "false"`` (a string) is a 422 that changes nothing, as are 0, 1 and
     null; ``false`` cancels the deal and ``true`` refunds one."""
     from conftest import api_token
+
     from core.models import Deal
 
     make_staff("finance@example.com", ("finance",))

@@ -8,8 +8,8 @@ import re
 import zipfile
 
 import pypdf
-from markupsafe import escape
 from conftest import csrf_from, login, make_partner, make_staff, submit
+from markupsafe import escape
 from rq.job import Job
 
 from core.commissions import add_bonus

@@ -9,7 +9,6 @@ import subprocess
 import threading
 
 import socketio as sio_client
-
 from conftest import PASSWORD, csrf_from, login, make_staff, submit
 
 from core.extensions import db

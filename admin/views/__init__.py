@@ -5,16 +5,34 @@ from core.extensions import db
 
 def register_views(admin) -> None:
     """Add every view to the ``Admin`` instance."""
-    from admin.views.ledger import (AuditLogView, CommissionView, ExportView, PayoutView,
-                                    StatementView)
+    from admin.views.content import QuizView, TrainingView
+    from admin.views.jobs import JobsView
+    from admin.views.ledger import (
+        AuditLogView,
+        CommissionView,
+        ExportView,
+        PayoutView,
+        StatementView,
+    )
     from admin.views.partners import DealView, LeadView, PartnerView
     from admin.views.program import SettingsView, TierView
-    from admin.views.jobs import JobsView
-    from admin.views.support import ChallengeView, TicketView
-    from admin.views.content import QuizView, TrainingView
-    from core.models import Challenge, QuizQuestion, SupportTicket, TrainingModule
     from admin.views.staff import ReauthView, StaffView
-    from core.models import AuditLog, Commission, Deal, Lead, Partner, Payout, Statement, Tier, User
+    from admin.views.support import ChallengeView, TicketView
+    from core.models import (
+        AuditLog,
+        Challenge,
+        Commission,
+        Deal,
+        Lead,
+        Partner,
+        Payout,
+        QuizQuestion,
+        Statement,
+        SupportTicket,
+        Tier,
+        TrainingModule,
+        User,
+    )
 
     admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
     admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))

@@ -3,15 +3,18 @@
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import (DateTimeBetweenFilter, FilterEmpty, FilterEqual,
-                                              IntEqualFilter)
+from flask_admin.contrib.sqla.filters import (
+    DateTimeBetweenFilter,
+    FilterEmpty,
+    FilterEqual,
+    IntEqualFilter,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import (DateField, HiddenField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
