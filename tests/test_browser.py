@@ -12,17 +12,30 @@ from core.timeutil import now_utc
 OUT = os.path.join(os.path.dirname(__file__), "output")
 
 
-def phone(browser, base):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base)
+def phone(browser, base, scheme="dark"):
+    """A page in a 390 × 844 phone viewport; ``scheme`` is the device's colour scheme."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base,
+                              color_scheme=scheme)
     return ctx.new_page()
 
 
-def log_in(page, email):
+def desktop(browser, base):
+    """A page in a 1280 × 900 desktop viewport (the back office, chat side by side)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    return ctx.new_page()
+
+
+def log_in(page, email, lands="**/partner/dashboard"):
+    """Log in through the form; partners land on their dashboard, staff on ``/admin/``."""
     page.goto("/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/partner/dashboard")
+    page.wait_for_url(lands)
+
+
+def staff_log_in(page, email):
+    log_in(page, email, lands="**/admin/")
 
 
 @pytest.mark.browser

@@ -4,26 +4,13 @@ finance approves a requested payout from the list; support is refused the payout
 import os
 
 import pytest
-from conftest import PASSWORD, make_partner, make_staff
-from test_browser import OUT
+from conftest import make_partner, make_staff
+from test_browser import OUT, desktop, staff_log_in
 
 from core.extensions import db
 from core.models import Commission, Payout
 from core.payouts import create_payout
 from core.tasks import QUEUE_PAYOUTS, get_queue
-
-
-def desktop(browser, base):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
-    return ctx.new_page()
-
-
-def staff_log_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
 
 
 @pytest.mark.browser

@@ -7,8 +7,7 @@ import os
 import pytest
 from conftest import make_partner, make_staff
 from test_assets import pdf_bytes
-from test_browser import OUT, log_in, phone
-from test_browser_admin import desktop, staff_log_in
+from test_browser import OUT, desktop, log_in, phone, staff_log_in
 
 from core.extensions import db
 from core.models import Asset

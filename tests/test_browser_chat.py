@@ -5,12 +5,7 @@ import os
 
 import pytest
 from conftest import make_partner
-from test_browser import OUT, log_in
-
-
-def desktop(browser, base):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 800}, base_url=base)
-    return ctx.new_page()
+from test_browser import OUT, desktop, log_in
 
 
 @pytest.mark.browser

@@ -5,19 +5,13 @@ import os
 
 import pytest
 from conftest import make_partner
-from test_browser import OUT, log_in
+from test_browser import OUT, log_in, phone
 
 from core.extensions import db
 from core.models import Commission
 from core.timeutil import now_utc
 
 DARK_BG, LIGHT_BG = "rgb(49, 51, 56)", "rgb(255, 255, 255)"
-
-
-def phone(browser, base, scheme="dark"):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base,
-                              color_scheme=scheme)
-    return ctx.new_page()
 
 
 def background(page) -> str:
