@@ -28,6 +28,8 @@ class Commission(db.Model):
         Index("ix_commissions_deal_id", "deal_id"),
         Index("ix_commissions_payout_id", "payout_id"),
         Index("ix_commissions_created_at", "created_at"),
+        # the one-time referral check on a recruit's first deal (core.commissions.confirm_deal)
+        Index("ix_commissions_source_partner_id_type", "source_partner_id", "type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
