@@ -39,7 +39,9 @@ class BrandingForm(FlaskForm):
 
 
 def _referral_url() -> str:
-    return f"{request.host_url}partner/register?ref={g.partner.referral_code}"
+    """The partner's client link (``/r/<code>``: attribution cookie and lead form), which
+    the QR code on materials handed to clients opens."""
+    return url_for("portal.referral_landing", code=g.partner.referral_code, _external=True)
 
 
 def _render_json(row) -> dict:

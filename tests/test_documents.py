@@ -111,7 +111,7 @@ def test_partner_brands_requests_and_downloads_all_three_materials(app, template
     assert sorted(notes) == ["Case study: TechCorp website (one page) is ready",
                              "Client FAQ sheet is ready", "SISO service overview deck is ready"]
 
-    referral = f"http://localhost/partner/register?ref={code}"
+    referral = f"http://localhost/r/{code}"  # the client landing page, not recruiting
     expected_pages = {"service-overview": 5, "case-study": 1, "faq-sheet": 1}
     for key, rid in ids.items():
         status = client.get(f"/partner/materials/renders/{rid}").get_json()
