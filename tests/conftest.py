@@ -56,17 +56,35 @@ def app(db_url, tmp_path_factory):
     return app
 
 
+def _truncate_postgresql(tables, attempts: int = 5):
+    """Empty every table in one TRUNCATE. The live server of an earlier test can still be
+    finishing a request (a closed page's socket disconnecting) that reads two tables while
+    the TRUNCATE locks them one by one; PostgreSQL then breaks the deadlock by aborting one
+    side. The request is done by the next attempt, so the TRUNCATE is retried."""
+    from sqlalchemy.exc import OperationalError
+
+    names = ", ".join(t.name for t in tables)
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def _reset(app):
     from core.seed import seed_reference_data
 
     with app.app_context():
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
+        if db.engine.dialect.name == "postgresql":
+            _truncate_postgresql(tables)
+        else:
+            with db.engine.begin() as conn:
                 # The ledger guard refuses DELETE; tests step around it, then put it back.
                 from core.ledger_guard import create_sql, drop_sql
 
