@@ -125,3 +125,35 @@ def test_dashboard_and_failed_jobs(app, client, run_worker):
         from core.tasks import get_queue
 
         assert "broken-1" in get_queue("default").job_ids
+
+
+def test_partner_search_finds_by_name_email_company_and_code(app, client):
+    """Support types what they have, one or several words: a name, part of an e-mail, the
+    company or the referral code. Every word must match somewhere; the list and its
+    count agree."""
+    with app.app_context():
+        sarah = make_partner("Sarah Thompson", email="sarah@northstar.example")
+        sarah.company_name = "Northstar Growth"
+        mike = make_partner("Mike Thompson", email="mike@example.com")
+        mike.company_name = "Bella Cucina"
+        make_partner("Ann Other", email="ann@example.com")
+        db.session.commit()
+        code = mike.referral_code
+        make_staff("support@example.com", roles=("support",))
+    login(client, "support@example.com")
+
+    def found(q):
+        page = client.get("/admin/partners/", query_string={"search": q})
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        return {n for n in ("Sarah Thompson", "Mike Thompson", "Ann Other") if n in html}
+
+    assert found("thompson") == {"Sarah Thompson", "Mike Thompson"}
+    assert found("Thompson northstar") == {"Sarah Thompson"}  # name and company, both needed
+    assert found("cucina") == {"Mike Thompson"}
+    assert found(code.lower()) == {"Mike Thompson"}
+    assert found("ann@example") == {"Ann Other"}
+    assert found("Thompson nobody") == set()
+    html = client.get("/admin/partners/", query_string={"search": "thompson"}).get_data(
+        as_text=True)
+    assert "List (2)" in html  # the count query applies the same search

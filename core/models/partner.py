@@ -53,6 +53,12 @@ class Partner(db.Model):
         CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="not_own_leader"),
         Index("ix_partners_status", "status"),
         Index("ix_partners_team_leader_id", "team_leader_id"),
+        # Back-office search (ILIKE '%word%'): trigram GIN on PostgreSQL, plain on SQLite
+        # (migration e5f6a7b8c9d0).
+        Index("ix_partners_company_name_trgm", "company_name", postgresql_using="gin",
+              postgresql_ops={"company_name": "gin_trgm_ops"}),
+        Index("ix_partners_referral_code_trgm", "referral_code", postgresql_using="gin",
+              postgresql_ops={"referral_code": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
