@@ -1,12 +1,38 @@
 """Training: modules by channel, tier-locked ones, quizzes with a pass mark (PRD
 "Sales Documentation & Training"; DESIGN.md: required modules gate leaving starter)."""
 
+import nh3
+from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from core.errors import Forbidden, NotFound, ValidationError
 from core.extensions import db, get_row
 from core.models import Partner, QuizQuestion, TrainingCompletion, TrainingModule
 from core.tiers import refresh_tier, standing, tier_by_key
+
+#: CommonMark with tables and strikethrough; raw HTML in the source is shown as text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+    ["table", "strikethrough"])
+#: What a module's body may contain once rendered: text structure, never scripts,
+#: styles, images or forms (content staff write it; partners read it).
+_MODULE_TAGS = {"h1", "h2", "h3", "h4", "p", "br", "hr", "ul", "ol", "li", "strong", "em",
+                "s", "code", "pre", "blockquote", "a", "table", "thead", "tbody", "tr", "th",
+                "td"}
+
+
+def render_module_body(source: str) -> str:
+    """A training module's Markdown body (back office "Training: markdown content") as
+    safe HTML for the portal.
+
+    ``source``: the module's ``body``, CommonMark plus tables. Raw HTML is not passed
+    through (it appears as text); the result is cleaned by nh3 to :data:`_MODULE_TAGS`,
+    links keep only ``http``/``https``/``mailto`` targets and get ``rel="noopener
+    noreferrer nofollow"``. Returns a ``str`` of HTML; an empty body gives ``""``.
+    """
+    html = _MARKDOWN.render(source or "")
+    return nh3.clean(html, tags=_MODULE_TAGS, attributes={"a": {"href"}},
+                     url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer nofollow")
 
 
 def module_unlocked(partner: Partner, module: TrainingModule) -> bool:

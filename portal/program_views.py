@@ -108,7 +108,7 @@ def module_page(module_id: int):
                 flash(f"Score {result['score_percent']}%; the pass mark is "
                       f"{result['pass_mark_percent']}%. Read it again and retry.", "error")
     return render_template("portal/module.html", module=module, questions=qs, form=form,
-                           result=result)
+                           result=result, body_html=training.render_module_body(module.body))
 
 
 # --- API (PRD "Training", "Leaderboard") --------------------------------------------

@@ -131,3 +131,29 @@ def test_challenge_award_creates_bonus_once(app):
         assert db.session.scalar(db.select(db.func.count()).select_from(Commission).where(
             Commission.type == "bonus")) == 1
         assert db.session.get(Partner, winner.id) is not None
+
+
+def test_module_markdown_is_formatted_and_hostile_markup_is_text(app, client):
+    """Content staff write a module in Markdown: the partner sees headings, lists, bold
+    text and links as such; a <script>, an inline handler or a javascript: link in the
+    source never becomes markup."""
+    with app.app_context():
+        make_partner("Ann Learner", email="ann@example.com")
+        m = db.session.scalar(db.select(TrainingModule).where(TrainingModule.slug == "siso-overview"))
+        m.body = ("## Discovery call\n\n"
+                  "Ask **three** questions:\n\n- budget\n- timing\n- decision maker\n\n"
+                  "See [the playbook](https://siso.example/playbook).\n\n"
+                  "<script>alert(1)</script> <img src=x onerror=alert(2)> "
+                  "[bad](javascript:alert(3))\n")
+        db.session.commit()
+        mid = m.id
+    login(client, "ann@example.com")
+    page = client.get(f"/partner/training/{mid}").get_data(as_text=True)
+    body = page.split('<div class="body prose">', 1)[1].split("</div>", 1)[0]
+    assert "<h2>Discovery call</h2>" in body
+    assert "<strong>three</strong>" in body
+    assert "<li>budget</li>" in body and "<li>decision maker</li>" in body
+    assert '<a href="https://siso.example/playbook" rel="noopener noreferrer nofollow">' in body
+    assert "<script" not in body and "<img" not in body and 'href="javascript' not in body
+    assert body.count("<a ") == 1
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body  # shown as the text it is
