@@ -779,6 +779,27 @@ def recheck_room(channel: Channel) -> list[int]:
     return lost
 
 
+def announce_channel(channel: Channel) -> list[int]:
+    """After a public channel is created, or its tier requirement changed: the connected
+    users (Redis, every process) who may read it under the rule as flushed in this
+    transaction hear ``channel_added`` ``{channel_id, slug, title, locked}`` in their
+    user room once the transaction commits, so open chat sidebars list it without a
+    reload (a sidebar that has it already ignores the event). Returns those users' ids.
+    Never raises: Redis down means the channel shows at the next page load."""
+    try:
+        online = presence.connected_users()
+    except Exception:
+        log.exception("could not list the connected users for channel %s", channel.id)
+        return []
+    readers = [u.id for u in db.session.scalars(select(User).where(User.id.in_(online)))
+               if can_read(u, channel)] if online else []
+    payload = {"channel_id": channel.id, "slug": channel.slug, "title": channel.name,
+               "locked": bool(channel.min_tier_key)}
+    for uid in readers:
+        emit_after_commit("channel_added", payload, user_room(uid))
+    return readers
+
+
 def still_allowed(user: User, channel_ids: list[int]) -> list[int]:
     """Of ``channel_ids``, those the user may still read (heartbeat re-check)."""
     if not channel_ids:

@@ -84,7 +84,7 @@ def create_channel(actor: User, slug, name, topic="", min_tier_key="", read_only
     hyphens (2–60, not one of the system's ``dm-``/``support-``/``team-`` names), unique;
     ``name`` 1–80 characters of any text (shown escaped); ``topic`` up to 200;
     ``min_tier_key`` a tier key or empty (everyone); ``read_only``: only staff post.
-    Audited ``chat.channel.create``. Raises ``Forbidden``, ``ValidationError``."""
+    Audited ``chat.channel.create``; connected readers' sidebars hear ``channel_added``. Raises ``Forbidden``, ``ValidationError``."""
     _require(actor, "content", "create channels")
     slug = (slug or "").strip().lower() if isinstance(slug, str) else ""
     if not SLUG_RE.match(slug):
@@ -107,6 +107,7 @@ def create_channel(actor: User, slug, name, topic="", min_tier_key="", read_only
     db.session.add(channel)
     db.session.flush()
     audit(actor.id, "chat.channel.create", "channel", channel.id, None, _channel_facts(channel))
+    chat.announce_channel(channel)
     return channel
 
 
@@ -118,7 +119,8 @@ def update_channel(actor: User, channel_id, *, name=None, topic=None, min_tier_k
 
     A new tier requirement takes effect at once: every event checks the reader's tier,
     and the sockets of readers below it leave the room after the commit and hear
-    ``channel_lost`` (``core.chat.recheck_room``).
+    ``channel_lost`` (``core.chat.recheck_room``); readers it now lets in hear
+    ``channel_added`` (``core.chat.announce_channel``).
     Raises ``Forbidden``, ``NotFound`` (unknown, team or direct channel), ``ValidationError``.
     """
     _require(actor, "content", "edit channels")
@@ -145,6 +147,7 @@ def update_channel(actor: User, channel_id, *, name=None, topic=None, min_tier_k
         db.session.flush()
         if "min_tier_key" in changed:
             chat.recheck_room(channel)
+            chat.announce_channel(channel)  # a lowered requirement lets new readers in
         audit(actor.id, "chat.channel.update", "channel", channel.id,
               {k: before[k] for k in sorted(changed)}, {k: after[k] for k in sorted(changed)})
     return channel

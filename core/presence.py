@@ -111,6 +111,20 @@ def sockets_of(user_id: int) -> list[str]:
     return [s.decode() for s in redis_connection().smembers(f"chat:sids:{user_id}")]
 
 
+def connected_users() -> list[int]:
+    """User ids with at least one open socket in any process (a scan over the
+    ``chat:sids:`` sets: bounded by who is online, not by the number of partners)."""
+    r = redis_connection()
+    keys = list(r.scan_iter(match="chat:sids:*", count=1000))
+    if not keys:
+        return []
+    pipe = r.pipeline()
+    for k in keys:
+        pipe.scard(k)
+    return sorted(int(k.decode().rsplit(":", 1)[1]) for k, n in
+                  zip(keys, pipe.execute(), strict=True) if n)
+
+
 def add_room(user_id: int, channel_id: int) -> None:
     """Record that a socket of the user joined a channel's room."""
     r = redis_connection()

@@ -78,3 +78,40 @@ def test_jump_to_first_unread_reaches_past_the_first_page(app, live_server, brow
     page.wait_for_timeout(300)
     box = target.bounding_box()
     assert box is not None and 0 <= box["y"] <= 844, box
+
+
+@pytest.mark.browser
+def test_a_new_channel_appears_in_an_open_sidebar(app, live_server, browser):
+    """Content staff open #dental-sales while Sarah has chat open: the channel shows in
+    her sidebar without a reload and opens when she taps it. A channel for Performers
+    and up does not show to her (a Starter), neither live nor after a reload."""
+    from conftest import make_staff
+
+    from core import moderation
+    from core.extensions import db
+    from core.models import User
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        staff_id = make_staff("content@example.com", roles=("content",)).id
+    sarah = desktop(browser, live_server)
+    log_in(sarah, "sarah@example.com")
+    sarah.goto("/partner/chat/general")
+    for _ in range(100):  # the socket must be up before staff act
+        if sarah.evaluate("!!(window.sisoSocket && window.sisoSocket.connected)"):
+            break
+        sarah.wait_for_timeout(50)
+    sarah.wait_for_timeout(300)
+    with app.app_context():
+        staff = db.session.get(User, staff_id)
+        moderation.create_channel(staff, "vip-lounge", "VIP lounge", min_tier_key="performer")
+        moderation.create_channel(staff, "dental-sales", "Dental <b>sales</b>")
+        db.session.commit()
+    link = sarah.locator(".channels a", has_text="Dental <b>sales</b>")
+    link.wait_for(timeout=5000)
+    assert sarah.locator(".channels b").count() == 0  # the name is text, not markup
+    assert sarah.locator(".channels a", has_text="VIP lounge").count() == 0
+    link.click()
+    sarah.wait_for_url("**/partner/chat/dental-sales")
+    assert sarah.locator(".channels a[aria-current=page]", has_text="Dental").count() == 1
+    assert sarah.locator(".channels a", has_text="VIP lounge").count() == 0

@@ -161,6 +161,23 @@
   socket.on("message_updated", function (m) { if (m.channel_id === channelId) upsert(m); });
   socket.on("error", function (e) { showError(e.message); });
   socket.on("channel_lost", function (c) { if (c.channel_id === channelId) showError("You no longer have access to this channel."); });
+  socket.on("channel_added", function (c) {
+    // A channel staff just opened (or opened to this tier): list it without a reload.
+    if (document.querySelector('.channels a[data-channel-id="' + c.channel_id + '"]')) return;
+    var a = document.createElement("a");
+    a.href = "/partner/chat/" + encodeURIComponent(c.slug);
+    a.setAttribute("data-channel-id", String(c.channel_id));
+    var name = document.createElement("span");
+    name.className = "name"; name.textContent = (c.locked ? "🔒 " : "# ") + c.title;
+    var unread = document.createElement("span");
+    unread.className = "unread"; unread.hidden = true; unread.textContent = "0";
+    var mentions = document.createElement("span");
+    mentions.className = "mentions"; mentions.hidden = true; mentions.textContent = "@0";
+    a.appendChild(name); a.appendChild(unread); a.appendChild(mentions);
+    var titles = document.querySelectorAll(".channels .side-title");
+    var dms = titles.length > 1 ? titles[1] : null;
+    document.querySelector(".channels").insertBefore(a, dms);
+  });
   socket.on("read", function (r) { if (r.channel_id === channelId) readId = Math.max(readId, r.last_read_id); else clearBadge(r.channel_id); });
 
   // --- unread badges for other channels ---
