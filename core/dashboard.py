@@ -9,33 +9,76 @@ from core.models import Commission, Deal, Partner, Payout, SupportTicket, Tier
 from core.models.support import TICKET_PRIORITIES
 from core.timeutil import month_bounds, now_utc
 
-#: Seconds the dashboard's figures are reused (they sum the whole ledger).
+#: Seconds the dashboard's figures count as fresh (they sum the whole ledger).
 CACHE_SECONDS = 30
+#: Seconds stale figures may still be shown while a worker recomputes them; past that
+#: (no worker running, say) a request computes them itself.
+STALE_SECONDS = 600
+CACHE_KEY = "siso:dashboard:figures"
+REFRESH_LOCK = "siso:dashboard:refreshing"
 
 
 def dashboard_figures() -> dict:
-    """Program figures, cached in Redis for ``CACHE_SECONDS`` (the sums read every
-    commission row: about 150 ms at a million rows); computed afresh when Redis is down.
-    Same shape as ``compute_figures``."""
+    """Program figures for ``/admin/``, same shape as ``compute_figures``.
+
+    The sums read every commission and deal row (about 500 ms at a million commissions,
+    BENCHMARKS.md "Admin lists"), so no page load should wait for them but the very
+    first: figures younger than ``CACHE_SECONDS`` are shown as they are; older ones (up
+    to ``STALE_SECONDS``) are shown while one RQ job (``jobs.scheduled.refresh_dashboard``,
+    one at a time) computes new ones. With nothing cached, or Redis down, they are
+    computed in the request."""
     import json
+    import time
 
     from redis.exceptions import RedisError
 
     from core.tasks import redis_connection
 
-    key = "siso:dashboard:figures"
     try:
-        cached = redis_connection().get(key)
-        if cached:
-            return json.loads(cached)
+        cached = redis_connection().get(CACHE_KEY)
     except RedisError:
         return compute_figures()
+    if cached:
+        entry = json.loads(cached)
+        if time.time() - entry.get("at", 0) > CACHE_SECONDS:
+            _request_refresh()
+        return entry["figures"]
+    return store_figures()
+
+
+def store_figures() -> dict:
+    """Compute the figures and cache them for ``STALE_SECONDS`` (best effort: Redis
+    errors are ignored). Returns the figures."""
+    import json
+    import time
+
+    from redis.exceptions import RedisError
+
+    from core.tasks import redis_connection
+
     figures = compute_figures()
     try:
-        redis_connection().set(key, json.dumps(figures), ex=CACHE_SECONDS)
+        r = redis_connection()
+        r.set(CACHE_KEY, json.dumps({"at": time.time(), "figures": figures}),
+              ex=STALE_SECONDS)
+        r.delete(REFRESH_LOCK)
     except RedisError:
         pass
     return figures
+
+
+def _request_refresh() -> None:
+    """Enqueue one refresh job unless one was asked for in the last minute."""
+    from redis.exceptions import RedisError
+
+    from core.tasks import QUEUE_DEFAULT, get_queue, redis_connection
+
+    try:
+        if redis_connection().set(REFRESH_LOCK, "1", nx=True, ex=60):
+            get_queue(QUEUE_DEFAULT).enqueue("jobs.scheduled.refresh_dashboard",
+                                             job_timeout=120, result_ttl=60)
+    except RedisError:
+        pass
 
 
 def compute_figures() -> dict:

@@ -34,6 +34,15 @@ def approve_due() -> int:
 
 
 @app_job
+def refresh_dashboard() -> None:
+    """Recompute the back-office dashboard's cached figures (asked for by a page that
+    found them older than ``core.dashboard.CACHE_SECONDS``)."""
+    from core.dashboard import store_figures
+
+    store_figures()
+
+
+@app_job
 def sweep_payouts() -> dict:
     """Resume Stripe payouts whose transfer job is gone (Redis was down at approval, the
     worker died mid-job), within bounds (``core.payouts.unfinished_transfers``):

@@ -21,7 +21,7 @@ def count_queries(app, client, url):
         engine = db.engine
         from core.tasks import redis_connection
 
-        redis_connection().delete("siso:dashboard:figures")  # measure the real work
+        redis_connection().delete("siso:dashboard:figures")  # measure the real work (cold)
     event.listen(engine, "before_cursor_execute", before)
     try:
         resp = client.get(url)

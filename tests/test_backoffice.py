@@ -157,3 +157,33 @@ def test_partner_search_finds_by_name_email_company_and_code(app, client):
     html = client.get("/admin/partners/", query_string={"search": "thompson"}).get_data(
         as_text=True)
     assert "List (2)" in html  # the count query applies the same search
+
+
+def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app, client,
+                                                                           run_worker):
+    """Figures older than 30 s are shown straight away (no page waits for the ledger
+    sums) while one job recomputes them; the next load shows the new figures."""
+    import json
+
+    from core.dashboard import CACHE_KEY
+    from core.tasks import get_queue, redis_connection
+
+    with app.app_context():
+        make_staff("fin@example.com", ("admin", "finance"))
+        make_partner("Ann Applied", status="applied")
+    login(client, "fin@example.com")
+    assert "Review 1 application" in client.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        make_partner("Bob Applied", status="applied")
+        r = redis_connection()
+        entry = json.loads(r.get(CACHE_KEY))
+        entry["at"] -= 31  # as if computed 31 s ago
+        r.set(CACHE_KEY, json.dumps(entry))
+    for _ in range(3):  # stale: shown as it is, and one refresh job asked for
+        assert "Review 1 application" in client.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        queued = [j for j in get_queue("default").jobs
+                  if j.func_name == "jobs.scheduled.refresh_dashboard"]
+        assert len(queued) == 1
+    run_worker()
+    assert "Review 2 applications" in client.get("/admin/").get_data(as_text=True)
