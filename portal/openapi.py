@@ -29,6 +29,8 @@ def _op(summary: str, ok: int = 200, schema: dict | None = None, body: dict | No
         content_type: {"schema": schema or {"type": "object"}}}}
     for code in errors:
         op["responses"][str(code)] = {"$ref": "#/components/responses/Error"}
+    # Any call can meet a database outage (core.create_app's handler, issue 7 "Faults").
+    op["responses"]["503"] = {"$ref": "#/components/responses/Unavailable"}
     if body is not None:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": body}}}
@@ -459,8 +461,15 @@ def document() -> dict:
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
-            "responses": {"Error": {"description": "A refusal a person can read", "content": {
-                "application/json": {"schema": _ref("Error")}}}},
+            "responses": {
+                "Error": {"description": "A refusal a person can read", "content": {
+                    "application/json": {"schema": _ref("Error")}}},
+                "Unavailable": {
+                    "description": "The database is unreachable: nothing was done; try again "
+                                   "after Retry-After seconds (code database_unavailable)",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": _ref("Error")}}},
+            },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

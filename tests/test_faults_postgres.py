@@ -305,6 +305,13 @@ def test_lost_connection_answers_503_in_process(client, ctx, monkeypatch):
     resp = client.get("/api/partner/leads", headers=auth)
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     assert resp.get_json()["error"]["code"] == "database_unavailable"
+    # The answer is the documented one: a 503 with the error shape and Retry-After.
+    doc = client.get("/api/openapi.json").get_json()
+    documented = doc["paths"]["/api/partner/leads"]["get"]["responses"]["503"]
+    unavailable = doc["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+    assert "Retry-After" in unavailable["headers"]
+    assert set(resp.get_json()["error"]) >= set(
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["required"])
     page = client.get("/partner/leads")
     assert page.status_code == 503 and "Lou" in page.get_data(as_text=True)  # the layout
     assert "The database stopped answering" in page.get_data(as_text=True)
