@@ -71,6 +71,9 @@ class Config:
     STRIPE_API_KEY = None
     STRIPE_API_BASE = None
     STRIPE_WEBHOOK_SECRET = None
+    #: Seconds the Stripe client waits for one answer before it counts as a timeout and
+    #: is retried with the same idempotency key (money issue "Payouts").
+    STRIPE_TIMEOUT_SECONDS = 30
     PORT = 5000
     SOCKETIO_ASYNC_MODE = "threading"
     #: Socket.IO message queue (Redis) so workers and several web processes share rooms.
@@ -139,6 +142,8 @@ class Config:
             "STRIPE_API_KEY": env_str("STRIPE_API_KEY"),
             "STRIPE_API_BASE": env_str("STRIPE_API_BASE"),
             "STRIPE_WEBHOOK_SECRET": env_str("STRIPE_WEBHOOK_SECRET"),
+            "STRIPE_TIMEOUT_SECONDS": env_int("STRIPE_TIMEOUT_SECONDS",
+                                              cls.STRIPE_TIMEOUT_SECONDS),
             "PORT": env_int("PORT", cls.PORT),
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.SOCKETIO_ASYNC_MODE),
             # Set but empty means "off" (README), so not read through env_str.

@@ -16,15 +16,18 @@ class TransientGatewayError(Exception):
 
 
 def stripe_client():
-    """Return a ``stripe.StripeClient`` for the configured key and base URL."""
+    """Return a ``stripe.StripeClient`` for the configured key and base URL; an answer
+    slower than ``STRIPE_TIMEOUT_SECONDS`` is a timeout, which the library retries (twice,
+    same idempotency key) before it raises."""
     import stripe
 
     kwargs = {}
     base = current_app.config.get("STRIPE_API_BASE")
     if base:
         kwargs["base_addresses"] = {"api": base}
+    timeout = current_app.config.get("STRIPE_TIMEOUT_SECONDS") or 30
     return stripe.StripeClient(current_app.config["STRIPE_API_KEY"], max_network_retries=2,
-                               **kwargs)
+                               http_client=stripe.RequestsClient(timeout=timeout), **kwargs)
 
 
 def stripe_transfer(amount_cents: int, currency: str, destination: str, payout_id: int) -> str:

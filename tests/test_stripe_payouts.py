@@ -104,6 +104,61 @@ def test_stripe_500s_are_retried_with_the_same_key(stripe_app, fake_stripe, run_
     assert control(fake_stripe, "state")["transfers_count"] == 1
 
 
+def test_stripe_timing_out_after_it_made_the_transfer_pays_once(stripe_app, fake_stripe,
+                                                                run_worker, monkeypatch):
+    """Stripe makes the transfer but its answer never arrives in time (twice): the client
+    gives up after ``STRIPE_TIMEOUT_SECONDS`` and asks again with the same idempotency
+    key, Stripe replays the first answer, and the payout is paid with one transfer."""
+    monkeypatch.setitem(stripe_app.config, "STRIPE_TIMEOUT_SECONDS", 0.5)
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid = payout.id
+    control(fake_stripe, "fail", {"mode": "timeout", "count": 2, "delay": 1.5,
+                                  "after_commit": True, "path_prefix": "/v1/transfers"})
+    run_worker()
+    state = control(fake_stripe, "state")
+    assert state["failures_injected"] == 2
+    assert state["transfers_count"] == 1
+    with stripe_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "paid"
+        assert payout.reference == state["transfers"][0]["id"]
+
+
+def test_stripe_never_answering_fails_the_payout_visibly(stripe_app, fake_stripe, run_worker,
+                                                         monkeypatch):
+    """Every transfer attempt times out without Stripe doing anything: after the
+    library's retries and RQ's, the payout is failed with a message finance can act on,
+    the money is back in the partner's balance, and nothing was transferred."""
+    from jobs.runtime import set_app
+
+    set_app(stripe_app)
+    monkeypatch.setitem(stripe_app.config, "STRIPE_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setitem(stripe_app.config, "RQ_RETRY_INTERVALS", (0, 0, 0))
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        finance = make_staff()
+        payout = create_payout(partner.id, finance.id)
+        approve_payout(payout.id, finance)
+        db.session.commit()
+        pid, partner_id = payout.id, partner.id
+    control(fake_stripe, "fail", {"mode": "timeout", "count": 100, "delay": 0.6,
+                                  "path_prefix": "/v1/transfers"})
+    run_worker()
+    state = control(fake_stripe, "state")
+    assert state["transfers_count"] == 0
+    assert state["failures_injected"] == 4 * 3  # 4 job runs x 3 HTTP attempts each
+    with stripe_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert payout.status == "failed"
+        assert "Stripe did not confirm the transfer" in payout.failure_message
+        assert available_cents(partner_id) == 60000
+
+
 def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, fake_stripe,
                                                                    run_worker):
     """Called outside RQ (no retries left to decide on), a run that hits a Stripe outage
