@@ -577,10 +577,6 @@ def own_lead(app, email) -> int | None:
         return lead.id
 
 
-# Flask-Admin's create forms (materials, quiz...) pass SelectField choices as tuples, a
-# WTForms 3.2 deprecation that setup.cfg turns into an error; not an access matter, and
-# no other test opens those forms, so it is tolerated here only.
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_every_route_for_every_principal(app, world):
     """Every rule × natural method × principal answers as the table says; no rule is
     left out of the table and the table names no rule that is gone."""

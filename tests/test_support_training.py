@@ -157,3 +157,33 @@ def test_module_markdown_is_formatted_and_hostile_markup_is_text(app, client):
     assert "<script" not in body and "<img" not in body and 'href="javascript' not in body
     assert body.count("<a ") == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body  # shown as the text it is
+
+
+def test_content_staff_add_a_quiz_question_through_the_back_office(app, client):
+    """Content staff pick the module by its title from a list, write the choices one per
+    line and say which is right; the partner then sees the question on the module."""
+    from conftest import csrf_from
+
+    with app.app_context():
+        make_staff("content@example.com", roles=("content",))
+        m = db.session.scalar(db.select(TrainingModule).where(
+            TrainingModule.slug == "handling-objections"))
+        mid = m.id
+    login(client, "content@example.com")
+    form = client.get("/admin/quiz/new/").get_data(as_text=True)
+    assert f'<option value="{mid}">Handling objections guide</option>' in form
+    resp = client.post("/admin/quiz/new/", data={
+        "csrf_token": csrf_from(form), "module": str(mid),
+        "prompt": 'A prospect says "not now". What do you do?',
+        "choices": "Hang up\nAgree a date to call back", "correct_index": "1",
+        "position": "0"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    with app.app_context():
+        q = db.session.scalar(db.select(QuizQuestion).where(QuizQuestion.module_id == mid))
+        assert q is not None and q.correct_index == 1
+    with app.app_context():
+        make_partner("Ann Learner", email="ann@example.com")
+    client.get("/logout")
+    login(client, "ann@example.com")
+    page = client.get(f"/partner/training/{mid}").get_data(as_text=True)
+    assert "Agree a date to call back" in page

@@ -5,10 +5,25 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, NumberRange, Optional
 
 from admin.views.base import StaffModelView
+from admin.views.fields import ChoiceQuerySelectField
+from core.extensions import db
+from core.models import TrainingModule
+
+
+def _modules():
+    return db.session.query(TrainingModule).order_by(TrainingModule.position, TrainingModule.id)
+
+
+class ModuleField(ChoiceQuerySelectField):
+    """The training module a quiz question belongs to, by position."""
+
+    query_factory = staticmethod(_modules)
+    label_attr = "title"
 
 
 class TrainingView(StaffModelView):
-    """Training modules: content (plain text), video link, tier requirement, order."""
+    """Training modules: content (Markdown, shown formatted in the portal by
+    ``core.training.render_module_body``), video link, tier requirement, order."""
 
     roles = ("content",)
     can_create = True
@@ -24,6 +39,7 @@ class TrainingView(StaffModelView):
         "min_tier_key": {"label": "Unlocks at tier", "choices": [
             SelectChoice("", "Everyone"), SelectChoice("active", "Active"),
             SelectChoice("performer", "Performer"), SelectChoice("elite", "Elite")]},
+        "body": {"label": "Content (Markdown: ## headings, - lists, **bold**, [links](https://…), tables)"},
         "video_url": {"validators": [Optional(), URL(require_tld=False)]},
         "pass_mark_percent": {"validators": [NumberRange(0, 100)]},
     }
@@ -38,6 +54,6 @@ class QuizView(StaffModelView):
     can_delete = True
     column_list = ("module", "position", "prompt", "correct_index")
     form_columns = ("module", "prompt", "choices", "correct_index", "position")
-    form_overrides = {"choices": TextAreaField}
+    form_overrides = {"choices": TextAreaField, "module": ModuleField}
     form_args = {"correct_index": {"label": "Right choice (0 = first line)",
                                    "validators": [NumberRange(0, 20)]}}

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import inspect, select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms import ValidationError as FormValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
@@ -46,8 +47,10 @@ class DocumentTemplateView(StaffModelView):
     form_overrides = {"kind": SelectField, "min_tier_key": SelectField,
                       "html": TextAreaField, "css": TextAreaField}
     form_args = {
-        "kind": {"choices": [(k, k.replace("_", " ")) for k in documents.TEMPLATE_KINDS]},
-        "min_tier_key": {"choices": TIER_CHOICES, "label": "Lowest tier allowed"},
+        "kind": {"choices": [SelectChoice(k, k.replace("_", " "))
+                             for k in documents.TEMPLATE_KINDS]},
+        "min_tier_key": {"choices": [SelectChoice(k, label) for k, label in TIER_CHOICES],
+                         "label": "Lowest tier allowed"},
         "white_label": {"label": "White-label (partner brand only; Performer+)"},
         "html": {"label": "HTML body (Jinja). Slots: " + ", ".join(sorted(documents.BODY_SLOTS))},
         "css": {"label": "CSS (Jinja; only brand.primary, brand.primary_dark, brand.tint, "
