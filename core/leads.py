@@ -1,5 +1,7 @@
 """Leads and the pipeline (DESIGN.md "Leads"): create, edit, move, mark won."""
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -72,6 +74,47 @@ def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "port
     db.session.add(LeadActivity(lead_id=lead.id, user_id=actor_id, activity_type="status_change",
                                 notes="Lead created"))
     return lead
+
+
+#: What a device-made lead id may look like (a UUID, or any 8–64 letters, digits, hyphens).
+CLIENT_REF_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def create_lead_once(partner: Partner, data: dict, actor_id: int, client_ref: str,
+                     source: str = "portal") -> tuple[Lead, bool]:
+    """Create a lead the partner's device named ``client_ref``, once (partner-portal
+    issue "PWA": leads added offline are sent when back online, with no duplicates).
+
+    A second call with the same ``client_ref`` for the same partner (the queue resending
+    after the first answer was lost, or a double tap) returns the first lead, unchanged,
+    also when both calls race (the unique constraint on ``(partner_id, client_ref)``
+    decides; the loser reads the winner's row). Returns ``(lead, created)``.
+    Raises ``ValidationError`` for a malformed ``client_ref`` or bad lead fields (as
+    :func:`create_lead`)."""
+    from sqlalchemy.exc import IntegrityError
+
+    if not isinstance(client_ref, str) or not CLIENT_REF_RE.match(client_ref):
+        raise ValidationError("This lead's device id is malformed; reload the page and "
+                              "add it again.")
+
+    def existing():
+        return db.session.scalar(select(Lead).where(Lead.partner_id == partner.id,
+                                                    Lead.client_ref == client_ref))
+
+    found = existing()
+    if found is not None:
+        return found, False
+    try:
+        with db.session.begin_nested():
+            lead = create_lead(partner, data, actor_id, source=source)
+            lead.client_ref = client_ref
+            db.session.flush()
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return lead, True
 
 
 def get_partner_lead(partner: Partner, lead_id) -> Lead:

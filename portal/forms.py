@@ -1,7 +1,15 @@
 """WTForms for the portal pages (Flask-WTF adds CSRF to each)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
@@ -56,6 +64,8 @@ class LeadForm(FlaskForm):
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
     project_type = StringField("Project type", validators=[Optional(), Length(max=80)])
     estimated_value = StringField("Estimated value ($)", validators=[Optional(), Length(max=20)])
+    #: Made on the device (static/js/leads-queue.js) so a resend is one lead, not two.
+    client_ref = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class MoveForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -20,7 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core import accounts, leads, payouts, statements, twofactor
-from core.errors import DomainError
+from core.errors import DomainError, ValidationError
 from core.extensions import db
 from core.models import Notification
 from core.models.lead import LEAD_STAGES
@@ -289,6 +290,7 @@ def dashboard():
 def leads_page():
     """Pipeline by stage and a form to add a lead."""
     form = LeadForm()
+    wants_json = request.accept_mimetypes.best == "application/json"  # the offline queue
     if form.validate_on_submit():
         data = {k: getattr(form, k).data for k in ("company_name", "contact_name",
                                                     "contact_email", "contact_phone",
@@ -299,10 +301,18 @@ def leads_page():
         except ValueError as exc:
             form.estimated_value.errors = [str(exc)]
         else:
-            lead = _commit_or_flash(lambda: leads.create_lead(g.partner, data, current_user.id),
-                                    "Lead added.")
+            ref = form.client_ref.data
+            if wants_json:
+                return _queued_lead_answer(data, ref)
+            lead = _commit_or_flash(
+                lambda: leads.create_lead_once(g.partner, data, current_user.id, ref)[0]
+                if ref else leads.create_lead(g.partner, data, current_user.id), "Lead added.")
             if lead is not None:
                 return redirect(url_for("portal.leads_page"))
+    if wants_json and request.method == "POST":
+        errors = {name: msgs for name, msgs in form.errors.items()}
+        first = next(iter(errors.values()), ["Check the lead's details."])[0]
+        return jsonify(error={"code": "invalid", "message": str(first)}, fields=errors), 422
     by_stage, counts = leads.pipeline(g.partner)
     status = 422 if request.method == "POST" else 200
     from portal.forms import SaleForm
@@ -312,6 +322,26 @@ def leads_page():
                             by_stage.items() if stage not in ("won", "lost") for x in stage_leads]
     return render_template("portal/leads.html", form=form, by_stage=by_stage, counts=counts,
                            stages=LEAD_STAGES, sale=sale), status
+
+
+def _queued_lead_answer(data: dict, ref: str | None):
+    """JSON answer to a lead the portal's offline queue sends: 201 ``{lead_id,
+    company_name, created}`` (``created`` false when that ``client_ref`` was already
+    sent), or the refusal ``{error}`` with its status (422 for bad fields; nothing
+    stored)."""
+    try:
+        if not ref:
+            raise ValidationError("This lead has no device id; reload the page and add it "
+                                  "again.")
+        lead, created = leads.create_lead_once(g.partner, data, current_user.id, ref)
+        db.session.commit()
+        if created:  # shown on the page the script reloads
+            flash(f"Lead added: {lead.company_name}.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+    return jsonify(lead_id=lead.id, company_name=lead.company_name, created=created), \
+        201 if created else 200
 
 
 @bp.post("/partner/leads/log-sale")

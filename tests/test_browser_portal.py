@@ -74,3 +74,49 @@ def test_new_pages_fit_a_phone(app, live_server, browser):
     for url in ("/partner/dashboard", "/partner/team", "/partner/earnings", "/partner/profile"):
         page.goto(url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, url
+
+
+@pytest.mark.browser
+def test_leads_list_offline_and_a_lead_added_offline_is_sent_once_back_online(
+        app, live_server, browser):
+    """Sarah loses signal: her leads page still opens (the service worker kept it), the
+    lead she adds waits on the phone ("Waiting to send 1"), survives a reload, and is
+    sent by itself when the signal is back: one lead, in the pipeline."""
+    from core.models import Lead
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+    page = phone(browser, live_server)
+    log_in(page, "sarah@example.com")
+    page.goto("/partner/leads")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now under the worker's control, which keeps a copy of the page
+    page.locator("#new-lead-form").wait_for(state="attached")
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+    page.context.set_offline(True)
+    page.reload()
+    assert page.get_by_role("heading", name="#new").count() == 1  # the kept copy
+    page.get_by_text("+ Add a lead").click()
+    page.get_by_label("Company").fill("Offline Bistro")
+    page.get_by_label("Contact name").fill("Ola")
+    page.get_by_role("button", name="Add lead").click()
+    queue = page.locator("#lead-queue")
+    queue.wait_for(state="visible", timeout=5000)
+    assert "Offline Bistro" in queue.inner_text()
+    assert page.locator("#lead-queue-count").inner_text() == "1"
+    page.reload()
+    page.locator("#lead-queue").wait_for(state="visible", timeout=5000)
+    assert page.locator("#lead-queue-count").inner_text() == "1"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Lead)) == 0
+        db.session.remove()
+    os.makedirs(OUT, exist_ok=True)
+    page.screenshot(path=os.path.join(OUT, "leads-offline-queue.png"))
+    with page.expect_navigation(timeout=10000):  # the queue reloads the page once sent
+        page.context.set_offline(False)
+    page.locator(".column", has_text="Offline Bistro").wait_for(timeout=5000)
+    assert page.locator("#lead-queue").is_hidden()
+    with app.app_context():
+        rows = db.session.scalars(db.select(Lead)).all()
+        assert [(r.company_name, r.contact_name) for r in rows] == [("Offline Bistro", "Ola")]
+        assert rows[0].client_ref

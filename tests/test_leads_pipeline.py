@@ -68,3 +68,45 @@ def test_big_columns_say_how_many_they_hold(app):
     assert "shown." not in contacted
     assert "Not Maya" not in html
     assert queries_big == queries_small, (queries_small, queries_big)
+
+
+def test_a_lead_sent_twice_by_the_offline_queue_is_one_lead(app, client):
+    """The phone sends a queued lead, the answer is lost, it sends it again: one lead,
+    and the second answer says it was there already. A malformed device id is refused
+    with nothing stored; another partner's lead with the same device id is their own."""
+    from conftest import csrf_from
+
+    from core.models import Lead
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        make_partner("Mike Reyes", email="mike@example.com")
+    login(client, "sarah@example.com")
+    token = csrf_from(client.get("/partner/leads").get_data(as_text=True))
+    lead = {"csrf_token": token, "company_name": "Bella Cucina", "contact_name": "Gia",
+            "estimated_value": "1,500", "client_ref": "5b0c1f9e-8c1d-4a57-9a56-0d2a4c1e7f10"}
+    as_json = {"Accept": "application/json"}
+    first = client.post("/partner/leads", data=lead, headers=as_json)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.get_json()["created"] is True
+    again = client.post("/partner/leads", data=lead, headers=as_json)
+    assert again.status_code == 200 and again.get_json() == dict(first.get_json(),
+                                                                  created=False)
+    # The plain form post with the same id (a double tap without the script) too.
+    assert client.post("/partner/leads", data=lead).status_code == 302
+    bad = client.post("/partner/leads", data=dict(lead, client_ref="x';--"), headers=as_json)
+    assert bad.status_code == 422 and "device id" in bad.get_json()["error"]["message"]
+    empty = client.post("/partner/leads", data=dict(lead, company_name=""), headers=as_json)
+    assert empty.status_code == 422 and "company_name" in empty.get_json()["fields"]
+    with app.app_context():
+        rows = db.session.scalars(db.select(Lead)).all()
+        assert [(r.company_name, r.estimated_value_cents) for r in rows] == [
+            ("Bella Cucina", 150000)]
+    client.get("/logout")
+    login(client, "mike@example.com")
+    token = csrf_from(client.get("/partner/leads").get_data(as_text=True))
+    mine = client.post("/partner/leads", headers=as_json,
+                       data=dict(lead, csrf_token=token, company_name="Mike's client"))
+    assert mine.status_code == 201 and mine.get_json()["company_name"] == "Mike's client"
+    page = client.get("/partner/leads").get_data(as_text=True)
+    assert "Mike&#39;s client" in page and "Bella Cucina" not in page

@@ -1,6 +1,6 @@
 """Leads, their activities, and deals (a confirmed won lead)."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -20,6 +20,8 @@ class Lead(db.Model):
         CheckConstraint("estimated_value_cents >= 0", name="estimated_value"),
         CheckConstraint("won_value_cents IS NULL OR won_value_cents > 0", name="won_value"),
         Index("ix_leads_partner_id_status", "partner_id", "status"),
+        # A lead sent twice (an offline queue retrying after a lost answer) is one lead.
+        UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,9 @@ class Lead(db.Model):
     attribution: Mapped[str] = mapped_column(Text, default="")
     next_action: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: The id the partner's device gave the lead when it was written (offline queue,
+    #: double submits); ``None`` for leads from elsewhere. Unique per partner.
+    client_ref: Mapped[str | None] = mapped_column(String(64))
     stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
