@@ -3,7 +3,7 @@ revenue hidden). Ranks confirmed, not cancelled deals."""
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.errors import ValidationError
 from core.extensions import db
@@ -27,26 +27,37 @@ def leaderboard(period: str = "month", metric: str = "deals", tier_key: str | No
     """
     if period not in PERIODS or metric not in METRICS:
         raise ValidationError("period must be month or all; metric deals or revenue.")
-    deals = func.count(Deal.id)
-    revenue = func.coalesce(func.sum(Deal.value_cents), 0)
-    score = deals if metric == "deals" else revenue
-    q = (select(Partner.id, User.name, Tier.name, deals.label("deals"), revenue.label("revenue"),
-                func.rank().over(order_by=score.desc()).label("rank"))
-         .join(User, User.id == Partner.user_id).join(Tier, Tier.id == Partner.tier_id)
-         .join(Deal, Deal.partner_id == Partner.id)
-         .where(Partner.status == "active", Deal.status == "won"))
+    # Deals are counted per partner first (the only large input), then ranked among
+    # active partners, and names are joined for the rows shown only: one statement for
+    # the top rows and the caller's own (bench/portal.py, BENCHMARKS.md "Portal pages").
+    won = select(Deal.partner_id.label("partner_id"), func.count(Deal.id).label("deals"),
+                 func.coalesce(func.sum(Deal.value_cents), 0).label("revenue")) \
+        .where(Deal.status == "won")
     if period == "month":
         now = now_utc()
         start, end = month_bounds(now.year, now.month)
-        q = q.where(Deal.confirmed_at >= start, Deal.confirmed_at < end)
+        won = won.where(Deal.confirmed_at >= start, Deal.confirmed_at < end)
+    won = won.group_by(Deal.partner_id).subquery()
+    score = won.c.deals if metric == "deals" else won.c.revenue
+    ranked = (select(won.c.partner_id, won.c.deals, won.c.revenue,
+                     func.rank().over(order_by=score.desc()).label("rank"),
+                     func.row_number().over(order_by=(score.desc(), won.c.partner_id))
+                     .label("pos"))
+              .join(Partner, Partner.id == won.c.partner_id)
+              .where(Partner.status == "active"))
     if tier_key:
-        q = q.where(Tier.key == tier_key)
-    q = q.group_by(Partner.id, User.name, Tier.name)
-    ranked = q.subquery()
-    rows = db.session.execute(select(ranked).order_by(ranked.c.rank, ranked.c.id).limit(top)).all()
-    mine = None
-    if me is not None:
-        mine = db.session.execute(select(ranked).where(ranked.c.id == me)).first()
+        ranked = ranked.join(Tier, Tier.id == Partner.tier_id).where(Tier.key == tier_key)
+    ranked = ranked.subquery()
+    shown = ranked.c.pos <= top if me is None else or_(ranked.c.pos <= top,
+                                                        ranked.c.partner_id == me)
+    result = db.session.execute(
+        select(ranked.c.partner_id.label("id"), User.name, Tier.name.label("tier"),
+               ranked.c.deals, ranked.c.revenue, ranked.c.rank, ranked.c.pos)
+        .join(Partner, Partner.id == ranked.c.partner_id)
+        .join(User, User.id == Partner.user_id).join(Tier, Tier.id == Partner.tier_id)
+        .where(shown).order_by(ranked.c.pos)).all()
+    rows = [r for r in result if r.pos <= top]
+    mine = next((r for r in result if r.id == me), None) if me is not None else None
 
     def as_dict(r) -> dict:
         return {"rank": int(r.rank), "partner_id": r.id, "name": r.name, "tier": r[2],
