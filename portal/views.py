@@ -321,7 +321,9 @@ def leads_page():
     sale.lead_id.choices = [(str(x.id), x.company_name) for stage, stage_leads in
                             by_stage.items() if stage not in ("won", "lost") for x in stage_leads]
     return render_template("portal/leads.html", form=form, by_stage=by_stage, counts=counts,
-                           stages=LEAD_STAGES, sale=sale), status
+                           stages=LEAD_STAGES, sale=sale, move_form=MoveForm(prefix="move"),
+                           next_stages=dict(zip(LEAD_STAGES[:4], LEAD_STAGES[1:5],
+                                                strict=True))), status
 
 
 def _queued_lead_answer(data: dict, ref: str | None):
@@ -375,7 +377,9 @@ def log_sale():
 def lead_detail(lead_id: int):
     """One lead: details, stage move (with value for won), activities."""
     lead = leads.get_partner_lead(g.partner, lead_id)
-    move = MoveForm(prefix="move", status=lead.status)
+    # "Mark won…" on the pipeline opens the lead with won chosen, ready for the value.
+    asked = request.args.get("stage")
+    move = MoveForm(prefix="move", status=asked if asked in LEAD_STAGES else lead.status)
     activity = ActivityForm(prefix="act")
     from core.models import LeadActivity
 
@@ -388,12 +392,16 @@ def lead_detail(lead_id: int):
 @bp.post("/partner/leads/<int:lead_id>/move")
 @partner_page()
 def lead_move(lead_id: int):
-    """Move a lead to a stage; ``won`` needs a deal value in dollars."""
+    """Move a lead to a stage; ``won`` needs a deal value in dollars. From the pipeline
+    (``back=pipeline``: a card's button or a drag between columns) the answer returns
+    to the pipeline; otherwise to the lead."""
     lead = leads.get_partner_lead(g.partner, lead_id)
     form = MoveForm(prefix="move")
+    done_url = url_for("portal.leads_page") if request.form.get("back") == "pipeline" \
+        else url_for("portal.lead_detail", lead_id=lead.id)
     if not form.validate_on_submit():
         flash("Choose a stage.", "error")
-        return redirect(url_for("portal.lead_detail", lead_id=lead.id)), 303
+        return redirect(done_url), 303
     value = None
     if form.status.data == "won":
         try:
@@ -402,10 +410,10 @@ def lead_move(lead_id: int):
             flash(f"Deal value: {exc}", "error")
             return redirect(url_for("portal.lead_detail", lead_id=lead.id)), 303
     _commit_or_flash(lambda: leads.move_lead(lead, form.status.data, current_user.id, value),
-                     f"Moved to {form.status.data}." + (
+                     f"{lead.company_name} moved to {form.status.data}." + (
                          " Staff will confirm the deal and your commission appears then."
                          if form.status.data == "won" else ""))
-    return redirect(url_for("portal.lead_detail", lead_id=lead.id)), 303
+    return redirect(done_url), 303
 
 
 @bp.post("/partner/leads/<int:lead_id>/activity")

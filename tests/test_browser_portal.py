@@ -120,3 +120,36 @@ def test_leads_list_offline_and_a_lead_added_offline_is_sent_once_back_online(
         rows = db.session.scalars(db.select(Lead)).all()
         assert [(r.company_name, r.contact_name) for r in rows] == [("Offline Bistro", "Ola")]
         assert rows[0].client_ref
+
+
+@pytest.mark.browser
+def test_drag_a_lead_card_to_another_column(app, live_server, browser):
+    """On a desktop, Maya drags "Harbor Realty" from #new to #qualified: after the page
+    reloads it is in #qualified, and the database agrees. Dropping a card on #won opens
+    the lead with "won" chosen, to enter the deal value."""
+    from test_browser import desktop
+
+    from core.leads import create_lead
+    from core.models import Lead
+
+    with app.app_context():
+        p = make_partner("Maya Chen", email="maya@example.com")
+        lead_id = create_lead(p, {"company_name": "Harbor Realty"}, p.user_id).id
+        create_lead(p, {"company_name": "Urban Threads"}, p.user_id)
+        db.session.commit()
+    page = desktop(browser, live_server)
+    log_in(page, "maya@example.com")
+    page.goto("/partner/leads")
+    card = page.locator(".lead-card", has_text="Harbor Realty")
+    with page.expect_navigation():
+        card.drag_to(page.locator(".column", has=page.locator("#st-qualified")))
+    page.locator(".column", has=page.locator("#st-qualified")).locator(
+        ".lead-card", has_text="Harbor Realty").wait_for()
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).status == "qualified"
+        db.session.remove()
+    with page.expect_navigation():
+        page.locator(".lead-card", has_text="Urban Threads").drag_to(
+            page.locator(".column", has=page.locator("#st-won")))
+    assert page.url.endswith("?stage=won#move")
+    assert page.locator("select[name=move-status]").input_value() == "won"

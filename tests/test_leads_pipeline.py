@@ -110,3 +110,41 @@ def test_a_lead_sent_twice_by_the_offline_queue_is_one_lead(app, client):
     assert mine.status_code == 201 and mine.get_json()["company_name"] == "Mike's client"
     page = client.get("/partner/leads").get_data(as_text=True)
     assert "Mike&#39;s client" in page and "Bella Cucina" not in page
+
+
+def test_pipeline_cards_move_on_by_button_and_back_to_the_pipeline(app, client):
+    """Each open lead's card has a button to the next stage that works without script and
+    comes back to the pipeline; a proposal's card opens the lead with "won" chosen for
+    the deal value; won and lost cards have no button. Another partner's lead cannot be
+    moved by posting its id."""
+    from conftest import csrf_from
+
+    from core.leads import create_lead, move_lead
+
+    with app.app_context():
+        p = make_partner("Maya Chen", email="maya@example.com")
+        other = make_partner("Not Maya", email="other@example.com")
+        a = create_lead(p, {"company_name": "Harbor Realty"}, p.user_id)
+        b = create_lead(p, {"company_name": "Urban Threads"}, p.user_id)
+        move_lead(b, "proposal", p.user_id)
+        foreign = create_lead(other, {"company_name": "Theirs"}, other.user_id)
+        db.session.commit()
+        a_id, b_id, foreign_id = a.id, b.id, foreign.id
+    login(client, "maya@example.com")
+    html = client.get("/partner/leads").get_data(as_text=True)
+    assert 'aria-label="Move Harbor Realty to contacted"' in html
+    assert f'/partner/leads/{b_id}?stage=won#move">Mark won…' in html
+    token = re.search(r'name="move-csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    resp = client.post(f"/partner/leads/{a_id}/move", data={
+        "move-csrf_token": token, "move-status": "contacted", "back": "pipeline"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/partner/leads")
+    html = client.get("/partner/leads").get_data(as_text=True)
+    assert "Harbor Realty moved to contacted." in html
+    assert "Harbor Realty" in column(html, "contacted")
+    detail = client.get(f"/partner/leads/{b_id}?stage=won").get_data(as_text=True)
+    assert re.search(r'<option selected value="won">|<option value="won" selected', detail)
+    assert client.post(f"/partner/leads/{foreign_id}/move", data={
+        "move-csrf_token": csrf_from(html), "move-status": "contacted",
+        "back": "pipeline"}).status_code == 404
+    with app.app_context():
+        assert db.session.get(Lead, foreign_id).status == "new"
