@@ -2,8 +2,9 @@
 
 For each case it issues N documents the way the app does (statements with
 ``core.statements.issue_statement``, co-branded FAQ sheets with
-``core.documents.request_material``), lets W forking RQ workers (``jobs.worker.make_worker``,
-the same as ``flask worker``) render them, and times enqueue-to-last-commit. In the same
+``core.documents.request_material``), lets W workers render them (each a supervisor with
+one long-lived worker child running RQ's SimpleWorker, ``jobs.worker.run_supervised``, the
+same as ``flask worker``), and times enqueue-to-last-commit. In the same
 run it renders the same HTML with WeasyPrint alone, in one process, and prints both:
 
     overhead = pipeline time × W / WeasyPrint-alone time − 1
@@ -101,11 +102,12 @@ def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
 
 
 def run_workers(app, count: int) -> None:
-    """Start ``count`` forking RQ workers in burst mode and wait for them."""
-    from jobs.worker import make_worker
+    """Start ``count`` worker processes (each a ``jobs.worker.run_supervised`` supervisor
+    with its worker child, as ``flask worker``) in burst mode and wait for them."""
+    from jobs.worker import run_supervised
 
     def work():
-        make_worker(app).work(burst=True)
+        run_supervised(app, burst=True, with_scheduler=False)
 
     procs = [multiprocessing.Process(target=work) for _ in range(count)]
     for p in procs:
