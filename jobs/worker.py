@@ -97,7 +97,6 @@ def warm_up_renderer() -> None:
     _warm = True
 
 
-
 def prepare_supervisor(app: Flask) -> None:
     """Make this process the supervisor of ``app``'s worker children: preload and warm
     WeasyPrint (:func:`warm_up_renderer`), make jobs use ``app`` (``jobs.runtime``) and
@@ -121,7 +120,7 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
     after a limit or ``max_jobs`` jobs) on the app's Redis, with the JSON serializer.
 
     ``name`` is the RQ worker name (the supervisor picks one per child, to find its job
-    if it dies). ``ticker`` starts :func:`jobs.scheduled.start_ticker` once RQ has forked
+    if it dies); ``burst`` is unused (kept for callers; pass it to ``work()``). ``ticker`` starts :func:`jobs.scheduled.start_ticker` once RQ has forked
     its scheduler process (or at once without a scheduler), so that fork happens from a
     process without that thread. Called outside a supervisor, this process becomes the
     one that sets ``siso_pid`` (no memory cap applies in it)."""
@@ -253,6 +252,8 @@ def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler:
             if pid == 0:
                 _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, me)
             state["child"] = pid
+            if state["stopping"]:  # the signal came between the fork and the line above
+                os.kill(pid, signal.SIGTERM)
             report.children.append(pid)
             report.names.append(name)
             status = _wait_for_child(pid, name, queues, conn, rq_log)
