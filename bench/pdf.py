@@ -2,14 +2,17 @@
 
 For each case it issues N documents the way the app does (statements with
 ``core.statements.issue_statement``, co-branded FAQ sheets with
-``core.documents.request_material``), lets W forking RQ workers (``jobs.worker.make_worker``,
-the same as ``flask worker``) render them, and times enqueue-to-last-commit. In the same
+``core.documents.request_material``), lets W workers render them (each a supervisor with
+one long-lived worker child running RQ's SimpleWorker, ``jobs.worker.run_supervised``, the
+same as ``flask worker``), and times enqueue-to-last-commit. In the same
 run it renders the same HTML with WeasyPrint alone, in one process, and prints both:
 
     overhead = pipeline time × W / WeasyPrint-alone time − 1
 
 (the queue, data loading, storage and bookkeeping, per unit of WeasyPrint work; on a
-machine with fewer cores than W, W is capped at the core count). Prints figures only.
+machine with fewer cores than W, W is capped at the core count). It also prints the
+worker processes' start-up (WeasyPrint import and warm-up, paid once per ``flask worker``
+start, included in the pipeline time) and the overhead without it. Prints figures only.
 
     .venv/bin/python bench/pdf.py [--n 100] [--workers 1 2] [--cases one five material]
         [--database-url sqlite:///...|postgresql://...] [--redis-url redis://127.0.0.1:6379/10]
@@ -100,18 +103,28 @@ def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
         return ids
 
 
-def run_workers(app, count: int) -> None:
-    """Start ``count`` forking RQ workers in burst mode and wait for them."""
-    from jobs.worker import make_worker
+def run_workers(app, count: int) -> float:
+    """Start ``count`` worker processes (each a ``jobs.worker.run_supervised`` supervisor
+    with its worker child, as ``flask worker``) in burst mode and wait for them. Returns
+    the longest start-up (WeasyPrint import and warm-up, ``prepare_supervisor``) of one
+    process, in seconds: a one-off cost that a ``flask worker`` started before the
+    documents arrive has already paid."""
+    from jobs.worker import prepare_supervisor, run_supervised
 
-    def work():
-        make_worker(app).work(burst=True)
+    startups = multiprocessing.Array("d", count)
 
-    procs = [multiprocessing.Process(target=work) for _ in range(count)]
+    def work(i):
+        t = time.perf_counter()
+        prepare_supervisor(app)
+        startups[i] = time.perf_counter() - t
+        run_supervised(app, burst=True, with_scheduler=False)
+
+    procs = [multiprocessing.Process(target=work, args=(i,)) for i in range(count)]
     for p in procs:
         p.start()
     for p in procs:
         p.join()
+    return max(startups)
 
 
 def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
@@ -199,7 +212,8 @@ def main(argv=None):
     print(f"{args.n} documents per case; workers {args.workers}; {cores} cores; "
           f"database {db.engine.dialect.name if False else (args.database_url or 'sqlite')}")
     print(f"{'case':10} {'W':>2} {'pages':>5} {'pipeline s':>10} {'docs/s':>7} "
-          f"{'weasy s':>8} {'weasy docs/s':>12} {'overhead':>8}")
+          f"{'weasy s':>8} {'weasy docs/s':>12} {'overhead':>8} {'startup s':>9} "
+          f"{'w/o startup':>11}")
     for case in args.cases:
         for w in args.workers:
             with app.app_context():
@@ -207,16 +221,17 @@ def main(argv=None):
             ids = make_partners(app, args.n, LINES.get(case, 0), f"{case}{w}-")
             t0 = time.perf_counter()
             docs = enqueue(app, case, ids)
-            run_workers(app, w)
+            startup = run_workers(app, w)
             elapsed = time.perf_counter() - t0
             done = wait_done(app, docs)
             alone = weasyprint_alone(app, docs)
             used = min(w, cores)
             overhead = elapsed * used / alone - 1
+            steady = (elapsed - startup) * used / alone - 1
             print(f"{case:10} {w:>2} {pages_of(app, docs):>5} {elapsed:>10.2f} "
                   f"{done / elapsed:>7.1f} {alone:>8.2f} {len(docs) / alone:>12.1f} "
-                  f"{overhead:>7.1%}" + ("" if done == len(docs) else f"  ({done} ok!)"),
-                  flush=True)
+                  f"{overhead:>7.1%} {startup:>9.2f} {steady:>10.1%}"
+                  + ("" if done == len(docs) else f"  ({done} ok!)"), flush=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
 ``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0),
-``RQ_RETRY_INTERVALS`` (seconds before each retry of a job, ``5,30,120``).
+``RQ_RETRY_INTERVALS`` (seconds before each retry of a job, ``5,30,120``),
+``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500).
 """
 
 import os
@@ -123,8 +124,13 @@ class Config:
     AGREEMENT_VERSION = "2026-11"
     #: Time limit of one material render job, seconds (issue 6 "Safety").
     PDF_JOB_TIMEOUT = 120
-    #: Extra memory one render may take in the worker's forked work-horse, MB (0: no cap).
+    #: Extra memory one render may take in the worker child, MB (0: no cap).
     PDF_MEMORY_LIMIT_MB = 1024
+    #: Jobs one worker child runs before the supervisor replaces it with a fresh fork
+    #: (jobs/worker.py): bounds what a long-lived process can leak (fragmentation,
+    #: caches) while a fork costs ~60 ms once per this many jobs, not per job
+    #: (issue 6 "Speed"). 0: no bound.
+    WORKER_MAX_JOBS = 500
     #: Largest marketing asset upload, bytes (issue 4 "Assets": 50 MB; below
     #: ``MAX_CONTENT_LENGTH`` so the form's other fields still fit in the request).
     ASSET_MAX_BYTES = 50 * 1024 * 1024
@@ -153,6 +159,7 @@ class Config:
                                                    cls.RQ_RETRY_INTERVALS),
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),
             "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
+            "WORKER_MAX_JOBS": env_int("WORKER_MAX_JOBS", cls.WORKER_MAX_JOBS),
             "ASSET_MAX_BYTES": env_int("ASSET_MAX_BYTES", cls.ASSET_MAX_BYTES),
             "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT",
                                                cls.LOGIN_LIMIT_PER_ACCOUNT),

@@ -1,18 +1,25 @@
 """Resource limits for render jobs, and visible failures (issue 6 "Safety").
 
-:class:`LimitedWorker` is the forking RQ worker ``flask worker`` runs. While a render job
-lays out its PDF (:func:`render_limits`), the work-horse (the forked child, never the
-parent) caps its address space with ``RLIMIT_AS`` at its size then plus
-``PDF_MEMORY_LIMIT_MB`` (default 1,024 MB); the time limit is RQ's ``job_timeout`` (``PDF_JOB_TIMEOUT``, default
-120 s, set at enqueue). A runaway template therefore ends in ``MemoryError``,
-``JobTimeoutException`` or, when C code gives up, a dead work-horse, while the worker
-itself carries on with the next job.
+:class:`LimitedWorker` is the in-process RQ worker (an ``rq.SimpleWorker``: no fork per
+job) that runs in the long-lived worker child of ``flask worker``'s supervisor
+(:func:`jobs.worker.run_supervised`, DESIGN.md "Runtime"). While a render job lays out
+its PDF (:func:`render_limits`), that child (never the supervisor, nor a web process)
+caps its address space with ``RLIMIT_AS`` at its size then plus ``PDF_MEMORY_LIMIT_MB``
+(default 1,024 MB); the time limit is RQ's ``job_timeout`` (``PDF_JOB_TIMEOUT``, default
+120 s, set at enqueue), enforced by SimpleWorker's death penalty (``SIGALRM`` in the
+child's main thread) and, should C code never return to Python, by the supervisor
+killing the child 60 s past the limit (as RQ's forking worker kills its work-horse). A
+runaway template therefore ends in ``MemoryError``, ``JobTimeoutException`` or a dead
+worker child.
 
 Whatever the way a render job fails, :meth:`LimitedWorker.handle_job_failure` (called in
-the horse for an exception, in the parent for a dead horse) records a sentence for
+the child for an exception, in the supervisor for a dead child) records a sentence for
 people on the row (statement, material render, template preview, batch ZIP) and, once
 RQ will not retry it, notifies the person who asked. Hitting a limit is deterministic,
-so such a job is not retried; a lost work-horse is (``Retry`` at enqueue).
+so such a job is not retried; a lost worker child is (``Retry`` at enqueue). A child
+whose job hit a limit finishes recording the failure, then exits cleanly
+(:attr:`LimitedWorker.recycle_reason`), and the supervisor starts a fresh one for the
+next job: a renderer interrupted by ``MemoryError`` or an alarm may be left damaged.
 """
 
 import contextlib
@@ -22,7 +29,7 @@ import os
 import re
 import resource
 
-from rq import Worker
+from rq import SimpleWorker
 from rq.exceptions import DeserializationError
 
 log = logging.getLogger(__name__)
@@ -69,11 +76,15 @@ def friendly_error(exc_string: str, timeout: int | None, memory_mb: int,
 
 @contextlib.contextmanager
 def render_limits():
-    """Cap this work-horse's address space while the block runs (``RLIMIT_AS`` soft limit
+    """Cap this process's address space while the block runs (``RLIMIT_AS`` soft limit
     = size now + ``PDF_MEMORY_LIMIT_MB``), and lift it again on the way out, also when
     the block raises ``MemoryError`` (the traceback still holds the big objects, and RQ
-    needs memory to record the failure). Only in a forked work-horse: in the worker's
-    parent or a web process (``RQ_ASYNC=False``) it does nothing."""
+    needs memory to record the failure).
+
+    Only outside the process that set ``app.extensions["siso_pid"]`` (the supervisor,
+    :func:`jobs.worker.run_supervised`), i.e. in its worker child: in the supervisor, in
+    a web process (``RQ_ASYNC=False``, no ``siso_pid``) or with a limit of 0 it does
+    nothing (issue 6 "Safety")."""
     from jobs.runtime import get_app
 
     app = get_app()
@@ -93,13 +104,37 @@ def render_limits():
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-class LimitedWorker(Worker):
-    """Forking RQ worker that records every render failure on its row and does not retry
-    a job that hit a limit (see the module docstring; the memory cap itself is
-    :func:`render_limits`, entered by the render jobs in the work-horse)."""
+class LimitedWorker(SimpleWorker):
+    """In-process RQ worker that records every render failure on its row, does not retry
+    a job that hit a limit, and stops after such a job or after ``max_jobs`` jobs so
+    that its supervisor starts a fresh process (see the module docstring; the memory cap
+    itself is :func:`render_limits`, entered by the render jobs).
+
+    The supervisor also builds one (never run) with a dead child's worker name, to fail
+    that child's job through the same :meth:`handle_job_failure`."""
 
     #: The memory limit quoted in error messages, in MB (set from the app's config).
     memory_limit_mb = DEFAULT_MEMORY_LIMIT_MB
+    #: Jobs after which the worker stops so a fresh process takes over (0 or None: no
+    #: bound; ``WORKER_MAX_JOBS``).
+    max_jobs: int | None = None
+    #: Why this worker stopped to be replaced (``None`` while it should carry on).
+    recycle_reason: str | None = None
+    #: Jobs this worker has executed.
+    jobs_done = 0
+
+    def execute_job(self, job, queue):
+        """Run the job in this process (SimpleWorker), then ask the work loop to stop if
+        this process should be replaced (a limit was hit, or ``max_jobs`` reached): the
+        loop ends before the next dequeue, so no job waits on a process that is going."""
+        super().execute_job(job, queue)
+        self.jobs_done += 1
+        if self.recycle_reason is None and self.max_jobs and self.jobs_done >= self.max_jobs:
+            self.recycle_reason = f"served {self.jobs_done} jobs (WORKER_MAX_JOBS)"
+        if self.recycle_reason is not None:
+            self.log.info("Worker %s: %s; stopping so a fresh process takes the next job",
+                          self.name, self.recycle_reason)
+            self._stop_requested = True
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="",
                            execution=None):
@@ -116,6 +151,9 @@ class LimitedWorker(Worker):
                                             _ran_seconds(job))
         if kind is not None and hit_limit:
             job.retries_left = 0  # the same input would hit the same limit again
+        if hit_limit:
+            # This process's renderer may be damaged: let a fresh one take the next job.
+            self.recycle_reason = "a job hit its time or memory limit"
         final = not (job.should_retry and self._stopped_job_id != job.id)
         super().handle_job_failure(job, queue, started_job_registry=started_job_registry,
                                    exc_string=exc_string, execution=execution)
@@ -140,12 +178,11 @@ def _ran_seconds(job) -> float:
 def _record(kind: str, obj_id: int, message: str, final: bool) -> None:
     from core.documents import record_render_failure
     from core.extensions import db
-    from jobs.runtime import get_app
+    from jobs.runtime import ensure_own_db_pool, get_app
 
     app = get_app()
     with app.app_context():
-        if os.getpid() != app.extensions.get("siso_pid", os.getpid()):
-            db.engine.dispose(close=False)
+        ensure_own_db_pool(app)
         try:
             record_render_failure(kind, obj_id, message, final)
             db.session.commit()

@@ -32,11 +32,29 @@ def job_logger(name: str) -> logging.LoggerAdapter:
                                  {"job_id": job.id if job else "-"})
 
 
+def ensure_own_db_pool(app) -> None:
+    """In a process forked from the one that set ``app.extensions["siso_pid"]`` (the
+    worker supervisor, :func:`jobs.worker.run_supervised`), discard the database pool
+    inherited from it, once per process: the child then opens its own connections and
+    keeps them for all its jobs (issue 6 "Speed": a new connection per job was part of
+    the fork-per-job cost), and never uses the supervisor's. ``dispose(close=False)``
+    leaves the supervisor's connections open for the supervisor. Call inside an app
+    context; does nothing in the supervisor itself or in a process without
+    ``siso_pid`` (web processes)."""
+    from core.extensions import db
+
+    pid = os.getpid()
+    if pid == app.extensions.get("siso_pid", pid) or app.extensions.get("siso_pool_pid") == pid:
+        return
+    db.engine.dispose(close=False)
+    app.extensions["siso_pool_pid"] = pid
+
+
 def app_job(fn):
     """Run ``fn`` inside an app context; commit on success, roll back on error.
 
-    In a forked work-horse the inherited database pool is discarded first, so the child
-    never reuses the parent's connections.
+    In the worker child, the first job discards the database pool inherited from the
+    supervisor (:func:`ensure_own_db_pool`); later jobs reuse the child's connections.
     """
 
     @functools.wraps(fn)
@@ -45,8 +63,7 @@ def app_job(fn):
 
         app = get_app()
         with app.app_context():
-            if os.getpid() != app.extensions.get("siso_pid", os.getpid()):
-                db.engine.dispose(close=False)
+            ensure_own_db_pool(app)
             try:
                 result = fn(*args, **kwargs)
                 db.session.commit()

@@ -1,22 +1,73 @@
-"""``flask worker``: an RQ worker with the app context ready and WeasyPrint preloaded."""
+"""``flask worker``: a supervisor and one long-lived RQ worker child (issue 6 "Speed",
+"Safety"; DESIGN.md "Runtime").
 
+The process model, and why:
+
+- The **supervisor** (:func:`run_supervised`) creates and warms the app
+  (:func:`warm_up_renderer`, ``gc.freeze()``), starts no threads, and forks
+  one **worker child**. It then only waits for that child, forwards ``SIGTERM`` /
+  ``SIGINT`` to it (RQ's warm shutdown: the current job finishes) and, every few
+  seconds, reads the child's current job from Redis to kill a child stuck past its
+  job's time limit + 60 s (what RQ's forking worker does to a stuck work-horse).
+- The **worker child** runs :class:`jobs.limits.LimitedWorker` (an ``rq.SimpleWorker``):
+  every job runs in that one process, which keeps its database connections, compiled
+  SQL and WeasyPrint state from job to job. RQ's forking worker paid about 60 ms a job
+  for a fresh work-horse (copy-on-write of ~170 MB, a new connection, process exit;
+  BENCHMARKS.md "PDF pipeline"). RQ's scheduler (``with_scheduler``) and the ticker
+  (:func:`jobs.scheduled.start_ticker`) run in the child, started after RQ's fork of the
+  scheduler process.
+- **Safety** rests on replacing the child: it exits cleanly after a job hit its memory
+  or time limit (its renderer may be damaged) and after ``WORKER_MAX_JOBS`` jobs (to
+  bound leaks), and the supervisor forks a fresh one from its warm, clean memory. When
+  the child dies holding a job (SIGKILL, OOM killer, a crash in C code), the supervisor
+  fails that job the way RQ fails a dead work-horse's job (same ``exc_string``, through
+  :meth:`jobs.limits.LimitedWorker.handle_job_failure`: the row gets its sentence, the
+  ``Retry`` given at enqueue is honoured, the requester is told when it is final),
+  registers the dead worker's death, stops the scheduler process it left behind, and
+  forks a fresh child.
+"""
+
+import contextlib
 import gc
+import logging
 import os
+import select
+import signal
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
 
 import click
 from flask import Flask
+
+from jobs.limits import LimitedWorker
+
+log = logging.getLogger(__name__)
+
+#: Exit status of a worker child that stopped to be replaced (a limit was hit, or
+#: ``WORKER_MAX_JOBS`` reached): the supervisor starts a fresh child, also in burst mode.
+EXIT_RECYCLE = 75  # os.EX_TEMPFAIL
+#: Seconds past a job's time limit after which the supervisor kills the child (RQ's
+#: forking worker allows its work-horse the same 60 s).
+HARD_KILL_GRACE = 60
+#: Seconds between the supervisor's looks at the child's current job.
+WATCH_SECONDS = 5
+#: Consecutive crashes (no job held, no clean exit) after which a burst run gives up.
+BURST_CRASH_LIMIT = 5
 
 _warm = False
 
 
 def warm_up_renderer() -> None:
     """Render a sample statement and each built-in material once per process, in the
-    worker's parent (later calls do nothing).
+    supervisor (later calls do nothing).
 
-    Forked work-horses inherit what that leaves in memory: WeasyPrint's fonts, Pango's
-    font map, the user-agent stylesheets and the compiled Jinja templates. A work-horse
-    exits after one job, so anything first loaded *inside* a job is paid again by every
-    job (bench/pdf.py, BENCHMARKS.md "PDF pipeline"). Uses sample values only.
+    Every worker child inherits what that leaves in memory: WeasyPrint's fonts, Pango's
+    font map, the user-agent stylesheets and the compiled Jinja templates, so a fresh
+    child (after a crash, a limit or ``WORKER_MAX_JOBS``) renders its first job at full
+    speed (bench/pdf.py, BENCHMARKS.md "PDF pipeline"). Uses sample values only.
     """
     global _warm
     if _warm:
@@ -39,36 +90,407 @@ def warm_up_renderer() -> None:
     context = sample_context("https://example.invalid/r/SAMPLE")
     for template in builtin_template_rows():
         render_pdf(render_material_html(template, context))
-    # Keep the garbage collector's hands off everything loaded so far: a work-horse that
-    # collected it would write to (and so copy) most of the parent's pages after fork.
+    # Keep the garbage collector's hands off everything loaded so far: a child that
+    # collected it would write to (and so copy) most of the supervisor's pages.
     gc.collect()
     gc.freeze()
     _warm = True
 
 
-def make_worker(app: Flask, queues=None, burst: bool = False):
-    """Return an RQ worker (:class:`jobs.limits.LimitedWorker`: render jobs run under a
-    memory cap, failures are recorded on their rows) on the app's Redis, JSON serializer.
-
-    WeasyPrint is imported and warmed up here, in the parent, so forked work-horses do
-    not pay its import and first-render set-up on every job (STACK-NOTES.md "RQ").
-    """
+def prepare_supervisor(app: Flask) -> None:
+    """Make this process the supervisor of ``app``'s worker children: preload and warm
+    WeasyPrint (:func:`warm_up_renderer`), make jobs use ``app`` (``jobs.runtime``) and
+    record this pid as ``app.extensions["siso_pid"]``, so that the memory cap
+    (:func:`jobs.limits.render_limits`) and the fresh database pool
+    (:func:`jobs.runtime.ensure_own_db_pool`) apply in the children, never here."""
     import weasyprint  # noqa: F401  (preload before forking)
 
+    from jobs.runtime import set_app
+
     warm_up_renderer()
+    set_app(app)  # jobs run in this app, not in whichever app was created last
+    app.extensions["siso_pid"] = os.getpid()
+
+
+def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None = None,
+                max_jobs: int | None = None, ticker: bool = False):
+    """Return the in-process RQ worker a worker child runs: a
+    :class:`jobs.limits.LimitedWorker` (``rq.SimpleWorker``; render jobs run under a
+    memory cap, failures are recorded on their rows, the worker stops to be replaced
+    after a limit or ``max_jobs`` jobs) on the app's Redis, with the JSON serializer.
+
+    ``name`` is the RQ worker name (the supervisor picks one per child, to find its job
+    if it dies); ``burst`` is unused (kept for callers; pass it to ``work()``). ``ticker`` starts :func:`jobs.scheduled.start_ticker` once RQ has forked
+    its scheduler process (or at once without a scheduler), so that fork happens from a
+    process without that thread. Called outside a supervisor, this process becomes the
+    one that sets ``siso_pid`` (no memory cap applies in it)."""
     from rq.serializers import JSONSerializer
 
     from core.tasks import QUEUES, redis_connection
-    from jobs.limits import DEFAULT_MEMORY_LIMIT_MB, LimitedWorker
+    from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
     from jobs.runtime import set_app
 
-    set_app(app)  # jobs run in this app, not in whichever app was created last
+    warm_up_renderer()
+    set_app(app)
+    app.extensions.setdefault("siso_pid", os.getpid())
     with app.app_context():
         conn = redis_connection()
-    app.extensions["siso_pid"] = os.getpid()
-    worker = LimitedWorker(list(queues or QUEUES), connection=conn, serializer=JSONSerializer)
+    worker = ChildWorker(list(queues or QUEUES), name=name, connection=conn,
+                         serializer=JSONSerializer)
     worker.memory_limit_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
+    worker.max_jobs = max_jobs
+    worker.ticker_app = app if ticker else None
     return worker
+
+
+class ChildWorker(LimitedWorker):
+    """:class:`LimitedWorker` as run in a worker child: starts the ticker after RQ's
+    scheduler fork, and names the scheduler it started in its Redis hash
+    (``siso_scheduler``) so that the supervisor can stop that process if the child dies."""
+
+    ticker_app = None
+    _ticker = None
+
+    def _start_scheduler(self, *args, **kwargs):
+        super()._start_scheduler(*args, **kwargs)
+        if self.scheduler is not None and self.scheduler._process is not None:
+            self.connection.hset(self.key, "siso_scheduler", self.scheduler.name)
+        self.start_ticker()
+
+    def start_ticker(self) -> None:
+        """Start the ticker thread once (if this worker has a ``ticker_app``)."""
+        if self.ticker_app is not None and self._ticker is None:
+            from jobs.scheduled import start_ticker
+
+            self._ticker = start_ticker(self.ticker_app)
+
+
+@dataclass
+class SupervisorReport:
+    """What :func:`run_supervised` did, for its caller (tests, bench)."""
+
+    #: Pids of the worker children, in the order they were forked.
+    children: list[int] = field(default_factory=list)
+    #: Their RQ worker names (same order).
+    names: list[str] = field(default_factory=list)
+    #: Their ``waitpid`` statuses (same order).
+    statuses: list[int] = field(default_factory=list)
+    #: Ids of jobs failed because the child holding them died.
+    lost_jobs: list[str] = field(default_factory=list)
+    #: True when a burst run stopped after ``BURST_CRASH_LIMIT`` crashes in a row.
+    gave_up: bool = False
+
+
+def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler: bool = True,
+                   max_jobs: int | None = None, ticker: bool | None = None) -> SupervisorReport:
+    """Serve ``queues`` (default: payouts, pdf, default) with one long-lived worker child
+    under this process as its supervisor (module docstring; issue 6 "Speed", "Safety").
+
+    Args:
+        app: the Flask app the jobs run in; warmed here (:func:`prepare_supervisor`).
+        queues: queue names in priority order.
+        burst: the child exits when the queues are empty, and so does this function
+            (after replacing children that stopped on a limit, ``max_jobs`` or a crash).
+        with_scheduler: the child runs RQ's scheduler (retries after a back-off).
+        max_jobs: jobs after which a child is replaced; default ``WORKER_MAX_JOBS``
+            (0: never).
+        ticker: start :func:`jobs.scheduled.start_ticker` in the child; default: when
+            not ``burst``.
+
+    Returns:
+        a :class:`SupervisorReport` (children's pids and names, statuses, lost jobs).
+
+    ``SIGTERM``/``SIGINT`` are forwarded to the child (warm shutdown), then the function
+    returns; the previous handlers are put back. Raises nothing for a dying child: its
+    job is failed as RQ fails a dead work-horse's job, and a fresh child is forked.
+    Must run in the process's main thread (signal handlers); the process should have no
+    other threads (a fork copies none of them, but copies the locks they hold).
+    """
+    from rq.logutils import setup_loghandlers
+
+    from core.tasks import QUEUES, redis_connection
+    from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
+
+    prepare_supervisor(app)
+    queues = list(queues or QUEUES)
+    if max_jobs is None:
+        max_jobs = int(app.config.get("WORKER_MAX_JOBS", 0) or 0)
+    if ticker is None:
+        ticker = not burst
+    memory_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
+    with app.app_context():
+        conn = redis_connection()
+    setup_loghandlers(None, name="rq.worker")  # the dead-child lines go where RQ's go
+    rq_log = logging.getLogger("rq.worker")
+    me = os.getpid()
+    state = {"child": 0, "stopping": False}
+
+    def forward(signum, frame):
+        if os.getpid() != me:  # a child that has not yet installed its own handlers
+            os._exit(0)
+        state["stopping"] = True
+        if state["child"]:
+            try:
+                os.kill(state["child"], signum)
+            except ProcessLookupError:
+                pass
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    report = SupervisorReport()
+    crashes = 0
+    host = socket.gethostname()
+    try:
+        while not state["stopping"]:
+            name = f"{host}.{me}.{len(report.children) + 1}.{uuid.uuid4().hex[:8]}"
+            threads = _thread_count()
+            if threads > 1:
+                log.warning("supervisor %s forks a worker child with %s threads running", me,
+                            threads)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, me)
+            state["child"] = pid
+            if state["stopping"]:  # the signal came between the fork and the line above
+                os.kill(pid, signal.SIGTERM)
+            report.children.append(pid)
+            report.names.append(name)
+            status = _wait_for_child(pid, name, queues, conn, rq_log)
+            state["child"] = 0
+            report.statuses.append(status)
+            lost = _bury_child(conn, name, queues, pid, status, memory_mb, rq_log)
+            report.lost_jobs.extend(lost)
+            code = os.waitstatus_to_exitcode(status)
+            if state["stopping"]:
+                break
+            if lost or code == EXIT_RECYCLE:
+                crashes = 0
+                continue
+            if code == 0:
+                crashes = 0
+                if burst:
+                    break
+                rq_log.info("Worker %s (pid %s) exited; starting a fresh one", name, pid)
+                continue
+            crashes += 1
+            rq_log.warning("Worker %s (pid %s) ended with status %s holding no job (%s in a "
+                           "row)", name, pid, code, crashes)
+            if burst and crashes >= BURST_CRASH_LIMIT:
+                report.gave_up = True
+                break
+            _sleep_unless_stopping(min(30.0, 0.5 * 2 ** (crashes - 1)), state)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return report
+
+
+def _thread_count() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        import threading
+
+        return threading.active_count()
+
+
+def _sleep_unless_stopping(seconds: float, state: dict) -> None:
+    deadline = time.monotonic() + seconds
+    while not state["stopping"] and time.monotonic() < deadline:
+        time.sleep(min(0.2, deadline - time.monotonic()))
+
+
+def _set_parent_death_signal(sig: int) -> None:
+    """Linux: have the kernel send ``sig`` to this process when its parent dies, so a
+    worker child whose supervisor was SIGKILLed shuts down warmly instead of serving on
+    unsupervised. Best effort elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, supervisor):
+    """The worker child: run the RQ worker, then ``os._exit`` (never return into the
+    supervisor's code, which may be a test runner). Exit status 0 when the work loop
+    ended (queues empty in burst mode, or a shutdown was asked), :data:`EXIT_RECYCLE`
+    when the worker stopped to be replaced, 1 on an unexpected error."""
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _set_parent_death_signal(signal.SIGTERM)
+        if os.getppid() != supervisor:  # the supervisor died before the line above
+            os._exit(0)
+        import random
+
+        random.seed()
+        worker = make_worker(app, queues, burst, name=name, max_jobs=max_jobs, ticker=ticker)
+        if not with_scheduler:
+            worker.start_ticker()
+        worker.work(burst=burst, with_scheduler=with_scheduler)
+        code = EXIT_RECYCLE if worker.recycle_reason else 0
+    except SystemExit as exc:  # RQ's cold shutdown
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:  # noqa: BLE001  (report it, then exit: never unwind the fork)
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            from core.extensions import db
+
+            with app.app_context():  # close this child's own connections politely
+                if app.extensions.get("siso_pool_pid") == os.getpid():
+                    db.engine.dispose()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _child_view(conn, name, queues):
+    """A :class:`LimitedWorker` for the child named ``name``, built in the supervisor to
+    read that child's state in Redis and to fail its job (never run)."""
+    from rq.serializers import JSONSerializer
+
+    return LimitedWorker(queues, name=name, connection=conn, serializer=JSONSerializer,
+                         prepare_for_work=False)
+
+
+def _current_jobs(view):
+    """``[(execution, job)]`` the child is running, from its execution index in Redis."""
+    from rq.exceptions import NoSuchJobError
+
+    found = []
+    for execution in view.get_current_executions(refresh=True):
+        try:
+            job = view.job_class.fetch(execution.job_id, connection=view.connection,
+                                       serializer=view.serializer)
+        except NoSuchJobError:
+            continue
+        found.append((execution, job))
+    return found
+
+
+def _wait_for_child(pid, name, queues, conn, rq_log) -> int:
+    """Wait for the child to exit and return its ``waitpid`` status. Every
+    :data:`WATCH_SECONDS`, kill it if its job ran :data:`HARD_KILL_GRACE` s past the
+    job's time limit (a render stuck in C code never sees SimpleWorker's alarm)."""
+    from jobs.limits import _ran_seconds
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    next_watch = time.monotonic() + WATCH_SECONDS
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return status
+            if fd is not None:
+                select.select([fd], [], [], max(0.0, next_watch - time.monotonic()))
+            else:
+                time.sleep(0.05)
+            if time.monotonic() < next_watch:
+                continue
+            next_watch = time.monotonic() + WATCH_SECONDS
+            try:
+                for _execution, job in _current_jobs(_child_view(conn, name, queues)):
+                    limit, ran = job.timeout, _ran_seconds(job)
+                    if limit and limit > 0 and ran > limit + HARD_KILL_GRACE:
+                        rq_log.warning("Worker %s: job %s ran %.0f s, past its %s s limit; "
+                                       "killing the worker child %s", name, job.id, ran,
+                                       limit, pid)
+                        os.kill(pid, signal.SIGKILL)
+            except Exception:  # noqa: BLE001  (Redis down: keep waiting for the child)
+                log.exception("could not watch worker child %s", pid)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _bury_child(conn, name, queues, pid, status, memory_mb, rq_log) -> list[str]:
+    """After the child ``name`` (``pid``) exited with ``status``: fail the jobs it held
+    the way RQ's ``Worker.monitor_work_horse`` fails a dead work-horse's job (same
+    ``exc_string``, so ``jobs.limits.friendly_error`` reads it), through
+    :meth:`LimitedWorker.handle_job_failure`; stop the scheduler process it left; and
+    register its death if it could not. Returns the ids of the jobs failed."""
+    from rq.job import JobStatus
+    from rq.utils import now
+
+    view = _child_view(conn, name, queues)
+    view.memory_limit_mb = memory_mb
+    lost = []
+    try:
+        held = _current_jobs(view)
+    except Exception:  # noqa: BLE001
+        log.exception("could not read the jobs of worker %s", name)
+        held = []
+    for execution, job in held:
+        try:
+            job_status = job.get_status()
+        except Exception:  # noqa: BLE001  (its hash expired meanwhile: nothing to fail)
+            log.info("job %s of worker %s is gone", job.id, name)
+            continue
+        if job_status in (JobStatus.FINISHED, JobStatus.FAILED):
+            continue
+        job.ended_at = now()
+        signal_msg = f" (signal {os.WTERMSIG(status)})" if status and os.WIFSIGNALED(status) else ""
+        exc_string = f"Work-horse terminated unexpectedly; waitpid returned {status}{signal_msg}; "
+        rq_log.warning("Worker %s: job %s failed (%s)", name, job.id, exc_string)
+        view.handle_work_horse_killed(job, pid, status, None)
+        queue = view.queue_class(job.origin, connection=conn, job_class=view.job_class,
+                                 serializer=view.serializer)
+        view.handle_job_failure(job, queue=queue, exc_string=exc_string, execution=execution)
+        lost.append(job.id)
+    try:
+        scheduler = conn.hget(view.key, "siso_scheduler")
+        if conn.exists(view.key) and not conn.hexists(view.key, "death"):
+            view.register_death()
+            rq_log.warning("Worker %s (pid %s) died with status %s; registered its death",
+                           name, pid, status)
+        if scheduler:
+            _stop_orphan_scheduler(conn, scheduler.decode(), queues)
+    except Exception:  # noqa: BLE001
+        log.exception("could not clean up after worker %s", name)
+    return lost
+
+
+def _stop_orphan_scheduler(conn, scheduler_name: str, queues) -> None:
+    """Stop the RQ scheduler process a dead child left (it would hold the scheduler locks
+    and keep the next child's scheduler from starting), then release its locks."""
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, SCHEDULER_LOCKING_KEY_TEMPLATE
+    from rq.scripts import release_lock
+
+    raw = conn.hget(SCHEDULER_KEY_TEMPLATE % scheduler_name, "pid")
+    pid = int(raw) if raw else 0
+    if pid and _alive_in_my_group(pid):
+        os.kill(pid, signal.SIGTERM)  # RQ's scheduler stops within its 1 s interval
+        deadline = time.monotonic() + 5
+        while _alive_in_my_group(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive_in_my_group(pid):
+            os.kill(pid, signal.SIGKILL)
+    for q in queues:
+        release_lock(conn, SCHEDULER_LOCKING_KEY_TEMPLATE % q, scheduler_name)
+
+
+def _alive_in_my_group(pid: int) -> bool:
+    """Whether ``pid`` runs (not a zombie) in this process's group: a process of ours."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and int(fields[2]) == os.getpgrp()
 
 
 def register_cli(app: Flask) -> None:
@@ -78,15 +500,13 @@ def register_cli(app: Flask) -> None:
     @click.option("--burst", is_flag=True, help="Exit when the queues are empty")
     @click.option("--queues", default="payouts,pdf,default", help="Queues in priority order")
     def worker_cmd(burst, queues):
-        """Run an RQ worker for the payouts, pdf and default queues."""
+        """Run the worker supervisor and its worker child for the payouts, pdf and default
+        queues (jobs.worker module docstring)."""
         from core.extensions import socketio
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
-        if mq:  # a write-only emitter: notifications reach the web processes' sockets
+        if mq:  # a write-only emitter (no thread): notifications reach the web processes
             socketio.init_app(None, message_queue=mq, async_mode="threading")
-        worker = make_worker(app, queues.split(","), burst)
-        if not burst:
-            from jobs.scheduled import start_ticker
-
-            start_ticker(app)
-        worker.work(burst=burst, with_scheduler=True)
+        report = run_supervised(app, queues.split(","), burst=burst, with_scheduler=True)
+        if report.gave_up:
+            raise SystemExit(1)

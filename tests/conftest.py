@@ -1,6 +1,7 @@
 """Shared fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), a real
-Redis database flushed per test, a real RQ worker, a live Socket.IO server, and helpers
-that post forms the way a browser does (CSRF token included)."""
+Redis database flushed per test, a real RQ worker (supervisor and worker child), a live
+Socket.IO server, and helpers that post forms the way a browser does (CSRF token
+included)."""
 
 import os
 import re
@@ -207,13 +208,14 @@ def api_token(client, email, password=PASSWORD, kind="partner") -> dict:
 
 @pytest.fixture
 def run_worker(app):
-    """Run a real RQ worker (forking, JSON serializer) until the queues are empty."""
-    from jobs.worker import make_worker
+    """Run the real worker (this process as the supervisor, one forked worker child
+    running RQ's SimpleWorker, JSON serializer; jobs.worker.run_supervised) until the
+    queues are empty. Returns its ``SupervisorReport`` (children's pids and names)."""
+    from jobs.worker import run_supervised
 
-    def run():
-        worker = make_worker(app)
-        worker.work(burst=True)
-        return worker
+    def run(**kwargs):
+        kwargs.setdefault("with_scheduler", False)
+        return run_supervised(app, burst=True, **kwargs)
 
     return run
 

@@ -2,20 +2,21 @@
 (nothing lost)": "the job is retried or marked failed visibly; the payout is paid
 exactly once").
 
-A real long-running ``flask worker`` sends an approved payout to the fake Stripe server
-(tests/stripe_fake.py), which is slow on ``POST /v1/transfers`` (its ``delay`` control).
-While the work-horse waits for Stripe's answer the test SIGKILLs it, as the OOM killer
-or an operator would. Two worlds, one test each:
+A real long-running ``flask worker`` (supervisor and worker child, jobs/worker.py) sends
+an approved payout to the fake Stripe server (tests/stripe_fake.py), which is slow on
+``POST /v1/transfers`` (its ``delay`` control). While the worker child holding the job
+waits for Stripe's answer the test SIGKILLs it, as the OOM killer or an operator would.
+Two worlds, one test each:
 
-- ``before``: Stripe made the transfer and the answer was lost with the work-horse;
+- ``before``: Stripe made the transfer and the answer was lost with the worker child;
 - ``after``: the request never got through (the fake drops it when the client hangs up).
 
-Either way RQ notices the dead work-horse, its scheduler puts the job back after the
-back-off (``RQ_RETRY_INTERVALS`` made short), the retry resumes the ``processing``
+Either way the supervisor notices the dead child and fails the job as RQ fails a dead
+work-horse's, the fresh child's RQ scheduler puts the job back after the back-off (``RQ_RETRY_INTERVALS`` made short), the retry resumes the ``processing``
 payout with the same idempotency key ``payout-<id>``, and the payout ends paid once:
 one transfer at Stripe, one ``PayoutTransfer`` row, the commissions paid, the balance 0.
 
-When every try loses its work-horse, RQ shows the job failed, the payout stays
+When every try loses its worker child, RQ shows the job failed, the payout stays
 ``processing`` (a transfer may exist, so it is neither failed nor sent under a new key)
 and the sweeper (``jobs.scheduled.sweep_payouts``) resumes it with the same key.
 """
@@ -36,7 +37,7 @@ from test_stripe_payouts import (  # noqa: F401  (fixtures)
     onboarded_partner_with_balance,
     stripe_app,
 )
-from test_worker_loss import ROOT, children_of, wait_for
+from test_worker_loss import ROOT, child_holding, wait_for, wait_until_serving
 
 from core.extensions import db
 from core.models import AuditLog, Commission, Notification, Payout, PayoutTransfer
@@ -84,29 +85,17 @@ def approve(app, info) -> None:
         db.session.remove()
 
 
-def wait_until_listening(worker, queue_redis) -> set[int]:
-    """Wait for the worker and its scheduler child; return the scheduler's pids (every
-    child that appears later is a work-horse)."""
-    def listening():
-        return any(queue_redis.hget(key.decode(), "pid") == str(worker.pid).encode()
-                   for key in queue_redis.keys("rq:worker:*"))
-
-    assert wait_for(listening, 90), "the worker did not start"
-    assert wait_for(lambda: children_of(worker.pid), 10), "no scheduler child"
-    return set(children_of(worker.pid))
-
-
-def kill_horse_while_waiting_on_stripe(app, fake, worker, scheduler, info) -> None:
-    """Wait until the work-horse's transfer request sits in the slow fake, then SIGKILL it."""
+def kill_horse_while_waiting_on_stripe(app, fake, worker, queue_redis, info) -> None:
+    """Wait until the transfer request sits in the slow fake, then SIGKILL the worker
+    child holding the payout's job (from RQ's worker registry in Redis)."""
     assert wait_for(lambda: control(fake, "state")["delayed_waiting"] == 1, 60), \
         "the transfer request never reached the fake Stripe"
-    horses = set(children_of(worker.pid)) - scheduler
-    assert horses, "no work-horse to kill"
+    horse = child_holding(queue_redis, worker.pid, f"payout-{info['pid']}")
+    assert horse, "no worker child holds the payout's job"
     with app.app_context():
         assert db.session.get(Payout, info["pid"]).status == "processing"  # before money
         db.session.remove()
-    for horse in horses:
-        os.kill(horse, signal.SIGKILL)
+    os.kill(horse, signal.SIGKILL)
 
 
 def payout_status(app, pid) -> str:
@@ -122,7 +111,7 @@ def stop_worker(worker) -> str:
         worker.send_signal(signal.SIGTERM)
         out, _ = worker.communicate(timeout=30)
     finally:
-        if worker.poll() is None:  # an orphaned scheduler would keep its lock
+        if worker.poll() is None:  # the whole group: a stray scheduler keeps its lock
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(10)
             out = b""
@@ -176,9 +165,9 @@ def test_work_horse_killed_while_waiting_on_stripe_pays_once(
 
     worker = start_worker(stripe_app, db_url, fake_stripe)
     try:
-        scheduler = wait_until_listening(worker, queue_redis)
+        wait_until_serving(worker, queue_redis, "payouts")
         approve(stripe_app, info)
-        kill_horse_while_waiting_on_stripe(stripe_app, fake_stripe, worker, scheduler, info)
+        kill_horse_while_waiting_on_stripe(stripe_app, fake_stripe, worker, queue_redis, info)
         assert control(fake_stripe, "state")["transfers_count"] == \
             (1 if execute == "before" else 0)
         finished = wait_for(lambda: payout_status(stripe_app, pid) in ("paid", "failed"), 60)
@@ -216,10 +205,10 @@ def test_work_horse_killed_on_every_try_then_the_sweeper_pays_once(
 
     worker = start_worker(stripe_app, db_url, fake_stripe)
     try:
-        scheduler = wait_until_listening(worker, queue_redis)
+        wait_until_serving(worker, queue_redis, "payouts")
         approve(stripe_app, info)
         for n in range(1, tries + 1):
-            kill_horse_while_waiting_on_stripe(stripe_app, fake_stripe, worker, scheduler,
+            kill_horse_while_waiting_on_stripe(stripe_app, fake_stripe, worker, queue_redis,
                                                info)
             assert wait_for(lambda n=n: control(fake_stripe, "state")["abandoned_count"] == n,
                             10)

@@ -136,7 +136,7 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
     """A template of 100,000 rows stops at the time limit; one with huge fonts and a
     25,000-row table stops at the memory limit. Each failure is stored on its row, shown in
     the back office and notified to the partner, and the same worker then renders a
-    normal material."""
+    normal material (in a fresh child process, replaced after the limit)."""
     huge_rows = "{% for i in range(100000) %}<p>Row {{ i }} {{ partner.display_name }}</p>{% endfor %}"
     huge_font = ("<div class='big'>{% for i in range(20) %}{{ partner.display_name }} "
                  "{% endfor %}</div><table>{% for i in range(25000) %}<tr><td>{{ i }}</td>"
@@ -171,12 +171,16 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
         app.config.update(PDF_JOB_TIMEOUT=2, PDF_MEMORY_LIMIT_MB=1024)
         uid = ask("rows", huge_rows)
         ask("faq-sheet")
-        run_worker()
-        # 2. Memory limit (40 MB over the work-horse's size at fork; time generous).
+        timed = run_worker()
+        # 2. Memory limit (40 MB over the worker child's size at the render; time generous).
         app.config.update(PDF_JOB_TIMEOUT=60, PDF_MEMORY_LIMIT_MB=40)
         ask("font", huge_font, ".big { font-size: 400pt; line-height: 1 }")
         ask("case-study")
-        run_worker()
+        capped = run_worker()
+        # Each time the child whose render hit the limit stepped down after recording
+        # it, and a fresh child (its renderer state untouched) rendered the next one.
+        for report in (timed, capped):
+            assert len(report.children) == 2 and report.lost_jobs == [], report
 
         with app.app_context():
             got = {k: db.session.get(MaterialRender, rid) for k, rid in rows.items()}

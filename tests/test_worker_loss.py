@@ -1,10 +1,12 @@
 """A render job survives the loss of its work-horse (issue 6 "Jobs are idempotent and
 retried on worker loss; a killed worker leaves no half-written file visible").
 
-A real ``flask worker`` process renders a long statement; the test SIGKILLs the forked
-work-horse in the middle of the render, as the kernel's OOM killer or an operator would.
-The worker notices, RQ retries the job, and the statement ends up ready with a complete
-PDF whose figures are right, and nothing half-written beside it.
+A real ``flask worker`` (a supervisor and its long-lived worker child, jobs/worker.py)
+renders a long statement; the test SIGKILLs the worker child holding the job (found from
+RQ's worker registry in Redis) in the middle of the render, as the kernel's OOM killer or
+an operator would. The supervisor notices, fails the job the way RQ fails a dead
+work-horse's, RQ retries it in a fresh child, and the statement ends up ready with a
+complete PDF whose figures are right, and nothing half-written beside it.
 """
 
 import os
@@ -44,6 +46,38 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def worker_children(queue_redis, supervisor: int) -> dict[str, int]:
+    """Live RQ workers (Redis key → pid) whose process is a child of ``supervisor``."""
+    kids = set(children_of(supervisor))
+    found = {}
+    for key in queue_redis.smembers("rq:workers"):
+        raw = queue_redis.hget(key, "pid")
+        if raw and int(raw) in kids and not queue_redis.hexists(key, "death"):
+            found[key.decode()] = int(raw)
+    return found
+
+
+def child_holding(queue_redis, supervisor: int, job_id: str) -> int | None:
+    """Pid of the supervisor's worker child whose current execution is ``job_id``
+    (RQ 3 keeps a worker's executions in ``rq:worker:<name>:executions``)."""
+    for key, pid in worker_children(queue_redis, supervisor).items():
+        if any(m.decode().startswith(f"{job_id}:")
+               for m in queue_redis.smembers(f"{key}:executions")):
+            return pid
+    return None
+
+
+def wait_until_serving(worker, queue_redis, queue: str) -> int:
+    """Wait until the supervisor's worker child listens and its RQ scheduler holds the
+    queue's lock (it puts retries back after the back-off); return the child's pid."""
+    assert wait_for(lambda: worker_children(queue_redis, worker.pid), 90), \
+        "the worker did not start"
+    assert wait_for(lambda: queue_redis.exists(f"rq:scheduler-lock:{queue}"), 20), \
+        "no scheduler"
+    (pid,) = worker_children(queue_redis, worker.pid).values()
+    return pid
+
+
 def wait_for(predicate, timeout: float):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -55,8 +89,8 @@ def wait_for(predicate, timeout: float):
 
 
 def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
-    """Finance issues a 30-page statement; its work-horse is killed mid-render; the PDF
-    they then download is whole, with the partner's name, every page numbered and the
+    """Finance issues a 30-page statement; the worker child rendering it is killed
+    mid-render; the PDF they then download is whole, with the partner's name, every page numbered and the
     month's earnings to the cent."""
     with app.app_context():
         p = make_partner("Kim Long", email="kim@example.com")
@@ -81,15 +115,7 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        # Wait until the worker listens and its scheduler (a child process) runs, so that
-        # the child that appears with the job is the work-horse.
-        def listening():
-            return any(queue_redis.hget(key.decode(), "pid") == str(worker.pid).encode()
-                       for key in queue_redis.keys("rq:worker:*"))
-
-        assert wait_for(listening, 60), "the worker did not start"
-        assert wait_for(lambda: children_of(worker.pid), 10), "no scheduler child"
-        scheduler = children_of(worker.pid)
+        first_child = wait_until_serving(worker, queue_redis, "pdf")
         with app.app_context():
             st = issue_statement(pid, start.year, start.month, staff_id)
             db.session.commit()
@@ -99,16 +125,16 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
 
         def started():
             raw = queue_redis.hget(f"rq:job:statement-{sid}", "status")
-            return raw == b"started" and set(children_of(worker.pid)) - set(scheduler)
+            return raw == b"started" and child_holding(queue_redis, worker.pid,
+                                                       f"statement-{sid}")
 
-        horses = wait_for(started, 60)
-        assert horses, "the worker never started the render"
+        horse = wait_for(started, 60)
+        assert horse == first_child, "the render did not run in the worker child"
         time.sleep(1.0)  # well inside WeasyPrint's layout of 30 pages
         with app.app_context():
             assert db.session.get(Statement, sid).status == "pending"
             db.session.remove()
-        for pid in horses:
-            os.kill(pid, signal.SIGKILL)
+        os.kill(horse, signal.SIGKILL)
 
         def ready():
             with app.app_context():
@@ -117,6 +143,7 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
             return status == "ready"
 
         done = wait_for(ready, 90)
+        replacement = worker_children(queue_redis, worker.pid)
         worker.send_signal(signal.SIGTERM)  # warm shut-down, as a deploy does
         out, _ = worker.communicate(timeout=30)
     finally:
@@ -126,6 +153,8 @@ def test_killed_work_horse_is_retried_and_leaves_no_half_file(app, db_url):
     log = out.decode()
     assert "Work-horse terminated unexpectedly" in log, log[-3000:]
     assert done, log[-3000:]
+    # A fresh child took over; the dead one's registration was cleaned up.
+    assert replacement and horse not in replacement.values(), (replacement, log[-3000:])
 
     with app.app_context():
         st = db.session.get(Statement, sid)
