@@ -76,9 +76,10 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Exit when the queues are empty")
-    @click.option("--queues", default="payouts,pdf,default", help="Queues in priority order")
+    @click.option("--queues", default="payouts,email,pdf,default",
+                  help="Queues in priority order")
     def worker_cmd(burst, queues):
-        """Run an RQ worker for the payouts, pdf and default queues."""
+        """Run an RQ worker for the payouts, email, pdf and default queues."""
         from core.extensions import socketio
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
