@@ -1,15 +1,18 @@
-"""E-mail jobs (queue ``email``): verification and password reset.
+"""E-mail jobs (queue ``email``): verification, password reset, notification copies.
 
 Ids in, everything reloaded and re-checked inside the job; the signed links are made
 here, so no token waits in Redis. RQ delivers at least once: a verification or reset
-e-mail sent twice is harmless (each link works). An SMTP error fails the job and RQ retries it
+e-mail sent twice is harmless (each link works), and a notification copy is sent once
+(``Notification.emailed_at``). An SMTP error fails the job and RQ retries it
 (``retries=3`` at enqueue).
 """
 
 from core import account_email
 from core.extensions import db
 from core.mail import public_url, send_email
-from core.models import User
+from core.models import Notification, User
+from core.notifications import EMAIL_KINDS, wants_email
+from core.timeutil import now_utc
 from jobs.runtime import app_job, job_logger
 
 
@@ -59,4 +62,33 @@ def send_password_reset(email: str) -> str:
                forgot_link=public_url("/password/forgot"),
                minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
     log.info("password-reset e-mail sent to user %s", user.id)
+    return "sent"
+
+
+@app_job
+def send_notification_email(notification_id: int) -> str:
+    """E-mail the copy of a notification of a kind in ``EMAIL_KINDS`` (approval,
+    commission approved, payout, tier up, ticket reply) to its partner.
+
+    The contact preference is checked again here (``wants_email``: the partner may have
+    opted out since). Returns ``"sent"``, ``"already_sent"``, or ``"skipped"`` (gone,
+    not an e-mailed kind, opted out, unverified or suspended). Idempotent: a copy that
+    went out (``emailed_at``) is not sent again.
+    """
+    log = job_logger(__name__)
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.kind not in EMAIL_KINDS:
+        return "skipped"
+    if row.emailed_at is not None:
+        return "already_sent"
+    user = db.session.get(User, row.user_id)
+    if not wants_email(user):
+        log.info("notification %s not e-mailed: partner opted out or cannot receive",
+                 notification_id)
+        return "skipped"
+    send_email(user.email, "notification", name=user.name, title=row.title, body=row.body,
+               link=public_url(row.url) if row.url.startswith("/") else "",
+               profile_link=public_url("/partner/profile"))
+    row.emailed_at = now_utc()
+    log.info("notification %s e-mailed to user %s", notification_id, user.id)
     return "sent"

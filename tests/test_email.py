@@ -13,6 +13,7 @@ from conftest import (
     PASSWORD,
     api_token,
     csrf_from,
+    free_port,
     login,
     make_partner,
     make_staff,
@@ -21,7 +22,7 @@ from conftest import (
 from itsdangerous.timed import TimestampSigner
 
 from core.extensions import db
-from core.models import Payout, User
+from core.models import Notification, Payout, User
 
 NEW_PASSWORD = "a-fresh-and-long-passphrase"
 
@@ -369,7 +370,178 @@ def test_forgot_password_is_throttled_per_address(app, client, outbox, run_worke
     assert len(outbox.messages("tia@example.com")) == 2
 
 
+# --- notifications --------------------------------------------------------------------------
+
+def test_ticket_reply_email_honours_the_contact_preference(app, outbox, run_worker):
+    """Support replies to two partners' tickets: the one with "E-mail me..." on gets an
+    e-mail (both parts, the reply escaped in the HTML); the one who turned it off in the
+    profile gets none, but both see the notice in the portal."""
+    from core.profile import update_profile
+    from core.support import open_ticket, reply
+
+    with app.app_context():
+        on = make_partner("Ona Optin", email="ona@example.com")
+        off = make_partner("Otto Optout", email="otto@example.com")
+        staff = make_staff("sup@example.com", ("support",))
+        update_profile(off, {"notify_email": False})
+        tickets = [open_ticket(p, "Where is my payout?", "Please check", "payouts")
+                   for p in (on, off)]
+        db.session.commit()
+        for t in tickets:
+            reply(staff, t, "Sent today <script>alert(1)</script> ref W-42")
+        db.session.commit()
+    run_worker()
+    [msg] = outbox.messages()
+    assert msg["To"] == "ona@example.com"
+    assert msg["Subject"] == "Support replied: Where is my payout?"
+    text, html = parts(msg)
+    assert "Sent today <script>alert(1)</script> ref W-42" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
+    assert re.search(r"http://127\.0\.0\.1:5000/partner/support/\d+", text)
+    assert "http://127.0.0.1:5000/partner/profile" in text
+    for addr in ("ona@example.com", "otto@example.com"):
+        reader = app.test_client()
+        login(reader, addr)
+        assert "Support replied: Where is my payout?" in \
+            reader.get("/partner/notifications").get_data(as_text=True)
+
+
+def test_what_matters_is_emailed_and_the_rest_is_not(app, outbox, run_worker):
+    """Approval, commission approved, tier up, payout sent and payout failed each reach
+    a verified partner's inbox; a new pending commission and an unverified partner's
+    notices stay in the portal only."""
+    from core.accounts import approve_partner
+    from core.commissions import approve_commissions, confirm_deal
+    from core.leads import create_lead, move_lead
+    from core.models import Commission, Partner
+    from core.payouts import create_payout, fail_payout, mark_paid
+
+    with app.app_context():
+        staff = make_staff("fin@example.com", ("admin", "finance"))
+        p = make_partner("Ana Applied", email="ana@example.com", status="applied")
+        quiet = make_partner("Uma Unverified", email="uma@example.com", status="applied",
+                             verified=False)
+        approve_partner(p.id, staff.id)
+        approve_partner(quiet.id, staff.id)
+        for i in range(3):  # the 3rd confirmed deal promotes to Active
+            lead = create_lead(p, {"company_name": f"Deal {i}"}, p.user_id)
+            move_lead(lead, "won", p.user_id, 100000)
+            confirm_deal(lead.id, staff.id)
+        db.session.commit()
+        approve_commissions(list(db.session.scalars(db.select(Commission.id).where(
+            Commission.partner_id == p.id))), staff.id)
+        db.session.commit()
+        first = create_payout(p.id, p.user_id)
+        fail_payout(first, "The bank refused the account number.", staff.id)
+        db.session.commit()
+        second = create_payout(p.id, p.user_id)
+        second.status = "approved"  # as finance's approval would (its job is not the point)
+        db.session.flush()
+        mark_paid(second, "W-77", staff.id)
+        db.session.commit()
+        assert db.session.get(Partner, p.id).tier.key == "active"
+        in_app = {n.kind for n in db.session.scalars(db.select(Notification).where(
+            Notification.user_id == quiet.user_id))}
+        assert in_app == {"approval"}
+    run_worker()
+    subjects = [m["Subject"] for m in outbox.messages("ana@example.com")]
+    assert "Your application is approved" in subjects
+    assert "3 commissions approved: $600.00" in subjects
+    assert "You reached Active!" in subjects
+    assert "Payout failed" in subjects and "Payout sent: $600.00" in subjects
+    assert not [s for s in subjects if s.startswith("New ")]  # pending commissions
+    assert len(subjects) == 5
+    assert [m["Subject"] for m in outbox.messages("uma@example.com")] == \
+        ["Confirm your e-mail address for SISO Partners"]
+    for msg in outbox.messages("ana@example.com"):
+        parts(msg)
+
+
+def test_a_redelivered_job_sends_the_copy_once(app, outbox):
+    """RQ delivers at least once: running the notification job twice sends one e-mail,
+    and a partner who opted out after the notice was made gets none."""
+    from core.models import Partner
+    from core.notifications import notify
+    from core.profile import update_profile
+    from jobs.email import send_notification_email
+    from jobs.runtime import set_app
+
+    set_app(app)  # the job runs here, in this process, as RQ would run it
+    with app.app_context():
+        p = make_partner("Dee Dup", email="dee@example.com")
+        n = notify(p.user_id, "tier_up", "You reached Performer!", "Base rate 25%.",
+                   "/partner/tier-progression")
+        late = notify(p.user_id, "payout", "Payout sent: $80.00", "", "/partner/earnings")
+        db.session.commit()
+        nid, late_id, pid = n.id, late.id, p.id
+        update_profile(db.session.get(Partner, pid), {"notify_email": False})
+        db.session.commit()
+    # the opt-out came after the first notice was queued: the job checks again
+    assert send_notification_email(late_id) == "skipped"
+    with app.app_context():
+        update_profile(db.session.get(Partner, pid), {"notify_email": True})
+        db.session.commit()
+    assert send_notification_email(nid) == "sent"
+    assert send_notification_email(nid) == "already_sent"
+    assert [m["Subject"] for m in outbox.messages()] == ["You reached Performer!"]
+
+
 # --- transport ------------------------------------------------------------------------------
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on a free local port, and the app switched to SMTP
+    as ``MAIL_SERVER`` would (then switched back)."""
+    from aiosmtpd.controller import Controller
+
+    from core.extensions import mail
+
+    class Collect:
+        def __init__(self):
+            self.envelopes = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.envelopes.append(envelope)
+            return "250 Message accepted for delivery"
+
+    handler = Collect()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS",
+                                         "MAIL_BACKEND")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
+                      MAIL_BACKEND="smtp")
+    mail.init_app(app)
+    try:
+        yield handler
+    finally:
+        app.config.update(saved)
+        mail.init_app(app)
+        controller.stop()
+
+
+def test_smtp_delivers_a_message_with_both_parts(app, smtp_server, outbox, run_worker):
+    """With MAIL_SERVER set, the worker sends over SMTP: the server receives one message
+    from the configured sender to the partner, with a plain-text and an HTML part; the
+    outbox stays empty."""
+    from core.notifications import notify
+
+    with app.app_context():
+        p = make_partner("Sam Smtp", email="sam@example.com")
+        notify(p.user_id, "approval", "Your application is approved", "Welcome aboard.",
+               "/partner/dashboard")
+        db.session.commit()
+    run_worker()
+    [env] = smtp_server.envelopes
+    assert env.rcpt_tos == ["sam@example.com"]
+    assert env.mail_from == "partners@siso.example"
+    msg = email.message_from_bytes(env.original_content, policy=email.policy.default)
+    assert msg["Subject"] == "Your application is approved"
+    text, html = parts(msg)
+    assert "Welcome aboard." in text and "Welcome aboard." in html
+    assert outbox.messages() == []
+
 
 def test_mail_settings_from_the_environment(monkeypatch):
     """MAIL_SERVER switches to SMTP with the given port, login and TLS; without it mail
