@@ -12,6 +12,7 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``.
 """
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -235,6 +236,10 @@ class ProductionConfig(Config):
         cfg = super().from_env()
         if not env_str("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
+        if not cfg["MAIL_SERVER"]:
+            logging.getLogger(__name__).warning(
+                "MAIL_SERVER is not set: e-mail (verification, password resets, notices) "
+                "goes to STORAGE_DIR/outbox and reaches nobody.")
         return cfg
 
 
