@@ -113,6 +113,20 @@ def test_registering_sends_a_verification_email_from_a_job(app, client, outbox, 
     assert "/verify-email/" in html
 
 
+def test_api_registration_sends_the_same_verification_email(app, outbox, run_worker):
+    """Registering through the API (the PWA's and CRMs' way in) also sends the link; the
+    profile says the address is not verified yet."""
+    client = app.test_client()
+    resp = client.post("/api/auth/partner/register", json={
+        "email": "api.nia@example.com", "password": PASSWORD, "name": "Api Nia",
+        "accept_terms": True})
+    assert resp.status_code == 201 and resp.get_json()["email_verified"] is False
+    run_worker()
+    [msg] = outbox.messages()
+    assert msg["To"] == "api.nia@example.com"
+    assert link_in(msg, "/verify-email/").startswith("/verify-email/")
+
+
 def test_the_link_verifies_the_address_and_the_banner_goes(app, client, outbox, run_worker):
     """Opening the link (no log-in needed) says the address is verified; the portal's
     banner is gone; opening it again says it already is."""
