@@ -88,7 +88,8 @@ def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
         ids = []
         for i in range(n):
             p = register_partner(f"{tag}{i}@bench.example", "bench-password-1",
-                                 f"Partner {tag} {i}", True, company_name=f"Agency {i} LLC")
+                                 f"Partner {tag} {i}", True, company_name=f"Agency {i} LLC",
+                                 email_verified=True)
             p.status = "active"
             ids.append(p.id)
         db.session.flush()

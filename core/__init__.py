@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from core.config import Config, config_for_env
 from core.errors import DomainError
-from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from core.extensions import csrf, db, limiter, login_manager, mail, migrate, socketio
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -47,6 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
+    mail.init_app(app)
     mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if mq is None:
         mq = app.config["REDIS_URL"]
@@ -86,17 +87,22 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     @app.errorhandler(429)
     def too_many_attempts(exc):
-        """Log-in throttling (core/throttle.py): a sentence and ``Retry-After``."""
+        """Throttling (core/throttle.py): log-ins, and the e-mail pages (forgot password,
+        resend verification): a sentence and ``Retry-After``."""
         from flask import render_template
 
-        from core.throttle import retry_after_seconds, too_many_message
+        from core.throttle import THROTTLED, retry_after_seconds, too_many_message
 
         db.session.rollback()
         seconds = retry_after_seconds()
-        message = too_many_message(seconds)
+        message = too_many_message(seconds, request.endpoint)
         if request.path.startswith("/api/") or request.is_json:
             resp = jsonify(error={"code": "too_many_attempts", "message": message,
                                   "retry_after": seconds})
+        elif request.endpoint in THROTTLED:
+            from portal.account_views import throttled_page
+
+            resp = app.make_response(throttled_page(request.endpoint, message))
         else:
             from portal.forms import LoginForm
 

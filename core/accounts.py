@@ -85,12 +85,15 @@ def new_referral_code() -> str:
 
 
 def register_partner(email, password, name, accept_terms, referral_code=None,
-                     company_name: str = "") -> Partner:
+                     company_name: str = "", *, email_verified: bool = False) -> Partner:
     """Create a partner user in status ``applied`` (foundation issue "Register").
 
     Args: ``accept_terms`` must be ``True``; ``referral_code`` (optional) sets the
-    recruiter. Raises ``ValidationError`` on bad fields, ``Conflict`` when the e-mail is
-    taken. Returns the new ``Partner`` (flushed, not committed).
+    recruiter; ``email_verified`` (seeded demo partners and test factories only, never a
+    view) takes the address as verified. Otherwise a verification e-mail (a signed 48-hour
+    link) is sent after the commit (portal issue "email"). Raises ``ValidationError`` on
+    bad fields, ``Conflict`` when the e-mail is taken. Returns the new ``Partner``
+    (flushed, not committed).
     """
     email = normalise_email(email)
     check_password_rules(password)
@@ -120,6 +123,12 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
     db.session.flush()
     audit(user.id, "partner.register", "partner", partner.id, None,
           {"email": email, "recruiter_id": recruiter.id if recruiter else None})
+    if email_verified:
+        user.email_verified_at = now_utc()
+    else:
+        from core.account_email import send_verification
+
+        send_verification(user)
     return partner
 
 
@@ -137,8 +146,10 @@ def create_staff(email, password, name, roles: list[str]) -> User:
         raise ValidationError(f"Roles must be among {', '.join(STAFF_ROLES)}.")
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.")
+    # Staff accounts are made by an admin or the operator's CLI: their address counts as
+    # verified (portal issue "email").
     user = User(email=email, name=name, password_hash=hash_password(password),
-                is_staff=True, roles=",".join(sorted(set(roles))))
+                is_staff=True, roles=",".join(sorted(set(roles))), email_verified_at=now_utc())
     db.session.add(user)
     db.session.flush()
     audit(None, "staff.create", "user", user.id, None, {"email": email, "roles": user.roles})

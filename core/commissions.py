@@ -351,7 +351,27 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
               {"status": "approved"})
         c.status = "approved"
         c.approved_at = now
+    totals: dict[int, list[int]] = {}
+    for c in rows:
+        totals.setdefault(c.partner_id, []).append(c.amount_cents)
+    _announce_approvals(totals)
     return rows
+
+
+def _announce_approvals(amounts_by_partner: dict[int, list[int]]) -> None:
+    """Tell each partner their commissions were approved: one notice per partner (also
+    e-mailed, core/notifications.py ``EMAIL_KINDS``), whatever the number approved."""
+    if not amounts_by_partner:
+        return
+    users = dict(db.session.execute(select(Partner.id, Partner.user_id).where(
+        Partner.id.in_(list(amounts_by_partner)))).all())
+    for partner_id, amounts in amounts_by_partner.items():
+        total = format_cents(sum(amounts))
+        title = (f"Commission approved: {total}" if len(amounts) == 1
+                 else f"{len(amounts)} commissions approved: {total}")
+        notify(users[partner_id], "commission_approved", title,
+               "Approved commissions are in your available balance; request a payout once "
+               "it reaches the minimum.", "/partner/earnings")
 
 
 def approve_due_commissions() -> int:
@@ -366,14 +386,23 @@ def approve_due_commissions() -> int:
         Commission.status == "pending", Commission.hold_until <= now,
         Commission.type != "bonus")))
     count = 0
+    approved: list[int] = []
     for cid in due:
         res = db.session.execute(update(Commission).where(
             Commission.id == cid, Commission.status == "pending", Commission.type != "bonus")
             .values(status="approved", approved_at=now))
         if res.rowcount:
             count += 1
+            approved.append(cid)
             audit(None, "commission.approve", "commission", cid, {"status": "pending"},
                   {"status": "approved", "by": "holding period ended"})
+    totals: dict[int, list[int]] = {}
+    for start in range(0, len(approved), 1000):
+        for partner_id, amount in db.session.execute(
+                select(Commission.partner_id, Commission.amount_cents)
+                .where(Commission.id.in_(approved[start:start + 1000]))):
+            totals.setdefault(partner_id, []).append(amount)
+    _announce_approvals(totals)
     return count
 
 

@@ -7,9 +7,13 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
 ``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0),
 ``RQ_RETRY_INTERVALS`` (seconds before each retry of a job, ``5,30,120``),
-``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500).
+``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), e-mail:
+``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_USE_TLS``,
+``MAIL_USE_SSL``, ``MAIL_TIMEOUT``, ``MAIL_DEFAULT_SENDER``, ``PUBLIC_BASE_URL`` and the
+e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``.
 """
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -134,6 +138,32 @@ class Config:
     #: Largest marketing asset upload, bytes (issue 4 "Assets": 50 MB; below
     #: ``MAX_CONTENT_LENGTH`` so the form's other fields still fit in the request).
     ASSET_MAX_BYTES = 50 * 1024 * 1024
+    #: E-mail (Flask-Mailman). With ``MAIL_SERVER`` set, mail goes over SMTP; without it,
+    #: to the log and to ``STORAGE_DIR/outbox/*.eml`` (core/mail.py), for development.
+    MAIL_SERVER = None
+    MAIL_PORT = 587
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    #: STARTTLS on ``MAIL_PORT`` (587); ``MAIL_USE_SSL`` is TLS from the start (465).
+    MAIL_USE_TLS = True
+    MAIL_USE_SSL = False
+    #: Seconds an SMTP connection may hang before the job fails (and RQ retries it).
+    MAIL_TIMEOUT = 10
+    MAIL_DEFAULT_SENDER = "SISO Partners <partners@siso.example>"
+    #: Write the plain-text body of outbox mail to the log too (development and tests;
+    #: production never logs bodies: they hold sign-in links).
+    MAIL_LOG_BODY = True
+    #: Where links in e-mails point (scheme, host, port), never the request's Host header,
+    #: which a client chooses (password-reset poisoning).
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    #: Life of an e-mail verification link and of a password-reset link (seconds).
+    EMAIL_VERIFY_MAX_AGE = 48 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    #: Throttles (Flask-Limiter, every request counts): "resend verification" per user,
+    #: "forgot password" per e-mail asked about and per client address.
+    VERIFY_RESEND_LIMIT = "3 per hour"
+    RESET_LIMIT_PER_ACCOUNT = "3 per hour"
+    RESET_LIMIT_PER_IP = "20 per hour"
 
     @classmethod
     def from_env(cls) -> dict:
@@ -166,8 +196,41 @@ class Config:
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", cls.LOGIN_LIMIT_PER_IP),
             "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI", cls.RATELIMIT_STORAGE_URI),
             "PROXY_COUNT": env_int("PROXY_COUNT", cls.PROXY_COUNT),
+            "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL).rstrip("/"),
+            "VERIFY_RESEND_LIMIT": env_str("VERIFY_RESEND_LIMIT", cls.VERIFY_RESEND_LIMIT),
+            "RESET_LIMIT_PER_ACCOUNT": env_str("RESET_LIMIT_PER_ACCOUNT",
+                                               cls.RESET_LIMIT_PER_ACCOUNT),
+            "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", cls.RESET_LIMIT_PER_IP),
         }
+        cfg.update(mail_settings(cls))
         return cfg
+
+
+#: The Flask-Mailman backend for development: the log and ``STORAGE_DIR/outbox``.
+OUTBOX_BACKEND = "core.mail.OutboxEmailBackend"
+
+
+def mail_settings(cls: type[Config]) -> dict:
+    """The ``MAIL_*`` settings from the environment: SMTP when ``MAIL_SERVER`` is set,
+    else the outbox backend. Returns a dict for ``app.config``; a bad number stops the
+    app (``env_int``), and ``MAIL_USE_TLS`` with ``MAIL_USE_SSL`` is refused."""
+    server = env_str("MAIL_SERVER", cls.MAIL_SERVER)
+    cfg = {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": env_int("MAIL_PORT", cls.MAIL_PORT),
+        "MAIL_USERNAME": env_str("MAIL_USERNAME", cls.MAIL_USERNAME),
+        "MAIL_PASSWORD": env_str("MAIL_PASSWORD", cls.MAIL_PASSWORD),
+        "MAIL_USE_SSL": env_bool("MAIL_USE_SSL", cls.MAIL_USE_SSL),
+        "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", cls.MAIL_TIMEOUT),
+        "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", cls.MAIL_DEFAULT_SENDER),
+        "MAIL_BACKEND": "smtp" if server else OUTBOX_BACKEND,
+    }
+    # Implicit TLS and STARTTLS exclude each other; MAIL_USE_SSL alone means "not STARTTLS".
+    cfg["MAIL_USE_TLS"] = env_bool("MAIL_USE_TLS", cls.MAIL_USE_TLS and not cfg["MAIL_USE_SSL"])
+    if cfg["MAIL_USE_TLS"] and cfg["MAIL_USE_SSL"]:
+        raise RuntimeError("Set MAIL_USE_TLS (STARTTLS, port 587) or MAIL_USE_SSL (port "
+                           "465), not both.")
+    return cfg
 
 
 class ProductionConfig(Config):
@@ -178,12 +241,17 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
     HSTS_SECONDS = 365 * 24 * 3600
+    MAIL_LOG_BODY = False
 
     @classmethod
     def from_env(cls) -> dict:
         cfg = super().from_env()
         if not env_str("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
+        if not cfg["MAIL_SERVER"]:
+            logging.getLogger(__name__).warning(
+                "MAIL_SERVER is not set: e-mail (verification, password resets, notices) "
+                "goes to STORAGE_DIR/outbox and reaches nobody.")
         return cfg
 
 

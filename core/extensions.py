@@ -3,6 +3,7 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -31,6 +32,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+#: E-mail (Flask-Mailman): SMTP or the development outbox, chosen by ``MAIL_BACKEND``
+#: (core/config.py ``mail_settings``); only RQ jobs send (jobs/email.py).
+mail = Mail()
 
 #: Rate limits (log-in throttling, core/throttle.py); storage is the app's Redis, set in
 #: ``create_app`` from ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL``. No default limits. Like

@@ -113,6 +113,21 @@ def create_payout(partner_id, actor_id: int) -> Payout:
     return payout
 
 
+def request_payout(partner: Partner, user: User) -> Payout:
+    """A partner asks for a payout of their own approved balance (portal page and API).
+
+    Needs a verified e-mail address (``EmailNotVerified``, 403: portal issue "email",
+    unverified partners move no money), then the rules of :func:`create_payout` (its
+    ``NotFound``, ``Conflict``, ``ValidationError``). Returns the ``requested`` payout.
+    Finance creating payouts (one partner or the batch) is not a partner request and is
+    not gated on the address.
+    """
+    from core.account_email import require_verified_email
+
+    require_verified_email(user, "request a payout")
+    return create_payout(partner.id, user.id)
+
+
 def create_payouts_for_all(actor_id: int) -> list[Payout]:
     """Finance's batch: one payout for every active partner whose approved balance reaches
     the minimum and who has no payout waiting. Returns the payouts made (may be empty)."""

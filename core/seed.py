@@ -199,7 +199,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
         name = f"{FIRST[i]} {LAST[i % len(LAST)]}"
         email = f"partner{i + 1}@example.com"
         p = register_partner(email, DEMO_PASSWORD, name, True,
-                             company_name=f"{FIRST[i]} Digital")
+                             company_name=f"{FIRST[i]} Digital", email_verified=True)
         p.industry = INDUSTRIES[i % len(INDUSTRIES)]
         if i < 30:
             p.status = "active"

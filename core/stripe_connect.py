@@ -34,13 +34,17 @@ def stripe_enabled() -> bool:
 def onboarding_link(partner: Partner, return_url: str, refresh_url: str) -> str:
     """Create the partner's Express account if needed and return a fresh onboarding URL.
 
-    Raises ``Conflict`` when Stripe is not configured, ``DomainError`` (502) when Stripe
-    answers with an error.
+    Raises ``Conflict`` when Stripe is not configured, ``EmailNotVerified`` (403) while
+    the partner's e-mail address is unverified (portal issue "email"), ``DomainError``
+    (502) when Stripe answers with an error.
     """
     import stripe
 
+    from core.account_email import require_verified_email
+
     if not stripe_enabled():
         raise Conflict("Payouts are made manually by finance; there is nothing to set up.")
+    require_verified_email(partner.user, "connect a payout account")
     client = stripe_client()
     try:
         if not partner.stripe_account_id:

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 QUEUE_PDF = "pdf"
 QUEUE_PAYOUTS = "payouts"
 QUEUE_DEFAULT = "default"
-QUEUES = (QUEUE_PAYOUTS, QUEUE_PDF, QUEUE_DEFAULT)
+#: Outgoing e-mail (jobs/email.py): ahead of renders, which can take seconds each.
+QUEUE_EMAIL = "email"
+QUEUES = (QUEUE_PAYOUTS, QUEUE_EMAIL, QUEUE_PDF, QUEUE_DEFAULT)
 
 _PENDING = "siso_after_commit"
 

@@ -44,6 +44,12 @@ def account_key() -> str:
     return "account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
+def user_key() -> str:
+    """The logged-in user a throttled request is for (``user:<id>``; ``anon`` before
+    log-in), e.g. the "resend verification e-mail" limit."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else "anon"
+
+
 def _account_limit() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
 
@@ -69,9 +75,22 @@ def retry_after_seconds() -> int:
     return max(1, math.ceil(lim.reset_at - time.time()))
 
 
-def too_many_message(seconds: int) -> str:
-    """The sentence shown with a 429: the same for every account, existing or not."""
+#: What a 429 says, by the endpoint that was throttled; anything else is a log-in.
+THROTTLED = {
+    "portal.forgot_password": "Too many password-reset requests. For your security, ask "
+                              "again in {wait}.",
+    "portal.resend_verification": "You asked for several verification e-mails just now. "
+                                  "Check your inbox and spam folder for the latest one, "
+                                  "or ask again in {wait}.",
+}
+
+
+def too_many_message(seconds: int, endpoint: str | None = None) -> str:
+    """The sentence shown with a 429 (the same for every account, existing or not): the
+    wait in minutes, worded for the throttled ``endpoint`` (``THROTTLED``; log-in by
+    default)."""
     minutes = max(1, round(seconds / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return (f"Too many failed log-in attempts. For your security, try again in {minutes} "
-            f"{unit}.")
+    wait = f"{minutes} {'minute' if minutes == 1 else 'minutes'}"
+    if endpoint in THROTTLED:
+        return THROTTLED[endpoint].format(wait=wait)
+    return f"Too many failed log-in attempts. For your security, try again in {wait}."

@@ -183,7 +183,7 @@ class SupervisorReport:
 
 def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler: bool = True,
                    max_jobs: int | None = None, ticker: bool | None = None) -> SupervisorReport:
-    """Serve ``queues`` (default: payouts, pdf, default) with one long-lived worker child
+    """Serve ``queues`` (default: ``core.tasks.QUEUES``) with one long-lived worker child
     under this process as its supervisor (module docstring; issue 6 "Speed", "Safety").
 
     Args:
@@ -498,10 +498,11 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Exit when the queues are empty")
-    @click.option("--queues", default="payouts,pdf,default", help="Queues in priority order")
+    @click.option("--queues", default="payouts,email,pdf,default",
+                  help="Queues in priority order")
     def worker_cmd(burst, queues):
-        """Run the worker supervisor and its worker child for the payouts, pdf and default
-        queues (jobs.worker module docstring)."""
+        """Run the worker supervisor and its worker child for the payouts, email, pdf and
+        default queues (jobs.worker module docstring)."""
         from core.extensions import socketio
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")

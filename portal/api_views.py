@@ -98,6 +98,7 @@ def profile_json(p) -> dict:
             "commission_rate_bps": st.base_rate_bps, "won_deals_count": p.won_deals_count,
             "agreement_version": p.agreement_version, "timezone": p.timezone or "UTC",
             "notify_email": bool(p.notify_email), "notify_portal": bool(p.notify_portal),
+            "email_verified": p.user.email_verified_at is not None,
             "created_at": p.created_at.isoformat()}
 
 
@@ -296,7 +297,9 @@ def api_earnings_chart():
 @api.post("/partner/payout/request")
 @bearer()
 def api_payout_request():
-    payout = payouts.create_payout(g.partner.id, g.user.id)
+    """Request a payout of the approved balance; 403 ``email_unverified`` until the
+    partner's e-mail address is verified."""
+    payout = payouts.request_payout(g.partner, g.user)
     db.session.commit()
     return jsonify(payouts.payout_json(payout)), 201
 

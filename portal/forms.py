@@ -55,6 +55,23 @@ class PasswordChangeForm(FlaskForm):
         DataRequired(), EqualTo("new_password", "The two new passwords differ.")])
 
 
+class ForgotPasswordForm(FlaskForm):
+    """The e-mail address of the account whose password was forgotten."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    """The new password twice (the rules are in core.accounts)."""
+
+    new_password = PasswordField("New password (10+ characters, not a common one)",
+                                 validators=[DataRequired(), Length(max=200)],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new_password", "The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"})
+
+
 class LeadForm(FlaskForm):
     """A new lead (PRD lead fields; value in dollars)."""
 

@@ -78,7 +78,8 @@ SCHEMAS = {
                                "won_deals_count": {"type": "integer"},
                                "agreement_version": STR, "timezone": STR,
                                "notify_email": {"type": "boolean"},
-                               "notify_portal": {"type": "boolean"}, "created_at": TIME}},
+                               "notify_portal": {"type": "boolean"},
+                               "email_verified": {"type": "boolean"}, "created_at": TIME}},
     "Tier": {"type": "object", "required": ["key", "name", "min_deals", "base_rate_bps"],
              "properties": {"key": STR, "name": STR, "min_deals": {"type": "integer"},
                             "base_rate_bps": {"type": "integer"},
@@ -331,8 +332,9 @@ def document() -> dict:
         "/api/partner/earnings/chart": {"get": _op(
             "Earned per month, the last 12 months, oldest first", 200, _list("MonthEarned"),
             errors=(401, 403))},
-        "/api/partner/payout/request": {"post": _op("Request a payout of the approved balance",
-                                                    201, _ref("Payout"))},
+        "/api/partner/payout/request": {"post": _op(
+            "Request a payout of the approved balance (403 email_unverified until the "
+            "partner's e-mail address is verified)", 201, _ref("Payout"))},
         "/api/partner/statements": {"get": _op("The partner's statements", 200,
                                                _list("Statement"), errors=(401, 403))},
         "/api/partner/training/modules": {"get": _op(

@@ -63,7 +63,7 @@ def register_filters(app) -> None:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
         return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
-                "ui_theme": chosen_theme()}
+                "verify_form": EmptyForm(), "ui_theme": chosen_theme()}
 
 
 #: Themes a person may choose; ``system`` (no cookie) follows prefers-color-scheme.
@@ -154,8 +154,9 @@ def register():
             form.referral_code.data or None, form.company_name.data or ""))
         if partner is not None:
             start_session(partner.user)
-            flash("Application received. Staff review applications within one business day.",
-                  "success")
+            flash("Application received. Staff review applications within one business day. "
+                  f"We sent a link to {partner.user.email}: open it to verify your e-mail "
+                  "address.", "success")
             return redirect(url_for("portal.dashboard"))
     status = 422 if request.method == "POST" else 200
     return render_template("portal/register.html", form=form), status
@@ -452,7 +453,7 @@ def request_payout():
     """Request a payout of the approved balance (at least the minimum)."""
     form = EmptyForm()
     if form.validate_on_submit():
-        _commit_or_flash(lambda: payouts.create_payout(g.partner.id, current_user.id),
+        _commit_or_flash(lambda: payouts.request_payout(g.partner, current_user),
                          "Payout requested. Finance approves payouts within two business days.")
     return redirect(url_for("portal.earnings")), 303
 

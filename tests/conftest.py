@@ -153,8 +153,10 @@ def login(client, email: str, password: str = PASSWORD):
 # --- factories ----------------------------------------------------------------------
 
 def make_partner(name="Pat Partner", email=None, status="active", deals=0, training=True,
-                 recruiter=None, leader=None, password=PASSWORD):
-    """Create a partner (in an app context) with ``deals`` confirmed won deals of $1,000."""
+                 recruiter=None, leader=None, password=PASSWORD, verified=True):
+    """Create a partner (in an app context) with ``deals`` confirmed won deals of $1,000;
+    ``verified`` (default) takes their e-mail address as verified, as for every account
+    that existed before verification (tests of verification pass ``verified=False``)."""
     from core.accounts import register_partner
     from core.commissions import confirm_deal, set_team
     from core.leads import create_lead, move_lead
@@ -163,7 +165,8 @@ def make_partner(name="Pat Partner", email=None, status="active", deals=0, train
 
     email = email or f"{name.lower().replace(' ', '.')}.{time.time_ns()}@example.com"
     p = register_partner(email, password, name, True,
-                         referral_code=recruiter.referral_code if recruiter else None)
+                         referral_code=recruiter.referral_code if recruiter else None,
+                         email_verified=verified)
     p.status = status
     if training:
         for m in db.session.scalars(db.select(TrainingModule).where(TrainingModule.required)):

@@ -204,6 +204,14 @@ EXPECTED.update({
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
     "GET /login/two-factor": public("302>login"),        # no password step under way
     "POST /login/two-factor": public("302>login"),
+    # e-mail links (token: not a valid one, so everyone gets the 400 "link cannot be used"
+    # page); forgot password is public, an empty form is 422; resending the verification
+    # e-mail needs a log-in, and every matrix principal is verified already (back to the
+    # dashboard with "already verified")
+    "GET /verify-email/<token>": public(400),
+    "GET /password/reset/<token>": public(400), "POST /password/reset/<token>": public(400),
+    "GET /password/forgot": public(), "POST /password/forgot": public(422),
+    "POST /account/verify-email": row("302>login", "303>dash", "302>login", "303>dash"),
     "GET /account/password": row("302>login", 200, "302>login", 200),
     "POST /account/password": row("302>login", 422, "302>login", 422),
     "GET /logout": row("302>login", 200, "302>login", 200),  # the confirm page
@@ -462,7 +470,7 @@ ARG_OVERRIDES = {
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
 }
 FIXED_ARGS = {"fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
-              "job_id": "no-such-job"}
+              "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
 
 

@@ -22,3 +22,6 @@ class Notification(db.Model):
     url: Mapped[str] = mapped_column(String(300), default="")
     read_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the e-mail copy went out (jobs/email.py), so a redelivered job sends it once;
+    #: ``None`` when none was sent (kind not e-mailed, partner opted out, not yet sent).
+    emailed_at: Mapped[object | None] = mapped_column(UTCDateTime)

@@ -40,6 +40,10 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: Last TOTP time step accepted, so a code works once (ASVS 2.8.4).
     totp_last_step: Mapped[int | None]
+    #: When the person proved the e-mail address is theirs (the link of the verification
+    #: e-mail, or a password reset); ``None`` until then. Staff, seeded users and rows
+    #: older than the column count as verified (core/account_email.py).
+    email_verified_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner", back_populates="user", uselist=False,
                            foreign_keys="Partner.user_id")

@@ -1,0 +1,144 @@
+"""Account pages reached from e-mail (portal issue "email"): verify the address, resend
+the verification e-mail, forgot password, reset password. Thin: parse, call
+``core.account_email``, commit, render. The e-mails themselves go out from RQ jobs."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from core import account_email
+from core.accounts import normalise_email
+from core.errors import DomainError, ValidationError
+from core.extensions import db, limiter
+from core.throttle import account_key, user_key
+from portal import bp
+from portal.forms import EmptyForm, ForgotPasswordForm, ResetPasswordForm
+
+
+def _bad_link(exc: account_email.BadLink, page: str):
+    """The 400 page for a link that cannot be used: what happened and the way forward."""
+    return render_template("portal/bad_link.html", message=exc.message, page=page,
+                           expired=exc.expired), exc.status
+
+
+@bp.get("/verify-email/<token>")
+def verify_email(token: str):
+    """Open the link of a verification e-mail: the address becomes verified. No log-in
+    is needed (and none is started: a link in an e-mail never grants a session)."""
+    try:
+        user, newly = account_email.verify_email(token)
+        db.session.commit()
+    except account_email.BadLink as exc:
+        db.session.rollback()
+        return _bad_link(exc, "verify")
+    return render_template("portal/email_verified.html", email=user.email, newly=newly,
+                           same_user=current_user.is_authenticated
+                           and current_user.id == user.id)
+
+
+def _resend_limit() -> str:
+    return current_app.config["VERIFY_RESEND_LIMIT"]
+
+
+@bp.post("/account/verify-email")
+@login_required
+@limiter.limit(_resend_limit, key_func=user_key, scope="verify-resend")
+def resend_verification():
+    """The banner's "resend": a new verification e-mail to the logged-in user's address
+    (throttled per user, ``VERIFY_RESEND_LIMIT``; 429 with the wait beyond it)."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash("The form expired; press resend again.", "error")
+    elif account_email.is_verified(current_user):
+        flash("Your e-mail address is already verified.", "info")
+    else:
+        account_email.send_verification(current_user)
+        db.session.commit()
+        flash(f"We sent a new verification link to {current_user.email}. It works for 48 "
+              "hours; check your spam folder if it does not arrive in a few minutes.",
+              "success")
+    return redirect(url_for("portal.dashboard"), 303)
+
+
+#: What "forgot password" answers, whether or not the address has an account.
+FORGOT_SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
+               "The link works once, for 1 hour. Nothing arrived? Check your spam folder, "
+               "or ask again in a few minutes.")
+
+
+def _reset_account_limit() -> str:
+    return current_app.config["RESET_LIMIT_PER_ACCOUNT"]
+
+
+def _reset_ip_limit() -> str:
+    return current_app.config["RESET_LIMIT_PER_IP"]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_account_limit, key_func=account_key, scope="reset-account",
+               methods=["POST"])
+@limiter.limit(_reset_ip_limit, scope="reset-ip", methods=["POST"])
+def forgot_password():
+    """Ask for a password-reset link. The answer is the same sentence whether or not an
+    account has the address (the e-mail is sent by a job that looks it up); throttled per
+    address and per client address (``RESET_LIMIT_PER_ACCOUNT``/``_PER_IP``)."""
+    form = ForgotPasswordForm()
+    sent_to = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            email = normalise_email(form.email.data)
+        except ValidationError as exc:
+            form.email.errors = [exc.message]
+            status = 422
+        else:
+            account_email.request_password_reset(email)
+            db.session.commit()
+            sent_to = email
+    elif request.method == "POST":
+        status = 422
+    return render_template("portal/forgot_password.html", form=form,
+                           sent=FORGOT_SENT.format(email=sent_to) if sent_to else None), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from a reset link (1 hour, once). The password rules are
+    core.accounts'; success ends every session and API login token of the account and
+    sends the person to log in with the new password."""
+    try:
+        account_email.user_for_reset_token(token)
+    except account_email.BadLink as exc:
+        return _bad_link(exc, "reset")
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            account_email.reset_password(token, form.new_password.data)
+            db.session.commit()
+        except account_email.BadLink as exc:
+            db.session.rollback()
+            return _bad_link(exc, "reset")
+        except DomainError as exc:
+            db.session.rollback()
+            form.new_password.errors = [exc.message]
+            status = 422
+        else:
+            from core.sessions import end_session
+
+            if current_user.is_authenticated:
+                end_session()
+            flash("Your password is changed and you are logged out everywhere. Log in with "
+                  "the new password.", "success")
+            return redirect(url_for("portal.login"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("portal/reset_password.html", form=form), status
+
+
+def throttled_page(endpoint: str, message: str):
+    """The page a 429 of this module's throttles shows (the factory's 429 handler calls
+    it): the forgot-password form with the wait, or the dashboard's refusal to resend."""
+    if endpoint == "portal.forgot_password":
+        return render_template("portal/forgot_password.html", form=ForgotPasswordForm(),
+                               message=message)
+    return render_template("portal/error.html", message=message, status=429)
