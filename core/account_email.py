@@ -151,6 +151,34 @@ def request_password_reset(email: str) -> None:
     enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_password_reset", email, retries=3)
 
 
+def staff_send_password_reset(actor: User, partner_id) -> User:
+    """Staff send a partner the password-reset e-mail (back-office issue "Partners":
+    "reset password link"). The link goes to the partner's own address only, so staff
+    never see or hold it; the same job and token as "Forgot password?".
+
+    ``actor``: an admin or support staff member. Returns the partner's user. Audited
+    ``user.password_reset_sent`` on the partner. Raises ``Forbidden`` for other roles,
+    ``NotFound`` for an unknown partner, ``DomainError`` (409) for a suspended one (a
+    reset would not let them in).
+    """
+    from core.errors import NotFound
+    from core.models import Partner
+
+    if not actor.has_role("support"):
+        raise Forbidden("Only admin and support staff send password resets.")
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    if partner.status == "suspended":
+        raise DomainError("This partner is suspended; reactivate them first.",
+                          code="suspended", status=409)
+    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_password_reset", partner.user.email,
+                         retries=3)
+    audit(actor.id, "user.password_reset_sent", "partner", partner.id, None,
+          {"email": partner.user.email})
+    return partner.user
+
+
 def user_for_reset_token(token) -> User:
     """The user a reset link is for, while it can still be used.
 

@@ -168,6 +168,7 @@ EXPECTED.update({
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
+    "POST /admin/partners/profile/<int:partner_id>/reset-password": back_office(SUPPORT, 302),
     "POST /admin/payouts/batch": back_office(FINANCE, 302),
     "GET /admin/payouts/new": back_office(FINANCE),
     "POST /admin/payouts/new": back_office(FINANCE),     # form again: no partner chosen

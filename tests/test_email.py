@@ -599,3 +599,50 @@ def test_new_pages_carry_no_inline_script(app, client):
         html = resp.get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), resp.request.path
         assert not re.search(r"\son[a-z]+\s*=", html), resp.request.path
+
+
+def test_support_sends_a_locked_out_partner_a_reset_link(app, client, outbox, run_worker):
+    """Rita calls support: they press "Send password reset e-mail" on her profile; the
+    link reaches her own address only (support never sees it), and it is audited. A
+    content user may not, and a suspended partner gets none."""
+    from core.models import AuditLog, Partner
+
+    with app.app_context():
+        rita = make_partner("Rita Reset", email="rita@example.com")
+        gone = make_partner("Sam Suspended", email="sam@example.com", status="suspended")
+        make_staff("support@example.com", roles=("support",))
+        make_staff("content@example.com", roles=("content",))
+        rita_id, gone_id = rita.id, gone.id
+    login(client, "support@example.com")
+    page = client.get(f"/admin/partners/profile/{rita_id}").get_data(as_text=True)
+    assert "Send password reset e-mail" in page
+    resp = submit(client, f"/admin/partners/profile/{rita_id}", {},
+                  post_url=f"/admin/partners/profile/{rita_id}/reset-password", prefix="pw-")
+    assert resp.status_code == 302
+    after = client.get(f"/admin/partners/profile/{rita_id}").get_data(as_text=True)
+    assert "A password reset link is on its way" in after
+    assert "/password/reset/" not in after
+    run_worker()
+    [msg] = outbox.messages()
+    assert msg["To"] == "rita@example.com"
+    assert link_in(msg, "/password/reset/")
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditLog.id).where(
+            AuditLog.action == "user.password_reset_sent",
+            AuditLog.object_id == rita_id)) is not None
+    assert "Send password reset e-mail" not in client.get(
+        f"/admin/partners/profile/{gone_id}").get_data(as_text=True)
+    refused = submit(client, f"/admin/partners/profile/{rita_id}", {},
+                     post_url=f"/admin/partners/profile/{gone_id}/reset-password", prefix="pw-")
+    assert refused.status_code == 302
+    assert "suspended" in client.get(f"/admin/partners/profile/{gone_id}").get_data(
+        as_text=True)
+    content = app.test_client()
+    login(content, "content@example.com")
+    token = csrf_from(content.get("/account/password").get_data(as_text=True))
+    assert content.post(f"/admin/partners/profile/{rita_id}/reset-password",
+                        data={"pw-csrf_token": token}).status_code == 403
+    run_worker()
+    assert len(outbox.messages()) == 1
+    with app.app_context():
+        assert db.session.get(Partner, gone_id).status == "suspended"

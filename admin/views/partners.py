@@ -82,6 +82,7 @@ class PartnerProfileMixin:
             AuditLog.object_type == "partner", AuditLog.object_id == p.id)
             .order_by(AuditLog.id.desc()).limit(50)).all()
         return self.render("admin/partner_profile.html", p=p, status=tier_status(p),
+                           reset_form=FlaskForm(prefix="pw"),
                            money=earnings_summary(p.id), deals=deals, payouts=pays, trail=trail,
                            override=override, team=team, tickets=tickets, team_size=team_size,
                            can_open_tickets=staff_with("support"))
@@ -116,6 +117,19 @@ class PartnerProfileMixin:
                                 form.reason.data, expires)
 
         run_domain(apply, "Override saved.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/reset-password", methods=["POST"])
+    def reset_password(self, partner_id: int):
+        """Send the partner the password-reset e-mail (admin and support)."""
+        from core.account_email import staff_send_password_reset
+
+        if not staff_with("support"):
+            return refuse()
+        if FlaskForm(prefix="pw").validate_on_submit():
+            run_domain(lambda: staff_send_password_reset(current_user, partner_id),
+                       "A password reset link is on its way to the partner's e-mail "
+                       "address (it works once, for one hour).")
         return redirect(url_for(".profile", partner_id=partner_id))
 
     @expose("/profile/<int:partner_id>/team", methods=["POST"])
