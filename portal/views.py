@@ -495,8 +495,11 @@ def profile_page():
             flash("Profile saved.", "success")
             return redirect(url_for("portal.profile_page")), 303
     status = 422 if request.method == "POST" else 200
+    from core.achievements import achievements_for
+
     return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
-                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system"), status
+                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system",
+                           achievements=achievements_for(p)), status
 
 
 @bp.get("/sw.js")

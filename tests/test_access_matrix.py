@@ -282,7 +282,8 @@ EXPECTED.update({
 
     # --- API: partner ---------------------------------------------------------------------
     **{f"GET /api/{path}": api_partner() for path in (
-        "chat/channels", "leaderboard", "leaderboard/challenges", "partner/commissions",
+        "chat/channels", "leaderboard", "leaderboard/challenges", "partner/achievements",
+        "partner/commissions",
         "partner/earnings/chart", "partner/earnings/summary", "partner/leads",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
         "partner/training/modules", "partner/training/progress")},
