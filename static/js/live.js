@@ -36,5 +36,10 @@
     timer = setTimeout(function () { toast.hidden = true; }, 8000);
   }
 
-  socket.on("notification", function (n) { bumpBadge(); show(n || {}); });
+  socket.on("notification", function (n) {
+    bumpBadge();
+    show(n || {});
+    // The notifications drawer (drawer.js) listens for this to refresh itself.
+    if (window.CustomEvent) document.dispatchEvent(new CustomEvent("siso:notification", { detail: n || {} }));
+  });
 })();
