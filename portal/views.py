@@ -280,8 +280,25 @@ def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
     from core.activity import home
+    from core.onboarding import checklist
 
-    return render_template("portal/dashboard.html", partner=g.partner, **home(g.partner))
+    onboarding = checklist(g.partner, bool(current_app.config.get("STRIPE_API_KEY")))
+    return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
+                           dismiss_form=EmptyForm(), **home(g.partner))
+
+
+@bp.post("/partner/onboarding/dismiss")
+@partner_page()
+def dismiss_onboarding():
+    """Hide the dashboard's onboarding checklist for good (a CSRF-checked form)."""
+    from core.onboarding import dismiss
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    dismiss(g.partner)
+    db.session.commit()
+    flash("Checklist hidden. Everything on it stays where it was.", "info")
+    return redirect(url_for("portal.dashboard"), 303)
 
 
 @bp.route("/partner/leads", methods=["GET", "POST"])

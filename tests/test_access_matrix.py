@@ -218,6 +218,7 @@ EXPECTED.update({
     "POST /partner/notifications/read-all": partner_page(303),  # back to the list
     # B's notification: 404 to every other partner, nothing marked read
     "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
+    "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),

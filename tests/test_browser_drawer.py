@@ -156,3 +156,5 @@ def test_achievement_arrives_live_when_staff_confirm_the_first_deal(app, live_se
     drawer.get_by_role("link", name="Unread: Achievement unlocked: First Sale").click()
     page.wait_for_url("**/partner/profile#achievements")
     assert page.locator('[data-badge="first_sale"].earned').is_visible()
+    page.locator("#achievements").screenshot(path=os.path.join(OUT, "profile-achievements.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
