@@ -307,8 +307,10 @@ def achievements_for(partner: Partner) -> list[dict]:
     Returns ``[{"key", "name", "condition", "icon", "earned": bool,
     "awarded_at": datetime | None (UTC), "progress": {"done": int, "target": int} | None,
     "closes_at": datetime | None}]``: ``progress`` counts toward the condition where it
-    is a count (deals, recruits, days); ``closes_at`` is the end of Quick Starter's
-    window. Three queries (the partner's badges, the tiers, their recruits' sales).
+    is a count (deals, recruits, days; ``None`` for Top Performer, and for Quick Starter
+    once its window has closed unearned); ``closes_at`` is the end of Quick Starter's
+    window (``None`` before approval). Three queries (the partner's badges, the tiers,
+    their recruits' sales).
     """
     from core.tiers import all_tiers
 
@@ -328,6 +330,9 @@ def achievements_for(partner: Partner) -> list[dict]:
     }
     for t in tiers[1:]:
         progress[TIER_PREFIX + t.key] = (min(deals, t.min_deals), t.min_deals)
+    closes = start + timedelta(days=QUICK_STARTER_DAYS) if start else None
+    if closes is not None and closes < now and "quick_starter" not in held:
+        del progress["quick_starter"]  # the window has closed: nothing left to count
     out = []
     for b in catalogue(tiers):
         done = progress.get(b.key)
@@ -335,8 +340,7 @@ def achievements_for(partner: Partner) -> list[dict]:
             "key": b.key, "name": b.name, "condition": b.condition, "icon": b.icon,
             "earned": b.key in held, "awarded_at": held.get(b.key),
             "progress": {"done": done[0], "target": done[1]} if done else None,
-            "closes_at": (start + timedelta(days=QUICK_STARTER_DAYS)
-                          if b.key == "quick_starter" and start else None),
+            "closes_at": closes if b.key == "quick_starter" else None,
         })
     return out
 

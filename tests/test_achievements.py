@@ -345,3 +345,20 @@ def test_staff_confirmation_notifies_the_partner_of_the_badge(app, client, kind)
         deal = db.session.scalar(select(Deal))
         badge = db.session.scalar(select(Achievement))
         assert badge.awarded_at >= deal.confirmed_at - timedelta(seconds=5)
+
+
+def test_quick_starter_shows_closed_once_its_window_passed(app, client):
+    """Past 30 days without three deals, Quick Starter says its window closed instead of
+    counting deals toward it."""
+    with app.app_context():
+        p = make_partner("Lena Late", email="lena@example.com", deals=1)
+        p.approved_at = now_utc() - timedelta(days=40)
+        db.session.commit()
+    h = api_token(client, "lena@example.com")
+    items = {i["key"]: i for i in client.get("/api/partner/achievements",
+                                             headers=h).get_json()["items"]}
+    assert items["quick_starter"]["progress"] is None and items["quick_starter"]["closes_at"]
+    login(client, "lena@example.com")
+    html = client.get("/partner/profile").get_data(as_text=True)
+    quick = html.split('data-badge="quick_starter"')[1].split("</li>")[0]
+    assert "Closed " in quick and "/3" not in quick

@@ -119,8 +119,8 @@ def test_drawer_item_opens_its_page_and_a_tap_outside_closes(app, live_server, b
 @pytest.mark.browser
 def test_achievement_arrives_live_when_staff_confirm_the_first_deal(app, live_server, browser):
     """Sarah waits on her dashboard while finance confirms her first won deal in the back
-    office: the achievement toast appears live with a link to her badges, the bell counts
-    the commission and the badge, and the open drawer shows both."""
+    office: the achievement appears live in the toast (under the commission) with a link
+    to her badges, the bell counts both, and the open drawer shows both."""
     from core.leads import create_lead, move_lead
     from core.timeutil import now_utc
 
@@ -145,8 +145,10 @@ def test_achievement_arrives_live_when_staff_confirm_the_first_deal(app, live_se
     staff.get_by_text("confirmed: base $300.00").wait_for()
 
     toast = page.locator("#live-toast")
-    toast.get_by_text("Achievement unlocked: First Sale").wait_for(timeout=10000)
-    assert toast.locator("a").get_attribute("href") == "/partner/profile#achievements"
+    badge = toast.get_by_role("link", name="Achievement unlocked: First Sale")
+    badge.wait_for(timeout=10000)
+    assert badge.get_attribute("href") == "/partner/profile#achievements"
+    assert toast.get_by_role("link", name="New base commission: $300.00").is_visible()
     page.locator("#unread-count").get_by_text("2").wait_for()
     page.locator(".bell").click()
     drawer = page.locator("#notif-drawer")
