@@ -132,7 +132,7 @@ def home(partner: Partner) -> dict:
         Lead.partner_id == partner.id, Lead.status.not_in(("won", "lost")))) or 0
     rank = None
     if partner.status == "active":
-        rank = leaderboard("month", "deals", me=partner.id, top=1)["me"]
+        rank = leaderboard("month", "deals", me=partner.id, top=1, badges=False)["me"]
     return {"tier": tier_status(partner), "money": month_glance(partner.id),
             "open_leads": open_leads, "rank": rank, "feed": activity_feed(partner),
             "ref_stats": link_stats(partner.id)}

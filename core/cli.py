@@ -70,3 +70,14 @@ def init_app(app: Flask) -> None:
         n = approve_due_commissions()
         db.session.commit()
         click.echo(f"Approved {n} commissions.")
+
+    @app.cli.command("award-achievements")
+    def award_achievements_cmd():
+        """Run the scheduled achievement checks now (workers run them every tick)."""
+        from core.achievements import award_scheduled
+
+        result = award_scheduled()
+        db.session.commit()
+        click.echo(f"Awarded {result['awarded']} achievements"
+                   + (f"; Top Performer of {result['top_performer_month']} decided."
+                      if result["top_performer_month"] else "."))

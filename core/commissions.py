@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.achievements import on_deal_confirmed
 from core.audit import audit, audit_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
@@ -113,7 +114,9 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     Its cost does not depend on how many deals exist: two reads (the tiers; the lead with
     everything the rules need), the counting UPDATE, a further read only when an override
     is in force, another only on a recruit's first deal, then the inserts, batched per
-    table.
+    table, and one ``INSERT ... ON CONFLICT DO NOTHING`` of the badges the deal earns
+    (``core.achievements.on_deal_confirmed``: First Sale, Quick Starter, the recruiter's
+    Team Builder, which counts the recruiter's selling recruits on a recruit's first deal).
     """
     if not is_row_id(lead_id):
         raise NotFound("No such lead.")
@@ -207,6 +210,8 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
 
     set_committed_value(partner, "won_deals_count", count)  # already written above
     refresh_tier(partner, actor_id, tiers=tiers, training=training)
+    # Badges last, so their notifications are the newest (core/achievements.py).
+    on_deal_confirmed(partner, count, recruiter, first, at)
     return deal, [row for row, _ in made]
 
 

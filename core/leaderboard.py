@@ -15,15 +15,17 @@ METRICS = ("deals", "revenue")
 
 
 def leaderboard(period: str = "month", metric: str = "deals", tier_key: str | None = None,
-                me: int | None = None, top: int = 10) -> dict:
+                me: int | None = None, top: int = 10, badges: bool = True) -> dict:
     """Ranking of active partners.
 
     Args: ``period`` month | all; ``metric`` deals | revenue; ``tier_key`` filters by
-    computed tier; ``me`` a partner id whose own row is returned too.
-    Returns ``{"rows": [{"rank", "partner_id", "name", "tier", "deals", "revenue_cents"}],
-    "me": row | None, "period", "metric"}``; ``revenue_cents`` is ``None`` on every row
-    but the caller's own (partners do not see each other's revenue).
-    Raises ``ValidationError`` for unknown options.
+    computed tier; ``me`` a partner id whose own row is returned too; ``badges`` whether
+    to read each row's achievement badges (one more query, whatever ``top`` is).
+    Returns ``{"rows": [{"rank", "partner_id", "name", "tier", "deals", "revenue_cents",
+    "badges"}], "me": row | None, "period", "metric"}``; ``revenue_cents`` is ``None`` on
+    every row but the caller's own (partners do not see each other's revenue);
+    ``badges`` lists the non-tier badge keys held (``core.achievements.BADGES`` order;
+    empty when ``badges`` is false). Raises ``ValidationError`` for unknown options.
     """
     if period not in PERIODS or metric not in METRICS:
         raise ValidationError("period must be month or all; metric deals or revenue.")
@@ -59,10 +61,17 @@ def leaderboard(period: str = "month", metric: str = "deals", tier_key: str | No
     rows = [r for r in result if r.pos <= top]
     mine = next((r for r in result if r.id == me), None) if me is not None else None
 
+    held = {}
+    if badges:
+        from core.achievements import badges_by_partner
+
+        held = badges_by_partner([r.id for r in rows] + ([mine.id] if mine else []))
+
     def as_dict(r) -> dict:
         return {"rank": int(r.rank), "partner_id": r.id, "name": r.name, "tier": r[2],
                 "deals": int(r.deals),
-                "revenue_cents": int(r.revenue) if me is not None and r.id == me else None}
+                "revenue_cents": int(r.revenue) if me is not None and r.id == me else None,
+                "badges": held.get(r.id, [])}
 
     return {"rows": [as_dict(r) for r in rows], "me": as_dict(mine) if mine else None,
             "period": period, "metric": metric}

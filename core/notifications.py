@@ -47,3 +47,47 @@ def notify(user_id: int, kind: str, title: str, body: str = "", url: str = "") -
         enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_notification_email", row.id,
                              job_id=f"email-notification-{row.id}", retries=3)
     return row
+
+
+#: Notifications the top bar's drawer lists.
+DRAWER_LIMIT = 10
+
+
+def latest(user_id: int, limit: int = DRAWER_LIMIT) -> tuple[list[Notification], int]:
+    """The user's newest ``limit`` notifications (read or not) and how many of all their
+    notifications are unread: ``(rows newest first, unread count)``. Two queries."""
+    from sqlalchemy import func, select
+
+    rows = list(db.session.scalars(select(Notification).where(Notification.user_id == user_id)
+                                   .order_by(Notification.id.desc()).limit(limit)))
+    unread = db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return rows, int(unread)
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of ``user_id`` read now; returns how many (int).
+    Only that user's rows are touched. One UPDATE."""
+    from sqlalchemy import update
+
+    from core.timeutil import now_utc
+
+    return db.session.execute(update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now_utc())).rowcount or 0
+
+
+def open_notification(user_id: int, notification_id) -> Notification:
+    """Mark one of the user's own notifications read and return it (the drawer's links
+    go through this). Raises ``NotFound`` for an id that is not an int, does not exist or
+    belongs to someone else (the same answer, so ids reveal nothing)."""
+    from core.errors import NotFound
+    from core.extensions import get_row
+    from core.timeutil import now_utc
+
+    row = get_row(Notification, notification_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("No such notification.")
+    if row.read_at is None:
+        row.read_at = now_utc()
+    return row

@@ -150,7 +150,9 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
                  training: tuple[int, int] | None = None) -> bool:
     """Recompute the partner's computed tier; on a change, audit it and notify them.
 
-    Returns True when the tier changed. A reversed deal can demote (money issue "Tiers").
+    Returns True when the tier changed. A reversed deal can demote (money issue "Tiers");
+    a promotion also awards the tier badges (``core.achievements.on_tier_change``), which
+    a later demotion does not take back.
     A caller that already read them in this transaction may pass ``tiers`` (``all_tiers()``)
     and ``training`` (``required_training_done(partner.id)``) to save the queries.
     """
@@ -168,9 +170,12 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
     audit(actor_id, "tier.promote" if promoted else "tier.demote", "partner", partner.id,
           {"tier": old.key}, {"tier": new.key, "won_deals": partner.won_deals_count})
     if promoted:
+        from core.achievements import on_tier_change
+
         notify(partner.user_id, "tier_up", f"You reached {new.name}!",
                f"Your base rate is now {new.base_rate_bps / 100:g}%.",
                "/partner/tier-progression")
+        on_tier_change(partner, new, tiers)
     else:
         notify(partner.user_id, "tier_down", f"Your tier is now {new.name}",
                "A deal was cancelled, so your confirmed deal count dropped.",

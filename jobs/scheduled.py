@@ -34,6 +34,15 @@ def approve_due() -> int:
 
 
 @app_job
+def award_achievements() -> dict:
+    """The scheduled achievement checks (First Month, last month's Top Performer, and
+    badges missed by events): ``core.achievements.award_scheduled``. Idempotent."""
+    from core.achievements import award_scheduled
+
+    return award_scheduled()
+
+
+@app_job
 def refresh_dashboard() -> None:
     """Recompute the back-office dashboard's cached figures (asked for by a page that
     found them older than ``core.dashboard.CACHE_SECONDS``)."""
@@ -98,7 +107,7 @@ def start_ticker(app, every: int = TICK_SECONDS) -> threading.Thread:
             try:
                 with app.app_context():
                     q = get_queue(QUEUE_DEFAULT)
-                    for name in ("approve_due", "sweep_payouts"):
+                    for name in ("approve_due", "sweep_payouts", "award_achievements"):
                         job_id = f"tick-{name}-{slot}"
                         if q.fetch_job(job_id) is None:
                             q.enqueue(f"jobs.scheduled.{name}", job_id=job_id, result_ttl=every * 2)

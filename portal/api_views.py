@@ -192,6 +192,17 @@ def api_tier_status():
     return jsonify(tier_status(g.partner))
 
 
+@api.get("/partner/achievements")
+@bearer(active=False)
+def api_achievements():
+    """Every badge, earned or not, with its condition and the partner's progress
+    (``core.achievements.achievements_for``)."""
+    from core.achievements import achievement_json, achievements_for
+
+    items = [achievement_json(a) for a in achievements_for(g.partner)]
+    return jsonify(items=items, earned=sum(a["earned"] for a in items), next_cursor=None)
+
+
 @api.get("/partner/team")
 @bearer()
 def api_team():

@@ -202,13 +202,33 @@ SCHEMAS = {
     "LeaderboardRow": {"type": "object", "required": ["rank", "partner_id", "name", "deals"],
                        "properties": {"rank": {"type": "integer"}, "partner_id": {"type": "integer"},
                                       "name": STR, "tier": STR, "deals": {"type": "integer"},
-                                      "revenue_cents": {"type": ["integer", "null"]}}},
+                                      "revenue_cents": {"type": ["integer", "null"]},
+                                      "badges": {"type": "array", "items": STR,
+                                                 "description": "Achievement keys held "
+                                                                "(tier badges left out)"}}},
     "Challenge": {"type": "object", "required": ["id", "name", "metric", "target", "progress"],
                   "properties": {"id": {"type": "integer"}, "name": STR, "description": STR,
                                  "metric": {"enum": ["deals", "revenue"]},
                                  "target": {"type": "integer"}, "prize_cents": {"type": "integer"},
                                  "starts_at": TIME, "ends_at": TIME,
                                  "progress": {"type": "integer"}}},
+    "Achievement": {"type": "object",
+                    "required": ["key", "name", "condition", "icon", "earned", "awarded_at",
+                                 "progress", "closes_at"],
+                    "properties": {
+                        "key": {"type": "string", "description":
+                                "first_sale, quick_starter, team_builder, top_performer, "
+                                "first_month or tier_<tier key>"},
+                        "name": STR, "condition": {"type": "string", "description":
+                                                   "What earns the badge"},
+                        "icon": STR, "earned": {"type": "boolean"},
+                        "awarded_at": {"type": ["string", "null"], "format": "date-time"},
+                        "progress": {"oneOf": [{"type": "null"}, {
+                            "type": "object", "required": ["done", "target"],
+                            "properties": {"done": {"type": "integer", "minimum": 0},
+                                           "target": {"type": "integer", "minimum": 0}}}]},
+                        "closes_at": {"type": ["string", "null"], "format": "date-time",
+                                      "description": "End of Quick Starter's window"}}},
     "Team": {"type": "object",
              "required": ["chat", "leads_team", "unlock", "leader", "members",
                           "override_total_cents", "referral_code"],
@@ -304,6 +324,13 @@ def document() -> dict:
                        errors=(400, 401, 403, 422))},
         "/api/partner/tier-status": {"get": _op("Tier progression", 200, _ref("TierStatus"),
                                                 errors=(401, 403))},
+        "/api/partner/achievements": {"get": _op(
+            "Achievement badges, earned and not yet earned, with their conditions and your "
+            "progress", 200,
+            {"type": "object", "required": ["items", "earned", "next_cursor"],
+             "properties": {"items": {"type": "array", "items": _ref("Achievement")},
+                            "earned": {"type": "integer", "minimum": 0},
+                            "next_cursor": {"type": "null"}}}, errors=(401, 403))},
         "/api/partner/team": {"get": _op(
             "Team chat entry point; members, their deals and your override (Performer+)",
             200, _ref("Team"), errors=(401, 403))},

@@ -201,8 +201,10 @@ def leaderboard_page():
     period, metric, tier = _board_args()
     board = leaderboard(period, metric, tier, me=g.partner.id)
     challenges = [(c, progress_for(c, g.partner.id)) for c in active_challenges()]
+    from core.achievements import BADGES_BY_KEY
+
     return render_template("portal/leaderboard.html", board=board, tier=tier,
-                           challenges=challenges)
+                           challenges=challenges, badge_info=BADGES_BY_KEY)
 
 
 @api.get("/leaderboard")

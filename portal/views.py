@@ -282,8 +282,25 @@ def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
     from core.activity import home
+    from core.onboarding import checklist
 
-    return render_template("portal/dashboard.html", partner=g.partner, **home(g.partner))
+    onboarding = checklist(g.partner, bool(current_app.config.get("STRIPE_API_KEY")))
+    return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
+                           dismiss_form=EmptyForm(), **home(g.partner))
+
+
+@bp.post("/partner/onboarding/dismiss")
+@partner_page()
+def dismiss_onboarding():
+    """Hide the dashboard's onboarding checklist for good (a CSRF-checked form)."""
+    from core.onboarding import dismiss
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    dismiss(g.partner)
+    db.session.commit()
+    flash("Checklist hidden. Everything on it stays where it was.", "info")
+    return redirect(url_for("portal.dashboard"), 303)
 
 
 @bp.route("/partner/leads", methods=["GET", "POST"])
@@ -502,6 +519,56 @@ def notifications():
     return render_template("portal/notifications.html", notifications=rows)
 
 
+@bp.get("/partner/notifications/drawer")
+@partner_page(active=False)
+def notifications_drawer():
+    """The top bar drawer's content, an HTML fragment (static/js/drawer.js fetches it):
+    the newest notifications, unread ones marked, and a "mark all read" form. Opening it
+    marks nothing read."""
+    from core.notifications import latest
+
+    rows, unread = latest(current_user.id)
+    resp = current_app.make_response(render_template(
+        "portal/_notifications_drawer.html", notifications=rows, unread=unread,
+        form=EmptyForm()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/partner/notifications/read-all")
+@partner_page(active=False)
+def notifications_read_all():
+    """Mark all of one's notifications read (a CSRF-checked form). Answers
+    ``{"unread": 0, "marked": n}`` to a request that accepts JSON (the drawer), else
+    goes back to the notifications page."""
+    from core.notifications import mark_all_read
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    marked = mark_all_read(current_user.id)
+    db.session.commit()
+    if _wants_json():
+        return {"unread": 0, "marked": marked}
+    flash("All notifications marked read.", "success")
+    return redirect(url_for("portal.notifications"), 303)
+
+
+@bp.get("/partner/notifications/<int:notification_id>/open")
+@partner_page(active=False)
+def notification_open(notification_id: int):
+    """Follow a notification from the drawer: mark it read, then go to its URL (a path on
+    this site; anything else goes to the notifications page). Someone else's → 404."""
+    from core.notifications import open_notification
+
+    row = open_notification(current_user.id, notification_id)
+    db.session.commit()
+    return redirect(safe_next(row.url, url_for("portal.notifications")), 303)
+
+
 @bp.route("/partner/profile", methods=["GET", "POST"])
 @partner_page(active=False)
 def profile_page():
@@ -534,8 +601,11 @@ def profile_page():
             flash("Profile saved.", "success")
             return redirect(url_for("portal.profile_page")), 303
     status = 422 if request.method == "POST" else 200
+    from core.achievements import achievements_for
+
     return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
-                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system"), status
+                           industries=INDUSTRIES, theme_choice=chosen_theme() or "system",
+                           achievements=achievements_for(p)), status
 
 
 @bp.get("/sw.js")

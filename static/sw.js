@@ -1,7 +1,7 @@
 // Service worker: cache the app shell and static files; network first for pages (the
 // dashboard and leads list are kept for reading offline; leads written offline wait in
 // static/js/leads-queue.js).
-const CACHE = "siso-v2";
+const CACHE = "siso-v3";  // a new name drops the old caches on activate
 const SHELL = ["/static/css/app.css", "/static/js/app.js", "/static/js/leads-queue.js",
                "/static/icons/icon.svg", "/static/offline.html"];
 self.addEventListener("install", (e) => { e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL))); self.skipWaiting(); });

@@ -223,6 +223,11 @@ EXPECTED.update({
     "GET /partner/leaderboard": partner_page(), "GET /partner/leads": partner_page(),
     "POST /partner/leads": partner_page(422), "POST /partner/leads/log-sale": partner_page(303),
     "GET /partner/materials": partner_page(), "GET /partner/notifications": partner_page(),
+    "GET /partner/notifications/drawer": partner_page(),
+    "POST /partner/notifications/read-all": partner_page(303),  # back to the list
+    # B's notification: 404 to every other partner, nothing marked read
+    "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
+    "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),
@@ -291,7 +296,8 @@ EXPECTED.update({
 
     # --- API: partner ---------------------------------------------------------------------
     **{f"GET /api/{path}": api_partner() for path in (
-        "chat/channels", "leaderboard", "leaderboard/challenges", "partner/commissions",
+        "chat/channels", "leaderboard", "leaderboard/challenges", "partner/achievements",
+        "partner/commissions",
         "partner/earnings/chart", "partner/earnings/summary", "partner/leads",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
         "partner/training/modules", "partner/training/progress")},
@@ -366,6 +372,7 @@ def world(app):
         Commission,
         Deal,
         DocumentTemplate,
+        Notification,
         QuizQuestion,
         Tier,
         TrainingModule,
@@ -439,6 +446,8 @@ def world(app):
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
             "asset_id": elite_asset.id, "mute_id": c_mute.id,
+            "notification_id": db.session.scalar(select(Notification.id).where(
+                Notification.user_id == b.user_id).limit(1)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()

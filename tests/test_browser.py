@@ -87,7 +87,8 @@ def test_two_partners_see_each_other_live(app, live_server, browser):
 @pytest.mark.browser
 def test_notification_arrives_live_on_any_portal_page(app, live_server, browser):
     """Sarah is on her dashboard with nothing unread when staff confirm her deal: the bell
-    gets a badge and a message with a link appears, without a reload."""
+    gets a badge and messages with links appear (her commission and her First Sale
+    badge), without a reload."""
     from core.commissions import confirm_deal
     from core.leads import create_lead, move_lead
     from core.models import Partner
@@ -118,7 +119,10 @@ def test_notification_arrives_live_on_any_portal_page(app, live_server, browser)
         assert db.session.get(Partner, pid).won_deals_count == 1
     toast = page.locator("#live-toast")
     toast.wait_for(state="visible", timeout=5000)
-    assert "New base commission: $300.00" in toast.inner_text()
-    assert toast.locator("a").get_attribute("href") == "/partner/earnings"
-    assert page.locator("#unread-count").inner_text() == "1"
+    # The commission and the First Sale badge the same confirmation earned, stacked.
+    commission = toast.get_by_role("link", name="New base commission: $300.00")
+    commission.wait_for(timeout=5000)
+    assert commission.get_attribute("href") == "/partner/earnings"
+    toast.get_by_text("Achievement unlocked: First Sale").wait_for(timeout=5000)
+    assert page.locator("#unread-count").inner_text() == "2"
     assert page.url.endswith("/partner/dashboard")

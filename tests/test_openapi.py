@@ -66,6 +66,7 @@ def test_responses_match_the_document(app, client, tokens):
     call("get", "/api/partner/profile", "/api/partner/profile", ph)
     call("get", "/api/partner/tier-status", "/api/partner/tier-status", ph)
     call("get", "/api/partner/team", "/api/partner/team", ph)
+    call("get", "/api/partner/achievements", "/api/partner/achievements", ph)
     call("put", "/api/partner/profile", "/api/partner/profile", ph,
          json={"timezone": "Europe/Paris", "notify_email": False, "phone": "+33 1 23 45 67 89"})
     call("put", "/api/partner/profile", "/api/partner/profile", ph, json={"tier": "elite"})
@@ -82,6 +83,10 @@ def test_responses_match_the_document(app, client, tokens):
     call("post", f"/api/staff/leads/{lead['id']}/confirm", "/api/staff/leads/{lead_id}/confirm",
          sh, json={})
     call("get", "/api/partner/commissions", "/api/partner/commissions", ph)
+    earned = call("get", "/api/partner/achievements", "/api/partner/achievements",
+                  ph).get_json()
+    assert earned["earned"] == 1  # First Sale, from the confirmation above
+    call("get", "/api/leaderboard", "/api/leaderboard", ph)
     call("get", "/api/partner/earnings/summary", "/api/partner/earnings/summary", ph)
     call("post", "/api/partner/payout/request", "/api/partner/payout/request", ph)
     channels = call("get", "/api/chat/channels", "/api/chat/channels", ph).get_json()["items"]

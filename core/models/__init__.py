@@ -1,5 +1,6 @@
 """ORM models, split by aggregate (STYLE.md "Data"). Import from here."""
 
+from core.models.achievement import Achievement
 from core.models.assets import Asset
 from core.models.audit import AuditLog
 from core.models.chat import (
@@ -35,7 +36,7 @@ from core.models.support import SupportTicket, TicketMessage
 from core.models.user import ApiToken, User
 
 __all__ = [
-    "Asset",
+    "Achievement", "Asset",
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
     "DocumentTemplate", "MaterialRender", "PartnerBranding", "StatementBatch", "StatementBatchItem",
     "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "ChatMute", "Commission", "Deal", "Lead", "LeadActivity",

@@ -15,7 +15,8 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    #: commission | tier_up | tier_down | payout | statement | approval | message
+    #: commission | tier_up | tier_down | achievement | payout | statement | approval |
+    #: message
     kind: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")

@@ -89,6 +89,9 @@ class Partner(db.Model):
     notify_email: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     notify_portal: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the partner hid the dashboard's onboarding checklist (``None``: shown until
+    #: every item is done; ``core.onboarding``).
+    onboarding_dismissed_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     user = relationship("User", back_populates="partner", foreign_keys=[user_id])
     tier = relationship("Tier")

@@ -25,16 +25,29 @@
     bell.setAttribute("aria-label", "Notifications, " + n + " unread");
   }
 
+  // One event often brings several notices at once (a confirmed deal: the commission,
+  // a promotion, a badge), so the toast stacks the newest few, newest last.
+  var MAX_SHOWN = 3;
+
   function show(n) {
-    toast.textContent = "";
+    if (toast.hidden) toast.textContent = "";
+    var line = document.createElement("div");
+    line.className = "live-toast-item";
     var text = document.createElement(n.url && n.url.charAt(0) === "/" && n.url.charAt(1) !== "/" ? "a" : "span");
     if (text.tagName === "A") text.href = n.url;
     text.textContent = n.title || "New notification";
-    toast.appendChild(text);
+    line.appendChild(text);
+    toast.appendChild(line);
+    while (toast.children.length > MAX_SHOWN) toast.removeChild(toast.firstChild);
     toast.hidden = false;
     clearTimeout(timer);
     timer = setTimeout(function () { toast.hidden = true; }, 8000);
   }
 
-  socket.on("notification", function (n) { bumpBadge(); show(n || {}); });
+  socket.on("notification", function (n) {
+    bumpBadge();
+    show(n || {});
+    // The notifications drawer (drawer.js) listens for this to refresh itself.
+    if (window.CustomEvent) document.dispatchEvent(new CustomEvent("siso:notification", { detail: n || {} }));
+  });
 })();
