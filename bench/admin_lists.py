@@ -81,6 +81,30 @@ def fill(conn, partners: int, commissions: int, pw_hash: str) -> None:
     conn.execute(text("ANALYZE"))
 
 
+def filled_app(database_url: str, partners: int, commissions: int):
+    """A test-config app (CSRF off) on ``database_url`` with a fresh migrated schema
+    filled by :func:`fill` (``partners`` partners, ``commissions`` commissions; every
+    partner's password is ``bench-password-1``). Shared with ``bench/portal.py``."""
+    from flask_migrate import upgrade
+
+    from core import create_app
+    from core.accounts import hash_password
+    from core.config import TestingConfig, normalise_db_url
+    from core.extensions import db
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=normalise_db_url(database_url),
+                     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"),
+                     STORAGE_DIR=tempfile.mkdtemp(), WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+        upgrade(revision="heads")
+        with db.engine.begin() as conn:
+            fill(conn, partners, commissions, hash_password("bench-password-1"))
+        db.session.remove()
+    return app
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get(
@@ -90,23 +114,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from flask_migrate import upgrade
-
-    from core import create_app
-    from core.accounts import create_staff, hash_password
-    from core.config import TestingConfig, normalise_db_url
+    from core.accounts import create_staff
     from core.extensions import db
 
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=normalise_db_url(args.database_url),
-                     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"),
-                     STORAGE_DIR=tempfile.mkdtemp(), WTF_CSRF_ENABLED=False)
     t0 = time.perf_counter()
+    app = filled_app(args.database_url, args.partners, args.commissions)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
-        upgrade(revision="heads")
-        with db.engine.begin() as conn:
-            fill(conn, args.partners, args.commissions, hash_password("bench-password-1"))
         create_staff("bench-admin@example.com", "bench-password-1", "Bench Admin",
                      ["admin", "finance"])
         db.session.commit()

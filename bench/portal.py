@@ -20,14 +20,13 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/team",
          "/partner/leaderboard", "/partner/tier-progression", "/partner/training",
@@ -51,25 +50,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from admin_lists import fill
-    from flask_migrate import upgrade
+    from admin_lists import filled_app
 
-    from core import create_app
-    from core.accounts import hash_password
-    from core.config import TestingConfig, normalise_db_url
     from core.extensions import db
 
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=normalise_db_url(args.database_url),
-                     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"),
-                     STORAGE_DIR=tempfile.mkdtemp(), WTF_CSRF_ENABLED=False)
     t0 = time.perf_counter()
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
-        upgrade(revision="heads")
-        with db.engine.begin() as conn:
-            fill(conn, args.partners, args.commissions, hash_password("bench-password-1"))
-        db.session.remove()
+    app = filled_app(args.database_url, args.partners, args.commissions)
     print(f"data: {args.partners:,} partners, {args.commissions:,} commissions, "
           f"{args.commissions // 2:,} leads and deals (built in {time.perf_counter() - t0:.1f} s)")
     print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")

@@ -60,6 +60,19 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:20]
 
 
+def _load_token(token, salt: str, max_age: int, expired: str, invalid: str):
+    """``(user or None, digest)`` from a signed ``[user_id, digest]`` token of ``salt``
+    younger than ``max_age`` seconds. Raises :class:`BadLink` with ``expired`` (and
+    ``expired=True``) or ``invalid`` as the sentence for people."""
+    try:
+        user_id, digest = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise BadLink(expired, expired=True) from None
+    except (BadSignature, TypeError, ValueError):
+        raise BadLink(invalid) from None
+    return (get_row(User, user_id) if isinstance(user_id, int) else None), digest
+
+
 def is_verified(user: User) -> bool:
     """True when the user's address is verified; staff always count as verified."""
     return user.is_staff or user.email_verified_at is not None
@@ -106,17 +119,12 @@ def verify_email(token) -> tuple[User, bool]:
     or malformed, expired (48 hours; ``expired=True``), or was sent to an address the
     account no longer has. Audited; not committed.
     """
-    max_age = current_app.config["EMAIL_VERIFY_MAX_AGE"]
-    try:
-        user_id, digest = _serializer(VERIFY_SALT).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise BadLink("This verification link has expired (links work for 48 hours). Log in "
-                      "and ask for a new one from the banner.", expired=True) from None
-    except (BadSignature, TypeError, ValueError):
-        raise BadLink("This verification link is not valid: it may be cut short or "
-                      "altered. Copy the whole link from the e-mail, or log in and ask for "
-                      "a new one.") from None
-    user = get_row(User, user_id) if isinstance(user_id, int) else None
+    user, digest = _load_token(
+        token, VERIFY_SALT, current_app.config["EMAIL_VERIFY_MAX_AGE"],
+        expired="This verification link has expired (links work for 48 hours). Log in "
+                "and ask for a new one from the banner.",
+        invalid="This verification link is not valid: it may be cut short or altered. "
+                "Copy the whole link from the e-mail, or log in and ask for a new one.")
     if user is None or not isinstance(digest, str) or digest != _digest(user.email):
         raise BadLink("This verification link is for an address this account no longer "
                       "has. Log in and ask for a new one.")
@@ -186,17 +194,12 @@ def user_for_reset_token(token) -> User:
     hour; ``expired=True``), for an unknown or suspended account, or used already (the
     password changed since the link was made).
     """
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
-    try:
-        user_id, digest = _serializer(RESET_SALT).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise BadLink("This password-reset link has expired (links work for 1 hour). Ask "
-                      "for a new one below.", expired=True) from None
-    except (BadSignature, TypeError, ValueError):
-        raise BadLink("This password-reset link is not valid: it may be cut short or "
-                      "altered. Copy the whole link from the e-mail, or ask for a new "
-                      "one below.") from None
-    user = get_row(User, user_id) if isinstance(user_id, int) else None
+    user, digest = _load_token(
+        token, RESET_SALT, current_app.config["PASSWORD_RESET_MAX_AGE"],
+        expired="This password-reset link has expired (links work for 1 hour). Ask for "
+                "a new one below.",
+        invalid="This password-reset link is not valid: it may be cut short or altered. "
+                "Copy the whole link from the e-mail, or ask for a new one below.")
     if user is None or not user.is_active:
         raise BadLink("This password-reset link cannot be used. Ask for a new one below.")
     if not isinstance(digest, str) or digest != _digest(user.password_hash):

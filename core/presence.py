@@ -114,15 +114,21 @@ def sockets_of(user_id: int) -> list[str]:
 def connected_users() -> list[int]:
     """User ids with at least one open socket in any process (a scan over the
     ``chat:sids:`` sets: bounded by who is online, not by the number of partners)."""
+    return _scan_users("chat:sids:*", lambda pipe, key: pipe.scard(key))
+
+
+def _scan_users(pattern: str, probe) -> list[int]:
+    """User ids of the per-user keys matching ``pattern`` (``chat:<kind>:<user_id>``)
+    for which ``probe(pipeline, key)`` answers something truthy, in one round trip."""
     r = redis_connection()
-    keys = list(r.scan_iter(match="chat:sids:*", count=1000))
+    keys = list(r.scan_iter(match=pattern, count=1000))
     if not keys:
         return []
     pipe = r.pipeline()
     for k in keys:
-        pipe.scard(k)
-    return sorted(int(k.decode().rsplit(":", 1)[1]) for k, n in
-                  zip(keys, pipe.execute(), strict=True) if n)
+        probe(pipe, k)
+    return sorted(int(k.decode().rsplit(":", 1)[1]) for k, hit in
+                  zip(keys, pipe.execute(), strict=True) if hit)
 
 
 def add_room(user_id: int, channel_id: int) -> None:
@@ -145,15 +151,7 @@ def remove_room(user_id: int, channel_id: int) -> None:
 def users_in_room(channel_id: int) -> list[int]:
     """User ids whose sockets joined a channel's room (a scan over the connected users'
     ``chat:rooms:`` sets: bounded by who is online, not by the number of partners)."""
-    r = redis_connection()
-    keys = list(r.scan_iter(match="chat:rooms:*", count=1000))
-    if not keys:
-        return []
-    pipe = r.pipeline()
-    for k in keys:
-        pipe.sismember(k, channel_id)
-    return sorted(int(k.decode().rsplit(":", 1)[1]) for k, hit in
-                  zip(keys, pipe.execute(), strict=True) if hit)
+    return _scan_users("chat:rooms:*", lambda pipe, key: pipe.sismember(key, channel_id))
 
 
 # --- presence ------------------------------------------------------------------------

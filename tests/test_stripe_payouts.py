@@ -58,6 +58,18 @@ def onboarded_partner_with_balance(fake_stripe, cents_deals=3):
     return partner
 
 
+def approved_payout(fake_stripe):
+    """An onboarded partner's $600.00 payout, created and approved by finance, committed
+    (its transfer job is queued). Returns ``(payout, partner)`` (in the caller's app
+    context)."""
+    partner = onboarded_partner_with_balance(fake_stripe)
+    finance = make_staff()
+    payout = create_payout(partner.id, finance.id)
+    approve_payout(payout.id, finance)
+    db.session.commit()
+    return payout, partner
+
+
 def test_onboarding_then_one_transfer(stripe_app, fake_stripe, run_worker):
     """A partner onboards with Stripe; finance approves their payout; the worker makes one
     transfer keyed payout-<id>; running the job again (a retry) sends nothing more."""
@@ -91,11 +103,7 @@ def test_stripe_500s_are_retried_with_the_same_key(stripe_app, fake_stripe, run_
     """Stripe answering 500 twice, then a crash-like repeat of the job: still exactly one
     transfer, because every attempt carries the same idempotency key."""
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid = payout.id
     control(fake_stripe, "fail", {"mode": "500", "count": 2, "path_prefix": "/v1/transfers"})
     run_worker()
@@ -111,11 +119,7 @@ def test_stripe_timing_out_after_it_made_the_transfer_pays_once(stripe_app, fake
     key, Stripe replays the first answer, and the payout is paid with one transfer."""
     monkeypatch.setitem(stripe_app.config, "STRIPE_TIMEOUT_SECONDS", 0.5)
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid = payout.id
     control(fake_stripe, "fail", {"mode": "timeout", "count": 2, "delay": 1.5,
                                   "after_commit": True, "path_prefix": "/v1/transfers"})
@@ -140,11 +144,7 @@ def test_stripe_never_answering_fails_the_payout_visibly(stripe_app, fake_stripe
     monkeypatch.setitem(stripe_app.config, "STRIPE_TIMEOUT_SECONDS", 0.3)
     monkeypatch.setitem(stripe_app.config, "RQ_RETRY_INTERVALS", (0, 0, 0))
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid, partner_id = payout.id, partner.id
     control(fake_stripe, "fail", {"mode": "timeout", "count": 100, "delay": 0.6,
                                   "path_prefix": "/v1/transfers"})
@@ -165,11 +165,7 @@ def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, f
     raises and the payout stays processing with the money untouched; the retry later pays
     it exactly once. (Under RQ the last retry fails the payout: see below.)"""
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid = payout.id
     control(fake_stripe, "fail", {"mode": "429", "count": 20, "path_prefix": "/v1/transfers"})
     from jobs.payouts import send_payout
@@ -200,11 +196,7 @@ def test_refused_transfer_fails_and_returns_balance(stripe_app, fake_stripe):
     from jobs.payouts import send_payout
 
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         partner.stripe_account_id = "acct_does_not_exist"
         db.session.commit()
         pid, partner_id = payout.id, partner.id
@@ -252,11 +244,7 @@ def test_webhooks_verified_deduplicated_and_applied(stripe_app, fake_stripe, run
     """A bad signature or an old timestamp gets 400 and changes nothing; account.updated
     and transfer.reversed are applied once even when Stripe delivers them twice."""
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid, acct = payout.id, partner.stripe_account_id
     run_worker()
     with stripe_app.app_context():
@@ -305,11 +293,7 @@ def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_str
 
     monkeypatch.setitem(stripe_app.config, "RQ_RETRY_INTERVALS", (0, 0, 0))  # no waiting
     with stripe_app.app_context():
-        partner = onboarded_partner_with_balance(fake_stripe)
-        finance = make_staff()
-        payout = create_payout(partner.id, finance.id)
-        approve_payout(payout.id, finance)
-        db.session.commit()
+        payout, partner = approved_payout(fake_stripe)
         pid, partner_id, user_id = payout.id, partner.id, partner.user_id
     control(fake_stripe, "fail", {"mode": "429", "count": 100, "path_prefix": "/v1/transfers"})
     run_worker()
