@@ -53,6 +53,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config["SOCKETIO_MESSAGE_QUEUE"] = mq or None
     mq = mq or None
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=mq,
+                      channel=app.config["SOCKETIO_CHANNEL"],
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 

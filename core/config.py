@@ -79,6 +79,11 @@ class Config:
     #: Socket.IO message queue (Redis) so workers and several web processes share rooms.
     #: ``None`` means "same as REDIS_URL"; an empty string turns it off.
     SOCKETIO_MESSAGE_QUEUE = None
+    #: Pub/sub channel of that message queue. Redis pub/sub channels are global to the
+    #: server (not per database number), so two deployments, or two test runs, sharing
+    #: one Redis must use different channels or each hears the other's room emits.
+    #: The default is Flask-SocketIO's own, so existing web processes and workers agree.
+    SOCKETIO_CHANNEL = "flask-socketio"
     #: When False, RQ jobs run in the web process right after commit (tests of views only).
     RQ_ASYNC = True
     #: Seconds RQ waits before each retry of a job enqueued with ``retries`` (one per try).
@@ -149,6 +154,7 @@ class Config:
             # Set but empty means "off" (README), so not read through env_str.
             "SOCKETIO_MESSAGE_QUEUE": os.environ["SOCKETIO_MESSAGE_QUEUE"].strip()
             if "SOCKETIO_MESSAGE_QUEUE" in os.environ else cls.SOCKETIO_MESSAGE_QUEUE,
+            "SOCKETIO_CHANNEL": env_str("SOCKETIO_CHANNEL", cls.SOCKETIO_CHANNEL),
             "RQ_RETRY_INTERVALS": env_seconds_list("RQ_RETRY_INTERVALS",
                                                    cls.RQ_RETRY_INTERVALS),
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),

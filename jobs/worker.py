@@ -83,7 +83,8 @@ def register_cli(app: Flask) -> None:
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
         if mq:  # a write-only emitter: notifications reach the web processes' sockets
-            socketio.init_app(None, message_queue=mq, async_mode="threading")
+            socketio.init_app(None, message_queue=mq, async_mode="threading",
+                              channel=app.config["SOCKETIO_CHANNEL"])
         worker = make_worker(app, queues.split(","), burst)
         if not burst:
             from jobs.scheduled import start_ticker

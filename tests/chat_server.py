@@ -1,6 +1,6 @@
 """Run one chat web process for the cross-process tests and the benchmark.
 
-Environment: ``DATABASE_URL``, ``REDIS_URL``, ``SOCKETIO_MESSAGE_QUEUE``, ``PORT``,
+Environment: ``DATABASE_URL``, ``REDIS_URL``, ``SOCKETIO_MESSAGE_QUEUE``, ``SOCKETIO_CHANNEL``, ``PORT``,
 ``STORAGE_DIR``, ``SOCKETIO_ASYNC_MODE`` (``threading`` or ``eventlet``). Uses the testing
 config (same secret key as the test process) so tokens and cookies work in both.
 """

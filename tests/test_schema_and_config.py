@@ -67,6 +67,17 @@ def test_socketio_message_queue_setting(monkeypatch, value, expected):
     assert Config.from_env()["SOCKETIO_MESSAGE_QUEUE"] == expected
 
 
+def test_socketio_channel_setting(monkeypatch):
+    """SOCKETIO_CHANNEL names the message queue's pub/sub channel (README): Flask-SocketIO's
+    own default when unset, so web processes and workers of one deployment agree."""
+    from core.config import Config
+
+    monkeypatch.delenv("SOCKETIO_CHANNEL", raising=False)
+    assert Config.from_env()["SOCKETIO_CHANNEL"] == "flask-socketio"
+    monkeypatch.setenv("SOCKETIO_CHANNEL", "siso-staging")
+    assert Config.from_env()["SOCKETIO_CHANNEL"] == "siso-staging"
+
+
 def test_healthz_reports_database_and_redis(client):
     """/healthz answers 200 with both parts ok."""
     resp = client.get("/healthz")
