@@ -22,12 +22,14 @@ import logging
 from flask import current_app, request
 from flask_login import current_user, user_logged_out
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, leave_room
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core import chat, presence
 from core.accounts import user_for_token
 from core.errors import DomainError, ValidationError
 from core.extensions import db, is_row_id, socketio
-from core.models import User
+from core.models import Partner, User
 from core.notifications import user_room
 from core.sessions import session_expired
 
@@ -47,7 +49,10 @@ def _user() -> User | None:
     uid, version = sess.get("user_id"), sess.get("version")
     if uid is None:
         return None
-    user = db.session.get(User, uid)
+    # One query for the user, their partner row (status) and its computed tier; the
+    # override in force is still read by every access check (core.chat._Viewer).
+    user = db.session.scalar(select(User).options(
+        joinedload(User.partner).joinedload(Partner.tier)).where(User.id == uid))
     if user is None or user.session_version != version or not user.is_active:
         return None
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
@@ -86,8 +91,7 @@ def on_connect(auth=None):
     join_room(user_room(user.id))
     join_room(PRESENCE_ROOM)
     try:
-        presence.add_socket(user.id, request.sid)
-        if presence.heartbeat(user.id, "online") != "online":
+        if presence.connect_socket(user.id, request.sid) != "online":
             emit("presence", {"user_id": user.id, "state": "online"}, to=PRESENCE_ROOM)
     except Exception:  # Redis down: chat still works, presence does not
         log.exception("presence unavailable")
@@ -163,10 +167,10 @@ def _id(data: dict, key: str = "id") -> int:
     return value
 
 
-def _channel_json(channel, user: User) -> dict:
+def _channel_json(channel, user: User, can_post: bool) -> dict:
     return {"id": channel.id, "slug": channel.slug, "kind": channel.kind,
             "title": chat.channel_title(channel, user), "topic": channel.topic,
-            "read_only": channel.read_only, "can_post": chat.can_post(user, channel)}
+            "read_only": channel.read_only, "can_post": can_post}
 
 
 @event("join")
@@ -174,7 +178,7 @@ def on_join(user, data):
     """Join a channel's room; ack ``{ok, channel, messages, more, unread,
     first_unread_id, typing, presence}``. With ``after`` (last id the client has): only
     what it missed, ``CATCH_UP_LIMIT`` at a time (``more`` says whether to ask again)."""
-    channel = _channel(user, data)
+    channel, can_post = chat.open_channel(user, data.get("channel"))
     after = data.get("after")
     if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
                                   and after >= 0):
@@ -188,17 +192,18 @@ def on_join(user, data):
         else chat.history(channel)
     members = chat.members_for_presence(channel)
     try:
-        presence.add_room(user.id, channel.id)
-        typing = [u for u in presence.typing_in(channel.id) if u != user.id]
-        states = presence.presence_of([u.id for u in members])
+        typing, states = presence.join_room_state(user.id, channel.id, [u.id for u in members])
+        typing = [u for u in typing if u != user.id]
     except Exception:
         typing, states = [], {}
-    return {"ok": True, "channel": _channel_json(channel, user),
+    unread = chat.read_state(user, channel)
+    first_unread = unread.pop("first_unread_id")
+    return {"ok": True, "channel": _channel_json(channel, user, can_post),
             "messages": chat.messages_json(rows),
             # A catch-up page that came back full: ask ``history`` with ``after`` for more.
             "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
-            "unread": chat.unread_counts(user, [channel])[channel.id],
-            "first_unread_id": chat.first_unread_id(user, channel),
+            "unread": unread,
+            "first_unread_id": first_unread,
             "typing": typing,
             "presence": [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
                          for u in members]}
@@ -237,7 +242,7 @@ def on_send(user, data):
     if parent is not None and not is_row_id(parent):
         raise ValidationError("parent_id must be a message id.")
     msg = chat.post_message(user, channel, data.get("body"), parent)
-    payload = chat.message_json(msg)
+    payload = msg.fresh_json  # what the room hears, built without a query
     db.session.commit()
     return {"ok": True, "id": payload["id"], "message": payload}
 
