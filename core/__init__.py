@@ -13,7 +13,7 @@ from flask import Flask, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from core.config import Config, config_for_env
+from core.config import Config, config_for_env, queue_url
 from core.errors import DomainError
 from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
 
@@ -50,10 +50,13 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if mq is None:
         mq = app.config["REDIS_URL"]
-    app.config["SOCKETIO_MESSAGE_QUEUE"] = mq or None
-    mq = mq or None
+    mq = queue_url(mq, app.config["SOCKETIO_QUEUE_MAX_CONNECTIONS"]) if mq else None
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = mq
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=mq,
                       channel=app.config["SOCKETIO_CHANNEL"],
+                      ping_interval=(app.config["SOCKETIO_PING_INTERVAL"],
+                                     app.config["SOCKETIO_PING_GRACE"]),
+                      ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 
