@@ -1,5 +1,5 @@
 // Service worker: cache the app shell and static files; network first for pages.
-const CACHE = "siso-v1";
+const CACHE = "siso-v2";  // bump when a cached static file changes (cache-first below)
 const SHELL = ["/static/css/app.css", "/static/js/app.js", "/static/icons/icon.svg", "/static/offline.html"];
 self.addEventListener("install", (e) => { e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL))); self.skipWaiting(); });
 self.addEventListener("activate", (e) => {
