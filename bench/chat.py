@@ -17,6 +17,10 @@ Each measurement has two phases, timed apart:
    counts as an error and its missing messages as lost; a send not acknowledged ``ok``
    counts as an error.
 
+Like an open chat page (``static/js/chat.js``), every client also sends a heartbeat every
+25 s and its read marker at most every 5 s while messages arrive (``--no-chatter``: not);
+an answer that is not ``ok`` counts as an error.
+
 Prints, per N: p50/p99 latency (ms), deliveries/s, lost, errors, the load average before
 and after; then the highest of ``--rates`` at which p99 stays under 100 ms with nothing
 lost. Asserts nothing.
@@ -41,6 +45,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -167,6 +172,8 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
     import socketio
 
     lat, seen, counted = [], set(), set()
+    newest: dict[int, int] = {}  # client → highest message id received
+    chatter_tasks = []
     connect_errors, phase_errors = [], []
     join_ms = []
     clients = []
@@ -185,6 +192,7 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
                     return  # another run's message, or a client whose join failed
                 lat.append((time.time() - body["t"]) * 1000)
                 seen.add((i, body["n"]))
+                newest[i] = max(newest.get(i, 0), m["id"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass
 
@@ -209,9 +217,30 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
             join_ms.append((time.perf_counter() - t0) * 1000)
             clients.append(c)
             counted.add(i)
+            if CHATTER:
+                chatter_tasks.append(asyncio.ensure_future(chatter(i, c)))
         except Exception as exc:  # counted, not fatal
             connect_errors.append(repr(exc))
             await c.disconnect()
+
+    def answered(ack):
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            (phase_errors if measuring else connect_errors).append(ack)
+
+    async def chatter(i, c):
+        """What an open chat page sends besides messages (static/js/chat.js): a heartbeat
+        every 25 s, and the read marker at most every 5 s while messages arrive."""
+        next_beat = time.time() + random.uniform(0, 25)
+        sent_read = 0
+        while c.connected:
+            await asyncio.sleep(random.uniform(4.5, 5.5))
+            if newest.get(i, 0) > sent_read:
+                sent_read = newest[i]
+                await c.emit("read", {"channel": "general", "last_id": sent_read},
+                             callback=answered)
+            if time.time() >= next_beat:
+                next_beat += 25
+                await c.emit("heartbeat", {"state": "online"}, callback=answered)
 
     start = time.time()
     tasks = []
@@ -238,18 +267,22 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
             deadline = max(deadline, time.time() + 2)  # still arriving: keep waiting
         await asyncio.sleep(0.1)
     measuring = False
+    for t in chatter_tasks:
+        t.cancel()
     conn.send({"lat": lat, "errors": len(phase_errors) + dropped, "dropped": dropped,
                "clients": len(clients), "received": len(seen)})
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
 RUN = ""
+CHATTER = True
 
 
-def receiver_proc(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn, run_id):
+def receiver_proc(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn, run_id,
+                  chatter):
     """Entry point of one client process."""
-    global RUN
-    RUN = run_id
+    global RUN, CHATTER
+    RUN, CHATTER = run_id, chatter
     asyncio.run(_receivers(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn))
 
 
@@ -287,7 +320,8 @@ def _q(xs, p):
     return statistics.quantiles(xs, n=100)[p - 1]
 
 
-def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle, drain):
+def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle, drain,
+        chatter=True):
     """One measurement (connect phase, settle, measured phase): returns a dict of figures."""
     ctx = mp.get_context("spawn")
     go, done_sending = ctx.Event(), ctx.Event()
@@ -301,7 +335,8 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
         r = ctx.Event()
         a, b = ctx.Pipe()
         proc = ctx.Process(target=receiver_proc, args=(toks, p * chunk, urls, connect_rate / procs,
-                                                       r, go, done_sending, drain, b, run_id))
+                                                       r, go, done_sending, drain, b, run_id,
+                                                       chatter))
         proc.start()
         parts.append(proc)
         pipes.append(a)
@@ -369,6 +404,8 @@ def main() -> None:
     ap.add_argument("--max-rate-clients", type=int, default=1000)
     ap.add_argument("--rates", default="5,10,20,40,80", help="empty: skip the probe")
     ap.add_argument("--history", type=int, default=200)
+    ap.add_argument("--no-chatter", action="store_true",
+                    help="clients send only joins (no heartbeats, no read markers)")
     ap.add_argument("--profile", default=None, help="directory for server profiles")
     args = ap.parse_args()
     sizes = [int(x) for x in args.clients.split(",") if x]
@@ -383,16 +420,17 @@ def main() -> None:
               f"{os.cpu_count()} CPUs, load average {loadavg()}")
         print(f"mode={args.mode} servers=2 client_procs={args.procs} "
               f"db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
-              f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history}")
+              f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history} "
+              f"chatter={'off' if args.no_chatter else 'heartbeat 25 s, read marker 5 s'}")
         print(HEADER)
         for n in sizes:
             r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter)
             print(fmt(r), flush=True)
         best = None
         for rate in rates:
             r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter)
             print("max-rate probe: " + fmt(r), flush=True)
             if r["p99_ms"] < 100 and r["lost"] == 0 and r["errors"] == 0:
                 best = rate

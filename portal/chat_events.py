@@ -12,12 +12,14 @@ Events (client → server, all acknowledged):
 ``send {channel, body, parent_id?}``, ``edit {id, body}``, ``delete {id}``,
 ``react {id, emoji}``, ``read {channel, last_id}``, ``typing {channel}``,
 ``heartbeat {state: online|away}``, ``search {channel, q}``, ``unread {}``.
-Server → client: ``message``, ``message_updated``, ``typing``, ``presence``, ``read``,
+Server → client: ``message``, ``message_updated``, ``typing``, ``presence``
+(``{changes: [{user_id, state}]}``, batched: ``announce_presence``), ``read``,
 ``notification``, ``channel_lost``, ``kicked``, ``error``.
 """
 
 import functools
 import logging
+import threading
 
 from flask import current_app, request
 from flask_login import current_user, user_logged_out
@@ -37,6 +39,45 @@ log = logging.getLogger(__name__)
 
 #: Every connected socket is in this room and hears presence changes.
 PRESENCE_ROOM = "presence"
+#: Presence changes are announced in batches, at most one ``presence`` event per process
+#: this often (seconds). One event per change costs one packet per connected socket:
+#: with 1,000 sockets, a wave of 100 connects a second (a deploy, the morning) would be
+#: 100,000 packets a second, the whole process's capacity; batched it is 1,000.
+PRESENCE_BATCH_SECONDS = 1.0
+
+_presence_lock = threading.Lock()
+_presence_pending: dict[int, str] = {}
+_presence_flusher = None
+
+
+def announce_presence(user_id: int, state: str) -> None:
+    """Queue ``{user_id, state}`` for the next ``presence`` batch of this process
+    (``{"changes": [{"user_id", "state"}, ...]}`` to every socket, within
+    ``PRESENCE_BATCH_SECONDS``). A later change of the same user replaces an earlier one."""
+    global _presence_flusher
+    with _presence_lock:
+        _presence_pending[user_id] = state
+        if _presence_flusher is None:
+            _presence_flusher = socketio.start_background_task(_flush_presence_forever)
+
+
+def flush_presence() -> int:
+    """Emit the queued presence changes now, as one event; returns how many."""
+    with _presence_lock:
+        changes = [{"user_id": u, "state": st} for u, st in _presence_pending.items()]
+        _presence_pending.clear()
+    if changes:
+        try:
+            socketio.emit("presence", {"changes": changes}, to=PRESENCE_ROOM)
+        except Exception:  # presence is a nicety; the next change is announced again
+            log.exception("presence batch not sent")
+    return len(changes)
+
+
+def _flush_presence_forever() -> None:
+    while True:
+        socketio.sleep(PRESENCE_BATCH_SECONDS)
+        flush_presence()
 
 
 def _session() -> dict:
@@ -85,14 +126,19 @@ def on_connect(auth=None):
         raise ConnectionRefusedError("Log in to use chat.")
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
         raise ConnectionRefusedError("Chat opens once your application is approved.")
-    socketio.server.save_session(request.sid, {"user_id": user.id, "name": user.name,
+    uid = user.id
+    socketio.server.save_session(request.sid, {"user_id": uid, "name": user.name,
                                                "version": user.session_version,
                                                "rooms": []}, namespace="/")
-    join_room(user_room(user.id))
+    # The rest is Redis: hand the database connection back first. Under eventlet a
+    # wave of connects would otherwise hold the pool's connections through Redis round
+    # trips and the next connects wait for one (30 s, then refused).
+    db.session.remove()
+    join_room(user_room(uid))
     join_room(PRESENCE_ROOM)
     try:
-        if presence.connect_socket(user.id, request.sid) != "online":
-            emit("presence", {"user_id": user.id, "state": "online"}, to=PRESENCE_ROOM)
+        if presence.connect_socket(uid, request.sid) != "online":
+            announce_presence(uid, "online")
     except Exception:  # Redis down: chat still works, presence does not
         log.exception("presence unavailable")
 
@@ -106,7 +152,7 @@ def on_disconnect(reason=None):
     try:
         if presence.remove_socket(uid, request.sid) == 0:
             presence.go_offline(uid)
-            emit("presence", {"user_id": uid, "state": "offline"}, to=PRESENCE_ROOM)
+            announce_presence(uid, "offline")
     except Exception:
         log.exception("presence unavailable")
 
@@ -191,22 +237,25 @@ def on_join(user, data):
     rows = chat.history(channel, after_id=after, limit=chat.CATCH_UP_LIMIT) if after is not None \
         else chat.history(channel)
     members = chat.members_for_presence(channel)
-    try:
-        typing, states = presence.join_room_state(user.id, channel.id, [u.id for u in members])
-        typing = [u for u in typing if u != user.id]
-    except Exception:
-        typing, states = [], {}
     unread = chat.read_state(user, channel)
     first_unread = unread.pop("first_unread_id")
-    return {"ok": True, "channel": _channel_json(channel, user, can_post),
-            "messages": chat.messages_json(rows),
-            # A catch-up page that came back full: ask ``history`` with ``after`` for more.
-            "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
-            "unread": unread,
-            "first_unread_id": first_unread,
-            "typing": typing,
-            "presence": [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
-                         for u in members]}
+    ack = {"ok": True, "channel": _channel_json(channel, user, can_post),
+           "messages": chat.messages_json(rows),
+           # A catch-up page that came back full: ask ``history`` with ``after`` for more.
+           "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
+           "unread": unread,
+           "first_unread_id": first_unread}
+    uid, channel_id = user.id, channel.id
+    db.session.remove()  # the database part is done: free the connection before Redis
+    try:
+        typing, states = presence.join_room_state(uid, channel_id, [u.id for u in members])
+        typing = [u for u in typing if u != uid]
+    except Exception:
+        typing, states = [], {}
+    ack["typing"] = typing
+    ack["presence"] = [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
+                       for u in members]
+    return ack
 
 
 @event("leave")
@@ -305,7 +354,7 @@ def on_heartbeat(user, data):
     if state not in presence.PRESENCE_STATES:
         raise ValidationError("state is online or away.")
     if presence.heartbeat(user.id, state) != state:
-        emit("presence", {"user_id": user.id, "state": state}, to=PRESENCE_ROOM)
+        announce_presence(user.id, state)
     presence.add_socket(user.id, request.sid)
     sess = _session()
     rooms = sess.get("rooms", [])

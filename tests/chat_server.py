@@ -7,7 +7,8 @@ testing config (same secret key as the test process) so tokens and cookies work 
 ``CHAT_PROFILE=<path>`` (benchmark only): run under cProfile and, on SIGTERM, write the
 profile to ``<path>`` and per-event handler timings (count, total, p50, p99, max in ms;
 ``connect`` included) to ``<path>.events.json``. Under eventlet cProfile sees every
-greenlet of the one OS thread, so ``tottime`` is the process's CPU by function.
+greenlet of the one OS thread; the timer is CPU time, so ``tottime`` is the process's CPU
+by function (waits for the database or other processes are not in it).
 """
 
 import os
@@ -47,7 +48,7 @@ def _profile(path: str) -> None:
             timings.setdefault(event, []).append((time.perf_counter() - start) * 1000)
 
     server._trigger_event = timed
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)  # CPU time: wall time on a busy box misleads
 
     def stop(*_):
         prof.disable()

@@ -222,7 +222,7 @@
   function presenceDot(uid, state) {
     document.querySelectorAll('li.msg[data-user-id="' + uid + '"] .author').forEach(function (a) { a.dataset.presence = state; });
   }
-  socket.on("presence", function (p) { presenceDot(p.user_id, p.state); });
+  socket.on("presence", function (p) { (p.changes || []).forEach(function (c) { presenceDot(c.user_id, c.state); }); });
   function heartbeat() { if (socket.connected) socket.emit("heartbeat", { state: document.visibilityState === "visible" ? "online" : "away" }); }
   setInterval(heartbeat, (cfg.heartbeat || 25) * 1000);
   document.addEventListener("visibilitychange", function () { heartbeat(); markRead(); });
