@@ -18,7 +18,8 @@ Each measurement has two phases, timed apart:
    counts as an error.
 
 Like an open chat page (``static/js/chat.js``), every client also sends a heartbeat every
-25 s and its read marker at most every 5 s while messages arrive (``--no-chatter``: not);
+25 s, asks for its unread badges every 30 s and sends its read marker at most every 5 s
+while messages arrive (``--no-chatter``: none of these);
 an answer that is not ``ok`` counts as an error.
 
 Prints, per N: p50/p99 latency (ms), deliveries/s, lost, errors, the load average before
@@ -64,6 +65,34 @@ CHANNEL = f"siso-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 def loadavg() -> str:
     """The 1/5/15-minute load averages, e.g. ``"0.52 0.61 0.70"``."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy() -> tuple[float, float]:
+    """``(busy, total)`` CPU jiffies of the whole machine so far (``/proc/stat``)."""
+    with open("/proc/stat") as fh:
+        vals = [int(x) for x in fh.readline().split()[1:]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    return sum(vals) - idle, sum(vals)
+
+
+def redis_pid() -> int | None:
+    """The Redis server's process id (it serves the message queue), if it says."""
+    import redis
+
+    try:
+        return int(redis.Redis.from_url(REDIS).info("server")["process_id"])
+    except Exception:
+        return None
 
 
 def build_database(url: str, partners: int, history: int = 200) -> tuple[list[str], list[str]]:
@@ -229,8 +258,10 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
 
     async def chatter(i, c):
         """What an open chat page sends besides messages (static/js/chat.js): a heartbeat
-        every 25 s, and the read marker at most every 5 s while messages arrive."""
+        every 25 s, the unread badges every 30 s, and the read marker at most every 5 s
+        while messages arrive."""
         next_beat = time.time() + random.uniform(0, 25)
+        next_unread = time.time() + random.uniform(0, 30)
         sent_read = 0
         while c.connected:
             await asyncio.sleep(random.uniform(4.5, 5.5))
@@ -241,6 +272,9 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
             if time.time() >= next_beat:
                 next_beat += 25
                 await c.emit("heartbeat", {"state": "online"}, callback=answered)
+            if time.time() >= next_unread:
+                next_unread += 30
+                await c.emit("unread", {}, callback=answered)
 
     start = time.time()
     tasks = []
@@ -321,7 +355,7 @@ def _q(xs, p):
 
 
 def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle, drain,
-        chatter=True):
+        chatter=True, server_pids=()):
     """One measurement (connect phase, settle, measured phase): returns a dict of figures."""
     ctx = mp.get_context("spawn")
     go, done_sending = ctx.Event(), ctx.Event()
@@ -348,12 +382,22 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
     conn_results = [pipe.recv() for pipe in pipes]
     time.sleep(settle)
     load_before = loadavg()
+    # CPU used during the measured phase, by side: which one ran out first.
+    sides = {"servers": list(server_pids), "clients": [p.pid for p in parts],
+             "sender": [os.getpid()], "redis": [pid] if (pid := redis_pid()) else []}
+    cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in sides.items()}
+    box0, wall0 = machine_busy(), time.time()
     go.set()
     sent, sent_ok, elapsed = asyncio.run(_send(stok, urls, rate, seconds, run_id))
     for pipe in pipes:  # before the event, so the receivers' recv() never blocks
         pipe.send(sent_ok)
     done_sending.set()
     results = [pipe.recv() for pipe in pipes]
+    wall = time.time() - wall0
+    cpu = {k: round(100 * (sum(cpu_seconds(p) for p in v) - cpu0[k]) / wall)
+           for k, v in sides.items()}
+    box1 = machine_busy()
+    cpu["machine"] = round(100 * os.cpu_count() * (box1[0] - box0[0]) / max(1, box1[1] - box0[1]))
     load_after = loadavg()
     for proc in parts:
         proc.join(30)
@@ -371,7 +415,7 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
             "deliveries_per_s": round(received / elapsed) if elapsed else 0,
             "connect_s": round(connect_s, 1), "join_p50_ms": round(_q(join_ms, 50), 1),
             "join_p99_ms": round(_q(join_ms, 99), 1),
-            "load_before": load_before, "load_after": load_after}
+            "load_before": load_before, "load_after": load_after, "cpu": cpu}
 
 
 HEADER = ("clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  max_ms  deliv/s  "
@@ -379,12 +423,16 @@ HEADER = ("clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  max_m
 
 
 def fmt(r) -> str:
-    """One table row."""
+    """One table row, then the CPU line (percent of one core, during the measured phase)."""
+    c = r["cpu"]
     return (f"{r['clients']:7d}  {r['rate']:6g}  {r['sent']:4d}  {r['received']:8d}  "
             f"{r['lost']:5d}  {r['errors']:6d}  {r['p50_ms']:6.1f}  {r['p99_ms']:6.1f}  "
             f"{r['max_ms']:6.1f}  {r['deliveries_per_s']:7d}  {r['connect_s']:9.1f}  "
             f"{r['join_p50_ms']:8.1f}  {r['join_p99_ms']:8.1f}  {r['connect_errors']:8d}  "
-            f"{r['load_before']} -> {r['load_after']}")
+            f"{r['load_before']} -> {r['load_after']}\n"
+            f"         CPU % of one core, measured phase: servers {c['servers']} (2 processes), "
+            f"receivers {c['clients']}, sender {c['sender']}, "
+            f"redis {c['redis']}; whole machine {c['machine']} of {100 * os.cpu_count()}")
 
 
 def main() -> None:
@@ -415,22 +463,23 @@ def main() -> None:
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
     urls, procs = start_servers(args.database_url, args.mode, profile_dir=args.profile)
+    pids = [p.pid for p in procs]
     try:
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
               f"{os.cpu_count()} CPUs, load average {loadavg()}")
         print(f"mode={args.mode} servers=2 client_procs={args.procs} "
               f"db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
               f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history} "
-              f"chatter={'off' if args.no_chatter else 'heartbeat 25 s, read marker 5 s'}")
+              f"chatter={'off' if args.no_chatter else 'heartbeat 25 s, unread 30 s, read 5 s'}")
         print(HEADER)
         for n in sizes:
             r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain, not args.no_chatter)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
             print(fmt(r), flush=True)
         best = None
         for rate in rates:
             r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain, not args.no_chatter)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
             print("max-rate probe: " + fmt(r), flush=True)
             if r["p99_ms"] < 100 and r["lost"] == 0 and r["errors"] == 0:
                 best = rate

@@ -25,13 +25,13 @@ import re
 from datetime import timedelta
 
 import nh3
-from sqlalchemy import case, event, func, inspect, or_, select
+from sqlalchemy import case, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import presence
 from core.audit import audit
 from core.errors import Forbidden, NotFound, ValidationError
-from core.extensions import db, get_row, is_row_id, socketio
+from core.extensions import MAX_ROW_ID, db, get_row, is_row_id, socketio
 from core.models import (
     Attachment,
     Channel,
@@ -682,10 +682,25 @@ def mark_read(user: User, channel: Channel, last_id) -> int:
     past the newest message). Returns the marker. Raises ``ValidationError`` for a bad id."""
     if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
         raise ValidationError("last_id must be a message id.")
-    newest = db.session.scalar(select(func.max(Message.id)).where(
+    last_id = min(last_id, MAX_ROW_ID)
+    # One statement, computed by the database: two devices marking at once cannot move
+    # the marker back (a read-then-write could), and an open page costs one write.
+    newest = func.coalesce(select(func.max(Message.id)).where(Message.channel_id == channel.id)
+                           .scalar_subquery(), 0)
+    target = case((newest < last_id, newest), else_=last_id)
+    current = func.coalesce(ChannelMember.last_read_id, 0)
+    marked = db.session.execute(
+        update(ChannelMember)
+        .where(ChannelMember.channel_id == channel.id, ChannelMember.user_id == user.id)
+        .values(last_read_id=case((current > target, current), else_=target))
+        .returning(ChannelMember.last_read_id)
+        .execution_options(synchronize_session="fetch")).scalar()
+    if marked is not None:
+        return marked
+    newest_id = db.session.scalar(select(func.max(Message.id)).where(
         Message.channel_id == channel.id)) or 0
-    row = _member(channel.id, user.id)
-    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest))
+    row = _member(channel.id, user.id)  # first marker of this user in this channel
+    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest_id))
     db.session.flush()
     return row.last_read_id
 
