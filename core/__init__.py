@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from core.config import Config, config_for_env, queue_url
 from core.errors import DomainError
-from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from core.extensions import JsonPacket, csrf, db, limiter, login_manager, migrate, socketio
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -57,6 +57,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       ping_interval=(app.config["SOCKETIO_PING_INTERVAL"],
                                      app.config["SOCKETIO_PING_GRACE"]),
                       ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+                      serializer=JsonPacket,
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
 
