@@ -202,6 +202,7 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
 
     lat, seen, counted = [], set(), set()
     newest: dict[int, int] = {}  # client → highest message id received
+    worst: dict[int, float] = {}  # message number → slowest delivery (ms)
     chatter_tasks = []
     connect_errors, phase_errors = [], []
     join_ms = []
@@ -220,6 +221,7 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
                 if body.get("run") != RUN or i not in counted:
                     return  # another run's message, or a client whose join failed
                 lat.append((time.time() - body["t"]) * 1000)
+                worst[body["n"]] = max(worst.get(body["n"], 0.0), lat[-1])
                 seen.add((i, body["n"]))
                 newest[i] = max(newest.get(i, 0), m["id"])
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -303,7 +305,7 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
     measuring = False
     for t in chatter_tasks:
         t.cancel()
-    conn.send({"lat": lat, "errors": len(phase_errors) + dropped, "dropped": dropped,
+    conn.send({"lat": lat, "worst": worst, "errors": len(phase_errors) + dropped, "dropped": dropped,
                "clients": len(clients), "received": len(seen)})
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
@@ -402,6 +404,10 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
     for proc in parts:
         proc.join(30)
     lat = sorted(x for r in results for x in r["lat"])
+    worst: dict[int, float] = {}
+    for r in results:
+        for n, ms in r["worst"].items():
+            worst[n] = max(worst.get(n, 0.0), ms)
     join_ms = sorted(x for r in conn_results for x in r["join_ms"])
     clients = sum(r["clients"] for r in results)
     received = sum(r["received"] for r in results)
@@ -415,7 +421,8 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
             "deliveries_per_s": round(received / elapsed) if elapsed else 0,
             "connect_s": round(connect_s, 1), "join_p50_ms": round(_q(join_ms, 50), 1),
             "join_p99_ms": round(_q(join_ms, 99), 1),
-            "load_before": load_before, "load_after": load_after, "cpu": cpu}
+            "load_before": load_before, "load_after": load_after, "cpu": cpu,
+            "worst_per_message": [round(worst.get(n, -1)) for n in range(sent)]}
 
 
 HEADER = ("clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  max_ms  deliv/s  "
@@ -455,6 +462,8 @@ def main() -> None:
     ap.add_argument("--no-chatter", action="store_true",
                     help="clients send only joins (no heartbeats, no read markers)")
     ap.add_argument("--profile", default=None, help="directory for server profiles")
+    ap.add_argument("--verbose", action="store_true",
+                    help="also print each message's slowest delivery")
     args = ap.parse_args()
     sizes = [int(x) for x in args.clients.split(",") if x]
     rates = [float(x) for x in args.rates.split(",") if x]
@@ -476,6 +485,8 @@ def main() -> None:
             r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls,
                     args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
             print(fmt(r), flush=True)
+            if args.verbose:
+                print("         slowest delivery of each message, ms:", r["worst_per_message"])
         best = None
         for rate in rates:
             r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,

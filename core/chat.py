@@ -468,10 +468,17 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
                body[:200], f"/partner/chat/{channel.slug}?m={msg.id}")
     _member(channel.id, user.id).last_read_id = msg.id
     db.session.flush()
-    try:
-        presence.clear_typing(user.id, channel.id)
-    except Exception:  # typing is a nicety  # noqa: S110
-        pass
+    user_id, channel_id = user.id, channel.id
+
+    def stop_typing():
+        try:
+            presence.clear_typing(user_id, channel_id)
+        except Exception:  # typing is a nicety  # noqa: S110
+            pass
+
+    # After the commit, not inside the transaction: under eventlet a Redis round trip
+    # here lets other greenlets run while this one holds the write (SQLite: the lock).
+    after_commit(stop_typing)
     # A message just stored has no reactions, replies or attachments yet and its mentions
     # are the ones above: its JSON needs no query (``messages_json`` would run five).
     msg.fresh_json = _json_of(msg, user, replies=0, reactions={}, mentions=[u.id for u in mentioned],

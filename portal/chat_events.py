@@ -353,12 +353,14 @@ def on_heartbeat(user, data):
     state = data.get("state", "online")
     if state not in presence.PRESENCE_STATES:
         raise ValidationError("state is online or away.")
-    if presence.heartbeat(user.id, state) != state:
-        announce_presence(user.id, state)
-    presence.add_socket(user.id, request.sid)
     sess = _session()
     rooms = sess.get("rooms", [])
     keep = chat.still_allowed(user, rooms)
+    uid = user.id
+    db.session.remove()  # database part done: no Redis round trip inside a transaction
+    if presence.heartbeat(uid, state) != state:
+        announce_presence(uid, state)
+    presence.add_socket(uid, request.sid)
     for lost in set(rooms) - set(keep):
         leave_room(chat.channel_room(lost))
         emit("channel_lost", {"channel_id": lost})
