@@ -194,6 +194,23 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
     return urls, procs
 
 
+def _gc_pauses() -> list[float]:
+    """Record the duration (ms) of every garbage collection of this process from now on."""
+    import gc
+
+    pauses: list[float] = []
+    started = [0.0]
+
+    def cb(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(cb)
+    return pauses
+
+
 async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn):
     """One client process: connect and join ``tokens`` at ``connect_rate`` per second,
     report ready, then count what arrives until the senders are done and everything (or
@@ -291,7 +308,16 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
     ready.set()
     while not go.is_set():
         await asyncio.sleep(0.02)
+    # The load generator's own full collections (a quarter of a million objects for
+    # 250 clients) paused a receiver process for up to 90 ms, and with it the delivery
+    # times of its clients: freeze what the connect phase built, collect only what the
+    # measured phase adds.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     measuring = True
+    gc_pauses = _gc_pauses()
     while not done_sending.is_set():
         await asyncio.sleep(0.05)
     expected = conn.recv() * len(clients)  # messages sent ok
@@ -305,7 +331,8 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
     measuring = False
     for t in chatter_tasks:
         t.cancel()
-    conn.send({"lat": lat, "worst": worst, "errors": len(phase_errors) + dropped, "dropped": dropped,
+    conn.send({"lat": lat, "worst": worst, "gc_max_ms": max(gc_pauses, default=0.0),
+               "gc_ms": sum(gc_pauses), "errors": len(phase_errors) + dropped, "dropped": dropped,
                "clients": len(clients), "received": len(seen)})
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
@@ -422,7 +449,9 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
             "connect_s": round(connect_s, 1), "join_p50_ms": round(_q(join_ms, 50), 1),
             "join_p99_ms": round(_q(join_ms, 99), 1),
             "load_before": load_before, "load_after": load_after, "cpu": cpu,
-            "worst_per_message": [round(worst.get(n, -1)) for n in range(sent)]}
+            "worst_per_message": [round(worst.get(n, -1)) for n in range(sent)],
+            "client_gc_max_ms": round(max(r["gc_max_ms"] for r in results), 1),
+            "client_gc_ms": round(sum(r["gc_ms"] for r in results))}
 
 
 HEADER = ("clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  max_ms  deliv/s  "
@@ -487,6 +516,8 @@ def main() -> None:
             print(fmt(r), flush=True)
             if args.verbose:
                 print("         slowest delivery of each message, ms:", r["worst_per_message"])
+                print(f"         receivers' garbage collection in the measured phase: "
+                      f"{r['client_gc_ms']} ms in all, longest pause {r['client_gc_max_ms']} ms")
         best = None
         for rate in rates:
             r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,
