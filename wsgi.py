@@ -7,9 +7,10 @@ if os.environ.get("SOCKETIO_ASYNC_MODE", "").strip() == "eventlet":  # pragma: n
 
     eventlet.monkey_patch()
 
-from core import create_app  # noqa: E402
+from core import create_app, freeze_startup_objects  # noqa: E402
 
 app = create_app()
+freeze_startup_objects()
 
 if __name__ == "__main__":  # pragma: no cover
     from core.extensions import socketio

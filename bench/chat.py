@@ -3,15 +3,41 @@
 N clients (python-socketio ``AsyncClient``, WebSocket) spread over two eventlet server
 processes (``tests/chat_server.py``) join ``#general``; staff senders (no slow mode) send
 time-stamped messages at a fixed rate; every receiver measures send-to-receive latency.
-Clients run in several processes so the load generator is not the bottleneck. Prints,
-per N: p50/p99 latency (ms), deliveries/s, messages lost, errors; then the highest rate
-at which p99 stays under 100 ms. Asserts nothing.
+Clients run in several processes so the load generator is not the bottleneck.
+
+Each measurement has two phases, timed apart:
+
+1. **Connect**: the N clients connect and join at ``--connect-rate`` per second in all
+   (a real population does not arrive in the same second), then ``--settle`` seconds pass
+   so the servers finish the joins' side work (presence broadcasts) before anything is
+   measured. Reported: connect time, p50/p99 of connect+join per client, connect errors.
+2. **Measured**: ``rate × seconds`` messages are sent; every client that was connected
+   at the start must receive every one. After the last send the receivers wait until
+   everything arrived or ``--drain`` seconds passed. A client that drops during the phase
+   counts as an error and its missing messages as lost; a send not acknowledged ``ok``
+   counts as an error.
+
+Like an open chat page (``static/js/chat.js``), every client also sends a heartbeat every
+25 s, asks for its unread badges every 30 s and sends its read marker at most every 5 s
+while messages arrive (``--no-chatter``: none of these);
+an answer that is not ``ok`` counts as an error.
+
+Prints, per N: p50/p99 latency (ms), deliveries/s, lost, errors, the load average before
+and after; then the highest of ``--rates`` at which p99 stays under 100 ms with nothing
+lost. Asserts nothing.
 
     .venv/bin/python bench/chat.py [--clients 100,500,1000] [--rate 5] [--seconds 10]
-        [--procs 4] [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet]
-        [--max-rate-clients 1000] [--rates 5,10,20,40,80]
+        [--procs 4] [--connect-rate 100] [--settle 3] [--drain 10]
+        [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet]
+        [--max-rate-clients 1000] [--rates 5,10,20,40,80] [--history 200]
+        [--profile DIR]
 
-The database is rebuilt from the migrations; Redis db 9 (``BENCH_REDIS_URL``) is flushed.
+The database is rebuilt from the migrations and ``#general`` gets ``--history`` messages
+(with mentions and reactions) so every join reads a real history page. The Redis database
+of ``BENCH_REDIS_URL`` (default db 9) is flushed; the Socket.IO message queue uses a
+channel of its own per run, so other processes on the same Redis cannot cross-talk.
+``--profile DIR`` runs the servers under cProfile (``tests/chat_server.py``) and writes
+``DIR/server-<i>.prof`` and per-event timings when the benchmark ends.
 """
 
 import argparse
@@ -19,21 +45,61 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import platform
+import random
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+#: One pub/sub channel per benchmark run (Redis pub/sub ignores the database number).
+CHANNEL = f"siso-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def build_database(url: str, partners: int) -> tuple[list[str], list[str]]:
-    """Migrate a fresh database and create partners and staff with login tokens (fast
-    inserts, no password hashing). Returns ``(partner_tokens, staff_tokens)``."""
+def loadavg() -> str:
+    """The 1/5/15-minute load averages, e.g. ``"0.52 0.61 0.70"``."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy() -> tuple[float, float]:
+    """``(busy, total)`` CPU jiffies of the whole machine so far (``/proc/stat``)."""
+    with open("/proc/stat") as fh:
+        vals = [int(x) for x in fh.readline().split()[1:]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    return sum(vals) - idle, sum(vals)
+
+
+def redis_pid() -> int | None:
+    """The Redis server's process id (it serves the message queue), if it says."""
+    import redis
+
+    try:
+        return int(redis.Redis.from_url(REDIS).info("server")["process_id"])
+    except Exception:
+        return None
+
+
+def build_database(url: str, partners: int, history: int = 200) -> tuple[list[str], list[str]]:
+    """Migrate a fresh database, create partners and staff with login tokens (fast
+    inserts, no password hashing) and ``history`` messages in ``#general`` (every fifth
+    mentions a partner, every third has two reactions). Returns
+    ``(partner_tokens, staff_tokens)``."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -41,7 +107,7 @@ def build_database(url: str, partners: int) -> tuple[list[str], list[str]]:
     from core.accounts import issue_token
     from core.config import TestingConfig
     from core.extensions import db
-    from core.models import Partner, Tier, User
+    from core.models import Channel, Mention, Message, Partner, Reaction, Tier, User
     from core.seed import seed_reference_data
     from core.timeutil import now_utc
 
@@ -72,6 +138,23 @@ def build_database(url: str, partners: int) -> tuple[list[str], list[str]]:
             db.session.add(s)
             staff.append(s)
         db.session.flush()
+        general = db.session.scalar(db.select(Channel).where(Channel.slug == "general"))
+        for i in range(history):
+            author = users[i % len(users)]
+            body = f"Closed a **deal** today, see https://example.com/deal/{i}"
+            if i % 5 == 0:
+                body += f" thanks @bench.partner.{(i + 1) % len(users)}"
+            m = Message(channel_id=general.id, user_id=author.id, body=body)
+            db.session.add(m)
+            db.session.flush()
+            if i % 5 == 0:
+                db.session.add(Mention(message_id=m.id, user_id=users[(i + 1) % len(users)].id,
+                                       channel_id=general.id))
+            if i % 3 == 0:
+                db.session.add(Reaction(message_id=m.id, user_id=users[(i + 2) % len(users)].id,
+                                        emoji="🎉"))
+                db.session.add(Reaction(message_id=m.id, user_id=users[(i + 3) % len(users)].id,
+                                        emoji="👍"))
         ptok = [issue_token(u)[0] for u in users]
         stok = [issue_token(s)[0] for s in staff]
         db.session.commit()
@@ -81,19 +164,22 @@ def build_database(url: str, partners: int) -> tuple[list[str], list[str]]:
     return ptok, stok
 
 
-def start_servers(url: str, mode: str, count: int = 2) -> tuple[list[str], list]:
+def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None
+                  ) -> tuple[list[str], list]:
     """Start ``count`` chat server processes on free ports; returns their URLs and Popens."""
     import requests
     from conftest import free_port
 
     urls, procs = [], []
-    for _ in range(count):
+    for i in range(count):
         port = free_port()
         env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS, PORT=str(port),
                    SOCKETIO_MESSAGE_QUEUE=REDIS + "?max_connections=10000",
-                   SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore")
+                   SOCKETIO_CHANNEL=CHANNEL, SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore")
         if mode == "eventlet":
             env["PSYCOPG_IMPL"] = "python"
+        if profile_dir:
+            env["CHAT_PROFILE"] = os.path.join(profile_dir, f"server-{i}.prof")
         procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "chat_server.py")],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         urls.append(f"http://127.0.0.1:{port}")
@@ -108,56 +194,162 @@ def start_servers(url: str, mode: str, count: int = 2) -> tuple[list[str], list]
     return urls, procs
 
 
-async def _receivers(tokens, urls, ready, go, conn):
+def _gc_pauses() -> list[float]:
+    """Record the duration (ms) of every garbage collection of this process from now on."""
+    import gc
+
+    pauses: list[float] = []
+    started = [0.0]
+
+    def cb(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(cb)
+    return pauses
+
+
+async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn):
+    """One client process: connect and join ``tokens`` at ``connect_rate`` per second,
+    report ready, then count what arrives until the senders are done and everything (or
+    nothing more within ``drain`` s) has arrived."""
     import socketio
 
-    lat, errors, seen = [], [], set()
+    lat, seen, counted = [], set(), set()
+    newest: dict[int, int] = {}  # client → highest message id received
+    worst: dict[int, float] = {}  # message number → slowest delivery (ms)
+    chatter_tasks = []
+    connect_errors, phase_errors = [], []
+    join_ms = []
     clients = []
+    measuring = False
+    dropped = 0
 
     async def one(i, token):
+        nonlocal dropped
         c = socketio.AsyncClient(reconnection=False)
 
         @c.on("message")
         async def on_message(m):
             try:
                 body = json.loads(m["body"])
+                if body.get("run") != RUN or i not in counted:
+                    return  # another run's message, or a client whose join failed
                 lat.append((time.time() - body["t"]) * 1000)
-                seen.add((body["s"], body["n"]))
-            except (ValueError, KeyError, TypeError):
+                worst[body["n"]] = max(worst.get(body["n"], 0.0), lat[-1])
+                seen.add((i, body["n"]))
+                newest[i] = max(newest.get(i, 0), m["id"])
+            except (ValueError, KeyError, TypeError, AttributeError):
                 pass
 
         @c.on("error")
         async def on_error(e):
-            errors.append(e)
+            (phase_errors if measuring else connect_errors).append(e)
 
+        @c.on("disconnect")
+        async def on_disconnect(*_):
+            nonlocal dropped
+            if measuring:
+                dropped += 1
+
+        t0 = time.perf_counter()
         try:
             await c.connect(urls[i % len(urls)], auth={"token": token}, transports=["websocket"],
                             wait_timeout=30)
             ack = await c.call("join", {"channel": "general"}, timeout=30)
             if not ack.get("ok"):
-                errors.append(ack)
+                connect_errors.append(ack)
+                return
+            join_ms.append((time.perf_counter() - t0) * 1000)
             clients.append(c)
+            counted.add(i)
+            if CHATTER:
+                chatter_tasks.append(asyncio.ensure_future(chatter(i, c)))
         except Exception as exc:  # counted, not fatal
-            errors.append(repr(exc))
+            connect_errors.append(repr(exc))
+            await c.disconnect()
 
-    for start in range(0, len(tokens), 50):
-        await asyncio.gather(*(one(start + i, t) for i, t in enumerate(tokens[start:start + 50])))
+    def answered(ack):
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            (phase_errors if measuring else connect_errors).append(ack)
+
+    async def chatter(i, c):
+        """What an open chat page sends besides messages (static/js/chat.js): a heartbeat
+        every 25 s, the unread badges every 30 s, and the read marker at most every 5 s
+        while messages arrive."""
+        next_beat = time.time() + random.uniform(0, 25)
+        next_unread = time.time() + random.uniform(0, 30)
+        sent_read = 0
+        while c.connected:
+            await asyncio.sleep(random.uniform(4.5, 5.5))
+            if newest.get(i, 0) > sent_read:
+                sent_read = newest[i]
+                await c.emit("read", {"channel": "general", "last_id": sent_read},
+                             callback=answered)
+            if time.time() >= next_beat:
+                next_beat += 25
+                await c.emit("heartbeat", {"state": "online"}, callback=answered)
+            if time.time() >= next_unread:
+                next_unread += 30
+                await c.emit("unread", {}, callback=answered)
+
+    start = time.time()
+    tasks = []
+    for k, token in enumerate(tokens):
+        delay = start + k / connect_rate - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(offset + k, token)))
+    await asyncio.gather(*tasks)
+    conn.send({"connected": len(clients), "connect_errors": len(connect_errors),
+               "join_ms": join_ms})
     ready.set()
     while not go.is_set():
+        await asyncio.sleep(0.02)
+    # The load generator's own full collections (a quarter of a million objects for
+    # 250 clients) paused a receiver process for up to 90 ms, and with it the delivery
+    # times of its clients: freeze what the connect phase built, collect only what the
+    # measured phase adds.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    measuring = True
+    gc_pauses = _gc_pauses()
+    while not done_sending.is_set():
         await asyncio.sleep(0.05)
-    while go.is_set():
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)  # stragglers
-    conn.send({"lat": lat, "errors": len(errors), "clients": len(clients),
-               "received": len(lat), "distinct": len(seen)})
+    expected = conn.recv() * len(clients)  # messages sent ok
+    deadline = time.time() + drain
+    last = -1
+    while len(seen) < expected and time.time() < deadline:
+        if len(seen) != last:
+            last = len(seen)
+            deadline = max(deadline, time.time() + 2)  # still arriving: keep waiting
+        await asyncio.sleep(0.1)
+    measuring = False
+    for t in chatter_tasks:
+        t.cancel()
+    conn.send({"lat": lat, "worst": worst, "gc_max_ms": max(gc_pauses, default=0.0),
+               "gc_ms": sum(gc_pauses), "errors": len(phase_errors) + dropped, "dropped": dropped,
+               "clients": len(clients), "received": len(seen)})
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
-def receiver_proc(tokens, urls, ready, go, conn):
-    asyncio.run(_receivers(tokens, urls, ready, go, conn))
+RUN = ""
+CHATTER = True
 
 
-async def _send(stokens, urls, rate, seconds):
+def receiver_proc(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn, run_id,
+                  chatter):
+    """Entry point of one client process."""
+    global RUN, CHATTER
+    RUN, CHATTER = run_id, chatter
+    asyncio.run(_receivers(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn))
+
+
+async def _send(stokens, urls, rate, seconds, run_id):
     import socketio
 
     senders = []
@@ -166,7 +358,6 @@ async def _send(stokens, urls, rate, seconds):
         await c.connect(urls[i % len(urls)], auth={"token": t}, transports=["websocket"])
         senders.append(c)
     total = int(rate * seconds)
-    errors = 0
     start = time.time()
     pending = []
     for n in range(total):
@@ -175,94 +366,179 @@ async def _send(stokens, urls, rate, seconds):
         if delay > 0:
             await asyncio.sleep(delay)
         c = senders[n % len(senders)]
-        body = json.dumps({"t": time.time(), "s": n % len(senders), "n": n})
+        body = json.dumps({"t": time.time(), "n": n, "run": run_id})
         pending.append(asyncio.ensure_future(c.call("send", {"channel": "general", "body": body},
                                                     timeout=30)))
-    for r in await asyncio.gather(*pending, return_exceptions=True):
-        if not isinstance(r, dict) or not r.get("ok"):
-            errors += 1
+    ok = sum(1 for r in await asyncio.gather(*pending, return_exceptions=True)
+             if isinstance(r, dict) and r.get("ok"))
+    elapsed = time.time() - start
     for c in senders:
         await c.disconnect()
-    return total, errors, time.time() - start
+    return total, ok, elapsed
 
 
-def run(n_clients, rate, seconds, procs, ptok, stok, urls):
-    """One measurement: returns a dict of figures."""
+def _q(xs, p):
+    if len(xs) < 2:
+        return xs[0] if xs else 0.0
+    return statistics.quantiles(xs, n=100)[p - 1]
+
+
+def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle, drain,
+        chatter=True, server_pids=()):
+    """One measurement (connect phase, settle, measured phase): returns a dict of figures."""
     ctx = mp.get_context("spawn")
-    go = ctx.Event()
-    parts, pipes = [], []
+    go, done_sending = ctx.Event(), ctx.Event()
+    run_id = uuid.uuid4().hex[:8]
+    parts, pipes, readies = [], [], []
     chunk = -(-n_clients // procs)
-    readies = []
     for p in range(procs):
-        toks = ptok[p * chunk:(p + 1) * chunk][: max(0, n_clients - p * chunk)]
+        toks = ptok[p * chunk:min(n_clients, (p + 1) * chunk)]
         if not toks:
             continue
         r = ctx.Event()
         a, b = ctx.Pipe()
-        proc = ctx.Process(target=receiver_proc, args=(toks, urls, r, go, b))
+        proc = ctx.Process(target=receiver_proc, args=(toks, p * chunk, urls, connect_rate / procs,
+                                                       r, go, done_sending, drain, b, run_id,
+                                                       chatter))
         proc.start()
         parts.append(proc)
         pipes.append(a)
         readies.append(r)
     t0 = time.time()
     for r in readies:
-        r.wait(300)
+        r.wait(600)
     connect_s = time.time() - t0
+    conn_results = [pipe.recv() for pipe in pipes]
+    time.sleep(settle)
+    load_before = loadavg()
+    # CPU used during the measured phase, by side: which one ran out first.
+    sides = {"servers": list(server_pids), "clients": [p.pid for p in parts],
+             "sender": [os.getpid()], "redis": [pid] if (pid := redis_pid()) else []}
+    cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in sides.items()}
+    box0, wall0 = machine_busy(), time.time()
     go.set()
-    sent, send_errors, elapsed = asyncio.run(_send(stok, urls, rate, seconds))
-    go.clear()
+    sent, sent_ok, elapsed = asyncio.run(_send(stok, urls, rate, seconds, run_id))
+    for pipe in pipes:  # before the event, so the receivers' recv() never blocks
+        pipe.send(sent_ok)
+    done_sending.set()
     results = [pipe.recv() for pipe in pipes]
+    wall = time.time() - wall0
+    cpu = {k: round(100 * (sum(cpu_seconds(p) for p in v) - cpu0[k]) / wall)
+           for k, v in sides.items()}
+    box1 = machine_busy()
+    cpu["machine"] = round(100 * os.cpu_count() * (box1[0] - box0[0]) / max(1, box1[1] - box0[1]))
+    load_after = loadavg()
     for proc in parts:
         proc.join(30)
     lat = sorted(x for r in results for x in r["lat"])
+    worst: dict[int, float] = {}
+    for r in results:
+        for n, ms in r["worst"].items():
+            worst[n] = max(worst.get(n, 0.0), ms)
+    join_ms = sorted(x for r in conn_results for x in r["join_ms"])
     clients = sum(r["clients"] for r in results)
-    expected = sent * clients
-    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0] * 99
-    return {"clients": clients, "rate": rate, "sent": sent, "received": len(lat),
-            "lost": expected - len(lat), "errors": send_errors + sum(r["errors"] for r in results),
-            "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1),
-            "deliveries_per_s": round(len(lat) / elapsed), "connect_s": round(connect_s, 1)}
+    received = sum(r["received"] for r in results)
+    return {"clients": clients, "rate": rate, "sent": sent, "received": received,
+            "lost": sent * clients - received,
+            "errors": (sent - sent_ok) + sum(r["errors"] for r in results),
+            "dropped": sum(r["dropped"] for r in results),
+            "connect_errors": n_clients - sum(r["connected"] for r in conn_results),
+            "p50_ms": round(_q(lat, 50), 1), "p99_ms": round(_q(lat, 99), 1),
+            "max_ms": round(lat[-1], 1) if lat else 0.0,
+            "deliveries_per_s": round(received / elapsed) if elapsed else 0,
+            "connect_s": round(connect_s, 1), "join_p50_ms": round(_q(join_ms, 50), 1),
+            "join_p99_ms": round(_q(join_ms, 99), 1),
+            "load_before": load_before, "load_after": load_after, "cpu": cpu,
+            "worst_per_message": [round(worst.get(n, -1)) for n in range(sent)],
+            "client_gc_max_ms": round(max(r["gc_max_ms"] for r in results), 1),
+            "client_gc_ms": round(sum(r["gc_ms"] for r in results))}
+
+
+HEADER = ("clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  max_ms  deliv/s  "
+          "connect_s  join_p50  join_p99  conn_err  load before -> after")
+
+
+def fmt(r) -> str:
+    """One table row, then the CPU line (percent of one core, during the measured phase)."""
+    c = r["cpu"]
+    return (f"{r['clients']:7d}  {r['rate']:6g}  {r['sent']:4d}  {r['received']:8d}  "
+            f"{r['lost']:5d}  {r['errors']:6d}  {r['p50_ms']:6.1f}  {r['p99_ms']:6.1f}  "
+            f"{r['max_ms']:6.1f}  {r['deliveries_per_s']:7d}  {r['connect_s']:9.1f}  "
+            f"{r['join_p50_ms']:8.1f}  {r['join_p99_ms']:8.1f}  {r['connect_errors']:8d}  "
+            f"{r['load_before']} -> {r['load_after']}\n"
+            f"         CPU % of one core, measured phase: servers {c['servers']} (2 processes), "
+            f"receivers {c['clients']}, sender {c['sender']}, "
+            f"redis {c['redis']}; whole machine {c['machine']} of {100 * os.cpu_count()}")
 
 
 def main() -> None:
+    """Parse the options, build the data, start the servers, run every measurement."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", default="100,500,1000")
     ap.add_argument("--rate", type=float, default=5)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--connect-rate", type=float, default=100,
+                    help="connects + joins per second, all client processes together")
+    ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--drain", type=float, default=10)
     ap.add_argument("--mode", default="eventlet")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "sqlite:////tmp/chat-bench.db"))
     ap.add_argument("--max-rate-clients", type=int, default=1000)
-    ap.add_argument("--rates", default="5,10,20,40,80")
+    ap.add_argument("--rates", default="5,10,20,40,80", help="empty: skip the probe")
+    ap.add_argument("--history", type=int, default=200)
+    ap.add_argument("--no-chatter", action="store_true",
+                    help="clients send only joins (no heartbeats, no read markers)")
+    ap.add_argument("--profile", default=None, help="directory for server profiles")
+    ap.add_argument("--verbose", action="store_true",
+                    help="also print each message's slowest delivery")
     args = ap.parse_args()
-    sizes = [int(x) for x in args.clients.split(",")]
-    need = max(sizes + [args.max_rate_clients])
-    ptok, stok = build_database(args.database_url, need)
-    urls, procs = start_servers(args.database_url, args.mode)
+    sizes = [int(x) for x in args.clients.split(",") if x]
+    rates = [float(x) for x in args.rates.split(",") if x]
+    need = max(sizes + ([args.max_rate_clients] if rates else []))
+    ptok, stok = build_database(args.database_url, need, args.history)
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+    urls, procs = start_servers(args.database_url, args.mode, profile_dir=args.profile)
+    pids = [p.pid for p in procs]
     try:
-        print(f"mode={args.mode} servers=2 client_procs={args.procs} db={args.database_url.split(':')[0]}")
-        print("clients  rate/s  sent  received  lost  errors  p50_ms  p99_ms  deliveries/s  connect_s")
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
+              f"{os.cpu_count()} CPUs, load average {loadavg()}")
+        print(f"mode={args.mode} servers=2 client_procs={args.procs} "
+              f"db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
+              f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history} "
+              f"chatter={'off' if args.no_chatter else 'heartbeat 25 s, unread 30 s, read 5 s'}")
+        print(HEADER)
         for n in sizes:
-            r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls)
-            print(f"{r['clients']:7d}  {r['rate']:6g}  {r['sent']:4d}  {r['received']:8d}  "
-                  f"{r['lost']:4d}  {r['errors']:6d}  {r['p50_ms']:6.1f}  {r['p99_ms']:6.1f}  "
-                  f"{r['deliveries_per_s']:12d}  {r['connect_s']:9.1f}", flush=True)
+            r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls,
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
+            print(fmt(r), flush=True)
+            if args.verbose:
+                print("         slowest delivery of each message, ms:", r["worst_per_message"])
+                print(f"         receivers' garbage collection in the measured phase: "
+                      f"{r['client_gc_ms']} ms in all, longest pause {r['client_gc_max_ms']} ms")
         best = None
-        for rate in [float(x) for x in args.rates.split(",")]:
-            r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls)
-            print(f"max-rate probe: clients={r['clients']} rate={rate:g}/s p50={r['p50_ms']} ms "
-                  f"p99={r['p99_ms']} ms lost={r['lost']} errors={r['errors']} "
-                  f"deliveries/s={r['deliveries_per_s']}", flush=True)
-            if r["p99_ms"] < 100 and r["lost"] == 0:
+        for rate in rates:
+            r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
+            print("max-rate probe: " + fmt(r), flush=True)
+            if r["p99_ms"] < 100 and r["lost"] == 0 and r["errors"] == 0:
                 best = rate
             else:
                 break
-        print(f"highest rate with p99 < 100 ms at {args.max_rate_clients} clients: "
-              f"{best if best is not None else 'none tried'} msg/s")
+        if rates:
+            print(f"highest rate with p99 < 100 ms, nothing lost, at {args.max_rate_clients} "
+                  f"clients: {best if best is not None else 'none of ' + args.rates} msg/s")
+        print(f"load average at the end: {loadavg()}")
     finally:
         for p in procs:
             p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 if __name__ == "__main__":

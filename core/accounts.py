@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.audit import audit
@@ -239,7 +240,11 @@ def user_for_token(token: str) -> User | None:
     """
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    # The user and their partner row in the same query: every caller checks both (chat
+    # connects of a whole population run this back to back).
+    row = db.session.scalar(select(ApiToken).options(
+        joinedload(ApiToken.user).joinedload(User.partner))
+        .where(ApiToken.token_hash == _hash_token(token)))
     now = now_utc()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None

@@ -18,19 +18,20 @@ Live side effects (Socket.IO emits, notifications) happen after the commit
 their sockets right after the commit that changed it (``_recheck_after_commit``).
 """
 
+import functools
 import html as html_lib
 import logging
 import re
 from datetime import timedelta
 
 import nh3
-from sqlalchemy import event, func, inspect, or_, select
+from sqlalchemy import case, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import presence
 from core.audit import audit
 from core.errors import Forbidden, NotFound, ValidationError
-from core.extensions import db, get_row, is_row_id, socketio
+from core.extensions import MAX_ROW_ID, db, get_row, is_row_id, socketio
 from core.models import (
     Attachment,
     Channel,
@@ -131,9 +132,13 @@ def can_read(user: User, channel: Channel) -> bool:
 
 def can_post(user: User, channel: Channel) -> bool:
     """Readers may post, except in read-only channels where only staff post."""
-    if not can_read(user, channel):
+    return _postable(_Viewer(user), channel)
+
+
+def _postable(viewer: _Viewer, channel: Channel) -> bool:
+    if not _readable(viewer, channel):
         return False
-    return user.is_staff or not channel.read_only
+    return viewer.is_staff or not channel.read_only
 
 
 def channels_for(user: User) -> list[Channel]:
@@ -158,14 +163,29 @@ def channels_for(user: User) -> list[Channel]:
 def get_channel_for(user: User, channel_ref) -> Channel:
     """Return a readable channel by id or slug; otherwise raise ``NotFound`` (also when it
     exists but the user may not read it: no leak of locked channels' existence)."""
+    return open_channel(user, channel_ref)[0]
+
+
+def open_channel(user: User, channel_ref) -> tuple[Channel, bool]:
+    """``get_channel_for`` and ``can_post`` from one read of the user's access facts
+    (status, effective tier): ``(channel, may_post)``. Raises ``NotFound`` like
+    ``get_channel_for``. For one event that needs both (a join)."""
+    channel = _channel_by_ref(channel_ref)
+    if channel is None:
+        raise NotFound("No such channel.")
+    viewer = _Viewer(user)
+    if not _readable(viewer, channel):
+        raise NotFound("No such channel.")
+    return channel, _postable(viewer, channel)
+
+
+def _channel_by_ref(channel_ref) -> Channel | None:
     if is_row_id(channel_ref):
         channel = get_row(Channel, channel_ref)
     elif isinstance(channel_ref, str) and 0 < len(channel_ref) <= 60:
         channel = db.session.scalar(select(Channel).where(Channel.slug == channel_ref))
     else:
         channel = None
-    if channel is None or not can_read(user, channel):
-        raise NotFound("No such channel.")
     return channel
 
 
@@ -273,6 +293,26 @@ _ALLOWED_TAGS = {"strong", "em", "code", "a", "br"}
 
 
 def render(body: str) -> str:
+    """Render a message's Markdown subset to sanitised HTML (see ``_render``).
+
+    A pure function of the text, so each process keeps the last ``RENDER_CACHE_SIZE``
+    results: a join renders the same 50 messages for every partner who opens the
+    channel. Nothing about the reader or the time goes into the result."""
+    if not isinstance(body, str):
+        raise TypeError("body must be a string")
+    return _render_cached(body)
+
+
+#: Rendered bodies kept per process (a few MB at most: bodies are at most 2,000 characters).
+RENDER_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _render_cached(body: str) -> str:
+    return _render(body)
+
+
+def _render(body: str) -> str:
     """Render a message's Markdown subset to sanitised HTML.
 
     Supported: ``**bold**``, ``*italics*`` / ``_italics_``, `` `code` ``, ``[text](https://…)``
@@ -397,12 +437,16 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
     ``Forbidden`` (read-only channel), ``NotFound`` (channel not readable),
     ``core.presence.SlowMode`` (over 5 messages in 10 s; staff exempt), ``Muted`` (a mute
     is in force on the author).
+
+    The returned row's ``fresh_json`` is its ``message_json`` as stored (the payload that
+    is broadcast), built without a query; it is not updated by later changes.
     """
     body = _clean_body(body)
-    if not can_read(user, channel):
+    viewer = _Viewer(user)  # status and effective tier, read once for both checks
+    if not _readable(viewer, channel):
         raise NotFound("No such channel.")
     check_not_muted(user)
-    if not can_post(user, channel):
+    if not _postable(viewer, channel):
         raise Forbidden("Only staff post in this channel.")
     parent = None
     if parent_id is not None:
@@ -417,17 +461,29 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
                   parent_id=parent.id if parent else None)
     db.session.add(msg)
     db.session.flush()
-    for u in _mentioned_users(body, channel, user):
+    mentioned = _mentioned_users(body, channel, user)
+    for u in mentioned:
         db.session.add(Mention(message_id=msg.id, user_id=u.id, channel_id=channel.id))
         notify(u.id, "mention", f"{user.name} mentioned you in #{channel_title(channel, u)}",
                body[:200], f"/partner/chat/{channel.slug}?m={msg.id}")
     _member(channel.id, user.id).last_read_id = msg.id
     db.session.flush()
-    try:
-        presence.clear_typing(user.id, channel.id)
-    except Exception:  # typing is a nicety  # noqa: S110
-        pass
-    emit_after_commit("message", message_json(msg), channel_room(channel.id))
+    user_id, channel_id = user.id, channel.id
+
+    def stop_typing():
+        try:
+            presence.clear_typing(user_id, channel_id)
+        except Exception:  # typing is a nicety  # noqa: S110
+            pass
+
+    # After the commit, not inside the transaction: under eventlet a Redis round trip
+    # here lets other greenlets run while this one holds the write (SQLite: the lock).
+    after_commit(stop_typing)
+    # A message just stored has no reactions, replies or attachments yet and its mentions
+    # are the ones above: its JSON needs no query (``messages_json`` would run five).
+    msg.fresh_json = _json_of(msg, user, replies=0, reactions={}, mentions=[u.id for u in mentioned],
+                              files=[])
+    emit_after_commit("message", msg.fresh_json, channel_room(channel.id))
     return msg
 
 
@@ -593,33 +649,39 @@ def messages_json(rows: list[Message]) -> list[dict]:
                                        .where(Mention.message_id.in_(ids))):
         mentions.setdefault(mid, []).append(uid)
     files: dict[int, list[dict]] = {}
-    for a in db.session.scalars(select(Attachment).where(Attachment.message_id.in_(ids))
-                                .order_by(Attachment.id)):
+    for a in db.session.execute(select(Attachment.id, Attachment.message_id, Attachment.filename,
+                                       Attachment.content_type, Attachment.size_bytes)
+                                .where(Attachment.message_id.in_(ids)).order_by(Attachment.id)):
         files.setdefault(a.message_id, []).append(
             {"id": a.id, "filename": a.filename, "content_type": a.content_type,
              "size_bytes": a.size_bytes, "url": f"/partner/chat/attachments/{a.id}"})
-    users = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({m.user_id for m in rows})))}
-    out = []
-    for m in rows:
-        author = users[m.user_id]
-        deleted = m.deleted_at is not None
-        out.append({
-            "id": m.id, "channel_id": m.channel_id, "parent_id": m.parent_id,
-            "user_id": m.user_id, "author": author.name, "author_handle": handle_of(author.name),
-            "author_is_staff": bool(author.is_staff),
-            "body": "" if deleted else m.body, "html": "" if deleted else render(m.body),
-            "deleted": deleted,
-            "edited_at": m.edited_at.isoformat() if m.edited_at else None,
-            "created_at": m.created_at.isoformat(),
-            "reply_count": replies.get(m.id, 0),
-            "reactions": [] if deleted else [
-                {"emoji": e, "count": len(u), "user_ids": u}
-                for e, u in reactions.get(m.id, {}).items()],
-            "mentions": mentions.get(m.id, []),
-            "attachments": [] if deleted else files.get(m.id, []),
-        })
-    return out
+    # Only the three columns shown, not User entities (a history page has up to 50 authors).
+    users = {row.id: row for row in db.session.execute(
+        select(User.id, User.name, User.is_staff).where(User.id.in_({m.user_id for m in rows})))}
+    return [_json_of(m, users[m.user_id], replies=replies.get(m.id, 0),
+                     reactions=reactions.get(m.id, {}), mentions=mentions.get(m.id, []),
+                     files=files.get(m.id, [])) for m in rows]
+
+
+def _json_of(m: Message, author, *, replies: int, reactions: dict[str, list[int]],
+             mentions: list[int], files: list[dict]) -> dict:
+    """One message's JSON (``messages_json``) from what was read; ``author`` has ``name``
+    and ``is_staff``."""
+    deleted = m.deleted_at is not None
+    return {
+        "id": m.id, "channel_id": m.channel_id, "parent_id": m.parent_id,
+        "user_id": m.user_id, "author": author.name, "author_handle": handle_of(author.name),
+        "author_is_staff": bool(author.is_staff),
+        "body": "" if deleted else m.body, "html": "" if deleted else render(m.body),
+        "deleted": deleted,
+        "edited_at": m.edited_at.isoformat() if m.edited_at else None,
+        "created_at": m.created_at.isoformat(),
+        "reply_count": replies,
+        "reactions": [] if deleted else [
+            {"emoji": e, "count": len(u), "user_ids": u} for e, u in reactions.items()],
+        "mentions": mentions,
+        "attachments": [] if deleted else files,
+    }
 
 
 def mark_read(user: User, channel: Channel, last_id) -> int:
@@ -627,10 +689,25 @@ def mark_read(user: User, channel: Channel, last_id) -> int:
     past the newest message). Returns the marker. Raises ``ValidationError`` for a bad id."""
     if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
         raise ValidationError("last_id must be a message id.")
-    newest = db.session.scalar(select(func.max(Message.id)).where(
+    last_id = min(last_id, MAX_ROW_ID)
+    # One statement, computed by the database: two devices marking at once cannot move
+    # the marker back (a read-then-write could), and an open page costs one write.
+    newest = func.coalesce(select(func.max(Message.id)).where(Message.channel_id == channel.id)
+                           .scalar_subquery(), 0)
+    target = case((newest < last_id, newest), else_=last_id)
+    current = func.coalesce(ChannelMember.last_read_id, 0)
+    marked = db.session.execute(
+        update(ChannelMember)
+        .where(ChannelMember.channel_id == channel.id, ChannelMember.user_id == user.id)
+        .values(last_read_id=case((current > target, current), else_=target))
+        .returning(ChannelMember.last_read_id)
+        .execution_options(synchronize_session="fetch")).scalar()
+    if marked is not None:
+        return marked
+    newest_id = db.session.scalar(select(func.max(Message.id)).where(
         Message.channel_id == channel.id)) or 0
-    row = _member(channel.id, user.id)
-    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest))
+    row = _member(channel.id, user.id)  # first marker of this user in this channel
+    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest_id))
     db.session.flush()
     return row.last_read_id
 
@@ -662,6 +739,26 @@ def unread_counts(user: User, channels: list[Channel]) -> dict[int, dict]:
                 "last_read_id": marks.get(i, 0)} for i in ids}
 
 
+def read_state(user: User, channel: Channel) -> dict:
+    """One channel's ``unread_counts`` entry plus ``first_unread_id``, in two queries
+    (the read marker, then one aggregate over the messages after it): what a join needs.
+    ``{"unread", "mentions", "last_read_id", "first_unread_id"}``, same rules as those two
+    functions."""
+    mark = db.session.scalar(select(ChannelMember.last_read_id).where(
+        ChannelMember.channel_id == channel.id, ChannelMember.user_id == user.id)) or 0
+    mentions = (select(func.count()).select_from(Mention)
+                .join(Message, Message.id == Mention.message_id)
+                .where(Mention.user_id == user.id, Mention.channel_id == channel.id,
+                       Message.deleted_at.is_(None), Message.id > mark).scalar_subquery())
+    unread, first, mentioned = db.session.execute(
+        select(func.count(case((Message.deleted_at.is_(None), 1))), func.min(Message.id),
+               mentions)
+        .where(Message.channel_id == channel.id, Message.id > mark,
+               Message.user_id != user.id)).one()
+    return {"unread": unread or 0, "mentions": mentioned or 0, "last_read_id": mark,
+            "first_unread_id": first}
+
+
 def first_unread_id(user: User, channel: Channel) -> int | None:
     """Id of the first message after the user's read marker (top-level or reply), or
     ``None`` when everything is read ("jump to first unread")."""
@@ -671,15 +768,18 @@ def first_unread_id(user: User, channel: Channel) -> int | None:
         Message.channel_id == channel.id, Message.id > mark, Message.user_id != user.id))
 
 
-def members_for_presence(channel: Channel, limit: int = 200) -> list[User]:
-    """Users to show in a channel's member list: DM members, or recent authors."""
+def members_for_presence(channel: Channel, limit: int = 200) -> list:
+    """Users to show in a channel's member list: DM members, or the authors of the last
+    ``limit`` messages. Rows with ``id`` and ``name`` (not User entities: every join
+    reads up to ``limit`` of them)."""
+    cols = select(User.id, User.name)
     if channel.kind == "dm":
-        return list(db.session.scalars(select(User).join(
+        return list(db.session.execute(cols.join(
             ChannelMember, ChannelMember.user_id == User.id).where(
             ChannelMember.channel_id == channel.id, ChannelMember.is_member)))
     recent = select(Message.user_id).where(Message.channel_id == channel.id) \
         .order_by(Message.id.desc()).limit(limit).subquery()
-    return list(db.session.scalars(select(User).where(User.id.in_(select(recent.c.user_id)))))
+    return list(db.session.execute(cols.where(User.id.in_(select(recent.c.user_id)))))
 
 
 # --- cutting off sockets of users who lost access ----------------------------------------

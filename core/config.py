@@ -28,6 +28,18 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+def queue_url(url: str, max_connections: int) -> str:
+    """The Socket.IO message-queue URL with ``max_connections`` added to a Redis URL that
+    does not set it (see ``Config.SOCKETIO_QUEUE_MAX_CONNECTIONS``); other URLs as given."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or "max_connections" in parse_qs(parts.query):
+        return url
+    sep = "&" if parts.query else "?"
+    return f"{url}{sep}max_connections={max_connections}"
+
+
 def env_int(name: str, default: int) -> int:
     """Return the variable as an int; a non-integer value stops the app with a clear error."""
     value = env_str(name)
@@ -84,6 +96,29 @@ class Config:
     #: Socket.IO message queue (Redis) so workers and several web processes share rooms.
     #: ``None`` means "same as REDIS_URL"; an empty string turns it off.
     SOCKETIO_MESSAGE_QUEUE = None
+    #: Pub/sub channel of that message queue. Redis pub/sub channels are global to the
+    #: server (not per database number), so two deployments, or two test runs, sharing
+    #: one Redis must use different channels or each hears the other's room emits.
+    #: The default is Flask-SocketIO's own, so existing web processes and workers agree.
+    SOCKETIO_CHANNEL = "flask-socketio"
+    #: Most Redis connections one process's message-queue client may open, added to the
+    #: queue URL unless it names ``max_connections`` itself. redis-py's pool allows 100
+    #: and then raises "Too many connections" instead of waiting; under eventlet every
+    #: emit in flight (a burst of connects each announcing presence, a broadcast while
+    #: others run) holds one, and a refused publish is a message the other processes
+    #: never deliver. Idle pooled connections cost Redis little (maxclients is 10,000).
+    SOCKETIO_QUEUE_MAX_CONNECTIONS = 1000
+    #: Engine.IO keep-alive (seconds). The server pings every ``SOCKETIO_PING_INTERVAL``
+    #: and closes a socket whose pong is ``SOCKETIO_PING_TIMEOUT`` late; clients are told
+    #: an interval ``SOCKETIO_PING_GRACE`` longer, so a ping the server sends late does not
+    #: make them give up. The library default timeout (20 s) dropped sockets when a busy
+    #: process answered late (benchmark, 500 clients: the python client's writer also gives
+    #: up after max(interval, timeout) + 5 s without a ping to answer). 60 s rides out a
+    #: burst of work (a reconnect storm after a deploy) at the price of noticing a vanished
+    #: client after 85 s instead of 45 s; presence does not wait for it (its own 60 s TTL).
+    SOCKETIO_PING_INTERVAL = 25
+    SOCKETIO_PING_GRACE = 5
+    SOCKETIO_PING_TIMEOUT = 60
     #: When False, RQ jobs run in the web process right after commit (tests of views only).
     RQ_ASYNC = True
     #: Seconds RQ waits before each retry of a job enqueued with ``retries`` (one per try).
@@ -185,6 +220,12 @@ class Config:
             # Set but empty means "off" (README), so not read through env_str.
             "SOCKETIO_MESSAGE_QUEUE": os.environ["SOCKETIO_MESSAGE_QUEUE"].strip()
             if "SOCKETIO_MESSAGE_QUEUE" in os.environ else cls.SOCKETIO_MESSAGE_QUEUE,
+            "SOCKETIO_CHANNEL": env_str("SOCKETIO_CHANNEL", cls.SOCKETIO_CHANNEL),
+            "SOCKETIO_QUEUE_MAX_CONNECTIONS": env_int("SOCKETIO_QUEUE_MAX_CONNECTIONS",
+                                                      cls.SOCKETIO_QUEUE_MAX_CONNECTIONS),
+            "SOCKETIO_PING_INTERVAL": env_int("SOCKETIO_PING_INTERVAL",
+                                              cls.SOCKETIO_PING_INTERVAL),
+            "SOCKETIO_PING_TIMEOUT": env_int("SOCKETIO_PING_TIMEOUT", cls.SOCKETIO_PING_TIMEOUT),
             "RQ_RETRY_INTERVALS": env_seconds_list("RQ_RETRY_INTERVALS",
                                                    cls.RQ_RETRY_INTERVALS),
             "PDF_JOB_TIMEOUT": env_int("PDF_JOB_TIMEOUT", cls.PDF_JOB_TIMEOUT),

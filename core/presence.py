@@ -106,6 +106,18 @@ def remove_socket(user_id: int, sid: str) -> int:
     return left
 
 
+def connect_socket(user_id: int, sid: str) -> str | None:
+    """A socket opened: ``add_socket`` and ``heartbeat(user_id, "online")`` in one round
+    trip. Returns the previous presence state (``None``: the user was offline)."""
+    r = redis_connection()
+    pipe = r.pipeline(transaction=False)
+    pipe.sadd(f"chat:sids:{user_id}", sid)
+    pipe.set(f"chat:presence:{user_id}", "online", ex=PRESENCE_TTL, get=True)
+    pipe.expire(f"chat:sids:{user_id}", PRESENCE_TTL * 10)
+    old = pipe.execute()[1]
+    return old.decode() if old else None
+
+
 def sockets_of(user_id: int) -> list[str]:
     """The user's open socket ids, across every process."""
     return [s.decode() for s in redis_connection().smembers(f"chat:sids:{user_id}")]
@@ -141,6 +153,27 @@ def add_room(user_id: int, channel_id: int) -> None:
 def rooms_of(user_id: int) -> list[int]:
     """Channel ids whose rooms the user's sockets joined."""
     return sorted(int(c) for c in redis_connection().smembers(f"chat:rooms:{user_id}"))
+
+
+def join_room_state(user_id: int, channel_id: int, member_ids: list[int],
+                    now: float | None = None) -> tuple[list[int], dict[int, str]]:
+    """A socket joined a channel's room: ``add_room``, then ``typing_in`` and
+    ``presence_of(member_ids)`` in one round trip. Returns ``(typing, states)``."""
+    now = now if now is not None else time.time()
+    ids = list(dict.fromkeys(member_ids))
+    r = redis_connection()
+    pipe = r.pipeline(transaction=False)
+    pipe.sadd(f"chat:rooms:{user_id}", channel_id)
+    pipe.expire(f"chat:rooms:{user_id}", PRESENCE_TTL * 10)
+    key = f"chat:typing:{channel_id}"
+    pipe.zremrangebyscore(key, "-inf", now)
+    pipe.zrangebyscore(key, now, "+inf")
+    if ids:
+        pipe.mget([f"chat:presence:{u}" for u in ids])
+    out = pipe.execute()
+    typing = sorted(int(u) for u in out[3])
+    values = out[4] if ids else []
+    return typing, {u: (v.decode() if v else "offline") for u, v in zip(ids, values, strict=True)}
 
 
 def remove_room(user_id: int, channel_id: int) -> None:

@@ -507,7 +507,8 @@ def register_cli(app: Flask) -> None:
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
         if mq:  # a write-only emitter (no thread): notifications reach the web processes
-            socketio.init_app(None, message_queue=mq, async_mode="threading")
+            socketio.init_app(None, message_queue=mq, async_mode="threading",
+                              channel=app.config["SOCKETIO_CHANNEL"])
         report = run_supervised(app, queues.split(","), burst=burst, with_scheduler=True)
         if report.gave_up:
             raise SystemExit(1)

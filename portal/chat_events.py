@@ -12,22 +12,26 @@ Events (client → server, all acknowledged):
 ``send {channel, body, parent_id?}``, ``edit {id, body}``, ``delete {id}``,
 ``react {id, emoji}``, ``read {channel, last_id}``, ``typing {channel}``,
 ``heartbeat {state: online|away}``, ``search {channel, q}``, ``unread {}``.
-Server → client: ``message``, ``message_updated``, ``typing``, ``presence``, ``read``,
+Server → client: ``message``, ``message_updated``, ``typing``, ``presence``
+(``{changes: [{user_id, state}]}``, batched: ``announce_presence``), ``read``,
 ``notification``, ``channel_lost``, ``kicked``, ``error``.
 """
 
 import functools
 import logging
+import threading
 
 from flask import current_app, request
 from flask_login import current_user, user_logged_out
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, leave_room
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core import chat, presence
 from core.accounts import user_for_token
 from core.errors import DomainError, ValidationError
 from core.extensions import db, is_row_id, socketio
-from core.models import User
+from core.models import Partner, User
 from core.notifications import user_room
 from core.sessions import session_expired
 
@@ -35,6 +39,45 @@ log = logging.getLogger(__name__)
 
 #: Every connected socket is in this room and hears presence changes.
 PRESENCE_ROOM = "presence"
+#: Presence changes are announced in batches, at most one ``presence`` event per process
+#: this often (seconds). One event per change costs one packet per connected socket:
+#: with 1,000 sockets, a wave of 100 connects a second (a deploy, the morning) would be
+#: 100,000 packets a second, the whole process's capacity; batched it is 1,000.
+PRESENCE_BATCH_SECONDS = 1.0
+
+_presence_lock = threading.Lock()
+_presence_pending: dict[int, str] = {}
+_presence_flusher = None
+
+
+def announce_presence(user_id: int, state: str) -> None:
+    """Queue ``{user_id, state}`` for the next ``presence`` batch of this process
+    (``{"changes": [{"user_id", "state"}, ...]}`` to every socket, within
+    ``PRESENCE_BATCH_SECONDS``). A later change of the same user replaces an earlier one."""
+    global _presence_flusher
+    with _presence_lock:
+        _presence_pending[user_id] = state
+        if _presence_flusher is None:
+            _presence_flusher = socketio.start_background_task(_flush_presence_forever)
+
+
+def flush_presence() -> int:
+    """Emit the queued presence changes now, as one event; returns how many."""
+    with _presence_lock:
+        changes = [{"user_id": u, "state": st} for u, st in _presence_pending.items()]
+        _presence_pending.clear()
+    if changes:
+        try:
+            socketio.emit("presence", {"changes": changes}, to=PRESENCE_ROOM)
+        except Exception:  # presence is a nicety; the next change is announced again
+            log.exception("presence batch not sent")
+    return len(changes)
+
+
+def _flush_presence_forever() -> None:
+    while True:
+        socketio.sleep(PRESENCE_BATCH_SECONDS)
+        flush_presence()
 
 
 def _session() -> dict:
@@ -47,7 +90,10 @@ def _user() -> User | None:
     uid, version = sess.get("user_id"), sess.get("version")
     if uid is None:
         return None
-    user = db.session.get(User, uid)
+    # One query for the user, their partner row (status) and its computed tier; the
+    # override in force is still read by every access check (core.chat._Viewer).
+    user = db.session.scalar(select(User).options(
+        joinedload(User.partner).joinedload(Partner.tier)).where(User.id == uid))
     if user is None or user.session_version != version or not user.is_active:
         return None
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
@@ -80,15 +126,19 @@ def on_connect(auth=None):
         raise ConnectionRefusedError("Log in to use chat.")
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
         raise ConnectionRefusedError("Chat opens once your application is approved.")
-    socketio.server.save_session(request.sid, {"user_id": user.id, "name": user.name,
+    uid = user.id
+    socketio.server.save_session(request.sid, {"user_id": uid, "name": user.name,
                                                "version": user.session_version,
                                                "rooms": []}, namespace="/")
-    join_room(user_room(user.id))
+    # The rest is Redis: hand the database connection back first. Under eventlet a
+    # wave of connects would otherwise hold the pool's connections through Redis round
+    # trips and the next connects wait for one (30 s, then refused).
+    db.session.remove()
+    join_room(user_room(uid))
     join_room(PRESENCE_ROOM)
     try:
-        presence.add_socket(user.id, request.sid)
-        if presence.heartbeat(user.id, "online") != "online":
-            emit("presence", {"user_id": user.id, "state": "online"}, to=PRESENCE_ROOM)
+        if presence.connect_socket(uid, request.sid) != "online":
+            announce_presence(uid, "online")
     except Exception:  # Redis down: chat still works, presence does not
         log.exception("presence unavailable")
 
@@ -102,7 +152,7 @@ def on_disconnect(reason=None):
     try:
         if presence.remove_socket(uid, request.sid) == 0:
             presence.go_offline(uid)
-            emit("presence", {"user_id": uid, "state": "offline"}, to=PRESENCE_ROOM)
+            announce_presence(uid, "offline")
     except Exception:
         log.exception("presence unavailable")
 
@@ -163,10 +213,10 @@ def _id(data: dict, key: str = "id") -> int:
     return value
 
 
-def _channel_json(channel, user: User) -> dict:
+def _channel_json(channel, user: User, can_post: bool) -> dict:
     return {"id": channel.id, "slug": channel.slug, "kind": channel.kind,
             "title": chat.channel_title(channel, user), "topic": channel.topic,
-            "read_only": channel.read_only, "can_post": chat.can_post(user, channel)}
+            "read_only": channel.read_only, "can_post": can_post}
 
 
 @event("join")
@@ -174,7 +224,7 @@ def on_join(user, data):
     """Join a channel's room; ack ``{ok, channel, messages, more, unread,
     first_unread_id, typing, presence}``. With ``after`` (last id the client has): only
     what it missed, ``CATCH_UP_LIMIT`` at a time (``more`` says whether to ask again)."""
-    channel = _channel(user, data)
+    channel, can_post = chat.open_channel(user, data.get("channel"))
     after = data.get("after")
     if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
                                   and after >= 0):
@@ -187,21 +237,25 @@ def on_join(user, data):
     rows = chat.history(channel, after_id=after, limit=chat.CATCH_UP_LIMIT) if after is not None \
         else chat.history(channel)
     members = chat.members_for_presence(channel)
+    unread = chat.read_state(user, channel)
+    first_unread = unread.pop("first_unread_id")
+    ack = {"ok": True, "channel": _channel_json(channel, user, can_post),
+           "messages": chat.messages_json(rows),
+           # A catch-up page that came back full: ask ``history`` with ``after`` for more.
+           "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
+           "unread": unread,
+           "first_unread_id": first_unread}
+    uid, channel_id = user.id, channel.id
+    db.session.remove()  # the database part is done: free the connection before Redis
     try:
-        presence.add_room(user.id, channel.id)
-        typing = [u for u in presence.typing_in(channel.id) if u != user.id]
-        states = presence.presence_of([u.id for u in members])
+        typing, states = presence.join_room_state(uid, channel_id, [u.id for u in members])
+        typing = [u for u in typing if u != uid]
     except Exception:
         typing, states = [], {}
-    return {"ok": True, "channel": _channel_json(channel, user),
-            "messages": chat.messages_json(rows),
-            # A catch-up page that came back full: ask ``history`` with ``after`` for more.
-            "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
-            "unread": chat.unread_counts(user, [channel])[channel.id],
-            "first_unread_id": chat.first_unread_id(user, channel),
-            "typing": typing,
-            "presence": [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
-                         for u in members]}
+    ack["typing"] = typing
+    ack["presence"] = [{"user_id": u.id, "name": u.name, "state": states.get(u.id, "offline")}
+                       for u in members]
+    return ack
 
 
 @event("leave")
@@ -237,7 +291,7 @@ def on_send(user, data):
     if parent is not None and not is_row_id(parent):
         raise ValidationError("parent_id must be a message id.")
     msg = chat.post_message(user, channel, data.get("body"), parent)
-    payload = chat.message_json(msg)
+    payload = msg.fresh_json  # what the room hears, built without a query
     db.session.commit()
     return {"ok": True, "id": payload["id"], "message": payload}
 
@@ -299,12 +353,14 @@ def on_heartbeat(user, data):
     state = data.get("state", "online")
     if state not in presence.PRESENCE_STATES:
         raise ValidationError("state is online or away.")
-    if presence.heartbeat(user.id, state) != state:
-        emit("presence", {"user_id": user.id, "state": state}, to=PRESENCE_ROOM)
-    presence.add_socket(user.id, request.sid)
     sess = _session()
     rooms = sess.get("rooms", [])
     keep = chat.still_allowed(user, rooms)
+    uid = user.id
+    db.session.remove()  # database part done: no Redis round trip inside a transaction
+    if presence.heartbeat(uid, state) != state:
+        announce_presence(uid, state)
+    presence.add_socket(uid, request.sid)
     for lost in set(rooms) - set(keep):
         leave_room(chat.channel_room(lost))
         emit("channel_lost", {"channel_id": lost})

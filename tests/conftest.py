@@ -22,6 +22,10 @@ from core.extensions import db  # noqa: E402
 
 #: Redis database used by tests (flushed per test); override with TEST_REDIS_URL.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+#: Socket.IO message-queue channel of this test run's server processes and workers. Redis
+#: pub/sub ignores the database number, so a fixed name would let two runs on one Redis
+#: (other checkouts, CI jobs) deliver room emits to each other's sockets.
+TEST_SOCKETIO_CHANNEL = f"siso-test-{os.getpid()}-{os.urandom(4).hex()}"
 PASSWORD = "correct-horse-battery"
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import TEST_REDIS_URL, free_port, make_partner
+from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, free_port, make_partner
 from test_chat import connect, token_for, wait_for
 from test_chat_live import Inbox
 
@@ -25,6 +25,7 @@ def start_servers(db_url, mode, count=2):
         port = free_port()
         env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
                    SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL + "?max_connections=10000",
+                   SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL,
                    PORT=str(port), SOCKETIO_ASYNC_MODE=mode, PSYCOPG_IMPL="python"
                    if mode == "eventlet" else os.environ.get("PSYCOPG_IMPL", ""),
                    PYTHONWARNINGS="ignore")
@@ -119,6 +120,6 @@ def _queue_manager():
     from core.extensions import socketio as flask_sio
 
     _LOCAL = flask_sio.server.manager
-    mgr = socketio.RedisManager(TEST_REDIS_URL, channel="flask-socketio", write_only=True)
+    mgr = socketio.RedisManager(TEST_REDIS_URL, channel=TEST_SOCKETIO_CHANNEL, write_only=True)
     mgr.set_server(flask_sio.server)
     return mgr

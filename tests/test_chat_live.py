@@ -239,3 +239,30 @@ def test_malformed_events_get_errors_not_crashes(app, live_server, people):
         assert client.call("send", {"channel": "general", "body": "still fine"}, timeout=5)["ok"]
     finally:
         client.disconnect()
+
+
+def test_presence_changes_arrive_in_batches(app, live_server, people):
+    """Mike's socket hears Sarah come online and go offline as ``presence`` events holding
+    a list of changes (one event per process per batch, not one per socket per change),
+    each within about a second; his own join lists her state."""
+    from core.models import User
+    from portal.chat_events import PRESENCE_BATCH_SECONDS
+
+    with app.app_context():
+        sarah_id = db.session.scalar(db.select(User.id).where(User.email == "sarah@example.com"))
+    mike = connect(live_server, token_for(app, "mike@example.com"))
+    inbox = Inbox(mike, "presence")
+    try:
+        sarah = connect(live_server, token_for(app, "sarah@example.com"))
+        online = inbox.wait("presence", lambda p: {"user_id": sarah_id, "state": "online"}
+                            in p["changes"], timeout=PRESENCE_BATCH_SECONDS + 4)
+        assert online, inbox.events["presence"]
+        assert sarah.call("send", {"channel": "general", "body": "hi"}, timeout=5)["ok"]
+        ack = mike.call("join", {"channel": "general"}, timeout=5)
+        assert {"user_id": sarah_id, "name": "Sarah Thompson", "state": "online"} in ack["presence"]
+        sarah.disconnect()
+        offline = inbox.wait("presence", lambda p: {"user_id": sarah_id, "state": "offline"}
+                             in p["changes"], timeout=PRESENCE_BATCH_SECONDS + 4)
+        assert offline, inbox.events["presence"]
+    finally:
+        mike.disconnect()

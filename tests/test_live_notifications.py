@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from conftest import TEST_REDIS_URL, login, make_partner
+from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, login, make_partner
 from test_chat import connect, token_for
 from test_chat_cluster import start_servers
 from test_chat_live import Inbox
@@ -27,7 +27,8 @@ def run_flask_worker(app, db_url: str) -> subprocess.CompletedProcess:
     """``flask --app wsgi worker --burst`` in its own process, on the test's database,
     Redis, storage folder and Socket.IO message queue."""
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
-               SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL, STORAGE_DIR=app.config["STORAGE_DIR"],
+               SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL, SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL,
+               STORAGE_DIR=app.config["STORAGE_DIR"],
                SECRET_KEY=app.config["SECRET_KEY"], SISO_ENV="development",
                PYTHONWARNINGS="ignore")
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],

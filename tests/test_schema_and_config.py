@@ -67,6 +67,32 @@ def test_socketio_message_queue_setting(monkeypatch, value, expected):
     assert Config.from_env()["SOCKETIO_MESSAGE_QUEUE"] == expected
 
 
+def test_socketio_channel_setting(monkeypatch):
+    """SOCKETIO_CHANNEL names the message queue's pub/sub channel (README): Flask-SocketIO's
+    own default when unset, so web processes and workers of one deployment agree."""
+    from core.config import Config
+
+    monkeypatch.delenv("SOCKETIO_CHANNEL", raising=False)
+    assert Config.from_env()["SOCKETIO_CHANNEL"] == "flask-socketio"
+    monkeypatch.setenv("SOCKETIO_CHANNEL", "siso-staging")
+    assert Config.from_env()["SOCKETIO_CHANNEL"] == "siso-staging"
+
+
+def test_message_queue_pool_and_keepalive_settings():
+    """The queue URL gets a pool large enough for a burst of emits under eventlet unless
+    it sets one; the Engine.IO keep-alive uses the settings (interval, grace, timeout)."""
+    from core.config import queue_url
+    from core.extensions import socketio
+
+    assert queue_url("redis://h:6379/2", 1000) == "redis://h:6379/2?max_connections=1000"
+    assert queue_url("redis://h/2?health_check_interval=5", 7) == \
+        "redis://h/2?health_check_interval=5&max_connections=7"
+    assert queue_url("redis://h/2?max_connections=10000", 7) == "redis://h/2?max_connections=10000"
+    assert queue_url("amqp://guest@h//", 7) == "amqp://guest@h//"
+    eio = socketio.server.eio
+    assert (eio.ping_interval, eio.ping_interval_grace_period, eio.ping_timeout) == (25, 5, 60)
+
+
 def test_healthz_reports_database_and_redis(client):
     """/healthz answers 200 with both parts ok."""
     resp = client.get("/healthz")

@@ -117,8 +117,16 @@
   var joined = false;
   function setConn(text) { connBox.textContent = text; }
 
+  // The read marker is a database write on the server. Sent for every message, a busy
+  // channel with 1,000 readers would cost 1,000 writes a message; send it at most once
+  // every READ_EVERY_MS, the last call always going out when the wait is over.
+  var READ_EVERY_MS = 5000, readTimer = null, readSentAt = 0;
   function markRead() {
+    if (readTimer) return;  // a send is already scheduled; it will use the newest lastId
+    var wait = readSentAt + READ_EVERY_MS - Date.now();
+    if (wait > 0) { readTimer = setTimeout(function () { readTimer = null; markRead(); }, wait); return; }
     if (lastId > readId && document.visibilityState === "visible") {
+      readSentAt = Date.now();
       socket.emit("read", { channel: channelId, last_id: lastId }, function (ack) { if (ack && ack.ok) readId = ack.last_read_id; });
     }
   }
@@ -214,7 +222,7 @@
   function presenceDot(uid, state) {
     document.querySelectorAll('li.msg[data-user-id="' + uid + '"] .author').forEach(function (a) { a.dataset.presence = state; });
   }
-  socket.on("presence", function (p) { presenceDot(p.user_id, p.state); });
+  socket.on("presence", function (p) { (p.changes || []).forEach(function (c) { presenceDot(c.user_id, c.state); }); });
   function heartbeat() { if (socket.connected) socket.emit("heartbeat", { state: document.visibilityState === "visible" ? "online" : "away" }); }
   setInterval(heartbeat, (cfg.heartbeat || 25) * 1000);
   document.addEventListener("visibilitychange", function () { heartbeat(); markRead(); });
