@@ -329,8 +329,12 @@ def leads_page():
                 return redirect(url_for("portal.leads_page"))
     if wants_json and request.method == "POST":
         errors = {name: msgs for name, msgs in form.errors.items()}
-        first = next(iter(errors.values()), ["Check the lead's details."])[0]
-        return jsonify(error={"code": "invalid", "message": str(first)}, fields=errors), 422
+        message = "Check the lead's details."
+        for name, msgs in errors.items():  # the first problem, named as the form names it
+            label = form[name].label.text if name in form else name
+            message = f"{label}: {msgs[0]}"
+            break
+        return jsonify(error={"code": "invalid", "message": message}, fields=errors), 422
     by_stage, counts = leads.pipeline(g.partner)
     status = 422 if request.method == "POST" else 200
     from portal.forms import SaleForm

@@ -98,6 +98,7 @@ def test_a_lead_sent_twice_by_the_offline_queue_is_one_lead(app, client):
     assert bad.status_code == 422 and "device id" in bad.get_json()["error"]["message"]
     empty = client.post("/partner/leads", data=dict(lead, company_name=""), headers=as_json)
     assert empty.status_code == 422 and "company_name" in empty.get_json()["fields"]
+    assert empty.get_json()["error"]["message"] == "Company: This field is required."
     with app.app_context():
         rows = db.session.scalars(db.select(Lead)).all()
         assert [(r.company_name, r.estimated_value_cents) for r in rows] == [
