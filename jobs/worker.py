@@ -256,7 +256,7 @@ def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler:
                 os.kill(pid, signal.SIGTERM)
             report.children.append(pid)
             report.names.append(name)
-            status = _wait_for_child(pid, name, queues, conn, rq_log)
+            status = _wait_for_child(pid, name, queues, conn, rq_log, state)
             state["child"] = 0
             report.statuses.append(status)
             lost = _bury_child(conn, name, queues, pid, status, memory_mb, rq_log)
@@ -379,10 +379,20 @@ def _current_jobs(view):
     return found
 
 
-def _wait_for_child(pid, name, queues, conn, rq_log) -> int:
+#: Seconds an idle worker child may take to stop after the forwarded SIGTERM before
+#: the supervisor repeats it (RQ's second signal: a cold shutdown).
+IDLE_STOP_GRACE = 10
+
+
+def _wait_for_child(pid, name, queues, conn, rq_log, state=None) -> int:
     """Wait for the child to exit and return its ``waitpid`` status. Every
     :data:`WATCH_SECONDS`, kill it if its job ran :data:`HARD_KILL_GRACE` s past the
-    job's time limit (a render stuck in C code never sees SimpleWorker's alarm)."""
+    job's time limit (a render stuck in C code never sees SimpleWorker's alarm).
+
+    Once ``state["stopping"]`` (a warm shutdown forwarded to the child), a child that
+    holds no job and is still there after :data:`IDLE_STOP_GRACE` s gets SIGTERM again:
+    a warm stop that landed while RQ still counted the child busy between two jobs only
+    sets a flag, and the child would sit in its blocking dequeue for minutes."""
     from jobs.limits import _ran_seconds
 
     try:
@@ -402,6 +412,20 @@ def _wait_for_child(pid, name, queues, conn, rq_log) -> int:
             if time.monotonic() < next_watch:
                 continue
             next_watch = time.monotonic() + WATCH_SECONDS
+            if state is not None and state.get("stopping"):
+                since = state.setdefault("stop_seen", time.monotonic())
+                if time.monotonic() - since >= IDLE_STOP_GRACE and not state.get("repeated"):
+                    try:
+                        idle = not list(_current_jobs(_child_view(conn, name, queues)))
+                    except Exception:  # noqa: BLE001  (Redis down: assume idle)
+                        idle = True
+                    if idle:
+                        rq_log.warning("Worker %s (pid %s) is idle and still running %s s "
+                                       "after the stop; repeating it", name, pid,
+                                       IDLE_STOP_GRACE)
+                        state["repeated"] = True
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGTERM)
             try:
                 for _execution, job in _current_jobs(_child_view(conn, name, queues)):
                     limit, ran = job.timeout, _ran_seconds(job)
