@@ -1,12 +1,14 @@
-"""Benchmark: staff confirming won deals (``core.commissions.confirm_deal``) on PostgreSQL.
+"""Benchmark: staff confirming won deals (``core.commissions.confirm_deals``) on PostgreSQL.
 
 Builds a fresh schema in the given database with the Alembic migrations, bulk-loads
 partners in teams (about 1 in 10 leads a team of ~9; about half of the members were
 recruited by an earlier partner; everyone passed the required training) and won leads
 with realistic values, then confirms every lead the way a request does: one app
-context, one ``confirm_deal``, one commit. Prints figures only; asserts nothing.
+context, one ``confirm_deals`` of ``--batch`` leads (what ``POST /api/staff/deals/confirm``
+does for a CRM sync; ``--batch 1`` is ``confirm_deal``, one lead a request), one commit.
+Prints figures only; asserts nothing.
 
-    .venv/bin/python bench/commissions.py [--deals 10000] [--partners 1000]
+    .venv/bin/python bench/commissions.py [--deals 10000] [--partners 1000] [--batch 100]
         [--database-url postgresql://postgres@127.0.0.1/bench] [--no-analyze] [--profile 25]
 
 The database (``--database-url`` or ``BENCH_DATABASE_URL``) is wiped: its ``public``
@@ -55,6 +57,8 @@ def parse_args(argv=None):
     ap.add_argument("--deals", type=int, default=10000, help="won leads to confirm")
     ap.add_argument("--partners", type=int, default=1000, help="partners to create")
     ap.add_argument("--seed", type=int, default=2026, help="random seed for the data")
+    ap.add_argument("--batch", type=int, default=100,
+                    help="leads per transaction (1 = confirm_deal, one lead a request)")
     ap.add_argument("--no-analyze", dest="analyze", action="store_false",
                     help="when the server runs without autovacuum, do not stand in for its "
                          "ANALYZE of the growing tables (shows stale-plan slowdown)")
@@ -157,14 +161,15 @@ def load_data(app, n_partners: int, n_deals: int, seed: int) -> dict:
 WRITTEN_TABLES = ("deals", "commissions", "audit_log", "notifications", "partners")
 
 
-def run(app, lead_ids: list[int], staff_id: int, profile: int, analyze: bool):
-    """Confirm every lead, one request-like transaction each; return timings and counts.
+def run(app, lead_ids: list[int], staff_id: int, profile: int, analyze: bool, batch: int = 1):
+    """Confirm every lead, ``batch`` leads per request-like transaction; return timings and
+    the statement count of each transaction.
 
     With ``analyze``, the written tables are analyzed whenever autovacuum's default rule
     would (more than 50 + 10% of the rows changed since the last analyze, counted here in
     deals); that time is left out of the wall time, as autovacuum runs in its own process.
     """
-    from core.commissions import confirm_deal
+    from core.commissions import confirm_deal, confirm_deals
 
     counter = [0]
     with app.app_context():
@@ -181,13 +186,17 @@ def run(app, lead_ids: list[int], staff_id: int, profile: int, analyze: bool):
         if prof:
             prof.enable()
         t0 = time.perf_counter()
-        for lead_id in lead_ids:
+        for start in range(0, len(lead_ids), batch):
+            chunk = lead_ids[start:start + batch]
             before = counter[0]
             with app.app_context():  # a request: fresh session, one commit, teardown
-                confirm_deal(lead_id, staff_id)
+                if batch == 1:
+                    confirm_deal(chunk[0], staff_id)
+                else:
+                    confirm_deals([(lead_id, None) for lead_id in chunk], staff_id)
                 db.session.commit()
             per_deal.append(counter[0] - before)
-            since += 1
+            since += len(chunk)
             if analyze and since > 50 + 0.1 * base:
                 a0 = time.perf_counter()
                 with engine.connect() as conn:
@@ -267,10 +276,10 @@ def report(app, args, url: str) -> None:
         db.session.remove()
     stand_in = args.analyze and autovacuum != "on"
     load_before = os.getloadavg()
-    wall, per_deal, prof, (analyzed, analyze_s) = run(
-        app, data["lead_ids"], data["staff_id"], args.profile, stand_in)
+    wall, per_batch, prof, (analyzed, analyze_s) = run(
+        app, data["lead_ids"], data["staff_id"], args.profile, stand_in, args.batch)
     load_after = os.getloadavg()
-    n = len(per_deal)
+    n = len(data["lead_ids"])
 
     print(f"confirm_deal benchmark — PostgreSQL {server} at {url.split('@')[-1]}, "
           f"seed {args.seed}")
@@ -300,19 +309,23 @@ def report(app, args, url: str) -> None:
         ("confirmations/s", f"{n / wall:.0f}" if wall else "-"),
         ("ms per confirmation", f"{1000 * wall / n:.2f}" if n else "-"),
     ]
-    table("Confirmations (one transaction each)", rows)
-    if per_deal:
-        k = min(1000, n)
-        table("SQL statements per confirmation", [
-            ("min", min(per_deal)),
-            ("median", f"{statistics.median(per_deal):g}"),
-            ("max", max(per_deal)),
-            (f"median, first {k}", f"{statistics.median(per_deal[:k]):g}"),
-            (f"median, last {k}", f"{statistics.median(per_deal[-k:]):g}"),
-            ("total", sum(per_deal)),
+    table(f"Confirmations ({args.batch} a transaction, {len(per_batch)} transactions)", rows)
+    if per_batch:
+        k = min(10, len(per_batch))
+        size = args.batch
+        table(f"SQL statements per transaction of {size} (and per confirmation)", [
+            ("min", min(per_batch), f"{min(per_batch) / size:.2f}"),
+            ("median", f"{statistics.median(per_batch):g}",
+             f"{statistics.median(per_batch) / size:.2f}"),
+            ("max", max(per_batch), f"{max(per_batch) / size:.2f}"),
+            (f"median, first {k}", f"{statistics.median(per_batch[:k]):g}",
+             f"{statistics.median(per_batch[:k]) / size:.2f}"),
+            (f"median, last {k}", f"{statistics.median(per_batch[-k:]):g}",
+             f"{statistics.median(per_batch[-k:]) / size:.2f}"),
+            ("total", sum(per_batch), f"{sum(per_batch) / n:.2f}"),
         ])
-        spread = Counter(per_deal)
-        table("Statements → confirmations", sorted(spread.items()))
+        if size == 1:
+            table("Statements → confirmations", sorted(Counter(per_batch).items()))
 
     out = summary(app)
     table("Commissions created", [(t, c, money(s)) for t, c, s in out["commissions"]] or

@@ -167,17 +167,18 @@ def _approved_at(partner: Partner) -> datetime:
     return partner.approved_at or partner.created_at
 
 
-def on_deal_confirmed(partner: Partner, count: int, recruiter: Partner | None,
-                      first: bool, at: datetime | None = None) -> list[tuple[int, str]]:
-    """Badges earned by a confirmed deal (called by ``confirm_deal``, same transaction).
+def deal_badges_wanted(partner: Partner, count: int, recruiter: Partner | None,
+                       first: bool, at: datetime | None = None) -> list[tuple[int, int, str]]:
+    """Badges a confirmed deal earns, as ``(partner_id, user_id, key)`` wishes for
+    :func:`award` (called by ``core.commissions.confirm_deals``, same transaction).
 
     Args: ``partner`` the closing partner (active, row locked by the deal count);
     ``count`` their confirmed won deals including this one; ``recruiter`` their active
-    recruiter or ``None``; ``first`` whether this is their first counted deal.
-    Awards First Sale; Quick Starter when ``count`` reaches ``QUICK_STARTER_DEALS``
-    within ``QUICK_STARTER_DAYS`` of approval; and, on a recruit's first deal, Team
-    Builder to the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold. Returns
-    the pairs awarded. Costs one INSERT, plus one count on a recruit's first deal.
+    recruiter or ``None``; ``first`` whether this is their first counted deal; ``at``
+    the confirmation time (aware UTC).
+    First Sale; Quick Starter when ``count`` reaches ``QUICK_STARTER_DEALS`` within
+    ``QUICK_STARTER_DAYS`` of approval; and, on a recruit's first deal, Team Builder to
+    the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold (one count query).
     """
     at = at or now_utc()
     wanted = [(partner.id, partner.user_id, "first_sale")]
@@ -187,22 +188,35 @@ def on_deal_confirmed(partner: Partner, count: int, recruiter: Partner | None,
     if first and recruiter is not None and \
             recruits_with_a_sale(recruiter.id) >= TEAM_BUILDER_RECRUITS:
         wanted.append((recruiter.id, recruiter.user_id, "team_builder"))
-    return award(wanted, at)
+    return wanted
 
 
-def on_tier_change(partner: Partner, new: Tier, tiers: list[Tier] | None = None
-                   ) -> list[tuple[int, str]]:
-    """Tier badges for a computed promotion to ``new`` (called by ``refresh_tier``): the
-    badge of every tier above the lowest up to ``new`` (a threshold edit can skip one).
-    Partners who are not active earn none. Returns the pairs awarded."""
+def on_deal_confirmed(partner: Partner, count: int, recruiter: Partner | None,
+                      first: bool, at: datetime | None = None) -> list[tuple[int, str]]:
+    """Award the badges a confirmed deal earns (:func:`deal_badges_wanted`, same
+    arguments) in one INSERT. Returns the ``(partner_id, key)`` pairs awarded."""
+    return award(deal_badges_wanted(partner, count, recruiter, first, at), at)
+
+
+def tier_badges_wanted(partner: Partner, new: Tier, tiers: list[Tier] | None = None
+                       ) -> list[tuple[int, int, str]]:
+    """Tier badges a computed promotion to ``new`` earns, as wishes for :func:`award`:
+    the badge of every tier above the lowest up to ``new`` (a threshold edit can skip
+    one). Partners who are not active earn none."""
     if partner.status != "active":
         return []
     from core.tiers import all_tiers
 
     tiers = sorted(tiers if tiers is not None else all_tiers(), key=lambda t: t.min_deals)
-    wanted = [(partner.id, partner.user_id, TIER_PREFIX + t.key) for t in tiers[1:]
-              if t.min_deals <= new.min_deals]
-    return award(wanted, tiers=tiers)
+    return [(partner.id, partner.user_id, TIER_PREFIX + t.key) for t in tiers[1:]
+            if t.min_deals <= new.min_deals]
+
+
+def on_tier_change(partner: Partner, new: Tier, tiers: list[Tier] | None = None
+                   ) -> list[tuple[int, str]]:
+    """Award the tier badges of a computed promotion to ``new`` (:func:`tier_badges_wanted`)
+    in one INSERT. Returns the pairs awarded."""
+    return award(tier_badges_wanted(partner, new, tiers), tiers=tiers)
 
 
 def recruits_with_a_sale(recruiter_id: int) -> int:

@@ -4,6 +4,7 @@ Rule sources: base commission, team override and referral bonus are DESIGN.md's
 bullets of the same names; reversal is "A deal cancelled or refunded...".
 """
 
+from collections import Counter
 from datetime import timedelta
 from functools import cache
 
@@ -11,7 +12,7 @@ from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.achievements import on_deal_confirmed
+from core.achievements import award, deal_badges_wanted
 from core.audit import audit, audit_refusal
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
@@ -22,10 +23,12 @@ from core.notifications import notify
 from core.tiers import (
     active_overrides,
     all_tiers,
+    announce_tier_change,
     override_in_force,
     refresh_tier,
     required_training_counts,
     standing,
+    tier_change,
 )
 from core.timeutil import now_utc
 
@@ -71,13 +74,17 @@ def _set_counted(partner: Partner, count: int, tier_id: int, tiers=None) -> None
     set_committed_value(partner, "won_deals_count", count)
 
 
+#: Most leads one :func:`confirm_deals` call takes (``POST /api/staff/deals/confirm``).
+MAX_CONFIRM_BATCH = 500
+
+
 @cache
 def _confirm_query():
-    """The one read confirm_deal needs: the lead, whether it has a deal, its partner (with
-    their name, required-training counts, team leader and recruiter) and whether any of the
-    three has an override in force at ``:at``. The leader and recruiter load only what their
-    standing and commission use. Built once (parameters ``:lead_id``, ``:at``): building
-    it is a good part of the cost of a confirmation."""
+    """The one read confirmations need: each lead of ``:lead_ids``, whether it has a deal,
+    its partner (with their name, required-training counts, team leader and recruiter) and
+    whether any of the three has an override in force at ``:at``. The leader and recruiter
+    load only what their standing and commission use. Built once (an expanding
+    ``:lead_ids``): building it is a good part of the cost of a confirmation."""
     earner_cols = (Partner.id, Partner.status, Partner.user_id, Partner.tier_id,
                    Partner.won_deals_count)
     team = aliased(Partner)
@@ -86,7 +93,7 @@ def _confirm_query():
         TierOverride.partner_id.in_([team.id, team.team_leader_id, team.recruiter_id]))
     return (select(Lead, Deal.id, *required_training_counts(Lead.partner_id), any_override)
             .outerjoin(Deal, Deal.lead_id == Lead.id)
-            .where(Lead.id == bindparam("lead_id"))
+            .where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
             .options(joinedload(Lead.partner, innerjoin=True).options(
                 joinedload(Partner.user, innerjoin=True).load_only(User.name),
                 joinedload(Partner.team_leader).load_only(*earner_cols),
@@ -104,115 +111,198 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     confirmed, partner not active; each leaves a ``deal.confirm.refused`` audit row that
     survives the rollback), ``ValidationError`` (bad value).
 
-    Concurrency: the partner's deal count is incremented by one atomic ``UPDATE ...
-    SET won_deals_count = won_deals_count + 1 RETURNING``, which also locks the partner's
-    row until commit. Two confirmations for the same partner (different leads) therefore
-    run one after the other from that point: neither deal is lost from the count, the
-    second is paid at the tier the first left, and only one of them is the "first deal"
-    that pays the referral bonus (tests/test_money_review.py, on PostgreSQL).
-
-    Its cost does not depend on how many deals exist: two reads (the tiers; the lead with
-    everything the rules need), the counting UPDATE, a further read only when an override
-    is in force, another only on a recruit's first deal, then the inserts, batched per
-    table, and one ``INSERT ... ON CONFLICT DO NOTHING`` of the badges the deal earns
-    (``core.achievements.on_deal_confirmed``: First Sale, Quick Starter, the recruiter's
-    Team Builder, which counts the recruiter's selling recruits on a recruit's first deal).
+    It is :func:`confirm_deals` with one lead: the rules, the locking and the statement
+    count are described there.
     """
     if not is_row_id(lead_id):
         raise NotFound("No such lead.")
+    return confirm_deals([(lead_id, value_cents)], actor_id)[0]
+
+
+def _active(p: Partner | None) -> Partner | None:
+    """The partner when active, else ``None`` (inactive leaders and recruiters earn nothing)."""
+    return p if p is not None and p.status == "active" else None
+
+
+def _count_deals(per_partner: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Add each partner's new deals to their count, atomically, locking their rows until
+    commit: ``per_partner`` is ``{partner_id: deals}``; returns ``{partner_id: (count
+    after, tier_id)}`` as the rows are once the locks are held (READ COMMITTED re-reads a
+    row a concurrent transaction changed). Several partners are locked in id order, so
+    two batches sharing partners wait for each other instead of deadlocking. One UPDATE.
+    """
+    ids = sorted(per_partner)
+    if len(ids) == 1:
+        where = Partner.id == ids[0]
+        added = per_partner[ids[0]]
+    else:
+        locked = aliased(Partner)
+        where = Partner.id.in_(select(locked.id).where(locked.id.in_(ids))
+                               .order_by(locked.id).with_for_update())
+        added = case(per_partner, value=Partner.id, else_=0)
+    return {pid: (count, tier_id) for pid, count, tier_id in db.session.execute(
+        update(Partner).where(where)
+        .values(won_deals_count=Partner.won_deals_count + added)
+        .returning(Partner.id, Partner.won_deals_count, Partner.tier_id)
+        .execution_options(synchronize_session=False))}
+
+
+def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
+    """Confirm several won leads as deals in one transaction (a CRM sync, a staff bulk
+    action), each exactly as if confirmed alone, one after the other, in the given order.
+
+    Args: ``items`` a list of 1..``MAX_CONFIRM_BATCH`` pairs ``(lead_id, value_cents)``
+    (``value_cents`` ``None`` keeps the partner's reported value; else 1..100,000,000
+    cents); ``actor_id`` the staff user. Returns ``[(deal, commissions), ...]`` in the
+    order of ``items``. All or nothing: the first lead that cannot be confirmed raises
+    ``NotFound``, ``Conflict`` (not won, already confirmed, partner not active; each
+    leaves a ``deal.confirm.refused`` audit row that survives the rollback) or
+    ``ValidationError`` (bad value, a lead listed twice, a bad list) and nothing is
+    written; in a batch of several the message starts with the lead's id.
+
+    Rules (DESIGN.md "Domain rules"): the base commission uses the closing partner's
+    effective rate *before* the deal counts (a partner promoted by a deal of the batch is
+    paid at the new tier on their next one); the team leader's override and, on the
+    recruit's first deal, the recruiter's one-time referral bonus at their own effective
+    tier; rounding half up (``core.money.commission_cents``); a rate that rounds to
+    nothing makes no row. Each deal can move the partner's computed tier (audited,
+    notified, badges) and earn badges (``core.achievements.deal_badges_wanted``).
+
+    Concurrency: the partners' deal counts are incremented by one atomic ``UPDATE ...
+    RETURNING`` (:func:`_count_deals`), which locks their rows until commit. Confirmations
+    for the same partner therefore run one after the other from that point: neither deal
+    is lost from the count, the later is paid at the tier the earlier left, and only one
+    is the "first deal" that pays the referral bonus (tests/test_money_review.py).
+
+    Its cost does not depend on how many deals exist, and per batch, not per lead: the
+    tiers; the leads with everything the rules need; the counting UPDATE; a further read
+    only when an override is in force, another when a recruit's first deal is in the
+    batch; then the inserts, batched per table; one ``INSERT ... ON CONFLICT DO NOTHING``
+    of the badges. A promotion of a partner who gets e-mails, and a recruit's first deal
+    (Team Builder's count), each add one query.
+    """
+    if not isinstance(items, (list, tuple)) or not 1 <= len(items) <= MAX_CONFIRM_BATCH:
+        raise ValidationError(f"Give 1 to {MAX_CONFIRM_BATCH} leads to confirm.")
+    many = len(items) > 1
+
+    def named(lead_id, message: str) -> str:
+        return f"Lead {lead_id}: {message}" if many else message
+
+    values: dict[int, object] = {}
+    for lead_id, value in items:
+        if not is_row_id(lead_id):
+            raise NotFound(named(lead_id, "No such lead."))
+        if lead_id in values:
+            raise ValidationError(named(lead_id, "this lead is listed twice."))
+        values[lead_id] = value
     # Loaded first, so every ``partner.tier`` / ``override.tier`` below is found in the
-    # session instead of being queried; refresh_tier reuses them.
+    # session instead of being queried; tier_change reuses them.
     tiers = all_tiers()
     at = now_utc()
-    found = db.session.execute(_confirm_query(), {"lead_id": lead_id, "at": at}).first()
-    if found is None:
-        raise NotFound("No such lead.")
-    lead, deal_id, passed, required, has_override = found
-    if lead.status != "won":
-        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
-                      {"status": lead.status})
-        raise Conflict(f"Only leads marked won can be confirmed; this one is '{lead.status}'.")
-    if deal_id is not None:
-        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "already confirmed",
-                      {"deal_id": deal_id})
-        raise Conflict("This lead's deal is already confirmed.")
-    value = lead.won_value_cents if value_cents is None else value_cents
-    value = cents_field(value, "deal_value_cents", allow_zero=False)
-    partner = lead.partner
-    if partner.status != "active":
-        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
-                      {"partner_status": partner.status})
-        raise Conflict(f"The partner is {partner.status}; approve or reactivate them first.")
+    found = {row[0].id: row for row in db.session.execute(
+        _confirm_query(), {"lead_ids": list(values), "at": at})}
+    plan = []  # (lead, value, training), in the order given
+    any_override = False
+    for lead_id, value in values.items():
+        row = found.get(lead_id)
+        if row is None:
+            raise NotFound(named(lead_id, "No such lead."))
+        lead, deal_id, passed, required, has_override = row
+        if lead.status != "won":
+            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
+                          {"status": lead.status})
+            raise Conflict(named(lead.id, "Only leads marked won can be confirmed; this one "
+                                 f"is '{lead.status}'."))
+        if deal_id is not None:
+            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id,
+                          "already confirmed", {"deal_id": deal_id})
+            raise Conflict(named(lead.id, "This lead's deal is already confirmed."))
+        value = lead.won_value_cents if value is None else value
+        try:
+            value = cents_field(value, "deal_value_cents", allow_zero=False)
+        except ValidationError as exc:
+            raise ValidationError(named(lead.id, str(exc))) from None
+        partner = lead.partner
+        if partner.status != "active":
+            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
+                          {"partner_status": partner.status})
+            raise Conflict(named(lead.id, f"The partner is {partner.status}; approve or "
+                                 "reactivate them first."))
+        plan.append((lead, value, (passed, required) if required else (0, 0)))
+        any_override = any_override or has_override
 
-    leader = partner.team_leader
-    if leader is not None and leader.status != "active":
-        leader = None
-    recruiter = partner.recruiter
-    if recruiter is not None and recruiter.status != "active":
-        recruiter = None
-    overrides = active_overrides(
-        [p.id for p in (partner, leader, recruiter) if p is not None], at) \
-        if has_override else {}
-    training = (passed, required) if required else (0, 0)  # as required_training_done
-    # Count the deal now, atomically: the UPDATE locks the partner's row until commit, so
-    # a concurrent confirmation for the same partner waits here and then sees this one's
-    # count and tier (no lost update, no second "first deal"). What it returns is the
-    # partner as of *before* this deal (READ COMMITTED re-reads the row after the wait).
-    count, tier_id = db.session.execute(
-        update(Partner).where(Partner.id == partner.id)
-        .values(won_deals_count=Partner.won_deals_count + 1)
-        .returning(Partner.won_deals_count, Partner.tier_id)
-        .execution_options(synchronize_session=False)).one()
-    _set_counted(partner, count - 1, tier_id, tiers)
-    # Only the recruit's first confirmed won deal (none counted before this one).
-    first = count == 1
-    already = False
-    if recruiter is not None and first:
-        already = db.session.scalar(select(exists().where(
-            Commission.type == "referral", Commission.source_partner_id == partner.id,
-            Commission.status != "reversed")))
+    people = {p.id for lead, _, _ in plan
+              for p in (lead.partner, _active(lead.partner.team_leader),
+                        _active(lead.partner.recruiter)) if p is not None}
+    overrides = active_overrides(people, at) if any_override else {}
+    per_partner = Counter(lead.partner_id for lead, _, _ in plan)
+    counted = _count_deals(per_partner)
+    running = {}  # partner id -> deals counted before the next one of the batch
+    for pid, (count, tier_id) in counted.items():
+        running[pid] = count - per_partner[pid]
+        _set_counted(db.session.get(Partner, pid), running[pid], tier_id, tiers)
+    # Only a recruit's first confirmed won deal (none counted before it) pays the bonus.
+    firsts = [pid for pid, before in running.items()
+              if before == 0 and _active(db.session.get(Partner, pid).recruiter) is not None]
+    paid_referral = set(db.session.scalars(select(Commission.source_partner_id).where(
+        Commission.type == "referral", Commission.source_partner_id.in_(firsts),
+        Commission.status != "reversed"))) if firsts else set()
 
-    deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                confirmed_by_id=actor_id, status="won")
-    db.session.add(deal)
-    made = []  # (commission, earner)
-    st = standing(partner, overrides)
-    # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no row:
-    # the ledger holds only non-zero amounts (check constraint ``amount_sign``).
-    if commission_cents(value, st.base_rate_bps):
-        made.append((_new_commission(
-            partner, deal, "base", commission_cents(value, st.base_rate_bps),
-            st.base_rate_bps, partner.id, f"{lead.company_name} at {st.tier.name}"), partner))
-
-    if leader is not None:
-        lst = standing(leader, overrides)
-        if commission_cents(value, lst.tier.team_override_bps):
+    done = []  # (deal, made, partner, recruiter, first, count, tier change)
+    for lead, value, training in plan:
+        partner = lead.partner
+        leader = _active(partner.team_leader)
+        recruiter = _active(partner.recruiter)
+        count = running[partner.id] + 1
+        running[partner.id] = count
+        first = count == 1
+        deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                    confirmed_by_id=actor_id, status="won")
+        db.session.add(deal)
+        made = []  # (commission, earner)
+        st = standing(partner, overrides)
+        # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no
+        # row: the ledger holds only non-zero amounts (check constraint ``amount_sign``).
+        if commission_cents(value, st.base_rate_bps):
             made.append((_new_commission(
-                leader, deal, "team_override",
-                commission_cents(value, lst.tier.team_override_bps),
-                lst.tier.team_override_bps, partner.id,
-                f"Team override on {partner.name}'s deal"), leader))
+                partner, deal, "base", commission_cents(value, st.base_rate_bps),
+                st.base_rate_bps, partner.id, f"{lead.company_name} at {st.tier.name}"),
+                partner))
+        if leader is not None:
+            lst = standing(leader, overrides)
+            if commission_cents(value, lst.tier.team_override_bps):
+                made.append((_new_commission(
+                    leader, deal, "team_override",
+                    commission_cents(value, lst.tier.team_override_bps),
+                    lst.tier.team_override_bps, partner.id,
+                    f"Team override on {partner.name}'s deal"), leader))
+        if recruiter is not None and first and partner.id not in paid_referral:
+            rst = standing(recruiter, overrides)
+            if commission_cents(value, rst.tier.referral_rate_bps):
+                made.append((_new_commission(
+                    recruiter, deal, "referral",
+                    commission_cents(value, rst.tier.referral_rate_bps),
+                    rst.tier.referral_rate_bps, partner.id,
+                    f"Referral bonus: {partner.name}'s first deal"), recruiter))
+        # The count is already written (above); the tier it gives is set now, so the
+        # partner's next deal in the batch is paid at it. Announced after the flush.
+        set_committed_value(partner, "won_deals_count", count)
+        change = tier_change(partner, tiers=tiers, training=training)
+        done.append((deal, made, partner, recruiter, first, count, change))
 
-    if recruiter is not None:
-        rst = standing(recruiter, overrides)
-        if first and not already and commission_cents(value, rst.tier.referral_rate_bps):
-            made.append((_new_commission(
-                recruiter, deal, "referral",
-                commission_cents(value, rst.tier.referral_rate_bps),
-                rst.tier.referral_rate_bps, partner.id,
-                f"Referral bonus: {partner.name}'s first deal"), recruiter))
-
-    db.session.flush()  # the deal, then its commissions in one statement: ids for the audit
-    audit(actor_id, "deal.confirm", "deal", deal.id, None,
-          {"lead_id": lead.id, "partner_id": partner.id, "value_cents": value})
-    for row, earner in made:
-        _announce_commission(row, earner, actor_id)
-
-    set_committed_value(partner, "won_deals_count", count)  # already written above
-    refresh_tier(partner, actor_id, tiers=tiers, training=training)
+    db.session.flush()  # the deals, then their commissions, one statement each: ids to audit
+    badges: list = []
+    for deal, made, partner, recruiter, first, count, change in done:
+        audit(actor_id, "deal.confirm", "deal", deal.id, None,
+              {"lead_id": deal.lead_id, "partner_id": partner.id, "value_cents": deal.value_cents})
+        for row, earner in made:
+            _announce_commission(row, earner, actor_id)
+        if change is not None:
+            announce_tier_change(partner, *change, actor_id, tiers=tiers, badges=badges)
+        badges += deal_badges_wanted(partner, count, recruiter, first, at)
     # Badges last, so their notifications are the newest (core/achievements.py).
-    on_deal_confirmed(partner, count, recruiter, first, at)
-    return deal, [row for row, _ in made]
+    award(badges, at, tiers=tiers)
+    return [(deal, [row for row, _ in made]) for deal, made, *_ in done]
 
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:

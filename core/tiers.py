@@ -145,10 +145,62 @@ def standing(partner: Partner, overrides: dict[int, TierOverride] | None = None)
     return Standing(tier=tier, base_rate_bps=rate, why=why)
 
 
+def tier_change(partner: Partner, *, tiers: list[Tier] | None = None,
+                training: tuple[int, int] | None = None) -> tuple[Tier | None, Tier] | None:
+    """Recompute the partner's computed tier from their deal count and required training
+    (DESIGN.md "Computed tier") and set it on the loaded partner (written at the flush),
+    announcing nothing. Returns ``(old, new)`` when it changed (``old`` is ``None`` for a
+    partner who had none), else ``None``. ``tiers``/``training`` as for :func:`refresh_tier`.
+    """
+    passed, required = training if training is not None else required_training_done(partner.id)
+    new = computed_tier(partner.won_deals_count, passed >= required, tiers)
+    old = partner.tier
+    if old is not None and new.id == old.id:
+        return None
+    partner.tier = new
+    partner.tier_id = new.id
+    partner.tier_since = now_utc()
+    return old, new
+
+
+def announce_tier_change(partner: Partner, old: Tier | None, new: Tier,
+                         actor_id: int | None = None, *, tiers: list[Tier] | None = None,
+                         badges: list | None = None) -> None:
+    """Audit and notify a tier change :func:`tier_change` made (money issue "Tiers": a
+    promotion or a demotion creates a notification and an audit row); a promotion also
+    earns the tier badges (``core.achievements``). Nothing for a first tier (``old`` None).
+
+    ``badges``, when given, is a list the badge wishes ``(partner_id, user_id, key)`` are
+    appended to, for the caller to award in one statement with others; otherwise they are
+    awarded here.
+    """
+    if old is None:
+        return
+    promoted = new.min_deals > old.min_deals
+    audit(actor_id, "tier.promote" if promoted else "tier.demote", "partner", partner.id,
+          {"tier": old.key}, {"tier": new.key, "won_deals": partner.won_deals_count})
+    if promoted:
+        from core.achievements import award, tier_badges_wanted
+
+        notify(partner.user_id, "tier_up", f"You reached {new.name}!",
+               f"Your base rate is now {new.base_rate_bps / 100:g}%.",
+               "/partner/tier-progression")
+        wanted = tier_badges_wanted(partner, new, tiers)
+        if badges is not None:
+            badges.extend(wanted)
+        else:
+            award(wanted, tiers=tiers)
+    else:
+        notify(partner.user_id, "tier_down", f"Your tier is now {new.name}",
+               "A deal was cancelled, so your confirmed deal count dropped.",
+               "/partner/tier-progression")
+
+
 def refresh_tier(partner: Partner, actor_id: int | None = None, *,
                  tiers: list[Tier] | None = None,
                  training: tuple[int, int] | None = None) -> bool:
-    """Recompute the partner's computed tier; on a change, audit it and notify them.
+    """Recompute the partner's computed tier; on a change, audit it and notify them
+    (:func:`tier_change` then :func:`announce_tier_change`).
 
     Returns True when the tier changed. A reversed deal can demote (money issue "Tiers");
     a promotion also awards the tier badges (``core.achievements.on_tier_change``), which
@@ -156,30 +208,10 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
     A caller that already read them in this transaction may pass ``tiers`` (``all_tiers()``)
     and ``training`` (``required_training_done(partner.id)``) to save the queries.
     """
-    passed, required = training if training is not None else required_training_done(partner.id)
-    new = computed_tier(partner.won_deals_count, passed >= required, tiers)
-    old = partner.tier
-    if old is not None and new.id == old.id:
+    change = tier_change(partner, tiers=tiers, training=training)
+    if change is None:
         return False
-    partner.tier = new
-    partner.tier_id = new.id
-    partner.tier_since = now_utc()
-    if old is None:
-        return True
-    promoted = new.min_deals > old.min_deals
-    audit(actor_id, "tier.promote" if promoted else "tier.demote", "partner", partner.id,
-          {"tier": old.key}, {"tier": new.key, "won_deals": partner.won_deals_count})
-    if promoted:
-        from core.achievements import on_tier_change
-
-        notify(partner.user_id, "tier_up", f"You reached {new.name}!",
-               f"Your base rate is now {new.base_rate_bps / 100:g}%.",
-               "/partner/tier-progression")
-        on_tier_change(partner, new, tiers)
-    else:
-        notify(partner.user_id, "tier_down", f"Your tier is now {new.name}",
-               "A deal was cancelled, so your confirmed deal count dropped.",
-               "/partner/tier-progression")
+    announce_tier_change(partner, *change, actor_id, tiers=tiers)
     return True
 
 

@@ -385,9 +385,36 @@ def api_staff_confirm(lead_id: int):
     data = json_body() if request.content_length or request.get_data() else {}
     deal, made = commissions.confirm_deal(lead_id, g.user.id, data.get("deal_value_cents"))
     db.session.commit()
-    return jsonify(deal={"id": deal.id, "lead_id": deal.lead_id, "partner_id": deal.partner_id,
-                         "value_cents": deal.value_cents, "status": deal.status},
+    return jsonify(deal=_deal_json(deal),
                    commissions=[commission_json(c) for c in made]), 201
+
+
+def _deal_json(deal) -> dict:
+    """A confirmed deal and the commissions it created (the confirm endpoints' shape)."""
+    return {"id": deal.id, "lead_id": deal.lead_id, "partner_id": deal.partner_id,
+            "value_cents": deal.value_cents, "status": deal.status}
+
+
+@api.post("/staff/deals/confirm")
+@bearer("staff")
+def api_staff_confirm_batch():
+    """``{"leads": [{"lead_id": int, "deal_value_cents": int?}, ...]}`` (1 to 500): confirm
+    every lead in one transaction, in the given order, all or nothing
+    (``core.commissions.confirm_deals``). 201 with ``{"deals": [{"deal", "commissions"}]}``."""
+    _require_role("admin", "finance")
+    data = json_body()
+    leads = data.get("leads")
+    if not isinstance(leads, list) or not all(
+            isinstance(x, dict) and set(x) <= {"lead_id", "deal_value_cents"} and "lead_id" in x
+            for x in leads):
+        raise ValidationError('leads must be a list of {"lead_id": id, '
+                              '"deal_value_cents": cents (optional)}.')
+    done = commissions.confirm_deals(
+        [(x["lead_id"], x.get("deal_value_cents")) for x in leads], g.user.id)
+    db.session.commit()
+    return jsonify(deals=[{"deal": _deal_json(deal),
+                           "commissions": [commission_json(c) for c in made]}
+                          for deal, made in done]), 201
 
 
 @api.post("/staff/deals/<int:deal_id>/cancel")

@@ -437,6 +437,19 @@ def document() -> dict:
              "properties": {"deal": {"type": "object"},
                             "commissions": {"type": "array", "items": _ref("Commission")}}},
             {"type": "object", "properties": {"deal_value_cents": CENTS}}, params=lead_id)},
+        "/api/staff/deals/confirm": {"post": _op(
+            "Confirm up to 500 won leads in one transaction (all or nothing)", 201,
+            {"type": "object", "required": ["deals"], "properties": {"deals": {
+                "type": "array", "items": {
+                    "type": "object", "required": ["deal", "commissions"],
+                    "properties": {"deal": {"type": "object"}, "commissions": {
+                        "type": "array", "items": _ref("Commission")}}}}}},
+            {"type": "object", "required": ["leads"], "properties": {"leads": {
+                "type": "array", "minItems": 1, "maxItems": 500, "items": {
+                    "type": "object", "required": ["lead_id"],
+                    "additionalProperties": False,
+                    "properties": {"lead_id": {"type": "integer"},
+                                   "deal_value_cents": CENTS}}}}})},
         "/api/staff/deals/{deal_id}/cancel": {"post": _op(
             "Cancel or refund a deal", 200,
             {"type": "object", "properties": {"adjustments": {

@@ -329,6 +329,7 @@ EXPECTED.update({
     "POST /api/staff/commissions/<int:commission_id>/hold": api_staff(FINANCE, 422),
     "POST /api/staff/deals/<int:deal_id>/cancel": api_staff(FINANCE, 422),
     "POST /api/staff/leads/<int:lead_id>/confirm": api_staff(FINANCE, 409),  # not won yet
+    "POST /api/staff/deals/confirm": api_staff(FINANCE, 422),  # {} has no leads
     "POST /api/staff/partners/<int:partner_id>/approve": api_staff(ADMIN, 409),  # already
     "POST /api/staff/partners/<int:partner_id>/bonus": api_staff(FINANCE, 422),
     "POST /api/staff/partners/<int:partner_id>/tier-override": api_staff(ADMIN, 422),
