@@ -44,7 +44,7 @@ Awarding rules, the same for every badge:
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import exists, func, literal, select, text
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -121,6 +121,17 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> list[tuple[int, str]]:
     actually inserted. One statement."""
     if not rows:
         return []
+    if db.engine.dialect.name == "postgresql" and \
+            len({r["awarded_at"] for r in rows}) == 1:
+        # One short statement whatever the number of rows (prepared once): the pairs as
+        # two arrays. A multi-row VALUES is compiled and parsed afresh for each size.
+        return [tuple(r) for r in db.session.execute(text(
+            "INSERT INTO achievements (partner_id, key, awarded_at) "
+            "SELECT p, k, :at FROM unnest(CAST(:pids AS integer[]), CAST(:keys AS text[])) "
+            "AS t(p, k) ON CONFLICT (partner_id, key) DO NOTHING "
+            "RETURNING partner_id, key"),
+            {"pids": [r["partner_id"] for r in rows], "keys": [r["key"] for r in rows],
+             "at": rows[0]["awarded_at"]}).all()]
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -168,7 +179,9 @@ def _approved_at(partner: Partner) -> datetime:
 
 
 def deal_badges_wanted(partner: Partner, count: int, recruiter: Partner | None,
-                       first: bool, at: datetime | None = None) -> list[tuple[int, int, str]]:
+                       first: bool, at: datetime | None = None,
+                       recruits_sold: dict[int, int] | None = None
+                       ) -> list[tuple[int, int, str]]:
     """Badges a confirmed deal earns, as ``(partner_id, user_id, key)`` wishes for
     :func:`award` (called by ``core.commissions.confirm_deals``, same transaction).
 
@@ -178,15 +191,17 @@ def deal_badges_wanted(partner: Partner, count: int, recruiter: Partner | None,
     the confirmation time (aware UTC).
     First Sale; Quick Starter when ``count`` reaches ``QUICK_STARTER_DEALS`` within
     ``QUICK_STARTER_DAYS`` of approval; and, on a recruit's first deal, Team Builder to
-    the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold (one count query).
+    the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold (one count query,
+    unless ``recruits_sold``, ``recruits_with_a_sale_many`` of the recruiters, is given).
     """
     at = at or now_utc()
     wanted = [(partner.id, partner.user_id, "first_sale")]
     if count >= QUICK_STARTER_DEALS and \
             at <= _approved_at(partner) + timedelta(days=QUICK_STARTER_DAYS):
         wanted.append((partner.id, partner.user_id, "quick_starter"))
-    if first and recruiter is not None and \
-            recruits_with_a_sale(recruiter.id) >= TEAM_BUILDER_RECRUITS:
+    if first and recruiter is not None and (
+            recruits_sold.get(recruiter.id, 0) if recruits_sold is not None
+            else recruits_with_a_sale(recruiter.id)) >= TEAM_BUILDER_RECRUITS:
         wanted.append((recruiter.id, recruiter.user_id, "team_builder"))
     return wanted
 
@@ -222,8 +237,19 @@ def on_tier_change(partner: Partner, new: Tier, tiers: list[Tier] | None = None
 def recruits_with_a_sale(recruiter_id: int) -> int:
     """How many partners recruited by ``recruiter_id`` have at least one confirmed won
     deal that is not cancelled (one query)."""
-    return db.session.scalar(select(func.count()).select_from(Partner).where(
-        Partner.recruiter_id == recruiter_id, Partner.won_deals_count > 0)) or 0
+    return recruits_with_a_sale_many([recruiter_id]).get(recruiter_id, 0)
+
+
+def recruits_with_a_sale_many(recruiter_ids) -> dict[int, int]:
+    """:func:`recruits_with_a_sale` for several recruiters in one query: ``{recruiter_id:
+    count}``, holding only recruiters with at least one selling recruit."""
+    ids = list(set(recruiter_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Partner.recruiter_id, func.count()).where(
+            Partner.recruiter_id.in_(ids), Partner.won_deals_count > 0)
+        .group_by(Partner.recruiter_id)).all())
 
 
 def _missing(key) -> object:

@@ -19,6 +19,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.bulkwrite import buffer_row
 from core.extensions import db
 from core.models import AuditLog
 from core.timeutil import now_utc
@@ -51,15 +52,19 @@ def staff_choices() -> list[tuple[str, str]]:
 
 
 def audit(actor_id: int | None, action: str, object_type: str, object_id: int | None,
-          before: dict | None = None, after: dict | None = None) -> AuditLog:
+          before: dict | None = None, after: dict | None = None) -> AuditLog | None:
     """Add an audit row to the session (committed with the change it records).
 
     Args: ``actor_id`` user id or ``None`` for the system; ``action`` such as
     ``"payout.approve"``; ``before``/``after`` small JSON-able dicts of the fields changed.
-    Returns the ``AuditLog`` row (not yet committed).
+    Returns the ``AuditLog`` row (not yet committed), or ``None`` inside
+    ``core.bulkwrite.bulk_rows``, which writes the row with the batch's others.
     """
-    row = AuditLog(actor_id=actor_id, action=action, object_type=object_type,
-                   object_id=object_id, before=_dumps(before), after=_dumps(after))
+    values = dict(actor_id=actor_id, action=action, object_type=object_type,
+                  object_id=object_id, before=_dumps(before), after=_dumps(after))
+    if buffer_row(AuditLog, values):
+        return None
+    row = AuditLog(**values)
     db.session.add(row)
     return row
 

@@ -8,18 +8,19 @@ from collections import Counter
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, case, exists, select, update
+from sqlalchemy import bindparam, case, exists, select, text, update
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.achievements import award, deal_badges_wanted
+from core.achievements import award, deal_badges_wanted, recruits_with_a_sale_many
 from core.audit import audit, audit_refusal
+from core.bulkwrite import bulk_rows, insert_rows
 from core.errors import Conflict, NotFound, ValidationError
 from core.extensions import db, get_row, is_row_id
 from core.leads import cents_field
 from core.models import Commission, Deal, Lead, Partner, Tier, TierOverride, User
 from core.money import commission_cents, format_cents
-from core.notifications import notify
+from core.notifications import notify, prefetch_email_wishes
 from core.tiers import (
     active_overrides,
     all_tiers,
@@ -33,14 +34,22 @@ from core.tiers import (
 from core.timeutil import now_utc
 
 
+def _pending_values(partner: Partner, ctype: str, amount: int, rate_bps: int | None,
+                   source_partner_id: int | None, note: str = "") -> dict:
+    """Column values of a new pending commission earned by ``partner``: ``amount`` in
+    cents, ``rate_bps`` the rate applied; held for the earner's tier's holding days
+    (money issue "Holding period per tier")."""
+    return dict(partner_id=partner.id, source_partner_id=source_partner_id, type=ctype,
+                amount_cents=amount, rate_bps=rate_bps, status="pending", note=note,
+                hold_until=now_utc() + timedelta(days=partner.tier.holding_days))
+
+
 def _new_commission(partner: Partner, deal: Deal | None, ctype: str, amount: int,
                     rate_bps: int | None, source_partner_id: int | None,
                     note: str = "") -> Commission:
     """A pending commission row, added to the session (not flushed: no id yet)."""
-    hold_days = partner.tier.holding_days
-    row = Commission(partner_id=partner.id, deal=deal, source_partner_id=source_partner_id,
-                     type=ctype, amount_cents=amount, rate_bps=rate_bps, status="pending",
-                     note=note, hold_until=now_utc() + timedelta(days=hold_days))
+    row = Commission(deal=deal, **_pending_values(partner, ctype, amount, rate_bps,
+                                                  source_partner_id, note))
     db.session.add(row)
     return row
 
@@ -132,13 +141,23 @@ def _count_deals(per_partner: dict[int, int]) -> dict[int, tuple[int, int]]:
     two batches sharing partners wait for each other instead of deadlocking. One UPDATE.
     """
     ids = sorted(per_partner)
+    if len(ids) > 1 and db.engine.dialect.name == "postgresql":
+        # One short statement whatever the batch (its SQL is prepared once): the ids and
+        # their deals as two arrays; the sub-select locks the rows in id order.
+        rows = db.session.execute(text(
+            "UPDATE partners SET won_deals_count = partners.won_deals_count + v.added "
+            "FROM unnest(CAST(:ids AS integer[]), CAST(:added AS integer[])) AS v(id, added) "
+            "WHERE partners.id = v.id AND partners.id IN ("
+            "SELECT id FROM partners WHERE id = ANY(CAST(:ids AS integer[])) "
+            "ORDER BY id FOR UPDATE) "
+            "RETURNING partners.id, partners.won_deals_count, partners.tier_id"),
+            {"ids": ids, "added": [per_partner[i] for i in ids]})
+        return {pid: (count, tier_id) for pid, count, tier_id in rows}
     if len(ids) == 1:
         where = Partner.id == ids[0]
         added = per_partner[ids[0]]
-    else:
-        locked = aliased(Partner)
-        where = Partner.id.in_(select(locked.id).where(locked.id.in_(ids))
-                               .order_by(locked.id).with_for_update())
+    else:  # SQLite: one writer at a time, nothing to order
+        where = Partner.id.in_(ids)
         added = case(per_partner, value=Partner.id, else_=0)
     return {pid: (count, tier_id) for pid, count, tier_id in db.session.execute(
         update(Partner).where(where)
@@ -248,7 +267,8 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
         Commission.type == "referral", Commission.source_partner_id.in_(firsts),
         Commission.status != "reversed"))) if firsts else set()
 
-    done = []  # (deal, made, partner, recruiter, first, count, tier change)
+    done = []  # (deal values, [(commission values, earner)], partner, recruiter, first,
+    #           count, tier change), in the order given
     for lead, value, training in plan:
         partner = lead.partner
         leader = _active(partner.team_leader)
@@ -256,52 +276,70 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
         count = running[partner.id] + 1
         running[partner.id] = count
         first = count == 1
-        deal = Deal(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                    confirmed_by_id=actor_id, status="won")
-        db.session.add(deal)
-        made = []  # (commission, earner)
+        deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                    confirmed_by_id=actor_id, status="won", confirmed_at=at)
+        made = []  # (commission values, earner)
         st = standing(partner, overrides)
         # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no
         # row: the ledger holds only non-zero amounts (check constraint ``amount_sign``).
         if commission_cents(value, st.base_rate_bps):
-            made.append((_new_commission(
-                partner, deal, "base", commission_cents(value, st.base_rate_bps),
+            made.append((_pending_values(
+                partner, "base", commission_cents(value, st.base_rate_bps),
                 st.base_rate_bps, partner.id, f"{lead.company_name} at {st.tier.name}"),
                 partner))
         if leader is not None:
             lst = standing(leader, overrides)
             if commission_cents(value, lst.tier.team_override_bps):
-                made.append((_new_commission(
-                    leader, deal, "team_override",
-                    commission_cents(value, lst.tier.team_override_bps),
+                made.append((_pending_values(
+                    leader, "team_override", commission_cents(value, lst.tier.team_override_bps),
                     lst.tier.team_override_bps, partner.id,
                     f"Team override on {partner.name}'s deal"), leader))
         if recruiter is not None and first and partner.id not in paid_referral:
             rst = standing(recruiter, overrides)
             if commission_cents(value, rst.tier.referral_rate_bps):
-                made.append((_new_commission(
-                    recruiter, deal, "referral",
-                    commission_cents(value, rst.tier.referral_rate_bps),
+                made.append((_pending_values(
+                    recruiter, "referral", commission_cents(value, rst.tier.referral_rate_bps),
                     rst.tier.referral_rate_bps, partner.id,
                     f"Referral bonus: {partner.name}'s first deal"), recruiter))
         # The count is already written (above); the tier it gives is set now, so the
-        # partner's next deal in the batch is paid at it. Announced after the flush.
+        # partner's next deal in the batch is paid at it. Announced after the inserts.
         set_committed_value(partner, "won_deals_count", count)
         change = tier_change(partner, tiers=tiers, training=training)
         done.append((deal, made, partner, recruiter, first, count, change))
 
-    db.session.flush()  # the deals, then their commissions, one statement each: ids to audit
+    # The deals, then their commissions: one INSERT each (core.bulkwrite.insert_rows),
+    # then the rows as objects for the audit, the notices and the caller (two reads).
+    deal_ids = insert_rows(Deal, [deal for deal, *_ in done])
+    commission_rows = []
+    for deal_id, (_, made, *_) in zip(deal_ids, done, strict=True):
+        for values, _earner in made:
+            values["deal_id"] = deal_id
+            commission_rows.append(values)
+    commission_ids = iter(insert_rows(Commission, commission_rows))
+    deals = {d.id: d for d in db.session.scalars(select(Deal).where(Deal.id.in_(deal_ids)))}
+    rows = {c.id: c for c in db.session.scalars(
+        select(Commission).where(Commission.deal_id.in_(deal_ids)))}
+    done = [(deals[deal_id], [(rows[next(commission_ids)], earner) for _, earner in made],
+             *rest) for deal_id, (_, made, *rest) in zip(deal_ids, done, strict=True)]
+
     badges: list = []
-    for deal, made, partner, recruiter, first, count, change in done:
-        audit(actor_id, "deal.confirm", "deal", deal.id, None,
-              {"lead_id": deal.lead_id, "partner_id": partner.id, "value_cents": deal.value_cents})
-        for row, earner in made:
-            _announce_commission(row, earner, actor_id)
-        if change is not None:
-            announce_tier_change(partner, *change, actor_id, tiers=tiers, badges=badges)
-        badges += deal_badges_wanted(partner, count, recruiter, first, at)
-    # Badges last, so their notifications are the newest (core/achievements.py).
-    award(badges, at, tiers=tiers)
+    recruits_sold = recruits_with_a_sale_many(
+        recruiter.id for _, _, _, recruiter, first, _, _ in done if first and recruiter)
+    with bulk_rows():  # the audit rows and notifications below: one INSERT per table
+        # Who gets e-mails, for the promotions' notices (tier up is an e-mail kind).
+        prefetch_email_wishes(partner.user_id for _, _, partner, _, _, _, change in done
+                              if change is not None)
+        for deal, made, partner, recruiter, first, count, change in done:
+            audit(actor_id, "deal.confirm", "deal", deal.id, None,
+                  {"lead_id": deal.lead_id, "partner_id": partner.id,
+                   "value_cents": deal.value_cents})
+            for row, earner in made:
+                _announce_commission(row, earner, actor_id)
+            if change is not None:
+                announce_tier_change(partner, *change, actor_id, tiers=tiers, badges=badges)
+            badges += deal_badges_wanted(partner, count, recruiter, first, at, recruits_sold)
+        # Badges last, so their notifications are the newest (core/achievements.py).
+        award(badges, at, tiers=tiers)
     return [(deal, [row for row, _ in made]) for deal, made, *_ in done]
 
 

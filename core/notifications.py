@@ -2,8 +2,11 @@
 what matters also e-mailed (portal issue "email"). Every notice goes through
 :func:`notify`, so the e-mail rule lives here once."""
 
+from sqlalchemy import exists, select
+
+from core.bulkwrite import block_memo, buffer_row
 from core.extensions import db, get_row
-from core.models import Notification, User
+from core.models import Notification, Partner, User
 from core.tasks import QUEUE_EMAIL, emit_after_commit, enqueue_after_commit
 
 #: Kinds that also go out by e-mail: application approved, commission approved, payout
@@ -21,12 +24,36 @@ def wants_email(user: User | None) -> bool:
     """Whether notification e-mails may go to ``user``: a partner (staff get none) who is
     not suspended, kept "E-mail me about ..." on in their profile (``notify_email``) and
     whose address is verified (mail never goes to an address nobody proved is theirs).
-    Rule: the profile's contact preferences (core/profile.py)."""
-    if user is None or user.partner is None:
-        return False
-    partner = user.partner
-    return bool(partner.notify_email) and partner.status != "suspended" \
-        and user.email_verified_at is not None
+    Rule: the profile's contact preferences (core/profile.py). One query."""
+    return user is not None and user_wants_email(user.id)
+
+
+def _email_ok():
+    """SQL condition on ``Partner`` joined to ``User``: the rule of :func:`wants_email`."""
+    return (Partner.notify_email.is_(True), Partner.status != "suspended",
+            User.email_verified_at.is_not(None))
+
+
+def user_wants_email(user_id: int) -> bool:
+    """:func:`wants_email` for a user id, in one query, or none inside a
+    ``core.bulkwrite.bulk_rows`` block that :func:`prefetch_email_wishes` filled."""
+    memo = block_memo()
+    if memo is not None and user_id in memo.get("email_wishes", {}):
+        return memo["email_wishes"][user_id]
+    return db.session.scalar(select(exists().where(
+        User.id == user_id, Partner.user_id == User.id, *_email_ok()))) or False
+
+
+def prefetch_email_wishes(user_ids) -> None:
+    """Inside a ``bulk_rows`` block, answer :func:`user_wants_email` for all of
+    ``user_ids`` with one query (a batch's notices then ask nothing more)."""
+    memo = block_memo()
+    ids = set(user_ids)
+    if memo is None or not ids:
+        return
+    yes = set(db.session.scalars(select(User.id).join(Partner, Partner.user_id == User.id)
+                                 .where(User.id.in_(ids), *_email_ok())))
+    memo.setdefault("email_wishes", {}).update({uid: uid in yes for uid in ids})
 
 
 def notify(user_id: int, kind: str, title: str, body: str = "", url: str = "") -> Notification:
@@ -36,17 +63,28 @@ def notify(user_id: int, kind: str, title: str, body: str = "", url: str = "") -
     :data:`EMAIL_KINDS` for a user who :func:`wants_email` is also e-mailed, by the job
     ``jobs.email.send_notification_email`` after the commit (which checks the preference
     again when it runs). The in-app notice is stored whatever the e-mail preference.
-    Returns the row (flushed when an e-mail is queued, so it has its id).
+    Returns the row (flushed when an e-mail is queued, so it has its id); ``None`` inside
+    ``core.bulkwrite.bulk_rows``, which writes it with the batch's other rows (and queues
+    the e-mail once it has its id).
     """
-    row = Notification(user_id=user_id, kind=kind, title=title[:200], body=body, url=url)
-    db.session.add(row)
-    emit_after_commit("notification", {"kind": kind, "title": row.title, "body": body,
+    title = title[:200]
+    emit_after_commit("notification", {"kind": kind, "title": title, "body": body,
                                        "url": url}, user_room(user_id))
-    if kind in EMAIL_KINDS and wants_email(get_row(User, user_id)):
+    values = dict(user_id=user_id, kind=kind, title=title, body=body, url=url)
+    email = kind in EMAIL_KINDS and user_wants_email(user_id)
+    if buffer_row(Notification, values, on_id=_queue_email if email else None):
+        return None
+    row = Notification(**values)
+    db.session.add(row)
+    if email:
         db.session.flush()
-        enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_notification_email", row.id,
-                             job_id=f"email-notification-{row.id}", retries=3)
+        _queue_email(row.id)
     return row
+
+
+def _queue_email(notification_id: int) -> None:
+    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_notification_email", notification_id,
+                         job_id=f"email-notification-{notification_id}", retries=3)
 
 
 #: Notifications the top bar's drawer lists.
@@ -82,7 +120,6 @@ def open_notification(user_id: int, notification_id) -> Notification:
     go through this). Raises ``NotFound`` for an id that is not an int, does not exist or
     belongs to someone else (the same answer, so ids reveal nothing)."""
     from core.errors import NotFound
-    from core.extensions import get_row
     from core.timeutil import now_utc
 
     row = get_row(Notification, notification_id)
