@@ -256,3 +256,40 @@ def test_two_batches_sharing_partners_at_once_count_every_deal_without_deadlock(
     assert [db.session.get(Partner, i).won_deals_count for i in ids] == [2, 3, 4]
     assert db.session.scalar(select(func.count()).select_from(Commission).where(
         Commission.type == "referral", Commission.partner_id == recruiter_id)) == 1
+
+
+def test_finance_confirms_ticked_won_leads_from_the_leads_list(app, client):
+    """In the back office's lead list, finance ticks won leads and runs "Confirm deals":
+    every one becomes a deal with its commissions, and the flash says how much. A
+    selection holding a lead that is not won confirms none and names that lead."""
+    from conftest import csrf_from, login
+
+    with app.app_context():
+        make_staff("fin2@example.com", ("finance",))
+        p = make_partner("List Partner")
+        leads = [won_lead(p, 100000, "One"), won_lead(p, 250000, "Two")]
+        open_id = create_lead(p, {"company_name": "Not yet"}, p.user_id).id
+        db.session.commit()
+        db.session.remove()
+    assert login(client, "fin2@example.com").status_code == 302
+
+    def run(ids):
+        token = csrf_from(client.get("/admin/leads/").get_data(as_text=True))
+        resp = client.post("/admin/leads/action/", data={
+            "action": "confirm", "rowid": [str(i) for i in ids], "csrf_token": token})
+        assert resp.status_code == 302
+        return client.get(resp.headers["Location"]).get_data(as_text=True)
+
+    def confirmed() -> list[int]:
+        with app.app_context():
+            out = sorted(db.session.scalars(select(Deal.lead_id)))
+            db.session.remove()
+            return out
+
+    page = run([leads[0], open_id])
+    assert f"Lead {open_id}: Only leads marked won can be confirmed" in page
+    assert confirmed() == []
+
+    page = run(leads)
+    assert "Confirmed 2 deal(s): 2 commission(s), $700.00 in total." in page
+    assert confirmed() == sorted(leads)

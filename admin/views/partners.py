@@ -291,6 +291,21 @@ class LeadView(StaffModelView):
     column_formatters = {"estimated_value_cents": _money, "won_value_cents": _money,
                          "confirm": _confirm_link}
 
+    @action("confirm", "Confirm deals",
+            "Confirm the selected won leads at the values their partners reported? "
+            "Their commissions are created now.")
+    def action_confirm(self, ids):
+        """Confirm several won leads at their reported values in one transaction, all or
+        nothing (``core.commissions.confirm_deals``): the refusal names the lead."""
+        if not staff_with("finance"):
+            return refuse()
+        done = run_domain(lambda: commissions.confirm_deals(
+            [(int(i), None) for i in sorted(ids, key=int)], current_user.id))
+        if done:
+            made = [c for _, rows in done for c in rows]
+            flash(f"Confirmed {len(done)} deal(s): {len(made)} commission(s), "
+                  f"{format_cents(sum(c.amount_cents for c in made))} in total.", "success")
+
     @expose("/confirm/<int:lead_id>", methods=["GET", "POST"])
     def confirm(self, lead_id: int):
         """Confirm a won lead: creates the deal and its commissions (DESIGN.md)."""
