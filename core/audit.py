@@ -37,7 +37,8 @@ def _dumps(value: dict | None) -> str:
 #: Every ``object_type`` the code writes (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "message",
-                "partner", "payout", "setting", "statement", "statement_batch", "tier", "user")
+                "partner", "payout", "playbook", "setting", "statement", "statement_batch",
+                "tier", "user")
 
 
 def staff_choices() -> list[tuple[str, str]]:

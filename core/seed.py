@@ -172,7 +172,9 @@ COMPANIES = ["TechCorp", "StartupApp", "RetailSite", "Bella Cucina", "FitLife Gy
 
 def seed_demo(rng_seed: int = 2026) -> dict:
     """Create demo staff and 32 partners across all four tiers with teams, leads, deals,
-    commissions, a paid payout, a requested payout and chat history.
+    commissions, a paid payout, a requested payout, chat history and the playbook library
+    (``core.seed_playbooks``: staff scripts, a partner's published playbook with upvotes,
+    a partner submission waiting for review).
 
     Every demo account's password is ``siso-demo-2026``. Returns counts. Runs only on a
     database with no partners (raises ``RuntimeError`` otherwise).
@@ -188,7 +190,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     admin = create_staff("admin@example.com", DEMO_PASSWORD, "Alex Admin", ["admin", "finance"])
     finance = create_staff("finance@example.com", DEMO_PASSWORD, "Fran Finance", ["finance"])
     create_staff("support@example.com", DEMO_PASSWORD, "Sam Support", ["support"])
-    create_staff("content@example.com", DEMO_PASSWORD, "Cleo Content", ["content"])
+    content = create_staff("content@example.com", DEMO_PASSWORD, "Cleo Content", ["content"])
 
     required = list(db.session.scalars(select(TrainingModule).where(TrainingModule.required)))
     # deals per partner: a spread over all four tiers (elite 25+, performer 10+, active 3+)
@@ -270,6 +272,10 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     help_desk = open_support(partners[4][0].user)
     post_message(partners[4][0].user, help_desk, "How do I add a referral to a lead?",
                  slow_mode=False)
+    db.session.flush()
+    from core.seed_playbooks import seed_demo_playbooks
+
+    seed_demo_playbooks(content, [p.user for p, _ in partners if p.status == "active"])
     db.session.flush()
     return {"partners": len(partners), "deals": deal_count,
             "staff": db.session.query(User).filter(User.is_staff).count()}

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         chat_views,
         documents,  # noqa: F401  (materials and branding pages)
         openapi,
+        playbook_views,  # noqa: F401  (the playbook library, page and API)
         program_views,
         referral_views,
         resources,  # noqa: F401  (marketing assets, page and API)

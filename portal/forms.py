@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from core.models.lead import LEAD_STAGES
+from core.playbooks import INDUSTRIES, KINDS
 
 
 class RegisterForm(FlaskForm):
@@ -131,3 +132,16 @@ class ProfileForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token (logout, payout request)."""
+
+
+class PlaybookForm(FlaskForm):
+    """A playbook a partner shares ("share what works"); the limits and the industry list
+    are ``core.playbooks``'s, which checks them again."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(min=5, max=120)],
+                        render_kw={"maxlength": 120})
+    industry = SelectField("Industry", choices=[SelectChoice(i, i) for i in INDUSTRIES])
+    kind = SelectField("Kind", choices=[SelectChoice(k, label) for k, label in KINDS.items()])
+    body = TextAreaField("The script or playbook (Markdown: ## headings, - lists, **bold**)",
+                         validators=[DataRequired(), Length(min=50, max=20000)],
+                         render_kw={"rows": 14, "maxlength": 20000})

@@ -6,6 +6,7 @@ every route is documented and that real responses match their schemas.
 
 from flask import jsonify
 
+from core.playbooks import INDUSTRIES as PLAYBOOK_INDUSTRIES
 from portal import api
 
 _S = "#/components/schemas/"
@@ -273,6 +274,45 @@ SCHEMAS = {
                                 "created_at": TIME,
                                 "download_url": {"type": ["string", "null"], "description":
                                                  "null while tier-locked"}}},
+    "Playbook": {"type": "object",
+                 "required": ["id", "title", "industry", "kind", "status", "author", "own",
+                              "upvote_count", "upvoted", "excerpt", "published_at",
+                              "created_at", "updated_at"],
+                 "properties": {"id": {"type": "integer"}, "title": STR,
+                                "industry": {"enum": list(PLAYBOOK_INDUSTRIES)},
+                                "kind": {"enum": ["script", "playbook"]},
+                                "status": {"enum": ["draft", "submitted", "published",
+                                                    "rejected"]},
+                                "author": {"type": "string", "description":
+                                           "The partner's name, or \"SISO team\""},
+                                "own": {"type": "boolean", "description": "You wrote it"},
+                                "upvote_count": {"type": "integer", "minimum": 0},
+                                "upvoted": {"type": "boolean", "description":
+                                            "You upvoted it"},
+                                "excerpt": {"type": "string", "description":
+                                            "The start of the body as plain text"},
+                                "published_at": {"type": ["string", "null"],
+                                                 "format": "date-time"},
+                                "created_at": TIME, "updated_at": TIME,
+                                "body": {"type": "string", "description":
+                                         "Markdown (detail and submit only)"},
+                                "body_html": {"type": "string", "description":
+                                              "The body as sanitised HTML (detail and "
+                                              "submit only)"},
+                                "review_note": {"type": "string", "description":
+                                                "The reviewer's note (your own only)"},
+                                "reviewed_at": {"type": ["string", "null"],
+                                                "format": "date-time"}}},
+    "PlaybookInput": {"type": "object", "required": ["title", "industry", "kind", "body"],
+                      "properties": {
+                          "title": {"type": "string", "minLength": 5, "maxLength": 120},
+                          "industry": {"enum": list(PLAYBOOK_INDUSTRIES)},
+                          "kind": {"enum": ["script", "playbook"]},
+                          "body": {"type": "string", "minLength": 50, "maxLength": 20000,
+                                   "description": "Markdown"}}},
+    "Upvote": {"type": "object", "required": ["id", "upvoted", "upvote_count"],
+               "properties": {"id": {"type": "integer"}, "upvoted": {"type": "boolean"},
+                              "upvote_count": {"type": "integer", "minimum": 0}}},
     "ApiKey": {"type": "object", "required": ["id", "name", "roles", "created_at"],
                "properties": {"id": {"type": "integer"}, "name": STR, "key": STR,
                               "roles": {"type": "array", "items": STR},
@@ -287,6 +327,16 @@ STAFF_LOGIN = {"type": "object", "required": ["email", "password"],
                "properties": {"email": STR, "password": STR,
                               "otp": {"type": "string", "description":
                                       "6-digit TOTP code (staff with two-factor)"}}}
+
+
+def _upvote_op() -> dict:
+    op = _op("Upvote a published playbook ({\"upvoted\": true}), take it back (false), or "
+             "toggle (empty body); once per partner, never your own (403 own_playbook)", 200,
+             _ref("Upvote"), {"type": "object",
+                              "properties": {"upvoted": {"type": ["boolean", "null"]}}},
+             params=[_path_id("playbook_id")])
+    op["requestBody"]["required"] = False
+    return op
 
 
 def document() -> dict:
@@ -390,6 +440,32 @@ def document() -> dict:
             "404 for unknown or inactive assets", 200,
             {"type": "string", "format": "binary"}, errors=(401, 403, 404),
             params=[_path_id("asset_id")], content_type="application/octet-stream")},
+        "/api/partner/playbooks": {
+            "get": _op("Published playbooks, searched (every word in the title or body, "
+                       "case-insensitive), filtered and sorted; next_cursor is the offset "
+                       "of the next page", 200,
+                       {"type": "object", "required": ["items", "total", "next_cursor"],
+                        "properties": {"items": {"type": "array", "items": _ref("Playbook")},
+                                       "total": {"type": "integer", "minimum": 0},
+                                       "next_cursor": {"type": ["integer", "null"]}}},
+                       errors=(401, 403, 422),
+                       params=[_query("q", {"type": "string", "maxLength": 100}),
+                               _query("industry", {"enum": list(PLAYBOOK_INDUSTRIES)}),
+                               _query("kind", {"enum": ["script", "playbook"]}),
+                               _query("sort", {"enum": ["top", "new"]}),
+                               _query("cursor", {"type": "integer", "minimum": 0}),
+                               _query("limit", {"type": "integer", "minimum": 1,
+                                                "maximum": 100})]),
+            "post": _op("Share a playbook: it waits for staff review (409 too_many_pending "
+                        "while 5 of yours wait)", 201, _ref("Playbook"),
+                        _ref("PlaybookInput"))},
+        "/api/partner/playbooks/submissions": {"get": _op(
+            "Your own playbooks, newest first, with status and the reviewer's note", 200,
+            _list("Playbook"), errors=(401, 403))},
+        "/api/partner/playbooks/{playbook_id}": {"get": _op(
+            "One playbook with its body; 404 when unpublished and not yours", 200,
+            _ref("Playbook"), errors=(401, 403, 404), params=[_path_id("playbook_id")])},
+        "/api/partner/playbooks/{playbook_id}/upvote": {"post": _upvote_op()},
         "/api/leaderboard": {"get": _op(
             "Top 10 and your rank", 200,
             {"type": "object", "required": ["items", "me", "period", "metric"],

@@ -123,7 +123,7 @@ MODEL_VIEWS = {
     "staff": ((), False), "statements": (("finance",), False),
     "tickets": (("support",), False), "tiers": ((), False),
     "training": (("content",), True), "assets": (("content",), False),
-    "chat/channels": (("content",), True),
+    "chat/channels": (("content",), True), "playbooks": (("content",), True),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -290,6 +290,24 @@ EXPECTED.update({
     "GET /partner/chat/performer-hub": partner_page(tiers(404, 404, 200, 200), 200),
     "GET /partner/chat/elite-council": partner_page(tiers(404, 404, 404, 200), 200),
 
+    # playbook library: reading is open to every partner (applied ones too), sharing and
+    # upvoting need approval; B's playbook waits for review, so it is 404 to every other
+    # partner (only its author sees it unpublished), and so is upvoting it
+    "GET /partner/playbooks": partner_page(),
+    "GET /partner/playbooks/new": partner_page(),
+    "POST /partner/playbooks/new": partner_page(422),   # empty form: errors again
+    "GET /partner/playbooks/<int:playbook_id>": partner_page(404),
+    "POST /partner/playbooks/<int:playbook_id>/upvote": partner_page(404),
+    "GET /api/partner/playbooks/<int:playbook_id>": api_partner(404),
+    "POST /api/partner/playbooks/<int:playbook_id>/upvote": api_partner(404),
+    "POST /api/partner/playbooks": api_partner(422),
+    # the review queue is content's; admin (first in column order) publishes B's playbook
+    # with an empty note, content then gets a flash "not waiting for review"; rejecting
+    # with an empty note is refused with a flash: back to the queue either way
+    "GET /admin/playbook-review/": back_office(CONTENT),
+    "POST /admin/playbook-review/<int:playbook_id>/publish": back_office(CONTENT, 302),
+    "POST /admin/playbook-review/<int:playbook_id>/reject": back_office(CONTENT, 302),
+
     # --- API: auth (no token needed; {} is not a valid login) --------------------------------
     "POST /api/auth/partner/login": public(401), "POST /api/auth/staff/login": public(401),
     "POST /api/auth/partner/register": public(422),
@@ -300,7 +318,8 @@ EXPECTED.update({
         "partner/commissions",
         "partner/earnings/chart", "partner/earnings/summary", "partner/leads",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
-        "partner/training/modules", "partner/training/progress")},
+        "partner/training/modules", "partner/training/progress", "partner/playbooks",
+        "partner/playbooks/submissions")},
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
@@ -356,7 +375,7 @@ def _png() -> bytes:
 def world(app):
     """Partner B (active, one approved commission in a requested payout, a lead, a ticket,
     a statement, a material render, a DM with C holding an attachment, a message in
-    #general), one partner per tier, a suspended partner, and one staff member per role.
+    #general, a playbook waiting for review), one partner per tier, a suspended partner, and one staff member per role.
     Returns the ids and names the URL arguments are filled with."""
     from sqlalchemy import select
 
@@ -419,6 +438,10 @@ def world(app):
                                    filename="pricing.png", data=_png())
         challenge = create_challenge(factory.id, "Spring sprint", "deals", 3, 10000,
                                      now, now.replace(year=now.year + 1))
+        from core.playbooks import submit_playbook
+
+        playbook = submit_playbook(b_user, "B's secret script", "Real estate", "script",
+                                   "B's way of opening a call with an estate agent, " * 2)
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -446,7 +469,7 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
-            "asset_id": elite_asset.id, "mute_id": c_mute.id,
+            "asset_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
@@ -528,6 +551,7 @@ MODEL_VIEW_ROWS = {
     "materials": "template_id", "partners": "partner_id", "payouts": "payout_id",
     "quiz": "quiz_id", "staff": "staff_user_id", "statements": "statement_id",
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
+    "playbooks": "playbook_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (

@@ -10,7 +10,8 @@ from core.extensions import db
 
 PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/team",
          "/partner/leaderboard", "/partner/tier-progression", "/partner/training",
-         "/partner/resources", "/partner/materials", "/partner/notifications",
+         "/partner/resources", "/partner/playbooks", "/partner/playbooks/new",
+         "/partner/materials", "/partner/notifications",
          "/partner/profile", "/partner/support", "/partner/chat/general"]
 
 #: In-page check: every visible text node's colour against the first opaque background

@@ -4,7 +4,7 @@ device's colour scheme, and screenshots of team, earnings, profile and dashboard
 import os
 
 import pytest
-from conftest import make_partner
+from conftest import make_partner, make_staff
 from test_browser import OUT, log_in, phone
 
 from core.extensions import db
@@ -153,3 +153,61 @@ def test_drag_a_lead_card_to_another_column(app, live_server, browser):
             page.locator(".column", has=page.locator("#st-won")))
     assert page.url.endswith("?stage=won#move")
     assert page.locator("select[name=move-status]").input_value() == "won"
+
+
+@pytest.mark.browser
+def test_playbook_library_on_a_phone(app, live_server, browser):
+    """On a 390px phone a partner opens the playbook library from the dashboard, searches
+    a word of a script's text, narrows it with an industry chip, opens the script and
+    upvotes it (a plain form): the button says Upvoted and the count is 1. Then she shares
+    her own from the form and finds it under My submissions, waiting for review. No page
+    scrolls sideways."""
+    from core.playbooks import save_playbook
+    from core.seed_playbooks import DISCOVERY, REAL_ESTATE
+
+    with app.app_context():
+        cleo = make_staff("cleo@example.com", ("content",))
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        save_playbook(cleo, None, title="Estate agents: own your leads", industry="Real estate",
+                      kind="playbook", body=REAL_ESTATE, status="published")
+        save_playbook(cleo, None, title="Discovery questions for restaurant owners",
+                      industry="Restaurants & hospitality", kind="playbook", body=DISCOVERY,
+                      status="published")
+        db.session.commit()
+    page = phone(browser, live_server)
+    log_in(page, "sarah@example.com")
+    page.get_by_role("link", name="Playbooks", exact=True).click()
+    page.wait_for_url("**/partner/playbooks")
+    page.get_by_label("Search", exact=True).fill("valuation")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("link", name="Real estate", exact=True).click()
+    assert page.get_by_role("heading", name="1 playbook for “valuation” · Real estate").is_visible()
+    assert page.get_by_text("Discovery questions for restaurant owners").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    os.makedirs(OUT, exist_ok=True)
+    page.evaluate("document.querySelector('.bottom-nav').style.position = 'static'")
+    page.screenshot(path=os.path.join(OUT, "portal-playbooks.png"), full_page=True)
+    page.get_by_role("link", name="Estate agents: own your leads").click()
+    page.get_by_role("button", name="Upvote", exact=True).click()
+    page.wait_for_url("**#upvote")
+    assert page.get_by_role("button", name="Upvoted", exact=True).get_attribute(
+        "aria-pressed") == "true"
+    assert page.locator("#upvote-count").inner_text() == "1"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.evaluate("document.querySelector('.bottom-nav').style.position = 'static'")
+    page.screenshot(path=os.path.join(OUT, "portal-playbook.png"), full_page=True)
+
+    page.goto("/partner/playbooks/new")
+    page.get_by_label("Title").fill("Café walk-in: the QR menu pitch")
+    page.get_by_label("Industry").select_option("Restaurants & hospitality")
+    page.get_by_label("Kind").select_option("script")
+    page.get_by_label("The script or playbook").fill(
+        "Order a coffee at 2 pm, ask if the menu is online, show the owner how slow the "
+        "PDF is on your phone, leave a co-branded flyer and come back next week.")
+    page.get_by_role("button", name="Send for review").click()
+    assert page.get_by_text("Waiting for review").first.is_visible()
+    page.goto("/partner/playbooks#my-submissions")
+    mine = page.locator("#my-submissions")
+    assert "Café walk-in: the QR menu pitch" in mine.inner_text()
+    assert "Waiting for review" in mine.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

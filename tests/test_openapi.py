@@ -103,6 +103,17 @@ def test_responses_match_the_document(app, client, tokens):
     call("post", "/api/partner/training/complete", "/api/partner/training/complete", ph,
          json={"module_id": mods[-1]["id"]})
     call("get", "/api/leaderboard/challenges", "/api/leaderboard/challenges", ph)
+    pb = call("post", "/api/partner/playbooks", "/api/partner/playbooks", ph, json={
+        "title": "Cold-call opener for gyms", "industry": "Any industry", "kind": "script",
+        "body": "Ask how many trial members stay after the first month, then listen."}).get_json()
+    call("post", "/api/partner/playbooks", "/api/partner/playbooks", ph, json={"title": "x"})
+    call("get", "/api/partner/playbooks?q=gyms&sort=new", "/api/partner/playbooks", ph)
+    call("get", "/api/partner/playbooks/submissions", "/api/partner/playbooks/submissions", ph)
+    call("get", f"/api/partner/playbooks/{pb['id']}", "/api/partner/playbooks/{playbook_id}",
+         ph)
+    call("post", f"/api/partner/playbooks/{pb['id']}/upvote",
+         "/api/partner/playbooks/{playbook_id}/upvote", ph)  # own: 403
+    call("get", "/api/partner/playbooks/999999", "/api/partner/playbooks/{playbook_id}", ph)
     call("post", "/api/staff/api-keys", "/api/staff/api-keys", sh,
          json={"name": "crm", "roles": ["finance"]})
     call("get", "/api/staff/api-keys", "/api/staff/api-keys", sh)

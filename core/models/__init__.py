@@ -30,6 +30,7 @@ from core.models.partner import (
                               TrainingCompletion,
                               TrainingModule,
 )
+from core.models.playbook import Playbook, PlaybookUpvote
 from core.models.program import Challenge, QuizQuestion
 from core.models.referral import ReferralClick
 from core.models.support import SupportTicket, TicketMessage
@@ -40,6 +41,7 @@ __all__ = [
     "Challenge", "QuizQuestion", "ReferralClick", "SupportTicket", "TicketMessage",
     "DocumentTemplate", "MaterialRender", "PartnerBranding", "StatementBatch", "StatementBatchItem",
     "ApiToken", "Attachment", "AuditLog", "Channel", "ChannelMember", "ChatMute", "Commission", "Deal", "Lead", "LeadActivity",
-    "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Reaction", "Setting",
+    "Mention", "Message", "Notification", "Partner", "Payout", "PayoutTransfer", "Playbook", "PlaybookUpvote",
+    "Reaction", "Setting",
     "Statement", "StripeEvent", "Tier", "TierOverride", "TrainingCompletion", "TrainingModule", "User",
 ]

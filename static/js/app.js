@@ -9,6 +9,11 @@
     var d = document.getElementById(location.hash.slice(1));
     if (d) { d.open = true; d.scrollIntoView(); }
   }
+  // A chosen chip (playbook library industries) that is off-screen on a phone: show it.
+  var chip = document.querySelector(".chips [aria-current]");
+  if (chip && chip.scrollIntoView && chip.offsetLeft + chip.offsetWidth > chip.parentNode.clientWidth) {
+    chip.parentNode.scrollLeft = chip.offsetLeft - chip.parentNode.offsetLeft - 16;
+  }
   if (navigator.clipboard) {
     Array.prototype.forEach.call(document.querySelectorAll("code.copy"), function (link) {
       link.setAttribute("role", "button");
