@@ -104,28 +104,86 @@ def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
         return ids
 
 
-def run_workers(app, count: int) -> float:
-    """Start ``count`` worker processes (each a ``jobs.worker.run_supervised`` supervisor
-    with its worker child, as ``flask worker``) in burst mode and wait for them. Returns
-    the longest start-up (WeasyPrint import and warm-up, ``prepare_supervisor``) of one
-    process, in seconds: a one-off cost that a ``flask worker`` started before the
-    documents arrive has already paid."""
+def time_renders(folder: str) -> None:
+    """Wrap WeasyPrint's entry point (``core.pdf.render_pdf_with_pages``, which
+    ``render_pdf`` and the material job call) so that every process forked from here
+    appends each render's start time and duration to ``folder/<pid>``: the pipeline's
+    own WeasyPrint time, measured where the jobs run."""
+    import core.pdf
+    import jobs.documents
+
+    real = core.pdf.render_pdf_with_pages
+
+    def timed(*args, **kwargs):
+        start = time.time()
+        t = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with open(os.path.join(folder, str(os.getpid())), "a") as f:
+                f.write(f"{start:.6f} {time.perf_counter() - t:.6f}\n")
+
+    core.pdf.render_pdf_with_pages = timed
+    jobs.documents.render_pdf_with_pages = timed
+
+
+def rendered_seconds(folder: str, since: float) -> float:
+    """Seconds of WeasyPrint the renders that started after ``since`` took, all
+    processes together (see :func:`time_renders`)."""
+    total = 0.0
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name)) as f:
+            for line in f:
+                start, took = map(float, line.split())
+                if start >= since:
+                    total += took
+    return total
+
+
+def start_workers(app, count: int):
+    """Start ``count`` worker processes, each a ``jobs.worker.run_supervised`` supervisor
+    with its worker child, as ``flask worker`` runs (not in burst mode: documents arrive
+    at workers that are already up, as in production). Returns the processes and the
+    longest start-up (WeasyPrint import and warm-up, ``prepare_supervisor``) of one
+    process, in seconds, once every worker is listening."""
+    import signal
+
+    from core.tasks import redis_connection
     from jobs.worker import prepare_supervisor, run_supervised
 
     startups = multiprocessing.Array("d", count)
 
     def work(i):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         t = time.perf_counter()
         prepare_supervisor(app)
         startups[i] = time.perf_counter() - t
-        run_supervised(app, burst=True, with_scheduler=False)
+        try:
+            run_supervised(app, burst=False, with_scheduler=False)
+        except KeyboardInterrupt:
+            pass
 
     procs = [multiprocessing.Process(target=work, args=(i,)) for i in range(count)]
+    t0 = time.perf_counter()
     for p in procs:
         p.start()
+    with app.app_context():
+        conn = redis_connection()
+        # Listening = every worker child registered in Redis (after its supervisor's warm-up).
+        while len(conn.keys("rq:worker:*")) < count or min(startups) == 0:
+            if time.perf_counter() - t0 > 120:
+                raise RuntimeError("workers did not start within 120 s")
+            time.sleep(0.05)
+    time.sleep(0.5)  # let each child reach its blocking dequeue
+    return procs, max(startups)
+
+
+def stop_workers(procs) -> None:
+    """Warm shutdown of the supervisors (SIGTERM, as a service manager sends)."""
     for p in procs:
-        p.join()
-    return max(startups)
+        p.terminate()
+    for p in procs:
+        p.join(60)
 
 
 def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
@@ -209,29 +267,45 @@ def main(argv=None):
     app = build_app(args)
     from core.tasks import redis_connection
 
+    renders = tempfile.mkdtemp(prefix="siso-bench-renders-")
+    time_renders(renders)
     cores = os.cpu_count() or 1
     print(f"{args.n} documents per case; workers {args.workers}; {cores} cores; "
-          f"database {db.engine.dialect.name if False else (args.database_url or 'sqlite')}")
+          f"database {args.database_url or 'sqlite'}; load average (1 min) at start "
+          f"{os.getloadavg()[0]:.2f}")
+    print("pipeline = jobs queued (issue committed) to last document stored, workers "
+          "already running; in-job = WeasyPrint inside the workers' jobs; alone = the same "
+          "HTML in this process, after; issue = issuing the documents and queueing their "
+          "jobs (one transaction, not in the pipeline time)")
     print(f"{'case':10} {'W':>2} {'pages':>5} {'pipeline s':>10} {'docs/s':>7} "
-          f"{'weasy s':>8} {'weasy docs/s':>12} {'overhead':>8} {'startup s':>9} "
-          f"{'w/o startup':>11}")
+          f"{'in-job s':>8} {'overhead':>8} {'alone s':>8} {'vs alone':>8} "
+          f"{'startup s':>9} {'issue s':>7} {'load':>5}")
     for case in args.cases:
         for w in args.workers:
             with app.app_context():
                 redis_connection().flushdb()
             ids = make_partners(app, args.n, LINES.get(case, 0), f"{case}{w}-")
-            t0 = time.perf_counter()
-            docs = enqueue(app, case, ids)
-            startup = run_workers(app, w)
-            elapsed = time.perf_counter() - t0
-            done = wait_done(app, docs)
+            procs, startup = start_workers(app, w)
+            try:
+                t_issue = time.perf_counter()
+                docs = enqueue(app, case, ids)  # one commit, then every job is queued
+                issue = time.perf_counter() - t_issue
+                since = time.time()
+                t0 = time.perf_counter()
+                while (done := wait_done(app, docs)) < len(docs):
+                    if time.perf_counter() - t0 > 1800:
+                        break
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - t0
+            finally:
+                stop_workers(procs)
+            in_job = rendered_seconds(renders, since)
             alone = weasyprint_alone(app, docs)
             used = min(w, cores)
-            overhead = elapsed * used / alone - 1
-            steady = (elapsed - startup) * used / alone - 1
             print(f"{case:10} {w:>2} {pages_of(app, docs):>5} {elapsed:>10.2f} "
-                  f"{done / elapsed:>7.1f} {alone:>8.2f} {len(docs) / alone:>12.1f} "
-                  f"{overhead:>7.1%} {startup:>9.2f} {steady:>10.1%}"
+                  f"{done / elapsed:>7.1f} {in_job:>8.2f} {elapsed * used / in_job - 1:>7.1%} "
+                  f"{alone:>8.2f} {elapsed * used / alone - 1:>7.1%} {startup:>9.2f} {issue:>7.2f} "
+                  f"{os.getloadavg()[0]:>5.2f}"
                   + ("" if done == len(docs) else f"  ({done} ok!)"), flush=True)
 
 

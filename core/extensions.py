@@ -1,5 +1,7 @@
 """Flask extensions, created once and bound to an app in ``create_app`` (STYLE.md)."""
 
+import sqlite3
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,7 +11,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from socketio import packet as _sio_packet
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 #: Stable constraint names so Alembic migrations can refer to them (STYLE.md "Data").
@@ -67,3 +69,20 @@ def get_row(model, ident):
     impossible id is "not found" rather than a database error.
     """
     return db.session.get(model, ident) if is_row_id(ident) else None
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
+    """SQLite (the embedded default): write-ahead logging, so the web process's readers
+    never wait for the worker's writes and a commit costs one fsync of the log instead
+    of the rollback journal's several; ``synchronous=FULL`` keeps every committed
+    transaction durable across a power loss, as before. Other databases are untouched.
+    (The setting is stored in the database file; an in-memory database keeps its own.)"""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+    finally:
+        cursor.close()

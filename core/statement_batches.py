@@ -73,12 +73,6 @@ def batch_progress(batch_ids: list[int]) -> dict[int, dict]:
     return out
 
 
-def batch_of_statement(statement_id: int) -> int | None:
-    """The id of the batch a statement belongs to, or ``None``."""
-    return db.session.scalar(select(StatementBatchItem.batch_id).where(
-        StatementBatchItem.statement_id == statement_id))
-
-
 def claim_zip_if_complete(batch_id: int) -> bool:
     """If every statement of the batch is ready and nobody claimed the ZIP yet, claim it
     (``zip_status`` none → pending) and enqueue its build after commit. Call it in a

@@ -175,6 +175,24 @@ def issued_lines(st: Statement) -> list[dict]:
     return [dict(x, date=datetime.fromisoformat(x["date"])) for x in json.loads(st.lines_json)]
 
 
+def statement_for_render(statement_id: int) -> tuple[Statement | None, int | None]:
+    """What the render job needs, in one query: the statement with its partner and the
+    partner's user loaded (name and e-mail on the PDF, the "ready" notice), and the id of
+    the batch it belongs to (``None`` outside a batch). ``(None, None)`` when it is gone."""
+    from sqlalchemy.orm import joinedload
+
+    from core.models import StatementBatchItem
+
+    found = db.session.execute(
+        select(Statement, StatementBatchItem.batch_id)
+        .outerjoin(StatementBatchItem, StatementBatchItem.statement_id == Statement.id)
+        .where(Statement.id == statement_id)
+        .options(joinedload(Statement.partner, innerjoin=True).joinedload(Partner.user,
+                                                                          innerjoin=True))
+    ).first()
+    return (found[0], found[1]) if found is not None else (None, None)
+
+
 def statement_ready(st: Statement, file_path: str) -> None:
     """Record the rendered PDF of a statement and tell the partner."""
     st.status = "ready"

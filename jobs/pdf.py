@@ -7,8 +7,8 @@ from flask import current_app
 from core.extensions import db
 from core.models import Statement
 from core.pdf import render_statement_pdf, write_atomically
-from core.statement_batches import batch_of_statement, claim_zip_if_complete
-from core.statements import issued_lines, statement_ready
+from core.statement_batches import claim_zip_if_complete
+from core.statements import issued_lines, statement_for_render, statement_ready
 from jobs.limits import render_limits
 from jobs.runtime import app_job, job_logger
 
@@ -42,7 +42,7 @@ def render_statement(statement_id: int) -> str:
     Returns the stored relative path. When it completes a batch, the batch's ZIP is
     claimed and queued (``core.statement_batches.claim_zip_if_complete``)."""
     log = job_logger(__name__)
-    st = db.session.get(Statement, statement_id)
+    st, batch_id = statement_for_render(statement_id)
     if st is None:
         log.warning("statement %s vanished", statement_id)
         return ""
@@ -59,7 +59,6 @@ def render_statement(statement_id: int) -> str:
     db.session.commit()
     log.info("statement %s rendered to %s", statement_id, rel)
     # After our own commit, so the last statement of a batch always sees all the others.
-    batch_id = batch_of_statement(statement_id)
     if batch_id is not None:
         claim_zip_if_complete(batch_id)
     return rel
