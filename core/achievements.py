@@ -179,9 +179,8 @@ def _approved_at(partner: Partner) -> datetime:
 
 
 def deal_badges_wanted(partner: Partner, count: int, recruiter: Partner | None,
-                       first: bool, at: datetime | None = None,
-                       recruits_sold: dict[int, int] | None = None
-                       ) -> list[tuple[int, int, str]]:
+                       first: bool, at: datetime | None,
+                       recruits_sold: dict[int, int]) -> list[tuple[int, int, str]]:
     """Badges a confirmed deal earns, as ``(partner_id, user_id, key)`` wishes for
     :func:`award` (called by ``core.commissions.confirm_deals``, same transaction).
 
@@ -191,26 +190,18 @@ def deal_badges_wanted(partner: Partner, count: int, recruiter: Partner | None,
     the confirmation time (aware UTC).
     First Sale; Quick Starter when ``count`` reaches ``QUICK_STARTER_DEALS`` within
     ``QUICK_STARTER_DAYS`` of approval; and, on a recruit's first deal, Team Builder to
-    the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold (one count query,
-    unless ``recruits_sold``, ``recruits_with_a_sale_many`` of the recruiters, is given).
+    the recruiter once ``TEAM_BUILDER_RECRUITS`` recruits have sold (``recruits_sold``:
+    :func:`recruits_with_a_sale_many` of the batch's recruiters, read once per batch).
     """
     at = at or now_utc()
     wanted = [(partner.id, partner.user_id, "first_sale")]
     if count >= QUICK_STARTER_DEALS and \
             at <= _approved_at(partner) + timedelta(days=QUICK_STARTER_DAYS):
         wanted.append((partner.id, partner.user_id, "quick_starter"))
-    if first and recruiter is not None and (
-            recruits_sold.get(recruiter.id, 0) if recruits_sold is not None
-            else recruits_with_a_sale(recruiter.id)) >= TEAM_BUILDER_RECRUITS:
+    if first and recruiter is not None and \
+            recruits_sold.get(recruiter.id, 0) >= TEAM_BUILDER_RECRUITS:
         wanted.append((recruiter.id, recruiter.user_id, "team_builder"))
     return wanted
-
-
-def on_deal_confirmed(partner: Partner, count: int, recruiter: Partner | None,
-                      first: bool, at: datetime | None = None) -> list[tuple[int, str]]:
-    """Award the badges a confirmed deal earns (:func:`deal_badges_wanted`, same
-    arguments) in one INSERT. Returns the ``(partner_id, key)`` pairs awarded."""
-    return award(deal_badges_wanted(partner, count, recruiter, first, at), at)
 
 
 def tier_badges_wanted(partner: Partner, new: Tier, tiers: list[Tier] | None = None
@@ -225,13 +216,6 @@ def tier_badges_wanted(partner: Partner, new: Tier, tiers: list[Tier] | None = N
     tiers = sorted(tiers if tiers is not None else all_tiers(), key=lambda t: t.min_deals)
     return [(partner.id, partner.user_id, TIER_PREFIX + t.key) for t in tiers[1:]
             if t.min_deals <= new.min_deals]
-
-
-def on_tier_change(partner: Partner, new: Tier, tiers: list[Tier] | None = None
-                   ) -> list[tuple[int, str]]:
-    """Award the tier badges of a computed promotion to ``new`` (:func:`tier_badges_wanted`)
-    in one INSERT. Returns the pairs awarded."""
-    return award(tier_badges_wanted(partner, new, tiers), tiers=tiers)
 
 
 def recruits_with_a_sale(recruiter_id: int) -> int:

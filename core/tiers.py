@@ -203,7 +203,7 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
     (:func:`tier_change` then :func:`announce_tier_change`).
 
     Returns True when the tier changed. A reversed deal can demote (money issue "Tiers");
-    a promotion also awards the tier badges (``core.achievements.on_tier_change``), which
+    a promotion also awards the tier badges (``core.achievements.tier_badges_wanted``), which
     a later demotion does not take back.
     A caller that already read them in this transaction may pass ``tiers`` (``all_tiers()``)
     and ``training`` (``required_training_done(partner.id)``) to save the queries.
