@@ -61,6 +61,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
                       serializer=JsonPacket,
                       cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
                       manage_session=False)
+    if app.config["SOCKETIO_ASYNC_MODE"] == "eventlet" and app.config["SOCKETIO_DIRECT_WRITES"]:
+        from core import fanout
+
+        fanout.install()
 
     trust_proxies(app)
 

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, free_port, make_partner
+from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, free_port, make_partner, make_staff
 from test_chat import connect, token_for, wait_for
 from test_chat_live import Inbox
 
@@ -107,6 +107,49 @@ def test_message_crosses_processes(app, cluster):
     finally:
         sarah.disconnect()
         mike.disconnect()
+
+
+def test_a_burst_arrives_complete_and_in_order_on_both_processes(app, cluster):
+    """Staff post 40 messages without waiting for each answer (staff have no slow mode):
+    partners on the sender's process and on the other one each get all 40, each exactly
+    once. Then 10 more one after the other: both get them in the order sent. In eventlet
+    mode most of these frames are written straight to the sockets (core.fanout), the
+    rest through Engine.IO's queue. (Concurrent sends are stored and broadcast in
+    whatever order their transactions finish; the page places messages by id.)"""
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        make_partner("Mike Reyes", email="mike@example.com")
+        make_staff("host@example.com", ("support",))
+    a, b = cluster
+    host = connect(a, token_for(app, "host@example.com", kind="staff"), transport="websocket")
+    near = connect(a, token_for(app, "sarah@example.com"), transport="websocket")
+    far = connect(b, token_for(app, "mike@example.com"), transport="websocket")
+    inboxes = [Inbox(near, "message"), Inbox(far, "message")]
+
+    def bodies(inbox, prefix):
+        return [m for m in list(inbox.events["message"]) if m["body"].startswith(prefix)]
+
+    try:
+        for c in (host, near, far):
+            assert c.call("join", {"channel": "general"}, timeout=5)["ok"]
+        acks = []
+        for i in range(40):
+            host.emit("send", {"channel": "general", "body": f"Tip {i}"}, callback=acks.append)
+        assert wait_for(lambda: len(acks) == 40, 20), f"{len(acks)} of 40 sends answered"
+        assert all(ack["ok"] for ack in acks)
+        for inbox in inboxes:
+            assert wait_for(lambda inbox=inbox: len(bodies(inbox, "Tip ")) >= 40, 20)
+            got = bodies(inbox, "Tip ")
+            assert sorted(m["id"] for m in got) == sorted(ack["id"] for ack in acks)
+            assert sorted(m["body"] for m in got) == sorted(f"Tip {i}" for i in range(40))
+        ids = [host.call("send", {"channel": "general", "body": f"Win {i}"}, timeout=5)["id"]
+               for i in range(10)]
+        for inbox in inboxes:
+            assert wait_for(lambda inbox=inbox: len(bodies(inbox, "Win ")) >= 10, 10)
+            assert [m["id"] for m in bodies(inbox, "Win ")] == ids
+    finally:
+        for c in (host, near, far):
+            c.disconnect()
 
 
 _LOCAL = None
