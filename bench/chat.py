@@ -3,13 +3,15 @@
 N clients (python-socketio ``AsyncClient``, WebSocket) spread over two eventlet server
 processes (``tests/chat_server.py``) join ``#general``; staff senders (no slow mode) send
 time-stamped messages at a fixed rate; every receiver measures send-to-receive latency.
-Clients run in several processes so the load generator is not the bottleneck.
+Clients run in several processes so the load generator is not the bottleneck, on uvloop
+when it is installed (requirements-dev.txt).
 
 Each measurement has two phases, timed apart:
 
 1. **Connect**: the N clients connect and join at ``--connect-rate`` per second in all
-   (a real population does not arrive in the same second), then ``--settle`` seconds pass
-   so the servers finish the joins' side work (presence broadcasts) before anything is
+   (a real population does not arrive in the same second), the receivers collect and
+   freeze their garbage, the staff senders connect, then ``--settle`` seconds pass so
+   the servers finish the joins' side work (presence broadcasts) before anything is
    measured. Reported: connect time, p50/p99 of connect+join per client, connect errors.
 2. **Measured**: ``rate × seconds`` messages are sent; every client that was connected
    at the start must receive every one. After the last send the receivers wait until
@@ -30,14 +32,15 @@ lost. Asserts nothing.
         [--procs 4] [--connect-rate 100] [--settle 3] [--drain 10]
         [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet]
         [--max-rate-clients 1000] [--rates 5,10,20,40,80] [--history 200]
-        [--profile DIR]
+        [--profile DIR] [--no-direct-writes] [--no-chatter] [--verbose]
 
 The database is rebuilt from the migrations and ``#general`` gets ``--history`` messages
 (with mentions and reactions) so every join reads a real history page. The Redis database
 of ``BENCH_REDIS_URL`` (default db 9) is flushed; the Socket.IO message queue uses a
 channel of its own per run, so other processes on the same Redis cannot cross-talk.
-``--profile DIR`` runs the servers under cProfile (``tests/chat_server.py``) and writes
-``DIR/server-<i>.prof`` and per-event timings when the benchmark ends.
+``--profile DIR`` runs the servers under cProfile during the measured phases
+(``tests/chat_server.py``) and writes ``DIR/server-<i>.prof``, per-event timings and the
+servers' write paths (``core.fanout.stats``) when the benchmark ends.
 """
 
 import argparse
@@ -47,6 +50,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -60,6 +64,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 #: One pub/sub channel per benchmark run (Redis pub/sub ignores the database number).
 CHANNEL = f"siso-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def client_loop() -> str:
+    """The receivers' event loop: ``uvloop`` when installed (requirements-dev.txt), else
+    asyncio's own."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def loadavg() -> str:
@@ -164,9 +178,11 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
     return ptok, stok
 
 
-def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None
-                  ) -> tuple[list[str], list]:
-    """Start ``count`` chat server processes on free ports; returns their URLs and Popens."""
+def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None,
+                  direct_writes: bool = True) -> tuple[list[str], list]:
+    """Start ``count`` chat server processes on free ports; returns their URLs and Popens.
+    ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``core.fanout``
+    off: every packet through Engine.IO's queue, as before 2026-12-01)."""
     import requests
     from conftest import free_port
 
@@ -175,7 +191,8 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
         port = free_port()
         env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS, PORT=str(port),
                    SOCKETIO_MESSAGE_QUEUE=REDIS + "?max_connections=10000",
-                   SOCKETIO_CHANNEL=CHANNEL, SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore")
+                   SOCKETIO_CHANNEL=CHANNEL, SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore",
+                   SOCKETIO_DIRECT_WRITES="1" if direct_writes else "0")
         if mode == "eventlet":
             env["PSYCOPG_IMPL"] = "python"
         if profile_dir:
@@ -305,17 +322,18 @@ async def _receivers(tokens, offset, urls, connect_rate, ready, go, done_sending
     await asyncio.gather(*tasks)
     conn.send({"connected": len(clients), "connect_errors": len(connect_errors),
                "join_ms": join_ms})
-    ready.set()
-    while not go.is_set():
-        await asyncio.sleep(0.02)
     # The load generator's own full collections (a quarter of a million objects for
     # 250 clients) paused a receiver process for up to 90 ms, and with it the delivery
     # times of its clients: freeze what the connect phase built, collect only what the
-    # measured phase adds.
+    # measured phase adds. Done before reporting ready: a collection still running when
+    # the first message arrives delayed its deliveries by 60 ms.
     import gc
 
     gc.collect()
     gc.freeze()
+    ready.set()
+    while not go.is_set():
+        await asyncio.sleep(0.02)
     measuring = True
     gc_pauses = _gc_pauses()
     while not done_sending.is_set():
@@ -346,10 +364,19 @@ def receiver_proc(tokens, offset, urls, connect_rate, ready, go, done_sending, d
     """Entry point of one client process."""
     global RUN, CHATTER
     RUN, CHATTER = run_id, chatter
+    try:  # the load generator's event loop: uvloop's costs a receiver a tenth less CPU
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
     asyncio.run(_receivers(tokens, offset, urls, connect_rate, ready, go, done_sending, drain, conn))
 
 
-async def _send(stokens, urls, rate, seconds, run_id):
+async def _send(stokens, urls, rate, seconds, run_id, settle, start_measuring):
+    """Connect the staff senders, let ``settle`` seconds pass (their presence batch, the
+    servers' side work of the joins), call ``start_measuring()``, then send
+    ``rate × seconds`` stamped messages. Returns ``(sent, acknowledged ok, seconds)``."""
     import socketio
 
     senders = []
@@ -357,6 +384,8 @@ async def _send(stokens, urls, rate, seconds, run_id):
         c = socketio.AsyncClient(reconnection=False)
         await c.connect(urls[i % len(urls)], auth={"token": t}, transports=["websocket"])
         senders.append(c)
+    await asyncio.sleep(settle)
+    start_measuring()
     total = int(rate * seconds)
     start = time.time()
     pending = []
@@ -384,7 +413,7 @@ def _q(xs, p):
 
 
 def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle, drain,
-        chatter=True, server_pids=()):
+        chatter=True, server_pids=(), profiling=False):
     """One measurement (connect phase, settle, measured phase): returns a dict of figures."""
     ctx = mp.get_context("spawn")
     go, done_sending = ctx.Event(), ctx.Event()
@@ -409,15 +438,22 @@ def run(n_clients, rate, seconds, procs, ptok, stok, urls, connect_rate, settle,
         r.wait(600)
     connect_s = time.time() - t0
     conn_results = [pipe.recv() for pipe in pipes]
-    time.sleep(settle)
-    load_before = loadavg()
     # CPU used during the measured phase, by side: which one ran out first.
     sides = {"servers": list(server_pids), "clients": [p.pid for p in parts],
              "sender": [os.getpid()], "redis": [pid] if (pid := redis_pid()) else []}
-    cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in sides.items()}
-    box0, wall0 = machine_busy(), time.time()
-    go.set()
-    sent, sent_ok, elapsed = asyncio.run(_send(stok, urls, rate, seconds, run_id))
+    at_go = {}
+
+    def start_measuring():
+        at_go.update(load=loadavg(), box=machine_busy(), wall=time.time(),
+                     cpu={k: sum(cpu_seconds(p) for p in v) for k, v in sides.items()})
+        go.set()
+        if profiling:  # the servers' profilers start now (tests/chat_server.py)
+            for pid in server_pids:
+                os.kill(pid, signal.SIGUSR1)
+
+    sent, sent_ok, elapsed = asyncio.run(_send(stok, urls, rate, seconds, run_id, settle,
+                                               start_measuring))
+    load_before, box0, wall0, cpu0 = at_go["load"], at_go["box"], at_go["wall"], at_go["cpu"]
     for pipe in pipes:  # before the event, so the receivers' recv() never blocks
         pipe.send(sent_ok)
     done_sending.set()
@@ -490,7 +526,10 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=200)
     ap.add_argument("--no-chatter", action="store_true",
                     help="clients send only joins (no heartbeats, no read markers)")
-    ap.add_argument("--profile", default=None, help="directory for server profiles")
+    ap.add_argument("--profile", default=None,
+                    help="directory for server profiles (of the measured phases)")
+    ap.add_argument("--no-direct-writes", action="store_true",
+                    help="servers send every packet through Engine.IO's queue (core.fanout off)")
     ap.add_argument("--verbose", action="store_true",
                     help="also print each message's slowest delivery")
     args = ap.parse_args()
@@ -500,7 +539,8 @@ def main() -> None:
     ptok, stok = build_database(args.database_url, need, args.history)
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
-    urls, procs = start_servers(args.database_url, args.mode, profile_dir=args.profile)
+    urls, procs = start_servers(args.database_url, args.mode, profile_dir=args.profile,
+                                direct_writes=not args.no_direct_writes)
     pids = [p.pid for p in procs]
     try:
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
@@ -508,11 +548,14 @@ def main() -> None:
         print(f"mode={args.mode} servers=2 client_procs={args.procs} "
               f"db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
               f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history} "
+              f"direct_writes={'off' if args.no_direct_writes else 'on'} "
+              f"client_loop={client_loop()} "
               f"chatter={'off' if args.no_chatter else 'heartbeat 25 s, unread 30 s, read 5 s'}")
         print(HEADER)
         for n in sizes:
             r = run(n, args.rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids,
+                    bool(args.profile))
             print(fmt(r), flush=True)
             if args.verbose:
                 print("         slowest delivery of each message, ms:", r["worst_per_message"])
@@ -521,7 +564,8 @@ def main() -> None:
         best = None
         for rate in rates:
             r = run(args.max_rate_clients, rate, args.seconds, args.procs, ptok, stok, urls,
-                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids)
+                    args.connect_rate, args.settle, args.drain, not args.no_chatter, pids,
+                    bool(args.profile))
             print("max-rate probe: " + fmt(r), flush=True)
             if r["p99_ms"] < 100 and r["lost"] == 0 and r["errors"] == 0:
                 best = rate
