@@ -22,10 +22,12 @@ import functools
 import html as html_lib
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import nh3
-from sqlalchemy import case, event, func, inspect, or_, select, update
+from sqlalchemy import bindparam, case, event, func, inspect, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from core import presence
@@ -687,9 +689,7 @@ def _json_of(m: Message, author, *, replies: int, reactions: dict[str, list[int]
 def mark_read(user: User, channel: Channel, last_id) -> int:
     """Move the user's read marker in a channel forward to ``last_id`` (never back, never
     past the newest message). Returns the marker. Raises ``ValidationError`` for a bad id."""
-    if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
-        raise ValidationError("last_id must be a message id.")
-    last_id = min(last_id, MAX_ROW_ID)
+    last_id = _checked_read_id(last_id)
     # One statement, computed by the database: two devices marking at once cannot move
     # the marker back (a read-then-write could), and an open page costs one write.
     newest = func.coalesce(select(func.max(Message.id)).where(Message.channel_id == channel.id)
@@ -710,6 +710,97 @@ def mark_read(user: User, channel: Channel, last_id) -> int:
     row.last_read_id = max(row.last_read_id or 0, min(last_id, newest_id))
     db.session.flush()
     return row.last_read_id
+
+
+#: Seconds a read marker sent over the socket may wait before it is written
+#: (``queue_read``, ``flush_read_marks``).
+READ_FLUSH_SECONDS = 1.0
+_reads_lock = threading.Lock()
+_pending_reads: dict[tuple[int, int], int] = {}
+
+
+def _checked_read_id(last_id) -> int:
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or last_id < 0:
+        raise ValidationError("last_id must be a message id.")
+    return min(last_id, MAX_ROW_ID)
+
+
+def queue_read(user: User, channel: Channel, last_id) -> int:
+    """Ask for the user's read marker in ``channel`` to move forward to ``last_id``, to
+    be written with the others of this process by the next ``flush_read_marks`` (the
+    caller runs it at least every ``READ_FLUSH_SECONDS``). Returns the highest marker
+    asked for so far, before the write clamps it to the newest message. The caller has
+    checked that the user may read the channel. Raises ``ValidationError`` for a bad id.
+
+    Why not ``mark_read`` at once: every open chat page sends its marker every 5 s while
+    messages arrive (static/js/chat.js): 200 writes a second for 1,000 readers, each one
+    a transaction. SQLite takes one writer at a time for both web processes, and a
+    message's own commit waited behind them (BENCHMARKS.md "Chat fan-out"). Queued,
+    they are one statement a second per process. A marker can be lost if the process
+    dies in that second; the page sends the next one with the next message read."""
+    last_id = _checked_read_id(last_id)
+    key = (user.id, channel.id)
+    with _reads_lock:
+        mark = max(_pending_reads.get(key, 0), last_id)
+        _pending_reads[key] = mark
+    return mark
+
+
+def flush_read_marks(user_id: int | None = None) -> int:
+    """Write the queued read markers (all, or only ``user_id``'s) and commit; returns
+    how many. Same rule as ``mark_read`` (never back, never past the newest message),
+    applied by the database in one statement for all of them. When the database is
+    unavailable (``OperationalError``) the markers are queued again, keeping the highest;
+    on any other error they are dropped. Either way the error is raised."""
+    with _reads_lock:
+        if user_id is None:
+            batch = dict(_pending_reads)
+            _pending_reads.clear()
+        else:
+            batch = {k: v for k, v in _pending_reads.items() if k[0] == user_id}
+            for k in batch:
+                del _pending_reads[k]
+    if not batch:
+        return 0
+    try:
+        _write_read_marks(batch)
+        db.session.commit()
+    except OperationalError:  # database away or busy: keep them for the next pass
+        db.session.rollback()
+        with _reads_lock:
+            for k, v in batch.items():
+                _pending_reads[k] = max(_pending_reads.get(k, 0), v)
+        raise
+    except Exception:  # e.g. a channel deleted meanwhile: retrying would fail forever
+        db.session.rollback()
+        raise
+    return len(batch)
+
+
+def has_queued_reads(user_id: int) -> bool:
+    """True when this process holds a read marker of ``user_id`` not written yet."""
+    with _reads_lock:
+        return any(k[0] == user_id for k in _pending_reads)
+
+
+def _write_read_marks(batch: dict[tuple[int, int], int]) -> None:
+    users = {u for u, _ in batch}
+    channels = {c for _, c in batch}
+    have = set(db.session.execute(select(ChannelMember.user_id, ChannelMember.channel_id).where(
+        ChannelMember.user_id.in_(users), ChannelMember.channel_id.in_(channels))).all())
+    for u, c in sorted(batch.keys() - have):  # first marker of this user in this channel
+        db.session.add(ChannelMember(channel_id=c, user_id=u, is_member=False, last_read_id=0))
+    db.session.flush()
+    table = ChannelMember.__table__
+    newest = func.coalesce(select(func.max(Message.id))
+                           .where(Message.channel_id == bindparam("c_id")).scalar_subquery(), 0)
+    target = case((newest < bindparam("mark"), newest), else_=bindparam("mark"))
+    current = func.coalesce(table.c.last_read_id, 0)
+    db.session.execute(
+        update(table).where(table.c.channel_id == bindparam("c_id"),
+                            table.c.user_id == bindparam("u_id"))
+        .values(last_read_id=case((current > target, current), else_=target)),
+        [{"c_id": c, "u_id": u, "mark": m} for (u, c), m in sorted(batch.items())])
 
 
 def unread_counts(user: User, channels: list[Channel]) -> dict[int, dict]:

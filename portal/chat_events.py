@@ -224,6 +224,7 @@ def on_join(user, data):
     """Join a channel's room; ack ``{ok, channel, messages, more, unread,
     first_unread_id, typing, presence}``. With ``after`` (last id the client has): only
     what it missed, ``CATCH_UP_LIMIT`` at a time (``more`` says whether to ask again)."""
+    _own_reads_written(user)
     channel, can_post = chat.open_channel(user, data.get("channel"))
     after = data.get("after")
     if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
@@ -325,12 +326,45 @@ def on_react(user, data):
 
 @event("read")
 def on_read(user, data):
-    """Move the read marker; the user's other devices hear ``read``."""
+    """Move the read marker (written within ``chat.READ_FLUSH_SECONDS`` with the others
+    of this process: ``chat.queue_read``); the user's other devices hear ``read``."""
     channel = _channel(user, data)
-    mark = chat.mark_read(user, channel, data.get("last_id"))
-    db.session.commit()
-    emit("read", {"channel_id": channel.id, "last_read_id": mark}, to=user_room(user.id))
+    mark = chat.queue_read(user, channel, data.get("last_id"))
+    _start_read_flusher()
+    uid, channel_id = user.id, channel.id
+    db.session.remove()  # database part done: no Redis round trip inside a transaction
+    emit("read", {"channel_id": channel_id, "last_read_id": mark}, to=user_room(uid))
     return {"ok": True, "last_read_id": mark}
+
+
+_read_flusher = None
+
+
+def _start_read_flusher() -> None:
+    """Start this process's read-marker writer once (a background task, like presence)."""
+    global _read_flusher
+    with _presence_lock:
+        if _read_flusher is None:
+            _read_flusher = socketio.start_background_task(
+                _flush_reads_forever, current_app._get_current_object())
+
+
+def _flush_reads_forever(app) -> None:
+    while True:
+        socketio.sleep(chat.READ_FLUSH_SECONDS)
+        with app.app_context():
+            try:
+                chat.flush_read_marks()
+            except Exception:  # queued again by flush_read_marks; the next pass retries
+                log.exception("read markers not written")
+            finally:
+                db.session.remove()
+
+
+def _own_reads_written(user) -> None:
+    """Before counting what the user has not read: write their queued markers."""
+    if chat.has_queued_reads(user.id):
+        chat.flush_read_marks(user.id)
 
 
 @event("typing")
@@ -380,5 +414,6 @@ def on_search(user, data):
 @event("unread")
 def on_unread(user, data):
     """Unread and mention counts for every channel the user can read."""
+    _own_reads_written(user)
     counts = chat.unread_counts(user, chat.channels_for(user))
     return {"ok": True, "channels": {str(k): v for k, v in counts.items()}}

@@ -70,6 +70,43 @@ def test_demotion_kicks_out_of_locked_rooms(app, live_server, people):
         again.disconnect()
 
 
+def test_read_marker_is_written_soon_and_counted_at_once(app, live_server, people):
+    """Mike reads Sarah's two messages: his other devices hear it, his unread badges
+    asked right after count them read, and the marker reaches the database within a
+    couple of seconds without anything else happening (the batch writer)."""
+    from core import chat
+    from core.models import ChannelMember, User
+
+    with app.app_context():
+        mike_id = db.session.scalar(db.select(User.id).where(User.email == "mike@example.com"))
+    sarah = connect(live_server, token_for(app, "sarah@example.com"))
+    mike = connect(live_server, token_for(app, "mike@example.com"))
+    other_device = connect(live_server, token_for(app, "mike@example.com"))
+    heard = Inbox(other_device, "read")
+    try:
+        general = mike.call("join", {"channel": "general"}, timeout=5)["channel"]["id"]
+        ids = [sarah.call("send", {"channel": "general", "body": f"win {i}"}, timeout=5)["id"]
+               for i in range(2)]
+        assert mike.call("unread", {}, timeout=5)["channels"][str(general)]["unread"] == 2
+        ack = mike.call("read", {"channel": "general", "last_id": ids[-1]}, timeout=5)
+        assert ack == {"ok": True, "last_read_id": ids[-1]}
+        assert heard.wait("read", lambda r: r["last_read_id"] == ids[-1])
+        assert mike.call("unread", {}, timeout=5)["channels"][str(general)]["unread"] == 0
+        assert mike.call("read", {"channel": "general", "last_id": ids[-1]}, timeout=5)["ok"]
+
+        def stored():
+            with app.app_context():
+                return db.session.scalar(db.select(ChannelMember.last_read_id).where(
+                    ChannelMember.user_id == mike_id,
+                    ChannelMember.channel_id == general)) == ids[-1]
+
+        assert wait_for(lambda: stored() and not chat.has_queued_reads(mike_id), 5), \
+            "the queued marker was not written"
+    finally:
+        for c in (sarah, mike, other_device):
+            c.disconnect()
+
+
 def test_reconnect_fetches_what_was_missed(app, live_server, people):
     """Mike's connection drops; Sarah sends three messages (one in a thread); when Mike
     reconnects and joins with his last id, he gets exactly those three, in order."""

@@ -221,6 +221,33 @@ def test_history_cursors_unread_and_search(ctx):
         chat.search(general, "x")
 
 
+def test_queued_read_markers_follow_the_same_rule_in_one_write(ctx):
+    """Markers sent over the socket are queued and written together: the highest asked
+    for wins, never backwards past what is stored, never past the newest message; a
+    user with no marker row yet gets one; flushing one user leaves the others queued."""
+    a, b, c = make_partner("Ann A"), make_partner("Bob B"), make_partner("Cy C")
+    general = channel("general")
+    ids = [chat.post_message(user(a), general, f"tip {i}", slow_mode=False).id for i in range(5)]
+    db.session.commit()
+    chat.mark_read(user(c), general, ids[3])
+    db.session.commit()
+    assert chat.queue_read(user(b), general, ids[2]) == ids[2]
+    assert chat.queue_read(user(b), general, ids[1]) == ids[2]  # the highest so far
+    chat.queue_read(user(c), general, ids[0])  # behind what is stored
+    chat.queue_read(user(a), general, 10**6)
+    with pytest.raises(ValidationError):
+        chat.queue_read(user(b), general, "9")
+    assert chat.has_queued_reads(user(b).id)
+    assert chat.flush_read_marks(user(b).id) == 1
+    assert not chat.has_queued_reads(user(b).id) and chat.has_queued_reads(user(c).id)
+    assert chat.unread_counts(user(b), [general])[general.id] == {
+        "unread": 2, "mentions": 0, "last_read_id": ids[2]}
+    assert chat.flush_read_marks() == 2
+    assert chat.flush_read_marks() == 0
+    assert chat.unread_counts(user(c), [general])[general.id]["last_read_id"] == ids[3]
+    assert chat.unread_counts(user(a), [general])[general.id]["last_read_id"] == ids[-1]
+
+
 def test_presence_and_typing_expire(ctx):
     """Heartbeats make a user online or away; no heartbeat means offline; a typing
     indicator disappears by itself after its TTL."""
