@@ -725,12 +725,14 @@ def _checked_read_id(last_id) -> int:
     return min(last_id, MAX_ROW_ID)
 
 
-def queue_read(user: User, channel: Channel, last_id) -> int:
-    """Ask for the user's read marker in ``channel`` to move forward to ``last_id``, to
+def queue_read(user: User, channel_id: int, last_id) -> int:
+    """Ask for the user's read marker in channel ``channel_id`` to move forward to
+    ``last_id``, to
     be written with the others of this process by the next ``flush_read_marks`` (the
     caller runs it at least every ``READ_FLUSH_SECONDS``). Returns the highest marker
     asked for so far, before the write clamps it to the newest message. The caller has
-    checked that the user may read the channel. Raises ``ValidationError`` for a bad id.
+    checked that the user may read the channel (a marker reveals nothing: it is only
+    ever the number the user sent). Raises ``ValidationError`` for a bad id.
 
     Why not ``mark_read`` at once: every open chat page sends its marker every 5 s while
     messages arrive (static/js/chat.js): 200 writes a second for 1,000 readers, each one
@@ -739,7 +741,7 @@ def queue_read(user: User, channel: Channel, last_id) -> int:
     they are one statement a second per process. A marker can be lost if the process
     dies in that second; the page sends the next one with the next message read."""
     last_id = _checked_read_id(last_id)
-    key = (user.id, channel.id)
+    key = (user.id, channel_id)
     with _reads_lock:
         mark = max(_pending_reads.get(key, 0), last_id)
         _pending_reads[key] = mark

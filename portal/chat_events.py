@@ -3,8 +3,9 @@ commit, answer with an acknowledgement. Broadcasts happen after the commit (core
 
 Auth on connect: a logged-in session cookie or ``auth={"token": ...}``; the Origin header,
 when sent, must be this site (or ``SOCKETIO_CORS_ORIGINS``). Every event reloads the user
-and re-checks status, session version and the channel rule; a user who lost access gets
-an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
+and re-checks status, session version and the channel rule (``read`` in a joined channel
+relies on its room membership, which every access change removes); a user who lost access
+gets an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
 ``error`` event), never a dropped connection.
 
 Events (client → server, all acknowledged):
@@ -202,6 +203,24 @@ def event(name: str):
     return deco
 
 
+def _joined_channel_id(data: dict) -> int | None:
+    """Id of the channel named by ``data["channel"]`` (id or slug) when this socket joined
+    it and is still in its room; ``None`` otherwise (then check it the full way)."""
+    ref = data.get("channel")
+    if is_row_id(ref):
+        channel_id = ref
+    elif isinstance(ref, str):
+        channel_id = _session().get("slugs", {}).get(ref)
+    else:
+        return None
+    if channel_id is None:
+        return None
+    # The manager's own map (``rooms[namespace][room][sid]``): ``server.rooms(sid)`` walks
+    # every room of the process (a thousand, one per connected user) to list a socket's.
+    members = socketio.server.manager.rooms.get("/", {}).get(chat.channel_room(channel_id))
+    return channel_id if members is not None and request.sid in members else None
+
+
 def _channel(user: User, data: dict):
     return chat.get_channel_for(user, data.get("channel"))
 
@@ -234,6 +253,7 @@ def on_join(user, data):
     sess = _session()
     if channel.id not in sess.setdefault("rooms", []):
         sess["rooms"].append(channel.id)
+        sess.setdefault("slugs", {})[channel.slug] = channel.id
         socketio.server.save_session(request.sid, sess, namespace="/")
     rows = chat.history(channel, after_id=after, limit=chat.CATCH_UP_LIMIT) if after is not None \
         else chat.history(channel)
@@ -327,11 +347,19 @@ def on_react(user, data):
 @event("read")
 def on_read(user, data):
     """Move the read marker (written within ``chat.READ_FLUSH_SECONDS`` with the others
-    of this process: ``chat.queue_read``); the user's other devices hear ``read``."""
-    channel = _channel(user, data)
-    mark = chat.queue_read(user, channel, data.get("last_id"))
+    of this process: ``chat.queue_read``); the user's other devices hear ``read``.
+
+    The user is re-checked as for every event. In a channel this socket joined and is
+    still in the room of, the channel's rule is not read again: an access change takes
+    the socket out of the room at once (``chat.recheck_room``, the commit hook) and the
+    heartbeat re-checks every room. The page sends this every 5 s while messages
+    arrive, the most frequent event of all: two queries fewer each time."""
+    channel_id = _joined_channel_id(data)
+    if channel_id is None:
+        channel_id = _channel(user, data).id
+    mark = chat.queue_read(user, channel_id, data.get("last_id"))
     _start_read_flusher()
-    uid, channel_id = user.id, channel.id
+    uid = user.id
     db.session.remove()  # database part done: no Redis round trip inside a transaction
     emit("read", {"channel_id": channel_id, "last_read_id": mark}, to=user_room(uid))
     return {"ok": True, "last_read_id": mark}

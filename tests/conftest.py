@@ -81,9 +81,8 @@ def _truncate_postgresql(tables, attempts: int = 5):
 
 
 def _reset(app):
-    from core.seed import seed_reference_data
-
     from core import chat
+    from core.seed import seed_reference_data
 
     chat._pending_reads.clear()  # read markers a socket queued in the previous test
     with app.app_context():

@@ -118,7 +118,8 @@ def test_raising_a_channels_tier_takes_readers_below_it_out_at_once(app, live_se
                                                                     people):
     """Mike (active) and a staff member are in #active-deals; content staff raise it to
     Performer and up: Mike's socket hears ``channel_lost`` right away and no longer
-    receives the channel's messages, the staff socket still does."""
+    receives the channel's messages, the staff socket still does; his read markers for
+    it, accepted before, are refused after."""
     content = staff_client(app, "content")
     assert create_channel(content, name="active-deals", slug="active-deals",
                           min_tier_key="active").status_code == 302
@@ -130,6 +131,8 @@ def test_raising_a_channels_tier_takes_readers_below_it_out_at_once(app, live_se
     try:
         assert mike.call("join", {"channel": cid}, timeout=5)["ok"]
         assert watcher.call("join", {"channel": cid}, timeout=5)["ok"]
+        first = watcher.call("send", {"channel": cid, "body": "welcome"}, timeout=5)["id"]
+        assert mike.call("read", {"channel": "active-deals", "last_id": first}, timeout=5)["ok"]
         resp = submit(content, f"/admin/chat/channels/edit/?id={cid}",
                       {"name": "active-deals", "topic": "", "min_tier_key": "performer",
                        "position": ""})
@@ -143,6 +146,9 @@ def test_raising_a_channels_tier_takes_readers_below_it_out_at_once(app, live_se
                                    timeout=0.5)
         ack = mike.call("join", {"channel": cid}, timeout=5)
         assert ack["ok"] is False and ack["error"]["code"] == "not_found"
+        for ref in (cid, "active-deals"):  # out of the room: read is checked the full way
+            ack = mike.call("read", {"channel": ref, "last_id": first}, timeout=5)
+            assert ack["ok"] is False and ack["error"]["code"] == "not_found"
     finally:
         mike.disconnect()
         watcher.disconnect()
