@@ -347,7 +347,8 @@ def on_react(user, data):
 @event("read")
 def on_read(user, data):
     """Move the read marker (written within ``chat.READ_FLUSH_SECONDS`` with the others
-    of this process: ``chat.queue_read``); the user's other devices hear ``read``.
+    of this process: ``chat.queue_read``); the user's other devices, if any, hear
+    ``read``.
 
     The user is re-checked as for every event. In a channel this socket joined and is
     still in the room of, the channel's rule is not read again: an access change takes
@@ -361,7 +362,13 @@ def on_read(user, data):
     _start_read_flusher()
     uid = user.id
     db.session.remove()  # database part done: no Redis round trip inside a transaction
-    emit("read", {"channel_id": channel_id, "last_read_id": mark}, to=user_room(uid))
+    try:  # most partners have one device: then nobody else needs to hear it
+        others = any(sid != request.sid for sid in presence.sockets_of(uid))
+    except Exception:
+        others = True
+    if others:
+        emit("read", {"channel_id": channel_id, "last_read_id": mark}, to=user_room(uid),
+             include_self=False)
     return {"ok": True, "last_read_id": mark}
 
 
