@@ -727,9 +727,8 @@ def _checked_read_id(last_id) -> int:
 
 def queue_read(user: User, channel_id: int, last_id) -> int:
     """Ask for the user's read marker in channel ``channel_id`` to move forward to
-    ``last_id``, to
-    be written with the others of this process by the next ``flush_read_marks`` (the
-    caller runs it at least every ``READ_FLUSH_SECONDS``). Returns the highest marker
+    ``last_id``, to be written with the others of this process by the next
+    ``flush_read_marks`` (the caller runs it at least every ``READ_FLUSH_SECONDS``). Returns the highest marker
     asked for so far, before the write clamps it to the newest message. The caller has
     checked that the user may read the channel (a marker reveals nothing: it is only
     ever the number the user sent). Raises ``ValidationError`` for a bad id.

@@ -2,7 +2,8 @@
 
 Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
-``SOCKETIO_ASYNC_MODE``, ``SISO_ENV`` (``development`` | ``production``),
+``SOCKETIO_ASYNC_MODE``, ``SOCKETIO_DIRECT_WRITES`` (eventlet: ``core.fanout``; default on),
+``SISO_ENV`` (``development`` | ``production``),
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
 ``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0),

@@ -390,7 +390,7 @@ def _flush_reads_forever(app) -> None:
         with app.app_context():
             try:
                 chat.flush_read_marks()
-            except Exception:  # queued again by flush_read_marks; the next pass retries
+            except Exception:  # kept for the next pass if the database was away (core)
                 log.exception("read markers not written")
             finally:
                 db.session.remove()
