@@ -468,8 +468,10 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
         db.session.add(Mention(message_id=msg.id, user_id=u.id, channel_id=channel.id))
         notify(u.id, "mention", f"{user.name} mentioned you in #{channel_title(channel, u)}",
                body[:200], f"/partner/chat/{channel.slug}?m={msg.id}")
-    _member(channel.id, user.id).last_read_id = msg.id
-    db.session.flush()
+    # The author has read their own message. One upsert: two first posts of the same
+    # author in a channel at once (two devices, a quick double send) both find no marker
+    # row; a read-then-insert made the second fail on the unique constraint.
+    _advance_marks({(user.id, channel.id): msg.id})
     user_id, channel_id = user.id, channel.id
 
     def stop_typing():
@@ -704,12 +706,9 @@ def mark_read(user: User, channel: Channel, last_id) -> int:
         .execution_options(synchronize_session="fetch")).scalar()
     if marked is not None:
         return marked
-    newest_id = db.session.scalar(select(func.max(Message.id)).where(
-        Message.channel_id == channel.id)) or 0
-    row = _member(channel.id, user.id)  # first marker of this user in this channel
-    row.last_read_id = max(row.last_read_id or 0, min(last_id, newest_id))
-    db.session.flush()
-    return row.last_read_id
+    _advance_marks({(user.id, channel.id): last_id})  # first marker of this user here
+    return db.session.scalar(select(ChannelMember.last_read_id).where(
+        ChannelMember.channel_id == channel.id, ChannelMember.user_id == user.id))
 
 
 #: Seconds a read marker sent over the socket may wait before it is written
@@ -764,7 +763,7 @@ def flush_read_marks(user_id: int | None = None) -> int:
     if not batch:
         return 0
     try:
-        _write_read_marks(batch)
+        _advance_marks(batch)
         db.session.commit()
     except OperationalError:  # database away or busy: keep them for the next pass
         db.session.rollback()
@@ -784,14 +783,20 @@ def has_queued_reads(user_id: int) -> bool:
         return any(k[0] == user_id for k in _pending_reads)
 
 
-def _write_read_marks(batch: dict[tuple[int, int], int]) -> None:
-    users = {u for u, _ in batch}
-    channels = {c for _, c in batch}
-    have = set(db.session.execute(select(ChannelMember.user_id, ChannelMember.channel_id).where(
-        ChannelMember.user_id.in_(users), ChannelMember.channel_id.in_(channels))).all())
-    for u, c in sorted(batch.keys() - have):  # first marker of this user in this channel
-        db.session.add(ChannelMember(channel_id=c, user_id=u, is_member=False, last_read_id=0))
-    db.session.flush()
+def _advance_marks(batch: dict[tuple[int, int], int]) -> None:
+    """Move each ``(user_id, channel_id)`` marker forward to its value (never back, never
+    past the channel's newest message), creating missing marker rows: an insert that
+    skips rows that exist (also ones a concurrent transaction is adding), then one
+    update for all. Rows in ``(user_id, channel_id)`` order, so two writers lock alike."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    pairs = sorted(batch.items())
+    db.session.execute(insert(ChannelMember).values(
+        [{"channel_id": c, "user_id": u, "is_member": False, "last_read_id": 0,
+          "created_at": now_utc()} for (u, c), _ in pairs])
+        .on_conflict_do_nothing(index_elements=["channel_id", "user_id"]))
     table = ChannelMember.__table__
     newest = func.coalesce(select(func.max(Message.id))
                            .where(Message.channel_id == bindparam("c_id")).scalar_subquery(), 0)
@@ -801,7 +806,7 @@ def _write_read_marks(batch: dict[tuple[int, int], int]) -> None:
         update(table).where(table.c.channel_id == bindparam("c_id"),
                             table.c.user_id == bindparam("u_id"))
         .values(last_read_id=case((current > target, current), else_=target)),
-        [{"c_id": c, "u_id": u, "mark": m} for (u, c), m in sorted(batch.items())])
+        [{"c_id": c, "u_id": u, "mark": m} for (u, c), m in pairs])
 
 
 def unread_counts(user: User, channels: list[Channel]) -> dict[int, dict]:
