@@ -724,8 +724,8 @@ def _checked_read_id(last_id) -> int:
     return min(last_id, MAX_ROW_ID)
 
 
-def queue_read(user: User, channel_id: int, last_id) -> int:
-    """Ask for the user's read marker in channel ``channel_id`` to move forward to
+def queue_read(user_id: int, channel_id: int, last_id) -> int:
+    """Ask for user ``user_id``'s read marker in channel ``channel_id`` to move forward to
     ``last_id``, to be written with the others of this process by the next
     ``flush_read_marks`` (the caller runs it at least every ``READ_FLUSH_SECONDS``). Returns the highest marker
     asked for so far, before the write clamps it to the newest message. The caller has
@@ -739,7 +739,7 @@ def queue_read(user: User, channel_id: int, last_id) -> int:
     they are one statement a second per process. A marker can be lost if the process
     dies in that second; the page sends the next one with the next message read."""
     last_id = _checked_read_id(last_id)
-    key = (user.id, channel_id)
+    key = (user_id, channel_id)
     with _reads_lock:
         mark = max(_pending_reads.get(key, 0), last_id)
         _pending_reads[key] = mark
@@ -793,10 +793,12 @@ def _advance_marks(batch: dict[tuple[int, int], int]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     pairs = sorted(batch.items())
-    db.session.execute(insert(ChannelMember).values(
+    now = now_utc()
+    # One statement with a list of parameters (compiled once, not per batch size).
+    db.session.execute(
+        insert(ChannelMember).on_conflict_do_nothing(index_elements=["channel_id", "user_id"]),
         [{"channel_id": c, "user_id": u, "is_member": False, "last_read_id": 0,
-          "created_at": now_utc()} for (u, c), _ in pairs])
-        .on_conflict_do_nothing(index_elements=["channel_id", "user_id"]))
+          "created_at": now} for (u, c), _ in pairs])
     table = ChannelMember.__table__
     newest = func.coalesce(select(func.max(Message.id))
                            .where(Message.channel_id == bindparam("c_id")).scalar_subquery(), 0)

