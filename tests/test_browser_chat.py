@@ -115,3 +115,49 @@ def test_a_new_channel_appears_in_an_open_sidebar(app, live_server, browser):
     sarah.wait_for_url("**/partner/chat/dental-sales")
     assert sarah.locator(".channels a[aria-current=page]", has_text="Dental").count() == 1
     assert sarah.locator(".channels a", has_text="VIP lounge").count() == 0
+
+
+@pytest.mark.browser
+def test_two_pages_on_two_eventlet_processes(app, db_url, browser):
+    """Production's mode: Sarah's page is served by one eventlet process and Mike's by
+    another, Redis between them. Chromium opens the socket by long-polling, upgrades it
+    to a compressed WebSocket, and from then on broadcasts are written straight to it
+    (core.fanout): Mike sees Sarah's message rendered, Sarah sees Mike's reaction."""
+    import subprocess
+
+    from test_chat_cluster import start_servers
+
+    with app.app_context():
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        make_partner("Mike Reyes", email="mike@example.com")
+    urls, procs = start_servers(db_url, "eventlet")
+    try:
+        sarah, mike = desktop(browser, urls[0]), desktop(browser, urls[1])
+        sockets = []
+        mike.on("websocket", lambda ws: sockets.append(ws.url))
+        log_in(sarah, "sarah@example.com")
+        log_in(mike, "mike@example.com")
+        for p in (sarah, mike):
+            p.goto("/partner/chat/general")
+            p.wait_for_function("window.sisoSocket && window.sisoSocket.connected")
+        mike.wait_for_function("window.sisoSocket.io.engine.transport.name === 'websocket'",
+                               timeout=10000)
+        mike.wait_for_timeout(500)
+        box = sarah.get_by_label("Message #general-chat")
+        box.fill("Live on **two** processes")
+        box.press("Enter")
+        mike.locator("#messages li.msg strong", has_text="two").wait_for(timeout=5000)
+        msg = mike.locator("#messages li.msg").last
+        msg.hover()
+        msg.get_by_role("button", name="React 🎉").click()
+        sarah.locator("#messages li.msg .reaction", has_text="🎉").wait_for(timeout=5000)
+        assert sarah.locator("#messages li.msg .reaction .count").last.inner_text() == "1"
+        assert any("transport=websocket" in u for u in sockets)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
