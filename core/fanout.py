@@ -115,7 +115,12 @@ def install() -> bool:
             return queued_send(self, pkt)
         if not self.check_ping_timeout():
             return None
-        frame = ws._pack_message(pkt.encode(), masked=ws.client)
+        if ws.client or ws.extensions:  # compressed: each socket's compressor has state
+            frame = ws._pack_message(pkt.encode(), masked=ws.client)
+        else:  # a broadcast hands every socket the same packet: frame it once
+            frame = pkt.__dict__.get("_direct_frame")
+            if frame is None:
+                frame = pkt._direct_frame = ws._pack_message(pkt.encode())
         ws._sendlock.acquire()  # free: checked above, and nothing since has switched
         try:
             sent = ws.socket.fd.send(frame)
