@@ -123,9 +123,7 @@ def test_two_pages_on_two_eventlet_processes(app, db_url, browser):
     another, Redis between them. Chromium opens the socket by long-polling, upgrades it
     to a compressed WebSocket, and from then on broadcasts are written straight to it
     (core.fanout): Mike sees Sarah's message rendered, Sarah sees Mike's reaction."""
-    import subprocess
-
-    from test_chat_cluster import start_servers
+    from test_chat_cluster import start_servers, stop_servers
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -154,10 +152,4 @@ def test_two_pages_on_two_eventlet_processes(app, db_url, browser):
         assert sarah.locator("#messages li.msg .reaction .count").last.inner_text() == "1"
         assert any("transport=websocket" in u for u in sockets)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_servers(procs)

@@ -56,6 +56,11 @@ def start_servers(db_url, mode, count=2):
 def cluster(request, app, db_url):
     urls, procs = start_servers(db_url, request.param)
     yield urls
+    stop_servers(procs)
+
+
+def stop_servers(procs) -> None:
+    """Terminate the processes ``start_servers`` started; kill any still running at 5 s."""
     for p in procs:
         p.terminate()
     for p in procs:
