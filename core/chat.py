@@ -748,7 +748,7 @@ def queue_read(user_id: int, channel_id: int, last_id) -> int:
 
 def flush_read_marks(user_id: int | None = None) -> int:
     """Write the queued read markers (all, or only ``user_id``'s) and commit; returns
-    how many. Same rule as ``mark_read`` (never back, never past the newest message),
+    how many (none queued: nothing is read or written). Same rule as ``mark_read`` (never back, never past the newest message),
     applied by the database in one statement for all of them. When the database is
     unavailable (``OperationalError``) the markers are queued again, keeping the highest;
     on any other error they are dropped. Either way the error is raised."""

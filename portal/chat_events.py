@@ -254,7 +254,7 @@ def on_join(user, data):
     """Join a channel's room; ack ``{ok, channel, messages, more, unread,
     first_unread_id, typing, presence}``. With ``after`` (last id the client has): only
     what it missed, ``CATCH_UP_LIMIT`` at a time (``more`` says whether to ask again)."""
-    _own_reads_written(user)
+    chat.flush_read_marks(user.id)  # the user's queued markers first: exact unread counts
     channel, can_post = chat.open_channel(user, data.get("channel"))
     after = data.get("after")
     if after is not None and not (isinstance(after, int) and not isinstance(after, bool)
@@ -407,12 +407,6 @@ def _flush_reads_forever(app) -> None:
                 db.session.remove()
 
 
-def _own_reads_written(user) -> None:
-    """Before counting what the user has not read: write their queued markers."""
-    if chat.has_queued_reads(user.id):
-        chat.flush_read_marks(user.id)
-
-
 @event("typing")
 def on_typing(user, data):
     """Tell the channel the user is typing; the indicator expires by itself."""
@@ -460,6 +454,6 @@ def on_search(user, data):
 @event("unread")
 def on_unread(user, data):
     """Unread and mention counts for every channel the user can read."""
-    _own_reads_written(user)
+    chat.flush_read_marks(user.id)  # the user's queued markers first: exact unread counts
     counts = chat.unread_counts(user, chat.channels_for(user))
     return {"ok": True, "channels": {str(k): v for k, v in counts.items()}}

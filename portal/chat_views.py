@@ -66,8 +66,7 @@ def chat_page(slug: str = "general"):
             db.session.rollback()
             flash(exc.message, "error")
         return redirect(url_for("portal.chat_page", slug=channel.slug)), 303
-    if chat.has_queued_reads(current_user.id):  # markers this process has not written yet
-        chat.flush_read_marks(current_user.id)
+    chat.flush_read_marks(current_user.id)  # markers this process has not written yet
     channels = chat.channels_for(current_user)
     counts = chat.unread_counts(current_user, channels)
     messages = chat.history(channel)
