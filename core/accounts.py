@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.audit import audit
-from core.errors import Conflict, DomainError, NotFound, ValidationError
+from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.extensions import db, get_row
 from core.models import ApiToken, Partner, User
 from core.models.user import STAFF_ROLES
@@ -255,6 +255,7 @@ def user_for_token(token: str) -> User | None:
         if not user.is_staff:
             return None
         user.scoped_roles = frozenset(r for r in row.roles.split(",") if r)
+        user.api_key = row
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             row.last_used_at = now
             db.session.commit()
@@ -263,30 +264,50 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
+def key_grantable_roles(user: User) -> frozenset[str]:
+    """The roles ``user`` may put on a new API key: every role for an admin, else their
+    own; within the calling key's scope when the request came with a key."""
+    own = frozenset(STAFF_ROLES) if "admin" in user.role_set else user.role_set
+    if user.scoped_roles is None:
+        return own
+    scope = frozenset(STAFF_ROLES) if "admin" in user.scoped_roles else user.scoped_roles
+    return own & scope
+
+
 #: Longest life of a staff API key (days).
 API_KEY_DAYS = 365
 
 
 def create_api_key(user: User, name, roles) -> tuple[str, ApiToken]:
-    """Create a long-lived staff API key with a subset of the user's roles.
+    """Create a long-lived staff API key with a subset of the caller's roles.
 
-    Returns ``(key, row)``; the key is shown once and only its hash is stored. Raises
-    ``ValidationError`` (no name, roles not a subset), ``Forbidden`` (not staff).
+    The caller's roles are the user's own when they are logged in (page or login token),
+    or the calling key's scope when the request itself came with a key
+    (``user.api_key``): a key may create keys only when its scope holds ``admin`` (the
+    role that manages keys), and never with a role outside that scope (rules: "API keys
+    and scopes"). Returns ``(key, row)``; the key is shown once and only its hash is
+    stored. Raises ``ValidationError`` (no name, unknown roles, roles not a subset),
+    ``Forbidden`` (not staff, or a key without the ``admin`` scope).
     """
-    from core.errors import Forbidden
-
     if not user.is_staff:
         raise Forbidden("Only staff can create API keys.")
+    calling_key = getattr(user, "api_key", None)
+    if calling_key is not None and not user.has_role("admin"):
+        raise Forbidden("This API key cannot create keys: only a key with the admin role "
+                        "can. Log in to create one.", code="key_scope")
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
         raise ValidationError("Name the key (up to 80 characters), e.g. 'HubSpot sync'.")
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
         raise ValidationError("roles must be a non-empty list, e.g. [\"finance\"].")
-    extra = set(roles) - user.role_set
-    if extra and "admin" not in user.role_set:
-        raise ValidationError(f"A key cannot have roles you do not have: {', '.join(sorted(extra))}.")
     unknown = set(roles) - set(STAFF_ROLES)
     if unknown:
         raise ValidationError(f"Roles must be among {', '.join(STAFF_ROLES)}.")
+    allowed = key_grantable_roles(user)
+    extra = set(roles) - allowed
+    if extra:
+        where = "this API key's scope" if calling_key is not None else "your roles"
+        raise ValidationError(f"A key cannot have roles outside {where}: "
+                              f"{', '.join(sorted(extra))}.")
     token = "siso_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=_hash_token(token), kind="key",
                    name=name.strip(), roles=",".join(sorted(set(roles))),
@@ -301,11 +322,12 @@ def create_api_key(user: User, name, roles) -> tuple[str, ApiToken]:
 
 def revoke_api_key(user: User, key_id) -> ApiToken:
     """Revoke one of the user's API keys (admins: anyone's). Raises ``NotFound``."""
-    from core.extensions import get_row
-
     row = get_row(ApiToken, key_id)
     if row is None or row.kind != "key" or (row.user_id != user.id and not user.has_role("admin")):
         raise NotFound("No such API key.")
+    if getattr(user, "api_key", None) is not None and not user.has_role("admin"):
+        raise Forbidden("This API key cannot revoke keys: only a key with the admin role "
+                        "can.", code="key_scope")
     if row.revoked_at is None:
         row.revoked_at = now_utc()
         audit(user.id, "api_key.revoke", "api_token", row.id, None, {"name": row.name})

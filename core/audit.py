@@ -15,6 +15,7 @@ Two kinds of rows:
 import json
 import logging
 
+from flask import g, has_app_context
 from sqlalchemy import event, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -62,12 +63,28 @@ def audit(actor_id: int | None, action: str, object_type: str, object_id: int | 
     ``core.bulkwrite.bulk_rows``, which writes the row with the batch's others.
     """
     values = dict(actor_id=actor_id, action=action, object_type=object_type,
-                  object_id=object_id, before=_dumps(before), after=_dumps(after))
+                  object_id=object_id, before=_dumps(before), after=_dumps(after),
+                  api_key_id=acting_api_key_id())
     if buffer_row(AuditLog, values):
         return None
     row = AuditLog(**values)
     db.session.add(row)
     return row
+
+
+def acting_api_key_id() -> int | None:
+    """The id of the staff API key the current request authenticated with (set by the
+    API's bearer check as ``g.api_key_id``), or ``None`` (pages, login tokens, jobs)."""
+    return g.get("api_key_id") if has_app_context() else None
+
+
+def audit_key_use(key_id: int, owner_id: int, key_name: str, method: str, path: str) -> None:
+    """Record one use of a staff API key: an ``api_key.use`` row naming the key, the
+    method and the path (rules: "API keys and scopes"). Written in its own transaction
+    like a refusal, so reads (which commit nothing) are recorded too. Raises nothing."""
+    _write_outside(actor_id=owner_id, action="api_key.use", object_type="api_token",
+                   object_id=key_id, after=_dumps({"key": key_name, "method": method,
+                                                   "path": path[:300]}))
 
 
 def audit_refusal(actor_id: int | None, action: str, object_type: str,
@@ -86,9 +103,14 @@ def audit_refusal(actor_id: int | None, action: str, object_type: str,
     Raises nothing: a failure to write is logged (the refusal itself is what the caller
     is about to raise).
     """
-    row = {"actor_id": actor_id, "action": action, "object_type": object_type,
-           "object_id": object_id, "before": "",
-           "after": _dumps({"refused": reason, **(details or {})}), "created_at": now_utc()}
+    _write_outside(actor_id=actor_id, action=action, object_type=object_type,
+                   object_id=object_id, after=_dumps({"refused": reason, **(details or {})}))
+
+
+def _write_outside(**values) -> None:
+    """Write one audit row in its own transaction on another connection: once the
+    session's open transaction has ended, or at once when none is open."""
+    row = {"before": "", "created_at": now_utc(), "api_key_id": acting_api_key_id(), **values}
     session = db.session()
     engine = db.engine
     if session.in_transaction():

@@ -29,7 +29,12 @@ def load_user(user_id: str):
 
 @login_manager.request_loader
 def load_user_from_request(req):
-    """Bearer tokens authenticate API calls (never pages)."""
+    """Bearer tokens authenticate API calls under ``/api/`` only: on pages (portal, back
+    office) an ``Authorization`` header is ignored, so a token or key never opens a page
+    or passes a page's CSRF-protected form, and session limits cannot be stepped around
+    (rules: "Bearer credentials only on /api")."""
+    if not req.path.startswith("/api/"):
+        return None
     header = req.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return user_for_token(header[7:].strip())

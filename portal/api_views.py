@@ -7,6 +7,7 @@ from flask import g, jsonify, request
 from sqlalchemy import select
 
 from core import accounts, chat, commissions, leads, payouts, statements, twofactor
+from core.audit import audit_key_use
 from core.commissions import commission_json
 from core.earnings import earnings_summary
 from core.errors import DomainError, Forbidden, ValidationError
@@ -59,6 +60,10 @@ def bearer(kind: str = "partner", active: bool = True):
             if user is None:
                 return jsonify(error={"code": "unauthorized", "message":
                                       "Log in first: send Authorization: Bearer <token>."}), 401
+            if user.api_key is not None:  # a staff API key: every use is audited
+                g.api_key_id = user.api_key.id
+                audit_key_use(user.api_key.id, user.id, user.api_key.name, request.method,
+                              request.path)
             if kind == "partner":
                 if user.partner is None:
                     raise Forbidden("This endpoint is for partners.")

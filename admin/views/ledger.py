@@ -381,10 +381,12 @@ class AuditLogView(StaffModelView):
 
     roles = ("admin",)
     can_view_details = True
-    list_options = (joinedload(AuditLog.actor),)
-    column_list = ("id", "created_at", "actor", "action", "object_type", "object_id", "before",
-                   "after")
-    column_labels = {"object_type": "Target type", "object_id": "Target id"}
+    list_options = (joinedload(AuditLog.actor), joinedload(AuditLog.api_key))
+    column_list = ("id", "created_at", "actor", "api_key", "action", "object_type", "object_id",
+                   "before", "after")
+    column_labels = {"object_type": "Target type", "object_id": "Target id",
+                     "api_key": "Via API key"}
+    column_formatters = {"api_key": lambda v, c, m, n: m.api_key.name if m.api_key else ""}
     column_filters = (StaffActorFilter(AuditLog.actor_id, "Actor"),
                       FilterEmpty(AuditLog.actor_id, "Actor"),
                       FilterEqual(AuditLog.object_type, "Target type",

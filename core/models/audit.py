@@ -26,6 +26,10 @@ class AuditLog(db.Model):
     object_id: Mapped[int | None]
     before: Mapped[str] = mapped_column(Text, default="")
     after: Mapped[str] = mapped_column(Text, default="")
+    #: The staff API key the actor used, when the change came through one (rules:
+    #: "API keys and scopes"); null for pages, login tokens and the system.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 
     actor = relationship("User")
+    api_key = relationship("ApiToken")

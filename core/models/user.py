@@ -59,6 +59,8 @@ class User(UserMixin, db.Model):
 
     #: Roles an API key narrows this request to (set by the API's bearer check), or None.
     scoped_roles = None  # frozenset[str] | None, per request; not a column
+    #: The ``ApiToken`` (kind ``key``) this request authenticated with, or None.
+    api_key = None  # per request; not a column
 
     def has_role(self, *roles: str) -> bool:
         """True when the user is staff and holds ``admin`` or any of ``roles`` (within the
