@@ -92,11 +92,67 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December"]
 
 
-def _env() -> ImmutableSandboxedEnvironment:
+#: Longest string or list a template expression may build with ``*`` or ``+``, and the
+#: largest number it may raise to a power (rules: "Template sandbox").
+MAX_TEMPLATE_VALUE = 1_000_000
+MAX_TEMPLATE_EXPONENT = 1_000
+#: Most characters a rendered material (or its stylesheet) may have.
+MAX_RENDER_CHARS = 8_000_000
+#: Caps of the trial render a template save runs in a child process (``core.isolate``).
+TRIAL_RENDER_SECONDS = 5
+TRIAL_RENDER_MEMORY_MB = 256
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with bounded arithmetic: ``*`` and ``+`` may not build a
+    string or list longer than :data:`MAX_TEMPLATE_VALUE`, ``**`` takes exponents up to
+    :data:`MAX_TEMPLATE_EXPONENT`, and ``%`` is arithmetic only (no string formatting).
+    Anything else is a ``jinja2.sandbox.SecurityError`` with a sentence for people."""
+
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        from jinja2.sandbox import SecurityError
+
+        if operator == "%" and isinstance(left, str | bytes):
+            raise SecurityError("String formatting with % is not available in templates.")
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_TEMPLATE_EXPONENT:
+            raise SecurityError(f"Exponents above {MAX_TEMPLATE_EXPONENT} are not available "
+                                "in templates.")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) \
+                        and len(seq) * max(times, 0) > MAX_TEMPLATE_VALUE:
+                    raise SecurityError("That multiplication would make a value of more "
+                                        f"than {MAX_TEMPLATE_VALUE:,} items.")
+        if operator == "+" and isinstance(left, str | bytes | list | tuple) \
+                and hasattr(right, "__len__") and len(left) + len(right) > MAX_TEMPLATE_VALUE:
+            raise SecurityError(f"That would make a value of more than {MAX_TEMPLATE_VALUE:,} "
+                                "items.")
+        return super().call_binop(context, operator, left, right)
+
+
+def _env() -> BoundedSandbox:
     global _ENV
     if _ENV is None:
-        _ENV = ImmutableSandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+        # No constant folding: the optimizer would run a filter on constants (such as
+        # ``'a'|center(10**9)``) while the template is parsed, outside every cap.
+        _ENV = BoundedSandbox(autoescape=True, undefined=jinja2.StrictUndefined,
+                              optimized=False)
     return _ENV
+
+
+def _render_bounded(source: str, **context) -> str:
+    """Render ``source`` in the bounded sandbox, stopping once the output passes
+    :data:`MAX_RENDER_CHARS` (``jinja2.TemplateError``)."""
+    parts, size = [], 0
+    for chunk in _env().from_string(source).generate(**context):
+        size += len(chunk)
+        if size > MAX_RENDER_CHARS:
+            raise jinja2.TemplateError(f"the rendered document is over {MAX_RENDER_CHARS:,} "
+                                       "characters")
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def validate_template(html, css) -> None:
@@ -106,8 +162,13 @@ def validate_template(html, css) -> None:
     holds a ``<style>`` tag or a slot inside a ``style=`` attribute; either part is not
     valid Jinja; it uses a variable that is not a slot (:data:`BODY_SLOTS`,
     :data:`CSS_SLOTS`); the CSS holds ``</style``; or a trial render with sample branding
-    fails.
+    fails or passes its caps. Everything that compiles the template runs in a child
+    process under :data:`TRIAL_RENDER_SECONDS` and :data:`TRIAL_RENDER_MEMORY_MB`
+    (``core.isolate``): compiling already evaluates constant expressions (rules:
+    "Template sandbox").
     """
+    from core.isolate import CapExceeded, ChildError, run_capped
+
     if not isinstance(html, str) or not html.strip():
         raise ValidationError("The template body (HTML) is required.")
     css = css or ""
@@ -119,6 +180,22 @@ def validate_template(html, css) -> None:
         raise ValidationError("Slots cannot be used inside a style= attribute.")
     if _STYLE_TAG.search(css):
         raise ValidationError("The CSS cannot contain a style tag.")
+    try:
+        run_capped(_check_template, html, css, seconds=TRIAL_RENDER_SECONDS,
+                   memory_mb=TRIAL_RENDER_MEMORY_MB)
+    except CapExceeded as exc:
+        raise ValidationError(f"The template does not render: {exc.message}. Make it "
+                              "smaller or simpler.") from None
+    except ChildError as exc:
+        if exc.kind == "ValidationError":
+            raise ValidationError(exc.message) from None
+        raise ValidationError(f"The template does not render: {exc.message}") from None
+
+
+def _check_template(html: str, css: str) -> int:
+    """The Jinja checks and trial render of :func:`validate_template` (run in a capped
+    child): returns the trial document's size; raises ``ValidationError`` or
+    ``jinja2.TemplateError``."""
     for part, text, allowed in (("HTML", html, BODY_SLOTS), ("CSS", css, CSS_SLOTS)):
         try:
             names = meta.find_undeclared_variables(_env().parse(text))
@@ -128,11 +205,8 @@ def validate_template(html, css) -> None:
         if unknown:
             raise ValidationError(f"{part} uses unknown slot(s): {', '.join(unknown)}. "
                                   f"Available: {', '.join(sorted(allowed))}.")
-    try:
-        render_material_html({"name": "check", "html": html, "css": css},
-                             sample_context("https://example.invalid/r/CHECK"))
-    except jinja2.TemplateError as exc:
-        raise ValidationError(f"The template does not render: {exc}") from None
+    return len(render_material_html({"name": "check", "html": html, "css": css},
+                                    sample_context("https://example.invalid/r/CHECK")))
 
 
 def render_material_html(template: dict, context: dict) -> str:
@@ -142,12 +216,11 @@ def render_material_html(template: dict, context: dict) -> str:
     of :func:`material_context`. The CSS sees only ``brand`` (re-validated hex colours);
     the body is autoescaped. Raises ``jinja2.TemplateError`` for a broken template.
     """
-    env = _env()
     brand = brand_palette(context["brand"]["primary"])
-    css = env.from_string(template.get("css") or "").render(brand=brand)
+    css = _render_bounded(template.get("css") or "", brand=brand)
     if _STYLE_TAG.search(css):
         raise jinja2.TemplateError("stylesheet closes its style tag")
-    body = env.from_string(template["html"]).render(**dict(context, brand=brand))
+    body = _render_bounded(template["html"], **dict(context, brand=brand))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(template['name'])}</title>"
             "<meta name=\"author\" content=\"SISO\">"

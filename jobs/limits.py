@@ -71,7 +71,10 @@ def friendly_error(exc_string: str, timeout: int | None, memory_mb: int,
         return ("Stopped: the rendering process ended unexpectedly "
                 f"{m.group(1) or ''} (killed, or out of memory).".replace("  ", " "), False)
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return ((lines[-1] if lines else "Rendering failed.")[:500], False)
+    last = lines[-1] if lines else "Rendering failed."
+    if last.startswith("jinja2.exceptions."):
+        last = "The template could not be rendered: " + last.partition(": ")[2]
+    return (last[:500], False)
 
 
 @contextlib.contextmanager
@@ -149,8 +152,9 @@ class LimitedWorker(SimpleWorker):
             kind = None
         message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb,
                                             _ran_seconds(job))
-        if kind is not None and hit_limit:
-            job.retries_left = 0  # the same input would hit the same limit again
+        if kind is not None and (hit_limit or "jinja2.exceptions." in (exc_string or "")):
+            # The same input would hit the same limit, or the same template error, again.
+            job.retries_left = 0
         if hit_limit:
             # This process's renderer may be damaged: let a fresh one take the next job.
             self.recycle_reason = "a job hit its time or memory limit"

@@ -17,6 +17,7 @@ from conftest import login, make_partner, make_staff
 
 from core.branding import save_branding
 from core.documents import install_builtin_templates, prepare_template_change, request_material
+from core.errors import ValidationError
 from core.extensions import db
 from core.leads import create_lead, move_lead
 from core.models import DocumentTemplate, MaterialRender, Notification, Partner, Statement
@@ -220,3 +221,83 @@ def test_a_timeout_that_surfaces_as_another_error_still_counts_as_the_time_limit
         "SystemError: error return without exception set", False)
     assert friendly_error("MemoryError", 2, 40, ran_seconds=2.5)[0].startswith(
         "Stopped: rendering needed more than the 40 MB memory limit")
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("html, why", [
+    ("{{ ('a'*100000)*100000 }}", "multiplication"),
+    ("{{ 'a' * 2000000 }}", "multiplication"),
+    ("{{ [1] * 10000000 }}", "multiplication"),
+    ("{{ 10 ** 100000000 }}", "Exponents"),
+    ("{{ '%0999999999d' % 1 }}", "String formatting"),
+    ("{{ 'a'|center(1500000000) }}", "memory limit"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+     "longer than the 5 s limit"),
+])
+def test_template_bombs_are_refused_at_save_without_growing_the_web_process(ctx, html, why):
+    """A content user's template that would build a huge value or loop for ever is
+    refused with a sentence when saved; the trial render runs in a capped child process,
+    so the web process neither grows nor stalls for more than the cap."""
+    import time
+
+    from core.documents import validate_template
+
+    before = _peak_rss_mb()
+    started = time.monotonic()
+    with pytest.raises(ValidationError) as refused:
+        validate_template(f"<p>{{{{ partner.display_name }}}}</p>{html}", "")
+    assert why in refused.value.message, refused.value.message
+    assert time.monotonic() - started < 8
+    assert _peak_rss_mb() - before < 100
+
+
+def test_the_issues_template_bomb_through_the_back_office_form(app):
+    """The assessment's payload saved through Material templates → Create: the form
+    shows why, nothing is stored, and the web process is the size it was."""
+    from conftest import csrf_from
+
+    with app.app_context():
+        make_staff("content@example.com", ("content",))
+    client = app.test_client()
+    login(client, "content@example.com")
+    before = _peak_rss_mb()
+    page = client.get("/admin/materials/new/").get_data(as_text=True)
+    resp = client.post("/admin/materials/new/", data={
+        "csrf_token": csrf_from(page), "key": "bomb", "name": "Bomb", "kind": "other",
+        "description": "", "min_tier_key": "starter", "html": "{{ ('a'*100000)*100000 }}",
+        "css": ""})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "multiplication" in text
+    assert _peak_rss_mb() - before < 100
+    with app.app_context():
+        assert db.session.scalar(db.select(DocumentTemplate).where(
+            DocumentTemplate.key == "bomb")) is None
+
+
+def test_a_bomb_that_reached_the_database_fails_visibly_in_the_worker(app, run_worker):
+    """A template inserted around the save check still cannot take the worker down: the
+    render fails with the sandbox's sentence and the worker renders the next material."""
+    with app.app_context():
+        p = make_partner("Bo Bomb", email="bo@example.com")
+        install_builtin_templates()
+        bomb = DocumentTemplate(key="bomb", name="Bomb", kind="other", min_tier_key="starter",
+                                html="{{ ('a'*100000)*100000 }}", css="", version=1)
+        db.session.add(bomb)
+        db.session.flush()
+        bad = request_material(p, p.user_id, bomb.id, "https://x.example/r/BO",
+                               app.config["STORAGE_DIR"])[0].id
+        faq = db.session.scalar(db.select(DocumentTemplate.id).where(
+            DocumentTemplate.key == "faq-sheet"))
+        good = request_material(p, p.user_id, faq, "https://x.example/r/BO",
+                                app.config["STORAGE_DIR"])[0].id
+        db.session.commit()
+    run_worker()
+    with app.app_context():
+        failed, ready = db.session.get(MaterialRender, bad), db.session.get(MaterialRender, good)
+        assert failed.status == "failed" and "multiplication" in failed.error, failed.error
+        assert ready.status == "ready"
