@@ -122,19 +122,23 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         return resp
 
     @app.before_request
-    def refuse_nul_bytes():
-        """PostgreSQL text cannot hold NUL (0x00): refuse it in the path, query, form or
-        JSON body with a 400 instead of failing inside the database."""
+    def refuse_bad_bodies():
+        """JSON bodies over ``JSON_MAX_BYTES`` get 413 before they are read into memory
+        or parsed, and bodies nested deeper than ``JSON_MAX_DEPTH`` get 400 before
+        anything walks them (rules: "Bad input"); then NUL characters, which PostgreSQL
+        text cannot hold, are refused in the path, query, form or JSON body with a 400
+        instead of failing inside the database."""
+        from core.bad_input import has_nul, json_depth_exceeds
 
-        def has_nul(value) -> bool:
-            if isinstance(value, str):
-                return "\x00" in value
-            if isinstance(value, dict):
-                return any(has_nul(k) or has_nul(v) for k, v in value.items())
-            if isinstance(value, list):
-                return any(has_nul(v) for v in value)
-            return False
-
+        if request.is_json:
+            limit = app.config["JSON_MAX_BYTES"]
+            if (request.content_length or 0) > limit or len(request.get_data()) > limit:
+                raise DomainError(f"JSON bodies are at most {limit:,} bytes.",
+                                  code="payload_too_large", status=413)
+            if json_depth_exceeds(request.get_data(), app.config["JSON_MAX_DEPTH"]):
+                raise DomainError("JSON nested deeper than "
+                                  f"{app.config['JSON_MAX_DEPTH']} levels is not accepted.",
+                                  code="bad_json", status=400)
         if "\x00" in request.path or \
                 any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)) or \
                 any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True)) or \

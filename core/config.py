@@ -129,6 +129,11 @@ class Config:
     #: Seconds RQ waits before each retry of a job enqueued with ``retries`` (one per try).
     RQ_RETRY_INTERVALS = (5, 30, 120)
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    #: Largest JSON request body (bytes; 413 above it, before parsing) and deepest
+    #: nesting of arrays and objects in one (400 above it). File uploads keep their own
+    #: limits (``ASSET_MAX_BYTES``, ``MAX_CONTENT_LENGTH``).
+    JSON_MAX_BYTES = 1024 * 1024
+    JSON_MAX_DEPTH = 32
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -239,6 +244,7 @@ class Config:
             "PDF_MEMORY_LIMIT_MB": env_int("PDF_MEMORY_LIMIT_MB", cls.PDF_MEMORY_LIMIT_MB),
             "WORKER_MAX_JOBS": env_int("WORKER_MAX_JOBS", cls.WORKER_MAX_JOBS),
             "ASSET_MAX_BYTES": env_int("ASSET_MAX_BYTES", cls.ASSET_MAX_BYTES),
+            "JSON_MAX_BYTES": env_int("JSON_MAX_BYTES", cls.JSON_MAX_BYTES),
             "LOGIN_LIMIT_PER_ACCOUNT": env_str("LOGIN_LIMIT_PER_ACCOUNT",
                                                cls.LOGIN_LIMIT_PER_ACCOUNT),
             "LOGIN_LIMIT_PER_IP": env_str("LOGIN_LIMIT_PER_IP", cls.LOGIN_LIMIT_PER_IP),

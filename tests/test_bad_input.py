@@ -262,6 +262,30 @@ def test_text_with_nul_bytes_is_refused(app, client):
     assert snapshot(app) == before
 
 
+def test_deeply_nested_json_is_refused_before_it_is_walked(app, client):
+    """``[`` × 500 (and objects nested as deep) on any JSON endpoint, logged in or not, is
+    a 400 saying why, never a server error; a body over the JSON size limit is a 413
+    before it is parsed; nesting within the limit reaches the endpoint's own checks."""
+    _pid, headers = active_partner(app, client, "Nesta Deep")
+    before = snapshot(app)
+    for body in ("[" * 500, "[" * 100_000 + "]" * 100_000, '{"a":' * 400 + "1" + "}" * 400):
+        for url, h in (("/api/auth/partner/login", {}), ("/api/partner/leads", headers),
+                       ("/api/auth/partner/register", {})):
+            refused(client.post(url, data=body, headers=h, content_type="application/json"),
+                    400, "bad_json", "nested deeper")
+    # Brackets inside strings do not count.
+    quoted = '{"company_name": "' + "[" * 500 + '"}'
+    assert client.post("/api/partner/leads", data=quoted, headers=headers,
+                       content_type="application/json").status_code == 422
+    within = "[" * 30 + "]" * 30
+    refused(client.post("/api/partner/leads", data=within, headers=headers,
+                        content_type="application/json"), 400, "bad_json")
+    big = '{"company_name": "Acme", "notes": "' + "x" * (1024 * 1024) + '"}'
+    refused(client.post("/api/partner/leads", data=big, headers=headers,
+                        content_type="application/json"), 413, "payload_too_large")
+    assert snapshot(app) == before
+
+
 # --- API: ids and ownership ----------------------------------------------------------
 
 def test_unknown_ids_and_endpoints_are_404_json(app, client):
