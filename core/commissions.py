@@ -4,11 +4,13 @@ Rule sources: base commission, team override and referral bonus are DESIGN.md's
 bullets of the same names; reversal is "A deal cancelled or refunded...".
 """
 
+import re
 from collections import Counter
 from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import bindparam, case, exists, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -166,6 +168,23 @@ def _count_deals(per_partner: dict[int, int]) -> dict[int, tuple[int, int]]:
         .execution_options(synchronize_session=False))}
 
 
+def _insert_deals(deals: list[dict], actor_id: int, named) -> list[int]:
+    """Insert the batch's deals; returns their ids. A lead confirmed by a concurrent
+    transaction since it was read trips the unique ``deals.lead_id``: that is the
+    "already confirmed" ``Conflict`` (409, audited like the early check), not an error."""
+    try:
+        return insert_rows(Deal, deals)
+    except IntegrityError as exc:
+        detail = getattr(getattr(exc.orig, "diag", None), "message_detail", "") or ""
+        match = re.search(r"\(lead_id\)=\((\d+)\)", detail)
+        lead_id = int(match.group(1)) if match else deals[0]["lead_id"]
+        if "lead_id" not in str(exc.orig):
+            raise
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead_id, "already confirmed",
+                      {"concurrent": True})
+        raise Conflict(named(lead_id, "This lead's deal is already confirmed.")) from None
+
+
 def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
     """Confirm several won leads as deals in one transaction (a CRM sync, a staff bulk
     action), each exactly as if confirmed alone, one after the other, in the given order.
@@ -309,7 +328,7 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
 
     # The deals, then their commissions: one INSERT each (core.bulkwrite.insert_rows),
     # then the rows as objects for the audit, the notices and the caller (two reads).
-    deal_ids = insert_rows(Deal, [deal for deal, *_ in done])
+    deal_ids = _insert_deals([deal for deal, *_ in done], actor_id, named)
     commission_rows = []
     for deal_id, (_, made, *_) in zip(deal_ids, done, strict=True):
         for values, _earner in made:

@@ -327,3 +327,61 @@ def test_cancel_refunded_accepts_only_json_booleans(app, ctx, client):
     db.session.expire_all()
     assert [db.session.get(Deal, d).status for d in (first, second)] == ["cancelled",
                                                                          "refunded"]
+
+
+def test_twenty_parallel_confirmations_of_one_lead_pay_once_and_the_others_get_409(
+        app, ctx, monkeypatch):
+    """Twenty staff requests confirm the same won lead at the same moment (each read the
+    lead before any committed): one deal and one set of commissions are made; the other
+    nineteen answer 409 "already confirmed" (never 500), each refusal audited.
+
+    PostgreSQL only, as above: SQLite lets one writer at a time."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    import core.commissions as commissions
+    from conftest import api_token
+
+    from core.models import AuditLog, Deal
+
+    partner = make_partner("Pia Parallel")
+    lead_id = won_lead(partner, 250000, "Race Co")
+    partner_id = partner.id
+    make_staff("racer@example.com", ("finance",))
+    db.session.remove()
+    headers = api_token(app.test_client(), "racer@example.com", kind="staff")
+    n, racing = 20, 10  # the first ten to read wait for each other (the pool has 15)
+    barrier = threading.Barrier(racing, timeout=20)
+    start = threading.Barrier(n, timeout=20)
+    seen, lock = [], threading.Lock()
+    real_cents_field = commissions.cents_field
+
+    def cents_field_after_others_read(*args, **kwargs):
+        with lock:
+            seen.append(1)
+            wait = len(seen) <= racing
+        if wait:
+            barrier.wait()
+        return real_cents_field(*args, **kwargs)
+
+    monkeypatch.setattr(commissions, "cents_field", cents_field_after_others_read)
+    answers = []
+
+    def confirm():
+        start.wait()
+        resp = app.test_client().post(f"/api/staff/leads/{lead_id}/confirm", headers=headers)
+        answers.append((resp.status_code, (resp.get_json() or {}).get("error", {})))
+
+    threads = [threading.Thread(target=confirm) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    codes = sorted(code for code, _ in answers)
+    assert codes == [201] + [409] * (n - 1), answers
+    assert all(err["message"] == "This lead's deal is already confirmed."
+               for code, err in answers if code == 409)
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Commission)) == 1
+    assert db.session.get(Partner, partner_id).won_deals_count == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "deal.confirm.refused")) == n - 1
