@@ -111,6 +111,13 @@ def send_verification(user: User) -> None:
                          retries=3)
 
 
+def send_account_exists(email: str) -> None:
+    """Tell the owner of ``email`` (already normalised) that someone tried to apply with
+    their address, after the commit (RQ job, ``email`` queue): registration answers the
+    same for known and new addresses, so this e-mail is how the owner learns of it."""
+    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_account_exists", email, retries=3)
+
+
 def verify_email(token) -> tuple[User, bool]:
     """Mark the address verified from a verification link's token.
 

@@ -133,6 +133,29 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
     return partner
 
 
+def apply_as_partner(email, password, name, accept_terms, referral_code=None,
+                     company_name: str = "") -> Partner | None:
+    """A partner application from the register page or the API, answered the same way
+    whether or not the address already has an account (rules: "Registration").
+
+    Fields are checked as in :func:`register_partner` (``ValidationError`` names what is
+    wrong). A new address becomes an ``applied`` partner with a verification e-mail, and
+    the new ``Partner`` is returned (flushed, not committed). An address that already
+    has an account changes nothing: its owner is e-mailed (after commit) that someone
+    tried to apply with it, with links to log in or reset the password, and ``None`` is
+    returned. The password is hashed either way, so the time taken tells nothing.
+    """
+    try:
+        return register_partner(email, password, name, accept_terms, referral_code,
+                                company_name)
+    except Conflict:
+        hash_password(password)  # the work a new account costs
+        from core.account_email import send_account_exists
+
+        send_account_exists(normalise_email(email))
+        return None
+
+
 def create_staff(email, password, name, roles: list[str]) -> User:
     """Create a staff user with ``roles`` (subset of admin/finance/support/content).
 

@@ -209,6 +209,9 @@ class Config:
     VERIFY_RESEND_LIMIT = "3 per hour"
     RESET_LIMIT_PER_ACCOUNT = "3 per hour"
     RESET_LIMIT_PER_IP = "20 per hour"
+    #: Partner applications (register page and API, every attempt counts) per client
+    #: address.
+    REGISTER_LIMIT_PER_IP = "10 per hour"
 
     @classmethod
     def from_env(cls) -> dict:
@@ -255,6 +258,7 @@ class Config:
             "RESET_LIMIT_PER_ACCOUNT": env_str("RESET_LIMIT_PER_ACCOUNT",
                                                cls.RESET_LIMIT_PER_ACCOUNT),
             "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", cls.RESET_LIMIT_PER_IP),
+            "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", cls.REGISTER_LIMIT_PER_IP),
         }
         cfg.update(mail_settings(cls))
         return cfg
@@ -320,6 +324,9 @@ class TestingConfig(Config):
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
     #: the production requirement (admin, finance) back on. Enrolled staff are always asked.
     TOTP_REQUIRED_ROLES = ()
+    #: The suite registers many applicants from one address; the registration throttle's
+    #: own test sets the production figure back.
+    REGISTER_LIMIT_PER_IP = "1000 per hour"
 
 
 def normalise_db_url(url: str) -> str:

@@ -79,6 +79,10 @@ def retry_after_seconds() -> int:
 THROTTLED = {
     "portal.forgot_password": "Too many password-reset requests. For your security, ask "
                               "again in {wait}.",
+    "portal.register": "Too many applications were sent from your network just now. "
+                       "Try again in {wait}.",
+    "api.api_register": "Too many applications were sent from your network just now. "
+                        "Try again in {wait}.",
     "portal.resend_verification": "You asked for several verification e-mails just now. "
                                   "Check your inbox and spam folder for the latest one, "
                                   "or ask again in {wait}.",

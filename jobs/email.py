@@ -66,6 +66,22 @@ def send_password_reset(email: str) -> str:
 
 
 @app_job
+def send_account_exists(email: str) -> str:
+    """E-mail the owner of ``email`` that someone tried to apply with their address
+    (``core.account_email.send_account_exists``), with links to log in and to reset the
+    password. Returns ``"sent"`` or ``"no_account"`` (the account went away meanwhile)."""
+    log = job_logger(__name__)
+    user = account_email.user_by_email(email) if isinstance(email, str) else None
+    if user is None:
+        log.info("account-exists e-mail skipped: no account has that address now")
+        return "no_account"
+    send_email(user.email, "account_exists", name=user.name,
+               login_link=public_url("/login"), forgot_link=public_url("/password/forgot"))
+    log.info("account-exists e-mail sent to user %s", user.id)
+    return "sent"
+
+
+@app_job
 def send_notification_email(notification_id: int) -> str:
     """E-mail the copy of a notification of a kind in ``EMAIL_KINDS`` (approval,
     commission approved, payout, tier up, ticket reply) to its partner.

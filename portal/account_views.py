@@ -141,4 +141,8 @@ def throttled_page(endpoint: str, message: str):
     if endpoint == "portal.forgot_password":
         return render_template("portal/forgot_password.html", form=ForgotPasswordForm(),
                                message=message)
+    if endpoint == "portal.register":
+        from portal.forms import RegisterForm
+
+        return render_template("portal/register.html", form=RegisterForm(), message=message)
     return render_template("portal/error.html", message=message, status=429)

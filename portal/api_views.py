@@ -11,7 +11,7 @@ from core.audit import audit_key_use
 from core.commissions import commission_json
 from core.earnings import earnings_summary
 from core.errors import DomainError, Forbidden, ValidationError
-from core.extensions import db
+from core.extensions import db, limiter
 from core.models import Lead, Statement
 from core.models.lead import LEAD_STAGES
 from core.throttle import login_throttle, record_failure
@@ -120,15 +120,28 @@ def lead_json(lead: Lead) -> dict:
 
 # --- auth ---------------------------------------------------------------------------
 
+def _register_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["REGISTER_LIMIT_PER_IP"]
+
+
 @api.post("/auth/partner/register")
+@limiter.shared_limit(_register_limit, scope="register-ip", methods=["POST"])
 def api_register():
-    """Apply as a partner: ``{email, password, name, accept_terms: true, referral_code?}``."""
+    """Apply as a partner: ``{email, password, name, accept_terms: true, referral_code?,
+    company_name?}`` → 202 ``{"status": "check_email", "message"}``, the same for a new
+    address and one that has an account (its owner is e-mailed); then log in with
+    ``/auth/partner/login``. Throttled per client address (``REGISTER_LIMIT_PER_IP``)."""
+    from portal.views import APPLIED
+
     data = json_body()
-    partner = accounts.register_partner(
+    accounts.apply_as_partner(
         data.get("email"), data.get("password"), data.get("name"), data.get("accept_terms"),
         data.get("referral_code"), data.get("company_name") or "")
     db.session.commit()
-    return jsonify(profile_json(partner)), 201
+    email = accounts.normalise_email(data.get("email"))
+    return jsonify(status="check_email", message=APPLIED.format(email=email)), 202
 
 
 def _login(kind: str):

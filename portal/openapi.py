@@ -344,14 +344,17 @@ def document() -> dict:
     lead_id, partner_id = [_path_id("lead_id")], [_path_id("partner_id")]
     paths = {
         "/api/auth/partner/register": {"post": _op(
-            "Apply as a partner (status applied until staff approve)", 201, _ref("Profile"),
+            "Apply as a partner (status applied until staff approve). The answer is the "
+            "same whether or not the address has an account; log in next", 202,
+            {"type": "object", "required": ["status", "message"],
+             "properties": {"status": {"const": "check_email"}, "message": STR}},
             {"type": "object", "required": ["email", "password", "name", "accept_terms"],
              "properties": {"email": STR, "password": {"type": "string", "minLength": 10,
                                                        "maxLength": 200},
                             "name": {"type": "string", "maxLength": 120},
                             "accept_terms": {"const": True}, "referral_code": NSTR,
                             "company_name": {"type": "string", "maxLength": 200}}},
-            auth=None, errors=(400, 409, 422))},
+            auth=None, errors=(400, 422, 429))},
         "/api/auth/partner/login": {"post": _op("Partner login → bearer token", 200,
                                                 _ref("Token"), LOGIN, None, (400, 401, 429))},
         "/api/auth/staff/login": {"post": _op("Staff login → bearer token", 200, _ref("Token"),

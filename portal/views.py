@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from core import accounts, leads, payouts, statements, twofactor
 from core.errors import DomainError, ValidationError
-from core.extensions import db
+from core.extensions import db, limiter
 from core.models import Notification
 from core.models.lead import LEAD_STAGES
 from core.money import format_bps, format_cents, parse_dollars
@@ -144,20 +144,37 @@ def _commit_or_flash(fn, success: str | None = None):
     return result
 
 
+#: What a successful application answers, whether or not the address had an account.
+APPLIED = ("Thank you for applying. We sent a message to {email}: open it to verify your "
+           "address. Then log in to follow your application; staff review applications "
+           "within one business day. Nothing arrived? Check your spam folder.")
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_LIMIT_PER_IP"]
+
+
 @bp.route("/partner/register", methods=["GET", "POST"])
+@limiter.shared_limit(_register_limit, scope="register-ip", methods=["POST"])
 def register():
-    """Apply to become a partner."""
+    """Apply to become a partner. The answer is the same page for a new address and for
+    one that has an account (its owner is e-mailed instead); throttled per client address
+    (``REGISTER_LIMIT_PER_IP``)."""
     form = RegisterForm(referral_code=request.args.get("ref", ""))
     if form.validate_on_submit():
-        partner = _commit_or_flash(lambda: accounts.register_partner(
-            form.email.data, form.password.data, form.name.data, form.accept_terms.data is True,
-            form.referral_code.data or None, form.company_name.data or ""))
-        if partner is not None:
-            start_session(partner.user)
-            flash("Application received. Staff review applications within one business day. "
-                  f"We sent a link to {partner.user.email}: open it to verify your e-mail "
-                  "address.", "success")
-            return redirect(url_for("portal.dashboard"))
+        try:
+            accounts.apply_as_partner(
+                form.email.data, form.password.data, form.name.data,
+                form.accept_terms.data is True, form.referral_code.data or None,
+                form.company_name.data or "")
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            email = accounts.normalise_email(form.email.data)
+            return render_template("portal/register.html", form=form,
+                                   applied=APPLIED.format(email=email))
     status = 422 if request.method == "POST" else 200
     return render_template("portal/register.html", form=form), status
 

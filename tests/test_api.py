@@ -39,8 +39,11 @@ def test_register_login_profile_and_tier_status_before_approval(app, client):
     """A new applicant registers, logs in, reads their profile and tier progress, and is
     told clearly that leads open only after approval."""
     resp = register(client, email="Sarah@Example.com", company_name="Thompson Digital")
-    assert resp.status_code == 201, resp.get_json()
-    body = resp.get_json()
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["status"] == "check_email"
+    assert "sarah@example.com" in resp.get_json()["message"]
+    token = api_token(client, "sarah@example.com")
+    body = client.get("/api/partner/profile", headers=token).get_json()
     assert body["status"] == "applied"
     assert body["email"] == "sarah@example.com"
     assert body["company_name"] == "Thompson Digital"
@@ -98,10 +101,12 @@ def test_register_with_referral_code_sets_recruiter(app, client):
         rid, code = recruiter.id, recruiter.referral_code
 
     resp = register(client, referral_code=f"  {code.lower()} ")
-    assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["recruiter_id"] == rid
+    assert resp.status_code == 202, resp.get_json()
+    profile = client.get("/api/partner/profile",
+                         headers=api_token(client, "sarah@example.com")).get_json()
+    assert profile["recruiter_id"] == rid
     with app.app_context():
-        new = db.session.get(Partner, resp.get_json()["id"])
+        new = db.session.get(Partner, profile["id"])
         assert new.recruiter_id == rid and new.status == "applied"
         assert db.session.scalar(db.select(AuditLog).where(
             AuditLog.action == "partner.register", AuditLog.object_id == new.id)) is not None
@@ -111,9 +116,9 @@ def test_staff_api_approves_an_application(app, client):
     """Support staff are refused (403) when approving an application over the API and
     nothing changes; an admin approves it; the partner's token then opens the lead
     endpoints without logging in again."""
-    resp = register(client)
-    pid = resp.get_json()["id"]
+    assert register(client).status_code == 202
     partner = api_token(client, "sarah@example.com")
+    pid = client.get("/api/partner/profile", headers=partner).get_json()["id"]
     assert client.get("/api/partner/leads", headers=partner).status_code == 403
 
     support = staff_header(app, client, "support@example.com", ("support",))

@@ -97,9 +97,10 @@ def test_registering_sends_a_verification_email_from_a_job(app, client, outbox, 
     worker then delivers one e-mail, from the configured sender, with a plain-text and an
     HTML part, the partner's name escaped in the HTML."""
     resp = register(client, "nia@example.com", name="Nia <b>Bold</b>")
-    assert resp.status_code == 302
+    assert resp.status_code == 200
+    assert "We sent a message to nia@example.com" in resp.get_data(as_text=True)
+    assert login(client, "nia@example.com").status_code == 302
     page = client.get("/partner/dashboard").get_data(as_text=True)
-    assert "We sent a link to nia@example.com" in page
     assert "Please verify your e-mail address" in page and "Resend the e-mail" in page
     assert outbox.messages() == []  # the request sent nothing itself
     run_worker()
@@ -120,7 +121,10 @@ def test_api_registration_sends_the_same_verification_email(app, outbox, run_wor
     resp = client.post("/api/auth/partner/register", json={
         "email": "api.nia@example.com", "password": PASSWORD, "name": "Api Nia",
         "accept_terms": True})
-    assert resp.status_code == 201 and resp.get_json()["email_verified"] is False
+    assert resp.status_code == 202 and resp.get_json()["status"] == "check_email"
+    headers = api_token(client, "api.nia@example.com")
+    assert client.get("/api/partner/profile", headers=headers).get_json()[
+        "email_verified"] is False
     run_worker()
     [msg] = outbox.messages()
     assert msg["To"] == "api.nia@example.com"
@@ -646,3 +650,79 @@ def test_support_sends_a_locked_out_partner_a_reset_link(app, client, outbox, ru
     assert len(outbox.messages()) == 1
     with app.app_context():
         assert db.session.get(Partner, gone_id).status == "suspended"
+
+
+# --- registration that tells nothing about who has an account ---------------------------
+
+def test_registration_answers_the_same_for_a_new_and_a_known_address(app, outbox,
+                                                                     run_worker):
+    """Applying with a new address and with one that has an account gives the same
+    status and the same words (page and API); the known address's owner gets an e-mail
+    saying someone tried, nothing about the account changes, and the newcomer gets the
+    verification link."""
+    with app.app_context():
+        make_partner("Kim Known", email="kim@example.com")
+        before = db.session.scalar(db.select(User).where(User.email == "kim@example.com"))
+        before = (before.password_hash, before.name, before.session_version)
+
+    def page(addr):
+        return submit(app.test_client(), "/partner/register", {
+            "name": "Someone", "email": addr, "password": PASSWORD, "accept_terms": "y"})
+
+    def api(addr):
+        return app.test_client().post("/api/auth/partner/register", json={
+            "email": addr, "password": PASSWORD, "name": "Someone", "accept_terms": True})
+
+    def words(resp, addr):  # the page as read, without its per-session CSRF tokens
+        return re.sub(r'(csrf[^>]*value=")[^"]*"', r"\1", resp.get_data(as_text=True)
+                      ).replace(addr, "X@example.com")
+
+    known, new = page("kim@example.com"), page("newbie@example.com")
+    assert known.status_code == new.status_code == 200
+    assert words(known, "kim@example.com") == words(new, "newbie@example.com")
+    assert "We sent a message to kim@example.com" in known.get_data(as_text=True)
+    known, new = api("KIM@example.com"), api("newbie2@example.com")
+    assert known.status_code == new.status_code == 202
+    assert known.get_json()["message"].replace("kim@", "X@") == \
+        new.get_json()["message"].replace("newbie2@", "X@")
+    run_worker()
+    to_kim = outbox.messages("kim@example.com")
+    assert [m["Subject"] for m in to_kim] == ["You already have a SISO Partners account"] * 2
+    text, _ = parts(to_kim[0])
+    assert "Hi Kim Known," in text and "/password/forgot" in text and "/login" in text
+    assert [m["Subject"] for m in outbox.messages("newbie@example.com")] == [
+        "Confirm your e-mail address for SISO Partners"]
+    with app.app_context():
+        kim = db.session.scalar(db.select(User).where(User.email == "kim@example.com"))
+        assert (kim.password_hash, kim.name, kim.session_version) == before
+        assert db.session.scalar(db.select(db.func.count()).select_from(User).where(
+            User.email.like("kim%"))) == 1
+
+
+def test_registration_is_throttled_per_client_address(app, monkeypatch):
+    """Past ``REGISTER_LIMIT_PER_IP`` applications from one address (every attempt counts,
+    new or known address, page or API), the next is a 429 with the wait and creates
+    nothing; another address can still apply."""
+    monkeypatch.setitem(app.config, "REGISTER_LIMIT_PER_IP", "3 per hour")
+    client = app.test_client()
+
+    def api(addr, ip="10.0.0.7"):
+        return client.post("/api/auth/partner/register", environ_base={"REMOTE_ADDR": ip},
+                           json={"email": addr, "password": PASSWORD, "name": "Flood",
+                                 "accept_terms": True})
+
+    assert [api(f"flood{i}@example.com").status_code for i in range(3)] == [202] * 3
+    resp = api("flood3@example.com")
+    assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 3601
+    assert resp.get_json()["error"]["code"] == "too_many_attempts"
+    assert "Too many applications" in resp.get_json()["error"]["message"]
+    page = client.get("/partner/register", environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    resp = client.post("/partner/register", environ_base={"REMOTE_ADDR": "10.0.0.7"}, data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "name": "Flood",
+        "email": "flood4@example.com", "password": PASSWORD, "accept_terms": "y"})
+    assert resp.status_code == 429
+    assert "Too many applications" in resp.get_data(as_text=True)
+    assert api("other@example.com", ip="10.0.0.8").status_code == 202
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User).where(
+            User.email.like("flood%"))) == 3

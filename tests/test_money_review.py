@@ -338,9 +338,9 @@ def test_twenty_parallel_confirmations_of_one_lead_pay_once_and_the_others_get_4
     PostgreSQL only, as above: SQLite lets one writer at a time."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
-    import core.commissions as commissions
     from conftest import api_token
 
+    import core.commissions as commissions
     from core.models import AuditLog, Deal
 
     partner = make_partner("Pia Parallel")

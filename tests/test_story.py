@@ -42,7 +42,9 @@ def test_partner_to_paid_statement(app, run_worker, live_server):
     resp = submit(partner, "/partner/register", {
         "name": "Sarah Thompson", "email": "sarah@example.com", "password": PASSWORD,
         "accept_terms": "y", "company_name": "Thompson Digital"})
-    assert resp.status_code == 302
+    assert resp.status_code == 200
+    assert "We sent a message to sarah@example.com" in resp.get_data(as_text=True)
+    assert login(partner, "sarah@example.com").status_code == 302
     page = partner.get("/partner/dashboard").get_data(as_text=True)
     assert "under review" in page
 
@@ -115,7 +117,8 @@ def test_partner_to_paid_statement(app, run_worker, live_server):
     mike = app.test_client()
     assert submit(mike, "/partner/register", {
         "name": "Mike Reyes", "email": "mike@example.com", "password": PASSWORD,
-        "accept_terms": "y", "company_name": "Reyes Web"}).status_code == 302
+        "accept_terms": "y", "company_name": "Reyes Web"}).status_code == 200
+    assert login(mike, "mike@example.com").status_code == 302
     with app.app_context():
         mike_pid = db.session.scalar(db.select(Partner.id).where(Partner.id != pid))
     assert admin_action(staff, "partners", "approve", [mike_pid]).status_code == 302
