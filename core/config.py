@@ -212,6 +212,10 @@ class Config:
     #: Partner applications (register page and API, every attempt counts) per client
     #: address.
     REGISTER_LIMIT_PER_IP = "10 per hour"
+    #: Leads left on partners' public landing pages (``/r/<code>``) per client address,
+    #: and per partner's link.
+    LANDING_LEAD_LIMIT_PER_IP = "5 per hour"
+    LANDING_LEAD_LIMIT_PER_PARTNER = "30 per hour"
 
     @classmethod
     def from_env(cls) -> dict:
@@ -259,6 +263,10 @@ class Config:
                                                cls.RESET_LIMIT_PER_ACCOUNT),
             "RESET_LIMIT_PER_IP": env_str("RESET_LIMIT_PER_IP", cls.RESET_LIMIT_PER_IP),
             "REGISTER_LIMIT_PER_IP": env_str("REGISTER_LIMIT_PER_IP", cls.REGISTER_LIMIT_PER_IP),
+            "LANDING_LEAD_LIMIT_PER_IP": env_str("LANDING_LEAD_LIMIT_PER_IP",
+                                                 cls.LANDING_LEAD_LIMIT_PER_IP),
+            "LANDING_LEAD_LIMIT_PER_PARTNER": env_str("LANDING_LEAD_LIMIT_PER_PARTNER",
+                                                      cls.LANDING_LEAD_LIMIT_PER_PARTNER),
         }
         cfg.update(mail_settings(cls))
         return cfg

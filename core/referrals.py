@@ -3,6 +3,7 @@ Generation", "Attribution tracking"; DESIGN.md "Leads created from a referral-li
 carry the attribution")."""
 
 import hashlib
+import hmac
 import json
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -31,12 +32,52 @@ def partner_for_code(code) -> Partner:
     return partner
 
 
-def record_click(partner: Partner, ip: str | None, referrer: str | None) -> ReferralClick:
-    """Store a visit with a salted hash of the IP and the referrer's host only."""
+#: One visitor's repeat visits within this time count as one click (rules: "Clicks").
+REPEAT_CLICK_WINDOW = timedelta(minutes=30)
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """True for a crawler, a link-preview fetcher (Slack, WhatsApp, Facebook, Googlebot,
+    headless browsers, HTTP libraries) or a request with no user agent: these are not
+    clicks (rules: "Clicks"). The patterns are crawlerdetect's."""
+    from crawlerdetect import CrawlerDetect
+
+    if not user_agent or not user_agent.strip():
+        return True
+    return bool(CrawlerDetect(user_agent=user_agent[:1000]).isCrawler())
+
+
+def visitor_hash(ip: str | None, user_agent: str | None, day) -> str:
+    """A visitor's pseudonym for ``day`` (a ``date``): HMAC-SHA256 of the IP and user
+    agent under a key derived from ``SECRET_KEY`` and the day, so the key rotates daily
+    and the IP is never stored (rules: "Clicks"). 64 hex characters."""
     secret = current_app.config["SECRET_KEY"].encode()
-    ip_hash = hashlib.sha256(secret + b"|" + (ip or "").encode()).hexdigest()
+    day_key = hmac.new(secret, f"referral-visitor:{day.isoformat()}".encode(),
+                       hashlib.sha256).digest()
+    return hmac.new(day_key, f"{ip or ''}|{user_agent or ''}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def record_click(partner: Partner, ip: str | None, referrer: str | None,
+                 user_agent: str | None = None) -> ReferralClick | None:
+    """Count a visit of the partner's link (rules: "Clicks"): ``None`` for a bot or
+    preview fetcher (:func:`is_bot`); the visitor's earlier click when they clicked
+    within :data:`REPEAT_CLICK_WINDOW` (30 minutes); else a new click, stored with the
+    visitor's daily pseudonym (:func:`visitor_hash`) and the referrer's host only."""
+    if is_bot(user_agent):
+        return None
+    now = now_utc()
+    today = visitor_hash(ip, user_agent, now.date())
+    recent = {today, visitor_hash(ip, user_agent, (now - REPEAT_CLICK_WINDOW).date())}
+    earlier = db.session.scalar(select(ReferralClick).where(
+        ReferralClick.partner_id == partner.id, ReferralClick.ip_hash.in_(recent),
+        ReferralClick.created_at > now - REPEAT_CLICK_WINDOW)
+        .order_by(ReferralClick.id.desc()).limit(1))
+    if earlier is not None:
+        return earlier
     host = urlsplit(referrer or "").hostname or ""
-    click = ReferralClick(partner_id=partner.id, ip_hash=ip_hash, referrer_host=host[:255])
+    click = ReferralClick(partner_id=partner.id, ip_hash=today, referrer_host=host[:255],
+                          created_at=now)
     db.session.add(click)
     db.session.flush()
     return click

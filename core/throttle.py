@@ -83,6 +83,8 @@ THROTTLED = {
                        "Try again in {wait}.",
     "api.api_register": "Too many applications were sent from your network just now. "
                         "Try again in {wait}.",
+    "portal.referral_landing": "Too many requests were sent from this page just now. "
+                               "Please try again in {wait}.",
     "portal.resend_verification": "You asked for several verification e-mails just now. "
                                   "Check your inbox and spam folder for the latest one, "
                                   "or ask again in {wait}.",

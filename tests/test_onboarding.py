@@ -13,6 +13,9 @@ from core.models import Lead, Partner, TrainingCompletion, TrainingModule
 from core.onboarding import checklist
 from core.referrals import record_click
 
+#: A phone browser's user agent (bots and preview fetchers are not clicks).
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 
 def done_keys(partner, stripe=False) -> set[str]:
     result = checklist(db.session.get(Partner, partner.id), stripe)
@@ -38,7 +41,7 @@ def test_each_item_ticks_when_its_condition_is_met(ctx):
     db.session.add(Lead(partner_id=p.id, company_name="First prospect"))
     db.session.flush()
     assert done_keys(p) == {"agreement", "profile", "training", "lead"}
-    record_click(p, "203.0.113.9", "https://social.example/post/1")
+    record_click(p, "203.0.113.9", "https://social.example/post/1", PHONE)
     assert done_keys(p) == {"ALL"}
 
 
@@ -84,7 +87,7 @@ def test_checklist_costs_one_query_whatever_the_data(app, ctx):
     p = make_partner("Quinn Query")
     for i in range(5):
         db.session.add(Lead(partner_id=p.id, company_name=f"L{i}"))
-        record_click(p, f"198.51.100.{i}", None)
+        record_click(p, f"198.51.100.{i}", None, PHONE)
     db.session.flush()
     seen = []
 

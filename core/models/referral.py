@@ -8,14 +8,17 @@ from core.timeutil import UTCDateTime, now_utc
 
 
 class ReferralClick(db.Model):
-    """One visit of ``/r/<code>``: no personal data but a salted hash of the IP."""
+    """One click on ``/r/<code>`` (bots and a visitor's repeats within 30 minutes are not
+    clicks, ``core.referrals.record_click``): no personal data but a keyed hash."""
 
     __tablename__ = "referral_clicks"
-    __table_args__ = (Index("ix_referral_clicks_partner_id", "partner_id"),)
+    __table_args__ = (Index("ix_referral_clicks_partner_id", "partner_id"),
+                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
-    #: SHA-256 of the app secret and the visitor's IP (counts unique visitors, reveals nobody).
+    #: The visitor's pseudonym: HMAC of IP and user agent under a key that rotates daily
+    #: (``core.referrals.visitor_hash``; counts unique visitors, reveals nobody).
     ip_hash: Mapped[str] = mapped_column(String(64))
     #: Where the visitor came from (host only), if the browser said.
     referrer_host: Mapped[str] = mapped_column(String(255), default="")
