@@ -16,6 +16,8 @@ e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_L
 
 import logging
 import os
+import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,7 +83,10 @@ class Config:
 
     ENV_NAME = "development"
     TESTING = False
-    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (development default; production refuses it)
+    #: Session and link signing key. No default: production refuses to start without
+    #: ``SECRET_KEY``; development makes a random one in ``instance/secret_key`` once
+    #: (``instance_secret_key``); tests make one per process (rules: "Secrets").
+    SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'siso.db'}"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -218,10 +223,16 @@ class Config:
     LANDING_LEAD_LIMIT_PER_PARTNER = "30 per hour"
 
     @classmethod
+    def default_secret_key(cls) -> str:
+        """The signing key when ``SECRET_KEY`` is not set: development's own random key,
+        kept in ``instance/secret_key`` (:func:`instance_secret_key`)."""
+        return instance_secret_key()
+
+    @classmethod
     def from_env(cls) -> dict:
         """Return the settings overridden by the environment, as a dict for ``app.config``."""
         cfg = {
-            "SECRET_KEY": env_str("SECRET_KEY", cls.SECRET_KEY),
+            "SECRET_KEY": env_str("SECRET_KEY") or cls.default_secret_key(),
             "SQLALCHEMY_DATABASE_URI": normalise_db_url(
                 env_str("DATABASE_URL", cls.SQLALCHEMY_DATABASE_URI)
             ),
@@ -272,6 +283,29 @@ class Config:
         return cfg
 
 
+def instance_secret_key(folder: Path | None = None) -> str:
+    """The development signing key: read from ``<folder>/secret_key`` (default
+    ``instance/``), or made there on first start, 64 random hex characters, in a file only
+    its owner can read (mode 0600). Several processes starting at once agree on one key
+    (the first to create the file wins). Never a key written in the code, so a server
+    started without ``SISO_ENV`` cannot sign with a known key."""
+    path = (folder or INSTANCE) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this instant
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty: delete it and start again.") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
 #: The Flask-Mailman backend for development: the log and ``STORAGE_DIR/outbox``.
 OUTBOX_BACKEND = "core.mail.OutboxEmailBackend"
 
@@ -304,6 +338,12 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def default_secret_key(cls) -> str:
+        """None: production refuses to start without ``SECRET_KEY``."""
+        raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
+
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
     HSTS_SECONDS = 365 * 24 * 3600
@@ -312,8 +352,6 @@ class ProductionConfig(Config):
     @classmethod
     def from_env(cls) -> dict:
         cfg = super().from_env()
-        if not env_str("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
         if not cfg["MAIL_SERVER"]:
             logging.getLogger(__name__).warning(
                 "MAIL_SERVER is not set: e-mail (verification, password resets, notices) "
@@ -326,7 +364,13 @@ class TestingConfig(Config):
 
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret"  # noqa: S105 (tests only)
+    #: Random per process: tests that start other processes hand it on.
+    SECRET_KEY = secrets.token_hex(32)
+
+    @classmethod
+    def default_secret_key(cls) -> str:
+        """The process's random test key (never a file, never a known value)."""
+        return cls.SECRET_KEY
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
@@ -348,4 +392,4 @@ def normalise_db_url(url: str) -> str:
 def config_for_env() -> type[Config]:
     """Pick the config class from ``SISO_ENV`` (default ``development``)."""
     name = env_str("SISO_ENV", "development")
-    return {"production": ProductionConfig, "testing": TestingConfig}.get(name, Config)
+    return ProductionConfig if name == "production" else Config

@@ -117,7 +117,7 @@ def test_healthz_says_when_redis_is_down(app, client, monkeypatch):
 
 def _flask(args, db_url, tmp_path, stdin=None):
     env = dict(os.environ, FLASK_APP="wsgi.py", DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
-               STORAGE_DIR=str(tmp_path), SISO_ENV="development")
+               STORAGE_DIR=str(tmp_path), SISO_ENV="development", SECRET_KEY="cli-test-secret")
     return subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
                           input=stdin, capture_output=True, text=True, timeout=120)
 

@@ -49,3 +49,63 @@ def test_request_bodies_over_the_limit_are_413(app, client, monkeypatch):
     assert resp.status_code == 413
     resp = client.post("/partner/register", data={"name": "x" * 4096})
     assert resp.status_code == 413
+
+
+def test_no_known_signing_key_anywhere(tmp_path, monkeypatch):
+    """Without ``SECRET_KEY`` and without ``SISO_ENV`` (development, or a server started
+    as ``gunicorn wsgi:app``), the app signs with a random key it made in
+    ``instance/secret_key`` (mode 0600) on first start and reuses afterwards; no config
+    carries a key written in the code; ``SISO_ENV=testing`` selects nothing special."""
+    import os
+    import stat
+
+    import core.config as config
+    from core import create_app
+
+    monkeypatch.setattr(config, "INSTANCE", tmp_path / "instance")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SISO_ENV", raising=False)
+    first = config.Config.from_env()["SECRET_KEY"]
+    path = tmp_path / "instance" / "secret_key"
+    assert path.read_text().strip() == first and len(first) == 64
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert config.Config.from_env()["SECRET_KEY"] == first
+    assert first != "dev-only-not-secret"
+    app = create_app(None, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'x.db'}",
+                     STORAGE_DIR=str(tmp_path / "files"))
+    assert app.config["SECRET_KEY"] == first
+    assert Config.SECRET_KEY is None
+    monkeypatch.setenv("SISO_ENV", "testing")
+    assert config.config_for_env() is config.Config
+    other = tmp_path / "other"
+    assert config.instance_secret_key(other) != first  # each installation its own
+
+
+def test_a_session_forged_with_the_old_public_key_opens_nothing(app, tmp_path, monkeypatch):
+    """With the key a development start chooses (no ``SECRET_KEY`` set), a staff session
+    cookie signed with the key that used to ship in the code (``dev-only-not-secret``)
+    is not accepted: the staff roles page asks to log in."""
+    import time
+
+    from conftest import make_staff
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    import core.config as config
+
+    monkeypatch.setattr(config, "INSTANCE", tmp_path / "instance")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setitem(app.config, "SECRET_KEY", config.Config.from_env()["SECRET_KEY"])
+    with app.app_context():
+        admin = make_staff("admin@example.com", ("admin",))
+        user_id = f"{admin.id}:{admin.session_version}"
+    forger = Flask("forger")
+    forger.secret_key = "dev-only-not-secret"  # noqa: S105 (the attack)
+    now = int(time.time())
+    cookie = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(
+        {"_user_id": user_id, "_fresh": True, "login_at": now, "seen_at": now,
+         "kind": "staff", "remember": False})
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    resp = client.get("/admin/staff/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
