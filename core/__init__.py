@@ -81,7 +81,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
-        if request.path.startswith("/api/") or request.is_json:
+        if request.path.startswith(("/api/", "/webhooks/")) or request.is_json:
             return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
         from flask import render_template
 

@@ -122,9 +122,29 @@ def verify_event(payload: bytes, signature: str | None, remote_addr: str | None 
         raise ValidationError("The body is not a Stripe event.", status=400) from None
 
 
+def check_event_shape(event) -> None:
+    """Refuse a verified event that lacks what every Stripe event has: a text ``id`` and
+    ``type`` and an object under ``data.object``. Raises ``ValidationError`` (400) naming
+    what is missing; the refusal is logged (a signed but malformed event is a bug on the
+    sender's side, or a key that leaked)."""
+    raw = event.to_dict() if hasattr(event, "to_dict") else event
+    raw = raw if isinstance(raw, dict) else {}
+    data = raw.get("data")
+    problems = [name for name, ok in (
+        ("id", isinstance(raw.get("id"), str)), ("type", isinstance(raw.get("type"), str)),
+        ("data.object", isinstance(data, dict) and isinstance(data.get("object"), dict)),
+    ) if not ok]
+    if problems:
+        log.warning("signed Stripe webhook without %s refused", ", ".join(problems))
+        raise ValidationError(f"The event has no {' or '.join(problems)}.", code="bad_event",
+                              status=400)
+
+
 def handle_event(event) -> str:
     """Apply a verified event once (de-duplicated by its id); returns what was done:
-    ``duplicate``, ``ignored``, ``account_updated`` or ``transfer_reversed``."""
+    ``duplicate``, ``ignored``, ``account_updated`` or ``transfer_reversed``. Raises
+    ``ValidationError`` (400) for an event without ``id``, ``type`` or ``data.object``."""
+    check_event_shape(event)
     try:
         with db.session.begin_nested():
             db.session.add(StripeEvent(id=event["id"], type=event["type"]))

@@ -399,3 +399,20 @@ def test_refused_webhooks_leave_an_audit_row_and_change_nothing(stripe_app, clie
         reasons = [json.loads(r.after)["refused"] for r in rows]
         assert reasons == ["bad signature", "old timestamp", "missing signature"]
         assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0
+
+
+def test_a_signed_webhook_without_id_or_data_is_a_400(stripe_app, client):
+    """A correctly signed event with no ``id``, no ``data``, or ``data`` that holds no
+    object is refused with 400 naming what is missing (never 500); nothing is stored."""
+    good = event("evt_shape", "account.updated", {"id": "acct_x"})
+    for broken, missing in (({k: v for k, v in good.items() if k != "id"}, "id"),
+                            ({k: v for k, v in good.items() if k != "data"}, "data.object"),
+                            (dict(good, data={"previous": 1}), "data.object"),
+                            (dict(good, data="x"), "data.object"),
+                            (dict(good, type=None), "type")):
+        body, sig = signed(broken)
+        resp = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": sig})
+        assert resp.status_code == 400, (missing, resp.get_data(as_text=True))
+        assert missing in resp.get_json()["error"]["message"]
+    with stripe_app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0
