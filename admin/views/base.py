@@ -76,6 +76,22 @@ class StaffModelView(ModelView):
     def inaccessible_callback(self, name, **kwargs):
         return refuse()
 
+    #: Highest page number a list accepts; a larger one shows the last pages' emptiness
+    #: instead of asking the database for an offset it cannot hold.
+    MAX_PAGE = 100_000
+
+    def _get_list_extra_args(self):
+        """The list's query-string arguments with absurd numbers brought into range:
+        ``page`` 0..``MAX_PAGE``, ``page_size`` at most the largest offered, ``sort`` a
+        column index or none (rules: "Bad input")."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), self.MAX_PAGE)
+        largest = max(self.page_size_options or (self.page_size,))
+        args.page_size = min(max(args.page_size or 0, 0), largest)
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        return args
+
     def get_query(self):
         query = super().get_query()
         return query.options(*self.list_options) if self.list_options else query
