@@ -152,7 +152,8 @@ def check_file(filename, data) -> tuple[str, bytes]:
 
     ``filename`` is the uploader's name (only its extension is used), ``data`` the bytes
     (the caller reads at most the limit + 1). Returns ``(kind, bytes to store)``: images
-    re-encoded, other kinds as uploaded. Raises ``ValidationError`` (no file, too large,
+    re-encoded, PDFs rewritten without active content (``core.pdf_clean``), other kinds
+    as uploaded. Raises ``ValidationError`` (no file, too large,
     extension not allowed, content not matching the extension, damaged or huge image).
     """
     if not isinstance(data, bytes | bytearray) or not data:
@@ -172,6 +173,10 @@ def check_file(filename, data) -> tuple[str, bytes]:
                               f"a real {KINDS[claimed][0]} (the name must match the content).")
     if actual in ("png", "jpeg"):
         data = _reencode(data, actual)
+    elif actual == "pdf":
+        from core.pdf_clean import clean_pdf
+
+        data = clean_pdf(data)  # no JavaScript, actions, embedded files, forms
     return actual, data
 
 

@@ -1074,7 +1074,8 @@ def _reencode(data: bytes, kind: str) -> tuple[bytes, str, str]:
 
 def add_attachment(user: User, channel: Channel, filename, data: bytes, caption="",
                    storage_dir: str = "") -> Message:
-    """Post a message carrying one file: an image (re-encoded) or a PDF, at most 10 MB,
+    """Post a message carrying one file: an image (re-encoded) or a PDF (rewritten without
+    JavaScript, actions, embedded files and forms: ``core.pdf_clean``), at most 10 MB,
     type checked from the content. The file lands in ``storage_dir/chat/`` before the
     commit (an orphan file after a rollback is harmless; no delete before commit).
 
@@ -1093,9 +1094,12 @@ def add_attachment(user: User, channel: Channel, filename, data: bytes, caption=
         raise ValidationError("Send an image (PNG, JPEG, GIF, WebP) or a PDF.")
     name = re.sub(r"[^\w.\- ]+", "_", os.path.basename(str(filename or "file")))[:100] or "file"
     if kind == "application/pdf":
+        from core.pdf_clean import clean_pdf
+
         ext = "pdf"
         if not bytes(data[-1024:]).rstrip().endswith(b"%%EOF"):
             raise ValidationError("That PDF looks incomplete.")
+        data = clean_pdf(bytes(data))  # no JavaScript, actions, embedded files, forms
     else:
         data, kind, ext = _reencode(bytes(data), kind)
     stem = name.rsplit(".", 1)[0] if "." in name else name

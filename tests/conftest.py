@@ -3,6 +3,7 @@ Redis database flushed per test, a real RQ worker (supervisor and worker child),
 Socket.IO server, and helpers that post forms the way a browser does (CSRF token
 included)."""
 
+import io
 import os
 import re
 import socket
@@ -211,6 +212,26 @@ def api_token(client, email, password=PASSWORD, kind="partner") -> dict:
     resp = client.post(f"/api/auth/{kind}/login", json={"email": email, "password": password})
     assert resp.status_code == 200, resp.get_json()
     return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+
+def minimal_pdf() -> bytes:
+    """A minimal but well-formed one-page PDF, written by hand."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objs) + 1, xref))
+    return out.getvalue()
 
 
 # --- real worker and live server ----------------------------------------------------

@@ -8,7 +8,15 @@ import struct
 import zlib
 
 import pytest
-from conftest import api_token, csrf_from, login, make_partner, make_staff, make_staff_once
+from conftest import (
+    api_token,
+    csrf_from,
+    login,
+    make_partner,
+    make_staff,
+    make_staff_once,
+    minimal_pdf,
+)
 from PIL import Image
 from sqlalchemy import func, select
 from test_openapi import response_schema, validate
@@ -26,23 +34,16 @@ XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # --- small real files ---------------------------------------------------------------------
 
 def pdf_bytes() -> bytes:
-    """A minimal but well-formed one-page PDF, written by hand."""
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objs) + 1, xref))
-    return out.getvalue()
+    """A minimal but well-formed one-page PDF (conftest ``minimal_pdf``)."""
+    return minimal_pdf()
+
+
+def stored_pdf() -> bytes:
+    """What the server keeps (and serves) of :func:`pdf_bytes`: the same PDF rewritten
+    without active content."""
+    from core.pdf_clean import clean_pdf
+
+    return clean_pdf(pdf_bytes())
 
 
 def image_bytes(fmt: str, size=(40, 30), exif: bool = False) -> bytes:
@@ -435,7 +436,7 @@ def test_download_is_counted_and_sent_as_attachment(app, client, library):
         assert resp.headers["Content-Disposition"].startswith("attachment;")
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.mimetype == "application/pdf"
-        assert resp.data == pdf_bytes()
+        assert resp.data == stored_pdf()
         assert count(app, library["pdf"]) == n
 
 
@@ -508,7 +509,7 @@ def test_api_resources_match_the_document(app, client, library):
 
     path = "/api/partner/resources/{asset_id}/download"
     ok = client.get(url, headers=h)
-    assert ok.status_code == 200 and ok.data == pdf_bytes()
+    assert ok.status_code == 200 and ok.data == stored_pdf()
     assert ok.headers["X-Content-Type-Options"] == "nosniff"
     assert ok.headers["Content-Disposition"].startswith("attachment;")
     assert "application/octet-stream" in doc["paths"][path]["get"]["responses"]["200"]["content"]
@@ -597,3 +598,92 @@ def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
         db.session.commit()
     large = count_queries(app, client, url)
     assert large == small and small <= 15, (url, small, large)
+
+
+def active_pdf() -> bytes:
+    """A one-page PDF with everything a reader could run: JavaScript on open, a page
+    action, a form, an embedded file, a link annotation that launches a program and one
+    that opens a web page."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    js = pdf.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript,
+                                              JS=pikepdf.String("app.alert('pwned')")))
+    pdf.Root.OpenAction = js
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array())
+    embedded = pdf.make_stream(b"MZ evil program")
+    filespec = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Filespec, F=pikepdf.String("evil.exe"),
+        EF=pikepdf.Dictionary(F=embedded)))
+    pdf.Root.Names = pikepdf.Dictionary(
+        JavaScript=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("a"), js])),
+        EmbeddedFiles=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("e"), filespec])))
+    page = pdf.pages[0].obj
+    page.AA = pikepdf.Dictionary(O=js)
+    launch = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 50, 50],
+        A=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))))
+    web = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[50, 50, 100, 100],
+        A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://siso.example"))))
+    attach = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.FileAttachment, Rect=[0, 100, 20, 120],
+        FS=filespec))
+    page.Annots = pikepdf.Array([launch, web, attach])
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def assert_inert(data: bytes) -> None:
+    """No JavaScript, no open or page action, no form, no embedded file, no launch; the
+    web link is still there and the page still reads."""
+    import pikepdf
+
+    for needle in (b"/JavaScript", b"/JS", b"/OpenAction", b"/AcroForm", b"/EmbeddedFile",
+                   b"/Launch", b"app.alert", b"MZ evil", b"/FileAttachment"):
+        assert needle not in data, needle
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert len(pdf.pages) == 1
+        actions = [a.get("/A") for a in pdf.pages[0].obj.get("/Annots", [])]
+        assert [str(a.URI) for a in actions if a is not None] == ["https://siso.example"]
+
+
+def test_uploaded_pdfs_are_stored_without_active_content(app, ctx):
+    """An asset PDF carrying JavaScript, actions, a form and an embedded file is stored
+    (and downloaded) rewritten without them; a password-protected or unreadable PDF is
+    refused with a sentence and nothing is stored."""
+    import pikepdf
+
+    data = active_pdf()
+    assert b"/JavaScript" in data and b"MZ evil" in data  # the attack is really in it
+    asset = upload(filename="offer.pdf", data=data)
+    db.session.commit()
+    with open(assets.file_path(app.config["STORAGE_DIR"], asset), "rb") as f:
+        assert_inert(f.read())
+    locked = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf_bytes())) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(owner="o", user="u"))
+    before = asset_files(app)
+    for bad, why in ((locked.getvalue(), "password"),
+                     (b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n", "could not be read")):
+        with pytest.raises(ValidationError, match=why):
+            upload(filename="x.pdf", data=bad)
+    assert asset_files(app) == before
+
+
+def test_chat_pdf_attachments_are_stored_without_active_content(app, ctx):
+    """A PDF sent in chat is kept rewritten without JavaScript, actions, forms and
+    embedded files."""
+    from core import chat
+    from core.models import Attachment, Channel
+
+    p = make_partner("Pia Pdf")
+    general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
+    msg = chat.add_attachment(p.user, general, "offer.pdf", active_pdf(), "our offer",
+                              storage_dir=app.config["STORAGE_DIR"])
+    db.session.commit()
+    row = db.session.scalar(select(Attachment).where(Attachment.message_id == msg.id))
+    with open(os.path.join(app.config["STORAGE_DIR"], row.file_path), "rb") as f:
+        assert_inert(f.read())

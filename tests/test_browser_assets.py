@@ -6,7 +6,7 @@ import os
 
 import pytest
 from conftest import make_partner, make_staff
-from test_assets import pdf_bytes
+from test_assets import pdf_bytes, stored_pdf
 from test_browser import OUT, desktop, log_in, phone, staff_log_in
 
 from core.extensions import db
@@ -77,7 +77,7 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     download = info.value
     assert download.suggested_filename == "Service-overview-deck.pdf"
     with open(download.path(), "rb") as f:
-        assert f.read() == pdf_bytes()
+        assert f.read() == stored_pdf()
     page.screenshot(path=os.path.join(OUT, "partner-resources-phone.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     with app.app_context():

@@ -218,7 +218,9 @@ def test_mute_bites_on_an_open_socket_and_the_form_then_unmute(app, live_server,
         assert "You are muted in chat until" in resp.get_data(as_text=True)
         import io
 
-        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        from conftest import minimal_pdf
+
+        pdf = minimal_pdf()
         resp = web.post("/partner/chat/general/attachments", data={
             "file": (io.BytesIO(pdf), "deck.pdf"), "caption": "attached",
             "csrf_token": csrf_from(page)}, content_type="multipart/form-data")

@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import login, make_partner, make_staff
+from conftest import login, make_partner, make_staff, minimal_pdf
 
 from core import chat, presence
 from core.errors import Forbidden, NotFound, ValidationError
@@ -300,8 +300,7 @@ def test_attachments_checked_reencoded_and_member_only(app, client):
                                      "big.pdf")})
     assert big.status_code == 422
     pdf = client.post(f"/partner/chat/{dm_slug}/attachments", headers={"X-CSRFToken": token},
-                      data={"file": (io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"),
-                                     "deck.pdf")})
+                      data={"file": (io.BytesIO(minimal_pdf()), "deck.pdf")})
     assert pdf.status_code == 201
     pdf_url = pdf.get_json()["message"]["attachments"][0]["url"]
     got = client.get(pdf_url)
