@@ -70,8 +70,12 @@ def sweep_payouts() -> dict:
 
     def job_alive(pid: int) -> bool:
         job = q.fetch_job(f"payout-{pid}")
-        return job is not None and job.get_status(refresh=True) not in (
-            "finished", "failed", "canceled", "stopped")
+        if job is None:
+            return False
+        status = job.get_status(refresh=True)
+        if status == "scheduled" and release_if_overdue(q, job):
+            return True  # it was stuck waiting for a scheduler; it is queued now
+        return status not in ("finished", "failed", "canceled", "stopped")
 
     hours = TRANSFER_RETRY_WINDOW.total_seconds() / 3600
     enqueued = failed = 0
@@ -96,6 +100,39 @@ def sweep_payouts() -> dict:
                   job_timeout=180, failure_ttl=7 * 24 * 3600)
         enqueued += 1
     return {"enqueued": enqueued, "failed": failed}
+
+
+#: Seconds past its time after which a job waiting for a retry counts as stuck: the
+#: scheduler puts due jobs back within a second or two when it runs.
+OVERDUE_SECONDS = 30
+
+
+def release_if_overdue(queue, job) -> bool:
+    """Put ``job`` on ``queue`` now when it waits in the scheduled registry more than
+    :data:`OVERDUE_SECONDS` past its time (no scheduler put it back: Redis was away, or
+    every scheduler was down). Returns True when it was released (rules: "Jobs and
+    retries")."""
+    from datetime import UTC, datetime
+
+    from rq.exceptions import NoSuchJobError
+    from rq.registry import ScheduledJobRegistry
+
+    registry = ScheduledJobRegistry(queue.name, connection=queue.connection,
+                                    serializer=queue.serializer)
+    try:
+        due = registry.get_scheduled_time(job)
+    except NoSuchJobError:  # "scheduled", yet in no registry: nothing would ever run it
+        queue.enqueue_job(job)
+        return True
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    if (datetime.now(UTC) - due).total_seconds() <= OVERDUE_SECONDS:
+        return False
+    registry.remove(job)
+    queue.enqueue_job(job)
+    log.warning("job %s waited %s s past its retry time; queued it", job.id,
+                int((datetime.now(UTC) - due).total_seconds()))
+    return True
 
 
 def start_ticker(app, every: int = TICK_SECONDS) -> threading.Thread:

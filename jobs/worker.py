@@ -1,21 +1,23 @@
-"""``flask worker``: a supervisor and one long-lived RQ worker child (issue 6 "Speed",
-"Safety"; DESIGN.md "Runtime").
+"""``flask worker``: a supervisor, one long-lived RQ worker child and one scheduler
+process (rules: "Jobs and retries"; docs: architecture, "A job").
 
 The process model, and why:
 
 - The **supervisor** (:func:`run_supervised`) creates and warms the app
-  (:func:`warm_up_renderer`, ``gc.freeze()``), starts no threads, and forks
-  one **worker child**. It then only waits for that child, forwards ``SIGTERM`` /
-  ``SIGINT`` to it (RQ's warm shutdown: the current job finishes) and, every few
-  seconds, reads the child's current job from Redis to kill a child stuck past its
-  job's time limit + 60 s (what RQ's forking worker does to a stuck work-horse).
+  (:func:`warm_up_renderer`, ``gc.freeze()``), starts no threads, and forks one
+  **worker child** and one **scheduler** (``jobs.scheduler``). It then waits for the
+  worker child, restarts the scheduler within a second of its death, forwards
+  ``SIGTERM``/``SIGINT`` to the child (RQ's warm shutdown: the current job finishes)
+  and, every few seconds, reads the child's current job from Redis to kill a child stuck
+  past its job's time limit + 60 s (what RQ's forking worker does to a stuck
+  work-horse).
 - The **worker child** runs :class:`jobs.limits.LimitedWorker` (an ``rq.SimpleWorker``):
   every job runs in that one process, which keeps its database connections, compiled
-  SQL and WeasyPrint state from job to job. RQ's forking worker paid about 60 ms a job
-  for a fresh work-horse (copy-on-write of ~170 MB, a new connection, process exit;
-  BENCHMARKS.md "PDF pipeline"). RQ's scheduler (``with_scheduler``) and the ticker
-  (:func:`jobs.scheduled.start_ticker`) run in the child, started after RQ's fork of the
-  scheduler process.
+  SQL and WeasyPrint state from job to job (a fresh work-horse per job cost about 60 ms;
+  BENCHMARKS.md "PDF pipeline"). It also runs the ticker
+  (:func:`jobs.scheduled.start_ticker`). It never starts RQ's own scheduler.
+- The **scheduler** puts jobs due for a retry back on their queues; it rides out Redis
+  outages and keeps a stable name, so a restarted one takes its locks back at once.
 - **Safety** rests on replacing the child: it exits cleanly after a job hit its memory
   or time limit (its renderer may be damaged) and after ``WORKER_MAX_JOBS`` jobs (to
   bound leaks), and the supervisor forks a fresh one from its warm, clean memory. When
@@ -23,8 +25,7 @@ The process model, and why:
   fails that job the way RQ fails a dead work-horse's job (same ``exc_string``, through
   :meth:`jobs.limits.LimitedWorker.handle_job_failure`: the row gets its sentence, the
   ``Retry`` given at enqueue is honoured, the requester is told when it is final),
-  registers the dead worker's death, stops the scheduler process it left behind, and
-  forks a fresh child.
+  registers the dead worker's death and forks a fresh child.
 """
 
 import contextlib
@@ -120,10 +121,10 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
     after a limit or ``max_jobs`` jobs) on the app's Redis, with the JSON serializer.
 
     ``name`` is the RQ worker name (the supervisor picks one per child, to find its job
-    if it dies); ``burst`` is unused (kept for callers; pass it to ``work()``). ``ticker`` starts :func:`jobs.scheduled.start_ticker` once RQ has forked
-    its scheduler process (or at once without a scheduler), so that fork happens from a
-    process without that thread. Called outside a supervisor, this process becomes the
-    one that sets ``siso_pid`` (no memory cap applies in it)."""
+    if it dies); ``burst`` is unused (kept for callers; pass it to ``work()``);
+    ``ticker``: the worker's ``start_ticker()`` starts :func:`jobs.scheduled.start_ticker`.
+    Called outside a supervisor, this process becomes the one that sets ``siso_pid`` (no
+    memory cap applies in it)."""
     from rq.serializers import JSONSerializer
 
     from core.tasks import QUEUES, redis_connection
@@ -144,18 +145,12 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
 
 
 class ChildWorker(LimitedWorker):
-    """:class:`LimitedWorker` as run in a worker child: starts the ticker after RQ's
-    scheduler fork, and names the scheduler it started in its Redis hash
-    (``siso_scheduler``) so that the supervisor can stop that process if the child dies."""
+    """:class:`LimitedWorker` as run in a worker child, with the ticker
+    (:func:`jobs.scheduled.start_ticker`) when it has a ``ticker_app``. It never runs
+    RQ's scheduler: the supervisor owns that process (``jobs.scheduler``)."""
 
     ticker_app = None
     _ticker = None
-
-    def _start_scheduler(self, *args, **kwargs):
-        super()._start_scheduler(*args, **kwargs)
-        if self.scheduler is not None and self.scheduler._process is not None:
-            self.connection.hset(self.key, "siso_scheduler", self.scheduler.name)
-        self.start_ticker()
 
     def start_ticker(self) -> None:
         """Start the ticker thread once (if this worker has a ``ticker_app``)."""
@@ -184,14 +179,15 @@ class SupervisorReport:
 def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler: bool = True,
                    max_jobs: int | None = None, ticker: bool | None = None) -> SupervisorReport:
     """Serve ``queues`` (default: ``core.tasks.QUEUES``) with one long-lived worker child
-    under this process as its supervisor (module docstring; issue 6 "Speed", "Safety").
+    under this process as its supervisor (module docstring).
 
     Args:
         app: the Flask app the jobs run in; warmed here (:func:`prepare_supervisor`).
         queues: queue names in priority order.
         burst: the child exits when the queues are empty, and so does this function
             (after replacing children that stopped on a limit, ``max_jobs`` or a crash).
-        with_scheduler: the child runs RQ's scheduler (retries after a back-off).
+        with_scheduler: this supervisor also keeps one scheduler process alive
+            (``jobs.scheduler.SchedulerKeeper``: retries after a back-off).
         max_jobs: jobs after which a child is replaced; default ``WORKER_MAX_JOBS``
             (0: never).
         ticker: start :func:`jobs.scheduled.start_ticker` in the child; default: when
@@ -206,84 +202,115 @@ def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler:
     Must run in the process's main thread (signal handlers); the process should have no
     other threads (a fork copies none of them, but copies the locks they hold).
     """
-    from rq.logutils import setup_loghandlers
+    return Supervisor(app, queues, burst, with_scheduler, max_jobs, ticker).run()
 
-    from core.tasks import QUEUES, redis_connection
-    from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
 
-    prepare_supervisor(app)
-    queues = list(queues or QUEUES)
-    if max_jobs is None:
-        max_jobs = int(app.config.get("WORKER_MAX_JOBS", 0) or 0)
-    if ticker is None:
-        ticker = not burst
-    memory_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
-    with app.app_context():
-        conn = redis_connection()
-    setup_loghandlers(None, name="rq.worker")  # the dead-child lines go where RQ's go
-    rq_log = logging.getLogger("rq.worker")
-    me = os.getpid()
-    state = {"child": 0, "stopping": False}
+class Supervisor:
+    """The state of one :func:`run_supervised` call: the worker child being waited for,
+    the scheduler it keeps, the report, and the crash count."""
 
-    def forward(signum, frame):
-        if os.getpid() != me:  # a child that has not yet installed its own handlers
+    def __init__(self, app: Flask, queues, burst: bool, with_scheduler: bool,
+                 max_jobs: int | None, ticker: bool | None):
+        from rq.logutils import setup_loghandlers
+
+        from core.tasks import QUEUES, redis_connection
+        from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
+        from jobs.scheduler import SchedulerKeeper
+
+        prepare_supervisor(app)
+        self.app, self.burst = app, burst
+        self.queues = list(queues or QUEUES)
+        self.max_jobs = int(app.config.get("WORKER_MAX_JOBS", 0) or 0) if max_jobs is None \
+            else max_jobs
+        self.ticker = (not burst) if ticker is None else ticker
+        self.memory_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
+        with app.app_context():
+            self.conn = redis_connection()
+        setup_loghandlers(None, name="rq.worker")  # the dead-child lines go where RQ's go
+        self.rq_log = logging.getLogger("rq.worker")
+        self.me = os.getpid()
+        self.state = {"child": 0, "stopping": False}
+        self.report = SupervisorReport()
+        self.crashes = 0
+        self.keeper = SchedulerKeeper(app.config["REDIS_URL"], self.queues, self.me) \
+            if with_scheduler else None
+
+    def _forward(self, signum, frame):
+        if os.getpid() != self.me:  # a child that has not yet installed its own handlers
             os._exit(0)
-        state["stopping"] = True
-        if state["child"]:
-            try:
-                os.kill(state["child"], signum)
-            except ProcessLookupError:
-                pass
+        self.state["stopping"] = True
+        if self.state["child"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.state["child"], signum)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
-    report = SupervisorReport()
-    crashes = 0
-    host = socket.gethostname()
-    try:
-        while not state["stopping"]:
-            name = f"{host}.{me}.{len(report.children) + 1}.{uuid.uuid4().hex[:8]}"
-            threads = _thread_count()
-            if threads > 1:
-                log.warning("supervisor %s forks a worker child with %s threads running", me,
-                            threads)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, me)
-            state["child"] = pid
-            if state["stopping"]:  # the signal came between the fork and the line above
-                os.kill(pid, signal.SIGTERM)
-            report.children.append(pid)
-            report.names.append(name)
-            status = _wait_for_child(pid, name, queues, conn, rq_log, state)
-            state["child"] = 0
-            report.statuses.append(status)
-            lost = _bury_child(conn, name, queues, pid, status, memory_mb, rq_log)
-            report.lost_jobs.extend(lost)
-            code = os.waitstatus_to_exitcode(status)
-            if state["stopping"]:
-                break
-            if lost or code == EXIT_RECYCLE:
-                crashes = 0
-                continue
-            if code == 0:
-                crashes = 0
-                if burst:
+    def run(self) -> SupervisorReport:
+        """Fork worker children one after another until stopped (or, in burst mode, until
+        the queues are empty); keep the scheduler alive meanwhile."""
+        previous = {s: signal.signal(s, self._forward) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if self.keeper is not None:
+                self.keeper.start()
+            while not self.state["stopping"]:
+                pid, name = self._fork_child()
+                status = _wait_for_child(pid, name, self.queues, self.conn, self.rq_log,
+                                         self.state, self.keeper)
+                self.state["child"] = 0
+                if not self._carry_on(pid, name, status):
                     break
-                rq_log.info("Worker %s (pid %s) exited; starting a fresh one", name, pid)
-                continue
-            crashes += 1
-            rq_log.warning("Worker %s (pid %s) ended with status %s holding no job (%s in a "
-                           "row)", name, pid, code, crashes)
-            if burst and crashes >= BURST_CRASH_LIMIT:
-                report.gave_up = True
-                break
-            _sleep_unless_stopping(min(30.0, 0.5 * 2 ** (crashes - 1)), state)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    return report
+        finally:
+            if self.keeper is not None:
+                self.keeper.stop()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return self.report
+
+    def _fork_child(self) -> tuple[int, str]:
+        name = (f"{socket.gethostname()}.{self.me}.{len(self.report.children) + 1}."
+                f"{uuid.uuid4().hex[:8]}")
+        threads = _thread_count()
+        if threads > 1:
+            log.warning("supervisor %s forks a worker child with %s threads running", self.me,
+                        threads)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child_main(self.app, name, self.queues, self.burst, self.max_jobs, self.ticker,
+                        self.me)
+        self.state["child"] = pid
+        if self.state["stopping"]:  # the signal came between the fork and the line above
+            os.kill(pid, signal.SIGTERM)
+        self.report.children.append(pid)
+        self.report.names.append(name)
+        return pid, name
+
+    def _carry_on(self, pid: int, name: str, status: int) -> bool:
+        """Record the child's end, fail the jobs it held, and say whether to fork another."""
+        self.report.statuses.append(status)
+        lost = _bury_child(self.conn, name, self.queues, pid, status, self.memory_mb,
+                           self.rq_log)
+        self.report.lost_jobs.extend(lost)
+        code = os.waitstatus_to_exitcode(status)
+        if self.state["stopping"]:
+            return False
+        if lost or code == EXIT_RECYCLE:
+            self.crashes = 0
+            return True
+        if code == 0:
+            self.crashes = 0
+            if self.burst:
+                return False
+            self.rq_log.info("Worker %s (pid %s) exited; starting a fresh one", name, pid)
+            return True
+        self.crashes += 1
+        self.rq_log.warning("Worker %s (pid %s) ended with status %s holding no job (%s in a "
+                            "row)", name, pid, code, self.crashes)
+        if self.burst and self.crashes >= BURST_CRASH_LIMIT:
+            self.report.gave_up = True
+            return False
+        _sleep_unless_stopping(min(30.0, 0.5 * 2 ** (self.crashes - 1)), self.state,
+                               self.keeper)
+        return True
 
 
 def _thread_count() -> int:
@@ -295,10 +322,12 @@ def _thread_count() -> int:
         return threading.active_count()
 
 
-def _sleep_unless_stopping(seconds: float, state: dict) -> None:
+def _sleep_unless_stopping(seconds: float, state: dict, keeper=None) -> None:
     deadline = time.monotonic() + seconds
     while not state["stopping"] and time.monotonic() < deadline:
         time.sleep(min(0.2, deadline - time.monotonic()))
+        if keeper is not None:
+            keeper.check()
 
 
 def _set_parent_death_signal(sig: int) -> None:
@@ -314,7 +343,7 @@ def _set_parent_death_signal(sig: int) -> None:
         pass
 
 
-def _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, supervisor):
+def _child_main(app, name, queues, burst, max_jobs, ticker, supervisor):
     """The worker child: run the RQ worker, then ``os._exit`` (never return into the
     supervisor's code, which may be a test runner). Exit status 0 when the work loop
     ended (queues empty in burst mode, or a shutdown was asked), :data:`EXIT_RECYCLE`
@@ -330,9 +359,8 @@ def _child_main(app, name, queues, burst, with_scheduler, max_jobs, ticker, supe
 
         random.seed()
         worker = make_worker(app, queues, burst, name=name, max_jobs=max_jobs, ticker=ticker)
-        if not with_scheduler:
-            worker.start_ticker()
-        worker.work(burst=burst, with_scheduler=with_scheduler)
+        worker.start_ticker()
+        worker.work(burst=burst, with_scheduler=False)  # the supervisor owns the scheduler
         code = EXIT_RECYCLE if worker.recycle_reason else 0
     except SystemExit as exc:  # RQ's cold shutdown
         code = exc.code if isinstance(exc.code, int) else 0
@@ -384,17 +412,16 @@ def _current_jobs(view):
 IDLE_STOP_GRACE = 10
 
 
-def _wait_for_child(pid, name, queues, conn, rq_log, state=None) -> int:
-    """Wait for the child to exit and return its ``waitpid`` status. Every
-    :data:`WATCH_SECONDS`, kill it if its job ran :data:`HARD_KILL_GRACE` s past the
-    job's time limit (a render stuck in C code never sees SimpleWorker's alarm).
+def _wait_for_child(pid, name, queues, conn, rq_log, state=None, keeper=None) -> int:
+    """Wait for the child to exit and return its ``waitpid`` status. Every second, let
+    ``keeper`` (a ``jobs.scheduler.SchedulerKeeper``) restart a dead scheduler. Every
+    :data:`WATCH_SECONDS`, kill the child if its job ran :data:`HARD_KILL_GRACE` s past
+    the job's time limit (a render stuck in C code never sees SimpleWorker's alarm).
 
     Once ``state["stopping"]`` (a warm shutdown forwarded to the child), a child that
     holds no job and is still there after :data:`IDLE_STOP_GRACE` s gets SIGTERM again:
     a warm stop that landed while RQ still counted the child busy between two jobs only
     sets a flag, and the child would sit in its blocking dequeue for minutes."""
-    from jobs.limits import _ran_seconds
-
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):
@@ -405,48 +432,62 @@ def _wait_for_child(pid, name, queues, conn, rq_log, state=None) -> int:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done == pid:
                 return status
+            wait = min(1.0, max(0.0, next_watch - time.monotonic()))
             if fd is not None:
-                select.select([fd], [], [], max(0.0, next_watch - time.monotonic()))
+                select.select([fd], [], [], wait)
             else:
-                time.sleep(0.05)
+                time.sleep(min(wait, 0.05))
+            if keeper is not None and not (state or {}).get("stopping"):
+                keeper.check()
             if time.monotonic() < next_watch:
                 continue
             next_watch = time.monotonic() + WATCH_SECONDS
             if state is not None and state.get("stopping"):
-                since = state.setdefault("stop_seen", time.monotonic())
-                if time.monotonic() - since >= IDLE_STOP_GRACE and not state.get("repeated"):
-                    try:
-                        idle = not list(_current_jobs(_child_view(conn, name, queues)))
-                    except Exception:  # noqa: BLE001  (Redis down: assume idle)
-                        idle = True
-                    if idle:
-                        rq_log.warning("Worker %s (pid %s) is idle and still running %s s "
-                                       "after the stop; repeating it", name, pid,
-                                       IDLE_STOP_GRACE)
-                        state["repeated"] = True
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(pid, signal.SIGTERM)
-            try:
-                for _execution, job in _current_jobs(_child_view(conn, name, queues)):
-                    limit, ran = job.timeout, _ran_seconds(job)
-                    if limit and limit > 0 and ran > limit + HARD_KILL_GRACE:
-                        rq_log.warning("Worker %s: job %s ran %.0f s, past its %s s limit; "
-                                       "killing the worker child %s", name, job.id, ran,
-                                       limit, pid)
-                        os.kill(pid, signal.SIGKILL)
-            except Exception:  # noqa: BLE001  (Redis down: keep waiting for the child)
-                log.exception("could not watch worker child %s", pid)
+                _repeat_stop_if_idle(pid, name, queues, conn, rq_log, state)
+            _kill_if_stuck(pid, name, queues, conn, rq_log)
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def _repeat_stop_if_idle(pid, name, queues, conn, rq_log, state) -> None:
+    """SIGTERM the child again when it is idle :data:`IDLE_STOP_GRACE` s after a stop."""
+    since = state.setdefault("stop_seen", time.monotonic())
+    if time.monotonic() - since < IDLE_STOP_GRACE or state.get("repeated"):
+        return
+    try:
+        idle = not list(_current_jobs(_child_view(conn, name, queues)))
+    except Exception:  # noqa: BLE001  (Redis down: assume idle)
+        idle = True
+    if idle:
+        rq_log.warning("Worker %s (pid %s) is idle and still running %s s after the stop; "
+                       "repeating it", name, pid, IDLE_STOP_GRACE)
+        state["repeated"] = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _kill_if_stuck(pid, name, queues, conn, rq_log) -> None:
+    """SIGKILL the child when its job ran :data:`HARD_KILL_GRACE` s past its limit."""
+    from jobs.limits import _ran_seconds
+
+    try:
+        for _execution, job in _current_jobs(_child_view(conn, name, queues)):
+            limit, ran = job.timeout, _ran_seconds(job)
+            if limit and limit > 0 and ran > limit + HARD_KILL_GRACE:
+                rq_log.warning("Worker %s: job %s ran %.0f s, past its %s s limit; killing "
+                               "the worker child %s", name, job.id, ran, limit, pid)
+                os.kill(pid, signal.SIGKILL)
+    except Exception:  # noqa: BLE001  (Redis down: keep waiting for the child)
+        log.exception("could not watch worker child %s", pid)
 
 
 def _bury_child(conn, name, queues, pid, status, memory_mb, rq_log) -> list[str]:
     """After the child ``name`` (``pid``) exited with ``status``: fail the jobs it held
     the way RQ's ``Worker.monitor_work_horse`` fails a dead work-horse's job (same
     ``exc_string``, so ``jobs.limits.friendly_error`` reads it), through
-    :meth:`LimitedWorker.handle_job_failure`; stop the scheduler process it left; and
-    register its death if it could not. Returns the ids of the jobs failed."""
+    :meth:`LimitedWorker.handle_job_failure`, and register its death if it could not.
+    Returns the ids of the jobs failed."""
     from rq.job import JobStatus
     from rq.utils import now
 
@@ -476,45 +517,13 @@ def _bury_child(conn, name, queues, pid, status, memory_mb, rq_log) -> list[str]
         view.handle_job_failure(job, queue=queue, exc_string=exc_string, execution=execution)
         lost.append(job.id)
     try:
-        scheduler = conn.hget(view.key, "siso_scheduler")
         if conn.exists(view.key) and not conn.hexists(view.key, "death"):
             view.register_death()
             rq_log.warning("Worker %s (pid %s) died with status %s; registered its death",
                            name, pid, status)
-        if scheduler:
-            _stop_orphan_scheduler(conn, scheduler.decode(), queues)
     except Exception:  # noqa: BLE001
         log.exception("could not clean up after worker %s", name)
     return lost
-
-
-def _stop_orphan_scheduler(conn, scheduler_name: str, queues) -> None:
-    """Stop the RQ scheduler process a dead child left (it would hold the scheduler locks
-    and keep the next child's scheduler from starting), then release its locks."""
-    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, SCHEDULER_LOCKING_KEY_TEMPLATE
-    from rq.scripts import release_lock
-
-    raw = conn.hget(SCHEDULER_KEY_TEMPLATE % scheduler_name, "pid")
-    pid = int(raw) if raw else 0
-    if pid and _alive_in_my_group(pid):
-        os.kill(pid, signal.SIGTERM)  # RQ's scheduler stops within its 1 s interval
-        deadline = time.monotonic() + 5
-        while _alive_in_my_group(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive_in_my_group(pid):
-            os.kill(pid, signal.SIGKILL)
-    for q in queues:
-        release_lock(conn, SCHEDULER_LOCKING_KEY_TEMPLATE % q, scheduler_name)
-
-
-def _alive_in_my_group(pid: int) -> bool:
-    """Whether ``pid`` runs (not a zombie) in this process's group: a process of ours."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and int(fields[2]) == os.getpgrp()
 
 
 def register_cli(app: Flask) -> None:
