@@ -87,6 +87,13 @@ def jobs_not_queued() -> int:
     return getattr(g, "siso_jobs_not_queued", 0) if has_app_context() else 0
 
 
+#: What a person or API client is told when work was saved but its job could not be
+#: handed to the queue (Redis not answering): it runs once the queue is back.
+NOT_QUEUED_WARNING = ("Saved. The job queue is not answering right now, so the work that "
+                      "follows (a transfer, an e-mail, a document) is queued for later: it "
+                      "runs automatically, once, within minutes of the queue coming back.")
+
+
 def emit_after_commit(event_name: str, data: dict, room: str) -> None:
     """Emit a Socket.IO event to ``room`` after the commit (best effort, never raises)."""
 

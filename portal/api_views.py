@@ -2,6 +2,7 @@
 ``{"error": {"code", "message"}}``; lists as ``{"items": [...], "next_cursor": ...}``."""
 
 import functools
+import json
 
 from flask import g, jsonify, request
 from sqlalchemy import select
@@ -34,6 +35,23 @@ def api_bad_method(exc):
         return exc
     return jsonify(error={"code": "method_not_allowed",
                           "message": "This endpoint does not accept that method."}), 405
+
+
+@api.after_request
+def tell_of_unqueued_jobs(resp):
+    """A successful answer whose job could not be queued (Redis not answering) says so:
+    ``"jobs_queued": false`` and a ``"warning"`` sentence in the JSON body, and a
+    ``Warning`` header (``199 - "..."``), as the back office tells staff (rules: "Jobs
+    and retries")."""
+    from core.tasks import NOT_QUEUED_WARNING, jobs_not_queued
+
+    if resp.status_code < 300 and resp.is_json and jobs_not_queued():
+        body = resp.get_json()
+        if isinstance(body, dict):
+            body.update(jobs_queued=False, warning=NOT_QUEUED_WARNING)
+            resp.set_data(json.dumps(body))
+            resp.headers["Warning"] = f'199 - "{NOT_QUEUED_WARNING}"'
+    return resp
 
 
 def json_body() -> dict:

@@ -75,3 +75,35 @@ def test_redis_down_while_finance_approves_a_payout(stripe_app, fake_stripe,  # 
         assert sweep_payouts() == {"enqueued": 0, "failed": 0}
     run_worker()
     assert control(fake_stripe, "state")["transfers_count"] == 1
+
+
+def test_the_api_says_when_an_approved_transfer_could_not_be_queued(
+        stripe_app, fake_stripe, client):  # noqa: F811
+    """With Redis gone, ``POST /api/staff/payouts/{id}/approve`` approves the payout and
+    says the transfer is queued for later (``jobs_queued: false``, a ``warning`` and a
+    ``Warning`` header); with Redis there, the same call says nothing of the kind."""
+    from conftest import api_token
+
+    with stripe_app.app_context():
+        partner = onboarded_partner_with_balance(fake_stripe)
+        make_staff("finance@example.com", ("finance",))
+        first = create_payout(partner.id, partner.user_id).id
+        db.session.commit()
+        other = onboarded_partner_with_balance(fake_stripe)
+        second = create_payout(other.id, other.user_id).id
+        db.session.commit()
+    headers = api_token(client, "finance@example.com", kind="staff")
+    live = stripe_app.extensions["siso_redis"]
+    stripe_app.extensions["siso_redis"] = Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        resp = client.post(f"/api/staff/payouts/{first}/approve", headers=headers)
+    finally:
+        stripe_app.extensions["siso_redis"] = live
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["status"] == "approved"
+    assert body["jobs_queued"] is False and "queued for later" in body["warning"]
+    assert resp.headers["Warning"].startswith('199 - "Saved.')
+    normal = client.post(f"/api/staff/payouts/{second}/approve", headers=headers)
+    assert normal.status_code == 200 and normal.get_json()["status"] == "approved"
+    assert "warning" not in normal.get_json() and "Warning" not in normal.headers
