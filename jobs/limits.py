@@ -152,6 +152,8 @@ class LimitedWorker(SimpleWorker):
             kind = None
         message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb,
                                             _ran_seconds(job))
+        if "JobRefused" in (exc_string or ""):
+            job.retries_left = 0  # refused without running: the same payload, the same answer
         if kind is not None and (hit_limit or "jinja2.exceptions." in (exc_string or "")):
             # The same input would hit the same limit, or the same template error, again.
             job.retries_left = 0

@@ -5,6 +5,7 @@ import logging
 import os
 
 from rq import get_current_job
+from rq.job import Job
 
 _app = None
 
@@ -50,12 +51,61 @@ def ensure_own_db_pool(app) -> None:
     app.extensions["siso_pool_pid"] = pid
 
 
+#: Dotted names of the functions a worker may run: every ``@app_job`` (rules: "Jobs and
+#: retries": whoever can write to Redis must not choose what a worker runs).
+JOB_FUNCTIONS: set[str] = set()
+#: The modules that declare jobs, imported before a worker checks a job's name.
+JOB_MODULES = ("jobs.documents", "jobs.email", "jobs.payouts", "jobs.pdf", "jobs.scheduled",
+               "jobs.statement_batches")
+
+
+def allowed_job(func_name) -> bool:
+    """True when ``func_name`` names one of our job functions (:data:`JOB_FUNCTIONS`,
+    after importing :data:`JOB_MODULES`)."""
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return isinstance(func_name, str) and func_name in JOB_FUNCTIONS
+
+
+class JobRefused(Exception):
+    """A job named a function that is not one of ours; it was not run."""
+
+
+class AllowedJob(Job):
+    """An RQ job that runs only our job functions (:func:`allowed_job`) and has no
+    callbacks: anything else raises :class:`JobRefused` before any import of it, so the
+    job goes to the failed registry with that reason."""
+
+    def _execute(self):
+        if not allowed_job(self.func_name) or self.instance is not None:
+            raise JobRefused(f"{self.func_name!r} is not one of SISO Partners' jobs; it was "
+                             "not run.")
+        return super()._execute()
+
+    # Our jobs have no callbacks; a callback named in a job's payload is never imported.
+    @property
+    def success_callback(self):
+        return None
+
+    @property
+    def failure_callback(self):
+        return None
+
+    @property
+    def stopped_callback(self):
+        return None
+
+
 def app_job(fn):
-    """Run ``fn`` inside an app context; commit on success, roll back on error.
+    """Run ``fn`` inside an app context; commit on success, roll back on error; list it
+    among the functions a worker may run (:data:`JOB_FUNCTIONS`).
 
     In the worker child, the first job discards the database pool inherited from the
     supervisor (:func:`ensure_own_db_pool`); later jobs reuse the child's connections.
     """
+    JOB_FUNCTIONS.add(f"{fn.__module__}.{fn.__qualname__}")
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -129,7 +129,7 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
 
     from core.tasks import QUEUES, redis_connection
     from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
-    from jobs.runtime import set_app
+    from jobs.runtime import AllowedJob, set_app
 
     warm_up_renderer()
     set_app(app)
@@ -137,7 +137,7 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
     with app.app_context():
         conn = redis_connection()
     worker = ChildWorker(list(queues or QUEUES), name=name, connection=conn,
-                         serializer=JSONSerializer)
+                         serializer=JSONSerializer, job_class=AllowedJob)
     worker.memory_limit_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
     worker.max_jobs = max_jobs
     worker.ticker_app = app if ticker else None
@@ -388,8 +388,10 @@ def _child_view(conn, name, queues):
     read that child's state in Redis and to fail its job (never run)."""
     from rq.serializers import JSONSerializer
 
+    from jobs.runtime import AllowedJob
+
     return LimitedWorker(queues, name=name, connection=conn, serializer=JSONSerializer,
-                         prepare_for_work=False)
+                         job_class=AllowedJob, prepare_for_work=False)
 
 
 def _current_jobs(view):
