@@ -4,8 +4,8 @@ read back and checked against the ledger to the cent."""
 
 import io
 import os
-import shutil
 import re
+import shutil
 import zipfile
 
 import pypdf
