@@ -64,6 +64,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 #: One pub/sub channel per benchmark run (Redis pub/sub ignores the database number).
 CHANNEL = f"siso-bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+#: The signing key the server processes share (each would otherwise make its own).
+SECRET = os.urandom(16).hex()
 
 
 def client_loop() -> str:
@@ -192,7 +194,7 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
         env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS, PORT=str(port),
                    SOCKETIO_MESSAGE_QUEUE=REDIS + "?max_connections=10000",
                    SOCKETIO_CHANNEL=CHANNEL, SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore",
-                   SOCKETIO_DIRECT_WRITES="1" if direct_writes else "0")
+                   SOCKETIO_DIRECT_WRITES="1" if direct_writes else "0", SECRET_KEY=SECRET)
         if mode == "eventlet":
             env["PSYCOPG_IMPL"] = "python"
         if profile_dir:

@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from core.config import Config, config_for_env, queue_url
 from core.errors import DomainError
-from core.extensions import JsonPacket, csrf, db, limiter, login_manager, mail, migrate, socketio
+from core.extensions import JsonPacket, csrf, db, limiter, login_manager, migrate, socketio
+from core.extensions import mail as mail_extension
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -47,7 +48,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if mq is None:
         mq = app.config["REDIS_URL"]

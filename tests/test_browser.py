@@ -76,7 +76,7 @@ def test_two_partners_see_each_other_live(app, live_server, browser):
     log_in(mike, "mike@example.com")
     for p in (sarah, mike):
         p.goto("/partner/chat/general")
-    mike.wait_for_function("window.io !== undefined")
+    mike.wait_for_function("() => window.io !== undefined")
     sarah.get_by_label("Message #general-chat").fill("Just closed <b>TechCorp</b>!")
     sarah.keyboard.press("Enter")
     mike.get_by_text("Just closed <b>TechCorp</b>!").wait_for(timeout=15000)

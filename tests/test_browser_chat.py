@@ -21,7 +21,7 @@ def test_two_pages_see_message_reaction_and_typing(app, live_server, browser):
     log_in(mike, "mike@example.com")
     for p in (sarah, mike):
         p.goto("/partner/chat/general")
-        p.wait_for_function("document.getElementById('conn-state') !== null && window.io")
+        p.wait_for_function("() => document.getElementById('conn-state') !== null && window.io")
     mike.wait_for_timeout(500)
     box = sarah.get_by_label("Message #general-chat")
     box.press_sequentially("Closed **TechCorp** <img src=x>", delay=10)
@@ -35,7 +35,7 @@ def test_two_pages_see_message_reaction_and_typing(app, live_server, browser):
     msg.get_by_role("button", name="React 🎉").click()
     sarah.locator("#messages li.msg .reaction", has_text="🎉").wait_for(timeout=5000)
     assert sarah.locator("#messages li.msg .reaction .count").last.inner_text() == "1"
-    mike.wait_for_function("document.getElementById('typing').textContent === ''",
+    mike.wait_for_function("() => document.getElementById('typing').textContent === ''",
                            timeout=10000)
     os.makedirs(OUT, exist_ok=True)
     sarah.screenshot(path=os.path.join(OUT, "chat-desktop.png"))
@@ -68,7 +68,7 @@ def test_jump_to_first_unread_reaches_past_the_first_page(app, live_server, brow
     log_in(page, "mike@example.com")
     page.goto("/partner/chat/general")
     assert page.locator(f"#m{first_unread}").count() == 0  # not on the first page
-    page.wait_for_function("window.sisoSocket !== undefined")
+    page.wait_for_function("() => window.sisoSocket !== undefined")
     jump = page.locator("#jump-unread")
     assert jump.inner_text() == "Jump to first unread"
     jump.click()
@@ -137,8 +137,8 @@ def test_two_pages_on_two_eventlet_processes(app, db_url, browser):
         log_in(mike, "mike@example.com")
         for p in (sarah, mike):
             p.goto("/partner/chat/general")
-            p.wait_for_function("window.sisoSocket && window.sisoSocket.connected")
-        mike.wait_for_function("window.sisoSocket.io.engine.transport.name === 'websocket'",
+            p.wait_for_function("() => window.sisoSocket && window.sisoSocket.connected")
+        mike.wait_for_function("() => window.sisoSocket.io.engine.transport.name === 'websocket'",
                                timeout=10000)
         mike.wait_for_timeout(500)
         box = sarah.get_by_label("Message #general-chat")

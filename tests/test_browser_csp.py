@@ -113,7 +113,7 @@ def test_portal_pages_work_under_csp(app, live_server, browser):
                 "/account/password", "/partner/chat/general"):
         b.page.goto(url)
         b.page.wait_for_load_state("load")
-    b.page.wait_for_function("window.io !== undefined")
+    b.page.wait_for_function("() => window.io !== undefined")
     b.page.get_by_label("Message #general-chat").fill("Hello under CSP")
     b.page.keyboard.press("Enter")
     b.page.locator("#messages").get_by_text("Hello under CSP").wait_for(timeout=15000)

@@ -18,6 +18,10 @@ from core.extensions import db
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+#: The signing key the cluster's processes share (each would otherwise make its own).
+CLUSTER_SECRET = os.urandom(16).hex()
+
+
 def start_servers(db_url, mode, count=2):
     """Start ``count`` ``tests/chat_server.py`` processes; returns ``(urls, procs)``."""
     procs, urls = [], []
@@ -28,7 +32,7 @@ def start_servers(db_url, mode, count=2):
                    SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL,
                    PORT=str(port), SOCKETIO_ASYNC_MODE=mode, PSYCOPG_IMPL="python"
                    if mode == "eventlet" else os.environ.get("PSYCOPG_IMPL", ""),
-                   PYTHONWARNINGS="ignore")
+                   PYTHONWARNINGS="ignore", SECRET_KEY=CLUSTER_SECRET)
         if not env["PSYCOPG_IMPL"]:
             env.pop("PSYCOPG_IMPL")
         procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "chat_server.py")],

@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def server():
     port = free_port()
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fanout_server.py")],
-                            env=dict(os.environ, PORT=str(port), PYTHONWARNINGS="ignore"),
+                            env=dict(os.environ, PORT=str(port), PYTHONWARNINGS="ignore",
+                                     SECRET_KEY=os.urandom(16).hex()),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 20
