@@ -87,10 +87,10 @@ def filled_app(database_url: str, partners: int, commissions: int):
     partner's password is ``bench-password-1``). Shared with ``bench/portal.py``."""
     from flask_migrate import upgrade
 
-    from core import create_app
-    from core.accounts import hash_password
-    from core.config import TestingConfig, normalise_db_url
-    from core.extensions import db
+    from core.accounts.users import hash_password
+    from core.base.config import TestingConfig, normalise_db_url
+    from core.base.extensions import db
+    from web.app import create_app
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=normalise_db_url(database_url),
                      REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8"),
@@ -114,8 +114,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from core.accounts import create_staff
-    from core.extensions import db
+    from core.accounts.users import create_staff
+    from core.base.extensions import db
 
     t0 = time.perf_counter()
     app = filled_app(args.database_url, args.partners, args.commissions)
@@ -139,8 +139,8 @@ def main() -> int:
     # The dashboard's figures sum the whole ledger; a page computes them only when none
     # are cached (the first load after a start, or Redis down). Timed apart, once.
     with app.app_context():
-        from core.dashboard import CACHE_KEY
-        from core.tasks import redis_connection
+        from core.base.outbox import redis_connection
+        from core.program.backoffice import CACHE_KEY
 
         redis_connection().delete(CACHE_KEY)
     start = time.perf_counter()

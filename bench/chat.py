@@ -40,7 +40,7 @@ of ``BENCH_REDIS_URL`` (default db 9) is flushed; the Socket.IO message queue us
 channel of its own per run, so other processes on the same Redis cannot cross-talk.
 ``--profile DIR`` runs the servers under cProfile during the measured phases
 (``tests/chat_server.py``) and writes ``DIR/server-<i>.prof``, per-event timings and the
-servers' write paths (``core.fanout.stats``) when the benchmark ends.
+servers' write paths (``web.fanout.stats``) when the benchmark ends.
 """
 
 import argparse
@@ -119,13 +119,15 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from core import create_app
-    from core.accounts import issue_token
-    from core.config import TestingConfig
-    from core.extensions import db
-    from core.models import Channel, Mention, Message, Partner, Reaction, Tier, User
-    from core.seed import seed_reference_data
-    from core.timeutil import now_utc
+    from core.accounts.models import User
+    from core.accounts.users import issue_token
+    from core.base.config import TestingConfig
+    from core.base.extensions import db
+    from core.base.timeutil import now_utc
+    from core.community.models import Channel, Mention, Message, Reaction
+    from core.program.models import Partner, Tier
+    from core.seed.demo import seed_reference_data
+    from web.app import create_app
 
     if url.startswith("sqlite:///") and os.path.exists(url[len("sqlite:///"):]):
         os.remove(url[len("sqlite:///"):])
@@ -174,7 +176,7 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
         ptok = [issue_token(u)[0] for u in users]
         stok = [issue_token(s)[0] for s in staff]
         db.session.commit()
-        from core.tasks import redis_connection
+        from core.base.outbox import redis_connection
 
         redis_connection().flushdb()
     return ptok, stok
@@ -183,7 +185,7 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
 def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None,
                   direct_writes: bool = True) -> tuple[list[str], list]:
     """Start ``count`` chat server processes on free ports; returns their URLs and Popens.
-    ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``core.fanout``
+    ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``web.fanout``
     off: every packet through Engine.IO's queue, as before 2026-12-01)."""
     import requests
     from conftest import free_port
@@ -531,7 +533,7 @@ def main() -> None:
     ap.add_argument("--profile", default=None,
                     help="directory for server profiles (of the measured phases)")
     ap.add_argument("--no-direct-writes", action="store_true",
-                    help="servers send every packet through Engine.IO's queue (core.fanout off)")
+                    help="servers send every packet through Engine.IO's queue (web.fanout off)")
     ap.add_argument("--verbose", action="store_true",
                     help="also print each message's slowest delivery")
     args = ap.parse_args()

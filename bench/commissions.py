@@ -1,4 +1,4 @@
-"""Benchmark: staff confirming won deals (``core.commissions.confirm_deals``) on PostgreSQL.
+"""Benchmark: staff confirming won deals (``core.money.commissions.confirm_deals``) on PostgreSQL.
 
 Builds a fresh schema in the given database with the Alembic migrations, bulk-loads
 partners in teams (about 1 in 10 leads a team of ~9; about half of the members were
@@ -37,9 +37,9 @@ sys.path.insert(0, ROOT)
 
 from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 
-from core import create_app  # noqa: E402
-from core.config import TestingConfig, normalise_db_url  # noqa: E402
-from core.extensions import db  # noqa: E402
+from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
+from core.base.extensions import db  # noqa: E402
+from web.app import create_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1/bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
@@ -81,10 +81,12 @@ def build_schema(app) -> None:
 
 def load_data(app, n_partners: int, n_deals: int, seed: int) -> dict:
     """Bulk-insert staff, partners (teams, recruiters, training) and won leads."""
-    from core.accounts import hash_password
-    from core.models import Lead, Partner, Tier, TrainingCompletion, TrainingModule, User
-    from core.seed import seed_reference_data
-    from core.timeutil import now_utc
+    from core.accounts.models import User
+    from core.accounts.users import hash_password
+    from core.base.timeutil import now_utc
+    from core.content.models import TrainingCompletion, TrainingModule
+    from core.program.models import Lead, Partner, Tier
+    from core.seed.demo import seed_reference_data
 
     rng = random.Random(seed)
     pw_hash = hash_password("bench-password-2026")  # one scrypt hash for every account
@@ -169,7 +171,7 @@ def run(app, lead_ids: list[int], staff_id: int, profile: int, analyze: bool, ba
     would (more than 50 + 10% of the rows changed since the last analyze, counted here in
     deals); that time is left out of the wall time, as autovacuum runs in its own process.
     """
-    from core.commissions import confirm_deal, confirm_deals
+    from core.money.commissions import confirm_deal, confirm_deals
 
     counter = [0]
     with app.app_context():
@@ -214,7 +216,10 @@ def run(app, lead_ids: list[int], staff_id: int, profile: int, analyze: bool, ba
 
 def summary(app) -> dict:
     """Figures that show what the run produced (identical for the same seed and code rules)."""
-    from core.models import AuditLog, Commission, Deal, Notification, Partner, Tier
+    from core.base.models import AuditLog
+    from core.community.models import Notification
+    from core.money.models import Commission, Deal
+    from core.program.models import Partner, Tier
 
     with app.app_context():
         out = {

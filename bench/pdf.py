@@ -1,8 +1,8 @@
 """Benchmark: PDFs through the real queue and workers vs WeasyPrint alone (issue 6 "Speed").
 
 For each case it issues N documents the way the app does (statements with
-``core.statements.issue_statement``, co-branded FAQ sheets with
-``core.documents.request_material``), lets W workers render them (each a supervisor with
+``core.money.statements.issue_statement``, co-branded FAQ sheets with
+``core.content.materials.request_material``), lets W workers render them (each a supervisor with
 one long-lived worker child running RQ's SimpleWorker, ``jobs.worker.run_supervised``, the
 same as ``flask worker``), and times enqueue-to-last-commit. In the same
 run it renders the same HTML with WeasyPrint alone, in one process, and prints both:
@@ -34,9 +34,9 @@ sys.path.insert(0, ROOT)
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from core import create_app  # noqa: E402
-from core.config import TestingConfig, normalise_db_url  # noqa: E402
-from core.extensions import db  # noqa: E402
+from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
+from core.base.extensions import db  # noqa: E402
+from web.app import create_app  # noqa: E402
 
 LINES = {"one": 3, "five": 150}  # ledger lines per statement: 1 page and 5 pages
 
@@ -64,7 +64,7 @@ def build_app(args):
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
         from flask_migrate import upgrade
 
-        from core.seed import seed_reference_data
+        from core.seed.demo import seed_reference_data
 
         upgrade(revision="heads")
         seed_reference_data()
@@ -78,9 +78,11 @@ def build_app(args):
 
 def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
     """N active partners, each with ``lines`` commissions this month (bulk insert)."""
-    from core.accounts import create_staff, register_partner
-    from core.models import Commission, User
-    from core.timeutil import now_utc
+    from core.accounts.models import User
+    from core.accounts.users import create_staff
+    from core.base.timeutil import now_utc
+    from core.money.models import Commission
+    from core.program.partners import register_partner
 
     with app.app_context():
         if db.session.scalar(select(User).where(User.email == "bench@example.com")) is None:
@@ -105,14 +107,14 @@ def make_partners(app, n: int, lines: int, tag: str) -> list[int]:
 
 
 def time_renders(folder: str) -> None:
-    """Wrap WeasyPrint's entry point (``core.pdf.render_pdf_with_pages``, which
+    """Wrap WeasyPrint's entry point (``core.base.pdf.render_pdf_with_pages``, which
     ``render_pdf`` and the material job call) so that every process forked from here
     appends each render's start time and duration to ``folder/<pid>``: the pipeline's
     own WeasyPrint time, measured where the jobs run."""
-    import core.pdf
+    import core.base.pdf
     import jobs.documents
 
-    real = core.pdf.render_pdf_with_pages
+    real = core.base.pdf.render_pdf_with_pages
 
     def timed(*args, **kwargs):
         start = time.time()
@@ -123,7 +125,7 @@ def time_renders(folder: str) -> None:
             with open(os.path.join(folder, str(os.getpid())), "a") as f:
                 f.write(f"{start:.6f} {time.perf_counter() - t:.6f}\n")
 
-    core.pdf.render_pdf_with_pages = timed
+    core.base.pdf.render_pdf_with_pages = timed
     jobs.documents.render_pdf_with_pages = timed
 
 
@@ -148,7 +150,7 @@ def start_workers(app, count: int):
     process, in seconds, once every worker is listening."""
     import signal
 
-    from core.tasks import redis_connection
+    from core.base.outbox import redis_connection
     from jobs.worker import prepare_supervisor, run_supervised
 
     startups = multiprocessing.Array("d", count)
@@ -187,10 +189,12 @@ def stop_workers(procs) -> None:
 
 
 def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
-    from core.documents import request_material
-    from core.models import DocumentTemplate, Partner, User
-    from core.statements import issue_statement
-    from core.timeutil import now_utc
+    from core.accounts.models import User
+    from core.base.timeutil import now_utc
+    from core.content.materials import request_material
+    from core.content.models import DocumentTemplate
+    from core.money.statements import issue_statement
+    from core.program.models import Partner
 
     with app.app_context():
         staff = db.session.scalar(select(User.id).where(User.email == "bench@example.com"))
@@ -214,9 +218,10 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
 
 def weasyprint_alone(app, docs) -> float:
     """Seconds WeasyPrint takes for the same documents' HTML, in this one process."""
-    from core.documents import render_job_inputs, render_material_html
-    from core.models import MaterialRender, Statement
-    from core.pdf import render_pdf, render_statement_html
+    from core.base.pdf import render_pdf, render_statement_html
+    from core.content.materials import render_job_inputs, render_material_html
+    from core.content.models import MaterialRender
+    from core.money.models import Statement
     from jobs.pdf import statement_context
 
     with app.app_context():
@@ -236,7 +241,8 @@ def weasyprint_alone(app, docs) -> float:
 
 
 def wait_done(app, docs) -> int:
-    from core.models import MaterialRender, Statement
+    from core.content.models import MaterialRender
+    from core.money.models import Statement
 
     with app.app_context():
         sids = [i for k, i in docs if k == "statement"]
@@ -254,7 +260,8 @@ def wait_done(app, docs) -> int:
 def pages_of(app, docs) -> int:
     import pypdf
 
-    from core.models import MaterialRender, Statement
+    from core.content.models import MaterialRender
+    from core.money.models import Statement
 
     kind, oid = docs[0]
     with app.app_context():
@@ -265,7 +272,7 @@ def pages_of(app, docs) -> int:
 def main(argv=None):
     args = parse_args(argv)
     app = build_app(args)
-    from core.tasks import redis_connection
+    from core.base.outbox import redis_connection
 
     renders = tempfile.mkdtemp(prefix="siso-bench-renders-")
     time_renders(renders)

@@ -52,7 +52,7 @@ def main() -> int:
 
     from admin_lists import filled_app
 
-    from core.extensions import db
+    from core.base.extensions import db
 
     t0 = time.perf_counter()
     app = filled_app(args.database_url, args.partners, args.commissions)

@@ -1,6 +1,6 @@
 """Render jobs for co-branded materials and template previews (issue 6).
 
-Plain values in (``core.documents.render_job_inputs``), file out through an atomic write;
+Plain values in (``core.content.materials.render_job_inputs``), file out through an atomic write;
 ids in, idempotent: a ready render whose file exists is left alone.
 """
 
@@ -8,7 +8,9 @@ import os
 
 from flask import current_app
 
-from core.documents import (
+from core.base.extensions import db
+from core.base.pdf import render_pdf_with_pages, write_atomically
+from core.content.materials import (
     SAMPLE_BRANDING,
     branding_values,
     content_key,
@@ -17,9 +19,7 @@ from core.documents import (
     render_material_html,
     sample_context,
 )
-from core.extensions import db
-from core.models import DocumentTemplate, MaterialRender
-from core.pdf import render_pdf_with_pages, write_atomically
+from core.content.models import DocumentTemplate, MaterialRender
 from jobs.limits import render_limits
 from jobs.runtime import app_job, job_logger
 
@@ -64,7 +64,7 @@ def render_material(render_id: int) -> str:
 
 @app_job
 def render_preview(template_id: int) -> str:
-    """Render a template with sample branding (:data:`core.documents.SAMPLE_BRANDING`)
+    """Render a template with sample branding (:data:`core.content.materials.SAMPLE_BRANDING`)
     to ``STORAGE_DIR/previews/template-<id>-v<version>.pdf`` for staff to check."""
     t = db.session.get(DocumentTemplate, template_id)
     if t is None:

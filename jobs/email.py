@@ -7,12 +7,13 @@ e-mail sent twice is harmless (each link works), and a notification copy is sent
 (``retries=3`` at enqueue).
 """
 
-from core import account_email
-from core.extensions import db
-from core.mail import public_url, send_email
-from core.models import Notification, User
-from core.notifications import EMAIL_KINDS, wants_email
-from core.timeutil import now_utc
+from core.accounts import email_links as account_email
+from core.accounts.models import User
+from core.base.extensions import db
+from core.base.mail import public_url, send_email
+from core.base.timeutil import now_utc
+from core.community.models import Notification
+from core.community.notifications import EMAIL_KINDS, wants_email
 from jobs.runtime import app_job, job_logger
 
 
@@ -47,7 +48,7 @@ def send_password_reset(email: str) -> str:
     address, if there is one and it is not suspended.
 
     Enqueued for every "forgot password" request, known address or not
-    (``core.account_email.request_password_reset``), so the web answer tells nothing.
+    (``core.accounts.email_links.request_password_reset``), so the web answer tells nothing.
     Returns ``"sent"`` or ``"no_account"``.
     """
     from flask import current_app
@@ -68,7 +69,7 @@ def send_password_reset(email: str) -> str:
 @app_job
 def send_account_exists(email: str) -> str:
     """E-mail the owner of ``email`` that someone tried to apply with their address
-    (``core.account_email.send_account_exists``), with links to log in and to reset the
+    (``core.accounts.email_links.send_account_exists``), with links to log in and to reset the
     password. Returns ``"sent"`` or ``"no_account"`` (the account went away meanwhile)."""
     log = job_logger(__name__)
     user = account_email.user_by_email(email) if isinstance(email, str) else None

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: Default extra address space a render may use, in MB (``PDF_MEMORY_LIMIT_MB``).
 DEFAULT_MEMORY_LIMIT_MB = 1024
-#: Job function → kind of row it renders (see core.documents.record_render_failure).
+#: Job function → kind of row it renders (see core.content.materials.record_render_failure).
 RENDER_JOBS = {
     "jobs.pdf.render_statement": "statement",
     "jobs.documents.render_material": "material",
@@ -182,8 +182,8 @@ def _ran_seconds(job) -> float:
 
 
 def _record(kind: str, obj_id: int, message: str, final: bool) -> None:
-    from core.documents import record_render_failure
-    from core.extensions import db
+    from core.base.extensions import db
+    from core.content.materials import record_render_failure
     from jobs.runtime import ensure_own_db_pool, get_app
 
     app = get_app()

@@ -2,10 +2,15 @@
 
 from rq import get_current_job
 
-from core.extensions import db
-from core.gateways import GatewayError, TransientGatewayError, stripe_transfer
-from core.models import Payout
-from core.payouts import fail_payout, fail_unconfirmed_transfer, record_transfer, start_transfer
+from core.base.extensions import db
+from core.money.gateways import GatewayError, TransientGatewayError, stripe_transfer
+from core.money.models import Payout
+from core.money.payouts import (
+    fail_payout,
+    fail_unconfirmed_transfer,
+    record_transfer,
+    start_transfer,
+)
 from jobs.runtime import app_job, job_logger
 
 

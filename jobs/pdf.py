@@ -4,11 +4,11 @@ import os
 
 from flask import current_app
 
-from core.extensions import db
-from core.models import Statement
-from core.pdf import render_statement_pdf, write_atomically
-from core.statement_batches import claim_zip_if_complete
-from core.statements import issued_lines, statement_for_render, statement_ready
+from core.base.extensions import db
+from core.base.pdf import render_statement_pdf, write_atomically
+from core.money.models import Statement
+from core.money.statement_batches import claim_zip_if_complete
+from core.money.statements import issued_lines, statement_for_render, statement_ready
 from jobs.limits import render_limits
 from jobs.runtime import app_job, job_logger
 
@@ -40,7 +40,7 @@ def render_statement(statement_id: int) -> str:
     """Render a statement's PDF to ``STORAGE_DIR/statements/`` (atomic write) and mark it
     ready. Idempotent: a ready statement with its file present is left alone.
     Returns the stored relative path. When it completes a batch, the batch's ZIP is
-    claimed and queued (``core.statement_batches.claim_zip_if_complete``)."""
+    claimed and queued (``core.money.statement_batches.claim_zip_if_complete``)."""
     log = job_logger(__name__)
     st, batch_id = statement_for_render(statement_id)
     if st is None:

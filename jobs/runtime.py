@@ -20,7 +20,7 @@ def get_app():
     """Return the app for jobs, creating one from the environment if none was set."""
     global _app
     if _app is None:
-        from core import create_app
+        from web.app import create_app
 
         _app = create_app()
     return _app
@@ -42,7 +42,7 @@ def ensure_own_db_pool(app) -> None:
     leaves the supervisor's connections open for the supervisor. Call inside an app
     context; does nothing in the supervisor itself or in a process without
     ``siso_pid`` (web processes)."""
-    from core.extensions import db
+    from core.base.extensions import db
 
     pid = os.getpid()
     if pid == app.extensions.get("siso_pid", pid) or app.extensions.get("siso_pool_pid") == pid:
@@ -109,7 +109,7 @@ def app_job(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from core.extensions import db
+        from core.base.extensions import db
 
         app = get_app()
         with app.app_context():

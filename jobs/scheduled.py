@@ -8,17 +8,17 @@ import time
 from flask import current_app
 from rq import Retry
 
-from core.commissions import approve_due_commissions
-from core.errors import Conflict
-from core.extensions import db
-from core.models import Payout
-from core.payouts import (
+from core.base.errors import Conflict
+from core.base.extensions import db
+from core.base.outbox import QUEUE_DEFAULT, QUEUE_PAYOUTS, get_queue
+from core.money.commissions import approve_due_commissions
+from core.money.models import Payout
+from core.money.payouts import (
     PAYOUT_JOB_RETRIES,
     TRANSFER_RETRY_WINDOW,
     fail_unconfirmed_transfer,
     unfinished_transfers,
 )
-from core.tasks import QUEUE_DEFAULT, QUEUE_PAYOUTS, get_queue
 from jobs.runtime import app_job
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ def approve_due() -> int:
 @app_job
 def award_achievements() -> dict:
     """The scheduled achievement checks (First Month, last month's Top Performer, and
-    badges missed by events): ``core.achievements.award_scheduled``. Idempotent."""
-    from core.achievements import award_scheduled
+    badges missed by events): ``core.community.achievements.award_scheduled``. Idempotent."""
+    from core.community.achievements import award_scheduled
 
     return award_scheduled()
 
@@ -45,8 +45,8 @@ def award_achievements() -> dict:
 @app_job
 def refresh_dashboard() -> None:
     """Recompute the back-office dashboard's cached figures (asked for by a page that
-    found them older than ``core.dashboard.CACHE_SECONDS``)."""
-    from core.dashboard import store_figures
+    found them older than ``core.program.backoffice.CACHE_SECONDS``)."""
+    from core.program.backoffice import store_figures
 
     store_figures()
 
@@ -54,7 +54,7 @@ def refresh_dashboard() -> None:
 @app_job
 def sweep_payouts() -> dict:
     """Resume Stripe payouts whose transfer job is gone (Redis was down at approval, the
-    worker died mid-job), within bounds (``core.payouts.unfinished_transfers``):
+    worker died mid-job), within bounds (``core.money.payouts.unfinished_transfers``):
 
     - an ``approved`` payout (never sent) or a ``processing`` one younger than
       ``TRANSFER_RETRY_WINDOW`` with no live job is enqueued again (same job id, same

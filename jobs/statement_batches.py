@@ -6,10 +6,10 @@ import zipfile
 
 from flask import current_app
 
-from core.extensions import db
-from core.models import StatementBatch
-from core.pdf import write_atomically
-from core.statement_batches import batch_statements, zip_ready
+from core.base.extensions import db
+from core.base.pdf import write_atomically
+from core.money.models import StatementBatch
+from core.money.statement_batches import batch_statements, zip_ready
 from jobs.runtime import app_job, job_logger
 
 

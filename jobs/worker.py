@@ -73,8 +73,8 @@ def warm_up_renderer() -> None:
     global _warm
     if _warm:
         return
-    from core.documents import builtin_template_rows, render_material_html, sample_context
-    from core.pdf import render_pdf, render_statement_html
+    from core.base.pdf import render_pdf, render_statement_html
+    from core.content.materials import builtin_template_rows, render_material_html, sample_context
 
     line = {"date": "2026-01-02", "ref": "C-1", "description": "Sample client project",
             "type": "base", "kind": "earned", "amount_cents": 30000}
@@ -127,7 +127,7 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
     memory cap applies in it)."""
     from rq.serializers import JSONSerializer
 
-    from core.tasks import QUEUES, redis_connection
+    from core.base.outbox import QUEUES, redis_connection
     from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
     from jobs.runtime import AllowedJob, set_app
 
@@ -178,7 +178,7 @@ class SupervisorReport:
 
 def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler: bool = True,
                    max_jobs: int | None = None, ticker: bool | None = None) -> SupervisorReport:
-    """Serve ``queues`` (default: ``core.tasks.QUEUES``) with one long-lived worker child
+    """Serve ``queues`` (default: ``core.base.outbox.QUEUES``) with one long-lived worker child
     under this process as its supervisor (module docstring).
 
     Args:
@@ -213,7 +213,7 @@ class Supervisor:
                  max_jobs: int | None, ticker: bool | None):
         from rq.logutils import setup_loghandlers
 
-        from core.tasks import QUEUES, redis_connection
+        from core.base.outbox import QUEUES, redis_connection
         from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
         from jobs.scheduler import SchedulerKeeper
 
@@ -371,7 +371,7 @@ def _child_main(app, name, queues, burst, max_jobs, ticker, supervisor):
         code = 1
     finally:
         with contextlib.suppress(BaseException):
-            from core.extensions import db
+            from core.base.extensions import db
 
             with app.app_context():  # close this child's own connections politely
                 if app.extensions.get("siso_pool_pid") == os.getpid():
@@ -538,7 +538,7 @@ def register_cli(app: Flask) -> None:
     def worker_cmd(burst, queues):
         """Run the worker supervisor and its worker child for the payouts, email, pdf and
         default queues (jobs.worker module docstring)."""
-        from core.extensions import socketio
+        from core.base.extensions import socketio
 
         mq = app.config.get("SOCKETIO_MESSAGE_QUEUE")
         if mq:  # a write-only emitter (no thread): notifications reach the web processes

@@ -69,7 +69,7 @@ def run_migrations_offline():
 
 def render_item(type_, obj, autogen_context):
     """Render our UTC column type as a plain timezone-aware DateTime in migrations."""
-    from core.timeutil import UTCDateTime
+    from core.base.timeutil import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -8,7 +8,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 def init_app(app: Flask) -> None:
     """Register the portal pages, the API (bearer auth, so no CSRF) and chat events."""
-    from core.extensions import csrf
+    from core.base.extensions import csrf
     from portal import (  # noqa: F401  (routes register on import)  # noqa: F401  (training, support, /r/)
         account_views,  # noqa: F401  (verify e-mail, forgot and reset password)
         api_views,

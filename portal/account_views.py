@@ -1,17 +1,17 @@
 """Account pages reached from e-mail (portal issue "email"): verify the address, resend
 the verification e-mail, forgot password, reset password. Thin: parse, call
-``core.account_email``, commit, render. The e-mails themselves go out from RQ jobs."""
+``core.accounts.email_links``, commit, render. The e-mails themselves go out from RQ jobs."""
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from core import account_email
-from core.accounts import normalise_email
-from core.errors import DomainError, ValidationError
-from core.extensions import db, limiter
-from core.throttle import account_key, user_key
+from core.accounts import email_links as account_email
+from core.accounts.users import normalise_email
+from core.base.errors import DomainError, ValidationError
+from core.base.extensions import db, limiter
 from portal import bp
 from portal.forms import EmptyForm, ForgotPasswordForm, ResetPasswordForm
+from web.throttle import account_key, user_key
 
 
 def _bad_link(exc: account_email.BadLink, page: str):
@@ -103,7 +103,7 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Choose a new password from a reset link (1 hour, once). The password rules are
-    core.accounts'; success ends every session and API login token of the account and
+    core.accounts.users'; success ends every session and API login token of the account and
     sends the person to log in with the new password."""
     try:
         account_email.user_for_reset_token(token)
@@ -123,7 +123,7 @@ def reset_password(token: str):
             form.new_password.errors = [exc.message]
             status = 422
         else:
-            from core.sessions import end_session
+            from web.sessions import end_session
 
             if current_user.is_authenticated:
                 end_session()

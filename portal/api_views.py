@@ -7,17 +7,21 @@ import json
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from core import accounts, chat, commissions, leads, payouts, statements, twofactor
-from core.audit import audit_key_use
-from core.commissions import commission_json
-from core.earnings import earnings_summary
-from core.errors import DomainError, Forbidden, ValidationError
-from core.extensions import db, limiter
-from core.models import Lead, Statement
-from core.models.lead import LEAD_STAGES
-from core.throttle import login_throttle, record_failure
-from core.tiers import standing, tier_status
+from core.accounts import twofactor
+from core.accounts import users as accounts
+from core.base.audit import audit_key_use
+from core.base.errors import DomainError, Forbidden, ValidationError
+from core.base.extensions import db, limiter
+from core.community import chat
+from core.money import commissions, payouts, statements
+from core.money.commissions import commission_json
+from core.money.earnings import earnings_summary
+from core.money.models import Statement
+from core.program import leads, partners
+from core.program.models import LEAD_STAGES, Lead
+from core.program.tiers import standing, tier_status
 from portal import api
+from web.throttle import login_throttle, record_failure
 
 
 # App-wide handlers limited to /api paths: a blueprint's own 404/405 handlers never see
@@ -43,7 +47,7 @@ def tell_of_unqueued_jobs(resp):
     ``"jobs_queued": false`` and a ``"warning"`` sentence in the JSON body, and a
     ``Warning`` header (``199 - "..."``), as the back office tells staff (rules: "Jobs
     and retries")."""
-    from core.tasks import NOT_QUEUED_WARNING, jobs_not_queued
+    from core.base.outbox import NOT_QUEUED_WARNING, jobs_not_queued
 
     if resp.status_code < 300 and resp.is_json and jobs_not_queued():
         body = resp.get_json()
@@ -154,7 +158,7 @@ def api_register():
     from portal.views import APPLIED
 
     data = json_body()
-    accounts.apply_as_partner(
+    partners.apply_as_partner(
         data.get("email"), data.get("password"), data.get("name"), data.get("accept_terms"),
         data.get("referral_code"), data.get("company_name") or "")
     db.session.commit()
@@ -213,9 +217,9 @@ def api_profile():
 @api.put("/partner/profile")
 @bearer(active=False)
 def api_profile_update():
-    """Update the partner's own profile (``core.profile.PROFILE_FIELDS``); any other key,
+    """Update the partner's own profile (``core.program.profile.PROFILE_FIELDS``); any other key,
     such as tier, rate, status or partner_id, is refused with 422 and nothing changes."""
-    from core.profile import update_profile
+    from core.program.profile import update_profile
 
     update_profile(g.partner, json_body(), g.user.id)
     db.session.commit()
@@ -232,8 +236,8 @@ def api_tier_status():
 @bearer(active=False)
 def api_achievements():
     """Every badge, earned or not, with its condition and the partner's progress
-    (``core.achievements.achievements_for``)."""
-    from core.achievements import achievement_json, achievements_for
+    (``core.community.achievements.achievements_for``)."""
+    from core.community.achievements import achievement_json, achievements_for
 
     items = [achievement_json(a) for a in achievements_for(g.partner)]
     return jsonify(items=items, earned=sum(a["earned"] for a in items), next_cursor=None)
@@ -243,7 +247,7 @@ def api_achievements():
 @bearer()
 def api_team():
     """Chat entry point, and for Performer+ leaders their members and override earned."""
-    from core.team import team_overview
+    from core.program.team import team_overview
 
     team = team_overview(g.partner)
     db.session.commit()  # the leader's team channel, created on first visit
@@ -317,7 +321,7 @@ def api_lead_activity(lead_id: int):
 @bearer(active=False)
 def api_commissions():
     """``?status=&type=&cursor=&limit=``, newest first."""
-    from core.earnings import partner_commissions
+    from core.money.earnings import partner_commissions
 
     limit = _int_arg("limit", 50, 1, 200)
     rows = partner_commissions(g.partner.id, request.args.get("status"),
@@ -336,7 +340,7 @@ def api_earnings_summary():
 @bearer(active=False)
 def api_earnings_chart():
     """Earnings of the last 12 months, oldest first (the earnings page's chart)."""
-    from core.earnings import monthly_earned
+    from core.money.earnings import monthly_earned
 
     return jsonify(items=monthly_earned(g.partner.id), next_cursor=None)
 
@@ -408,7 +412,7 @@ def _require_role(*roles):
 def api_staff_approve(partner_id: int):
     """Approve an application: admin only (support reads partner profiles, no more)."""
     _require_role("admin")
-    p = accounts.approve_partner(partner_id, g.user.id)
+    p = partners.approve_partner(partner_id, g.user.id)
     db.session.commit()
     return jsonify(profile_json(p))
 
@@ -436,7 +440,7 @@ def _deal_json(deal) -> dict:
 def api_staff_confirm_batch():
     """``{"leads": [{"lead_id": int, "deal_value_cents": int?}, ...]}`` (1 to 500): confirm
     every lead in one transaction, in the given order, all or nothing
-    (``core.commissions.confirm_deals``). 201 with ``{"deals": [{"deal", "commissions"}]}``."""
+    (``core.money.commissions.confirm_deals``). 201 with ``{"deals": [{"deal", "commissions"}]}``."""
     _require_role("admin", "finance")
     data = json_body()
     leads = data.get("leads")
@@ -507,7 +511,7 @@ def api_staff_payout_approve(payout_id: int):
 @bearer("staff")
 def api_staff_balance(partner_id: int):
     _require_role("finance", "support")
-    p = accounts.get_partner(partner_id)
+    p = partners.get_partner(partner_id)
     return jsonify(partner_id=p.id, **earnings_summary(p.id))
 
 
@@ -544,7 +548,7 @@ def api_staff_tier_override(partner_id: int):
     "expires_at": iso8601|null}``; both null clears the override."""
     from datetime import datetime
 
-    from core.tiers import set_override
+    from core.program.tiers import set_override
 
     _require_role("admin")
     data = json_body()
@@ -557,7 +561,7 @@ def api_staff_tier_override(partner_id: int):
     row = set_override(partner_id, g.user.id, data.get("tier"), data.get("base_rate_bps"),
                        data.get("reason"), expires)
     db.session.commit()
-    p = accounts.get_partner(partner_id)
+    p = partners.get_partner(partner_id)
     return jsonify(partner=profile_json(p), tier_status=tier_status(p),
                    override_id=row.id if row else None)
 
@@ -589,7 +593,7 @@ def api_staff_export():
     """``?from=2026-11-01&to=2026-12-01`` → CSV of commissions and payouts."""
     from flask import Response
 
-    from core.exports import ledger_csv, parse_range
+    from core.money.exports import ledger_csv, parse_range
 
     _require_role("finance")
     start, end = parse_range(request.args.get("from"), request.args.get("to"))
@@ -600,7 +604,7 @@ def api_staff_export():
 @api.get("/staff/api-keys")
 @bearer("staff")
 def api_staff_keys():
-    from core.models import ApiToken
+    from core.accounts.models import ApiToken
 
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == g.user.id,
                                                      ApiToken.kind == "key")

@@ -1,4 +1,4 @@
-"""Socket.IO chat events (issue 8). Thin: parse the event, call one rule in ``core.chat``,
+"""Socket.IO chat events (issue 8). Thin: parse the event, call one rule in ``core.community.chat``,
 commit, answer with an acknowledgement. Broadcasts happen after the commit (core).
 
 Auth on connect: a logged-in session cookie or ``auth={"token": ...}``; the Origin header,
@@ -28,13 +28,14 @@ from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core import chat, presence
-from core.accounts import user_for_token
-from core.errors import DomainError, ValidationError
-from core.extensions import db, is_row_id, socketio
-from core.models import Partner, User
-from core.notifications import user_room
-from core.sessions import session_expired
+from core.accounts.models import User
+from core.accounts.users import user_for_token
+from core.base.errors import DomainError, ValidationError
+from core.base.extensions import db, is_row_id, socketio
+from core.community import chat, presence
+from core.community.notifications import user_room
+from core.program.models import Partner
+from web.sessions import session_expired
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _user() -> User | None:
     if uid is None:
         return None
     # One query for the user, their partner row (status) and its computed tier; the
-    # override in force is still read by every access check (core.chat._Viewer).
+    # override in force is still read by every access check (core.community.chat._Viewer).
     user = db.session.scalar(select(User).options(
         joinedload(User.partner).joinedload(Partner.tier)).where(User.id == uid))
     if user is None or user.session_version != version or not user.is_active:

@@ -1,4 +1,4 @@
-"""Chat pages and their small JSON helpers (issue 8). Thin: parse, call ``core.chat``,
+"""Chat pages and their small JSON helpers (issue 8). Thin: parse, call ``core.community.chat``,
 commit, render. Live traffic rides Socket.IO (``portal/chat_events.py``)."""
 
 import functools
@@ -16,9 +16,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from core import chat, presence
-from core.errors import DomainError, ValidationError
-from core.extensions import db
+from core.base.errors import DomainError, ValidationError
+from core.base.extensions import db
+from core.community import chat, presence
 from portal import bp
 from portal.forms import EmptyForm, MessageForm
 

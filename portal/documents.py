@@ -19,8 +19,9 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core import branding, documents
-from core.errors import NotFound
+from core.base.errors import NotFound
+from core.content import branding
+from core.content import materials as documents
 from portal import bp
 from portal.forms import EmptyForm
 from portal.views import _commit_or_flash, partner_page

@@ -13,8 +13,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from core.models.lead import LEAD_STAGES
-from core.playbooks import INDUSTRIES, KINDS
+from core.community.playbooks import INDUSTRIES, KINDS
+from core.program.models import LEAD_STAGES
 
 
 class RegisterForm(FlaskForm):
@@ -46,7 +46,7 @@ class OtpForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    """Current password, then the new one twice (the rules are in core.accounts)."""
+    """Current password, then the new one twice (the rules are in core.accounts.users)."""
 
     current_password = PasswordField("Current password",
                                      validators=[DataRequired(), Length(max=200)])
@@ -63,7 +63,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    """The new password twice (the rules are in core.accounts)."""
+    """The new password twice (the rules are in core.accounts.users)."""
 
     new_password = PasswordField("New password (10+ characters, not a common one)",
                                  validators=[DataRequired(), Length(max=200)],
@@ -117,7 +117,7 @@ class MessageForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    """The partner's own profile (limits are ``core.profile.TEXT_LIMITS``; the time zone
+    """The partner's own profile (limits are ``core.program.profile.TEXT_LIMITS``; the time zone
     choices are filled in by the view)."""
 
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
@@ -136,7 +136,7 @@ class EmptyForm(FlaskForm):
 
 class PlaybookForm(FlaskForm):
     """A playbook a partner shares ("share what works"); the limits and the industry list
-    are ``core.playbooks``'s, which checks them again."""
+    are ``core.community.playbooks``'s, which checks them again."""
 
     title = StringField("Title", validators=[DataRequired(), Length(min=5, max=120)],
                         render_kw={"maxlength": 120})

@@ -6,7 +6,7 @@ every route is documented and that real responses match their schemas.
 
 from flask import jsonify
 
-from core.playbooks import INDUSTRIES as PLAYBOOK_INDUSTRIES
+from core.community.playbooks import INDUSTRIES as PLAYBOOK_INDUSTRIES
 from portal import api
 
 _S = "#/components/schemas/"
@@ -30,7 +30,7 @@ def _op(summary: str, ok: int = 200, schema: dict | None = None, body: dict | No
         content_type: {"schema": schema or {"type": "object"}}}}
     for code in errors:
         op["responses"][str(code)] = {"$ref": "#/components/responses/Error"}
-    # Any call can meet a database outage (core.create_app's handler, issue 7 "Faults").
+    # Any call can meet a database outage (web.app's handler, issue 7 "Faults").
     op["responses"]["503"] = {"$ref": "#/components/responses/Unavailable"}
     if body is not None:
         op["requestBody"] = {"required": True,

@@ -1,15 +1,15 @@
 """The playbook library in the portal (issue 5 "Playbook library"; seeds 001 and 003):
 search and read published sales scripts and playbooks, upvote them, share your own for
 review, and follow your submissions; and the same over the JSON API. Thin: the rules
-are in ``core.playbooks``."""
+are in ``core.community.playbooks``."""
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from core import playbooks
-from core.errors import DomainError
-from core.extensions import db
-from core.profile import FieldError
+from core.base.errors import DomainError
+from core.base.extensions import db
+from core.community import playbooks
+from core.program.profile import FieldError
 from portal import api, bp
 from portal.api_views import _int_arg, bearer, json_body
 from portal.forms import EmptyForm, PlaybookForm

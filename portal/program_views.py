@@ -7,11 +7,12 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from core import support, training
-from core.challenges import active_challenges, progress_for
-from core.errors import DomainError
-from core.extensions import db
-from core.models.support import TICKET_CATEGORIES, TICKET_PRIORITIES
+from core.base.errors import DomainError
+from core.base.extensions import db
+from core.community.challenges import active_challenges, progress_for
+from core.content import training
+from core.support import tickets as support
+from core.support.models import TICKET_CATEGORIES, TICKET_PRIORITIES
 from portal import api, bp
 from portal.api_views import bearer, json_body
 from portal.views import partner_page
@@ -178,7 +179,7 @@ def api_challenges():
 # --- leaderboard, tier progression ----------------------------------------------------
 
 def _board_args():
-    from core.leaderboard import METRICS, PERIODS
+    from core.community.leaderboard import METRICS, PERIODS
 
     period = request.args.get("period", "month")
     metric = request.args.get("metric", "deals")
@@ -196,12 +197,12 @@ def _board_args():
 @partner_page()
 def leaderboard_page():
     """Top 10 and your own rank, this month or all time, by deals or revenue; challenges."""
-    from core.leaderboard import leaderboard
+    from core.community.leaderboard import leaderboard
 
     period, metric, tier = _board_args()
     board = leaderboard(period, metric, tier, me=g.partner.id)
     challenges = [(c, progress_for(c, g.partner.id)) for c in active_challenges()]
-    from core.achievements import BADGES_BY_KEY
+    from core.community.achievements import BADGES_BY_KEY
 
     return render_template("portal/leaderboard.html", board=board, tier=tier,
                            challenges=challenges, badge_info=BADGES_BY_KEY)
@@ -211,7 +212,7 @@ def leaderboard_page():
 @bearer()
 def api_leaderboard():
     """``?period=month|all&metric=deals|revenue&tier=<key>``."""
-    from core.leaderboard import leaderboard
+    from core.community.leaderboard import leaderboard
 
     q = request.args
     board = leaderboard(q.get("period", "month"), q.get("metric", "deals"), q.get("tier") or None,
@@ -226,8 +227,8 @@ def tier_progression_page():
     """Requirements checklist, next tier's benefits, and the partner's tier history."""
     from sqlalchemy import select
 
-    from core.models import AuditLog
-    from core.tiers import tier_status
+    from core.base.models import AuditLog
+    from core.program.tiers import tier_status
 
     history = db.session.scalars(select(AuditLog).where(
         AuditLog.object_type == "partner", AuditLog.object_id == g.partner.id,

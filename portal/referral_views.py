@@ -16,9 +16,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from core import referrals
-from core.errors import DomainError, NotFound
-from core.extensions import db, limiter
+from core.base.errors import DomainError, NotFound
+from core.base.extensions import db, limiter
+from core.program import referrals
 from portal import bp
 from portal.views import partner_page
 
@@ -64,7 +64,7 @@ def _click_from_cookie(partner) -> int | None:
                methods=["POST"])
 def referral_landing(code: str):
     """Count the click (bots, preview fetchers and a visitor's repeats within 30 minutes
-    are not clicks; ``core.referrals.record_click``), set a 60-day attribution cookie,
+    are not clicks; ``core.program.referrals.record_click``), set a 60-day attribution cookie,
     offer a lead form. Leads are throttled per client address and per partner
     (``LANDING_LEAD_LIMIT_PER_IP``/``_PER_PARTNER``); a filled honeypot is answered as a
     success and stores nothing. Unknown codes get a 404."""

@@ -1,14 +1,14 @@
 """Partner resources (issue 5 "/partner/resources"): marketing assets by category,
 tier-locked ones shown with the tier that unlocks them, counted downloads; and the same
-over the JSON API. Thin: the rules are in ``core.assets``."""
+over the JSON API. Thin: the rules are in ``core.content.resources``."""
 
 import os
 
 from flask import current_app, g, jsonify, render_template, send_file, url_for
 
-from core import assets
-from core.errors import NotFound
-from core.extensions import db
+from core.base.errors import NotFound
+from core.base.extensions import db
+from core.content import resources as assets
 from portal import api, bp
 from portal.api_views import bearer
 from portal.views import partner_page

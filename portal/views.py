@@ -20,23 +20,16 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from core import accounts, leads, payouts, statements, twofactor
-from core.errors import DomainError, ValidationError
-from core.extensions import db, limiter
-from core.models import Notification
-from core.models.lead import LEAD_STAGES
-from core.money import format_bps, format_cents, parse_dollars
-from core.security_paths import safe_next
-from core.sessions import (
-    begin_second_step,
-    end_session,
-    finish_second_step,
-    pending_secret,
-    pending_user,
-    start_session,
-)
-from core.throttle import login_throttle, record_failure
-from core.tiers import tier_status
+from core.accounts import twofactor
+from core.accounts import users as accounts
+from core.base.errors import DomainError, ValidationError
+from core.base.extensions import db, limiter
+from core.community.models import Notification
+from core.money import payouts, statements
+from core.money.cents import format_bps, format_cents, parse_dollars
+from core.program import leads, partners
+from core.program.models import LEAD_STAGES
+from core.program.tiers import tier_status
 from portal import bp
 from portal.forms import (
     ActivityForm,
@@ -48,6 +41,16 @@ from portal.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
+from web.redirects import safe_next
+from web.sessions import (
+    begin_second_step,
+    end_session,
+    finish_second_step,
+    pending_secret,
+    pending_user,
+    start_session,
+)
+from web.throttle import login_throttle, record_failure
 
 
 def register_filters(app) -> None:
@@ -99,7 +102,7 @@ def set_theme():
 def local_time(moment, fmt: str = "%d %b %H:%M") -> str:
     """Template filter: ``moment`` formatted in the logged-in partner's time zone (their
     profile), UTC for everyone else; ``%Z`` in ``fmt`` names the zone."""
-    from core.timeutil import in_zone
+    from core.base.timeutil import in_zone
 
     if moment is None:
         return ""
@@ -163,7 +166,7 @@ def register():
     form = RegisterForm(referral_code=request.args.get("ref", ""))
     if form.validate_on_submit():
         try:
-            accounts.apply_as_partner(
+            partners.apply_as_partner(
                 form.email.data, form.password.data, form.name.data,
                 form.accept_terms.data is True, form.referral_code.data or None,
                 form.company_name.data or "")
@@ -298,8 +301,8 @@ def change_password():
 def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
-    from core.activity import home
-    from core.onboarding import checklist
+    from core.program.dashboard import home
+    from core.program.onboarding import checklist
 
     onboarding = checklist(g.partner, bool(current_app.config.get("STRIPE_API_KEY")))
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
@@ -310,7 +313,7 @@ def dashboard():
 @partner_page()
 def dismiss_onboarding():
     """Hide the dashboard's onboarding checklist for good (a CSRF-checked form)."""
-    from core.onboarding import dismiss
+    from core.program.onboarding import dismiss
 
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -420,7 +423,7 @@ def lead_detail(lead_id: int):
     asked = request.args.get("stage")
     move = MoveForm(prefix="move", status=asked if asked in LEAD_STAGES else lead.status)
     activity = ActivityForm(prefix="act")
-    from core.models import LeadActivity
+    from core.program.models import LeadActivity
 
     acts = list(db.session.scalars(select(LeadActivity).where(LeadActivity.lead_id == lead.id)
                                    .order_by(LeadActivity.id.desc())))
@@ -475,8 +478,8 @@ def lead_activity(lead_id: int):
 def earnings():
     """This month with its breakdown by type, the last 12 months as a chart, commissions
     filtered by type and status, payouts and statements."""
-    from core.earnings import TYPE_LABELS, earnings_page
-    from core.models.ledger import COMMISSION_STATUSES
+    from core.money.earnings import TYPE_LABELS, earnings_page
+    from core.money.models import COMMISSION_STATUSES
 
     page = earnings_page(g.partner.id, request.args.get("status") or None,
                          request.args.get("type") or None)
@@ -518,7 +521,7 @@ def statement_download(statement_id: int):
 def team_page():
     """Chat entry point for everyone; members, their deals, the override earned from them
     and the invite link for Performer+ team leaders; what unlocks it for the others."""
-    from core.team import team_overview
+    from core.program.team import team_overview
 
     team = team_overview(g.partner)
     db.session.commit()  # the leader's team channel, created on first visit
@@ -529,7 +532,7 @@ def team_page():
 @partner_page(active=False)
 def notifications():
     """Notifications, newest first; opening the page marks them read."""
-    from core.timeutil import now_utc
+    from core.base.timeutil import now_utc
 
     rows = list(db.session.scalars(select(Notification).where(
         Notification.user_id == current_user.id).order_by(Notification.id.desc()).limit(100)))
@@ -546,7 +549,7 @@ def notifications_drawer():
     """The top bar drawer's content, an HTML fragment (static/js/drawer.js fetches it):
     the newest notifications, unread ones marked, and a "mark all read" form. Opening it
     marks nothing read."""
-    from core.notifications import latest
+    from core.community.notifications import latest
 
     rows, unread = latest(current_user.id)
     resp = current_app.make_response(render_template(
@@ -566,7 +569,7 @@ def notifications_read_all():
     """Mark all of one's notifications read (a CSRF-checked form). Answers
     ``{"unread": 0, "marked": n}`` to a request that accepts JSON (the drawer), else
     goes back to the notifications page."""
-    from core.notifications import mark_all_read
+    from core.community.notifications import mark_all_read
 
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -583,7 +586,7 @@ def notifications_read_all():
 def notification_open(notification_id: int):
     """Follow a notification from the drawer: mark it read, then go to its URL (a path on
     this site; anything else goes to the notifications page). Someone else's → 404."""
-    from core.notifications import open_notification
+    from core.community.notifications import open_notification
 
     row = open_notification(current_user.id, notification_id)
     db.session.commit()
@@ -596,7 +599,7 @@ def profile_page():
     """The partner's own profile: name, company, phone, industry, time zone and contact
     preferences. Only those fields are read from the form; tier, rates and status are
     staff's and shown read-only."""
-    from core.profile import (
+    from core.program.profile import (
         INDUSTRIES,
         PROFILE_FIELDS,
         FieldError,
@@ -622,7 +625,7 @@ def profile_page():
             flash("Profile saved.", "success")
             return redirect(url_for("portal.profile_page")), 303
     status = 422 if request.method == "POST" else 200
-    from core.achievements import achievements_for
+    from core.community.achievements import achievements_for
 
     return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
                            industries=INDUSTRIES, theme_choice=chosen_theme() or "system",
@@ -642,7 +645,7 @@ def service_worker():
 @partner_page()
 def payout_method():
     """Start (or resume) Stripe Connect onboarding: redirect to Stripe's hosted form."""
-    from core.stripe_connect import onboarding_link
+    from core.money.stripe_connect import onboarding_link
 
     form = EmptyForm()
     if not form.validate_on_submit():
@@ -657,7 +660,7 @@ def payout_method():
 @partner_page()
 def payout_method_return():
     """Back from Stripe: ask Stripe whether the account can receive transfers now."""
-    from core.stripe_connect import refresh_account
+    from core.money.stripe_connect import refresh_account
 
     enabled = refresh_account(g.partner)
     db.session.commit()

@@ -2,8 +2,8 @@
 
 from flask import Blueprint, jsonify, request
 
-from core.extensions import db
-from core.stripe_connect import handle_event, verify_event
+from core.base.extensions import db
+from core.money.stripe_connect import handle_event, verify_event
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 

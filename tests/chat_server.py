@@ -25,9 +25,9 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "eventlet":
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core import create_app, freeze_startup_objects  # noqa: E402
-from core.config import TestingConfig  # noqa: E402
-from core.extensions import socketio  # noqa: E402
+from core.base.config import TestingConfig  # noqa: E402
+from core.base.extensions import socketio  # noqa: E402
+from web.app import create_app, freeze_startup_objects  # noqa: E402
 
 
 def _profile(path: str) -> None:
@@ -75,7 +75,7 @@ def _profile(path: str) -> None:
                          "max_ms": round(xs[-1], 2)}
         out["gc_gen2"] = {"count": len(gc_pauses), "total_ms": round(sum(gc_pauses), 1),
                           "max_ms": round(max(gc_pauses, default=0.0), 1)}
-        from core import fanout
+        from web import fanout
 
         out["fanout_writes"] = dict(fanout.stats)
         with open(path + ".events.json", "w") as fh:

@@ -17,9 +17,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core import create_app  # noqa: E402
-from core.config import TestingConfig, normalise_db_url  # noqa: E402
-from core.extensions import db  # noqa: E402
+from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
+from core.base.extensions import db  # noqa: E402
+from web.app import create_app  # noqa: E402
 
 #: Redis database used by tests (flushed per test); override with TEST_REDIS_URL.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -82,8 +82,8 @@ def _truncate_postgresql(tables, attempts: int = 5):
 
 
 def _reset(app):
-    from core import chat
-    from core.seed import seed_reference_data
+    from core.community import chat
+    from core.seed.demo import seed_reference_data
 
     chat._pending_reads.clear()  # read markers a socket queued in the previous test
     with app.app_context():
@@ -94,7 +94,7 @@ def _reset(app):
         else:
             with db.engine.begin() as conn:
                 # The ledger guard refuses DELETE; tests step around it, then put it back.
-                from core.ledger_guard import create_sql, drop_sql
+                from core.money.ledger_guard import create_sql, drop_sql
 
                 for stmt in drop_sql("sqlite"):
                     conn.execute(text(stmt))
@@ -111,7 +111,7 @@ def _reset(app):
 def clean_state(app):
     """Every test starts from the migrated schema with only reference data, and an empty
     Redis database."""
-    from core.tasks import redis_connection
+    from core.base.outbox import redis_connection
 
     _reset(app)
     with app.app_context():
@@ -164,11 +164,11 @@ def make_partner(name="Pat Partner", email=None, status="active", deals=0, train
     """Create a partner (in an app context) with ``deals`` confirmed won deals of $1,000;
     ``verified`` (default) takes their e-mail address as verified, as for every account
     that existed before verification (tests of verification pass ``verified=False``)."""
-    from core.accounts import register_partner
-    from core.commissions import confirm_deal, set_team
-    from core.leads import create_lead, move_lead
-    from core.models import TrainingCompletion, TrainingModule
-    from core.tiers import refresh_tier
+    from core.content.models import TrainingCompletion, TrainingModule
+    from core.money.commissions import confirm_deal, set_team
+    from core.program.leads import create_lead, move_lead
+    from core.program.partners import register_partner
+    from core.program.tiers import refresh_tier
 
     email = email or f"{name.lower().replace(' ', '.')}.{time.time_ns()}@example.com"
     p = register_partner(email, password, name, True,
@@ -192,7 +192,7 @@ def make_partner(name="Pat Partner", email=None, status="active", deals=0, train
 
 
 def make_staff(email="finance@example.com", roles=("finance",), password=PASSWORD):
-    from core.accounts import create_staff
+    from core.accounts.users import create_staff
 
     user = create_staff(email, password, email.split("@")[0].title(), list(roles))
     db.session.commit()
@@ -201,7 +201,7 @@ def make_staff(email="finance@example.com", roles=("finance",), password=PASSWOR
 
 def make_staff_once():
     """A system staff user used by factories to confirm deals."""
-    from core.models import User
+    from core.accounts.models import User
 
     user = db.session.scalar(db.select(User).where(User.email == "factory@example.com"))
     return user or make_staff("factory@example.com", ("admin",))
@@ -253,7 +253,7 @@ def run_worker(app):
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served over real HTTP + Socket.IO (threading mode) on a free port."""
-    from core.extensions import socketio
+    from core.base.extensions import socketio
 
     port = free_port()
     thread = threading.Thread(target=lambda: socketio.run(

@@ -1,10 +1,10 @@
-"""A bare python-socketio server under eventlet with ``core.fanout`` installed, for
+"""A bare python-socketio server under eventlet with ``web.fanout`` installed, for
 tests/test_fanout.py: large broadcasts to one room, which a real chat message (2,000
 characters at most) would need thousands of to fill a socket's buffers.
 
 Environment: ``PORT``. Events (all acknowledged): ``join`` (enter room ``r``),
 ``burst {n, size}`` (emit ``m {i, pad}`` n times to the room, ``pad`` of ``size``
-characters; ack: seconds the emitting took), ``stats`` (ack: ``core.fanout.stats`` and
+characters; ack: seconds the emitting took), ``stats`` (ack: ``web.fanout.stats`` and
 whether the fast path is installed).
 """
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import socketio  # noqa: E402
 from eventlet import wsgi  # noqa: E402
 
-from core import fanout  # noqa: E402
+from web import fanout  # noqa: E402
 
 # Long keep-alive: a test client that stops reading must not be dropped for missing pongs.
 sio = socketio.Server(async_mode="eventlet", ping_interval=120, ping_timeout=120)

@@ -40,7 +40,7 @@ import re
 import pytest
 from conftest import api_token, csrf_from, login, make_partner, make_staff, make_staff_once
 
-from core.extensions import db
+from core.base.extensions import db
 
 PARTNERS = ("starter", "active", "performer", "elite")
 STAFF = ("admin", "finance", "support", "content")
@@ -379,30 +379,23 @@ def world(app):
     Returns the ids and names the URL arguments are filled with."""
     from sqlalchemy import select
 
-    from core import chat
-    from core.accounts import create_api_key
-    from core.challenges import create_challenge
-    from core.commissions import approve_commissions
-    from core.documents import install_builtin_templates, request_material
-    from core.leads import create_lead
-    from core.models import (
-        Attachment,
-        AuditLog,
-        Channel,
-        Commission,
-        Deal,
-        DocumentTemplate,
-        Notification,
-        QuizQuestion,
-        Tier,
-        TrainingModule,
-        User,
-    )
-    from core.payouts import create_payout
-    from core.statement_batches import start_batch
-    from core.statements import issue_statement
-    from core.support import open_ticket
-    from core.timeutil import now_utc
+    from core.accounts.models import User
+    from core.accounts.users import create_api_key
+    from core.base.models import AuditLog
+    from core.base.timeutil import now_utc
+    from core.community import chat
+    from core.community.challenges import create_challenge
+    from core.community.models import Attachment, Channel, Notification
+    from core.content.materials import install_builtin_templates, request_material
+    from core.content.models import DocumentTemplate, QuizQuestion, TrainingModule
+    from core.money.commissions import approve_commissions
+    from core.money.models import Commission, Deal
+    from core.money.payouts import create_payout
+    from core.money.statement_batches import start_batch
+    from core.money.statements import issue_statement
+    from core.program.leads import create_lead
+    from core.program.models import Tier
+    from core.support.tickets import open_ticket
 
     with app.app_context():
         install_builtin_templates()
@@ -427,8 +420,8 @@ def world(app):
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
         doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
-        from core.assets import upload_asset
-        from core.moderation import mute
+        from core.community.moderation import mute
+        from core.content.resources import upload_asset
 
         c_mute = mute(factory, c.user_id, 60, "matrix: a mute to lift")
 
@@ -438,7 +431,7 @@ def world(app):
                                    filename="pricing.png", data=_png())
         challenge = create_challenge(factory.id, "Spring sprint", "deals", 3, 10000,
                                      now, now.replace(year=now.year + 1))
-        from core.playbooks import submit_playbook
+        from core.community.playbooks import submit_playbook
 
         playbook = submit_playbook(b_user, "B's secret script", "Real estate", "script",
                                    "B's way of opening a call with an estate agent, " * 2)
@@ -591,8 +584,9 @@ class Principal:
 def make_principals(app) -> dict:
     from sqlalchemy import select
 
-    from core.accounts import suspend_partner
-    from core.models import Partner, User
+    from core.accounts.models import User
+    from core.program.models import Partner
+    from core.program.partners import suspend_partner
 
     out = {name: Principal(app, name) for name in PRINCIPALS}
     with app.app_context():
@@ -607,8 +601,9 @@ def make_principals(app) -> dict:
 def own_lead(app, email) -> int | None:
     from sqlalchemy import select
 
-    from core.leads import create_lead
-    from core.models import Partner, User
+    from core.accounts.models import User
+    from core.program.leads import create_lead
+    from core.program.models import Partner
 
     with app.app_context():
         p = db.session.scalar(select(Partner).join(User, Partner.user_id == User.id)
@@ -711,7 +706,7 @@ def test_every_socket_event_for_every_principal(app, live_server, world):
     does not know fails the test."""
     import socketio as sio_client
 
-    from core.extensions import socketio
+    from core.base.extensions import socketio
 
     names = set(socketio.server.handlers["/"]) - {"connect", "disconnect"}
     assert not names - set(EVENT_PAYLOADS), f"events the table does not classify: " \

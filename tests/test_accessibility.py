@@ -6,7 +6,7 @@ import pytest
 from conftest import make_partner
 from test_browser import log_in, phone
 
-from core.extensions import db
+from core.base.extensions import db
 
 PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/team",
          "/partner/leaderboard", "/partner/tier-progression", "/partner/training",
@@ -84,7 +84,7 @@ def test_keyboard_alone_adds_a_lead(app, live_server, browser):
     """Tab from the top of the leads page reaches "+ Add a lead"; Enter opens it; the
     fields and the button are reached in order by Tab and the lead is added with Enter.
     Focus is always visible (an outline)."""
-    from core.models import Lead
+    from core.program.models import Lead
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")

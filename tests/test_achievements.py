@@ -9,13 +9,16 @@ import pytest
 from conftest import api_token, login, make_partner, make_staff_once
 from sqlalchemy import func, select
 
-from core import achievements
-from core.achievements import award_scheduled
-from core.commissions import cancel_deal, confirm_deal
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import Achievement, Deal, Notification, Partner, Setting
-from core.timeutil import month_bounds, now_utc
+from core.base.extensions import db
+from core.base.models import Setting
+from core.base.timeutil import month_bounds, now_utc
+from core.community import achievements
+from core.community.achievements import award_scheduled
+from core.community.models import Achievement, Notification
+from core.money.commissions import cancel_deal, confirm_deal
+from core.money.models import Deal
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner
 
 
 def keys_of(partner_id) -> set[str]:
@@ -114,7 +117,7 @@ def test_every_tier_badge_up_to_elite(ctx):
 
 def test_staff_override_earns_no_tier_badge(ctx):
     """An override to Elite changes the terms, not what the partner achieved."""
-    from core.tiers import set_override
+    from core.program.tiers import set_override
 
     p = make_partner("Otto Override")
     set_override(p.id, make_staff_once().id, "elite", reason="strategic account")
@@ -241,7 +244,7 @@ def test_scheduled_sweep_backfills_badges_earned_before_they_existed(ctx):
 def test_scheduled_job_runs_on_a_real_worker(app, run_worker):
     """``jobs.scheduled.award_achievements`` enqueued as the ticker does, run by a real
     forking RQ worker, awards First Month."""
-    from core.tasks import get_queue
+    from core.base.outbox import get_queue
 
     with app.app_context():
         p = make_partner("Wendy Worker")

@@ -9,12 +9,15 @@ from conftest import csrf_from, login, make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 from test_story import admin_action
 
-from core.commissions import approve_commissions, confirm_deal
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import AuditLog, Commission, Lead, Partner, Payout, User
-from core.payouts import create_payout
-from core.tasks import QUEUE_PAYOUTS, get_queue
+from core.accounts.models import User
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.outbox import QUEUE_PAYOUTS, get_queue
+from core.money.commissions import approve_commissions, confirm_deal
+from core.money.models import Commission, Payout
+from core.money.payouts import create_payout
+from core.program.leads import create_lead, move_lead
+from core.program.models import Lead, Partner
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

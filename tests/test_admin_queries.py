@@ -4,7 +4,7 @@ import pytest
 from conftest import login, make_partner, make_staff
 from sqlalchemy import event
 
-from core.extensions import db
+from core.base.extensions import db
 
 LISTS = ["/admin/partners/", "/admin/leads/", "/admin/deals/", "/admin/commissions/",
          "/admin/payouts/", "/admin/statements/", "/admin/audit/", "/admin/tiers/",
@@ -19,7 +19,7 @@ def count_queries(app, client, url):
 
     with app.app_context():
         engine = db.engine
-        from core.tasks import redis_connection
+        from core.base.outbox import redis_connection
 
         redis_connection().delete("siso:dashboard:figures")  # measure the real work (cold)
     event.listen(engine, "before_cursor_execute", before)
@@ -36,8 +36,9 @@ def add_rows(app, n):
         leader = make_partner(f"Leader {n}", deals=2)
         for i in range(n):
             make_partner(f"Member {n}-{i}", deals=1, leader=leader)
-        from core.models import Commission, Partner
-        from core.payouts import create_payout
+        from core.money.models import Commission
+        from core.money.payouts import create_payout
+        from core.program.models import Partner
 
         db.session.execute(db.update(Commission).values(status="approved"))
         for p in db.session.scalars(db.select(Partner)).all():

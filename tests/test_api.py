@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from conftest import PASSWORD, api_token, make_partner, make_staff
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Deal, Lead, Partner
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.models import Commission, Deal
+from core.program.models import Lead, Partner
 
 COMMISSION_FIELDS = {"id", "partner_id", "deal_id", "type", "amount_cents", "rate_bps",
                      "status", "created_at"}
@@ -329,7 +331,7 @@ def test_chat_channels_and_message_round_trip(app, client):
 def test_token_stops_working_after_suspension(app, client):
     """When staff suspend a partner, the partner's existing API token is refused (401) and
     they cannot log in for a new one."""
-    from core.accounts import suspend_partner
+    from core.program.partners import suspend_partner
 
     pid, headers = active_partner(app, client, "Sam Suspended")
     assert client.get("/api/partner/profile", headers=headers).status_code == 200

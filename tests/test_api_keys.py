@@ -7,8 +7,10 @@ import json
 from conftest import api_token, make_partner, make_staff
 from sqlalchemy import func, select
 
-from core.extensions import db
-from core.models import ApiToken, AuditLog, Commission
+from core.accounts.models import ApiToken
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.models import Commission
 
 
 def _key(client, headers, name, roles):

@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from test_openapi import response_schema, validate
 from test_story import admin_action
 
-from core import assets
-from core.errors import ValidationError
-from core.extensions import db
-from core.models import Asset, AuditLog
+from core.base.errors import ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.content import resources as assets
+from core.content.models import Asset
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -41,7 +42,7 @@ def pdf_bytes() -> bytes:
 def stored_pdf() -> bytes:
     """What the server keeps (and serves) of :func:`pdf_bytes`: the same PDF rewritten
     without active content."""
-    from core.pdf_clean import clean_pdf
+    from core.base.pdf_clean import clean_pdf
 
     return clean_pdf(pdf_bytes())
 
@@ -455,8 +456,8 @@ def test_locked_unknown_and_inactive(app, client, library):
 def test_effective_tier_unlocks(app, client, library):
     """A staff tier override to Active unlocks Active assets (effective tier counts), and
     a partner who earned Active by deals sees them unlocked too; Elite stays locked."""
-    from core.models import Partner
-    from core.tiers import set_override
+    from core.program.models import Partner
+    from core.program.tiers import set_override
 
     with app.app_context():
         pid = db.session.scalar(select(Partner.id))
@@ -676,8 +677,8 @@ def test_uploaded_pdfs_are_stored_without_active_content(app, ctx):
 def test_chat_pdf_attachments_are_stored_without_active_content(app, ctx):
     """A PDF sent in chat is kept rewritten without JavaScript, actions, forms and
     embedded files."""
-    from core import chat
-    from core.models import Attachment, Channel
+    from core.community import chat
+    from core.community.models import Attachment, Channel
 
     p = make_partner("Pia Pdf")
     general = db.session.scalar(select(Channel).where(Channel.slug == "general"))

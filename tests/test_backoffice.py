@@ -5,8 +5,10 @@ import time
 from conftest import PASSWORD, csrf_from, login, make_partner, make_staff, submit
 from test_story import admin_action
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Payout, User
+from core.accounts.models import User
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.models import Commission, Payout
 
 
 def age_login(client, seconds=16 * 60):
@@ -22,7 +24,7 @@ def test_payout_approval_asks_for_the_password_after_15_minutes(app, client):
         make_staff("fin@example.com", ("finance",))
         p = make_partner("Pat Partner", deals=1)
         db.session.execute(db.update(Commission).values(status="approved"))
-        from core.payouts import create_payout
+        from core.money.payouts import create_payout
 
         payout = create_payout(p.id, p.user_id)
         db.session.commit()
@@ -70,7 +72,7 @@ def test_partner_page_and_override(app, client):
     follow = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "loop" in follow
     with app.app_context():
-        from core.models import Partner
+        from core.program.models import Partner
 
         assert db.session.get(Partner, pid).team_leader_id is None
 
@@ -108,7 +110,7 @@ def test_dashboard_and_failed_jobs(app, client, run_worker):
         make_staff("fin@example.com", ("admin", "finance"))
         make_partner("Ann Applied", status="applied")
         make_partner("Dan Deals", deals=2)
-        from core.tasks import get_queue
+        from core.base.outbox import get_queue
 
         get_queue("default").enqueue("jobs.scheduled.no_such_job", job_id="broken-1")
     run_worker()
@@ -122,7 +124,7 @@ def test_dashboard_and_failed_jobs(app, client, run_worker):
     resp = submit(client, "/admin/jobs/", {}, post_url="/admin/jobs/retry/default/broken-1")
     assert resp.status_code == 302
     with app.app_context():
-        from core.tasks import get_queue
+        from core.base.outbox import get_queue
 
         assert "broken-1" in get_queue("default").job_ids
 
@@ -165,8 +167,8 @@ def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app,
     sums) while one job recomputes them; the next load shows the new figures."""
     import json
 
-    from core.dashboard import CACHE_KEY
-    from core.tasks import get_queue, redis_connection
+    from core.base.outbox import get_queue, redis_connection
+    from core.program.backoffice import CACHE_KEY
 
     with app.app_context():
         make_staff("fin@example.com", ("admin", "finance"))

@@ -13,11 +13,13 @@ from conftest import csrf_from, login, make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 from test_story import admin_action
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Partner, Payout
-from core.payouts import approve_payout, create_payout, fail_payout, mark_paid
-from core.tasks import QUEUE_PAYOUTS, get_queue
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.outbox import QUEUE_PAYOUTS, get_queue
+from core.base.timeutil import now_utc
+from core.money.models import Commission, Payout
+from core.money.payouts import approve_payout, create_payout, fail_payout, mark_paid
+from core.program.models import Partner
 
 
 def text_of(html: str) -> str:
@@ -295,7 +297,7 @@ def test_finance_downloads_csv_exports_for_a_range(app, client):
 def test_dashboard_shows_open_tickets_by_priority_and_age(app, client):
     """Open tickets are counted by priority and by age (under 24 h, 1–3 days, over 3
     days); resolved tickets are left out."""
-    from core.support import open_ticket
+    from core.support.tickets import open_ticket
 
     with app.app_context():
         make_staff("sup@example.com", ("support",))
@@ -354,7 +356,7 @@ def test_every_audited_object_type_is_a_filter_choice():
     screen's "Target type" filter (so no row is unreachable by that filter)."""
     import pathlib
 
-    from core.audit import OBJECT_TYPES
+    from core.base.audit import OBJECT_TYPES
 
     root = pathlib.Path(__file__).resolve().parent.parent
     found = set()
@@ -392,7 +394,7 @@ def test_partner_list_filters_by_team_leader(app, client):
 def test_partner_page_lists_their_tickets(app, client):
     """The partner page lists the partner's support tickets (subject as text, linked to the
     ticket for support), not other partners' tickets."""
-    from core.support import open_ticket
+    from core.support.tickets import open_ticket
 
     with app.app_context():
         make_staff("sup@example.com", ("support",))

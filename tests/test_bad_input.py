@@ -5,20 +5,12 @@ before and after). Real database, real Redis, real RQ worker; no mocks."""
 from conftest import PASSWORD, api_token, login, make_partner, make_staff, submit
 from sqlalchemy import func, select
 
-from core.extensions import db
-from core.models import (
-    ApiToken,
-    AuditLog,
-    Commission,
-    Deal,
-    Lead,
-    LeadActivity,
-    Message,
-    Partner,
-    Payout,
-    Statement,
-    User,
-)
+from core.accounts.models import ApiToken, User
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community.models import Message
+from core.money.models import Commission, Deal, Payout, Statement
+from core.program.models import Lead, LeadActivity, Partner
 
 TABLES = (User, Partner, ApiToken, Lead, LeadActivity, Deal, Commission, Payout, Statement,
           Message, AuditLog)
@@ -231,7 +223,7 @@ def test_chat_rejects_empty_oversized_and_locked_channels(app, client):
                  {"body": "x" * 2001}):
         refused(client.post(f"/api/chat/{general}/messages", headers=headers, json=body), 422)
     with app.app_context():
-        from core.models import Channel
+        from core.community.models import Channel
 
         lounge = db.session.scalar(select(Channel.id).where(Channel.slug == "active-lounge"))
     for cid in (lounge, 999999, HUGE):
@@ -375,8 +367,8 @@ def test_commission_list_shows_only_own(app, client):
 def test_statement_of_another_partner_is_404(app, client, run_worker):
     """A partner can download their own statement PDF but gets 404 for another partner's,
     on the page and in the API; a partner token cannot use the staff statement API."""
-    from core.statements import issue_statement
-    from core.timeutil import now_utc
+    from core.base.timeutil import now_utc
+    from core.money.statements import issue_statement
 
     now = now_utc()
     with app.app_context():
@@ -640,8 +632,8 @@ def test_staff_confirm_refuses_bad_values_unwon_leads_and_twice(app, client):
 
 def _payout_ready(app, name: str) -> tuple[int, int]:
     """A partner with one approved $200.00 commission in a requested payout."""
-    from core.commissions import approve_commissions
-    from core.payouts import create_payout
+    from core.money.commissions import approve_commissions
+    from core.money.payouts import create_payout
 
     with app.app_context():
         p = make_partner(name, email=email_of(name), deals=1)
@@ -655,7 +647,7 @@ def _payout_ready(app, name: str) -> tuple[int, int]:
 def test_support_cannot_approve_a_payout(app, client):
     """Only finance approves payouts: a support user's attempt is a 403, the payout stays
     requested, no job is queued, and the refusal is in the audit log."""
-    from core.tasks import get_queue
+    from core.base.outbox import get_queue
 
     _pid, payout_id = _payout_ready(app, "Paige Payee")
     support = staff_header(app, client, "support@example.com", ("support",))
@@ -667,7 +659,7 @@ def test_support_cannot_approve_a_payout(app, client):
     assert {k: v for k, v in after.items() if k != "audit_log"} == {
         k: v for k, v in before.items() if k != "audit_log"}
     with app.app_context():
-        from core.models import User as U
+        from core.accounts.models import User as U
 
         sid = db.session.scalar(select(U.id).where(U.email == "support@example.com"))
         row = db.session.scalar(select(AuditLog).where(
@@ -682,7 +674,7 @@ def test_approving_the_same_payout_twice_is_409(app, client):
     """Finance approves a payout once; the second approval is a 409 and neither the
     payout nor the transfer queue changes (one job, never two); the audit trail gains
     only the refused attempt."""
-    from core.tasks import get_queue
+    from core.base.outbox import get_queue
 
     _pid, payout_id = _payout_ready(app, "Dora Double")
     finance = staff_header(app, client, "finance@example.com", ("finance",))
@@ -708,8 +700,8 @@ def test_approving_the_same_payout_twice_is_409(app, client):
 def test_payout_below_minimum_is_refused(app, client):
     """A partner with only $20.00 approved cannot request a payout: 422 naming the $50.00
     minimum and their balance; finance cannot force it either. No payout is made."""
-    from core.commissions import approve_commissions, confirm_deal
-    from core.leads import create_lead, move_lead
+    from core.money.commissions import approve_commissions, confirm_deal
+    from core.program.leads import create_lead, move_lead
 
     pid, headers = active_partner(app, client, "Mini Mum")
     finance = staff_header(app, client, "finance@example.com", ("finance",))
@@ -757,7 +749,7 @@ def test_staff_money_endpoints_check_their_input(app, client):
                 "validation_error")
     assert snapshot(app) == before
     with app.app_context():
-        from core.tasks import get_queue
+        from core.base.outbox import get_queue
 
         assert get_queue("pdf").count == 0
 

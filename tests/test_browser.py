@@ -5,9 +5,10 @@ import os
 import pytest
 from conftest import PASSWORD, make_partner, make_staff_once
 
-from core.extensions import db
-from core.models import Lead, Notification
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.community.models import Notification
+from core.program.models import Lead
 
 OUT = os.path.join(os.path.dirname(__file__), "output")
 
@@ -89,9 +90,9 @@ def test_notification_arrives_live_on_any_portal_page(app, live_server, browser)
     """Sarah is on her dashboard with nothing unread when staff confirm her deal: the bell
     gets a badge and messages with links appear (her commission and her First Sale
     badge), without a reload."""
-    from core.commissions import confirm_deal
-    from core.leads import create_lead, move_lead
-    from core.models import Partner
+    from core.money.commissions import confirm_deal
+    from core.program.leads import create_lead, move_lead
+    from core.program.models import Partner
 
     with app.app_context():
         p = make_partner("Sarah Thompson", email="sarah@example.com")

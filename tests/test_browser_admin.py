@@ -7,10 +7,10 @@ import pytest
 from conftest import make_partner, make_staff
 from test_browser import OUT, desktop, staff_log_in
 
-from core.extensions import db
-from core.models import Commission, Payout
-from core.payouts import create_payout
-from core.tasks import QUEUE_PAYOUTS, get_queue
+from core.base.extensions import db
+from core.base.outbox import QUEUE_PAYOUTS, get_queue
+from core.money.models import Commission, Payout
+from core.money.payouts import create_payout
 
 
 @pytest.mark.browser
@@ -74,9 +74,9 @@ def test_staff_approve_a_partner_confirm_a_deal_and_answer_a_ticket(app, live_se
     reads in the portal. A partner typing /admin gets a refusal, not the back office."""
     from test_browser import log_in
 
-    from core.leads import create_lead, move_lead
-    from core.models import Lead, Partner
-    from core.support import open_ticket
+    from core.program.leads import create_lead, move_lead
+    from core.program.models import Lead, Partner
+    from core.support.tickets import open_ticket
 
     with app.app_context():
         make_staff("admin@example.com", ("admin",))

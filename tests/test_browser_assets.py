@@ -9,8 +9,8 @@ from conftest import make_partner, make_staff
 from test_assets import pdf_bytes, stored_pdf
 from test_browser import OUT, desktop, log_in, phone, staff_log_in
 
-from core.extensions import db
-from core.models import Asset
+from core.base.extensions import db
+from core.content.models import Asset
 
 
 @pytest.mark.browser

@@ -48,9 +48,9 @@ def test_jump_to_first_unread_reaches_past_the_first_page(app, live_server, brow
     first message he has not read."""
     from conftest import make_staff
 
-    from core.chat import get_channel_for, mark_read, post_message
-    from core.extensions import db
-    from core.models import User
+    from core.accounts.models import User
+    from core.base.extensions import db
+    from core.community.chat import get_channel_for, mark_read, post_message
 
     with app.app_context():
         make_partner("Mike Reyes", email="mike@example.com")
@@ -87,9 +87,9 @@ def test_a_new_channel_appears_in_an_open_sidebar(app, live_server, browser):
     and up does not show to her (a Starter), neither live nor after a reload."""
     from conftest import make_staff
 
-    from core import moderation
-    from core.extensions import db
-    from core.models import User
+    from core.accounts.models import User
+    from core.base.extensions import db
+    from core.community import moderation
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -122,7 +122,7 @@ def test_two_pages_on_two_eventlet_processes(app, db_url, browser):
     """Production's mode: Sarah's page is served by one eventlet process and Mike's by
     another, Redis between them. Chromium opens the socket by long-polling, upgrades it
     to a compressed WebSocket, and from then on broadcasts are written straight to it
-    (core.fanout): Mike sees Sarah's message rendered, Sarah sees Mike's reaction."""
+    (web.fanout): Mike sees Sarah's message rendered, Sarah sees Mike's reaction."""
     from test_chat_cluster import start_servers, stop_servers
 
     with app.app_context():

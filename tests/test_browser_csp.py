@@ -5,8 +5,9 @@ and edit forms still work under it."""
 import pytest
 from conftest import PASSWORD, make_partner, make_staff
 
-from core.extensions import db
-from core.models import Partner, QuizQuestion, TrainingModule
+from core.base.extensions import db
+from core.content.models import QuizQuestion, TrainingModule
+from core.program.models import Partner
 
 
 class Page:

@@ -6,9 +6,9 @@ import pytest
 from conftest import make_partner, make_staff
 from test_browser import OUT, desktop, log_in, staff_log_in
 
-from core.extensions import db
-from core.models import Notification
-from core.notifications import notify
+from core.base.extensions import db
+from core.community.models import Notification
+from core.community.notifications import notify
 
 
 def small_phone(browser, base, scheme):
@@ -121,8 +121,8 @@ def test_achievement_arrives_live_when_staff_confirm_the_first_deal(app, live_se
     """Sarah waits on her dashboard while finance confirms her first won deal in the back
     office: the achievement appears live in the toast (under the commission) with a link
     to her badges, the bell counts both, and the open drawer shows both."""
-    from core.leads import create_lead, move_lead
-    from core.timeutil import now_utc
+    from core.base.timeutil import now_utc
+    from core.program.leads import create_lead, move_lead
 
     with app.app_context():
         p = make_partner("Sarah Thompson", email="sarah@example.com")

@@ -7,9 +7,9 @@ import pytest
 from conftest import make_partner, make_staff
 from test_browser import OUT, log_in, phone
 
-from core.extensions import db
-from core.models import Commission
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.money.models import Commission
 
 DARK_BG, LIGHT_BG = "rgb(49, 51, 56)", "rgb(255, 255, 255)"
 
@@ -46,7 +46,7 @@ def test_new_pages_fit_a_phone(app, live_server, browser):
         leader = make_partner("Lena Lead", email="lena@example.com", deals=10)
         make_partner("Amy Alpha-Longname-Hyphenated", leader=leader, deals=2)
         make_partner("Bob Beta", leader=leader, deals=1)
-        from core.leads import create_lead
+        from core.program.leads import create_lead
 
         create_lead(leader, {"company_name": "Harbour View Dental"}, leader.user_id)
         db.session.add(Commission(partner_id=leader.id, type="bonus", amount_cents=12345,
@@ -82,7 +82,7 @@ def test_leads_list_offline_and_a_lead_added_offline_is_sent_once_back_online(
     """Sarah loses signal: her leads page still opens (the service worker kept it), the
     lead she adds waits on the phone ("Waiting to send 1") and is sent by itself when the
     signal is back: one lead, in the pipeline."""
-    from core.models import Lead
+    from core.program.models import Lead
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -129,8 +129,8 @@ def test_drag_a_lead_card_to_another_column(app, live_server, browser):
     the lead with "won" chosen, to enter the deal value."""
     from test_browser import desktop
 
-    from core.leads import create_lead
-    from core.models import Lead
+    from core.program.leads import create_lead
+    from core.program.models import Lead
 
     with app.app_context():
         p = make_partner("Maya Chen", email="maya@example.com")
@@ -162,8 +162,8 @@ def test_playbook_library_on_a_phone(app, live_server, browser):
     upvotes it (a plain form): the button says Upvoted and the count is 1. Then she shares
     her own from the form and finds it under My submissions, waiting for review. No page
     scrolls sideways."""
-    from core.playbooks import save_playbook
-    from core.seed_playbooks import DISCOVERY, REAL_ESTATE
+    from core.community.playbooks import save_playbook
+    from core.seed.playbooks import DISCOVERY, REAL_ESTATE
 
     with app.app_context():
         cleo = make_staff("cleo@example.com", ("content",))

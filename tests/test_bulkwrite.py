@@ -1,15 +1,16 @@
-"""``core.bulkwrite``: batched writing of append-only rows keeps every row, in order,
+"""``core.base.bulkwrite``: batched writing of append-only rows keeps every row, in order,
 with the model's defaults, and writes nothing when the block fails."""
 
 import pytest
 from conftest import make_partner, make_staff_once
 from sqlalchemy import select
 
-from core.audit import audit
-from core.bulkwrite import bulk_rows, insert_rows
-from core.extensions import db
-from core.models import AuditLog, Notification
-from core.notifications import notify
+from core.base.audit import audit
+from core.base.bulkwrite import bulk_rows, insert_rows
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community.models import Notification
+from core.community.notifications import notify
 
 
 def test_insert_rows_returns_ids_in_the_order_given_and_fills_defaults(app, ctx):

@@ -6,8 +6,8 @@ import pytest
 import socketio as sio_client
 from conftest import PASSWORD, api_token, login, make_partner
 
-from core.extensions import db
-from core.models import Channel, Message
+from core.base.extensions import db
+from core.community.models import Channel, Message
 
 
 def connect(live_server, token=None, cookies=None, transport="polling"):
@@ -130,7 +130,7 @@ def wait_for(predicate, timeout=5.0):
 def test_suspended_partner_is_cut_off(app, live_server, two_partners):
     """Suspending a partner disconnects their open socket at once (after the commit), and
     they cannot connect again with the same token."""
-    from core.accounts import suspend_partner
+    from core.program.partners import suspend_partner
 
     sarah_uid, _, _ = two_partners
     token = token_for(app, "sarah@example.com")
@@ -140,7 +140,7 @@ def test_suspended_partner_is_cut_off(app, live_server, two_partners):
     try:
         assert client.call("join", {"channel": "general"}, timeout=5)["ok"]
         with app.app_context():
-            from core.models import User
+            from core.accounts.models import User
 
             suspend_partner(db.session.get(User, sarah_uid).partner.id, None, "test")
             db.session.commit()

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from test_chat import connect, token_for
 from test_chat_live import Inbox
 
-from core.extensions import db
-from core.models import AuditLog, Channel, ChatMute, Message, User
+from core.accounts.models import User
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community.models import Channel, ChatMute, Message
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -247,8 +249,8 @@ def test_mute_bites_on_an_open_socket_and_the_form_then_unmute(app, live_server,
 def test_mute_duration_and_targets_are_checked(app, people):
     """A mute shorter than 15 minutes or longer than 30 days, without a reason, or on a
     staff member is refused; no mute is written."""
-    from core import moderation
-    from core.errors import NotFound, ValidationError
+    from core.base.errors import NotFound, ValidationError
+    from core.community import moderation
 
     with app.app_context():
         support = db.session.scalar(select(User).where(User.email == "support@example.com"))
@@ -266,7 +268,7 @@ def test_mute_duration_and_targets_are_checked(app, people):
         again = moderation.mute(support, sarah, 15, "shorter after all")
         db.session.commit()
         assert row.lifted_at is not None and again.lifted_at is None
-        from core.chat import active_mute
+        from core.community.chat import active_mute
 
         assert active_mute(sarah).id == again.id
 
@@ -303,7 +305,7 @@ def test_staff_delete_from_admin_shows_deleted_live(app, live_server, people):
 def test_delete_without_csrf_token_is_refused(app, people):
     """A forged delete (no CSRF token) changes nothing."""
     with app.app_context():
-        from core import chat
+        from core.community import chat
 
         sarah = db.session.get(User, people["sarah"])
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
@@ -365,7 +367,7 @@ def test_each_role_sees_and_opens_only_its_chat_screens(app, people, role, allow
         assert client.get(url).status_code == (200 if url in allowed else 403), (role, url)
     token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
     with app.app_context():
-        from core import chat
+        from core.community import chat
 
         sarah = db.session.get(User, people["sarah"])
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
@@ -428,7 +430,7 @@ def test_partner_is_refused_every_chat_admin_screen(app, people):
 def test_hostile_html_is_escaped_in_the_chat_admin_pages(app, people):
     """A channel named <script>…, a message and a mute reason with a script and a
     partner named with one are shown as text on every chat admin page."""
-    from core import chat, moderation
+    from core.community import chat, moderation
 
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
@@ -457,7 +459,7 @@ def test_moderation_list_query_count_does_not_grow(app, people):
     as with 40 messages from several authors and channels and 4 mutes (no N+1)."""
     from test_admin_queries import count_queries
 
-    from core import chat, moderation
+    from core.community import chat, moderation
 
     def add(n, mutes):
         with app.app_context():

@@ -13,7 +13,7 @@ from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, free_port, make_part
 from test_chat import connect, token_for, wait_for
 from test_chat_live import Inbox
 
-from core.extensions import db
+from core.base.extensions import db
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,8 +78,8 @@ def test_message_crosses_processes(app, cluster):
     """Sarah on server A and Mike on server B: Mike gets Sarah's message live, then her
     edit and her reaction; suspending Mike (from a third process, this test) closes his
     socket on server B."""
-    from core.accounts import suspend_partner
-    from core.models import User
+    from core.accounts.models import User
+    from core.program.partners import suspend_partner
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -103,7 +103,7 @@ def test_message_crosses_processes(app, cluster):
         assert inbox.wait("message_updated", lambda m: m["reactions"])
         with app.app_context():
             mike_user = db.session.scalar(db.select(User).where(User.email == "mike@example.com"))
-            from core.extensions import socketio
+            from core.base.extensions import socketio
 
             # this test process plays "a third process": emits go through the queue
             socketio.server.manager = _queue_manager()
@@ -122,7 +122,7 @@ def test_a_burst_arrives_complete_and_in_order_on_both_processes(app, cluster):
     """Staff post 40 messages without waiting for each answer (staff have no slow mode):
     partners on the sender's process and on the other one each get all 40, each exactly
     once. Then 10 more one after the other: both get them in the order sent. In eventlet
-    mode most of these frames are written straight to the sockets (core.fanout), the
+    mode most of these frames are written straight to the sockets (web.fanout), the
     rest through Engine.IO's queue. (Concurrent sends are stored and broadcast in
     whatever order their transactions finish; the page places messages by id.)"""
     with app.app_context():
@@ -169,7 +169,7 @@ def _queue_manager():
     global _LOCAL
     import socketio
 
-    from core.extensions import socketio as flask_sio
+    from core.base.extensions import socketio as flask_sio
 
     _LOCAL = flask_sio.server.manager
     mgr = socketio.RedisManager(TEST_REDIS_URL, channel=TEST_SOCKETIO_CHANNEL, write_only=True)

@@ -9,8 +9,8 @@ import socketio as sio_client
 from conftest import PASSWORD, csrf_from, make_partner, make_staff
 from test_chat import connect, token_for, wait_for
 
-from core.extensions import db
-from core.models import Channel
+from core.base.extensions import db
+from core.community.models import Channel
 
 
 class Inbox:
@@ -46,8 +46,8 @@ def people(app):
 def test_demotion_kicks_out_of_locked_rooms(app, live_server, people):
     """An Active partner in the Active+ lounge is disconnected the moment staff override
     them down to Starter; on reconnecting, the lounge refuses them but #general works."""
-    from core.models import User
-    from core.tiers import set_override
+    from core.accounts.models import User
+    from core.program.tiers import set_override
 
     token = token_for(app, "sarah@example.com")
     client = connect(live_server, token)
@@ -74,8 +74,9 @@ def test_read_marker_is_written_soon_and_counted_at_once(app, live_server, peopl
     """Mike reads Sarah's two messages: his other devices hear it, his unread badges
     asked right after count them read, and the marker reaches the database within a
     couple of seconds without anything else happening (the batch writer)."""
-    from core import chat
-    from core.models import ChannelMember, User
+    from core.accounts.models import User
+    from core.community import chat
+    from core.community.models import ChannelMember
 
     with app.app_context():
         mike_id = db.session.scalar(db.select(User.id).where(User.email == "mike@example.com"))
@@ -138,8 +139,8 @@ def test_long_outage_catches_up_page_by_page(app, live_server, people):
     join the server hands them over 200 at a time and says when there is more, and
     following ``more`` with ``history`` from the highest id he holds gets every one,
     in order, once."""
-    from core.chat import CATCH_UP_LIMIT, get_channel_for, post_message
-    from core.models import User
+    from core.accounts.models import User
+    from core.community.chat import CATCH_UP_LIMIT, get_channel_for, post_message
 
     with app.app_context():
         staff = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
@@ -282,7 +283,7 @@ def test_presence_changes_arrive_in_batches(app, live_server, people):
     """Mike's socket hears Sarah come online and go offline as ``presence`` events holding
     a list of changes (one event per process per batch, not one per socket per change),
     each within about a second; his own join lists her state."""
-    from core.models import User
+    from core.accounts.models import User
     from portal.chat_events import PRESENCE_BATCH_SECONDS
 
     with app.app_context():

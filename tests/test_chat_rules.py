@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from conftest import login, make_partner, make_staff, minimal_pdf
 
-from core import chat, presence
-from core.errors import Forbidden, NotFound, ValidationError
-from core.extensions import db
-from core.models import AuditLog, Channel, Message, Notification, User
-from core.tasks import redis_connection
+from core.accounts.models import User
+from core.base.errors import Forbidden, NotFound, ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.outbox import redis_connection
+from core.community import chat, presence
+from core.community.models import Channel, Message, Notification
 
 
 def channel(slug):
@@ -27,7 +29,7 @@ def test_tier_locked_channels_follow_effective_tier(ctx):
     """A starter partner cannot see the Active+ lounge; an active one can; a staff
     override down to starter takes it away at once, and one up to elite opens the
     elite council."""
-    from core.tiers import set_override
+    from core.program.tiers import set_override
 
     starter = make_partner("Sam Starter")
     active = make_partner("Ana Active", deals=3)
@@ -318,7 +320,7 @@ def test_a_message_posted_while_redis_is_down_is_kept(app):
     from conftest import free_port, login, make_partner, submit
     from redis import Redis
 
-    from core.models import Message
+    from core.community.models import Message
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")

@@ -1,4 +1,4 @@
-"""Confirming several won leads in one transaction (``core.commissions.confirm_deals``,
+"""Confirming several won leads in one transaction (``core.money.commissions.confirm_deals``,
 ``POST /api/staff/deals/confirm``): a CRM sync pays exactly what the same confirmations
 one by one would, is all or nothing, and two batches sharing partners neither lose a
 count nor deadlock (money issue "Commissions and ledger", "Integration API")."""
@@ -9,11 +9,14 @@ import pytest
 from conftest import api_token, make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 
-from core.commissions import confirm_deal, confirm_deals
-from core.errors import Conflict, NotFound, ValidationError
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import AuditLog, Commission, Deal, Notification, Partner
+from core.base.errors import Conflict, NotFound, ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community.models import Notification
+from core.money.commissions import confirm_deal, confirm_deals
+from core.money.models import Commission, Deal
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner
 
 
 def won_lead(partner: Partner, value_cents: int = 100000, company: str = "Client Co") -> int:
@@ -211,7 +214,7 @@ def test_two_batches_sharing_partners_at_once_count_every_deal_without_deadlock(
     PostgreSQL only: SQLite serialises writers, so the batches cannot interleave there."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers; the interleaving needs PostgreSQL")
-    import core.commissions as commissions
+    import core.money.commissions as commissions
 
     recruiter = make_partner("Rex Recruiter", deals=3)
     people = [make_partner("Ann One", recruiter=recruiter), make_partner("Ben Two", deals=1),

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from conftest import login, make_partner, make_staff, make_staff_once, submit
 
-from core.extensions import db
-from core.models import Commission, Lead
-from core.timeutil import month_bounds, now_utc
+from core.base.extensions import db
+from core.base.timeutil import month_bounds, now_utc
+from core.money.models import Commission
+from core.program.models import Lead
 
 
 def text_of(html: str) -> str:
@@ -22,8 +23,8 @@ def last_month_moment():
 
 
 def other_closes(partner, company: str, cents: int):
-    from core.commissions import confirm_deal
-    from core.leads import create_lead, move_lead
+    from core.money.commissions import confirm_deal
+    from core.program.leads import create_lead, move_lead
 
     lead = create_lead(partner, {"company_name": company}, partner.user_id)
     move_lead(lead, "won", partner.user_id, cents)
@@ -55,16 +56,16 @@ def test_activity_feed_shows_others_events_without_amounts_or_clients(app, clien
         sarah = make_partner("Sarah Thompson")
         other_closes(sarah, "SecretCo Holdings", 777700)
         make_partner("Tina Tiers", deals=3)  # promoted to Active
-        from core.models import TrainingModule
+        from core.content.models import TrainingModule
 
         db.session.add(TrainingModule(slug="cold-calling", title="Cold calling 101",
                                       channel="sales-fundamentals", position=9))
-        from core import chat
+        from core.community import chat
 
         staff = make_staff("news@example.com", ("admin",))
         chat.post_message(staff, chat.get_channel_for(staff, "announcements"),
                           "Webinar on **Friday**: pricing for restaurants")
-        from core.notifications import notify
+        from core.community.notifications import notify
 
         notify(me.user_id, "commission", "Your own notice", "only for Mia")
         db.session.commit()
@@ -85,8 +86,8 @@ def test_feed_hides_announcements_from_applicants_and_others_notices(app, client
     with app.app_context():
         make_partner("Ann Applied", email="ann@example.com", status="applied")
         mia = make_partner("Mia Me")
-        from core import chat
-        from core.notifications import notify
+        from core.community import chat
+        from core.community.notifications import notify
 
         staff = make_staff("news@example.com", ("admin",))
         chat.post_message(staff, chat.get_channel_for(staff, "announcements"), "Members only")
@@ -101,7 +102,7 @@ def test_feed_hides_announcements_from_applicants_and_others_notices(app, client
 def test_log_sale_marks_own_open_lead_won_and_refuses_others(app, client):
     with app.app_context():
         me = make_partner("Mia Me", email="mia@example.com")
-        from core.leads import create_lead
+        from core.program.leads import create_lead
 
         mine = create_lead(me, {"company_name": "Acme Bakery"}, me.user_id)
         other = make_partner("Oscar Other")

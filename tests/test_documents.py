@@ -15,12 +15,13 @@ import zxingcpp
 from conftest import login, make_partner, submit
 from PIL import Image
 
-from core.branding import normalise_color, process_logo
-from core.documents import install_builtin_templates
-from core.errors import ValidationError
-from core.extensions import db
-from core.models import DocumentTemplate, MaterialRender, Notification, PartnerBranding
-from core.tasks import QUEUE_PDF, get_queue
+from core.base.errors import ValidationError
+from core.base.extensions import db
+from core.base.outbox import QUEUE_PDF, get_queue
+from core.community.models import Notification
+from core.content.branding import normalise_color, process_logo
+from core.content.materials import install_builtin_templates
+from core.content.models import DocumentTemplate, MaterialRender, PartnerBranding
 
 OUTPUT = Path(__file__).parent / "output"
 
@@ -172,8 +173,8 @@ def test_partner_brands_requests_and_downloads_all_three_materials(app, template
 def test_white_label_needs_performer(app, templates, run_worker):
     """The white-label sheet is refused to a starter and made for a Performer partner,
     with the partner's brand and no SISO masthead."""
-    from core.documents import request_material
-    from core.errors import Forbidden
+    from core.base.errors import Forbidden
+    from core.content.materials import request_material
 
     with app.app_context():
         starter = make_partner("Sam Starter")
@@ -253,7 +254,7 @@ def test_branding_form_refuses_bad_logo_with_a_clear_message(app, client):
 def test_template_rules_keep_partner_text_out_of_css(ctx):
     """A template may not put slots into <style> or style= attributes, nor use unknown
     variables; the CSS sees only validated brand colours."""
-    from core.documents import render_material_html, sample_context, validate_template
+    from core.content.materials import render_material_html, sample_context, validate_template
 
     ok_html = "<h1>{{ partner.display_name }}</h1><img src='{{ qr }}'>"
     validate_template(ok_html, "h1 { color: {{ brand.primary }} }")

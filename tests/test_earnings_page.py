@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import api_token, login, make_partner
 
-from core.earnings import change_percent, chart_bars, monthly_earned
-from core.extensions import db
-from core.models import Commission
-from core.timeutil import month_bounds, now_utc
+from core.base.extensions import db
+from core.base.timeutil import month_bounds, now_utc
+from core.money.earnings import change_percent, chart_bars, monthly_earned
+from core.money.models import Commission
 
 
 def text_of(html: str) -> str:
@@ -127,7 +127,7 @@ def test_api_filters_and_chart(app, client):
 
 def test_dashboard_glance_agrees_with_the_statement_figures(ctx):
     """month_glance (two queries) gives the same months as earnings_summary (statements)."""
-    from core.earnings import earnings_summary, month_glance
+    from core.money.earnings import earnings_summary, month_glance
 
     p = make_partner("Gina Glance", deals=2)
     bonus(p.id, 20000, months_ago(1))

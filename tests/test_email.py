@@ -21,8 +21,10 @@ from conftest import (
 )
 from itsdangerous.timed import TimestampSigner
 
-from core.extensions import db
-from core.models import Notification, Payout, User
+from core.accounts.models import User
+from core.base.extensions import db
+from core.community.models import Notification
+from core.money.models import Payout
 
 NEW_PASSWORD = "a-fresh-and-long-passphrase"
 
@@ -154,7 +156,7 @@ def test_tampered_expired_and_foreign_links_are_refused(app, client, monkeypatch
     """A link with a changed character, one older than 48 hours, a reset token used as a
     verification link: each is a 400 page saying why and what to do; the address stays
     unverified."""
-    from core import account_email
+    from core.accounts import email_links as account_email
 
     with app.app_context():
         p = make_partner("Tess Tamper", email="tess@example.com", verified=False)
@@ -184,9 +186,9 @@ def test_unverified_partner_may_look_but_not_request_a_payout(app, client, outbo
     request button disabled and why; the page's POST and the API are refused with the
     same sentence (403 email_unverified) and no payout exists; once verified, the API
     request goes through."""
-    from core import account_email
-    from core.commissions import approve_commissions
-    from core.models import Commission
+    from core.accounts import email_links as account_email
+    from core.money.commissions import approve_commissions
+    from core.money.models import Commission
 
     with app.app_context():
         p = make_partner("Una Verified", email="una@example.com", deals=1, verified=False)
@@ -246,8 +248,8 @@ def test_resend_is_throttled(app, client, outbox, run_worker, monkeypatch):
 
 def test_staff_and_seeded_partners_count_as_verified(app, client):
     """Staff and partners made by the seed see no banner and may request payouts."""
-    from core import account_email
-    from core.accounts import create_staff
+    from core.accounts import email_links as account_email
+    from core.accounts.users import create_staff
 
     with app.app_context():
         staff = create_staff("ops@example.com", PASSWORD, "Ops", ["support"])
@@ -350,7 +352,7 @@ def test_reset_sets_the_password_ends_other_sessions_and_dies(app, outbox, run_w
 def test_expired_and_tampered_reset_links_change_nothing(app, client, monkeypatch):
     """A reset link older than an hour, or altered, is a 400 page with a way to ask for
     a new one, also when the form is posted; the password stays as it was."""
-    from core import account_email
+    from core.accounts import email_links as account_email
 
     with app.app_context():
         p = make_partner("Ed Expired", email="ed@example.com")
@@ -394,8 +396,8 @@ def test_ticket_reply_email_honours_the_contact_preference(app, outbox, run_work
     """Support replies to two partners' tickets: the one with "E-mail me..." on gets an
     e-mail (both parts, the reply escaped in the HTML); the one who turned it off in the
     profile gets none, but both see the notice in the portal."""
-    from core.profile import update_profile
-    from core.support import open_ticket, reply
+    from core.program.profile import update_profile
+    from core.support.tickets import open_ticket, reply
 
     with app.app_context():
         on = make_partner("Ona Optin", email="ona@example.com")
@@ -428,11 +430,12 @@ def test_what_matters_is_emailed_and_the_rest_is_not(app, outbox, run_worker):
     """Approval, commission approved, tier up, payout sent and payout failed each reach
     a verified partner's inbox; a new pending commission and an unverified partner's
     notices stay in the portal only."""
-    from core.accounts import approve_partner
-    from core.commissions import approve_commissions, confirm_deal
-    from core.leads import create_lead, move_lead
-    from core.models import Commission, Partner
-    from core.payouts import create_payout, fail_payout, mark_paid
+    from core.money.commissions import approve_commissions, confirm_deal
+    from core.money.models import Commission
+    from core.money.payouts import create_payout, fail_payout, mark_paid
+    from core.program.leads import create_lead, move_lead
+    from core.program.models import Partner
+    from core.program.partners import approve_partner
 
     with app.app_context():
         staff = make_staff("fin@example.com", ("admin", "finance"))
@@ -478,9 +481,9 @@ def test_what_matters_is_emailed_and_the_rest_is_not(app, outbox, run_worker):
 def test_a_redelivered_job_sends_the_copy_once(app, outbox):
     """RQ delivers at least once: running the notification job twice sends one e-mail,
     and a partner who opted out after the notice was made gets none."""
-    from core.models import Partner
-    from core.notifications import notify
-    from core.profile import update_profile
+    from core.community.notifications import notify
+    from core.program.models import Partner
+    from core.program.profile import update_profile
     from jobs.email import send_notification_email
     from jobs.runtime import set_app
 
@@ -512,7 +515,7 @@ def smtp_server(app):
     as ``MAIL_SERVER`` would (then switched back)."""
     from aiosmtpd.controller import Controller
 
-    from core.extensions import mail
+    from core.base.extensions import mail
 
     class Collect:
         def __init__(self):
@@ -543,7 +546,7 @@ def test_smtp_delivers_a_message_with_both_parts(app, smtp_server, outbox, run_w
     """With MAIL_SERVER set, the worker sends over SMTP: the server receives one message
     from the configured sender to the partner, with a plain-text and an HTML part; the
     outbox stays empty."""
-    from core.notifications import notify
+    from core.community.notifications import notify
 
     with app.app_context():
         p = make_partner("Sam Smtp", email="sam@example.com")
@@ -564,7 +567,7 @@ def test_smtp_delivers_a_message_with_both_parts(app, smtp_server, outbox, run_w
 def test_mail_settings_from_the_environment(monkeypatch):
     """MAIL_SERVER switches to SMTP with the given port, login and TLS; without it mail
     goes to the outbox; STARTTLS and implicit TLS together are refused."""
-    from core.config import OUTBOX_BACKEND, Config, mail_settings
+    from core.base.config import OUTBOX_BACKEND, Config, mail_settings
 
     for name in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD",
                  "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_DEFAULT_SENDER"):
@@ -588,7 +591,7 @@ def test_mail_settings_from_the_environment(monkeypatch):
 def test_new_pages_carry_no_inline_script(app, client):
     """The CSP forbids inline script: the new pages use none (no <script> without src,
     no on*= handlers)."""
-    from core import account_email
+    from core.accounts import email_links as account_email
 
     with app.app_context():
         p = make_partner("Cy Csp", email="cy@example.com", verified=False)
@@ -609,7 +612,8 @@ def test_support_sends_a_locked_out_partner_a_reset_link(app, client, outbox, ru
     """Rita calls support: they press "Send password reset e-mail" on her profile; the
     link reaches her own address only (support never sees it), and it is audited. A
     content user may not, and a suspended partner gets none."""
-    from core.models import AuditLog, Partner
+    from core.base.models import AuditLog
+    from core.program.models import Partner
 
     with app.app_context():
         rita = make_partner("Rita Reset", email="rita@example.com")

@@ -1,4 +1,4 @@
-"""Direct WebSocket writes (``core.fanout``) against a real eventlet Socket.IO server
+"""Direct WebSocket writes (``web.fanout``) against a real eventlet Socket.IO server
 process (tests/fanout_server.py) and real clients: broadcasts arrive whole and in order,
 also compressed (permessage-deflate, as browsers ask), and a client that stops reading
 neither stalls the broadcast for the others nor loses or reorders its own messages."""
@@ -17,7 +17,7 @@ import socketio
 import websocket
 from conftest import free_port
 
-from core import fanout
+from web import fanout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

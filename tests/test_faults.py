@@ -21,9 +21,9 @@ from test_stripe_payouts import (  # noqa: F401  (fixtures)
     stripe_app,
 )
 
-from core.extensions import db
-from core.models import Payout
-from core.payouts import create_payout
+from core.base.extensions import db
+from core.money.models import Payout
+from core.money.payouts import create_payout
 
 
 def test_redis_down_while_finance_approves_a_payout(stripe_app, fake_stripe,  # noqa: F811

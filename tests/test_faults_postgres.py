@@ -40,10 +40,10 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 #: the app must not be created twice in the pytest process).
 SETUP = f"""
 from flask_migrate import upgrade
-from core import create_app
-from core.accounts import register_partner
-from core.extensions import db
-from core.seed import seed_reference_data
+from web.app import create_app
+from core.program.partners import register_partner
+from core.base.extensions import db
+from core.seed.demo import seed_reference_data
 
 app = create_app()
 with app.app_context():
@@ -291,7 +291,7 @@ def test_lost_connection_answers_503_in_process(client, ctx, monkeypatch):
     from conftest import api_token, login, make_partner
     from sqlalchemy.exc import OperationalError
 
-    import core.leads
+    import core.program.leads
 
     make_partner("Lou Lost", email="lou@example.com")
     auth = api_token(client, "lou@example.com")
@@ -300,8 +300,8 @@ def test_lost_connection_answers_503_in_process(client, ctx, monkeypatch):
     def lost(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(core.leads, "partner_leads", lost)  # the API list
-    monkeypatch.setattr(core.leads, "pipeline", lost)  # the pipeline page
+    monkeypatch.setattr(core.program.leads, "partner_leads", lost)  # the API list
+    monkeypatch.setattr(core.program.leads, "pipeline", lost)  # the pipeline page
     resp = client.get("/api/partner/leads", headers=auth)
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     assert resp.get_json()["error"]["code"] == "database_unavailable"

@@ -39,9 +39,11 @@ from test_stripe_payouts import (  # noqa: F401  (fixtures)
 )
 from test_worker_loss import ROOT, child_holding, wait_for, wait_until_serving
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Notification, Payout, PayoutTransfer
-from core.payouts import PAYOUT_JOB_RETRIES, approve_payout, available_cents, create_payout
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community.models import Notification
+from core.money.models import Commission, Payout, PayoutTransfer
+from core.money.payouts import PAYOUT_JOB_RETRIES, approve_payout, available_cents, create_payout
 from jobs.scheduled import sweep_payouts
 
 #: Seconds the fake holds the transfer request: far longer than the test needs to act.
@@ -77,7 +79,7 @@ def approved_payout_setup(app, fake):
 
 
 def approve(app, info) -> None:
-    from core.models import User
+    from core.accounts.models import User
 
     with app.app_context():
         approve_payout(info["pid"], db.session.get(User, info["finance_id"]))
@@ -239,7 +241,7 @@ def test_work_horse_killed_on_every_try_then_the_sweeper_pays_once(
 def test_retry_intervals_come_from_the_environment(monkeypatch):
     """``RQ_RETRY_INTERVALS`` (used above to make the back-off short) is read as whole
     seconds; a bad value stops the app with a sentence naming the variable."""
-    from core.config import Config
+    from core.base.config import Config
 
     monkeypatch.setenv("RQ_RETRY_INTERVALS", "1, 2,30")
     assert Config.from_env()["RQ_RETRY_INTERVALS"] == (1, 2, 30)

@@ -7,9 +7,9 @@ import re
 from conftest import login, make_partner
 from sqlalchemy import event, insert
 
-from core.extensions import db
-from core.models import Lead
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.program.models import Lead
 
 
 def add_leads(partner_id: int, count: int, status: str, prefix: str) -> None:
@@ -76,7 +76,7 @@ def test_a_lead_sent_twice_by_the_offline_queue_is_one_lead(app, client):
     with nothing stored; another partner's lead with the same device id is their own."""
     from conftest import csrf_from
 
-    from core.models import Lead
+    from core.program.models import Lead
 
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -120,7 +120,7 @@ def test_pipeline_cards_move_on_by_button_and_back_to_the_pipeline(app, client):
     moved by posting its id."""
     from conftest import csrf_from
 
-    from core.leads import create_lead, move_lead
+    from core.program.leads import create_lead, move_lead
 
     with app.app_context():
         p = make_partner("Maya Chen", email="maya@example.com")

@@ -5,9 +5,10 @@ from conftest import make_partner
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from core.extensions import db
-from core.ledger_guard import LedgerViolation
-from core.models import AuditLog, Commission
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.ledger_guard import LedgerViolation
+from core.money.models import Commission
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from test_chat_cluster import start_servers
 from test_chat_live import Inbox
 from test_documents import request_pdf, templates  # noqa: F401  (fixture)
 
-from core.extensions import db
-from core.models import MaterialRender
+from core.base.extensions import db
+from core.content.models import MaterialRender
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import PASSWORD, TEST_REDIS_URL, csrf_from, make_partner, make_staff
 
-from core.config import Config
+from core.base.config import Config
 
 WRONG = "not-the-password-at-all"
 
@@ -144,7 +144,7 @@ def test_password_change_counts_against_the_account(client, pat, low_limits):
 def test_counters_live_in_the_apps_redis(app, client, pat):
     """The limiter stores its counters in the app's own Redis database (REDIS_URL), so
     every web process shares them and tests use their own database."""
-    from core.tasks import redis_connection
+    from core.base.outbox import redis_connection
 
     assert app.config["RATELIMIT_STORAGE_URI"] == TEST_REDIS_URL
     api_login(client, pat, WRONG)
@@ -191,7 +191,7 @@ def test_proxy_count_decides_the_client_address(count, seen):
     per-IP limits count clients, not the proxy; 0 keeps the socket's address."""
     from flask import Flask, request
 
-    from core import trust_proxies
+    from web.app import trust_proxies
 
     tiny = Flask("tiny")
     tiny.config["PROXY_COUNT"] = count

@@ -9,10 +9,12 @@ import pytest
 from conftest import make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 
-from core.commissions import confirm_deal
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import Commission, Partner, User
+from core.accounts.models import User
+from core.base.extensions import db
+from core.money.commissions import confirm_deal
+from core.money.models import Commission
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner
 
 
 def won_lead(partner: Partner, value_cents: int = 100000, company: str = "Client Co") -> int:
@@ -35,7 +37,7 @@ def test_two_confirmations_for_one_partner_at_once_count_both_and_pay_one_referr
     transactions cannot interleave there and the race cannot happen (nor be shown)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers; the lost update needs PostgreSQL")
-    import core.commissions as commissions
+    import core.money.commissions as commissions
 
     recruiter = make_partner("Rita Recruiter", deals=3)  # active tier: 5% referral bonus
     recruit = make_partner("Rick Recruit", recruiter=recruiter)
@@ -122,9 +124,9 @@ def test_statement_pdf_lists_the_lines_behind_its_totals(app, ctx, run_worker):
     month before the PDF is rendered. The PDF still lists exactly the lines that make its
     printed totals (they add up, to the cent) and not the later commission; re-issuing
     gives version 2, which lists it and whose totals include it."""
-    from core.models import Statement
-    from core.statements import issue_statement
-    from core.timeutil import now_utc
+    from core.base.timeutil import now_utc
+    from core.money.models import Statement
+    from core.money.statements import issue_statement
 
     p = make_partner("Stella Statement", deals=1)       # $1,000 deal: $200.00 commission
     finance = make_staff()
@@ -179,8 +181,8 @@ def test_approve_due_leaves_bonuses_for_staff(app, ctx):
     """Once the holding period is over, ``flask approve-due`` approves the partner's deal
     commission but not their challenge prize / manual bonus, which stays pending until
     finance approves it."""
-    from core.commissions import add_bonus, approve_commissions
-    from core.timeutil import now_utc
+    from core.base.timeutil import now_utc
+    from core.money.commissions import add_bonus, approve_commissions
 
     p = make_partner("Bonnie Bonus")
     confirm_deal(won_lead(p, 100000), make_staff_once().id)
@@ -205,7 +207,9 @@ def test_approve_due_leaves_bonuses_for_staff(app, ctx):
 # --- 5. refused attempts on money are audited, and nothing else changes ------------------
 
 def _counts() -> dict:
-    from core.models import AuditLog, Deal, Notification, Payout, PayoutTransfer, Statement
+    from core.base.models import AuditLog
+    from core.community.models import Notification
+    from core.money.models import Deal, Payout, PayoutTransfer, Statement
 
     return {m.__tablename__: db.session.scalar(select(func.count()).select_from(m))
             for m in (User, Partner, Deal, Commission, Payout, PayoutTransfer, Statement,
@@ -215,8 +219,8 @@ def _counts() -> dict:
 def _requested_payout(name: str, value_cents: int = 500000, **kw) -> tuple[Partner, int]:
     """A partner with one approved commission (20% of ``value_cents``) gathered into a
     requested payout."""
-    from core.commissions import approve_commissions
-    from core.payouts import create_payout
+    from core.money.commissions import approve_commissions
+    from core.money.payouts import create_payout
 
     p = make_partner(name, **kw)
     _deal, made = confirm_deal(won_lead(p, value_cents), make_staff_once().id)
@@ -237,10 +241,11 @@ def test_refused_payout_approvals_and_stale_transitions_are_audited(app, ctx, cl
 
     from conftest import api_token
 
-    from core.commissions import cancel_deal
-    from core.models import AuditLog, Deal, Payout
-    from core.payouts import approve_payout, set_payout_minimum
-    from core.tasks import get_queue
+    from core.base.models import AuditLog
+    from core.base.outbox import get_queue
+    from core.money.commissions import cancel_deal
+    from core.money.models import Deal, Payout
+    from core.money.payouts import approve_payout, set_payout_minimum
 
     finance = make_staff("finance@example.com", ("finance",))
     own, own_pid = _requested_payout("Fiona Finance-Partner", email="fiona@example.com")
@@ -303,7 +308,7 @@ def test_cancel_refunded_accepts_only_json_booleans(app, ctx, client):
     null; ``false`` cancels the deal and ``true`` refunds one."""
     from conftest import api_token
 
-    from core.models import Deal
+    from core.money.models import Deal
 
     make_staff("finance@example.com", ("finance",))
     p = make_partner("Ruth Refund", deals=2)
@@ -340,8 +345,9 @@ def test_twenty_parallel_confirmations_of_one_lead_pay_once_and_the_others_get_4
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
     from conftest import api_token
 
-    import core.commissions as commissions
-    from core.models import AuditLog, Deal
+    import core.money.commissions as commissions
+    from core.base.models import AuditLog
+    from core.money.models import Deal
 
     partner = make_partner("Pia Parallel")
     lead_id = won_lead(partner, 250000, "Race Co")

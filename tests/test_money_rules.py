@@ -9,29 +9,29 @@ import pytest
 from conftest import make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 
-from core.commissions import approve_commissions, cancel_deal, confirm_deal, set_team
-from core.earnings import earnings_summary
-from core.errors import Conflict, Forbidden, ValidationError
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import (
-    AuditLog,
-    Commission,
-    Deal,
-    Notification,
-    Partner,
-    Payout,
-    PayoutTransfer,
-    TierOverride,
-    TrainingModule,
-    User,
+from core.accounts.models import User
+from core.base.errors import Conflict, Forbidden, ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.outbox import QUEUE_PAYOUTS, get_queue, redis_connection
+from core.base.timeutil import month_bounds, now_utc
+from core.community.models import Notification
+from core.content.models import TrainingModule
+from core.money.cents import commission_cents
+from core.money.commissions import approve_commissions, cancel_deal, confirm_deal, set_team
+from core.money.earnings import earnings_summary
+from core.money.models import Commission, Deal, Payout, PayoutTransfer
+from core.money.payouts import (
+    approve_payout,
+    available_cents,
+    create_payout,
+    fail_payout,
+    mark_paid,
 )
-from core.money import commission_cents
-from core.payouts import approve_payout, available_cents, create_payout, fail_payout, mark_paid
-from core.statements import issue_statement, statement_figures, statement_lines
-from core.tasks import QUEUE_PAYOUTS, get_queue, redis_connection
-from core.tiers import computed_tier, standing, tier_by_key
-from core.timeutil import month_bounds, now_utc
+from core.money.statements import issue_statement, statement_figures, statement_lines
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner, TierOverride
+from core.program.tiers import computed_tier, standing, tier_by_key
 
 # --- helpers ----------------------------------------------------------------------------
 

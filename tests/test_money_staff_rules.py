@@ -7,16 +7,18 @@ import pytest
 from conftest import make_partner, make_staff, make_staff_once
 from sqlalchemy import func, select
 
-from core.commissions import (
+from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.outbox import QUEUE_PAYOUTS, get_queue
+from core.money.commissions import (
     cancel_deal,
     hold_commissions,
     reverse_commission,
     reverse_commissions,
 )
-from core.errors import Conflict, Forbidden, NotFound, ValidationError
-from core.extensions import db
-from core.models import AuditLog, Commission, Deal, Payout
-from core.payouts import (
+from core.money.models import Commission, Deal, Payout
+from core.money.payouts import (
     approve_payout,
     available_cents,
     create_payout,
@@ -25,7 +27,6 @@ from core.payouts import (
     retried_as,
     retry_payout,
 )
-from core.tasks import QUEUE_PAYOUTS, get_queue
 
 
 def _approve_all(partner_id):

@@ -7,9 +7,9 @@ import re
 from conftest import csrf_from, login, make_partner
 from sqlalchemy import func, select
 
-from core.extensions import db
-from core.models import Notification
-from core.notifications import DRAWER_LIMIT, notify
+from core.base.extensions import db
+from core.community.models import Notification
+from core.community.notifications import DRAWER_LIMIT, notify
 
 
 def unread(user_id) -> int:
@@ -28,7 +28,7 @@ def setup_two(app, n=3):
         db.session.flush()
         first = db.session.scalar(select(Notification).where(
             Notification.user_id == mia.user_id).order_by(Notification.id))
-        from core.timeutil import now_utc
+        from core.base.timeutil import now_utc
 
         first.read_at = now_utc()
         db.session.commit()

@@ -20,22 +20,17 @@ and bodies that were not yet tried with fields a partner does not own.
 from conftest import PASSWORD, api_token, csrf_from, login, make_partner, make_staff_once, submit
 from sqlalchemy import func, select
 
-from core.commissions import approve_commissions
-from core.extensions import db
-from core.models import (
-    AuditLog,
-    Commission,
-    Lead,
-    Partner,
-    PartnerBranding,
-    Payout,
-    SupportTicket,
-    TierOverride,
-    User,
-)
-from core.payouts import create_payout
-from core.statements import issue_statement
-from core.timeutil import now_utc
+from core.accounts.models import User
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.timeutil import now_utc
+from core.content.models import PartnerBranding
+from core.money.commissions import approve_commissions
+from core.money.models import Commission, Payout
+from core.money.payouts import create_payout
+from core.money.statements import issue_statement
+from core.program.models import Lead, Partner, TierOverride
+from core.support.models import SupportTicket
 
 
 def _b_with_money(app) -> dict:
@@ -116,7 +111,7 @@ def test_lead_forms_ignore_owner_stage_and_value(app):
     with app.app_context():
         a = make_partner("Al Lead", email="a@example.com")
         b = make_partner("Bea Lead", email="b@example.com")
-        from core.leads import create_lead
+        from core.program.leads import create_lead
 
         b_lead = create_lead(b, {"company_name": "B's prospect"}, b.user_id).id
         db.session.commit()

@@ -8,10 +8,11 @@ import pytest
 from conftest import csrf_from, login, make_partner
 from sqlalchemy import event
 
-from core.extensions import db
-from core.models import Lead, Partner, TrainingCompletion, TrainingModule
-from core.onboarding import checklist
-from core.referrals import record_click
+from core.base.extensions import db
+from core.content.models import TrainingCompletion, TrainingModule
+from core.program.models import Lead, Partner
+from core.program.onboarding import checklist
+from core.program.referrals import record_click
 
 #: A phone browser's user agent (bots and preview fetchers are not clicks).
 PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "

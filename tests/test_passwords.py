@@ -4,10 +4,10 @@ passwords, at registration (page and API), staff creation and password change.""
 import pytest
 from conftest import PASSWORD, csrf_from, login, make_partner, make_staff
 
-from core import accounts
-from core.errors import ValidationError
-from core.extensions import db
-from core.models import User
+from core.accounts import users as accounts
+from core.accounts.models import User
+from core.base.errors import ValidationError
+from core.base.extensions import db
 
 COMMON = ["1234567890", "qwertyuiop", "password12", "basketball", "1q2w3e4r5t"]
 
@@ -18,11 +18,11 @@ def users(app) -> int:
 
 
 def test_list_is_shipped_and_large():
-    """The list ships with the app (a plain text file in core/) and has at least 10,000
+    """The list ships with the app (a plain text file in core/accounts/) and has at least 10,000
     entries, including ones long enough to pass the length rule."""
     words = accounts.common_passwords()
     assert len(words) >= 10_000
-    assert accounts.COMMON_PASSWORDS_FILE.parent.name == "core"
+    assert accounts.COMMON_PASSWORDS_FILE.parent.name == "accounts"
     assert sum(1 for w in words if len(w) >= accounts.MIN_PASSWORD) > 1000
     assert all(w == w.lower() for w in words)
 

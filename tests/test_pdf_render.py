@@ -16,7 +16,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from core.pdf import (
+from core.base.pdf import (
     STATIC_URL_PREFIX,
     ForbiddenResourceError,
     SafeURLFetcher,

@@ -15,14 +15,21 @@ import pypdf
 import pytest
 from conftest import login, make_partner, make_staff
 
-from core.branding import save_branding
-from core.documents import install_builtin_templates, prepare_template_change, request_material
-from core.errors import ValidationError
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import DocumentTemplate, MaterialRender, Notification, Partner, Statement
-from core.statements import issue_statement
-from core.timeutil import now_utc
+from core.base.errors import ValidationError
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.community.models import Notification
+from core.content.branding import save_branding
+from core.content.materials import (
+    install_builtin_templates,
+    prepare_template_change,
+    request_material,
+)
+from core.content.models import DocumentTemplate, MaterialRender
+from core.money.models import Statement
+from core.money.statements import issue_statement
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner
 
 
 @pytest.fixture
@@ -96,7 +103,7 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
         for i, text in enumerate(bad):
             lead = create_lead(p, {"company_name": text[:200]}, p.user_id)
             move_lead(lead, "won", p.user_id, 150000 + i)
-            from core.commissions import confirm_deal
+            from core.money.commissions import confirm_deal
             confirm_deal(lead.id, staff.id)
         save_branding(p, app.config["STORAGE_DIR"], bad[4][:80], bad[5][:160], "#0F766E")
         install_builtin_templates()
@@ -245,7 +252,7 @@ def test_template_bombs_are_refused_at_save_without_growing_the_web_process(ctx,
     so the web process neither grows nor stalls for more than the cap."""
     import time
 
-    from core.documents import validate_template
+    from core.content.materials import validate_template
 
     before = _peak_rss_mb()
     started = time.monotonic()

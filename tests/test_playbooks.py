@@ -10,10 +10,12 @@ from conftest import api_token, csrf_from, login, make_partner, make_staff, subm
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import playbooks
-from core.errors import Forbidden, ValidationError
-from core.extensions import db
-from core.models import AuditLog, Notification, Playbook, PlaybookUpvote, User
+from core.accounts.models import User
+from core.base.errors import Forbidden, ValidationError
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.community import playbooks
+from core.community.models import Notification, Playbook, PlaybookUpvote
 
 BODY = ("Open with the problem you saw on their phone, not with our portfolio. "
         "Then ask for fifteen minutes, never for the sale.")
@@ -457,7 +459,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_changes(app, people):
         resp = client.post("/api/partner/playbooks", headers=headers, json={**good, **change})
         assert resp.status_code == 422, (change, resp.get_json())
         assert message in resp.get_json()["error"]["message"], (change, resp.get_json())
-    # NUL is refused for every request before any view runs (core.create_app)
+    # NUL is refused for every request before any view runs (web.app.create_app)
     resp = client.post("/api/partner/playbooks", headers=headers,
                        json={**good, "body": BODY + "\x00"})
     assert resp.status_code == 400 and "NUL" in resp.get_json()["error"]["message"]
@@ -573,7 +575,7 @@ def test_foreign_and_impossible_ids_are_not_found(app, people):
 def test_demo_seed_has_the_essential_scripts(ctx):
     """The demo data holds 5-10 published staff scripts across industries (seed 003), a
     partner's published playbook with upvotes and one submission waiting for review."""
-    from core.seed import seed_demo
+    from core.seed.demo import seed_demo
 
     seed_demo()
     db.session.commit()

@@ -5,8 +5,9 @@ import re
 
 from conftest import api_token, login, make_partner, submit
 
-from core.extensions import db
-from core.models import AuditLog, Partner
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.program.models import Partner
 
 
 def text_of(html: str) -> str:
@@ -113,7 +114,7 @@ def test_times_show_in_the_partners_time_zone(app, client):
     """After choosing a time zone, the partner reads notice times in it (stored UTC)."""
     from datetime import UTC, datetime
 
-    from core.models import Notification
+    from core.community.models import Notification
 
     with app.app_context():
         p = make_partner("Sarah Thompson", email="sarah@example.com")

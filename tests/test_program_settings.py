@@ -2,8 +2,10 @@
 
 from conftest import api_token, login, make_partner, make_staff, submit
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Tier
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.models import Commission
+from core.program.models import Tier
 
 
 def test_admin_edits_a_tier_and_new_deals_use_it(app, client):

@@ -33,8 +33,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.accounts import hash_password, reactivate_partner, suspend_partner
-from core.commissions import (
+from core.accounts.models import User
+from core.accounts.users import hash_password
+from core.base.errors import Conflict, DomainError, Forbidden, ValidationError
+from core.base.extensions import db
+from core.base.outbox import redis_connection
+from core.base.timeutil import now_utc
+from core.content.models import TrainingCompletion, TrainingModule
+from core.money.commissions import (
     add_bonus,
     approve_commissions,
     cancel_deal,
@@ -42,21 +48,9 @@ from core.commissions import (
     hold_commission,
     set_team,
 )
-from core.earnings import earnings_summary
-from core.errors import Conflict, DomainError, Forbidden, ValidationError
-from core.extensions import db
-from core.leads import create_lead, move_lead
-from core.models import (
-    Commission,
-    Deal,
-    Partner,
-    Payout,
-    PayoutTransfer,
-    TrainingCompletion,
-    TrainingModule,
-    User,
-)
-from core.payouts import (
+from core.money.earnings import earnings_summary
+from core.money.models import Commission, Deal, Payout, PayoutTransfer
+from core.money.payouts import (
     approve_payout,
     available_cents,
     create_payout,
@@ -66,11 +60,12 @@ from core.payouts import (
     record_transfer,
     start_transfer,
 )
-from core.statements import statement_lines
-from core.stripe_connect import reverse_payout
-from core.tasks import redis_connection
-from core.tiers import all_tiers, computed_tier, standing, tier_by_key
-from core.timeutil import now_utc
+from core.money.statements import statement_lines
+from core.money.stripe_connect import reverse_payout
+from core.program.leads import create_lead, move_lead
+from core.program.models import Partner
+from core.program.partners import reactivate_partner, suspend_partner
+from core.program.tiers import all_tiers, computed_tier, standing, tier_by_key
 
 # --- the rules, written out independently of core -------------------------------------
 
@@ -834,7 +829,7 @@ def _sum(q) -> int:
 
 
 def _set_override(partner_id, actor_id, tier, rate):
-    from core.tiers import set_override
+    from core.program.tiers import set_override
 
     return set_override(partner_id, actor_id, tier_key=tier, base_rate_bps=rate,
                         reason="property test")

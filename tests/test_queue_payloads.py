@@ -7,7 +7,7 @@ from rq import Queue
 from rq.job import Job
 from rq.serializers import DefaultSerializer
 
-from core.tasks import QUEUE_PDF, get_queue, redis_connection
+from core.base.outbox import QUEUE_PDF, get_queue, redis_connection
 
 
 class Boom:
@@ -59,7 +59,7 @@ def test_a_json_job_naming_any_other_function_is_refused_not_run(app, run_worker
         q = get_queue(QUEUE_PDF)
         q.enqueue("os.system", cmd, job_id="evil-system", retry=Retry(max=3))
         q.enqueue("subprocess.getoutput", cmd, job_id="evil-subprocess")
-        q.enqueue("core.accounts.create_staff", "x@example.com", "pw", "X", ["admin"],
+        q.enqueue("core.accounts.users.create_staff", "x@example.com", "pw", "X", ["admin"],
                   job_id="evil-internal")
         q.enqueue("jobs.scheduled.approve_due", job_id="evil-callback",
                   on_failure=Callback("os.system"), on_success=Callback("os.system"))
@@ -79,7 +79,7 @@ def test_a_json_job_naming_any_other_function_is_refused_not_run(app, run_worker
         assert conn.zcard("rq:scheduled:pdf") == 0  # nothing waits to be retried
         good = Job.fetch(ok.id, connection=conn, serializer=q.serializer)
         assert good.get_status() == "finished"
-        from core.extensions import db
-        from core.models import User
+        from core.accounts.models import User
+        from core.base.extensions import db
 
         assert db.session.scalar(db.select(User).where(User.email == "x@example.com")) is None

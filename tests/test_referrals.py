@@ -4,8 +4,8 @@ import json
 
 from conftest import login, make_partner, submit
 
-from core.extensions import db
-from core.models import Lead, ReferralClick
+from core.base.extensions import db
+from core.program.models import Lead, ReferralClick
 
 
 def test_visit_then_lead_is_attributed(app):
@@ -88,7 +88,7 @@ def test_bots_previews_and_repeat_visits_are_not_clicks(app, monkeypatch):
     keyed by the day, so tomorrow's hash of the same visitor is another."""
     from datetime import timedelta
 
-    import core.referrals as referrals
+    import core.program.referrals as referrals
 
     with app.app_context():
         code = make_partner("Cleo Counted").referral_code

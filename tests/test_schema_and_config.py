@@ -10,10 +10,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from conftest import TEST_REDIS_URL
 
-from core import create_app
-from core.config import ProductionConfig
-from core.extensions import db
-from core.models import Tier, User
+from core.accounts.models import User
+from core.base.config import ProductionConfig
+from core.base.extensions import db
+from core.program.models import Tier
+from web.app import create_app
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -58,7 +59,7 @@ def test_production_refuses_to_start_without_secret(monkeypatch):
 def test_socketio_message_queue_setting(monkeypatch, value, expected):
     """SOCKETIO_MESSAGE_QUEUE as the README's settings table says: an empty value is
     kept (it turns the queue off), not replaced by the default."""
-    from core.config import Config
+    from core.base.config import Config
 
     if value is None:
         monkeypatch.delenv("SOCKETIO_MESSAGE_QUEUE", raising=False)
@@ -70,7 +71,7 @@ def test_socketio_message_queue_setting(monkeypatch, value, expected):
 def test_socketio_channel_setting(monkeypatch):
     """SOCKETIO_CHANNEL names the message queue's pub/sub channel (README): Flask-SocketIO's
     own default when unset, so web processes and workers of one deployment agree."""
-    from core.config import Config
+    from core.base.config import Config
 
     monkeypatch.delenv("SOCKETIO_CHANNEL", raising=False)
     assert Config.from_env()["SOCKETIO_CHANNEL"] == "flask-socketio"
@@ -81,8 +82,8 @@ def test_socketio_channel_setting(monkeypatch):
 def test_message_queue_pool_and_keepalive_settings():
     """The queue URL gets a pool large enough for a burst of emits under eventlet unless
     it sets one; the Engine.IO keep-alive uses the settings (interval, grace, timeout)."""
-    from core.config import queue_url
-    from core.extensions import socketio
+    from core.base.config import queue_url
+    from core.base.extensions import socketio
 
     assert queue_url("redis://h:6379/2", 1000) == "redis://h:6379/2?max_connections=1000"
     assert queue_url("redis://h/2?health_check_interval=5", 7) == \
@@ -142,8 +143,10 @@ def test_create_staff_cli(app, db_url, tmp_path):
 def test_seed_demo_cli(app, db_url, tmp_path):
     """`flask seed-demo` fills an empty database with 30+ partners in all four tiers, and a
     second run with --if-empty changes nothing."""
-    from core.models import Channel, Commission, Message, Partner, Payout
-    from core.tiers import standing
+    from core.community.models import Channel, Message
+    from core.money.models import Commission, Payout
+    from core.program.models import Partner
+    from core.program.tiers import standing
 
     first = _flask(["seed-demo"], db_url, tmp_path)
     assert first.returncode == 0, first.stderr

@@ -8,9 +8,9 @@ import re
 import pytest
 from conftest import PASSWORD, csrf_from, login, make_partner, make_staff
 
-from core import content_security_policy
-from core.config import Config, ProductionConfig, TestingConfig
-from core.security_paths import safe_next
+from core.base.config import Config, ProductionConfig, TestingConfig
+from web.app import content_security_policy
+from web.redirects import safe_next
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,9 @@ import time
 import pytest
 from conftest import PASSWORD, api_token, csrf_from, login, make_partner, make_staff
 
-from core import accounts
-from core.extensions import db
-from core.models import User
+from core.accounts import users as accounts
+from core.accounts.models import User
+from core.base.extensions import db
 
 NEW_PASSWORD = "plum-orbit-tractor-42"
 

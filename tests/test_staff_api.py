@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from conftest import api_token, make_partner, make_staff
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Payout, TierOverride
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.timeutil import now_utc
+from core.money.models import Commission, Payout
+from core.program.models import TierOverride
 
 COMMISSION_FIELDS = {"id", "partner_id", "deal_id", "type", "amount_cents", "rate_bps",
                      "status", "created_at"}
@@ -26,7 +28,7 @@ def test_confirm_cancel_and_approve_flow(app, client):
     h = staff_headers(app, client)
     with app.app_context():
         p = make_partner("Sarah Thompson")
-        from core.leads import create_lead, move_lead
+        from core.program.leads import create_lead, move_lead
 
         lead = create_lead(p, {"company_name": "TechCorp"}, p.user_id)
         move_lead(lead, "won", p.user_id, 150000)
@@ -74,7 +76,7 @@ def test_team_and_loops(app, client):
                            json={"team_leader_id": ids[0], "recruiter_id": None}, headers=h)
     assert self_lead.status_code == 422
     with app.app_context():
-        from core.models import Partner
+        from core.program.models import Partner
 
         assert db.session.get(Partner, ids[0]).team_leader_id is None
 
@@ -120,7 +122,7 @@ def test_api_keys_are_scoped_shown_once_and_revocable(app, client):
     with app.app_context():
         p = make_partner("Pat Applicant", status="applied")
         pid = p.id
-        from core.models import ApiToken
+        from core.accounts.models import ApiToken
 
         assert secret not in {t.token_hash for t in db.session.scalars(db.select(ApiToken))}
     assert client.post("/api/staff/payouts/batch", headers=kh).status_code == 403
@@ -178,7 +180,7 @@ def test_bonus_and_holding_period(app, client, run_worker):
         old = db.session.scalar(db.select(Commission).where(Commission.type == "base"))
         old.hold_until = now_utc() - timedelta(minutes=1)
         db.session.commit()
-        from core.tasks import get_queue
+        from core.base.outbox import get_queue
 
         get_queue("default").enqueue("jobs.scheduled.approve_due")
     run_worker()

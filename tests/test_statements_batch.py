@@ -13,13 +13,15 @@ from conftest import csrf_from, login, make_partner, make_staff, submit
 from markupsafe import escape
 from rq.job import Job
 
-from core.commissions import add_bonus
-from core.extensions import db
-from core.models import Notification, Partner, Statement, StatementBatch
-from core.money import format_cents
-from core.statements import statement_figures, statement_lines
-from core.tasks import redis_connection
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.outbox import redis_connection
+from core.base.timeutil import now_utc
+from core.community.models import Notification
+from core.money.cents import format_cents
+from core.money.commissions import add_bonus
+from core.money.models import Statement, StatementBatch
+from core.money.statements import statement_figures, statement_lines
+from core.program.models import Partner
 
 
 def money_in(text: str) -> list[int]:

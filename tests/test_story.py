@@ -11,9 +11,11 @@ import threading
 import socketio as sio_client
 from conftest import PASSWORD, csrf_from, login, make_staff, submit
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Lead, Partner, Payout, Statement
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.base.timeutil import now_utc
+from core.money.models import Commission, Payout, Statement
+from core.program.models import Lead, Partner
 
 
 def admin_action(client, view: str, action: str, ids: list[int]):

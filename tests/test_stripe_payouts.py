@@ -12,10 +12,11 @@ import pytest
 from conftest import make_partner, make_staff
 from stripe_fake import start_fake_stripe, stop_fake_stripe
 
-from core.extensions import db
-from core.models import AuditLog, Commission, Payout, PayoutTransfer, StripeEvent
-from core.payouts import approve_payout, available_cents, create_payout
-from core.stripe_connect import onboarding_link, refresh_account
+from core.base.extensions import db
+from core.base.models import AuditLog
+from core.money.models import Commission, Payout, PayoutTransfer, StripeEvent
+from core.money.payouts import approve_payout, available_cents, create_payout
+from core.money.stripe_connect import onboarding_link, refresh_account
 
 WEBHOOK_SECRET = "whsec_test_siso"
 
@@ -171,7 +172,7 @@ def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, f
     from jobs.payouts import send_payout
 
     with stripe_app.app_context():
-        from core.gateways import TransientGatewayError
+        from core.money.gateways import TransientGatewayError
 
         with pytest.raises(TransientGatewayError):
             send_payout(pid)
@@ -211,7 +212,7 @@ def test_refused_transfer_fails_and_returns_balance(stripe_app, fake_stripe):
 def test_no_payout_method_cannot_be_approved(stripe_app):
     """Finance cannot approve a Stripe payout for a partner who never onboarded: a clear
     error, an audit row of the attempt, and the payout stays requested."""
-    from core.errors import ValidationError
+    from core.base.errors import ValidationError
 
     with stripe_app.app_context():
         partner = make_partner("Mike Reyes", deals=3)
@@ -285,7 +286,7 @@ def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_str
     readable message naming the key to look for in Stripe, the commissions are back in
     the partner's balance, the partner is told, and nothing was transferred. The sweeper
     leaves the failed payout alone."""
-    from core.models import Notification
+    from core.community.models import Notification
     from jobs.runtime import set_app
     from jobs.scheduled import sweep_payouts
 
@@ -315,14 +316,14 @@ def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_str
         assert "Payout failed" in titles
         assert db.session.scalar(db.select(AuditLog.id).where(
             AuditLog.action == "payout.failed", AuditLog.object_id == pid)) is not None
-        from core.timeutil import now_utc
+        from core.base.timeutil import now_utc
 
         db.session.execute(db.update(Payout).where(Payout.id == pid).values(
             approved_at=now_utc() - timedelta(minutes=10)))  # old enough to be swept
         db.session.commit()
     assert sweep_payouts() == {"enqueued": 0, "failed": 0}
     with stripe_app.app_context():
-        from core.tasks import get_queue
+        from core.base.outbox import get_queue
 
         assert get_queue("payouts").count == 0
 
@@ -334,8 +335,8 @@ def test_sweeper_resends_recent_lost_jobs_and_fails_old_ones(stripe_app, fake_st
     resends the first two (same key; each is then paid once) and fails the old one with a
     message to check Stripe, since Stripe forgets idempotency keys after 24 hours and a
     resend could pay twice. Its commissions are back in the balance; it is never resent."""
-    from core.tasks import get_queue
-    from core.timeutil import now_utc
+    from core.base.outbox import get_queue
+    from core.base.timeutil import now_utc
     from jobs.runtime import set_app
     from jobs.scheduled import sweep_payouts
 

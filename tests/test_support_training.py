@@ -4,9 +4,12 @@ from datetime import timedelta
 
 from conftest import api_token, login, make_partner, make_staff, submit
 
-from core.extensions import db
-from core.models import Commission, Notification, Partner, QuizQuestion, TrainingModule
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.community.models import Notification
+from core.content.models import QuizQuestion, TrainingModule
+from core.money.models import Commission
+from core.program.models import Partner
 
 
 def test_ticket_round_trip(app):
@@ -35,7 +38,7 @@ def test_ticket_round_trip(app):
     with app.app_context():
         assert db.session.scalar(db.select(Notification.title).where(
             Notification.kind == "ticket")) == "Support replied: Payout <late>"
-        from core.models import SupportTicket
+        from core.support.models import SupportTicket
 
         t = db.session.get(SupportTicket, tid)
         assert t.status == "in_progress" and t.first_response_at is not None
@@ -99,8 +102,8 @@ def test_training_pages(app, client):
 def test_challenge_award_creates_bonus_once(app):
     """Finance creates a challenge, deals in the window count, and after it ends awarding
     gives each winner a pending bonus commission; awarding twice is refused."""
-    from core.challenges import award, create_challenge, standings
-    from core.errors import Conflict
+    from core.base.errors import Conflict
+    from core.community.challenges import award, create_challenge, standings
 
     with app.app_context():
         fin = make_staff("fin@example.com", ("finance",))

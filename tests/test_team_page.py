@@ -5,8 +5,8 @@ import re
 
 from conftest import api_token, login, make_partner, make_staff_once
 
-from core.extensions import db
-from core.models import Deal
+from core.base.extensions import db
+from core.money.models import Deal
 
 
 def text_of(html: str) -> str:
@@ -36,7 +36,7 @@ def test_leader_sees_members_deals_and_override_from_the_ledger(app, client):
         other = make_partner("Otto Other", deals=10)
         make_partner("Zed Stranger", leader=other, deals=3)
         code = leader.referral_code
-        from core.commissions import cancel_deal
+        from core.money.commissions import cancel_deal
 
         bob_deal = db.session.scalar(db.select(Deal.id).where(Deal.partner_id == bob.id))
         cancel_deal(bob_deal, make_staff_once().id, "client walked away")
@@ -64,8 +64,8 @@ def test_member_opens_their_leaders_channel(app, client):
     html = client.get("/partner/team").get_data(as_text=True)
     assert "Open #general-chat" in html  # the leader has not opened their channel yet
     with app.app_context():
-        from core import chat
-        from core.models import Partner
+        from core.community import chat
+        from core.program.models import Partner
 
         chat.ensure_team_channel(db.session.get(Partner, leader_id))
         db.session.commit()

@@ -8,9 +8,9 @@ import pyotp
 import pytest
 from conftest import PASSWORD, csrf_from, login, make_partner, make_staff
 
-from core.config import Config
-from core.extensions import db
-from core.models import User
+from core.accounts.models import User
+from core.base.config import Config
+from core.base.extensions import db
 
 
 @pytest.fixture(autouse=True)

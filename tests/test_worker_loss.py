@@ -21,11 +21,11 @@ from conftest import TEST_REDIS_URL, make_partner, make_staff_once
 from sqlalchemy import insert
 from test_documents import pdf_text
 
-from core.extensions import db
-from core.models import Commission, Statement
-from core.money import format_cents
-from core.statements import issue_statement
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.money.cents import format_cents
+from core.money.models import Commission, Statement
+from core.money.statements import issue_statement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINES = 1200  # about 30 pages: a few seconds of WeasyPrint, time enough to be killed in

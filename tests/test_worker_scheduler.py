@@ -25,9 +25,10 @@ from test_stripe_payouts import (  # noqa: F401  (fixtures)
 )
 from test_worker_loss import ROOT, children_of, wait_for, worker_children
 
-from core.extensions import db
-from core.models import Payout, User
-from core.payouts import approve_payout, create_payout
+from core.accounts.models import User
+from core.base.extensions import db
+from core.money.models import Payout
+from core.money.payouts import approve_payout, create_payout
 
 
 class OwnRedis:
@@ -166,7 +167,7 @@ def test_the_sweeper_releases_a_retry_no_scheduler_put_back(stripe_app, fake_str
     from rq import Retry
     from rq.registry import ScheduledJobRegistry
 
-    from core.tasks import QUEUE_PAYOUTS, get_queue
+    from core.base.outbox import QUEUE_PAYOUTS, get_queue
     from jobs.scheduled import sweep_payouts
 
     with stripe_app.app_context():

@@ -18,10 +18,10 @@ from conftest import TEST_REDIS_URL, make_partner, make_staff_once
 from sqlalchemy import insert
 from test_worker_loss import ROOT, child_holding, wait_for, wait_until_serving, worker_children
 
-from core.extensions import db
-from core.models import Commission, Statement
-from core.statements import issue_statement
-from core.timeutil import now_utc
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.money.models import Commission, Statement
+from core.money.statements import issue_statement
 
 
 def issue_statements(app, count: int, lines: int = 3) -> list[int]:

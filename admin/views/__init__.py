@@ -1,6 +1,6 @@
 """Back-office views, one module per area."""
 
-from core.extensions import db
+from core.base.extensions import db
 
 
 def register_views(admin) -> None:
@@ -18,21 +18,13 @@ def register_views(admin) -> None:
     from admin.views.program import SettingsView, TierView
     from admin.views.staff import ReauthView, StaffView
     from admin.views.support import ChallengeView, TicketView
-    from core.models import (
-        AuditLog,
-        Challenge,
-        Commission,
-        Deal,
-        Lead,
-        Partner,
-        Payout,
-        QuizQuestion,
-        Statement,
-        SupportTicket,
-        Tier,
-        TrainingModule,
-        User,
-    )
+    from core.accounts.models import User
+    from core.base.models import AuditLog
+    from core.community.models import Challenge
+    from core.content.models import QuizQuestion, TrainingModule
+    from core.money.models import Commission, Deal, Payout, Statement
+    from core.program.models import Lead, Partner, Tier
+    from core.support.models import SupportTicket
 
     admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
     admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))
@@ -66,7 +58,7 @@ def register_views(admin) -> None:
     admin.add_view(StaffView(User, db, name="Staff", endpoint="staff", category="Program"))
     admin.add_view(JobsView(name="Jobs", endpoint="jobs", url="jobs", category="Program"))
     from admin.views.chat import AnnouncementView, ChannelView, ModerationView
-    from core.models import Channel
+    from core.community.models import Channel
 
     admin.add_view(ChannelView(Channel, db, name="Channels", endpoint="chat_channels",
                                url="chat/channels", category="Chat"))

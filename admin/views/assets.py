@@ -1,7 +1,7 @@
 """Back office for marketing assets (issue 4 "Assets"): content staff (and admins) upload
 files with title, category, tier and co-brandable flag, see download counts, deactivate.
 
-Thin: the upload rules, the storage and the audit rows are in ``core.assets``."""
+Thin: the upload rules, the storage and the audit rows are in ``core.content.resources``."""
 
 from flask import current_app, flash, redirect, url_for
 from flask_admin import expose
@@ -18,11 +18,11 @@ from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from admin.views.documents import TIER_CHOICES
-from core import assets
-from core.errors import NotFound
-from core.extensions import get_row
-from core.models import Asset
-from core.tiers import all_tiers
+from core.base.errors import NotFound
+from core.base.extensions import get_row
+from core.content import resources as assets
+from core.content.models import Asset
+from core.program.tiers import all_tiers
 
 ROLES = ("content",)
 
@@ -174,7 +174,7 @@ class AssetView(StaffModelView):
 
 def register_asset_views(admin) -> None:
     """Add the Assets screen (called from ``admin.views.register_views``)."""
-    from core.extensions import db
+    from core.base.extensions import db
 
     admin.add_view(AssetView(Asset, db, name="Assets", endpoint="assets", url="assets",
                              category="Content"))

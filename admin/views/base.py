@@ -8,8 +8,8 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_login import current_user
 
-from core.errors import DomainError
-from core.extensions import db
+from core.base.errors import DomainError
+from core.base.extensions import db
 
 
 def staff_with(*roles: str) -> bool:
@@ -108,7 +108,7 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from core.dashboard import TICKET_AGES, dashboard_figures
+        from core.program.backoffice import TICKET_AGES, dashboard_figures
 
         return self.render("admin/dashboard.html", d=dashboard_figures(),
                            ticket_ages=TICKET_AGES)
@@ -130,7 +130,7 @@ def needs_reauth():
     flash("For this action, confirm your password first.", "info")
     from urllib.parse import urlsplit
 
-    from core.security_paths import safe_next
+    from web.redirects import safe_next
 
     target = request.full_path.rstrip("?")
     if request.method == "POST":  # come back to the page the form was on

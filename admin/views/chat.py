@@ -1,6 +1,6 @@
 """Chat in the back office (back-office issue "Chat"): channels and announcements for the
 content role, moderation (delete, mute, unmute) for the support role; admin has both.
-Thin: each screen parses its form and calls one function of ``core.moderation``, which
+Thin: each screen parses its form and calls one function of ``core.community.moderation``, which
 checks the role again, audits and broadcasts after the commit."""
 
 from flask import flash, redirect, request, url_for
@@ -12,11 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from core import moderation
-from core.errors import DomainError
-from core.extensions import db
-from core.models import Channel
-from core.models.chat import MAX_MESSAGE_CHARS
+from core.base.errors import DomainError
+from core.base.extensions import db
+from core.community import moderation
+from core.community.models import MAX_MESSAGE_CHARS, Channel
 
 
 class ChannelForm(FlaskForm):
@@ -132,7 +131,7 @@ class ModerationView(BaseView):
             return refuse()
         form = MuteForm()
         if request.method == "GET" and request.args.get("user_id", type=int):
-            from core.models import User
+            from core.accounts.models import User
 
             user = db.session.get(User, request.args.get("user_id", type=int))
             if user is not None and not user.is_staff:

@@ -6,8 +6,8 @@ from wtforms.validators import URL, NumberRange, Optional
 
 from admin.views.base import StaffModelView
 from admin.views.fields import ChoiceQuerySelectField
-from core.extensions import db
-from core.models import TrainingModule
+from core.base.extensions import db
+from core.content.models import TrainingModule
 
 
 def _modules():
@@ -23,7 +23,7 @@ class ModuleField(ChoiceQuerySelectField):
 
 class TrainingView(StaffModelView):
     """Training modules: content (Markdown, shown formatted in the portal by
-    ``core.training.render_module_body``), video link, tier requirement, order."""
+    ``core.content.training.render_module_body``), video link, tier requirement, order."""
 
     roles = ("content",)
     can_create = True

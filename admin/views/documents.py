@@ -15,11 +15,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from core import documents, statement_batches, statements
-from core.errors import DomainError, NotFound
-from core.extensions import db, get_row
-from core.models import DocumentTemplate, StatementBatch
-from core.timeutil import now_utc
+from core.base.errors import DomainError, NotFound
+from core.base.extensions import db, get_row
+from core.base.timeutil import now_utc
+from core.content import materials as documents
+from core.content.models import DocumentTemplate
+from core.money import statement_batches, statements
+from core.money.models import StatementBatch
 
 TIER_CHOICES = [(k, k.title()) for k in ("starter", "active", "performer", "elite")]
 
@@ -174,7 +176,7 @@ class StatementBatchView(BaseView):
 
 def register_document_views(admin) -> None:
     """Add the document factory's screens (called from ``admin.views.register_views``)."""
-    from core.models import MaterialRender
+    from core.content.models import MaterialRender
 
     admin.add_view(StatementBatchView(name="Statement batches", endpoint="statement_batches",
                                       url="statement-batches", category="Money"))

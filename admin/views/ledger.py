@@ -19,13 +19,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
-from core import commissions, payouts, statements, tasks
-from core.audit import OBJECT_TYPES, staff_choices
-from core.errors import DomainError, NotFound
-from core.extensions import db, get_row
-from core.models import AuditLog, Commission, Partner, Payout, Statement, User
-from core.money import format_cents
-from core.timeutil import now_utc
+from core.accounts.models import User
+from core.base import outbox as tasks
+from core.base.audit import OBJECT_TYPES, staff_choices
+from core.base.errors import DomainError, NotFound
+from core.base.extensions import db, get_row
+from core.base.models import AuditLog
+from core.base.timeutil import now_utc
+from core.money import commissions, payouts, statements
+from core.money.cents import format_cents
+from core.money.models import Commission, Payout, Statement
+from core.program.models import Partner
 
 
 def _money(view, context, model, name):
@@ -329,7 +333,7 @@ class ExportForm(FlaskForm):
 
 class ExportView(BaseView):
     """Finance downloads commissions and/or payouts of a date range as CSV (the API's
-    export, ``core.exports``; text cells are guarded against spreadsheet formulas)."""
+    export, ``core.money.exports``; text cells are guarded against spreadsheet formulas)."""
 
     def is_accessible(self):
         return staff_with("finance")
@@ -343,7 +347,7 @@ class ExportView(BaseView):
 
         from flask import Response
 
-        from core import exports
+        from core.money import exports
 
         if not staff_with("finance"):
             return refuse()

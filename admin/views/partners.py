@@ -15,11 +15,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
-from core import accounts, commissions
-from core.errors import NotFound, ValidationError
-from core.extensions import db, get_row
-from core.models import Deal, Lead, Partner, User
-from core.money import format_cents, parse_dollars
+from core.accounts import users as accounts
+from core.accounts.models import User
+from core.base.errors import NotFound, ValidationError
+from core.base.extensions import db, get_row
+from core.money import commissions
+from core.money.cents import format_cents, parse_dollars
+from core.money.models import Deal
+from core.program import partners
+from core.program.models import Lead, Partner
 
 
 def _money(view, context, model, name):
@@ -58,9 +62,11 @@ class PartnerProfileMixin:
 
     @expose("/profile/<int:partner_id>", methods=["GET"])
     def profile(self, partner_id: int):
-        from core.earnings import earnings_summary
-        from core.models import AuditLog, Deal, Payout, SupportTicket
-        from core.tiers import all_tiers, tier_status
+        from core.base.models import AuditLog
+        from core.money.earnings import earnings_summary
+        from core.money.models import Deal, Payout
+        from core.program.tiers import all_tiers, tier_status
+        from core.support.models import SupportTicket
 
         p = db.session.get(Partner, partner_id)
         if p is None:
@@ -91,7 +97,7 @@ class PartnerProfileMixin:
     def override(self, partner_id: int):
         from datetime import UTC, datetime
 
-        from core.tiers import all_tiers, set_override
+        from core.program.tiers import all_tiers, set_override
 
         if not staff_with("admin"):
             return refuse()
@@ -122,7 +128,7 @@ class PartnerProfileMixin:
     @expose("/profile/<int:partner_id>/reset-password", methods=["POST"])
     def reset_password(self, partner_id: int):
         """Send the partner the password-reset e-mail (admin and support)."""
-        from core.account_email import staff_send_password_reset
+        from core.accounts.email_links import staff_send_password_reset
 
         if not staff_with("support"):
             return refuse()
@@ -242,15 +248,15 @@ class PartnerView(PartnerProfileMixin, StaffModelView):
 
     @action("approve", "Approve application", "Approve the selected applications?")
     def action_approve(self, ids):
-        return self._each(ids, accounts.approve_partner, "Approved")
+        return self._each(ids, partners.approve_partner, "Approved")
 
     @action("suspend", "Suspend", "Suspend the selected partners? They are logged out at once.")
     def action_suspend(self, ids):
-        return self._each(ids, accounts.suspend_partner, "Suspended")
+        return self._each(ids, partners.suspend_partner, "Suspended")
 
     @action("reactivate", "Reactivate", "Reactivate the selected partners?")
     def action_reactivate(self, ids):
-        return self._each(ids, accounts.reactivate_partner, "Reactivated")
+        return self._each(ids, partners.reactivate_partner, "Reactivated")
 
 
 class ConfirmForm(FlaskForm):
@@ -296,7 +302,7 @@ class LeadView(StaffModelView):
             "Their commissions are created now.")
     def action_confirm(self, ids):
         """Confirm several won leads at their reported values in one transaction, all or
-        nothing (``core.commissions.confirm_deals``): the refusal names the lead."""
+        nothing (``core.money.commissions.confirm_deals``): the refusal names the lead."""
         if not staff_with("finance"):
             return refuse()
         done = run_domain(lambda: commissions.confirm_deals(

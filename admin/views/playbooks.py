@@ -1,7 +1,7 @@
 """The playbook library in the back office (content role): write and edit playbooks, and
 the review queue of partners' submissions with Publish and Reject (with a note).
 
-Thin: the rules, the audit rows and the author's notification are in ``core.playbooks``,
+Thin: the rules, the audit rows and the author's notification are in ``core.community.playbooks``,
 which checks the content role again."""
 
 from flask import flash, redirect, url_for
@@ -16,9 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from core import playbooks
-from core.models import Playbook
-from core.models.playbook import PLAYBOOK_STATUSES
+from core.community import playbooks
+from core.community.models import PLAYBOOK_STATUSES, Playbook
 
 ROLES = ("content",)
 
@@ -161,7 +160,7 @@ class PlaybookReviewView(BaseView):
 
 def register_playbook_views(admin) -> None:
     """Add the Playbooks screen and the review queue (from ``admin.views.register_views``)."""
-    from core.extensions import db
+    from core.base.extensions import db
 
     admin.add_view(PlaybookView(Playbook, db, name="Playbooks", endpoint="playbooks",
                                 url="playbooks", category="Content"))

@@ -8,11 +8,12 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from core import payouts, tiers
-from core.errors import NotFound
-from core.extensions import db
-from core.models import Tier
-from core.money import format_cents
+from core.base.errors import NotFound
+from core.base.extensions import db
+from core.money import payouts
+from core.money.cents import format_cents
+from core.program import tiers
+from core.program.models import Tier
 
 
 class TierForm(FlaskForm):
@@ -33,7 +34,7 @@ class TierForm(FlaskForm):
 
 
 class TierView(StaffModelView):
-    """Tiers as rows; edits go through ``core.tiers.update_tier`` (validated, audited)."""
+    """Tiers as rows; edits go through ``core.program.tiers.update_tier`` (validated, audited)."""
 
     roles = ("admin",)
     column_list = ("key", "name", "min_deals", "base_rate_bps", "referral_rate_bps",

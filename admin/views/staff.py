@@ -13,12 +13,11 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
-from core import accounts
-from core.errors import NotFound
-from core.extensions import db
-from core.models import User
-from core.models.user import STAFF_ROLES
-from core.security_paths import safe_next
+from core.accounts import users as accounts
+from core.accounts.models import STAFF_ROLES, User
+from core.base.errors import NotFound
+from core.base.extensions import db
+from web.redirects import safe_next
 
 
 class PasswordForm(FlaskForm):

@@ -14,13 +14,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from core import challenges, support
-from core.errors import NotFound
-from core.extensions import db
-from core.models import Challenge, Partner, SupportTicket, User
-from core.models.support import TICKET_STATUSES
-from core.money import format_cents
-from core.timeutil import now_utc
+from core.accounts.models import User
+from core.base.errors import NotFound
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.community import challenges
+from core.community.models import Challenge
+from core.money.cents import format_cents
+from core.program.models import Partner
+from core.support import tickets as support
+from core.support.models import TICKET_STATUSES, SupportTicket
 
 PRIORITY_ORDER = case({"urgent": 0, "high": 1, "medium": 2, "low": 3},
                       value=SupportTicket.priority, else_=4)
@@ -135,7 +138,7 @@ class ChallengeView(StaffModelView):
                     start, end = (datetime.strptime(x.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
                                   for x in (form.starts.data, form.ends.data))
                 except ValueError:
-                    from core.errors import ValidationError
+                    from core.base.errors import ValidationError
 
                     raise ValidationError("Dates must look like 2026-12-01.") from None
                 return challenges.create_challenge(current_user.id, form.name.data,

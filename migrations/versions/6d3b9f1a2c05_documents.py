@@ -127,7 +127,7 @@ def upgrade():
     )
 
     # Data: the built-in templates, as they ship today (plain dicts, not the models).
-    from core.documents import builtin_template_rows
+    from core.content.materials import builtin_template_rows
 
     templates = sa.table(
         "document_templates",

@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, API tokens and keys, two-factor, e-mail links."""

@@ -1,0 +1,82 @@
+"""Uploaded PDFs, rewritten without what can act on a reader's machine (rules: "Uploads"):
+JavaScript, automatic and interactive actions other than plain links, embedded files and
+forms. Chat attachments and marketing assets are stored only as rewritten here.
+
+The rewrite is pikepdf's (qpdf): the file is parsed, the active parts are removed from
+every object, and it is saved again with its streams passed through undecoded (a stream
+that inflates to gigabytes is never inflated).
+"""
+
+import io
+
+from core.base.errors import ValidationError
+
+#: Actions kept: following a web link or going to a place in the same document.
+SAFE_ACTIONS = frozenset({"/URI", "/GoTo"})
+#: Annotation kinds removed whole: they carry files, media, scripts or form fields.
+ACTIVE_ANNOTATIONS = frozenset({"/FileAttachment", "/Widget", "/Screen", "/Movie", "/Sound",
+                                "/RichMedia", "/3D"})
+#: Keys removed from every dictionary: additional (event) actions and JavaScript.
+ACTIVE_KEYS = ("/AA", "/JS")
+
+
+def _drop_unsafe_action(holder) -> None:
+    """Remove ``holder``'s ``/A`` action unless it (and every ``/Next`` after it) is a
+    link or an in-document jump."""
+    import pikepdf
+
+    action = holder.get("/A")
+    while isinstance(action, pikepdf.Dictionary):
+        if str(action.get("/S", "")) not in SAFE_ACTIONS:
+            del holder["/A"]
+            return
+        action = action.get("/Next")
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """Return ``data`` (a PDF) rewritten without JavaScript, launch/submit/import and
+    other non-link actions, open actions, embedded files, forms and active annotations.
+
+    Raises ``ValidationError`` when the file cannot be read as a PDF, or is encrypted (it
+    could not be checked)."""
+    import pikepdf
+
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        raise ValidationError("That PDF is password-protected; upload one without a "
+                              "password.") from None
+    except (pikepdf.PdfError, ValueError, OSError):
+        raise ValidationError("That file could not be read as a PDF.") from None
+    with pdf:
+        if pdf.is_encrypted:
+            raise ValidationError("That PDF is encrypted; upload one without encryption.")
+        root = pdf.Root
+        for key in ("/OpenAction", "/AcroForm", "/AA"):
+            if key in root:
+                del root[key]
+        names = root.get("/Names")
+        if isinstance(names, pikepdf.Dictionary):
+            for key in ("/JavaScript", "/EmbeddedFiles"):
+                if key in names:
+                    del names[key]
+        for page in pdf.pages:
+            annots = page.obj.get("/Annots")
+            if isinstance(annots, pikepdf.Array):
+                page.obj["/Annots"] = pikepdf.Array(
+                    [a for a in annots if not (isinstance(a, pikepdf.Dictionary) and
+                                               str(a.get("/Subtype", "")) in ACTIVE_ANNOTATIONS)])
+        for obj in pdf.objects:
+            if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                continue
+            for key in ACTIVE_KEYS:
+                if key in obj:
+                    del obj[key]
+            if "/A" in obj:
+                _drop_unsafe_action(obj)
+            if "/EF" in obj:  # a file specification carrying an embedded file
+                del obj["/EF"]
+        out = io.BytesIO()
+        pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                 object_stream_mode=pikepdf.ObjectStreamMode.preserve, deterministic_id=True)
+    return out.getvalue()

@@ -1,0 +1,2 @@
+"""Community: chat, presence, moderation, playbooks, achievements, leaderboard,
+challenges and notifications."""

@@ -1,0 +1,1 @@
+"""Content: training, marketing resources, co-branded materials and branding."""

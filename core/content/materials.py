@@ -1,0 +1,506 @@
+"""Co-branded materials: templates, their safe rendering, and partners' requests
+(issue 6 "Co-branded materials"; PRD "Marketing Resources"; tier design: white-label is
+Performer+).
+
+How a material is built
+-----------------------
+A :class:`~core.models.DocumentTemplate` has two parts written by content staff:
+
+- ``html``: the document body, a Jinja fragment rendered in a **sandboxed** environment
+  with autoescape on. Its named slots are :data:`BODY_SLOTS`: ``partner.display_name``,
+  ``partner.contact_line``, ``partner.company_name``, ``logo`` (a ``data:`` URI or ``""``),
+  ``qr`` (the referral link's QR code as a ``data:`` URI), ``referral_url``,
+  ``white_label`` (bool), ``today`` (``"November 2026"``) and ``brand`` (colours).
+  The fragment may not contain ``<style>`` and may not put a slot inside a ``style=``
+  attribute, so partner text never lands in CSS.
+- ``css``: a Jinja stylesheet whose only variable is ``brand``: ``brand.primary``,
+  ``brand.primary_dark``, ``brand.tint``, ``brand.on_primary``, every one a validated
+  ``#rrggbb`` (:func:`core.content.branding.brand_palette`).
+
+The app wraps both in its own skeleton and renders through :func:`core.base.pdf.render_pdf`
+(only ``data:`` URIs and the app's static files can load). Every render is keyed by a
+SHA-256 *content key* over the template version and content, the branding, the logo's
+hash and the referral link: asking again for the same key returns the stored file.
+"""
+
+import hashlib
+import json
+import os
+import re
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import escape
+from sqlalchemy import select
+
+from core.base.errors import Forbidden, NotFound, ValidationError
+from core.base.extensions import db, get_row
+from core.base.outbox import QUEUE_PDF, enqueue_after_commit
+from core.base.pdf import TEMPLATES_DIR
+from core.base.timeutil import now_utc
+from core.community.notifications import notify
+from core.content.branding import DEFAULT_COLOR, brand_palette, data_uri, get_branding, qr_png
+from core.content.models import DocumentTemplate, MaterialRender
+from core.money.models import Statement
+from core.program.models import Partner
+from core.program.tiers import standing, tier_by_key
+
+#: Variables a template body may use (its named slots).
+BODY_SLOTS = frozenset({"partner", "logo", "qr", "referral_url", "white_label", "today",
+                        "brand"})
+#: Variables a template stylesheet may use.
+CSS_SLOTS = frozenset({"brand"})
+TEMPLATE_KINDS = ("deck", "case_study", "faq", "one_pager", "other")
+#: Tier white-label templates need at least (tier design: "White-label materials").
+WHITE_LABEL_TIER = "performer"
+#: Bump when the skeleton or base CSS changes, so stored renders are not reused.
+RENDERER_VERSION = 1
+#: Folder of the built-in templates' files.
+BUILTIN_DIR = TEMPLATES_DIR / "pdf" / "materials"
+#: Built-in templates (issue 6: three real ones from the seeds' Marketing Kit).
+BUILTIN_TEMPLATES = [
+    dict(key="service-overview", name="SISO service overview deck", kind="deck",
+         min_tier_key="starter", white_label=False,
+         description="Five landscape slides: what SISO builds, how a project runs, "
+                     "typical prices, and how to start with you."),
+    dict(key="case-study", name="Case study: TechCorp website (one page)", kind="case_study",
+         min_tier_key="starter", white_label=False,
+         description="One A4 page: a $2,500 website project from brief to results."),
+    dict(key="faq-sheet", name="Client FAQ sheet", kind="faq", min_tier_key="starter",
+         white_label=False,
+         description="The questions clients ask before they buy a website or web app."),
+    dict(key="white-label-overview", name="Service overview, white-label (your brand)",
+         kind="one_pager", min_tier_key="performer", white_label=True,
+         description="A one-page service sheet under your own brand, for Performer and "
+                     "Elite partners."),
+]
+
+SAMPLE_BRANDING = {"display_name": "Northwind Digital", "contact_line":
+                   "Alex Rivera · alex@northwind.example · +1 555 0100",
+                   "brand_color": "#1d4ed8", "company_name": "Northwind Digital LLC"}
+
+BASE_CSS = """
+html { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; line-height: 1.45;
+       color: #1f2937; }
+body { margin: 0; }
+img { max-width: 100%; }
+"""
+
+_STYLE_TAG = re.compile(r"<\s*/?\s*style", re.I)
+_STYLE_ATTR_SLOT = re.compile(r"""style\s*=\s*("[^"]*\{[{%]|'[^']*\{[{%])""", re.I)
+_ENV = None
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+#: Longest string or list a template expression may build with ``*`` or ``+``, and the
+#: largest number it may raise to a power (rules: "Template sandbox").
+MAX_TEMPLATE_VALUE = 1_000_000
+MAX_TEMPLATE_EXPONENT = 1_000
+#: Most characters a rendered material (or its stylesheet) may have.
+MAX_RENDER_CHARS = 8_000_000
+#: Caps of the trial render a template save runs in a child process (``core.base.isolate``).
+TRIAL_RENDER_SECONDS = 5
+TRIAL_RENDER_MEMORY_MB = 256
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with bounded arithmetic: ``*`` and ``+`` may not build a
+    string or list longer than :data:`MAX_TEMPLATE_VALUE`, ``**`` takes exponents up to
+    :data:`MAX_TEMPLATE_EXPONENT`, and ``%`` is arithmetic only (no string formatting).
+    Anything else is a ``jinja2.sandbox.SecurityError`` with a sentence for people."""
+
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def call_binop(self, context, operator, left, right):
+        from jinja2.sandbox import SecurityError
+
+        if operator == "%" and isinstance(left, str | bytes):
+            raise SecurityError("String formatting with % is not available in templates.")
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_TEMPLATE_EXPONENT:
+            raise SecurityError(f"Exponents above {MAX_TEMPLATE_EXPONENT} are not available "
+                                "in templates.")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | bytes | list | tuple) and isinstance(times, int) \
+                        and len(seq) * max(times, 0) > MAX_TEMPLATE_VALUE:
+                    raise SecurityError("That multiplication would make a value of more "
+                                        f"than {MAX_TEMPLATE_VALUE:,} items.")
+        if operator == "+" and isinstance(left, str | bytes | list | tuple) \
+                and hasattr(right, "__len__") and len(left) + len(right) > MAX_TEMPLATE_VALUE:
+            raise SecurityError(f"That would make a value of more than {MAX_TEMPLATE_VALUE:,} "
+                                "items.")
+        return super().call_binop(context, operator, left, right)
+
+
+def _env() -> BoundedSandbox:
+    global _ENV
+    if _ENV is None:
+        # No constant folding: the optimizer would run a filter on constants (such as
+        # ``'a'|center(10**9)``) while the template is parsed, outside every cap.
+        _ENV = BoundedSandbox(autoescape=True, undefined=jinja2.StrictUndefined,
+                              optimized=False)
+    return _ENV
+
+
+def _render_bounded(source: str, **context) -> str:
+    """Render ``source`` in the bounded sandbox, stopping once the output passes
+    :data:`MAX_RENDER_CHARS` (``jinja2.TemplateError``)."""
+    parts, size = [], 0
+    for chunk in _env().from_string(source).generate(**context):
+        size += len(chunk)
+        if size > MAX_RENDER_CHARS:
+            raise jinja2.TemplateError(f"the rendered document is over {MAX_RENDER_CHARS:,} "
+                                       "characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def validate_template(html, css) -> None:
+    """Check a template's body and stylesheet before it is saved.
+
+    Raises ``ValidationError`` when: the body is empty or over 200,000 characters; it
+    holds a ``<style>`` tag or a slot inside a ``style=`` attribute; either part is not
+    valid Jinja; it uses a variable that is not a slot (:data:`BODY_SLOTS`,
+    :data:`CSS_SLOTS`); the CSS holds ``</style``; or a trial render with sample branding
+    fails or passes its caps. Everything that compiles the template runs in a child
+    process under :data:`TRIAL_RENDER_SECONDS` and :data:`TRIAL_RENDER_MEMORY_MB`
+    (``core.base.isolate``): compiling already evaluates constant expressions (rules:
+    "Template sandbox").
+    """
+    from core.base.isolate import CapExceeded, ChildError, run_capped
+
+    if not isinstance(html, str) or not html.strip():
+        raise ValidationError("The template body (HTML) is required.")
+    css = css or ""
+    if len(html) > 200_000 or len(css) > 200_000:
+        raise ValidationError("A template part can be at most 200,000 characters.")
+    if _STYLE_TAG.search(html):
+        raise ValidationError("Put styles in the CSS field, not in a <style> tag in the HTML.")
+    if _STYLE_ATTR_SLOT.search(html):
+        raise ValidationError("Slots cannot be used inside a style= attribute.")
+    if _STYLE_TAG.search(css):
+        raise ValidationError("The CSS cannot contain a style tag.")
+    try:
+        run_capped(_check_template, html, css, seconds=TRIAL_RENDER_SECONDS,
+                   memory_mb=TRIAL_RENDER_MEMORY_MB)
+    except CapExceeded as exc:
+        raise ValidationError(f"The template does not render: {exc.message}. Make it "
+                              "smaller or simpler.") from None
+    except ChildError as exc:
+        if exc.kind == "ValidationError":
+            raise ValidationError(exc.message) from None
+        raise ValidationError(f"The template does not render: {exc.message}") from None
+
+
+def _check_template(html: str, css: str) -> int:
+    """The Jinja checks and trial render of :func:`validate_template` (run in a capped
+    child): returns the trial document's size; raises ``ValidationError`` or
+    ``jinja2.TemplateError``."""
+    for part, text, allowed in (("HTML", html, BODY_SLOTS), ("CSS", css, CSS_SLOTS)):
+        try:
+            names = meta.find_undeclared_variables(_env().parse(text))
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValidationError(f"{part} line {exc.lineno}: {exc.message}") from None
+        unknown = sorted(names - allowed)
+        if unknown:
+            raise ValidationError(f"{part} uses unknown slot(s): {', '.join(unknown)}. "
+                                  f"Available: {', '.join(sorted(allowed))}.")
+    return len(render_material_html({"name": "check", "html": html, "css": css},
+                                    sample_context("https://example.invalid/r/CHECK")))
+
+
+def render_material_html(template: dict, context: dict) -> str:
+    """Render a material to a complete HTML document.
+
+    ``template`` is ``{"name", "html", "css"}`` (str), ``context`` the plain slot values
+    of :func:`material_context`. The CSS sees only ``brand`` (re-validated hex colours);
+    the body is autoescaped. Raises ``jinja2.TemplateError`` for a broken template.
+    """
+    brand = brand_palette(context["brand"]["primary"])
+    css = _render_bounded(template.get("css") or "", brand=brand)
+    if _STYLE_TAG.search(css):
+        raise jinja2.TemplateError("stylesheet closes its style tag")
+    body = _render_bounded(template["html"], **dict(context, brand=brand))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(template['name'])}</title>"
+            "<meta name=\"author\" content=\"SISO\">"
+            f"<style>{BASE_CSS}</style>\n<style>\n{css}\n</style></head>\n"
+            f"<body>\n{body}\n</body></html>")
+
+
+def _month_label(dt) -> str:
+    return f"{MONTHS[dt.month - 1]} {dt.year}"
+
+
+def sample_context(referral_url: str) -> dict:
+    """Slot values with :data:`SAMPLE_BRANDING` (previews and template checks)."""
+    return {"partner": {k: SAMPLE_BRANDING[k] for k in ("display_name", "contact_line",
+                                                        "company_name")},
+            "logo": "", "qr": data_uri("image/png", qr_png(referral_url)),
+            "referral_url": referral_url, "white_label": False,
+            "today": _month_label(now_utc()),
+            "brand": {"primary": SAMPLE_BRANDING["brand_color"]}}
+
+
+def branding_values(partner: Partner) -> dict:
+    """The partner's branding as plain values, with defaults when none is set:
+    ``{"display_name", "contact_line", "company_name", "brand_color", "logo_path",
+    "logo_sha256"}``."""
+    row = get_branding(partner.id)
+    if row is None:
+        return {"display_name": partner.company_name or partner.user.name,
+                "contact_line": f"{partner.user.name} · {partner.user.email}",
+                "company_name": partner.company_name, "brand_color": DEFAULT_COLOR,
+                "logo_path": "", "logo_sha256": ""}
+    return {"display_name": row.display_name, "contact_line": row.contact_line,
+            "company_name": partner.company_name, "brand_color": row.brand_color,
+            "logo_path": row.logo_path, "logo_sha256": row.logo_sha256}
+
+
+def material_context(branding: dict, referral_url: str, white_label: bool,
+                     storage_dir: str) -> dict:
+    """Plain slot values for a render (nothing here is an ORM object).
+
+    ``branding`` as from :func:`branding_values`; the logo file is read from
+    ``storage_dir`` and inlined as a ``data:`` URI; the QR code encodes ``referral_url``.
+    """
+    logo = ""
+    if branding["logo_path"]:
+        with open(os.path.join(storage_dir, branding["logo_path"]), "rb") as f:
+            logo = data_uri("image/png", f.read())
+    return {"partner": {k: branding[k] for k in ("display_name", "contact_line",
+                                                  "company_name")},
+            "logo": logo, "qr": data_uri("image/png", qr_png(referral_url)),
+            "referral_url": referral_url, "white_label": bool(white_label),
+            "today": _month_label(now_utc()), "brand": {"primary": branding["brand_color"]}}
+
+
+def content_key(template: DocumentTemplate, branding: dict, referral_url: str) -> str:
+    """SHA-256 hex of everything that shapes a material's PDF: renderer and template
+    version, template content, branding values, logo hash and referral link. (The
+    month printed as ``today`` is not part of it: a stored file stays valid.)"""
+    payload = {
+        "renderer": RENDERER_VERSION, "template_id": template.id,
+        "version": template.version,
+        "html": hashlib.sha256(template.html.encode()).hexdigest(),
+        "css": hashlib.sha256((template.css or "").encode()).hexdigest(),
+        "white_label": bool(template.white_label),
+        "branding": {k: branding[k] for k in ("display_name", "contact_line", "company_name",
+                                              "brand_color", "logo_sha256")},
+        "referral_url": referral_url,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _tier_rank(key: str) -> int:
+    tier = tier_by_key(key)
+    return tier.min_deals if tier is not None else 10**9
+
+
+def required_tier_key(template: DocumentTemplate) -> str:
+    """The tier a template needs: its own setting, raised to performer for white-label."""
+    key = template.min_tier_key or "starter"
+    if template.white_label and _tier_rank(key) < _tier_rank(WHITE_LABEL_TIER):
+        return WHITE_LABEL_TIER
+    return key
+
+
+def tier_allows(partner: Partner, template: DocumentTemplate) -> bool:
+    """True when the partner's effective tier reaches the template's required tier."""
+    return standing(partner).tier.min_deals >= _tier_rank(required_tier_key(template))
+
+
+def templates_for(partner: Partner) -> list[dict]:
+    """Active templates for the materials page, in a stable order:
+    ``[{"template": DocumentTemplate, "allowed": bool, "tier": "Performer"}]``."""
+    rows = db.session.scalars(select(DocumentTemplate).where(DocumentTemplate.active)
+                              .order_by(DocumentTemplate.id))
+    out = []
+    for t in rows:
+        tier = tier_by_key(required_tier_key(t))
+        out.append({"template": t, "allowed": tier_allows(partner, t),
+                    "tier": tier.name if tier else required_tier_key(t)})
+    return out
+
+
+def request_material(partner: Partner, user_id: int, template_id, referral_url: str,
+                     storage_dir: str) -> tuple[MaterialRender, bool]:
+    """A partner asks for a template rendered with their branding.
+
+    Returns ``(render, queued)``: ``queued`` is False when the same content was already
+    rendered (or is being rendered) and the stored row is returned as is. Otherwise a
+    render job is enqueued after commit (queue ``pdf``, time limit ``PDF_JOB_TIMEOUT``).
+    Raises ``NotFound`` (no such active template), ``Forbidden`` (tier too low) or
+    ``ValidationError`` (bad referral link).
+    """
+    from flask import current_app
+
+    template = get_row(DocumentTemplate, template_id)
+    if template is None or not template.active:
+        raise NotFound("No such material.")
+    if not tier_allows(partner, template):
+        tier = tier_by_key(required_tier_key(template))
+        raise Forbidden(f"{template.name} unlocks at {tier.name if tier else 'a higher'} tier.")
+    if not isinstance(referral_url, str) or not referral_url.startswith(("http://", "https://")) \
+            or len(referral_url) > 300:
+        raise ValidationError("The referral link must be an http(s) URL of at most 300 "
+                              "characters.")
+    branding = branding_values(partner)
+    key = content_key(template, branding, referral_url)
+    row = db.session.scalar(select(MaterialRender).where(
+        MaterialRender.partner_id == partner.id, MaterialRender.content_key == key))
+    if row is not None:
+        row.request_count += 1
+        if row.status == "ready" and os.path.exists(os.path.join(storage_dir, row.file_path)):
+            return row, False
+        if row.status in ("pending", "rendering"):
+            return row, False
+        row.status, row.error = "pending", ""
+    else:
+        row = MaterialRender(partner_id=partner.id, template_id=template.id,
+                             template_version=template.version, content_key=key,
+                             referral_url=referral_url, status="pending",
+                             requested_by_id=user_id)
+        db.session.add(row)
+    db.session.flush()
+    enqueue_after_commit(QUEUE_PDF, "jobs.documents.render_material", row.id,
+                         job_id=f"material-{row.id}-{row.request_count}", retries=1,
+                         timeout=int(current_app.config.get("PDF_JOB_TIMEOUT", 120)))
+    return row, True
+
+
+def render_job_inputs(render: MaterialRender, storage_dir: str) -> tuple[dict, dict]:
+    """Plain inputs for the render job: ``(template_fields, context)`` as used by
+    :func:`render_material_html`. Uses the branding as it is now; the job compares the
+    content key and refuses to write a file under a key that no longer matches."""
+    t = render.template
+    branding = branding_values(render.partner)
+    fields = {"name": t.name, "html": t.html, "css": t.css}
+    return fields, material_context(branding, render.referral_url, t.white_label,
+                                    storage_dir)
+
+
+def material_ready(render: MaterialRender, rel_path: str, size: int, pages: int) -> None:
+    """Record a rendered material and tell the partner (stored + live notification)."""
+    render.status, render.file_path, render.error = "ready", rel_path, ""
+    render.size_bytes, render.pages, render.rendered_at = size, pages, now_utc()
+    notify(render.partner.user_id, "material", f"{render.template.name} is ready",
+           "Your co-branded PDF is ready to download.", "/partner/materials")
+
+
+def get_render_for(user, render_id) -> MaterialRender:
+    """A material render the user may download: only the partner it was made for.
+
+    Raises ``NotFound`` for anyone else (never tells whether it exists)."""
+    row = get_row(MaterialRender, render_id)
+    if row is None or user.partner is None or row.partner_id != user.partner.id:
+        raise NotFound("No such material.")
+    return row
+
+
+def partner_renders(partner_id: int, limit: int = 50) -> list[MaterialRender]:
+    """The partner's material renders, newest first."""
+    return list(db.session.scalars(select(MaterialRender).where(
+        MaterialRender.partner_id == partner_id).order_by(MaterialRender.id.desc())
+        .limit(limit)))
+
+
+def prepare_template_change(template: DocumentTemplate, created: bool, actor_id: int,
+                            changed: bool) -> None:
+    """Validate a template a staff form just filled in; on a content change bump its
+    version and queue a preview render (sample branding) after commit.
+
+    Raises ``ValidationError`` (see :func:`validate_template`, unknown tier or kind).
+    """
+    from flask import current_app
+
+    validate_template(template.html, template.css)
+    if tier_by_key(template.min_tier_key or "") is None:
+        raise ValidationError("Unknown tier; use starter, active, performer or elite.")
+    if template.kind not in TEMPLATE_KINDS:
+        raise ValidationError(f"Kind must be one of {', '.join(TEMPLATE_KINDS)}.")
+    if created:
+        template.version = 1
+    elif changed:
+        template.version = (template.version or 0) + 1
+    template.updated_by_id = actor_id
+    template.updated_at = now_utc()
+    if created or changed:
+        template.preview_status, template.preview_error = "pending", ""
+        db.session.flush()
+        enqueue_after_commit(QUEUE_PDF, "jobs.documents.render_preview", template.id,
+                             job_id=f"preview-{template.id}-v{template.version}",
+                             timeout=int(current_app.config.get("PDF_JOB_TIMEOUT", 120)))
+
+
+def builtin_template_rows() -> list[dict]:
+    """The built-in templates as plain dicts (``BUILTIN_TEMPLATES`` plus ``html`` and
+    ``css`` read from ``templates/pdf/materials/<key>.html|.css``)."""
+    rows = []
+    for spec in BUILTIN_TEMPLATES:
+        html = (BUILTIN_DIR / f"{spec['key']}.html").read_text(encoding="utf-8")
+        css = (BUILTIN_DIR / f"{spec['key']}.css").read_text(encoding="utf-8")
+        rows.append(dict(spec, html=html, css=css))
+    return rows
+
+
+def install_builtin_templates() -> int:
+    """Insert the built-in templates whose key is missing (the migration ships them; this
+    restores them on a database that lost them, e.g. in tests). Returns how many."""
+    have = set(db.session.scalars(select(DocumentTemplate.key)))
+    added = 0
+    for row in builtin_template_rows():
+        if row["key"] not in have:
+            db.session.add(DocumentTemplate(builtin=True, version=1, **row))
+            added += 1
+    db.session.flush()
+    return added
+
+
+# --- failures (recorded by the worker; see jobs.limits) -------------------------------
+
+def record_render_failure(kind: str, obj_id: int, message: str, final: bool) -> None:
+    """Store why a render job failed, visibly, and tell whoever asked for it.
+
+    ``kind`` is ``statement`` | ``material`` | ``preview`` | ``batch_zip``; ``message`` a
+    sentence for people (shown in the back office and the portal). When ``final`` is
+    False (RQ will retry) the row stays pending with the error noted; when True it is
+    marked ``failed`` and the requester gets a notification.
+    """
+    from core.money.models import StatementBatch
+
+    message = message[:2000]
+    if kind == "statement":
+        st = db.session.get(Statement, obj_id)
+        if st is None or st.status == "ready":
+            return
+        st.error = message
+        if final:
+            st.status = "failed"
+            notify(st.requested_by_id, "statement",
+                   f"Statement {st.period} for partner #{st.partner_id} failed",
+                   message, "/admin/statements/")
+    elif kind == "material":
+        row = db.session.get(MaterialRender, obj_id)
+        if row is None or row.status == "ready":
+            return
+        row.error = message
+        if final:
+            row.status = "failed"
+            notify(row.requested_by_id, "material", f"{row.template.name} could not be made",
+                   message, "/partner/materials")
+    elif kind == "preview":
+        t = db.session.get(DocumentTemplate, obj_id)
+        if t is not None and final:
+            t.preview_status, t.preview_error = "failed", message
+            if t.updated_by_id:
+                notify(t.updated_by_id, "material", f"Preview of {t.name} failed", message,
+                       "/admin/materials/")
+    elif kind == "batch_zip":
+        b = db.session.get(StatementBatch, obj_id)
+        if b is not None and final:
+            b.zip_status, b.zip_error = "failed", message
+            notify(b.requested_by_id, "statement", f"ZIP of statement batch #{b.id} failed",
+                   message, "/admin/statement-batches/")

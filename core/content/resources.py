@@ -1,0 +1,379 @@
+"""Marketing assets: upload rules for content staff, tier locking and counted downloads
+for partners (issue 4 "Assets", issue 5 "/partner/resources").
+
+Upload rules
+------------
+- Allowed kinds: PDF, PNG, JPEG, MP4 and HTML template (:data:`KINDS`); at most
+  ``ASSET_MAX_BYTES`` (default 50 MB).
+- The file name's extension must match the content, read from the first bytes: PDF
+  starts ``%PDF-``, PNG with its 8-byte signature, JPEG with the SOI marker ``FF D8 FF``,
+  MP4 has an ``ftyp`` box at offset 4, an HTML template is UTF-8 text (no NUL) whose
+  first non-blank character is ``<``.
+- Images are re-encoded with Pillow (no metadata kept). Their pixel count is read from the
+  header and checked *before* any pixel is decoded, so a decompression bomb is refused
+  without being decoded.
+- The file is stored as ``STORAGE_DIR/assets/<random hex>.<ext>``; the uploader's file
+  name is kept for display only.
+
+Anything else is refused with a :class:`~core.base.errors.ValidationError` whose message says
+what to do; nothing is stored on a refusal. Every upload and change is audited.
+"""
+
+import hashlib
+import io
+import os
+import re
+import secrets
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select, update
+
+from core.base.audit import audit
+from core.base.errors import Forbidden, NotFound, ValidationError
+from core.base.extensions import db, get_row
+from core.base.timeutil import now_utc
+from core.content.models import Asset
+from core.program.models import Partner
+from core.program.tiers import all_tiers, standing, tier_by_key
+
+#: Category key → label, in the order the resources page shows them.
+CATEGORIES = {
+    "brochure": "Brochures",
+    "presentation": "Presentations",
+    "case_study": "Case studies",
+    "social": "Social media",
+    "video": "Videos",
+    "template": "Templates",
+    "other": "Other",
+}
+#: File kind → (label, extensions accepted, stored extension, MIME type of downloads).
+KINDS = {
+    "pdf": ("PDF", (".pdf",), ".pdf", "application/pdf"),
+    "png": ("PNG image", (".png",), ".png", "image/png"),
+    "jpeg": ("JPEG image", (".jpg", ".jpeg"), ".jpg", "image/jpeg"),
+    "mp4": ("MP4 video", (".mp4",), ".mp4", "video/mp4"),
+    "html": ("HTML template", (".html", ".htm"), ".html", "text/html; charset=utf-8"),
+}
+#: Default largest upload, bytes (issue 4: 50 MB); the ``ASSET_MAX_BYTES`` setting wins.
+MAX_BYTES = 50 * 1024 * 1024
+#: Largest image, in pixels (width × height), read from the header before decoding.
+MAX_PIXELS = 40_000_000
+#: Folder under ``STORAGE_DIR``.
+FOLDER = "assets"
+
+_ALLOWED_TEXT = "PDF, PNG, JPEG, MP4 or HTML template (.pdf, .png, .jpg, .jpeg, .mp4, .html)"
+_STORED_NAME = re.compile(r"[0-9a-f]{32}\.(?:pdf|png|jpg|mp4|html)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+def max_bytes() -> int:
+    """The upload limit in bytes: the ``ASSET_MAX_BYTES`` setting, else 50 MB."""
+    from flask import current_app
+
+    return int(current_app.config.get("ASSET_MAX_BYTES") or MAX_BYTES)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def sniff(data: bytes) -> str | None:
+    """The kind of file the bytes are (a :data:`KINDS` key), from their content only, or
+    ``None`` when they are none of the allowed kinds."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(_PNG_SIG):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(data) >= 12 and data[4:8] == b"ftyp" and int.from_bytes(data[:4], "big") >= 8:
+        return "mp4"
+    if b"\x00" not in data:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if text.lstrip("\ufeff \t\r\n").startswith("<"):
+            return "html"
+    return None
+
+
+def kind_for_name(filename: str) -> str | None:
+    """The kind a file name's extension announces, or ``None`` for any other extension."""
+    ext = os.path.splitext(filename or "")[1].lower()
+    for kind, (_label, exts, _stored, _mime) in KINDS.items():
+        if ext in exts:
+            return kind
+    return None
+
+
+def _reencode(data: bytes, kind: str) -> bytes:
+    """Check an image's header (format, pixel count) and re-encode it without metadata."""
+    fmt = "PNG" if kind == "png" else "JPEG"
+    label = KINDS[kind][0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=(fmt,))  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError(f"The image has far too many pixels; the limit is "
+                              f"{MAX_PIXELS:,} pixels.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError(f"The file is not a readable {label}; export it again.") \
+            from None
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ValidationError("The image has no pixels.")
+    if width * height > MAX_PIXELS:
+        raise ValidationError(f"The image is {width:,} × {height:,} pixels; the limit is "
+                              f"{MAX_PIXELS:,} pixels in all. Export a smaller image.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            out = io.BytesIO()
+            if kind == "png":
+                has_alpha = img.mode in ("RGBA", "LA", "PA") or (
+                    img.mode == "P" and "transparency" in img.info)
+                img.convert("RGBA" if has_alpha else "RGB").save(out, format="PNG",
+                                                                 optimize=True)
+            else:
+                img.convert("RGB").save(out, format="JPEG", quality=90, optimize=True)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError):
+        raise ValidationError(f"The {label} is damaged; export it again.") from None
+    return out.getvalue()
+
+
+def check_file(filename, data) -> tuple[str, bytes]:
+    """Apply the upload rules to one file.
+
+    ``filename`` is the uploader's name (only its extension is used), ``data`` the bytes
+    (the caller reads at most the limit + 1). Returns ``(kind, bytes to store)``: images
+    re-encoded, PDFs rewritten without active content (``core.base.pdf_clean``), other kinds
+    as uploaded. Raises ``ValidationError`` (no file, too large,
+    extension not allowed, content not matching the extension, damaged or huge image).
+    """
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise ValidationError(f"Choose a file to upload: {_ALLOWED_TEXT}.")
+    data = bytes(data)
+    limit = max_bytes()
+    if len(data) > limit:
+        raise ValidationError(f"The file is larger than {_mb(limit)}. Upload a smaller file.")
+    claimed = kind_for_name(filename if isinstance(filename, str) else "")
+    if claimed is None:
+        raise ValidationError(f"This type of file cannot be uploaded. Allowed: {_ALLOWED_TEXT}.")
+    actual = sniff(data)
+    if actual != claimed:
+        ext = os.path.splitext(filename)[1].lower()
+        found = f"a {KINDS[actual][0]}" if actual else "none of the allowed types"
+        raise ValidationError(f"The file is named {ext} but its content is {found}. Upload "
+                              f"a real {KINDS[claimed][0]} (the name must match the content).")
+    if actual in ("png", "jpeg"):
+        data = _reencode(data, actual)
+    elif actual == "pdf":
+        from core.base.pdf_clean import clean_pdf
+
+        data = clean_pdf(data)  # no JavaScript, actions, embedded files, forms
+    return actual, data
+
+
+def _text(value, field: str, max_len: int, required: bool, one_line: bool = True) -> str:
+    text = value if isinstance(value, str) else ""
+    if one_line:
+        text = " ".join(_CONTROL.sub(" ", text).split())
+    else:
+        text = _CONTROL.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else " ", text)
+        text = text.replace("\r", "").strip()
+    if required and not text:
+        raise ValidationError(f"{field} is required.")
+    if len(text) > max_len:
+        raise ValidationError(f"{field} can be at most {max_len} characters.")
+    return text
+
+
+def _check_meta(title, category, tier_key, description) -> tuple[str, str, str, str]:
+    title = _text(title, "Title", 160, True)
+    if category not in CATEGORIES:
+        raise ValidationError(f"Category must be one of: {', '.join(CATEGORIES)}.")
+    if not isinstance(tier_key, str) or tier_by_key(tier_key) is None:
+        raise ValidationError("Unknown tier; choose one of the program's tiers.")
+    description = _text(description, "Description", 1000, False, one_line=False)
+    return title, category, tier_key, description
+
+
+def _display_name(filename) -> str:
+    name = os.path.basename((filename or "").replace("\\", "/")) if isinstance(filename, str) \
+        else ""
+    return _CONTROL.sub("", name)[:255]
+
+
+def file_path(storage_dir: str, asset: Asset) -> str:
+    """Where an asset's file is on disk. Raises ``NotFound`` for a stored name that is not
+    one the server makes (so a tampered row can never point outside the folder)."""
+    if not _STORED_NAME.fullmatch(asset.stored_name or ""):
+        raise NotFound("No such resource.")
+    return os.path.join(storage_dir, FOLDER, asset.stored_name)
+
+
+def upload_asset(actor_id: int, storage_dir: str, *, title, category, tier_key, co_brandable,
+                 description, filename, data) -> Asset:
+    """Content staff upload a marketing asset.
+
+    Args: ``actor_id`` the staff user; ``storage_dir`` (``STORAGE_DIR``); ``title`` (1–160
+    chars, one line); ``category`` (a :data:`CATEGORIES` key); ``tier_key`` (a tier's
+    key); ``co_brandable`` (bool); ``description`` (0–1000 chars); ``filename`` (the
+    uploader's name, display only); ``data`` (bytes, see :func:`check_file`).
+    Returns the new ``Asset`` (flushed, audited, not committed). The file is written
+    atomically under ``storage_dir/assets/``; if the row cannot be flushed the file is
+    removed again. Raises ``ValidationError``, before anything is written.
+    """
+    from core.base.pdf import write_atomically
+
+    title, category, tier_key, description = _check_meta(title, category, tier_key,
+                                                         description)
+    kind, stored = check_file(filename, data)
+    name = secrets.token_hex(16) + KINDS[kind][2]
+    path = os.path.join(storage_dir, FOLDER, name)
+    write_atomically(path, stored)
+    asset = Asset(title=title, category=category, description=description,
+                  min_tier_key=tier_key, co_brandable=bool(co_brandable), file_kind=kind,
+                  size_bytes=len(stored), sha256=hashlib.sha256(stored).hexdigest(),
+                  original_name=_display_name(filename), stored_name=name,
+                  uploaded_by_id=actor_id)
+    try:
+        db.session.add(asset)
+        db.session.flush()
+    except Exception:
+        os.remove(path)
+        raise
+    audit(actor_id, "asset.upload", "asset", asset.id, None,
+          {"title": title, "category": category, "tier": tier_key,
+           "co_brandable": asset.co_brandable, "kind": kind, "size_bytes": len(stored),
+           "original_name": asset.original_name, "stored_name": name})
+    return asset
+
+
+#: Fields staff may change after upload (the file itself is replaced by a new upload).
+EDITABLE = ("title", "category", "min_tier_key", "co_brandable", "description", "active")
+
+
+def update_asset(asset_id, actor_id: int, changes: dict) -> Asset:
+    """Change an asset's catalogue data (:data:`EDITABLE` keys only) and audit the change.
+
+    Raises ``NotFound`` or ``ValidationError`` (unknown key or a value the upload rules
+    refuse)."""
+    asset = get_row(Asset, asset_id)
+    if asset is None:
+        raise NotFound("No such asset.")
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed: {', '.join(unknown)}.")
+    merged = {k: getattr(asset, k) for k in EDITABLE} | changes
+    title, category, tier_key, description = _check_meta(
+        merged["title"], merged["category"], merged["min_tier_key"], merged["description"])
+    new = {"title": title, "category": category, "min_tier_key": tier_key,
+           "description": description, "co_brandable": bool(merged["co_brandable"]),
+           "active": bool(merged["active"])}
+    before = {k: getattr(asset, k) for k in new if getattr(asset, k) != new[k]}
+    if not before:
+        return asset
+    for k in before:
+        setattr(asset, k, new[k])
+    asset.updated_at = now_utc()
+    action = "asset.update"
+    if "active" in before:
+        action = "asset.reactivate" if asset.active else "asset.deactivate"
+    audit(actor_id, action, "asset", asset.id, before, {k: new[k] for k in before})
+    return asset
+
+
+def set_active(asset_ids, actor_id: int, active: bool) -> int:
+    """Deactivate (or reactivate) assets; returns how many changed. Each change audited."""
+    changed = 0
+    for aid in asset_ids:
+        asset = get_row(Asset, aid)
+        if asset is None:
+            raise NotFound(f"No asset #{aid}.")
+        if asset.active != active:
+            update_asset(asset.id, actor_id, {"active": active})
+            changed += 1
+    return changed
+
+
+# --- partners --------------------------------------------------------------------------
+
+def _ranks() -> dict[str, tuple[int, str]]:
+    """``{tier key: (min_deals, name)}`` of every tier (one query)."""
+    return {t.key: (t.min_deals, t.name) for t in all_tiers()}
+
+
+def _unlocked(partner_rank: int, asset: Asset, ranks: dict) -> bool:
+    need = ranks.get(asset.min_tier_key)
+    return need is not None and partner_rank >= need[0]
+
+
+def resources_for(partner: Partner) -> list[dict]:
+    """Active assets for the resources page, by category (the :data:`CATEGORIES` order),
+    newest first within one: ``[{"key", "label", "items": [{"asset", "unlocked",
+    "tier"}]}]`` with only categories that have assets. ``tier`` is the name of the tier
+    that unlocks the asset."""
+    ranks = _ranks()
+    rank = standing(partner).tier.min_deals
+    rows = db.session.scalars(select(Asset).where(Asset.active)
+                              .order_by(Asset.created_at.desc(), Asset.id.desc()))
+    groups = {key: [] for key in CATEGORIES}
+    for a in rows:
+        groups.setdefault(a.category, []).append({
+            "asset": a, "unlocked": _unlocked(rank, a, ranks),
+            "tier": ranks.get(a.min_tier_key, (0, a.min_tier_key))[1]})
+    return [{"key": k, "label": CATEGORIES.get(k, k.title()), "items": items}
+            for k, items in groups.items() if items]
+
+
+def asset_json(item: dict, download_url: str | None) -> dict:
+    """One resource for the API (``item`` as in :func:`resources_for`)."""
+    a = item["asset"]
+    return {"id": a.id, "title": a.title, "category": a.category,
+            "description": a.description, "min_tier": a.min_tier_key,
+            "unlocks_at": item["tier"], "unlocked": item["unlocked"],
+            "co_brandable": a.co_brandable, "file_kind": a.file_kind,
+            "size_bytes": a.size_bytes, "download_count": a.download_count,
+            "created_at": a.created_at.isoformat(),
+            "download_url": download_url if item["unlocked"] else None}
+
+
+def asset_for_download(partner: Partner, asset_id) -> Asset:
+    """The asset a partner asks to download, if they may.
+
+    Raises ``NotFound`` (unknown or inactive: the same answer for both) or ``Forbidden``
+    (the partner's effective tier is below the asset's; the message names the tier)."""
+    asset = get_row(Asset, asset_id)
+    if asset is None or not asset.active:
+        raise NotFound("No such resource.")
+    ranks = _ranks()
+    if not _unlocked(standing(partner).tier.min_deals, asset, ranks):
+        name = ranks.get(asset.min_tier_key, (0, "a higher"))[1]
+        raise Forbidden(f"“{asset.title}” unlocks at {name} tier.", code="tier_locked")
+    return asset
+
+
+def count_download(asset: Asset) -> None:
+    """Add one to the asset's download count in the database (one atomic UPDATE, so
+    concurrent downloads are all counted)."""
+    db.session.execute(update(Asset).where(Asset.id == asset.id)
+                       .values(download_count=Asset.download_count + 1))
+
+
+def download_name(asset: Asset) -> str:
+    """The file name offered to the browser: the title made safe, with the kind's
+    extension (never the stored or the uploaded name as is)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", asset.title).strip("-.")[:80] or "resource"
+    return base + KINDS[asset.file_kind][2]
+
+
+def mime_type(asset: Asset) -> str:
+    return KINDS[asset.file_kind][3]

@@ -1,0 +1,1 @@
+"""Money: commissions, the ledger, payouts, Stripe, statements, earnings, exports."""

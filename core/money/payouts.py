@@ -1,0 +1,395 @@
+"""Payouts: request, approve, transfer, record, fail (DESIGN.md "Payout").
+
+Every state change is a compare-and-set ``UPDATE ... WHERE status = <expected>``, so two
+clicks, two sessions or a retried job move a payout at most once.
+"""
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, func, select, update
+
+from core.accounts.models import User
+from core.base.audit import audit, audit_refusal
+from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
+from core.base.extensions import db, get_row, is_row_id
+from core.base.models import Setting
+from core.base.outbox import QUEUE_PAYOUTS, enqueue_after_commit
+from core.base.timeutil import now_utc
+from core.community.notifications import notify
+from core.money.cents import format_cents
+from core.money.models import Commission, Payout, PayoutTransfer
+from core.program.models import Partner
+
+log = logging.getLogger(__name__)
+
+#: Payout states in which a payout is still waiting to be paid (one per partner at a time).
+WAITING = ("requested", "approved", "processing")
+
+#: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
+DEFAULT_MINIMUM_CENTS = 5000
+
+#: RQ retries of the transfer job after its first run (back-off 5 s, 30 s, 120 s); a
+#: transient Stripe error on the last run fails the payout (``jobs.payouts.send_payout``).
+PAYOUT_JOB_RETRIES = 3
+
+#: How long after approval a processing payout may still be sent to Stripe again with its
+#: idempotency key ``payout-<id>``. Stripe forgets keys after 24 hours, so a later retry
+#: could make a second transfer; past this window the payout is failed for finance to
+#: check instead (``unfinished_transfers``).
+TRANSFER_RETRY_WINDOW = timedelta(hours=12)
+
+
+def payout_minimum_cents() -> int:
+    """The minimum payout in cents (setting ``payout_minimum_cents``, default 5000)."""
+    row = db.session.get(Setting, "payout_minimum_cents")
+    return int(row.value) if row else DEFAULT_MINIMUM_CENTS
+
+
+def set_payout_minimum(cents, actor_id: int) -> int:
+    """Set the minimum payout (cents, 0..$1,000), audited. Raises ``ValidationError``."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= 100_000:
+        raise ValidationError("The minimum payout must be from $0 to $1,000, in cents.")
+    row = db.session.get(Setting, "payout_minimum_cents")
+    before = payout_minimum_cents()
+    if row is None:
+        row = Setting(key="payout_minimum_cents", value=str(cents))
+        db.session.add(row)
+    row.value = str(cents)
+    audit(actor_id, "setting.payout_minimum", "setting", None,
+          {"payout_minimum_cents": before}, {"payout_minimum_cents": cents})
+    return cents
+
+
+def available_cents(partner_id: int) -> int:
+    """Approved commissions not yet in a payout, netted with negative adjustments (cents)."""
+    return db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0)).where(
+        Commission.partner_id == partner_id, Commission.status == "approved",
+        Commission.payout_id.is_(None))) or 0
+
+
+def _cas(payout_id: int, expected: tuple[str, ...], **values) -> bool:
+    res = db.session.execute(update(Payout).where(
+        Payout.id == payout_id, Payout.status.in_(expected)).values(**values))
+    return res.rowcount == 1
+
+
+def create_payout(partner_id, actor_id: int) -> Payout:
+    """Gather a partner's approved, unpaid commissions into a ``requested`` payout.
+
+    Used by the partner's "request payout" and by finance. The amount is the sum of the
+    commissions claimed by a conditional UPDATE, so two requests at once cannot claim the
+    same commission. Raises ``NotFound``, ``Conflict`` (suspended/applied partner, or an
+    open payout exists), ``ValidationError`` (balance below the minimum).
+    """
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    if partner.status != "active":
+        raise Conflict(f"The partner is {partner.status}; payouts need an active partner.")
+    waiting = db.session.scalar(select(Payout).where(
+        Payout.partner_id == partner.id, Payout.status.in_(WAITING)).limit(1))
+    if waiting is not None:
+        raise Conflict(f"A payout of {format_cents(waiting.amount_cents)} is already "
+                       f"{waiting.status}; request the next one once it is paid or failed.")
+    minimum = payout_minimum_cents()
+    balance = available_cents(partner.id)
+    if balance < minimum:
+        raise ValidationError(
+            f"The approved balance is {format_cents(balance)}; the minimum payout is "
+            f"{format_cents(minimum)}.", code="below_minimum")
+    payout = Payout(partner_id=partner.id, amount_cents=balance, status="requested",
+                    requested_by_id=actor_id,
+                    gateway="stripe" if current_app.config.get("STRIPE_API_KEY") else "manual")
+    db.session.add(payout)
+    db.session.flush()
+    claimed = db.session.execute(update(Commission).where(
+        Commission.partner_id == partner.id, Commission.status == "approved",
+        Commission.payout_id.is_(None)).values(payout_id=payout.id)
+        .returning(Commission.amount_cents)).scalars().all()
+    total = sum(claimed)
+    if total != balance:
+        raise Conflict("The balance changed while the payout was being made; try again.")
+    audit(actor_id, "payout.request", "payout", payout.id, None,
+          {"partner_id": partner.id, "amount_cents": total, "commissions": len(claimed)})
+    return payout
+
+
+def request_payout(partner: Partner, user: User) -> Payout:
+    """A partner asks for a payout of their own approved balance (portal page and API).
+
+    Needs a verified e-mail address (``EmailNotVerified``, 403: portal issue "email",
+    unverified partners move no money), then the rules of :func:`create_payout` (its
+    ``NotFound``, ``Conflict``, ``ValidationError``). Returns the ``requested`` payout.
+    Finance creating payouts (one partner or the batch) is not a partner request and is
+    not gated on the address.
+    """
+    from core.accounts.email_links import require_verified_email
+
+    require_verified_email(user, "request a payout")
+    return create_payout(partner.id, user.id)
+
+
+def create_payouts_for_all(actor_id: int) -> list[Payout]:
+    """Finance's batch: one payout for every active partner whose approved balance reaches
+    the minimum and who has no payout waiting. Returns the payouts made (may be empty)."""
+    minimum = payout_minimum_cents()
+    candidates = db.session.execute(
+        select(Commission.partner_id, func.sum(Commission.amount_cents))
+        .join(Partner, Partner.id == Commission.partner_id)
+        .where(Commission.status == "approved", Commission.payout_id.is_(None),
+               Partner.status == "active",
+               ~exists().where(Payout.partner_id == Commission.partner_id,
+                               Payout.status.in_(WAITING)))
+        .group_by(Commission.partner_id)
+        .having(func.sum(Commission.amount_cents) >= minimum)).all()
+    made = []
+    for partner_id, _ in candidates:
+        made.append(create_payout(partner_id, actor_id))
+    return made
+
+
+def get_payout(payout_id) -> Payout:
+    """Return the payout or raise ``NotFound``."""
+    payout = get_row(Payout, payout_id)
+    if payout is None:
+        raise NotFound("No such payout.")
+    return payout
+
+
+def approve_payout(payout_id, actor: User) -> Payout:
+    """Approve a requested payout (finance only) and enqueue its transfer after commit.
+
+    Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
+    (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
+    ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
+    twice), ``ValidationError`` (below the minimum, no payout method). Every refusal
+    leaves a ``payout.approve.refused`` audit row that survives the request's rollback
+    (``core.base.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
+    ("Only finance approves").
+    """
+    def refuse(why: str, pid, **details) -> None:
+        audit_refusal(actor.id, "payout.approve.refused", "payout", pid, why, details)
+
+    if not actor.has_role("finance"):
+        refuse("role", payout_id if is_row_id(payout_id) else None)
+        raise Forbidden("Only finance can approve payouts.")
+    payout = get_payout(payout_id)
+    if payout.partner.user_id == actor.id:
+        refuse("own payout", payout.id)
+        raise Forbidden("You cannot approve your own payout.")
+    minimum = payout_minimum_cents()
+    if payout.amount_cents < minimum:
+        refuse("below minimum", payout.id, amount_cents=payout.amount_cents,
+               minimum_cents=minimum)
+        raise ValidationError(f"This payout of {format_cents(payout.amount_cents)} is below "
+                              f"the minimum payout of {format_cents(minimum)}.",
+                              code="below_minimum")
+    if payout.gateway == "stripe" and not (payout.partner.stripe_account_id
+                                           and payout.partner.stripe_payouts_enabled):
+        refuse("no payout method", payout.id)
+        raise ValidationError("The partner has no payout method yet: their Stripe onboarding "
+                              "is not finished.", code="no_payout_method")
+    if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
+                approved_at=now_utc()):
+        db.session.refresh(payout)
+        refuse("state", payout.id, status=payout.status)
+        raise Conflict(f"This payout is {payout.status}; only requested payouts can be approved.")
+    db.session.refresh(payout)
+    audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
+          {"status": "approved"})
+    enqueue_after_commit(QUEUE_PAYOUTS, "jobs.payouts.send_payout", payout.id,
+                         job_id=f"payout-{payout.id}", retries=PAYOUT_JOB_RETRIES)
+    return payout
+
+
+def start_transfer(payout_id: int) -> Payout | None:
+    """Move an approved payout to ``processing`` (the job's first step).
+
+    Returns the payout, or ``None`` when another run already moved it (then the caller
+    checks ``processing`` to resume a crashed transfer with the same idempotency key).
+    """
+    if _cas(payout_id, ("approved",), status="processing"):
+        audit(None, "payout.processing", "payout", payout_id, {"status": "approved"},
+              {"status": "processing"})
+        return db.session.get(Payout, payout_id)
+    return None
+
+
+def record_transfer(payout: Payout, transfer_id: str) -> PayoutTransfer:
+    """Store the one transfer of a payout (unique per payout) and mark the payout paid."""
+    row = db.session.scalar(select(PayoutTransfer).where(PayoutTransfer.payout_id == payout.id))
+    if row is None:
+        row = PayoutTransfer(payout_id=payout.id, idempotency_key=f"payout-{payout.id}",
+                             transfer_id=transfer_id, amount_cents=payout.amount_cents)
+        db.session.add(row)
+    _settle(payout, transfer_id, None)
+    return row
+
+
+def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
+    """Record a manual payment: mark an approved or processing ``manual`` payout paid with
+    the reference finance gives (bank wire id...). Its commissions become ``paid``.
+
+    A ``stripe`` payout is refused: only its transfer marks it paid (``record_transfer``),
+    so a payment recorded by hand can never sit beside a transfer. Raises
+    ``ValidationError`` (no reference), ``Conflict`` (Stripe gateway, wrong state).
+    """
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
+        raise ValidationError("Enter the payment reference (up to 120 characters).")
+    if payout.gateway == "stripe":
+        raise Conflict("This payout goes through Stripe: its transfer marks it paid, so a "
+                       "manual payment cannot be recorded.", code="stripe_gateway")
+    return _settle(payout, reference, actor_id)
+
+
+def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
+    """Move an approved or processing payout to ``paid`` (compare-and-set), its
+    commissions with it; audited, and the partner is notified."""
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
+        raise ValidationError("Enter the payment reference (up to 120 characters).")
+    now = now_utc()
+    if not _cas(payout.id, ("approved", "processing"), status="paid", paid_at=now,
+                reference=reference.strip()):
+        db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.paid.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
+        raise Conflict(f"This payout is {payout.status}; it cannot be marked paid.")
+    db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
+                                                Commission.status == "approved")
+                       .values(status="paid", paid_at=now))
+    db.session.refresh(payout)
+    audit(actor_id, "payout.paid", "payout", payout.id, None,
+          {"status": "paid", "reference": reference.strip()})
+    notify(payout.partner.user_id, "payout", f"Payout sent: {format_cents(payout.amount_cents)}",
+           f"Reference {reference.strip()}", "/partner/earnings")
+    return payout
+
+
+def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
+    """Mark a waiting payout failed with a message; its commissions return to the balance.
+
+    Args: ``payout``; ``message`` the readable reason shown to finance and the partner
+    (stored up to 2,000 characters); ``actor_id`` or ``None`` for the system. Its
+    approved commissions leave the payout (available again), the partner is notified,
+    an audit row is written. Returns the payout. Raises ``Conflict`` (already paid,
+    failed or reversed; a refusal audit row is kept). Rule: DESIGN.md "Payout" (``failed``)
+    and the money issue ("failures that leave the payout failed ... its commissions back
+    in the balance").
+    """
+    if not _cas(payout.id, ("requested", "approved", "processing"), status="failed",
+                failed_at=now_utc(), failure_message=message[:2000]):
+        db.session.refresh(payout)
+        audit_refusal(actor_id, "payout.failed.refused", "payout", payout.id, "state",
+                      {"status": payout.status})
+        raise Conflict(f"This payout is {payout.status}; it cannot fail now.")
+    db.session.execute(update(Commission).where(Commission.payout_id == payout.id,
+                                                Commission.status == "approved")
+                       .values(payout_id=None))
+    db.session.refresh(payout)
+    audit(actor_id, "payout.failed", "payout", payout.id, None,
+          {"status": "failed", "message": message[:500]})
+    notify(payout.partner.user_id, "payout", "Payout failed",
+           f"{message[:300]} The amount is back in your balance.", "/partner/earnings")
+    return payout
+
+
+def requested_totals() -> tuple[int, int]:
+    """The approval queue: ``(count, total cents)`` of payouts in ``requested``."""
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Payout.amount_cents), 0))
+        .where(Payout.status == "requested")).one()
+    return int(row[0]), int(row[1])
+
+
+def retried_as(payout_id: int) -> int | None:
+    """The id of the payout that retried this failed one, or ``None``."""
+    import json
+
+    from core.base.models import AuditLog
+
+    after = db.session.scalar(select(AuditLog.after).where(
+        AuditLog.action == "payout.retry", AuditLog.object_type == "payout",
+        AuditLog.object_id == payout_id).limit(1))
+    return json.loads(after)["retry_id"] if after else None
+
+
+def retry_payout(payout_id, actor: User) -> Payout:
+    """Retry a failed payout (finance): a new payout of the partner's approved balance,
+    approved at once, its transfer queued after commit.
+
+    A failed payout moved no money and its commissions went back to the balance, so the
+    retry is a *new* payout that claims them again, with its own idempotency key
+    ``payout-<new id>`` (the rule of every payout: one transfer per payout, ever).
+    Re-sending the failed one under its old key would replay Stripe's stored refusal,
+    and could pay commissions a newer payout already holds. The amount is the balance
+    now (more may have been approved since, some reversed). Each failed payout is
+    retried at most once (audited ``payout.retry`` on it, naming the new payout).
+
+    Raises ``Forbidden`` (not finance, the actor's own payout), ``NotFound``,
+    ``Conflict`` (not failed, already retried, a payout already waiting),
+    ``ValidationError`` (balance below the minimum, no Stripe payout method).
+    """
+    if not actor.has_role("finance"):
+        raise Forbidden("Only finance can retry payouts.")
+    old = get_payout(payout_id)
+    if old.status != "failed":
+        raise Conflict(f"This payout is {old.status}; only failed payouts can be retried.")
+    again = retried_as(old.id)
+    if again is not None:
+        raise Conflict(f"Payout #{old.id} was already retried as payout #{again}.")
+    new = create_payout(old.partner_id, actor.id)
+    approve_payout(new.id, actor)
+    audit(actor.id, "payout.retry", "payout", old.id, None,
+          {"retry_id": new.id, "amount_cents": new.amount_cents})
+    return new
+
+
+def payout_json(p: Payout) -> dict:
+    """JSON shape of a payout."""
+    return {"id": p.id, "partner_id": p.partner_id, "amount_cents": p.amount_cents,
+            "status": p.status, "gateway": p.gateway, "reference": p.reference,
+            "failure_message": p.failure_message, "created_at": p.created_at.isoformat()}
+
+
+def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
+    """Give up on a Stripe transfer we could not confirm (Stripe kept answering 429/5xx
+    or timing out past every retry, or the job was lost for too long).
+
+    The payout becomes ``failed`` by ``fail_payout`` (its commissions back in the balance,
+    the partner notified, audited) with a message that says what happened and tells
+    finance to look for the transfer in Stripe before paying again (a timed-out request
+    may still have been carried out). ``detail`` is the last error or the reason (text).
+    Returns the payout. Raises ``Conflict`` when it is no longer waiting.
+    Rule: money issue "Payouts" (failures leave the payout ``failed`` with Stripe's
+    message and its commissions back in the balance).
+    """
+    message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "
+               f"Finance: check the Stripe dashboard for a transfer with idempotency key "
+               f"payout-{payout.id} before paying this amount again.")
+    return fail_payout(payout, message, None)
+
+
+def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
+    """Stripe payouts still waiting for their transfer, for the sweeper.
+
+    Returns ``(resume, expired)``, lists of payout ids: ``resume`` are ``approved``
+    payouts (never sent: the job moves them to ``processing`` before calling Stripe) and
+    ``processing`` ones approved less than ``TRANSFER_RETRY_WINDOW`` ago, which may be
+    sent again with the same idempotency key; ``expired`` are ``processing`` payouts
+    older than that, which must not be retried (Stripe's key may have expired). Payouts
+    approved in the last 2 minutes are left to their own job. Whether a job is still
+    alive for them is the caller's (RQ's) business.
+    """
+    now = now or now_utc()
+    rows = db.session.execute(select(Payout.id, Payout.status, Payout.approved_at).where(
+        Payout.status.in_(("approved", "processing")), Payout.gateway == "stripe",
+        Payout.approved_at < now - timedelta(minutes=2)).order_by(Payout.id)).all()
+    resume, expired = [], []
+    for pid, status, approved_at in rows:
+        if status == "processing" and approved_at < now - TRANSFER_RETRY_WINDOW:
+            expired.append(pid)
+        else:
+            resume.append(pid)
+    return resume, expired

@@ -1,0 +1,1 @@
+"""The partner program: partners, leads, referrals, teams, tiers, the dashboards."""

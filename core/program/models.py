@@ -1,0 +1,224 @@
+"""The partner program: tiers, partners, tier overrides, leads and referral clicks."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.base.extensions import db
+from core.base.timeutil import UTCDateTime, now_utc
+
+#: Pipeline stages in order (DESIGN.md "Leads").
+LEAD_STAGES = ("new", "contacted", "qualified", "proposal", "won", "lost")
+
+
+
+#: Lead activity kinds (PRD ``lead_activities.activity_type``).
+ACTIVITY_TYPES = ("call", "email", "meeting", "note", "status_change")
+
+
+
+class Lead(db.Model):
+    """A prospective client logged by a partner."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        CheckConstraint("estimated_value_cents >= 0", name="estimated_value"),
+        CheckConstraint("won_value_cents IS NULL OR won_value_cents > 0", name="won_value"),
+        Index("ix_leads_partner_id_status", "partner_id", "status"),
+        # A lead sent twice (an offline queue retrying after a lost answer) is one lead.
+        UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    company_name: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    project_type: Mapped[str] = mapped_column(String(80), default="")
+    estimated_value_cents: Mapped[int] = mapped_column(default=0)
+    #: new | contacted | qualified | proposal | won | lost
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    #: Deal value the partner reported when marking the lead won (cents).
+    won_value_cents: Mapped[int | None]
+    #: Where the lead came from: ``portal``, ``api``, ``referral_link``.
+    source: Mapped[str] = mapped_column(String(40), default="portal")
+    #: Attribution as JSON text (referral code, click time), empty when none.
+    attribution: Mapped[str] = mapped_column(Text, default="")
+    next_action: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: The id the partner's device gave the lead when it was written (offline queue,
+    #: double submits); ``None`` for leads from elsewhere. Unique per partner.
+    client_ref: Mapped[str | None] = mapped_column(String(64))
+    stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    partner = relationship("Partner")
+    deal = relationship("Deal", back_populates="lead", uselist=False)
+
+    def __str__(self) -> str:
+        return self.company_name
+
+
+
+class LeadActivity(db.Model):
+    """A call, e-mail, meeting, note or stage change logged on a lead."""
+
+    __tablename__ = "lead_activities"
+    __table_args__ = (Index("ix_lead_activities_lead_id", "lead_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    activity_type: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
+
+#: Partner statuses (foundation issue): applied until staff approve.
+PARTNER_STATUSES = ("applied", "active", "suspended")
+
+
+
+class Tier(db.Model):
+    """A tier row staff can edit; seed values are DESIGN.md's tier table."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (
+        CheckConstraint("base_rate_bps >= 0 AND base_rate_bps <= 10000", name="base_rate"),
+        CheckConstraint("referral_rate_bps >= 0 AND referral_rate_bps <= 10000",
+                        name="referral_rate"),
+        CheckConstraint("team_override_bps >= 0 AND team_override_bps <= 10000",
+                        name="team_override"),
+        CheckConstraint("min_deals >= 0", name="min_deals"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable key: starter, active, performer, elite.
+    key: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    #: Confirmed won deals needed to reach the tier.
+    min_deals: Mapped[int]
+    base_rate_bps: Mapped[int]
+    referral_rate_bps: Mapped[int] = mapped_column(default=0)
+    team_override_bps: Mapped[int] = mapped_column(default=0)
+    #: Days a commission stays pending before it is approved automatically.
+    holding_days: Mapped[int] = mapped_column(default=14)
+    #: Newline-separated list of features unlocked at this tier (shown to partners).
+    features: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+
+class Partner(db.Model):
+    """A sales affiliate's profile (one per partner user)."""
+
+    __tablename__ = "partners"
+    __table_args__ = (
+        CheckConstraint("won_deals_count >= 0", name="won_deals_count"),
+        CheckConstraint("recruiter_id IS NULL OR recruiter_id <> id", name="not_own_recruiter"),
+        CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="not_own_leader"),
+        Index("ix_partners_status", "status"),
+        Index("ix_partners_team_leader_id", "team_leader_id"),
+        # Back-office search (ILIKE '%word%'): trigram GIN on PostgreSQL, plain on SQLite
+        # (migration e5f6a7b8c9d0).
+        Index("ix_partners_company_name_trgm", "company_name", postgresql_using="gin",
+              postgresql_ops={"company_name": "gin_trgm_ops"}),
+        Index("ix_partners_referral_code_trgm", "referral_code", postgresql_using="gin",
+              postgresql_ops={"referral_code": "gin_trgm_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    #: applied | active | suspended
+    status: Mapped[str] = mapped_column(String(20), default="applied")
+    referral_code: Mapped[str] = mapped_column(String(20), unique=True)
+    recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    team_leader_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    company_name: Mapped[str] = mapped_column(String(200), default="")
+    industry: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    agreement_version: Mapped[str] = mapped_column(String(20))
+    agreement_accepted_at: Mapped[object] = mapped_column(UTCDateTime)
+    #: Confirmed won deals not cancelled; drives the computed tier.
+    won_deals_count: Mapped[int] = mapped_column(default=0)
+    #: Tier last computed, for promotion/demotion notices.
+    tier_id: Mapped[int] = mapped_column(ForeignKey("tiers.id"))
+    tier_since: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Stripe Connect account id (``acct_...``) once onboarding started.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Stripe says the account can receive transfers (``account.updated``).
+    stripe_payouts_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: IANA time zone the partner reads times in (``Europe/London``); set on the profile.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: Contact preferences: e-mails about what matters, and portal (in-app) notices.
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    notify_portal: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the partner hid the dashboard's onboarding checklist (``None``: shown until
+    #: every item is done; ``core.program.onboarding``).
+    onboarding_dismissed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User", back_populates="partner", foreign_keys=[user_id])
+    tier = relationship("Tier")
+    recruiter = relationship("Partner", remote_side=[id], foreign_keys=[recruiter_id])
+    team_leader = relationship("Partner", remote_side=[id], foreign_keys=[team_leader_id])
+
+    @property
+    def name(self) -> str:
+        """The partner's display name (their user's name)."""
+        return self.user.name
+
+    def __str__(self) -> str:
+        return f"{self.user.name} <{self.user.email}>"
+
+
+
+class TierOverride(db.Model):
+    """A staff override of a partner's tier and/or base rate (DESIGN.md "Effective tier")."""
+
+    __tablename__ = "tier_overrides"
+    __table_args__ = (
+        CheckConstraint("base_rate_bps IS NULL OR (base_rate_bps >= 0 AND base_rate_bps <= 10000)",
+                        name="base_rate"),
+        Index("ix_tier_overrides_partner_id", "partner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id"))
+    base_rate_bps: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    tier = relationship("Tier")
+
+
+
+class ReferralClick(db.Model):
+    """One click on ``/r/<code>`` (bots and a visitor's repeats within 30 minutes are not
+    clicks, ``core.program.referrals.record_click``): no personal data but a keyed hash."""
+
+    __tablename__ = "referral_clicks"
+    __table_args__ = (Index("ix_referral_clicks_partner_id", "partner_id"),
+                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: The visitor's pseudonym: HMAC of IP and user agent under a key that rotates daily
+    #: (``core.program.referrals.visitor_hash``; counts unique visitors, reveals nobody).
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    #: Where the visitor came from (host only), if the browser said.
+    referrer_host: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: The lead this visit turned into, if any.
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))

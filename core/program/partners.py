@@ -1,0 +1,147 @@
+"""Partners: applying (registration), approval, suspension and reactivation (rules:
+"Partners"); each partner's referral code."""
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+
+from core.accounts.models import User
+from core.accounts.users import _check_name, check_password_rules, hash_password, normalise_email
+from core.base.audit import audit
+from core.base.errors import Conflict, NotFound, ValidationError
+from core.base.extensions import db, get_row
+from core.base.timeutil import now_utc
+from core.community.notifications import notify
+from core.program.models import Partner
+from core.program.tiers import all_tiers
+
+
+def new_referral_code() -> str:
+    """Return an unused 8-character referral code (letters and digits, no look-alikes)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        code = "".join(secrets.choice(alphabet) for _ in range(8))
+        if not db.session.scalar(select(Partner.id).where(Partner.referral_code == code)):
+            return code
+
+
+def register_partner(email, password, name, accept_terms, referral_code=None,
+                     company_name: str = "", *, email_verified: bool = False) -> Partner:
+    """Create a partner user in status ``applied`` (foundation issue "Register").
+
+    Args: ``accept_terms`` must be ``True``; ``referral_code`` (optional) sets the
+    recruiter; ``email_verified`` (seeded demo partners and test factories only, never a
+    view) takes the address as verified. Otherwise a verification e-mail (a signed 48-hour
+    link) is sent after the commit (portal issue "email"). Raises ``ValidationError`` on
+    bad fields, ``Conflict`` when the e-mail is taken. Returns the new ``Partner``
+    (flushed, not committed).
+    """
+    email = normalise_email(email)
+    check_password_rules(password)
+    name = _check_name(name)
+    if accept_terms is not True:
+        raise ValidationError("You must accept the partner agreement to apply.")
+    if not isinstance(company_name, str) or len(company_name) > 200:
+        raise ValidationError("Company names are at most 200 characters.")
+    recruiter = None
+    if referral_code not in (None, ""):
+        if not isinstance(referral_code, str):
+            raise ValidationError("referral_code must be text.")
+        recruiter = db.session.scalar(
+            select(Partner).where(Partner.referral_code == referral_code.strip().upper()))
+        if recruiter is None:
+            raise ValidationError("That referral code is not known. Check it or leave it empty.")
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this e-mail already exists. Log in instead.")
+    user = User(email=email, name=name, password_hash=hash_password(password))
+    starter = all_tiers()[0]
+    partner = Partner(
+        user=user, status="applied", referral_code=new_referral_code(),
+        recruiter=recruiter, company_name=company_name.strip(),
+        agreement_version=current_app.config["AGREEMENT_VERSION"],
+        agreement_accepted_at=now_utc(), tier=starter, tier_id=starter.id)
+    db.session.add_all([user, partner])
+    db.session.flush()
+    audit(user.id, "partner.register", "partner", partner.id, None,
+          {"email": email, "recruiter_id": recruiter.id if recruiter else None})
+    if email_verified:
+        user.email_verified_at = now_utc()
+    else:
+        from core.accounts.email_links import send_verification
+
+        send_verification(user)
+    return partner
+
+
+def apply_as_partner(email, password, name, accept_terms, referral_code=None,
+                     company_name: str = "") -> Partner | None:
+    """A partner application from the register page or the API, answered the same way
+    whether or not the address already has an account (rules: "Registration").
+
+    Fields are checked as in :func:`register_partner` (``ValidationError`` names what is
+    wrong). A new address becomes an ``applied`` partner with a verification e-mail, and
+    the new ``Partner`` is returned (flushed, not committed). An address that already
+    has an account changes nothing: its owner is e-mailed (after commit) that someone
+    tried to apply with it, with links to log in or reset the password, and ``None`` is
+    returned. The password is hashed either way, so the time taken tells nothing.
+    """
+    try:
+        return register_partner(email, password, name, accept_terms, referral_code,
+                                company_name)
+    except Conflict:
+        hash_password(password)  # the work a new account costs
+        from core.accounts.email_links import send_account_exists
+
+        send_account_exists(normalise_email(email))
+        return None
+
+
+def get_partner(partner_id) -> Partner:
+    """Return the partner or raise ``NotFound``."""
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    return partner
+
+
+def approve_partner(partner_id: int, actor_id: int) -> Partner:
+    """Move an application to ``active`` (staff). Raises ``Conflict`` unless ``applied``."""
+    partner = get_partner(partner_id)
+    if partner.status != "applied":
+        raise Conflict(f"Only applications can be approved; this partner is {partner.status}.")
+    partner.status = "active"
+    partner.approved_at = now_utc()
+    audit(actor_id, "partner.approve", "partner", partner.id, {"status": "applied"},
+          {"status": "active"})
+    notify(partner.user_id, "approval", "Your application is approved",
+           "Welcome to SISO Partners. Log your first lead and share your referral link.",
+           "/partner/dashboard")
+    return partner
+
+
+def suspend_partner(partner_id: int, actor_id: int, reason: str = "") -> Partner:
+    """Suspend an active partner and end all their sessions and tokens.
+
+    Raises ``Conflict`` when already suspended.
+    """
+    partner = get_partner(partner_id)
+    if partner.status == "suspended":
+        raise Conflict("This partner is already suspended.")
+    before = partner.status
+    partner.status = "suspended"
+    partner.user.session_version += 1
+    audit(actor_id, "partner.suspend", "partner", partner.id, {"status": before},
+          {"status": "suspended", "reason": reason})
+    return partner
+
+
+def reactivate_partner(partner_id: int, actor_id: int) -> Partner:
+    """Lift a suspension (back to ``active``). Raises ``Conflict`` unless suspended."""
+    partner = get_partner(partner_id)
+    if partner.status != "suspended":
+        raise Conflict("Only suspended partners can be reactivated.")
+    partner.status = "active"
+    audit(actor_id, "partner.reactivate", "partner", partner.id, {"status": "suspended"},
+          {"status": "active"})
+    return partner

@@ -1,0 +1,122 @@
+"""Referral links: visits, attribution and attributed leads (PRD "Referral Link
+Generation", "Attribution tracking"; DESIGN.md "Leads created from a referral-link visit
+carry the attribution")."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from core.base.errors import NotFound, ValidationError
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.money.models import Deal
+from core.program.leads import create_lead
+from core.program.models import Lead, Partner, ReferralClick
+
+#: How long a visit's attribution lasts (days; a cookie of the same age).
+ATTRIBUTION_DAYS = 60
+
+
+def partner_for_code(code) -> Partner:
+    """The active partner owning a referral code; unknown or inactive → ``NotFound``."""
+    if not isinstance(code, str) or not code.isalnum() or len(code) > 20:
+        raise NotFound("No such referral link.")
+    partner = db.session.scalar(select(Partner).where(Partner.referral_code == code.upper()))
+    if partner is None or partner.status != "active":
+        raise NotFound("No such referral link.")
+    return partner
+
+
+#: One visitor's repeat visits within this time count as one click (rules: "Clicks").
+REPEAT_CLICK_WINDOW = timedelta(minutes=30)
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """True for a crawler, a link-preview fetcher (Slack, WhatsApp, Facebook, Googlebot,
+    headless browsers, HTTP libraries) or a request with no user agent: these are not
+    clicks (rules: "Clicks"). The patterns are crawlerdetect's."""
+    from crawlerdetect import CrawlerDetect
+
+    if not user_agent or not user_agent.strip():
+        return True
+    return bool(CrawlerDetect(user_agent=user_agent[:1000]).isCrawler())
+
+
+def visitor_hash(ip: str | None, user_agent: str | None, day) -> str:
+    """A visitor's pseudonym for ``day`` (a ``date``): HMAC-SHA256 of the IP and user
+    agent under a key derived from ``SECRET_KEY`` and the day, so the key rotates daily
+    and the IP is never stored (rules: "Clicks"). 64 hex characters."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    day_key = hmac.new(secret, f"referral-visitor:{day.isoformat()}".encode(),
+                       hashlib.sha256).digest()
+    return hmac.new(day_key, f"{ip or ''}|{user_agent or ''}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def record_click(partner: Partner, ip: str | None, referrer: str | None,
+                 user_agent: str | None = None) -> ReferralClick | None:
+    """Count a visit of the partner's link (rules: "Clicks"): ``None`` for a bot or
+    preview fetcher (:func:`is_bot`); the visitor's earlier click when they clicked
+    within :data:`REPEAT_CLICK_WINDOW` (30 minutes); else a new click, stored with the
+    visitor's daily pseudonym (:func:`visitor_hash`) and the referrer's host only."""
+    if is_bot(user_agent):
+        return None
+    now = now_utc()
+    today = visitor_hash(ip, user_agent, now.date())
+    recent = {today, visitor_hash(ip, user_agent, (now - REPEAT_CLICK_WINDOW).date())}
+    earlier = db.session.scalar(select(ReferralClick).where(
+        ReferralClick.partner_id == partner.id, ReferralClick.ip_hash.in_(recent),
+        ReferralClick.created_at > now - REPEAT_CLICK_WINDOW)
+        .order_by(ReferralClick.id.desc()).limit(1))
+    if earlier is not None:
+        return earlier
+    host = urlsplit(referrer or "").hostname or ""
+    click = ReferralClick(partner_id=partner.id, ip_hash=today, referrer_host=host[:255],
+                          created_at=now)
+    db.session.add(click)
+    db.session.flush()
+    return click
+
+
+def attributed_lead(click_id, code, data: dict) -> Lead:
+    """Create a lead for the referring partner from the landing page's form, carrying the
+    attribution (code, click id, visit time). The visit must be under 60 days old and
+    belong to the code, else the lead is still created for the code's partner without a
+    click. Raises ``NotFound`` (bad code), ``ValidationError`` (bad fields)."""
+    partner = partner_for_code(code)
+    click = db.session.get(ReferralClick, click_id) if isinstance(click_id, int) else None
+    if click is not None and (click.partner_id != partner.id or click.lead_id is not None or
+                              click.created_at < now_utc() - timedelta(days=ATTRIBUTION_DAYS)):
+        click = None
+    fields = {k: data.get(k) for k in ("company_name", "contact_name", "contact_email",
+                                       "contact_phone", "project_type", "notes")}
+    if not fields.get("contact_email") and not fields.get("contact_phone"):
+        raise ValidationError("Leave an e-mail or a phone number so we can reach you.")
+    attribution = {"referral_code": partner.referral_code,
+                   "click_id": click.id if click else None,
+                   "clicked_at": click.created_at.isoformat() if click else None,
+                   "referrer_host": click.referrer_host if click else ""}
+    lead = create_lead(partner, fields, partner.user_id, source="referral_link",
+                       attribution=json.dumps(attribution, sort_keys=True))
+    if click is not None:
+        click.lead_id = lead.id
+    return lead
+
+
+def link_stats(partner_id: int) -> dict:
+    """Clicks (and unique visitors), leads and confirmed deals from the referral link."""
+    clicks, visitors = db.session.execute(
+        select(func.count(), func.count(func.distinct(ReferralClick.ip_hash)))
+        .where(ReferralClick.partner_id == partner_id)).one()
+    leads = db.session.scalar(select(func.count()).select_from(Lead).where(
+        Lead.partner_id == partner_id, Lead.source == "referral_link")) or 0
+    deals = db.session.scalar(select(func.count()).select_from(Deal).join(Lead, Lead.id == Deal.lead_id)
+                              .where(Lead.partner_id == partner_id,
+                                     Lead.source == "referral_link", Deal.status == "won")) or 0
+    return {"clicks": int(clicks), "visitors": int(visitors), "leads": int(leads),
+            "deals": int(deals)}

@@ -1,0 +1,1 @@
+"""Reference data and demo data (``flask seed-reference``, ``flask seed-demo``)."""

@@ -1,0 +1,1 @@
+"""Support tickets between partners and staff."""

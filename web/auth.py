@@ -1,0 +1,56 @@
+"""Flask-Login loaders: the session cookie for pages, ``Authorization: Bearer`` for /api."""
+
+import time
+
+from flask import jsonify, redirect, request, session, url_for
+from flask_login import user_logged_in
+
+from core.accounts.models import User
+from core.accounts.users import user_for_token
+from core.base.extensions import db, login_manager
+from web.sessions import has_login_stamp
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """Load ``"<id>:<session_version>"``; an outdated version ends the session, and so
+    does a session (or an old remember-me cookie) not made by ``web.sessions``."""
+    if not has_login_stamp():
+        return None
+    try:
+        uid, version = (int(x) for x in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+@login_manager.request_loader
+def load_user_from_request(req):
+    """Bearer tokens authenticate API calls under ``/api/`` only: on pages (portal, back
+    office) an ``Authorization`` header is ignored, so a token or key never opens a page
+    or passes a page's CSRF-protected form, and session limits cannot be stepped around
+    (rules: "Bearer credentials only on /api")."""
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return user_for_token(header[7:].strip())
+    return None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": "unauthorized",
+                              "message": "Log in first: send Authorization: Bearer <token>."}), 401
+    return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+
+
+@user_logged_in.connect
+def _remember_login_time(sender, user, **extra):
+    """Record when the password was last entered: sensitive staff actions ask again after
+    ``REAUTH_SECONDS`` (back-office issue "Roles and access")."""
+    session["auth_at"] = int(time.time())
