@@ -17,12 +17,13 @@ def set_app(app) -> None:
 
 
 def get_app():
-    """Return the app for jobs, creating one from the environment if none was set."""
+    """Return the app for jobs: the one ``flask worker`` set, else a core app (no face)
+    made from the environment."""
     global _app
     if _app is None:
-        from web.app import create_app
+        from core.base.app import create_core_app
 
-        _app = create_app()
+        _app = create_core_app()
     return _app
 
 

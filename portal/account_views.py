@@ -8,9 +8,10 @@ from flask_login import current_user, login_required
 from core.accounts import email_links as account_email
 from core.accounts.users import normalise_email
 from core.base.errors import DomainError, ValidationError
-from core.base.extensions import db, limiter
+from core.base.extensions import db
 from portal import bp
 from portal.forms import EmptyForm, ForgotPasswordForm, ResetPasswordForm
+from web.extensions import limiter
 from web.throttle import account_key, user_key
 
 
@@ -135,14 +136,19 @@ def reset_password(token: str):
     return render_template("portal/reset_password.html", form=form), status
 
 
-def throttled_page(endpoint: str, message: str):
-    """The page a 429 of this module's throttles shows (the factory's 429 handler calls
-    it): the forgot-password form with the wait, or the dashboard's refusal to resend."""
-    if endpoint == "portal.forgot_password":
-        return render_template("portal/forgot_password.html", form=ForgotPasswordForm(),
-                               message=message)
-    if endpoint == "portal.register":
-        from portal.forms import RegisterForm
+def register_throttled_pages(app) -> None:
+    """The pages a throttled portal form shows (``web.errors``): the log-in form for the
+    log-in, two-factor and password-change steps, the forgot-password and application
+    forms with the wait; the error page otherwise."""
+    from portal.forms import LoginForm, RegisterForm
+    from web.errors import register_throttled_page
 
-        return render_template("portal/register.html", form=RegisterForm(), message=message)
-    return render_template("portal/error.html", message=message, status=429)
+    def login_page(message):
+        return render_template("portal/login.html", form=LoginForm(), message=message)
+
+    for endpoint in ("portal.login", "portal.login_second_step", "portal.change_password"):
+        register_throttled_page(endpoint, login_page)
+    register_throttled_page("portal.forgot_password", lambda message: render_template(
+        "portal/forgot_password.html", form=ForgotPasswordForm(), message=message))
+    register_throttled_page("portal.register", lambda message: render_template(
+        "portal/register.html", form=RegisterForm(), message=message))

@@ -17,10 +17,11 @@ from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from core.base.errors import DomainError, NotFound
-from core.base.extensions import db, limiter
+from core.base.extensions import db
 from core.program import referrals
 from portal import bp
 from portal.views import partner_page
+from web.extensions import limiter
 
 COOKIE = "siso_ref"
 

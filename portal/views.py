@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from core.accounts import twofactor
 from core.accounts import users as accounts
 from core.base.errors import DomainError, ValidationError
-from core.base.extensions import db, limiter
+from core.base.extensions import db
 from core.community.models import Notification
 from core.money import payouts, statements
 from core.money.cents import format_bps, format_cents, parse_dollars
@@ -41,6 +41,7 @@ from portal.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
+from web.extensions import limiter
 from web.redirects import safe_next
 from web.sessions import (
     begin_second_step,
@@ -147,12 +148,6 @@ def _commit_or_flash(fn, success: str | None = None):
     return result
 
 
-#: What a successful application answers, whether or not the address had an account.
-APPLIED = ("Thank you for applying. We sent a message to {email}: open it to verify your "
-           "address. Then log in to follow your application; staff review applications "
-           "within one business day. Nothing arrived? Check your spam folder.")
-
-
 def _register_limit() -> str:
     return current_app.config["REGISTER_LIMIT_PER_IP"]
 
@@ -177,7 +172,7 @@ def register():
         else:
             email = accounts.normalise_email(form.email.data)
             return render_template("portal/register.html", form=form,
-                                   applied=APPLIED.format(email=email))
+                                   applied=partners.APPLIED.format(email=email))
     status = 422 if request.method == "POST" else 200
     return render_template("portal/register.html", form=form), status
 

@@ -493,7 +493,7 @@ def test_anonymous_staff_and_applicants(app, client, library):
 def test_api_resources_match_the_document(app, client, library):
     """GET /api/partner/resources and the download endpoint answer what the OpenAPI
     document says, for success, locked (403) and unknown (404)."""
-    from portal.openapi import document
+    from api.openapi import document
 
     doc = document()
     h = api_token(client, "sarah@example.com")

@@ -6,7 +6,7 @@ import pytest
 from conftest import api_token, make_partner, make_staff
 from jsonschema import Draft202012Validator
 
-from portal.openapi import document
+from api.openapi import document
 
 
 def validate(doc, schema, instance):

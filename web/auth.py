@@ -7,11 +7,11 @@ from flask_login import user_logged_in
 
 from core.accounts.models import User
 from core.accounts.users import user_for_token
-from core.base.extensions import db, login_manager
+from core.base.extensions import db
+from web.extensions import login_manager
 from web.sessions import has_login_stamp
 
 
-@login_manager.user_loader
 def load_user(user_id: str):
     """Load ``"<id>:<session_version>"``; an outdated version ends the session, and so
     does a session (or an old remember-me cookie) not made by ``web.sessions``."""
@@ -27,7 +27,6 @@ def load_user(user_id: str):
     return user
 
 
-@login_manager.request_loader
 def load_user_from_request(req):
     """Bearer tokens authenticate API calls under ``/api/`` only: on pages (portal, back
     office) an ``Authorization`` header is ignored, so a token or key never opens a page
@@ -41,7 +40,6 @@ def load_user_from_request(req):
     return None
 
 
-@login_manager.unauthorized_handler
 def unauthorized():
     if request.path.startswith("/api/"):
         return jsonify(error={"code": "unauthorized",
@@ -49,8 +47,15 @@ def unauthorized():
     return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
 
 
-@user_logged_in.connect
 def _remember_login_time(sender, user, **extra):
     """Record when the password was last entered: sensitive staff actions ask again after
     ``REAUTH_SECONDS`` (back-office issue "Roles and access")."""
     session["auth_at"] = int(time.time())
+
+
+def init_app(app) -> None:
+    """Install the loaders, the answer to an anonymous request, and the log-in time."""
+    login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_request)
+    login_manager.unauthorized_handler(unauthorized)
+    user_logged_in.connect(_remember_login_time, app)

@@ -1,7 +1,11 @@
-"""Checks on raw request input that must run before anything parses or walks it
-(rules: "Bad input"): nesting depth of a JSON body, and NUL characters."""
+"""Checks on raw request input that run before any view parses or walks it (rules:
+"Bad input"): the size and nesting depth of a JSON body, and NUL characters."""
 
 import re
+
+from flask import Flask, current_app, request
+
+from core.base.errors import DomainError
 
 #: A JSON string (with its escapes), removed before brackets are counted.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
@@ -41,3 +45,30 @@ def has_nul(value) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def refuse_bad_bodies() -> None:
+    """``before_request``: a JSON body over ``JSON_MAX_BYTES`` is a 413 before it is
+    parsed, one nested deeper than ``JSON_MAX_DEPTH`` a 400 before anything walks it;
+    then NUL characters, which PostgreSQL text cannot hold, are a 400 in the path, query,
+    form or JSON body instead of a failure inside the database."""
+    if request.is_json:
+        limit = current_app.config["JSON_MAX_BYTES"]
+        if (request.content_length or 0) > limit or len(request.get_data()) > limit:
+            raise DomainError(f"JSON bodies are at most {limit:,} bytes.",
+                              code="payload_too_large", status=413)
+        depth = current_app.config["JSON_MAX_DEPTH"]
+        if json_depth_exceeds(request.get_data(), depth):
+            raise DomainError(f"JSON nested deeper than {depth} levels is not accepted.",
+                              code="bad_json", status=400)
+    if "\x00" in request.path or \
+            any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)) or \
+            any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True)) or \
+            (request.is_json and has_nul(request.get_json(silent=True))):
+        raise DomainError("Text cannot contain NUL (0x00) characters.", code="bad_input",
+                          status=400)
+
+
+def init_app(app: Flask) -> None:
+    """Check every request's input before its view runs."""
+    app.before_request(refuse_bad_bodies)

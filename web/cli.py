@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``create-staff``, ``seed-demo``, ``seed-reference``."""
+"""Flask CLI commands: ``create-staff``, ``seed-demo``, ``seed-reference``, ``approve-due``,
+``award-achievements``, and ``worker`` (``jobs.worker``)."""
 
 import sys
 
@@ -10,7 +11,10 @@ from core.base.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    """Register the CLI commands on ``app``."""
+    """Register the CLI commands on ``app``, with ``flask worker`` (``jobs``)."""
+    import jobs
+
+    jobs.init_app(app)
 
     @app.cli.command("create-staff")
     @click.argument("email")

@@ -16,7 +16,7 @@ from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from core.base.extensions import limiter
+from web.extensions import limiter
 
 
 def record_failure() -> None:

@@ -15,7 +15,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
-from core.accounts import users as accounts
 from core.accounts.models import User
 from core.base.errors import NotFound, ValidationError
 from core.base.extensions import db, get_row

@@ -1,15 +1,13 @@
-"""Flask extensions, created once and bound to an app in ``create_app`` (STYLE.md)."""
+"""Flask extensions core uses, created once and bound to an app by
+``core.base.app.create_core_app``: the database, migrations, Socket.IO (emits from any
+process) and e-mail."""
 
 import sqlite3
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from socketio import packet as _sio_packet
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
@@ -32,8 +30,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
 socketio = SocketIO()
 #: E-mail (Flask-Mailman): SMTP or the development outbox, chosen by ``MAIL_BACKEND``
 #: (core/config.py ``mail_settings``); only RQ jobs send (jobs/email.py).
@@ -48,10 +44,6 @@ class JsonPacket(_sio_packet.Packet):
 
     uses_binary_events = False
 
-#: Rate limits (log-in throttling, core/throttle.py); storage is the app's Redis, set in
-#: ``create_app`` from ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL``. No default limits. Like
-#: ``socketio``, one per process: it keeps the storage of the last app bound to it.
-limiter = Limiter(key_func=get_remote_address)
 
 #: Largest primary key a row can have (PostgreSQL ``INTEGER``); larger ids cannot exist.
 MAX_ROW_ID = 2**31 - 1

@@ -16,6 +16,12 @@ from core.community.notifications import notify
 from core.program.models import Partner
 from core.program.tiers import all_tiers
 
+#: What an application is answered, whether or not the address already had an account
+#: (rules: "Registration"): the same words for both, on the page and from the API.
+APPLIED = ("Thank you for applying. We sent a message to {email}: open it to verify your "
+           "address. Then log in to follow your application; staff review applications "
+           "within one business day. Nothing arrived? Check your spam folder.")
+
 
 def new_referral_code() -> str:
     """Return an unused 8-character referral code (letters and digits, no look-alikes)."""

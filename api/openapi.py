@@ -6,8 +6,8 @@ every route is documented and that real responses match their schemas.
 
 from flask import jsonify
 
+from api import api
 from core.community.playbooks import INDUSTRIES as PLAYBOOK_INDUSTRIES
-from portal import api
 
 _S = "#/components/schemas/"
 

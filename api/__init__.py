@@ -1,0 +1,30 @@
+"""The JSON API face: ``/api/...`` for the partner app, staff tools and CRMs (bearer
+tokens and staff API keys, never cookies, so no CSRF), its OpenAPI document, and the
+webhook receivers under ``/webhooks``."""
+
+from flask import Blueprint, Flask
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def init_app(app: Flask) -> None:
+    """Register the API's routes and the webhook receivers."""
+    from web.extensions import csrf
+
+    from api import (  # noqa: F401  (routes register on import)
+        auth,
+        chat,
+        common,
+        openapi,
+        partner,
+        playbooks,
+        resources,
+        staff,
+        training,
+    )
+    from api.webhooks import bp as webhooks
+
+    csrf.exempt(api)
+    csrf.exempt(webhooks)
+    app.register_blueprint(api)
+    app.register_blueprint(webhooks)
