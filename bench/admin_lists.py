@@ -139,7 +139,7 @@ def main() -> int:
     # The dashboard's figures sum the whole ledger; a page computes them only when none
     # are cached (the first load after a start, or Redis down). Timed apart, once.
     with app.app_context():
-        from core.base.outbox import redis_connection
+        from core.base.jobs import redis_connection
         from core.program.backoffice import CACHE_KEY
 
         redis_connection().delete(CACHE_KEY)

@@ -176,7 +176,7 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
         ptok = [issue_token(u)[0] for u in users]
         stok = [issue_token(s)[0] for s in staff]
         db.session.commit()
-        from core.base.outbox import redis_connection
+        from core.base.jobs import redis_connection
 
         redis_connection().flushdb()
     return ptok, stok

@@ -112,7 +112,7 @@ def time_renders(folder: str) -> None:
     appends each render's start time and duration to ``folder/<pid>``: the pipeline's
     own WeasyPrint time, measured where the jobs run."""
     import core.base.pdf
-    import jobs.documents
+    import core.content.materials
 
     real = core.base.pdf.render_pdf_with_pages
 
@@ -126,7 +126,7 @@ def time_renders(folder: str) -> None:
                 f.write(f"{start:.6f} {time.perf_counter() - t:.6f}\n")
 
     core.base.pdf.render_pdf_with_pages = timed
-    jobs.documents.render_pdf_with_pages = timed
+    core.content.materials.render_pdf_with_pages = timed
 
 
 def rendered_seconds(folder: str, since: float) -> float:
@@ -150,7 +150,7 @@ def start_workers(app, count: int):
     process, in seconds, once every worker is listening."""
     import signal
 
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
     from jobs.worker import prepare_supervisor, run_supervised
 
     startups = multiprocessing.Array("d", count)
@@ -218,11 +218,12 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
 
 def weasyprint_alone(app, docs) -> float:
     """Seconds WeasyPrint takes for the same documents' HTML, in this one process."""
-    from core.base.pdf import render_pdf, render_statement_html
+    from core.base.pdf import render_pdf
     from core.content.materials import render_job_inputs, render_material_html
     from core.content.models import MaterialRender
     from core.money.models import Statement
-    from jobs.pdf import statement_context
+    from core.money.statement_pdf import render_statement_html
+    from core.money.statements import statement_context
 
     with app.app_context():
         html = []
@@ -272,7 +273,7 @@ def pages_of(app, docs) -> int:
 def main(argv=None):
     args = parse_args(argv)
     app = build_app(args)
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
 
     renders = tempfile.mkdtemp(prefix="siso-bench-renders-")
     time_renders(renders)

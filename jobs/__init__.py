@@ -1,16 +1,13 @@
-"""RQ jobs: PDFs, payouts, scheduled approvals; and the ``flask worker`` command.
-
-Jobs take ids, reload inside an app context, and are idempotent: RQ delivers at least
-once (STYLE.md "Background jobs").
-"""
+"""The worker runtime: ``flask worker``'s supervisor, its worker child and scheduler, the
+ticker, and the limits and allow-list every job runs under. The jobs themselves are
+declared where they live, in ``core`` (``core.base.jobs``)."""
 
 from flask import Flask
 
-from jobs.runtime import set_app
-
 
 def init_app(app: Flask) -> None:
-    """Register the worker CLI command and remember the app for in-process workers."""
+    """Register ``flask worker`` and make jobs run in ``app`` when no app context is set."""
+    from core.base.jobs import set_app
     from jobs.worker import register_cli
 
     set_app(app)

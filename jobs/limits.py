@@ -22,32 +22,17 @@ whose job hit a limit finishes recording the failure, then exits cleanly
 next job: a renderer interrupted by ``MemoryError`` or an alarm may be left damaged.
 """
 
-import contextlib
 import datetime
 import logging
-import os
 import re
-import resource
 
 from rq import SimpleWorker
 from rq.exceptions import DeserializationError
 
+from core.base.jobs import load_jobs
+from core.base.pdf import DEFAULT_MEMORY_LIMIT_MB
+
 log = logging.getLogger(__name__)
-
-#: Default extra address space a render may use, in MB (``PDF_MEMORY_LIMIT_MB``).
-DEFAULT_MEMORY_LIMIT_MB = 1024
-#: Job function → kind of row it renders (see core.content.materials.record_render_failure).
-RENDER_JOBS = {
-    "jobs.pdf.render_statement": "statement",
-    "jobs.documents.render_material": "material",
-    "jobs.documents.render_preview": "preview",
-    "jobs.statement_batches.build_batch_zip": "batch_zip",
-}
-
-
-def _vm_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def friendly_error(exc_string: str, timeout: int | None, memory_mb: int,
@@ -75,36 +60,6 @@ def friendly_error(exc_string: str, timeout: int | None, memory_mb: int,
     if last.startswith("jinja2.exceptions."):
         last = "The template could not be rendered: " + last.partition(": ")[2]
     return (last[:500], False)
-
-
-@contextlib.contextmanager
-def render_limits():
-    """Cap this process's address space while the block runs (``RLIMIT_AS`` soft limit
-    = size now + ``PDF_MEMORY_LIMIT_MB``), and lift it again on the way out, also when
-    the block raises ``MemoryError`` (the traceback still holds the big objects, and RQ
-    needs memory to record the failure).
-
-    Only outside the process that set ``app.extensions["siso_pid"]`` (the supervisor,
-    :func:`jobs.worker.run_supervised`), i.e. in its worker child: in the supervisor, in
-    a web process (``RQ_ASYNC=False``, no ``siso_pid``) or with a limit of 0 it does
-    nothing (issue 6 "Safety")."""
-    from jobs.runtime import get_app
-
-    app = get_app()
-    limit_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
-    parent = app.extensions.get("siso_pid")
-    if parent is None or parent == os.getpid() or limit_mb <= 0:
-        yield
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = _vm_bytes() + limit_mb * 1024 * 1024
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class LimitedWorker(SimpleWorker):
@@ -147,7 +102,7 @@ class LimitedWorker(SimpleWorker):
         someone else) has no function name to look at: it is failed like any other job,
         never run, and the worker carries on."""
         try:
-            kind = RENDER_JOBS.get(job.func_name)
+            kind = getattr(load_jobs().get(job.func_name), "render_kind", None)
         except DeserializationError:
             kind = None
         message, hit_limit = friendly_error(exc_string, job.timeout, self.memory_limit_mb,
@@ -183,8 +138,8 @@ def _ran_seconds(job) -> float:
 
 def _record(kind: str, obj_id: int, message: str, final: bool) -> None:
     from core.base.extensions import db
+    from core.base.jobs import ensure_own_db_pool, get_app
     from core.content.materials import record_render_failure
-    from jobs.runtime import ensure_own_db_pool, get_app
 
     app = get_app()
     with app.app_context():

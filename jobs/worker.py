@@ -15,7 +15,7 @@ The process model, and why:
   every job runs in that one process, which keeps its database connections, compiled
   SQL and WeasyPrint state from job to job (a fresh work-horse per job cost about 60 ms;
   BENCHMARKS.md "PDF pipeline"). It also runs the ticker
-  (:func:`jobs.scheduled.start_ticker`). It never starts RQ's own scheduler.
+  (:func:`jobs.ticker.start_ticker`). It never starts RQ's own scheduler.
 - The **scheduler** puts jobs due for a retry back on their queues; it rides out Redis
   outages and keeps a stable name, so a restarted one takes its locks back at once.
 - **Safety** rests on replacing the child: it exits cleanly after a job hit its memory
@@ -73,8 +73,9 @@ def warm_up_renderer() -> None:
     global _warm
     if _warm:
         return
-    from core.base.pdf import render_pdf, render_statement_html
+    from core.base.pdf import render_pdf
     from core.content.materials import builtin_template_rows, render_material_html, sample_context
+    from core.money.statement_pdf import render_statement_html
 
     line = {"date": "2026-01-02", "ref": "C-1", "description": "Sample client project",
             "type": "base", "kind": "earned", "amount_cents": 30000}
@@ -100,13 +101,13 @@ def warm_up_renderer() -> None:
 
 def prepare_supervisor(app: Flask) -> None:
     """Make this process the supervisor of ``app``'s worker children: preload and warm
-    WeasyPrint (:func:`warm_up_renderer`), make jobs use ``app`` (``jobs.runtime``) and
+    WeasyPrint (:func:`warm_up_renderer`), make jobs use ``app`` (``core.base.jobs.set_app``) and
     record this pid as ``app.extensions["siso_pid"]``, so that the memory cap
     (:func:`jobs.limits.render_limits`) and the fresh database pool
-    (:func:`jobs.runtime.ensure_own_db_pool`) apply in the children, never here."""
+    (:func:`core.base.jobs.ensure_own_db_pool`) apply in the children, never here."""
     import weasyprint  # noqa: F401  (preload before forking)
 
-    from jobs.runtime import set_app
+    from core.base.jobs import set_app
 
     warm_up_renderer()
     set_app(app)  # jobs run in this app, not in whichever app was created last
@@ -122,14 +123,14 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
 
     ``name`` is the RQ worker name (the supervisor picks one per child, to find its job
     if it dies); ``burst`` is unused (kept for callers; pass it to ``work()``);
-    ``ticker``: the worker's ``start_ticker()`` starts :func:`jobs.scheduled.start_ticker`.
+    ``ticker``: the worker's ``start_ticker()`` starts :func:`jobs.ticker.start_ticker`.
     Called outside a supervisor, this process becomes the one that sets ``siso_pid`` (no
     memory cap applies in it)."""
     from rq.serializers import JSONSerializer
 
-    from core.base.outbox import QUEUES, redis_connection
-    from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
-    from jobs.runtime import AllowedJob, set_app
+    from core.base.jobs import QUEUES, redis_connection, set_app
+    from core.base.pdf import DEFAULT_MEMORY_LIMIT_MB
+    from jobs.allowed import AllowedJob
 
     warm_up_renderer()
     set_app(app)
@@ -146,7 +147,7 @@ def make_worker(app: Flask, queues=None, burst: bool = False, name: str | None =
 
 class ChildWorker(LimitedWorker):
     """:class:`LimitedWorker` as run in a worker child, with the ticker
-    (:func:`jobs.scheduled.start_ticker`) when it has a ``ticker_app``. It never runs
+    (:func:`jobs.ticker.start_ticker`) when it has a ``ticker_app``. It never runs
     RQ's scheduler: the supervisor owns that process (``jobs.scheduler``)."""
 
     ticker_app = None
@@ -155,7 +156,7 @@ class ChildWorker(LimitedWorker):
     def start_ticker(self) -> None:
         """Start the ticker thread once (if this worker has a ``ticker_app``)."""
         if self.ticker_app is not None and self._ticker is None:
-            from jobs.scheduled import start_ticker
+            from jobs.ticker import start_ticker
 
             self._ticker = start_ticker(self.ticker_app)
 
@@ -190,7 +191,7 @@ def run_supervised(app: Flask, queues=None, burst: bool = False, with_scheduler:
             (``jobs.scheduler.SchedulerKeeper``: retries after a back-off).
         max_jobs: jobs after which a child is replaced; default ``WORKER_MAX_JOBS``
             (0: never).
-        ticker: start :func:`jobs.scheduled.start_ticker` in the child; default: when
+        ticker: start :func:`jobs.ticker.start_ticker` in the child; default: when
             not ``burst``.
 
     Returns:
@@ -213,8 +214,8 @@ class Supervisor:
                  max_jobs: int | None, ticker: bool | None):
         from rq.logutils import setup_loghandlers
 
-        from core.base.outbox import QUEUES, redis_connection
-        from jobs.limits import DEFAULT_MEMORY_LIMIT_MB
+        from core.base.jobs import QUEUES, redis_connection
+        from core.base.pdf import DEFAULT_MEMORY_LIMIT_MB
         from jobs.scheduler import SchedulerKeeper
 
         prepare_supervisor(app)
@@ -388,7 +389,7 @@ def _child_view(conn, name, queues):
     read that child's state in Redis and to fail its job (never run)."""
     from rq.serializers import JSONSerializer
 
-    from jobs.runtime import AllowedJob
+    from jobs.allowed import AllowedJob
 
     return LimitedWorker(queues, name=name, connection=conn, serializer=JSONSerializer,
                          job_class=AllowedJob, prepare_for_work=False)

@@ -94,7 +94,7 @@ def _reset(app):
         else:
             with db.engine.begin() as conn:
                 # The ledger guard refuses DELETE; tests step around it, then put it back.
-                from core.money.ledger_guard import create_sql, drop_sql
+                from core.base.ledger_guard import create_sql, drop_sql
 
                 for stmt in drop_sql("sqlite"):
                     conn.execute(text(stmt))
@@ -111,7 +111,7 @@ def _reset(app):
 def clean_state(app):
     """Every test starts from the migrated schema with only reference data, and an empty
     Redis database."""
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
 
     _reset(app)
     with app.app_context():

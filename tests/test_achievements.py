@@ -242,16 +242,16 @@ def test_scheduled_sweep_backfills_badges_earned_before_they_existed(ctx):
 
 
 def test_scheduled_job_runs_on_a_real_worker(app, run_worker):
-    """``jobs.scheduled.award_achievements`` enqueued as the ticker does, run by a real
+    """``core.community.achievements.award_achievements`` enqueued as the ticker does, run by a real
     forking RQ worker, awards First Month."""
-    from core.base.outbox import get_queue
+    from core.base.jobs import get_queue
 
     with app.app_context():
         p = make_partner("Wendy Worker")
         p.approved_at = now_utc() - timedelta(days=45)
         db.session.commit()
         pid = p.id
-        get_queue("default").enqueue("jobs.scheduled.award_achievements", job_id="tick-test")
+        get_queue("default").enqueue("core.community.achievements.award_achievements", job_id="tick-test")
     run_worker()
     with app.app_context():
         assert "first_month" in keys_of(pid)

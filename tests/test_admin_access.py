@@ -11,8 +11,8 @@ from test_story import admin_action
 
 from core.accounts.models import User
 from core.base.extensions import db
+from core.base.jobs import QUEUE_PAYOUTS, get_queue
 from core.base.models import AuditLog
-from core.base.outbox import QUEUE_PAYOUTS, get_queue
 from core.money.commissions import approve_commissions, confirm_deal
 from core.money.models import Commission, Payout
 from core.money.payouts import create_payout

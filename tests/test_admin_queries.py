@@ -19,7 +19,7 @@ def count_queries(app, client, url):
 
     with app.app_context():
         engine = db.engine
-        from core.base.outbox import redis_connection
+        from core.base.jobs import redis_connection
 
         redis_connection().delete("siso:dashboard:figures")  # measure the real work (cold)
     event.listen(engine, "before_cursor_execute", before)

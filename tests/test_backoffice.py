@@ -110,9 +110,9 @@ def test_dashboard_and_failed_jobs(app, client, run_worker):
         make_staff("fin@example.com", ("admin", "finance"))
         make_partner("Ann Applied", status="applied")
         make_partner("Dan Deals", deals=2)
-        from core.base.outbox import get_queue
+        from core.base.jobs import get_queue
 
-        get_queue("default").enqueue("jobs.scheduled.no_such_job", job_id="broken-1")
+        get_queue("default").enqueue("core.program.backoffice.no_such_job", job_id="broken-1")
     run_worker()
     login(client, "fin@example.com")
     page = client.get("/admin/").get_data(as_text=True)
@@ -124,7 +124,7 @@ def test_dashboard_and_failed_jobs(app, client, run_worker):
     resp = submit(client, "/admin/jobs/", {}, post_url="/admin/jobs/retry/default/broken-1")
     assert resp.status_code == 302
     with app.app_context():
-        from core.base.outbox import get_queue
+        from core.base.jobs import get_queue
 
         assert "broken-1" in get_queue("default").job_ids
 
@@ -167,7 +167,7 @@ def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app,
     sums) while one job recomputes them; the next load shows the new figures."""
     import json
 
-    from core.base.outbox import get_queue, redis_connection
+    from core.base.jobs import get_queue, redis_connection
     from core.program.backoffice import CACHE_KEY
 
     with app.app_context():
@@ -185,7 +185,7 @@ def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app,
         assert "Review 1 application" in client.get("/admin/").get_data(as_text=True)
     with app.app_context():
         queued = [j for j in get_queue("default").jobs
-                  if j.func_name == "jobs.scheduled.refresh_dashboard"]
+                  if j.func_name == "core.program.backoffice.refresh_dashboard"]
         assert len(queued) == 1
     run_worker()
     assert "Review 2 applications" in client.get("/admin/").get_data(as_text=True)

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from test_story import admin_action
 
 from core.base.extensions import db
+from core.base.jobs import QUEUE_PAYOUTS, get_queue
 from core.base.models import AuditLog
-from core.base.outbox import QUEUE_PAYOUTS, get_queue
 from core.base.timeutil import now_utc
 from core.money.models import Commission, Payout
 from core.money.payouts import approve_payout, create_payout, fail_payout, mark_paid

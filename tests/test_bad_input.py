@@ -647,7 +647,7 @@ def _payout_ready(app, name: str) -> tuple[int, int]:
 def test_support_cannot_approve_a_payout(app, client):
     """Only finance approves payouts: a support user's attempt is a 403, the payout stays
     requested, no job is queued, and the refusal is in the audit log."""
-    from core.base.outbox import get_queue
+    from core.base.jobs import get_queue
 
     _pid, payout_id = _payout_ready(app, "Paige Payee")
     support = staff_header(app, client, "support@example.com", ("support",))
@@ -674,7 +674,7 @@ def test_approving_the_same_payout_twice_is_409(app, client):
     """Finance approves a payout once; the second approval is a 409 and neither the
     payout nor the transfer queue changes (one job, never two); the audit trail gains
     only the refused attempt."""
-    from core.base.outbox import get_queue
+    from core.base.jobs import get_queue
 
     _pid, payout_id = _payout_ready(app, "Dora Double")
     finance = staff_header(app, client, "finance@example.com", ("finance",))
@@ -749,7 +749,7 @@ def test_staff_money_endpoints_check_their_input(app, client):
                 "validation_error")
     assert snapshot(app) == before
     with app.app_context():
-        from core.base.outbox import get_queue
+        from core.base.jobs import get_queue
 
         assert get_queue("pdf").count == 0
 

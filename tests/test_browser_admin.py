@@ -8,7 +8,7 @@ from conftest import make_partner, make_staff
 from test_browser import OUT, desktop, staff_log_in
 
 from core.base.extensions import db
-from core.base.outbox import QUEUE_PAYOUTS, get_queue
+from core.base.jobs import QUEUE_PAYOUTS, get_queue
 from core.money.models import Commission, Payout
 from core.money.payouts import create_payout
 

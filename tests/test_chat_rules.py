@@ -11,8 +11,8 @@ from conftest import login, make_partner, make_staff, minimal_pdf
 from core.accounts.models import User
 from core.base.errors import Forbidden, NotFound, ValidationError
 from core.base.extensions import db
+from core.base.jobs import redis_connection
 from core.base.models import AuditLog
-from core.base.outbox import redis_connection
 from core.community import chat, presence
 from core.community.models import Channel, Message, Notification
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from core.base.errors import ValidationError
 from core.base.extensions import db
-from core.base.outbox import QUEUE_PDF, get_queue
+from core.base.jobs import QUEUE_PDF, get_queue
 from core.community.models import Notification
 from core.content.branding import normalise_color, process_logo
 from core.content.materials import install_builtin_templates

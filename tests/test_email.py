@@ -481,11 +481,10 @@ def test_what_matters_is_emailed_and_the_rest_is_not(app, outbox, run_worker):
 def test_a_redelivered_job_sends_the_copy_once(app, outbox):
     """RQ delivers at least once: running the notification job twice sends one e-mail,
     and a partner who opted out after the notice was made gets none."""
-    from core.community.notifications import notify
+    from core.base.jobs import set_app
+    from core.community.notifications import notify, send_notification_email
     from core.program.models import Partner
     from core.program.profile import update_profile
-    from jobs.email import send_notification_email
-    from jobs.runtime import set_app
 
     set_app(app)  # the job runs here, in this process, as RQ would run it
     with app.app_context():

@@ -3,7 +3,7 @@ while finance approves a Stripe payout.
 
 The approval is a database commit; the transfer job is enqueued only after it, and when
 Redis does not answer the payout waits, approved, for the sweeper every worker runs
-(``jobs.scheduled.sweep_payouts``). The test plays it through: finance approves in the
+(``core.money.payouts.sweep_payouts``). The test plays it through: finance approves in the
 back office with Redis gone, is told the transfer is queued for later, Redis comes back,
 the sweeper and a real worker send it, and the fake Stripe server holds one transfer,
 also after the sweeper and the worker run again.
@@ -58,7 +58,7 @@ def test_redis_down_while_finance_approves_a_payout(stripe_app, fake_stripe,  # 
     assert control(fake_stripe, "state")["transfers_count"] == 0
 
     # Redis is back: the worker's ticker runs the sweeper, then the transfer job.
-    from jobs.scheduled import sweep_payouts
+    from core.money.payouts import sweep_payouts
 
     with stripe_app.app_context():
         assert sweep_payouts() == {"enqueued": 1, "failed": 0}

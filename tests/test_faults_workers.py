@@ -18,7 +18,7 @@ one transfer at Stripe, one ``PayoutTransfer`` row, the commissions paid, the ba
 
 When every try loses its worker child, RQ shows the job failed, the payout stays
 ``processing`` (a transfer may exist, so it is neither failed nor sent under a new key)
-and the sweeper (``jobs.scheduled.sweep_payouts``) resumes it with the same key.
+and the sweeper (``core.money.payouts.sweep_payouts``) resumes it with the same key.
 """
 
 import os
@@ -43,8 +43,13 @@ from core.base.extensions import db
 from core.base.models import AuditLog
 from core.community.models import Notification
 from core.money.models import Commission, Payout, PayoutTransfer
-from core.money.payouts import PAYOUT_JOB_RETRIES, approve_payout, available_cents, create_payout
-from jobs.scheduled import sweep_payouts
+from core.money.payouts import (
+    PAYOUT_JOB_RETRIES,
+    approve_payout,
+    available_cents,
+    create_payout,
+    sweep_payouts,
+)
 
 #: Seconds the fake holds the transfer request: far longer than the test needs to act.
 STRIPE_DELAY = 60

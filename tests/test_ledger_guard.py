@@ -6,8 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from core.base.extensions import db
+from core.base.ledger_guard import LedgerViolation
 from core.base.models import AuditLog
-from core.money.ledger_guard import LedgerViolation
 from core.money.models import Commission
 
 

@@ -144,7 +144,7 @@ def test_password_change_counts_against_the_account(client, pat, low_limits):
 def test_counters_live_in_the_apps_redis(app, client, pat):
     """The limiter stores its counters in the app's own Redis database (REDIS_URL), so
     every web process shares them and tests use their own database."""
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
 
     assert app.config["RATELIMIT_STORAGE_URI"] == TEST_REDIS_URL
     api_login(client, pat, WRONG)

@@ -166,7 +166,7 @@ def test_statement_pdf_lists_the_lines_behind_its_totals(app, ctx, run_worker):
     # A retried render of version 1 (its file lost) still prints its own lines only.
     import os
 
-    from jobs.pdf import render_statement
+    from core.money.statements import render_statement
 
     os.remove(f"{storage}/{st.file_path}")
     rel = st.file_path
@@ -241,8 +241,8 @@ def test_refused_payout_approvals_and_stale_transitions_are_audited(app, ctx, cl
 
     from conftest import api_token
 
+    from core.base.jobs import get_queue
     from core.base.models import AuditLog
-    from core.base.outbox import get_queue
     from core.money.commissions import cancel_deal
     from core.money.models import Deal, Payout
     from core.money.payouts import approve_payout, set_payout_minimum

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from core.accounts.models import User
 from core.base.errors import Conflict, Forbidden, ValidationError
 from core.base.extensions import db
+from core.base.jobs import QUEUE_PAYOUTS, get_queue, redis_connection
 from core.base.models import AuditLog
-from core.base.outbox import QUEUE_PAYOUTS, get_queue, redis_connection
 from core.base.timeutil import month_bounds, now_utc
 from core.community.models import Notification
 from core.content.models import TrainingModule
@@ -489,7 +489,7 @@ def test_payout_job_run_twice_on_manual_gateway(ctx, run_worker):
     job = Job.fetch(f"payout-{pid}", connection=redis_connection(), serializer=JSONSerializer)
     assert job.get_status() == "finished" and job.return_value() == "processing"
 
-    get_queue(QUEUE_PAYOUTS).enqueue("jobs.payouts.send_payout", pid, job_id=f"payout-{pid}")
+    get_queue(QUEUE_PAYOUTS).enqueue("core.money.payouts.send_payout", pid, job_id=f"payout-{pid}")
     run_worker()
     db.session.expire_all()
     job = Job.fetch(f"payout-{pid}", connection=redis_connection(), serializer=JSONSerializer)

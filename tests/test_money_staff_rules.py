@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.base.extensions import db
+from core.base.jobs import QUEUE_PAYOUTS, get_queue
 from core.base.models import AuditLog
-from core.base.outbox import QUEUE_PAYOUTS, get_queue
 from core.money.commissions import (
     cancel_deal,
     hold_commissions,

@@ -20,12 +20,10 @@ from core.base.pdf import (
     STATIC_URL_PREFIX,
     ForbiddenResourceError,
     SafeURLFetcher,
-    cents_filter,
     render_pdf,
-    render_statement_html,
-    render_statement_pdf,
     write_atomically,
 )
+from core.money.statement_pdf import cents_filter, render_statement_html, render_statement_pdf
 
 OUTPUT_DIR = Path(__file__).parent / "output"
 

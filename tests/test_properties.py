@@ -37,7 +37,7 @@ from core.accounts.models import User
 from core.accounts.users import hash_password
 from core.base.errors import Conflict, DomainError, Forbidden, ValidationError
 from core.base.extensions import db
-from core.base.outbox import redis_connection
+from core.base.jobs import redis_connection
 from core.base.timeutil import now_utc
 from core.content.models import TrainingCompletion, TrainingModule
 from core.money.commissions import (

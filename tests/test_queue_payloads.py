@@ -7,7 +7,7 @@ from rq import Queue
 from rq.job import Job
 from rq.serializers import DefaultSerializer
 
-from core.base.outbox import QUEUE_PDF, get_queue, redis_connection
+from core.base.jobs import QUEUE_PDF, get_queue, redis_connection
 
 
 class Boom:
@@ -32,7 +32,7 @@ def test_pickled_job_is_refused_not_run(app, run_worker, tmp_path):
         assert job.id == "evil"
         assert conn.hget("rq:job:evil", "data")  # the pickled payload is in Redis
         assert not marker.exists()  # (writing it ran nothing)
-        ok = get_queue(QUEUE_PDF).enqueue("jobs.scheduled.approve_due", job_id="fine")
+        ok = get_queue(QUEUE_PDF).enqueue("core.money.commissions.approve_due", job_id="fine")
 
     run_worker()
 
@@ -61,9 +61,9 @@ def test_a_json_job_naming_any_other_function_is_refused_not_run(app, run_worker
         q.enqueue("subprocess.getoutput", cmd, job_id="evil-subprocess")
         q.enqueue("core.accounts.users.create_staff", "x@example.com", "pw", "X", ["admin"],
                   job_id="evil-internal")
-        q.enqueue("jobs.scheduled.approve_due", job_id="evil-callback",
+        q.enqueue("core.money.commissions.approve_due", job_id="evil-callback",
                   on_failure=Callback("os.system"), on_success=Callback("os.system"))
-        ok = q.enqueue("jobs.scheduled.approve_due", job_id="fine")
+        ok = q.enqueue("core.money.commissions.approve_due", job_id="fine")
 
     run_worker()
 

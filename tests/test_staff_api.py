@@ -180,9 +180,9 @@ def test_bonus_and_holding_period(app, client, run_worker):
         old = db.session.scalar(db.select(Commission).where(Commission.type == "base"))
         old.hold_until = now_utc() - timedelta(minutes=1)
         db.session.commit()
-        from core.base.outbox import get_queue
+        from core.base.jobs import get_queue
 
-        get_queue("default").enqueue("jobs.scheduled.approve_due")
+        get_queue("default").enqueue("core.money.commissions.approve_due")
     run_worker()
     with app.app_context():
         got = dict(db.session.execute(db.select(Commission.type, Commission.status)).all())

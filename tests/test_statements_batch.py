@@ -14,7 +14,7 @@ from markupsafe import escape
 from rq.job import Job
 
 from core.base.extensions import db
-from core.base.outbox import redis_connection
+from core.base.jobs import redis_connection
 from core.base.timeutil import now_utc
 from core.community.models import Notification
 from core.money.cents import format_cents

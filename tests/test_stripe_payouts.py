@@ -87,7 +87,7 @@ def test_onboarding_then_one_transfer(stripe_app, fake_stripe, run_worker):
     with stripe_app.app_context():
         payout = db.session.get(Payout, pid)
         assert payout.status == "paid" and payout.reference.startswith("tr_")
-        from jobs.payouts import send_payout
+        from core.money.payouts import send_payout
 
         assert send_payout(pid) == "paid"  # a retried job finds it paid
         assert db.session.scalar(db.select(db.func.count()).select_from(PayoutTransfer)) == 1
@@ -139,7 +139,7 @@ def test_stripe_never_answering_fails_the_payout_visibly(stripe_app, fake_stripe
     """Every transfer attempt times out without Stripe doing anything: after the
     library's retries and RQ's, the payout is failed with a message finance can act on,
     the money is back in the partner's balance, and nothing was transferred."""
-    from jobs.runtime import set_app
+    from core.base.jobs import set_app
 
     set_app(stripe_app)
     monkeypatch.setitem(stripe_app.config, "STRIPE_TIMEOUT_SECONDS", 0.3)
@@ -169,7 +169,7 @@ def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, f
         payout, partner = approved_payout(fake_stripe)
         pid = payout.id
     control(fake_stripe, "fail", {"mode": "429", "count": 20, "path_prefix": "/v1/transfers"})
-    from jobs.payouts import send_payout
+    from core.money.payouts import send_payout
 
     with stripe_app.app_context():
         from core.money.gateways import TransientGatewayError
@@ -194,7 +194,7 @@ def test_stripe_down_leaves_payout_processing_then_retry_pays_once(stripe_app, f
 def test_refused_transfer_fails_and_returns_balance(stripe_app, fake_stripe):
     """When Stripe refuses the transfer the payout is failed with Stripe's message and the
     commissions are back in the partner's available balance."""
-    from jobs.payouts import send_payout
+    from core.money.payouts import send_payout
 
     with stripe_app.app_context():
         payout, partner = approved_payout(fake_stripe)
@@ -286,9 +286,9 @@ def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_str
     readable message naming the key to look for in Stripe, the commissions are back in
     the partner's balance, the partner is told, and nothing was transferred. The sweeper
     leaves the failed payout alone."""
+    from core.base.jobs import set_app
     from core.community.models import Notification
-    from jobs.runtime import set_app
-    from jobs.scheduled import sweep_payouts
+    from core.money.payouts import sweep_payouts
 
     set_app(stripe_app)
 
@@ -323,7 +323,7 @@ def test_transfer_failing_past_every_retry_fails_the_payout(stripe_app, fake_str
         db.session.commit()
     assert sweep_payouts() == {"enqueued": 0, "failed": 0}
     with stripe_app.app_context():
-        from core.base.outbox import get_queue
+        from core.base.jobs import get_queue
 
         assert get_queue("payouts").count == 0
 
@@ -335,10 +335,9 @@ def test_sweeper_resends_recent_lost_jobs_and_fails_old_ones(stripe_app, fake_st
     resends the first two (same key; each is then paid once) and fails the old one with a
     message to check Stripe, since Stripe forgets idempotency keys after 24 hours and a
     resend could pay twice. Its commissions are back in the balance; it is never resent."""
-    from core.base.outbox import get_queue
+    from core.base.jobs import get_queue, set_app
     from core.base.timeutil import now_utc
-    from jobs.runtime import set_app
-    from jobs.scheduled import sweep_payouts
+    from core.money.payouts import sweep_payouts
 
     set_app(stripe_app)  # the sweeper job runs in this app
     with stripe_app.app_context():

@@ -167,8 +167,8 @@ def test_the_sweeper_releases_a_retry_no_scheduler_put_back(stripe_app, fake_str
     from rq import Retry
     from rq.registry import ScheduledJobRegistry
 
-    from core.base.outbox import QUEUE_PAYOUTS, get_queue
-    from jobs.scheduled import sweep_payouts
+    from core.base.jobs import QUEUE_PAYOUTS, get_queue
+    from core.money.payouts import sweep_payouts
 
     with stripe_app.app_context():
         partner = onboarded_partner_with_balance(fake_stripe)
@@ -182,7 +182,7 @@ def test_the_sweeper_releases_a_retry_no_scheduler_put_back(stripe_app, fake_str
         # scheduler put back; the approval is older than the sweeper's grace.
         q = get_queue(QUEUE_PAYOUTS)
         q.fetch_job(f"payout-{pid}").delete()
-        q.enqueue_at(datetime.now(UTC) - timedelta(minutes=1), "jobs.payouts.send_payout",
+        q.enqueue_at(datetime.now(UTC) - timedelta(minutes=1), "core.money.payouts.send_payout",
                      pid, job_id=f"payout-{pid}", retry=Retry(max=1))
         row = db.session.get(Payout, pid)
         row.approved_at = row.approved_at - timedelta(minutes=3)

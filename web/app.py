@@ -82,7 +82,7 @@ def _add_home_and_health(app: Flask) -> None:
         except Exception as exc:  # report, never crash the probe
             state["database"] = f"error: {exc.__class__.__name__}"
         try:
-            from core.base.outbox import redis_connection
+            from core.base.jobs import redis_connection
 
             redis_connection().ping()
         except Exception as exc:

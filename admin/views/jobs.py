@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 
 from admin.views.base import refuse, staff_with
-from core.base.outbox import QUEUES, get_queue
+from core.base.jobs import QUEUES, get_queue
 
 #: Failed jobs listed per queue.
 FAILED_SHOWN = 50

@@ -22,7 +22,8 @@ from core.accounts.models import User
 from core.base.audit import audit
 from core.base.errors import DomainError, Forbidden
 from core.base.extensions import db, get_row
-from core.base.outbox import QUEUE_EMAIL, enqueue_after_commit
+from core.base.jobs import QUEUE_EMAIL, job, job_logger
+from core.base.mail import public_url, send_email
 from core.base.timeutil import now_utc
 
 #: Salts: one per purpose, so a token made for one is refused by the other.
@@ -107,15 +108,14 @@ def verification_link(user: User) -> str:
 
 def send_verification(user: User) -> None:
     """Send ``user`` a verification e-mail after the commit (RQ job, ``email`` queue)."""
-    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_verification_email", user.id,
-                         retries=3)
+    send_verification_email.after_commit(user.id)
 
 
 def send_account_exists(email: str) -> None:
     """Tell the owner of ``email`` (already normalised) that someone tried to apply with
     their address, after the commit (RQ job, ``email`` queue): registration answers the
     same for known and new addresses, so this e-mail is how the owner learns of it."""
-    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_account_exists", email, retries=3)
+    send_account_exists_email.after_commit(email)
 
 
 def verify_email(token) -> tuple[User, bool]:
@@ -163,7 +163,7 @@ def request_password_reset(email: str) -> None:
     an account that exists and is not suspended (jobs/email.py
     ``send_password_reset``).
     """
-    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_password_reset", email, retries=3)
+    send_password_reset.after_commit(email)
 
 
 def staff_send_password_reset(actor: User, partner_id) -> User:
@@ -187,8 +187,7 @@ def staff_send_password_reset(actor: User, partner_id) -> User:
     if partner.status == "suspended":
         raise DomainError("This partner is suspended; reactivate them first.",
                           code="suspended", status=409)
-    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_password_reset", partner.user.email,
-                         retries=3)
+    send_password_reset.after_commit(partner.user.email)
     audit(actor.id, "user.password_reset_sent", "partner", partner.id, None,
           {"email": partner.user.email})
     return partner.user
@@ -240,3 +239,70 @@ def reset_password(token, new_password) -> User:
 def user_by_email(email: str) -> User | None:
     """The user with this (normalised) address, or ``None``."""
     return db.session.scalar(select(User).where(User.email == email))
+
+
+# --- the e-mails (worker) --------------------------------------------------------------------
+
+def _hours(seconds: int) -> int:
+    return max(1, round(seconds / 3600))
+
+
+@job(queue=QUEUE_EMAIL, retries=3)
+def send_verification_email(user_id: int) -> str:
+    """E-mail ``user_id`` a link that verifies their address (valid 48 hours).
+
+    Returns ``"sent"``, or ``"skipped"`` when the user is gone, suspended or already
+    verified (nothing to prove). Raises the mail backend's error so RQ retries.
+    """
+    from flask import current_app
+
+    log = job_logger(__name__)
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.email_verified_at is not None:
+        log.info("verification e-mail for user %s skipped", user_id)
+        return "skipped"
+    send_email(user.email, "verify", name=user.name,
+               link=public_url(verification_link(user)),
+               hours=_hours(current_app.config["EMAIL_VERIFY_MAX_AGE"]))
+    log.info("verification e-mail sent to user %s", user_id)
+    return "sent"
+
+
+@job(queue=QUEUE_EMAIL, retries=3)
+def send_password_reset(email: str) -> str:
+    """E-mail a password-reset link (valid 1 hour, works once) to the account with this
+    address, if there is one and it is not suspended.
+
+    Enqueued for every "forgot password" request, known address or not
+    (``core.accounts.email_links.request_password_reset``), so the web answer tells nothing.
+    Returns ``"sent"`` or ``"no_account"``.
+    """
+    from flask import current_app
+
+    log = job_logger(__name__)
+    user = user_by_email(email) if isinstance(email, str) else None
+    if user is None or not user.is_active:
+        log.info("password reset asked for an address with no usable account")
+        return "no_account"
+    send_email(user.email, "reset", name=user.name,
+               link=public_url(reset_link(user)),
+               forgot_link=public_url("/password/forgot"),
+               minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
+    log.info("password-reset e-mail sent to user %s", user.id)
+    return "sent"
+
+
+@job(queue=QUEUE_EMAIL, retries=3)
+def send_account_exists_email(email: str) -> str:
+    """E-mail the owner of ``email`` that someone tried to apply with their address
+    (``core.accounts.email_links.send_account_exists``), with links to log in and to reset the
+    password. Returns ``"sent"`` or ``"no_account"`` (the account went away meanwhile)."""
+    log = job_logger(__name__)
+    user = user_by_email(email) if isinstance(email, str) else None
+    if user is None:
+        log.info("account-exists e-mail skipped: no account has that address now")
+        return "no_account"
+    send_email(user.email, "account_exists", name=user.name,
+               login_link=public_url("/login"), forgot_link=public_url("/password/forgot"))
+    log.info("account-exists e-mail sent to user %s", user.id)
+    return "sent"

@@ -140,6 +140,9 @@ def end_sessions(user: User, actor_id: int | None, reason: str) -> User:
     API keys are not login tokens and stay until revoked. Audited with ``reason``.
     """
     user.session_version += 1
+    from core.community.chat import kick_after_commit  # chat imports this module
+
+    kick_after_commit(user.id, "You were logged out.")
     audit(actor_id, "user.sessions_end", "user", user.id, None, {"reason": reason})
     return user
 
@@ -308,5 +311,8 @@ def set_staff_roles(user_id, roles, actor_id: int) -> User:
     user.roles = ",".join(sorted(set(roles)))
     if user.roles != before:
         user.session_version += 1
+        from core.community.chat import kick_after_commit  # chat imports this module
+
+        kick_after_commit(user.id, "You were logged out.")
         audit(actor_id, "staff.roles", "user", user.id, {"roles": before}, {"roles": user.roles})
     return user

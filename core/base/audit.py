@@ -16,9 +16,8 @@ import json
 import logging
 
 from flask import g, has_app_context
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from core.base.bulkwrite import buffer_row
 from core.base.extensions import db
@@ -26,10 +25,6 @@ from core.base.models import AuditLog
 from core.base.timeutil import now_utc
 
 log = logging.getLogger(__name__)
-
-#: ``Session.info`` key holding refusals waiting for the transaction to end.
-_REFUSALS = "siso_audit_refusals"
-
 
 def _dumps(value: dict | None) -> str:
     return json.dumps(value, default=str, sort_keys=True) if value else ""
@@ -80,11 +75,13 @@ def acting_api_key_id() -> int | None:
 
 def audit_key_use(key_id: int, owner_id: int, key_name: str, method: str, path: str) -> None:
     """Record one use of a staff API key: an ``api_key.use`` row naming the key, the
-    method and the path (rules: "API keys and scopes"). Written in its own transaction
-    like a refusal, so reads (which commit nothing) are recorded too. Raises nothing."""
-    _write_outside(actor_id=owner_id, action="api_key.use", object_type="api_token",
-                   object_id=key_id, after=_dumps({"key": key_name, "method": method,
-                                                   "path": path[:300]}))
+    method and the path (rules: "API keys and scopes"). Written at once in its own
+    transaction (the request has changed nothing yet), so reads, which commit nothing,
+    are recorded too. Raises nothing."""
+    write_refusals(db.engine, [{
+        "actor_id": owner_id, "action": "api_key.use", "object_type": "api_token",
+        "object_id": key_id, "before": "", "created_at": now_utc(), "api_key_id": key_id,
+        "after": _dumps({"key": key_name, "method": method, "path": path[:300]})}])
 
 
 def audit_refusal(actor_id: int | None, action: str, object_type: str,
@@ -111,15 +108,18 @@ def _write_outside(**values) -> None:
     """Write one audit row in its own transaction on another connection: once the
     session's open transaction has ended, or at once when none is open."""
     row = {"before": "", "created_at": now_utc(), "api_key_id": acting_api_key_id(), **values}
-    session = db.session()
+    from core.base import outbox
+
     engine = db.engine
-    if session.in_transaction():
-        session.info.setdefault(_REFUSALS, []).append((engine, row))
+    if db.session().in_transaction():
+        outbox.current().refusals.append((engine, row))
     else:
-        _write_refusals(engine, [row])
+        write_refusals(engine, [row])
 
 
-def _write_refusals(engine, rows: list[dict]) -> None:
+def write_refusals(engine, rows: list[dict]) -> None:
+    """Insert audit rows of refused attempts in a transaction of their own on
+    ``engine``; raises nothing (a failure is logged)."""
     try:
         with engine.begin() as conn:
             conn.execute(insert(AuditLog.__table__), rows)
@@ -134,17 +134,3 @@ def _write_refusals(engine, rows: list[dict]) -> None:
                     for r in rows])
         except SQLAlchemyError:
             log.exception("could not write %d refusal audit row(s): %r", len(rows), rows)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _flush_refusals(session, transaction):
-    """Write the refusals recorded during the session's outermost transaction, now that
-    it has committed or rolled back and released its connection."""
-    if transaction.parent is not None or _REFUSALS not in session.info:
-        return
-    pending = session.info.pop(_REFUSALS, [])
-    by_engine = {}
-    for engine, row in pending:
-        by_engine.setdefault(engine, []).append(row)
-    for engine, rows in by_engine.items():
-        _write_refusals(engine, rows)

@@ -1,4 +1,5 @@
-"""Writing many append-only rows at once: audit rows and notifications of a batch
+"""Writing many append-only rows at once: audit rows, notifications and outbox rows of a
+batch
 (``core.money.commissions.confirm_deals``).
 
 Inside :func:`bulk_rows`, :func:`core.base.audit.audit` and :func:`core.community.notifications.notify`
@@ -15,10 +16,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import insert
 
+from core.base import outbox
 from core.base.extensions import db
 
-#: ``Session.info`` key of the open block's rows.
-_KEY = "siso_bulk_rows"
 #: Key, among the block's tables, of its memo (not a table: never written).
 _MEMO = "memo"
 
@@ -30,24 +30,24 @@ def bulk_rows():
     for each row that wants its id (``on_id``; few: see ``_write``). A nested block
     leaves the writing to the outer one. On an exception nothing is written (the caller
     rolls back)."""
-    session = db.session()
-    if _KEY in session.info:
+    box = outbox.current()
+    if box.bulk is not None:
         yield
         return
-    pending = session.info[_KEY] = {}
+    pending = box.bulk = {}
     try:
         yield
-        session.info.pop(_KEY, None)
+        box.bulk = None
         _write(pending)
     finally:
-        session.info.pop(_KEY, None)
+        box.bulk = None
 
 
 def block_memo() -> dict | None:
     """A dict that lives as long as the open :func:`bulk_rows` block (``None`` when none
     is open): for answers the block's rows would otherwise ask the database for one by
     one (``core.community.notifications.prefetch_email_wishes``)."""
-    pending = db.session().info.get(_KEY)
+    pending = outbox.current().bulk
     return None if pending is None else pending.setdefault(_MEMO, {})
 
 
@@ -57,7 +57,7 @@ def buffer_row(model, values: dict, on_id: Callable[[int], None] | None = None) 
     ``on_id``, when given, is called with the row's id once it is written (still inside
     the transaction). Returns False, keeping nothing, when no block is open: the caller
     then writes the row itself."""
-    pending = db.session().info.get(_KEY)
+    pending = outbox.current().bulk
     if pending is None:
         return False
     pending.setdefault(model, []).append((values, on_id))

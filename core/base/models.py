@@ -1,9 +1,11 @@
-"""Tables every feature shares: the audit log and the program settings."""
+"""Tables every feature shares: the audit log, the program settings and the outbox of
+jobs waiting for the queue."""
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.base.extensions import db
+from core.base.ledger_guard import guard
 from core.base.timeutil import UTCDateTime, now_utc
 
 
@@ -35,6 +37,8 @@ class AuditLog(db.Model):
     api_key = relationship("ApiToken")
 
 
+guard(AuditLog)
+
 
 class Setting(db.Model):
     """A staff-editable program setting (e.g. ``payout_minimum_cents``)."""
@@ -43,3 +47,22 @@ class Setting(db.Model):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class OutboxJob(db.Model):
+    """A job a committed transaction asked for that RQ has not taken yet (rules: "Unit of
+    work"): written in the transaction, deleted once RQ has the job, sent by the sweeper
+    when Redis could not take it at the commit (``core.base.outbox``)."""
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (Index("ix_outbox_jobs_created_at", "created_at"),)
+
+    #: Made by the writer (a random hex id), so the row is known before it is flushed.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The job's dotted name (``core.base.jobs.JOBS``).
+    job: Mapped[str] = mapped_column(String(200))
+    #: The job's arguments, a JSON list.
+    args: Mapped[str] = mapped_column(Text, default="[]")
+    #: The RQ job id asked for (one job per object), or null for ``outbox-<id>``.
+    job_id: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)

@@ -1,89 +1,114 @@
-"""Side effects that must wait for the commit: RQ jobs and Socket.IO emits (STYLE.md).
+"""The unit of work: what must happen once a transaction commits (rules: "Unit of work").
 
-Core enqueues jobs by their import path (``"jobs.payouts.send_payout"``), so core never
-imports ``jobs``. The work is held on the session and released by SQLAlchemy's
-``after_commit`` event; a rollback drops it.
+Domain functions record their side effects on the transaction's outbox, in plain sight:
+
+- a job (``some_job.after_commit(...)``): a row in the ``outbox_jobs`` table written in
+  the same transaction, handed to RQ after the commit and deleted once RQ has it; a job
+  Redis could not take stays in the table and :func:`sweep` sends it later, so an
+  e-mail, a render or a transfer is never lost;
+- a Socket.IO emit (:func:`emit_after_commit`) and any other call (:func:`after_commit`,
+  :func:`after_commit_once`), run after the commit;
+- an audit row of a refused attempt (``core.base.audit.audit_refusal``), written after
+  the transaction ends, committed or rolled back.
+
+One pair of session events drains the outbox: ``after_commit``, and the end of the
+outermost transaction (``after_transaction_end``: a rollback, or a session closed
+without a commit); there is no other session listener. A rollback drops everything but
+the refusals.
 """
 
+import json
 import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app, g, has_app_context
-from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
-from sqlalchemy import event
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from core.base.extensions import db, socketio
+from core.base.jobs import get_queue
+from core.base.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
-#: Queue names (STYLE.md "Background jobs").
-QUEUE_PDF = "pdf"
-QUEUE_PAYOUTS = "payouts"
-QUEUE_DEFAULT = "default"
-#: Outgoing e-mail (jobs/email.py): ahead of renders, which can take seconds each.
-QUEUE_EMAIL = "email"
-QUEUES = (QUEUE_PAYOUTS, QUEUE_EMAIL, QUEUE_PDF, QUEUE_DEFAULT)
-
-_PENDING = "siso_after_commit"
+#: ``Session.info`` key of the transaction's outbox.
+_KEY = "siso_outbox"
 
 
-def redis_connection() -> Redis:
-    """Return a Redis client for ``REDIS_URL`` (one pool per app)."""
-    app = current_app._get_current_object()
-    conn = app.extensions.get("siso_redis")
-    if conn is None:
-        conn = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2,
-                              socket_timeout=5)
-        app.extensions["siso_redis"] = conn
-    return conn
+@dataclass
+class Outbox:
+    """What one transaction asked for after its end."""
+
+    #: Calls to make after the commit, in order.
+    calls: list[Callable[[], None]] = field(default_factory=list)
+    #: Keys of :func:`after_commit_once` calls already recorded.
+    once: set = field(default_factory=set)
+    #: ``(row id, job, args, job_id, timeout)`` of the jobs recorded.
+    jobs: list[tuple] = field(default_factory=list)
+    #: ``(engine, audit row)`` of refused attempts, written after commit or rollback.
+    refusals: list[tuple] = field(default_factory=list)
+    #: Rows buffered by ``core.base.bulkwrite.bulk_rows`` (``None`` outside a block).
+    bulk: dict | None = None
 
 
-def get_queue(name: str = QUEUE_DEFAULT) -> Queue:
-    """Return the RQ queue ``name`` using the JSON serializer (never pickle)."""
-    from rq.serializers import JSONSerializer
+def current() -> Outbox:
+    """The outbox of the current session's transaction (made on first use)."""
+    session = db.session()
+    box = session.info.get(_KEY)
+    if box is None:
+        box = session.info[_KEY] = Outbox()
+    return box
 
-    return Queue(name, connection=redis_connection(), serializer=JSONSerializer)
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` once the current transaction commits (dropped on a rollback). ``fn``
+    must not use the database session (it has just committed); Redis and Socket.IO are
+    fine. Its exceptions are logged, never raised."""
+    current().calls.append(fn)
 
 
-def enqueue_after_commit(queue: str, func_path: str, *args, job_id: str | None = None,
-                         retries: int = 0, timeout: int = 180) -> None:
-    """Enqueue ``func_path(*args)`` on ``queue`` once the current transaction commits.
+def after_commit_once(key, fn: Callable[[], None]) -> None:
+    """:func:`after_commit`, unless a call with the same ``key`` (hashable) is already
+    recorded in this transaction."""
+    box = current()
+    if key not in box.once:
+        box.once.add(key)
+        box.calls.append(fn)
 
-    ``args`` must be JSON values (ids, not objects). ``job_id`` makes the enqueue
-    idempotent for one object; ``retries`` uses RQ's ``Retry`` with the back-off of
-    ``RQ_RETRY_INTERVALS`` (seconds; 5, 30, 120 by default).
-    """
-    app = current_app._get_current_object()
+
+def emit_after_commit(event_name: str, data: dict, room: str) -> None:
+    """Emit a Socket.IO event to ``room`` after the commit (best effort, never raises:
+    what it tells is stored and read again on the next page or join)."""
 
     def run():
-        if not app.config.get("RQ_ASYNC", True):
-            module, _, name = func_path.rpartition(".")
-            getattr(__import__(module, fromlist=[name]), name)(*args)
-            return
-        intervals = list(app.config.get("RQ_RETRY_INTERVALS", (5, 30, 120)))[:retries]
-        retry = Retry(max=retries, interval=intervals) if retries else None
-        try:
-            get_queue(queue).enqueue(func_path, *args, job_id=job_id, retry=retry,
-                                     job_timeout=timeout, result_ttl=3600,
-                                     failure_ttl=7 * 24 * 3600)
-        except RedisError:
-            # The row is committed; a sweeper re-enqueues what is still waiting.
-            log.error("could not enqueue %s%r: Redis unavailable", func_path, args)
-            if has_app_context():
-                g.siso_jobs_not_queued = jobs_not_queued() + 1
+        socketio.emit(event_name, data, to=room)
 
-    _defer(run)
+    after_commit(run)
+
+
+def enqueue_after_commit(job, args: list, job_id: str | None = None,
+                         timeout: int | None = None) -> None:
+    """Record ``job`` (a ``core.base.jobs.Job``) with ``args`` on the outbox: a row in
+    ``outbox_jobs`` now, an RQ job after the commit. Use ``job.after_commit(...)``."""
+    from core.base.bulkwrite import buffer_row
+    from core.base.models import OutboxJob
+
+    row_id = uuid.uuid4().hex
+    values = dict(id=row_id, job=job.name, args=json.dumps(args), job_id=job_id,
+                  created_at=now_utc())
+    if not buffer_row(OutboxJob, values):
+        db.session.add(OutboxJob(**values))
+    current().jobs.append((row_id, job, args, job_id, timeout))
 
 
 def jobs_not_queued() -> int:
-    """How many jobs this app context (a request) committed but could not hand to Redis.
-
-    Those wait for a sweeper (payouts: ``jobs.scheduled.sweep_payouts``, every worker's
-    ticker); a view uses this to tell the person their action is saved and its job is
-    queued for later (issue 7 "Faults"). Returns an int, 0 when every enqueue succeeded.
-    """
+    """How many jobs this request committed but could not hand to Redis (they wait in
+    ``outbox_jobs`` for :func:`sweep`). A view uses it to tell the person their action
+    is saved and its work queued for later. Returns 0 outside a request."""
     return getattr(g, "siso_jobs_not_queued", 0) if has_app_context() else 0
 
 
@@ -94,37 +119,117 @@ NOT_QUEUED_WARNING = ("Saved. The job queue is not answering right now, so the w
                       "runs automatically, once, within minutes of the queue coming back.")
 
 
-def emit_after_commit(event_name: str, data: dict, room: str) -> None:
-    """Emit a Socket.IO event to ``room`` after the commit (best effort, never raises)."""
-
-    def run():
+def _hand_to_rq(jobs: list[tuple]) -> list[str]:
+    """Enqueue the recorded jobs; returns the outbox row ids RQ took."""
+    taken = []
+    run_inline = not current_app.config.get("RQ_ASYNC", True)
+    for row_id, job, args, job_id, timeout in jobs:
+        if run_inline:  # tests of views only: run it here, right after the commit
+            job(*args)
+            taken.append(row_id)
+            continue
         try:
-            socketio.emit(event_name, data, to=room)
-        except Exception:  # the message is stored; live delivery is a nicety
-            log.exception("socket emit %s failed", event_name)
-
-    _defer(run)
-
-
-def after_commit(fn) -> None:
-    """Run ``fn()`` once the current transaction commits (dropped on a rollback). ``fn``
-    must not use the database session (it has just committed); Redis and Socket.IO are
-    fine. It should not raise."""
-    _defer(fn)
+            job.enqueue(*args, job_id=job_id or f"outbox-{row_id}", timeout=timeout)
+            taken.append(row_id)
+        except RedisError:
+            log.error("could not enqueue %s%r: Redis unavailable; the outbox keeps it",
+                      job.name, tuple(args))
+            if has_app_context():
+                g.siso_jobs_not_queued = jobs_not_queued() + 1
+    return taken
 
 
-def _defer(fn) -> None:
-    session = db.session()
-    session.info.setdefault(_PENDING, []).append(fn)
+def _forget(engine, row_ids: list[str]) -> None:
+    """Delete the outbox rows of jobs RQ has, in a transaction of their own."""
+    from core.base.models import OutboxJob
+
+    if row_ids:
+        with engine.begin() as conn:
+            conn.execute(delete(OutboxJob.__table__).where(OutboxJob.id.in_(row_ids)))
+
+
+def _write_refusals(refusals: list[tuple]) -> None:
+    from core.base.audit import write_refusals
+
+    by_engine = {}
+    for engine, row in refusals:
+        by_engine.setdefault(engine, []).append(row)
+    for engine, rows in by_engine.items():
+        write_refusals(engine, rows)
 
 
 @event.listens_for(Session, "after_commit")
-def _run_pending(session):
-    pending = session.info.pop(_PENDING, [])
-    for fn in pending:
-        fn()
+def _drain(session):
+    box = session.info.pop(_KEY, None)
+    if box is None:
+        return
+    if box.refusals:
+        _write_refusals(box.refusals)
+    if box.jobs:
+        try:
+            _forget(db.engine, _hand_to_rq(box.jobs))
+        except Exception:  # the rows stay; the sweeper sends them
+            log.exception("outbox: handing jobs to RQ failed")
+    for fn in box.calls:
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit call %r failed", fn)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session):
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop(session, transaction):
+    """The outermost transaction ended without a commit (rolled back, or the session
+    closed): write the refusals, drop the rest. After a commit ``_drain`` has already
+    taken the outbox."""
+    if transaction.parent is not None:  # a savepoint: the transaction goes on
+        return
+    box = session.info.pop(_KEY, None)
+    if box is not None and box.refusals:
+        _write_refusals(box.refusals)
+
+
+#: Seconds an outbox row may wait before :func:`sweep` takes it as left behind (the
+#: commit hands most rows to RQ within milliseconds).
+SWEEP_AFTER_SECONDS = 30
+
+
+def sweep(limit: int = 500) -> int:
+    """Send the jobs the outbox still holds past :data:`SWEEP_AFTER_SECONDS` (Redis was
+    away at their commit, or the process died between commit and enqueue): each is
+    enqueued under its job id (skipped when RQ already has that job) and its row deleted.
+    Returns how many were sent. Raises ``RedisError`` when Redis is still away (the rows
+    stay). Called by every worker's ticker."""
+    from core.base.jobs import JOBS, load_jobs
+    from core.base.models import OutboxJob
+
+    load_jobs()
+    cutoff = now_utc() - timedelta(seconds=SWEEP_AFTER_SECONDS)
+    rows = db.session.execute(select(OutboxJob.id, OutboxJob.job, OutboxJob.args,
+                                     OutboxJob.job_id)
+                              .where(OutboxJob.created_at < cutoff)
+                              .order_by(OutboxJob.created_at).limit(limit)).all()
+    sent, done = 0, []
+    for row_id, name, args, job_id in rows:
+        job = JOBS.get(name)
+        rq_id = job_id or f"outbox-{row_id}"
+        if job is not None and get_queue(job.queue).fetch_job(rq_id) is None:
+            job.enqueue(*json.loads(args), job_id=rq_id)
+            sent += 1
+        elif job is None:
+            log.error("outbox row %s names no job (%s); dropped", row_id, name)
+        done.append(row_id)
+    db.session.rollback()
+    _forget(db.engine, done)
+    if sent:
+        log.warning("outbox: sent %s job(s) left behind", sent)
+    return sent
+
+
+def pending_jobs() -> int:
+    """How many jobs wait in the outbox (the back office's Jobs page shows it)."""
+    from sqlalchemy import func
+
+    from core.base.models import OutboxJob
+
+    return db.session.scalar(select(func.count()).select_from(OutboxJob)) or 0

@@ -22,17 +22,16 @@ Every other URL (``file:``, any other ``http``/``https`` host, ``ftp:``...) rais
 the document without that resource.
 """
 
+import contextlib
 import mimetypes
 import os
+import resource
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import jinja2
 import weasyprint
 from weasyprint.urls import URLFetcherResponse
-
-from core.money.cents import format_cents
 
 #: Project root (the folder holding ``core/``, ``templates/`` and ``static/``).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +44,6 @@ BASE_URL = "https://siso-pdf.invalid/"
 #: URL prefix that :class:`SafeURLFetcher` maps onto :data:`STATIC_DIR`.
 STATIC_URL_PREFIX = BASE_URL + "static/"
 
-STATEMENT_TEMPLATE = "pdf/statement.html"
 
 
 class ForbiddenResourceError(ValueError):
@@ -171,63 +169,40 @@ def write_atomically(path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def cents_filter(cents) -> str:
-    """Jinja filter ``cents``: ``150000`` → ``$1,500.00``, ``-150000`` → ``-$1,500.00``.
-
-    Integer arithmetic only (see :func:`core.money.cents.format_cents`); ``None`` renders as
-    an empty string. Raises ``ValueError``/``TypeError`` for a value ``int()`` refuses.
-    """
-    if cents is None:
-        return ""
-    return format_cents(int(cents))
+#: Default extra address space a render may use, in MB (``PDF_MEMORY_LIMIT_MB``).
+DEFAULT_MEMORY_LIMIT_MB = 1024
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["cents"] = cents_filter
-    return env
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-_ENV = None
+@contextlib.contextmanager
+def render_limits():
+    """Cap this process's address space while the block runs (``RLIMIT_AS`` soft limit
+    = size now + ``PDF_MEMORY_LIMIT_MB``), and lift it again on the way out, also when
+    the block raises ``MemoryError`` (the traceback still holds the big objects, and RQ
+    needs memory to record the failure).
 
+    Only outside the process that set ``app.extensions["siso_pid"]`` (the worker
+    supervisor), i.e. in its worker child: in the supervisor, in a web process
+    (``RQ_ASYNC=False``, no ``siso_pid``) or with a limit of 0 it does nothing (rules:
+    "Jobs and retries")."""
+    from core.base.jobs import get_app
 
-def render_statement_html(context: dict) -> str:
-    """Render ``templates/pdf/statement.html`` to an HTML string.
-
-    ``context`` holds plain values only::
-
-        partner      {"name": str, "email": str, "company_name": str, "id": int}
-        period_label "November 2026"
-        period       "2026-11"
-        version      int
-        issued_at    "22 Nov 2026"
-        figures      {"opening_cents", "earned_cents", "reversed_cents",
-                      "paid_cents", "closing_cents"}  (ints; reversed/paid positive)
-        lines        [{"date": "2026-11-03", "ref": "C-12", "description": str,
-                       "type": "base"|"team_override"|"referral"|"bonus"|
-                               "adjustment"|"payout",
-                       "kind": "earned"|"reversed"|"paid",
-                       "amount_cents": int (signed as it moves the balance)}]
-
-    Uses a standalone Jinja environment (autoescape on, ``StrictUndefined``), so no
-    Flask app is needed and a missing key raises ``jinja2.UndefinedError``.
-    """
-    global _ENV
-    if _ENV is None:
-        _ENV = _environment()
-    return _ENV.get_template(STATEMENT_TEMPLATE).render(**context)
-
-
-def render_statement_pdf(context: dict) -> bytes:
-    """Render a monthly partner statement to PDF bytes.
-
-    ``context`` is as for :func:`render_statement_html`; errors are those of
-    :func:`render_statement_html` and :func:`render_pdf`.
-    """
-    return render_pdf(render_statement_html(context))
+    app = get_app()
+    limit_mb = int(app.config.get("PDF_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB))
+    parent = app.extensions.get("siso_pid")
+    if parent is None or parent == os.getpid() or limit_mb <= 0:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _vm_bytes() + limit_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

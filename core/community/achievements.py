@@ -48,6 +48,7 @@ from sqlalchemy import exists, func, literal, select, text
 from sqlalchemy.orm import aliased
 
 from core.base.extensions import db
+from core.base.jobs import QUEUE_DEFAULT, TICK_SECONDS, job
 from core.base.models import Setting
 from core.base.timeutil import month_bounds, now_utc
 from core.community.models import Achievement
@@ -267,7 +268,7 @@ def top_performers(start: datetime, end: datetime) -> list[tuple[int, int]]:
 
 
 def award_scheduled(now: datetime | None = None) -> dict:
-    """The scheduled checks (``jobs.scheduled.award_achievements``, every tick; idempotent).
+    """The scheduled checks (``core.community.achievements.award_achievements``, every tick; idempotent).
 
     - **First Month**: active partners approved ``FIRST_MONTH_DAYS`` days ago or more.
     - **Top Performer** of the previous calendar month (UTC), decided once: the month is
@@ -393,3 +394,10 @@ def badges_by_partner(partner_ids) -> dict[int, list[str]]:
                 Achievement.partner_id.in_(ids), Achievement.key.in_(list(order)))).all():
         found.setdefault(pid, []).append(key)
     return {pid: sorted(keys, key=order.__getitem__) for pid, keys in found.items()}
+
+
+@job(queue=QUEUE_DEFAULT, every=TICK_SECONDS)
+def award_achievements() -> dict:
+    """The scheduled checks (First Month, last month's Top Performer, badges missed by
+    events), run by every worker's ticker: :func:`award_scheduled`. Idempotent."""
+    return award_scheduled()

@@ -26,15 +26,14 @@ import threading
 from datetime import timedelta
 
 import nh3
-from sqlalchemy import bindparam, case, event, func, inspect, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from core.accounts.models import User
 from core.base.audit import audit
 from core.base.errors import Forbidden, NotFound, ValidationError
 from core.base.extensions import MAX_ROW_ID, db, get_row, is_row_id, socketio
-from core.base.outbox import after_commit, emit_after_commit
+from core.base.outbox import after_commit, after_commit_once, emit_after_commit
 from core.base.timeutil import now_utc
 from core.community import presence
 from core.community.models import (
@@ -48,7 +47,7 @@ from core.community.models import (
     Reaction,
 )
 from core.community.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
-from core.program.models import Partner, Tier, TierOverride
+from core.program.models import Partner, Tier
 from core.program.tiers import standing
 
 log = logging.getLogger(__name__)
@@ -881,9 +880,6 @@ def members_for_presence(channel: Channel, limit: int = 200) -> list:
 
 # --- cutting off sockets of users who lost access ----------------------------------------
 
-_RECHECK = "siso_chat_recheck"
-
-
 def kick_user(user_id: int, reason: str) -> int:
     """Disconnect every socket of the user, in every process (through the message queue
     when there is one). Returns how many sockets were told. Never raises."""
@@ -903,43 +899,12 @@ def kick_user(user_id: int, reason: str) -> int:
     return len(sids)
 
 
-@event.listens_for(Session, "after_flush")
-def _collect_access_changes(session, flush_context):
-    """Note users whose chat access may have dropped in this transaction: partner status
-    changed, session version bumped (suspension, logout everywhere), tier lowered, or a
-    tier override added or changed (direction unknown without a query)."""
-    found: dict[int, str] = session.info.get(_RECHECK, {})
-    for obj in list(session.dirty) + list(session.new):
-        if isinstance(obj, Partner) and obj in session.dirty:
-            state = inspect(obj)
-            if state.attrs.status.history.has_changes() and obj.status != "active":
-                found[obj.user_id] = "Your account is no longer active."
-            hist = state.attrs.tier.history
-            if hist.deleted and hist.added and hist.deleted[0] is not None and \
-                    hist.added[0] is not None and hist.added[0].min_deals < hist.deleted[0].min_deals:
-                found.setdefault(obj.user_id, "Your tier changed.")
-        elif isinstance(obj, User) and obj in session.dirty:
-            if inspect(obj).attrs.session_version.history.has_changes():
-                found[obj.id] = "You were logged out."
-        elif isinstance(obj, TierOverride):
-            user_id = session.execute(select(Partner.user_id).where(
-                Partner.id == obj.partner_id)).scalar() if obj.partner_id else None
-            if user_id:
-                found.setdefault(user_id, "Your tier changed.")
-    if found:
-        session.info[_RECHECK] = found
-
-
-@event.listens_for(Session, "after_commit")
-def _recheck_after_commit(session):
-    found = session.info.pop(_RECHECK, None)
-    for user_id, reason in (found or {}).items():
-        kick_user(user_id, reason)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_access_changes(session):
-    session.info.pop(_RECHECK, None)
+def kick_after_commit(user_id: int, reason: str) -> None:
+    """Once the current transaction commits, disconnect every socket of ``user_id`` with
+    ``reason`` (:func:`kick_user`): their chat access may have dropped (account no longer
+    active, sessions ended, tier lowered or overridden), and a reconnect checks it anew
+    (rules: "Chat"). Recorded once per user and transaction; the first reason stands."""
+    after_commit_once(("chat-kick", user_id), lambda: kick_user(user_id, reason))
 
 
 def recheck_room(channel: Channel) -> list[int]:

@@ -7,7 +7,10 @@ from sqlalchemy import exists, select
 from core.accounts.models import User
 from core.base.bulkwrite import block_memo, buffer_row
 from core.base.extensions import db, get_row
-from core.base.outbox import QUEUE_EMAIL, emit_after_commit, enqueue_after_commit
+from core.base.jobs import QUEUE_EMAIL, job, job_logger
+from core.base.mail import public_url, send_email
+from core.base.outbox import emit_after_commit
+from core.base.timeutil import now_utc
 from core.community.models import Notification
 from core.program.models import Partner
 
@@ -63,7 +66,7 @@ def notify(user_id: int, kind: str, title: str, body: str = "", url: str = "") -
 
     ``kind`` is a short tag (``commission``, ``tier_up``, ``payout``...). A kind in
     :data:`EMAIL_KINDS` for a user who :func:`wants_email` is also e-mailed, by the job
-    ``jobs.email.send_notification_email`` after the commit (which checks the preference
+    ``core.community.notifications.send_notification_email`` after the commit (which checks the preference
     again when it runs). The in-app notice is stored whatever the e-mail preference.
     Returns the row (flushed when an e-mail is queued, so it has its id); ``None`` inside
     ``core.base.bulkwrite.bulk_rows``, which writes it with the batch's other rows (and queues
@@ -85,8 +88,8 @@ def notify(user_id: int, kind: str, title: str, body: str = "", url: str = "") -
 
 
 def _queue_email(notification_id: int) -> None:
-    enqueue_after_commit(QUEUE_EMAIL, "jobs.email.send_notification_email", notification_id,
-                         job_id=f"email-notification-{notification_id}", retries=3)
+    send_notification_email.after_commit(notification_id,
+                                         job_id=f"email-notification-{notification_id}")
 
 
 #: Notifications the top bar's drawer lists.
@@ -110,7 +113,6 @@ def mark_all_read(user_id: int) -> int:
     Only that user's rows are touched. One UPDATE."""
     from sqlalchemy import update
 
-    from core.base.timeutil import now_utc
 
     return db.session.execute(update(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))
@@ -122,7 +124,6 @@ def open_notification(user_id: int, notification_id) -> Notification:
     go through this). Raises ``NotFound`` for an id that is not an int, does not exist or
     belongs to someone else (the same answer, so ids reveal nothing)."""
     from core.base.errors import NotFound
-    from core.base.timeutil import now_utc
 
     row = get_row(Notification, notification_id)
     if row is None or row.user_id != user_id:
@@ -130,3 +131,34 @@ def open_notification(user_id: int, notification_id) -> Notification:
     if row.read_at is None:
         row.read_at = now_utc()
     return row
+
+
+# --- the e-mail copy (worker) ------------------------------------------------------------------
+
+@job(queue=QUEUE_EMAIL, retries=3)
+def send_notification_email(notification_id: int) -> str:
+    """E-mail the copy of a notification of a kind in ``EMAIL_KINDS`` (approval,
+    commission approved, payout, tier up, ticket reply) to its partner.
+
+    The contact preference is checked again here (``wants_email``: the partner may have
+    opted out since). Returns ``"sent"``, ``"already_sent"``, or ``"skipped"`` (gone,
+    not an e-mailed kind, opted out, unverified or suspended). Idempotent: a copy that
+    went out (``emailed_at``) is not sent again.
+    """
+    log = job_logger(__name__)
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.kind not in EMAIL_KINDS:
+        return "skipped"
+    if row.emailed_at is not None:
+        return "already_sent"
+    user = db.session.get(User, row.user_id)
+    if not wants_email(user):
+        log.info("notification %s not e-mailed: partner opted out or cannot receive",
+                 notification_id)
+        return "skipped"
+    send_email(user.email, "notification", name=user.name, title=row.title, body=row.body,
+               link=public_url(row.url) if row.url.startswith("/") else "",
+               profile_link=public_url("/partner/profile"))
+    row.emailed_at = now_utc()
+    log.info("notification %s e-mailed to user %s", notification_id, user.id)
+    return "sent"

@@ -18,7 +18,7 @@ import uuid
 from redis.exceptions import RedisError
 
 from core.base.errors import DomainError
-from core.base.outbox import redis_connection
+from core.base.jobs import redis_connection
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ import os
 import re
 
 import jinja2
+from flask import current_app
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
@@ -36,8 +37,8 @@ from sqlalchemy import select
 
 from core.base.errors import Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row
-from core.base.outbox import QUEUE_PDF, enqueue_after_commit
-from core.base.pdf import TEMPLATES_DIR
+from core.base.jobs import QUEUE_PDF, job, job_logger
+from core.base.pdf import TEMPLATES_DIR, render_limits, render_pdf_with_pages, write_atomically
 from core.base.timeutil import now_utc
 from core.community.notifications import notify
 from core.content.branding import DEFAULT_COLOR, brand_palette, data_uri, get_branding, qr_png
@@ -335,7 +336,6 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
     Raises ``NotFound`` (no such active template), ``Forbidden`` (tier too low) or
     ``ValidationError`` (bad referral link).
     """
-    from flask import current_app
 
     template = get_row(DocumentTemplate, template_id)
     if template is None or not template.active:
@@ -365,9 +365,7 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
                              requested_by_id=user_id)
         db.session.add(row)
     db.session.flush()
-    enqueue_after_commit(QUEUE_PDF, "jobs.documents.render_material", row.id,
-                         job_id=f"material-{row.id}-{row.request_count}", retries=1,
-                         timeout=int(current_app.config.get("PDF_JOB_TIMEOUT", 120)))
+    render_material.after_commit(row.id, job_id=f"material-{row.id}-{row.request_count}")
     return row, True
 
 
@@ -414,7 +412,6 @@ def prepare_template_change(template: DocumentTemplate, created: bool, actor_id:
 
     Raises ``ValidationError`` (see :func:`validate_template`, unknown tier or kind).
     """
-    from flask import current_app
 
     validate_template(template.html, template.css)
     if tier_by_key(template.min_tier_key or "") is None:
@@ -430,9 +427,8 @@ def prepare_template_change(template: DocumentTemplate, created: bool, actor_id:
     if created or changed:
         template.preview_status, template.preview_error = "pending", ""
         db.session.flush()
-        enqueue_after_commit(QUEUE_PDF, "jobs.documents.render_preview", template.id,
-                             job_id=f"preview-{template.id}-v{template.version}",
-                             timeout=int(current_app.config.get("PDF_JOB_TIMEOUT", 120)))
+        render_preview.after_commit(template.id,
+                                    job_id=f"preview-{template.id}-v{template.version}")
 
 
 def builtin_template_rows() -> list[dict]:
@@ -504,3 +500,67 @@ def record_render_failure(kind: str, obj_id: int, message: str, final: bool) -> 
             b.zip_status, b.zip_error = "failed", message
             notify(b.requested_by_id, "statement", f"ZIP of statement batch #{b.id} failed",
                    message, "/admin/statement-batches/")
+
+
+# --- rendering (worker) --------------------------------------------------------------------
+
+#: Referral link printed on previews (a sample; previews are never handed out).
+PREVIEW_REFERRAL_URL = "https://partners.siso.example/partner/register?ref=SAMPLE"
+
+
+@job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", retries=1, render_kind="material")
+def render_material(render_id: int) -> str:
+    """Render a partner's material to ``STORAGE_DIR/materials/<partner>/<key>.pdf``.
+
+    Marks the row ``rendering`` (committed, so the portal shows progress), renders, writes
+    atomically and marks it ready with a notification. If the branding or template changed
+    since the request (the content key no longer matches), the row fails with a message
+    asking the partner to request it again. Returns the stored relative path.
+    """
+    log = job_logger(__name__)
+    row = db.session.get(MaterialRender, render_id)
+    if row is None:
+        log.warning("material render %s vanished", render_id)
+        return ""
+    storage = current_app.config["STORAGE_DIR"]
+    rel = f"materials/{row.partner_id}/{row.content_key}.pdf"
+    if row.status == "ready" and os.path.exists(os.path.join(storage, row.file_path)):
+        return row.file_path
+    if content_key(row.template, branding_values(row.partner), row.referral_url) \
+            != row.content_key:
+        row.status = "failed"
+        row.error = "Your branding or the template changed since you asked; request it again."
+        return ""
+    row.status = "rendering"
+    db.session.commit()
+    fields, ctx = render_job_inputs(row, storage)
+    with render_limits():
+        pdf, pages = render_pdf_with_pages(render_material_html(fields, ctx))
+    write_atomically(os.path.join(storage, rel), pdf)
+    row = db.session.get(MaterialRender, render_id)
+    material_ready(row, rel, len(pdf), pages)
+    log.info("material %s rendered to %s (%d pages)", render_id, rel, pages)
+    return rel
+
+
+@job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", render_kind="preview")
+def render_preview(template_id: int) -> str:
+    """Render a template with sample branding (:data:`core.content.materials.SAMPLE_BRANDING`)
+    to ``STORAGE_DIR/previews/template-<id>-v<version>.pdf`` for staff to check."""
+    t = db.session.get(DocumentTemplate, template_id)
+    if t is None:
+        return ""
+    storage = current_app.config["STORAGE_DIR"]
+    rel = f"previews/template-{t.id}-v{t.version}.pdf"
+    if t.preview_status == "ready" and t.preview_path == rel and \
+            os.path.exists(os.path.join(storage, rel)):
+        return rel
+    ctx = sample_context(PREVIEW_REFERRAL_URL)
+    ctx["white_label"] = t.white_label
+    ctx["partner"]["display_name"] = SAMPLE_BRANDING["display_name"]
+    with render_limits():
+        pdf, _ = render_pdf_with_pages(render_material_html(
+            {"name": t.name, "html": t.html, "css": t.css}, ctx))
+    write_atomically(os.path.join(storage, rel), pdf)
+    t.preview_status, t.preview_path, t.preview_error = "ready", rel, ""
+    return rel

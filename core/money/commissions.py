@@ -19,6 +19,7 @@ from core.base.audit import audit, audit_refusal
 from core.base.bulkwrite import bulk_rows, insert_rows
 from core.base.errors import Conflict, NotFound, ValidationError
 from core.base.extensions import db, get_row, is_row_id
+from core.base.jobs import QUEUE_DEFAULT, TICK_SECONDS, job
 from core.base.timeutil import now_utc
 from core.community.achievements import award, deal_badges_wanted, recruits_with_a_sale_many
 from core.community.notifications import notify, prefetch_email_wishes
@@ -722,3 +723,10 @@ def commission_json(c: Commission) -> dict:
     return {"id": c.id, "partner_id": c.partner_id, "deal_id": c.deal_id, "type": c.type,
             "amount_cents": c.amount_cents, "rate_bps": c.rate_bps, "status": c.status,
             "created_at": c.created_at.isoformat(), "payout_id": c.payout_id, "note": c.note}
+
+
+@job(queue=QUEUE_DEFAULT, every=TICK_SECONDS)
+def approve_due() -> int:
+    """Approve the commissions whose holding period has ended (every worker's ticker):
+    :func:`approve_due_commissions`. Returns how many."""
+    return approve_due_commissions()

@@ -5,6 +5,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.base.extensions import db
+from core.base.ledger_guard import guard
 from core.base.timeutil import UTCDateTime, now_utc
 
 
@@ -244,3 +245,7 @@ class StripeEvent(db.Model):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
+for _model in (Deal, Commission, Payout, PayoutTransfer, Statement):
+    guard(_model)

@@ -14,11 +14,21 @@ from core.accounts.models import User
 from core.base.audit import audit, audit_refusal
 from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row, is_row_id
+from core.base.jobs import (
+    QUEUE_DEFAULT,
+    QUEUE_PAYOUTS,
+    TICK_SECONDS,
+    get_queue,
+    job,
+    job_logger,
+    last_try,
+    release_if_overdue,
+)
 from core.base.models import Setting
-from core.base.outbox import QUEUE_PAYOUTS, enqueue_after_commit
 from core.base.timeutil import now_utc
 from core.community.notifications import notify
 from core.money.cents import format_cents
+from core.money.gateways import GatewayError, TransientGatewayError, stripe_transfer
 from core.money.models import Commission, Payout, PayoutTransfer
 from core.program.models import Partner
 
@@ -31,7 +41,7 @@ WAITING = ("requested", "approved", "processing")
 DEFAULT_MINIMUM_CENTS = 5000
 
 #: RQ retries of the transfer job after its first run (back-off 5 s, 30 s, 120 s); a
-#: transient Stripe error on the last run fails the payout (``jobs.payouts.send_payout``).
+#: transient Stripe error on the last run fails the payout (``core.money.payouts.send_payout``).
 PAYOUT_JOB_RETRIES = 3
 
 #: How long after approval a processing payout may still be sent to Stripe again with its
@@ -199,8 +209,7 @@ def approve_payout(payout_id, actor: User) -> Payout:
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
-    enqueue_after_commit(QUEUE_PAYOUTS, "jobs.payouts.send_payout", payout.id,
-                         job_id=f"payout-{payout.id}", retries=PAYOUT_JOB_RETRIES)
+    send_payout.after_commit(payout.id, job_id=f"payout-{payout.id}")
     return payout
 
 
@@ -393,3 +402,103 @@ def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
         else:
             resume.append(pid)
     return resume, expired
+
+
+# --- the transfer job and its sweeper ---------------------------------------------------
+
+@job(queue=QUEUE_PAYOUTS, timeout=180, retries=PAYOUT_JOB_RETRIES)
+def send_payout(payout_id: int) -> str:
+    """Send an approved payout.
+
+    Manual gateway: moves it to ``processing`` and waits for finance to record the
+    reference. Stripe gateway: creates the transfer with idempotency key
+    ``payout-<id>`` and marks it paid; a refusal marks it failed with Stripe's message.
+    A transient error (429, 5xx, timeout) is raised so RQ retries with the same key; on
+    the job's last try it fails the payout instead (``fail_unconfirmed_transfer``:
+    commissions back in the balance, partner notified), so it never stays
+    ``processing`` for the sweeper to resend after Stripe's key has expired. Called
+    outside RQ, a transient error is raised and the payout stays ``processing``.
+    Returns the payout's final status for this run. Safe to run twice.
+    """
+    log = job_logger(__name__)
+    payout = start_transfer(payout_id)
+    if payout is None:
+        payout = db.session.get(Payout, payout_id)
+        if payout is None or payout.status != "processing":
+            log.info("payout %s is %s; nothing to do", payout_id,
+                     payout.status if payout else "missing")
+            return payout.status if payout else "missing"
+    db.session.commit()  # processing is visible before any money moves
+    if payout.gateway != "stripe":
+        log.info("payout %s awaits a manual payment reference", payout_id)
+        return payout.status
+    destination = payout.partner.stripe_account_id
+    if not destination:
+        fail_payout(payout, "The partner has not finished Stripe onboarding.", None)
+        return "failed"
+    try:
+        transfer_id = stripe_transfer(payout.amount_cents, payout.currency, destination,
+                                      payout.id)
+    except TransientGatewayError as exc:
+        if last_try():
+            log.error("payout %s: Stripe still failing after the last retry: %s",
+                      payout_id, exc)
+            fail_unconfirmed_transfer(
+                payout, f"Stripe kept failing (rate limit, server error or timeout) "
+                        f"through every retry; the last error was: {exc}.")
+            return "failed"
+        log.warning("payout %s: transient Stripe error, will retry", payout_id)
+        raise
+    except GatewayError as exc:
+        fail_payout(payout, f"Stripe refused the transfer: {exc}", None)
+        return "failed"
+    record_transfer(payout, transfer_id)
+    log.info("payout %s paid by transfer %s", payout_id, transfer_id)
+    return "paid"
+
+
+@job(queue=QUEUE_DEFAULT, every=TICK_SECONDS)
+def sweep_payouts() -> dict:
+    """Resume Stripe payouts whose transfer job is gone (Redis was down at approval, the
+    worker died mid-job), within bounds (``core.money.payouts.unfinished_transfers``):
+
+    - an ``approved`` payout (never sent) or a ``processing`` one younger than
+      ``TRANSFER_RETRY_WINDOW`` with no live job is enqueued again (same job id, same
+      retries, same idempotency key);
+    - a ``processing`` payout older than that with no live job is failed with a message
+      telling finance to check Stripe (``fail_unconfirmed_transfer``), never resent.
+
+    A payout whose job is queued, scheduled for a retry or running is left alone.
+    Returns ``{"enqueued": int, "failed": int}``.
+    """
+    resume, expired = unfinished_transfers()
+    q = get_queue(QUEUE_PAYOUTS)
+
+    def job_alive(pid: int) -> bool:
+        job = q.fetch_job(f"payout-{pid}")
+        if job is None:
+            return False
+        status = job.get_status(refresh=True)
+        if status == "scheduled" and release_if_overdue(q, job):
+            return True  # it was stuck waiting for a scheduler; it is queued now
+        return status not in ("finished", "failed", "canceled", "stopped")
+
+    hours = TRANSFER_RETRY_WINDOW.total_seconds() / 3600
+    enqueued = failed = 0
+    for pid in expired:
+        if job_alive(pid):
+            continue
+        payout = db.session.get(Payout, pid)
+        try:
+            fail_unconfirmed_transfer(payout, "no answer from Stripe was recorded within "
+                                              f"{hours:g} hours of approval.")
+        except Conflict:  # it moved on meanwhile
+            continue
+        db.session.commit()
+        failed += 1
+    for pid in resume:
+        if job_alive(pid):
+            continue
+        send_payout.enqueue(pid, job_id=f"payout-{pid}")
+        enqueued += 1
+    return {"enqueued": enqueued, "failed": failed}

@@ -7,15 +7,21 @@ rendered, the job that rendered it (after its own commit) claims the batch's ZIP
 conditional UPDATE (``zip_status`` none → pending): exactly one job enqueues the ZIP build.
 """
 
+import io
+import os
+import zipfile
+
+from flask import current_app
 from sqlalchemy import func, select, union, update
 
 from core.base.audit import audit
 from core.base.errors import Conflict, NotFound, ValidationError
 from core.base.extensions import db, get_row
-from core.base.outbox import QUEUE_PDF, enqueue_after_commit
+from core.base.jobs import QUEUE_PDF, job, job_logger
+from core.base.pdf import write_atomically
 from core.base.timeutil import month_bounds, now_utc
 from core.money.models import Commission, Payout, Statement, StatementBatch, StatementBatchItem
-from core.money.statements import issue_statement
+from core.money.statements import issue_statement, render_statement
 
 
 def partners_with_activity(year: int, month: int) -> list[int]:
@@ -86,8 +92,7 @@ def claim_zip_if_complete(batch_id: int) -> bool:
         .values(zip_status="pending", completed_at=now_utc())).rowcount
     if claimed != 1:
         return False
-    enqueue_after_commit(QUEUE_PDF, "jobs.statement_batches.build_batch_zip", batch_id,
-                         job_id=f"batch-zip-{batch_id}", retries=2, timeout=600)
+    build_batch_zip.after_commit(batch_id, job_id=f"batch-zip-{batch_id}")
     return True
 
 
@@ -107,8 +112,7 @@ def retry_failed(batch_id, actor_id: int) -> int:
     stamp = int(now_utc().timestamp())
     for st in failed:
         st.status, st.error = "pending", ""
-        enqueue_after_commit(QUEUE_PDF, "jobs.pdf.render_statement", st.id,
-                             job_id=f"statement-{st.id}-retry-{stamp}", retries=2)
+        render_statement.after_commit(st.id, job_id=f"statement-{st.id}-retry-{stamp}")
     if batch.zip_status == "failed":
         batch.zip_status, batch.zip_error = "none", ""
     audit(actor_id, "statement_batch.retry", "statement_batch", batch.id, None,
@@ -139,3 +143,32 @@ def batch_statements(batch_id: int) -> list[Statement]:
 def zip_ready(batch: StatementBatch, rel_path: str) -> None:
     """Record the built ZIP (path relative to ``STORAGE_DIR``)."""
     batch.zip_status, batch.zip_path, batch.zip_error = "ready", rel_path, ""
+
+
+# --- the batch's ZIP (worker) ----------------------------------------------------------------
+
+@job(queue=QUEUE_PDF, timeout=600, retries=2, render_kind="batch_zip")
+def build_batch_zip(batch_id: int) -> str:
+    """Zip every statement PDF of the batch into
+    ``STORAGE_DIR/statement-batches/siso-statements-<period>-batch-<id>.zip`` (atomic
+    write: a killed worker leaves the old file or none, never half a ZIP). Entries are
+    ``<period>/partner-<id>-v<version>.pdf``. Idempotent. Returns the relative path."""
+    log = job_logger(__name__)
+    batch = db.session.get(StatementBatch, batch_id)
+    if batch is None:
+        return ""
+    storage = current_app.config["STORAGE_DIR"]
+    rel = f"statement-batches/siso-statements-{batch.period}-batch-{batch.id}.zip"
+    if batch.zip_status == "ready" and os.path.exists(os.path.join(storage, rel)):
+        return rel
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for st in batch_statements(batch.id):
+            if st.status != "ready":
+                raise RuntimeError(f"statement {st.id} is {st.status}, not ready")
+            zf.write(os.path.join(storage, st.file_path),
+                     f"{batch.period}/partner-{st.partner_id}-v{st.version}.pdf")
+    write_atomically(os.path.join(storage, rel), buf.getvalue())
+    zip_ready(batch, rel)
+    log.info("batch %s zipped to %s", batch_id, rel)
+    return rel

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, select
 
 from core.base.extensions import db
+from core.base.jobs import QUEUE_DEFAULT, job
 from core.base.timeutil import month_bounds, now_utc
 from core.money.models import Commission, Deal, Payout
 from core.program.models import Partner, Tier
@@ -25,7 +26,7 @@ def dashboard_figures() -> dict:
     The sums read every commission and deal row (about 500 ms at a million commissions,
     BENCHMARKS.md "Admin lists"), so no page load should wait for them but the very
     first: figures younger than ``CACHE_SECONDS`` are shown as they are; older ones (up
-    to ``STALE_SECONDS``) are shown while one RQ job (``jobs.scheduled.refresh_dashboard``,
+    to ``STALE_SECONDS``) are shown while one RQ job (``core.program.backoffice.refresh_dashboard``,
     one at a time) computes new ones. With nothing cached, or Redis down, they are
     computed in the request."""
     import json
@@ -33,7 +34,7 @@ def dashboard_figures() -> dict:
 
     from redis.exceptions import RedisError
 
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
 
     try:
         cached = redis_connection().get(CACHE_KEY)
@@ -55,7 +56,7 @@ def store_figures() -> dict:
 
     from redis.exceptions import RedisError
 
-    from core.base.outbox import redis_connection
+    from core.base.jobs import redis_connection
 
     figures = compute_figures()
     try:
@@ -72,12 +73,11 @@ def _request_refresh() -> None:
     """Enqueue one refresh job unless one was asked for in the last minute."""
     from redis.exceptions import RedisError
 
-    from core.base.outbox import QUEUE_DEFAULT, get_queue, redis_connection
+    from core.base.jobs import redis_connection
 
     try:
         if redis_connection().set(REFRESH_LOCK, "1", nx=True, ex=60):
-            get_queue(QUEUE_DEFAULT).enqueue("jobs.scheduled.refresh_dashboard",
-                                             job_timeout=120, result_ttl=60)
+            refresh_dashboard.enqueue()  # a cache: now or never, no outbox needed
     except RedisError:
         pass
 
@@ -161,7 +161,7 @@ def job_figures() -> dict | None:
     from redis.exceptions import RedisError
     from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-    from core.base.outbox import QUEUES, get_queue
+    from core.base.jobs import QUEUES, get_queue
 
     try:
         out = {}
@@ -175,3 +175,10 @@ def job_figures() -> dict | None:
         return out
     except RedisError:
         return None
+
+
+@job(queue=QUEUE_DEFAULT, timeout=120, result_ttl=60)
+def refresh_dashboard() -> None:
+    """Recompute the back-office dashboard's cached figures (asked for by a page that
+    found them older than :data:`CACHE_SECONDS`)."""
+    store_figures()

@@ -137,6 +137,9 @@ def suspend_partner(partner_id: int, actor_id: int, reason: str = "") -> Partner
     before = partner.status
     partner.status = "suspended"
     partner.user.session_version += 1
+    from core.community.chat import kick_after_commit  # chat imports this module
+
+    kick_after_commit(partner.user_id, "Your account is no longer active.")
     audit(actor_id, "partner.suspend", "partner", partner.id, {"status": before},
           {"status": "suspended", "reason": reason})
     return partner

@@ -161,6 +161,10 @@ def tier_change(partner: Partner, *, tiers: list[Tier] | None = None,
     partner.tier = new
     partner.tier_id = new.id
     partner.tier_since = now_utc()
+    if old is not None and new.min_deals < old.min_deals:
+        from core.community.chat import kick_after_commit  # chat imports this module
+
+        kick_after_commit(partner.user_id, "Your tier changed.")
     return old, new
 
 
@@ -302,6 +306,9 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
     current = active_override(partner.id)
     if current is not None:
         current.revoked_at = now
+    from core.community.chat import kick_after_commit  # chat imports this module
+
+    kick_after_commit(partner.user_id, "Your tier changed.")
     row = None
     if tier is not None or base_rate_bps is not None:
         row = TierOverride(partner_id=partner.id, tier_id=tier.id if tier else None,

@@ -4,7 +4,7 @@
   Badges"; PRD 002 schema ``achievements``), awarded by ``core/achievements.py``. Rows
   are only added, never removed, so no existing data needs moving: partners who already
   qualify get their First Sale and tier badges from the scheduled sweep
-  (``jobs.scheduled.award_achievements``).
+  (``core.community.achievements.award_achievements``).
 - ``partners.onboarding_dismissed_at``: when a partner hid the dashboard's onboarding
   checklist (nullable: no default needed).
 

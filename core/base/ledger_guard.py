@@ -1,13 +1,12 @@
-"""The ledger is append-only (DESIGN.md "Nothing is ever deleted"; money issue "Commissions
-and ledger"): no row of these tables is deleted and their amounts never change.
+"""The ledger and the audit log are append-only (rules: "Ledger"): no row of these tables
+is deleted and their amounts never change.
 
-Enforced twice: in the ORM (``before_flush``, a clear ``LedgerViolation`` for our own code)
-and in the database with triggers (for anything else that connects). The trigger DDL here
-is what the migration installs.
+Enforced twice: in the ORM (mapper events on each guarded model, :func:`guard`: a clear
+``LedgerViolation`` for our own code) and in the database with triggers (for anything
+else that connects). The trigger DDL here is what the migration installs.
 """
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
 
 #: table → columns whose value is fixed once written (``"*"``: the whole row).
 GUARDED = {
@@ -75,18 +74,23 @@ def drop_sql(dialect: str) -> list[str]:
     return out
 
 
-@event.listens_for(Session, "before_flush")
-def _guard(session, flush_context, instances):
-    for obj in session.deleted:
-        if obj.__table__.name in GUARDED:
-            raise LedgerViolation(f"{obj.__table__.name} rows are never deleted")
-    for obj in session.dirty:
-        table = getattr(obj, "__table__", None)
-        cols = GUARDED.get(table.name) if table is not None else None
-        if not cols:
-            continue
-        state = inspect(obj)
-        for attr in state.attrs:
-            if (cols == ("*",) or attr.key in cols) and attr.history.deleted and \
-                    attr.history.added and attr.history.deleted[0] is not None:
-                raise LedgerViolation(f"{table.name}.{attr.key} never changes once written")
+def _refuse_delete(mapper, connection, target) -> None:
+    raise LedgerViolation(f"{target.__table__.name} rows are never deleted")
+
+
+def _refuse_change(mapper, connection, target) -> None:
+    cols = GUARDED[target.__table__.name]
+    state = inspect(target)
+    for attr in state.attrs:
+        if (cols == ("*",) or attr.key in cols) and attr.history.deleted and \
+                attr.history.added and attr.history.deleted[0] is not None:
+            raise LedgerViolation(f"{target.__table__.name}.{attr.key} never changes once "
+                                  "written")
+
+
+def guard(model) -> None:
+    """Refuse, in the ORM, deleting a row of ``model`` (a ledger table of
+    :data:`GUARDED`) or changing one of its fixed columns: ``LedgerViolation`` before the
+    statement is sent (the database's triggers refuse it for anyone else)."""
+    event.listen(model, "before_delete", _refuse_delete)
+    event.listen(model, "before_update", _refuse_change)
