@@ -23,8 +23,9 @@ from core.base.jobs import QUEUE_DEFAULT, TICK_SECONDS, job
 from core.base.timeutil import now_utc
 from core.community.achievements import award, deal_badges_wanted, recruits_with_a_sale_many
 from core.community.notifications import notify, prefetch_email_wishes
-from core.money.cents import commission_cents, format_cents
+from core.money.cents import format_cents
 from core.money.models import Commission, Deal
+from core.money.rules import Standing, plan_commissions
 from core.program.leads import cents_field
 from core.program.models import Lead, Partner, Tier, TierOverride
 from core.program.tiers import (
@@ -190,7 +191,8 @@ def _insert_deals(deals: list[dict], actor_id: int, named) -> list[int]:
 
 def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
     """Confirm several won leads as deals in one transaction (a CRM sync, a staff bulk
-    action), each exactly as if confirmed alone, one after the other, in the given order.
+    action), each exactly as if confirmed alone, one after the other, in the given order
+    (rules: "Commissions", "Team override", "Referral bonus", "Tiers").
 
     Args: ``items`` a list of 1..``MAX_CONFIRM_BATCH`` pairs ``(lead_id, value_cents)``
     (``value_cents`` ``None`` keeps the partner's reported value; else 1..100,000,000
@@ -201,34 +203,44 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
     ``ValidationError`` (bad value, a lead listed twice, a bad list) and nothing is
     written; in a batch of several the message starts with the lead's id.
 
-    Rules (DESIGN.md "Domain rules"): the base commission uses the closing partner's
-    effective rate *before* the deal counts (a partner promoted by a deal of the batch is
-    paid at the new tier on their next one); the team leader's override and, on the
-    recruit's first deal, the recruiter's one-time referral bonus at their own effective
-    tier; rounding half up (``core.money.cents.commission_cents``); a rate that rounds to
-    nothing makes no row. Each deal can move the partner's computed tier (audited,
-    notified, badges) and earn badges (``core.community.achievements.deal_badges_wanted``).
+    The lines of each deal come from :func:`core.money.rules.plan_commissions`, with the
+    earners' standing before the deal counts (a partner promoted by a deal of the batch
+    is paid at the new tier on their next one). Each deal can move the partner's
+    computed tier (audited, notified, badges) and earn badges.
 
     Concurrency: the partners' deal counts are incremented by one atomic ``UPDATE ...
-    RETURNING`` (:func:`_count_deals`), which locks their rows until commit. Confirmations
-    for the same partner therefore run one after the other from that point: neither deal
-    is lost from the count, the later is paid at the tier the earlier left, and only one
-    is the "first deal" that pays the referral bonus (tests/test_money_review.py).
-
-    Its cost does not depend on how many deals exist, and per batch, not per lead: the
-    tiers; the leads with everything the rules need; the counting UPDATE; a further read
-    only when an override is in force, another when a recruit's first deal is in the
-    batch; then the inserts, batched per table; one ``INSERT ... ON CONFLICT DO NOTHING``
-    of the badges. A promotion of a partner who gets e-mails, and a recruit's first deal
-    (Team Builder's count), each add one query.
+    RETURNING`` (:func:`_count_deals`), which locks their rows until commit, so two
+    confirmations for one partner run one after the other from there: neither deal is
+    lost from the count, and only one is the "first deal" that pays the referral bonus.
+    The cost is per batch, not per lead: a constant number of reads, then the inserts
+    batched per table (BENCHMARKS.md "Confirmations").
     """
-    if not isinstance(items, (list, tuple)) or not 1 <= len(items) <= MAX_CONFIRM_BATCH:
-        raise ValidationError(f"Give 1 to {MAX_CONFIRM_BATCH} leads to confirm.")
-    many = len(items) > 1
+    many = isinstance(items, list | tuple) and len(items) > 1
 
     def named(lead_id, message: str) -> str:
         return f"Lead {lead_id}: {message}" if many else message
 
+    values = _checked_items(items, named)
+    tiers = all_tiers()  # loaded first: every partner.tier below is found in the session
+    at = now_utc()
+    plan, any_override = _confirmable(values, actor_id, named, at)
+    people = {p.id for lead, _, _ in plan
+              for p in (lead.partner, _active(lead.partner.team_leader),
+                        _active(lead.partner.recruiter)) if p is not None}
+    overrides = active_overrides(people, at) if any_override else {}
+    running, paid_referral = _count_batch(plan, tiers)
+    done = [_confirm_one(lead, value, training, running, overrides, paid_referral, tiers,
+                         actor_id, at) for lead, value, training in plan]
+    done = _write_deals(done, actor_id, named)
+    _announce_deals(done, actor_id, tiers, at)
+    return [(deal, [row for row, _ in made]) for deal, made, *_ in done]
+
+
+def _checked_items(items, named) -> dict[int, object]:
+    """``{lead_id: value}`` of a well-formed batch, in order; raises ``ValidationError``
+    or ``NotFound``."""
+    if not isinstance(items, list | tuple) or not 1 <= len(items) <= MAX_CONFIRM_BATCH:
+        raise ValidationError(f"Give 1 to {MAX_CONFIRM_BATCH} leads to confirm.")
     values: dict[int, object] = {}
     for lead_id, value in items:
         if not is_row_id(lead_id):
@@ -236,101 +248,115 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
         if lead_id in values:
             raise ValidationError(named(lead_id, "this lead is listed twice."))
         values[lead_id] = value
-    # Loaded first, so every ``partner.tier`` / ``override.tier`` below is found in the
-    # session instead of being queried; tier_change reuses them.
-    tiers = all_tiers()
-    at = now_utc()
+    return values
+
+
+def _confirmable(values: dict, actor_id: int, named, at) -> tuple[list, bool]:
+    """Load the leads and refuse the first that cannot be confirmed (audited). Returns
+    ``([(lead, value_cents, training), ...], any override in force)``."""
     found = {row[0].id: row for row in db.session.execute(
         _confirm_query(), {"lead_ids": list(values), "at": at})}
-    plan = []  # (lead, value, training), in the order given
-    any_override = False
+    plan, any_override = [], False
     for lead_id, value in values.items():
         row = found.get(lead_id)
         if row is None:
             raise NotFound(named(lead_id, "No such lead."))
         lead, deal_id, passed, required, has_override = row
-        if lead.status != "won":
-            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
-                          {"status": lead.status})
-            raise Conflict(named(lead.id, "Only leads marked won can be confirmed; this one "
-                                 f"is '{lead.status}'."))
-        if deal_id is not None:
-            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id,
-                          "already confirmed", {"deal_id": deal_id})
-            raise Conflict(named(lead.id, "This lead's deal is already confirmed."))
+        _refuse_unconfirmable(lead, deal_id, actor_id, named)
         value = lead.won_value_cents if value is None else value
         try:
             value = cents_field(value, "deal_value_cents", allow_zero=False)
         except ValidationError as exc:
             raise ValidationError(named(lead.id, str(exc))) from None
-        partner = lead.partner
-        if partner.status != "active":
-            audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
-                          {"partner_status": partner.status})
-            raise Conflict(named(lead.id, f"The partner is {partner.status}; approve or "
-                                 "reactivate them first."))
         plan.append((lead, value, (passed, required) if required else (0, 0)))
         any_override = any_override or has_override
+    return plan, any_override
 
-    people = {p.id for lead, _, _ in plan
-              for p in (lead.partner, _active(lead.partner.team_leader),
-                        _active(lead.partner.recruiter)) if p is not None}
-    overrides = active_overrides(people, at) if any_override else {}
+
+def _refuse_unconfirmable(lead: Lead, deal_id, actor_id: int, named) -> None:
+    """Raise ``Conflict`` (audited) when the lead is not won, is confirmed already, or
+    its partner is not active."""
+    if lead.status != "won":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "state",
+                      {"status": lead.status})
+        raise Conflict(named(lead.id, "Only leads marked won can be confirmed; this one "
+                             f"is '{lead.status}'."))
+    if deal_id is not None:
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id,
+                      "already confirmed", {"deal_id": deal_id})
+        raise Conflict(named(lead.id, "This lead's deal is already confirmed."))
+    if lead.partner.status != "active":
+        audit_refusal(actor_id, "deal.confirm.refused", "lead", lead.id, "partner status",
+                      {"partner_status": lead.partner.status})
+        raise Conflict(named(lead.id, f"The partner is {lead.partner.status}; approve or "
+                             "reactivate them first."))
+
+
+def _count_batch(plan: list, tiers: list[Tier]) -> tuple[dict[int, int], set[int]]:
+    """Count the batch's deals on their partners (locking them: :func:`_count_deals`).
+    Returns ``({partner_id: deals counted before the batch's first}, {partner ids whose
+    referral bonus is paid already})``."""
     per_partner = Counter(lead.partner_id for lead, _, _ in plan)
-    counted = _count_deals(per_partner)
-    running = {}  # partner id -> deals counted before the next one of the batch
-    for pid, (count, tier_id) in counted.items():
+    running = {}
+    for pid, (count, tier_id) in _count_deals(per_partner).items():
         running[pid] = count - per_partner[pid]
         _set_counted(db.session.get(Partner, pid), running[pid], tier_id, tiers)
     # Only a recruit's first confirmed won deal (none counted before it) pays the bonus.
     firsts = [pid for pid, before in running.items()
               if before == 0 and _active(db.session.get(Partner, pid).recruiter) is not None]
-    paid_referral = set(db.session.scalars(select(Commission.source_partner_id).where(
+    paid = set(db.session.scalars(select(Commission.source_partner_id).where(
         Commission.type == "referral", Commission.source_partner_id.in_(firsts),
         Commission.status != "reversed"))) if firsts else set()
+    return running, paid
 
-    done = []  # (deal values, [(commission values, earner)], partner, recruiter, first,
-    #           count, tier change), in the order given
-    for lead, value, training in plan:
-        partner = lead.partner
-        leader = _active(partner.team_leader)
-        recruiter = _active(partner.recruiter)
-        count = running[partner.id] + 1
-        running[partner.id] = count
-        first = count == 1
-        deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                    confirmed_by_id=actor_id, status="won", confirmed_at=at)
-        made = []  # (commission values, earner)
-        st = standing(partner, overrides)
-        # A rate that rounds to nothing (a 0% override, a deal of a few cents) makes no
-        # row: the ledger holds only non-zero amounts (check constraint ``amount_sign``).
-        if commission_cents(value, st.base_rate_bps):
-            made.append((_pending_values(
-                partner, "base", commission_cents(value, st.base_rate_bps),
-                st.base_rate_bps, partner.id, f"{lead.company_name} at {st.tier.name}"),
-                partner))
-        if leader is not None:
-            lst = standing(leader, overrides)
-            if commission_cents(value, lst.tier.team_override_bps):
-                made.append((_pending_values(
-                    leader, "team_override", commission_cents(value, lst.tier.team_override_bps),
-                    lst.tier.team_override_bps, partner.id,
-                    f"Team override on {partner.name}'s deal"), leader))
-        if recruiter is not None and first and partner.id not in paid_referral:
-            rst = standing(recruiter, overrides)
-            if commission_cents(value, rst.tier.referral_rate_bps):
-                made.append((_pending_values(
-                    recruiter, "referral", commission_cents(value, rst.tier.referral_rate_bps),
-                    rst.tier.referral_rate_bps, partner.id,
-                    f"Referral bonus: {partner.name}'s first deal"), recruiter))
-        # The count is already written (above); the tier it gives is set now, so the
-        # partner's next deal in the batch is paid at it. Announced after the inserts.
-        set_committed_value(partner, "won_deals_count", count)
-        change = tier_change(partner, tiers=tiers, training=training)
-        done.append((deal, made, partner, recruiter, first, count, change))
 
-    # The deals, then their commissions: one INSERT each (core.base.bulkwrite.insert_rows),
-    # then the rows as objects for the audit, the notices and the caller (two reads).
+def _rules_standing(partner: Partner | None, overrides: dict):
+    """The rules' view of an earner (:class:`core.money.rules.Standing`) and the name of
+    their effective tier; ``(None, "")`` for no earner."""
+    if partner is None:
+        return None, ""
+    st = standing(partner, overrides)
+    return Standing(partner.id, st.base_rate_bps, st.tier.team_override_bps,
+                    st.tier.referral_rate_bps), st.tier.name
+
+
+#: What a commission's note says, by type (``{lead}``, ``{tier}``, ``{partner}``).
+NOTES = {"base": "{lead} at {tier}", "team_override": "Team override on {partner}'s deal",
+         "referral": "Referral bonus: {partner}'s first deal"}
+
+
+def _confirm_one(lead: Lead, value: int, training, running: dict, overrides: dict,
+                 paid_referral: set, tiers: list[Tier], actor_id: int, at) -> tuple:
+    """One deal of the batch: its values, its commission lines (earner, values), and the
+    tier change it makes. Returns ``(deal, made, partner, recruiter, first, count,
+    change)``."""
+    partner = lead.partner
+    leader, recruiter = _active(partner.team_leader), _active(partner.recruiter)
+    count = running[partner.id] + 1
+    running[partner.id] = count
+    first = count == 1
+    earners = {p.id: p for p in (partner, leader, recruiter) if p is not None}
+    closer, tier_name = _rules_standing(partner, overrides)
+    lines = plan_commissions(value, closer, _rules_standing(leader, overrides)[0],
+                             _rules_standing(recruiter, overrides)[0],
+                             referral_due=first and partner.id not in paid_referral)
+    made = [(_pending_values(earners[line.earner_id], line.type, line.amount_cents,
+                             line.rate_bps, partner.id,
+                             NOTES[line.type].format(lead=lead.company_name, tier=tier_name,
+                                                     partner=partner.name)),
+             earners[line.earner_id]) for line in lines]
+    deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                confirmed_by_id=actor_id, status="won", confirmed_at=at)
+    # The count is already written; the tier it gives is set now, so the partner's next
+    # deal in the batch is paid at it. Announced after the inserts.
+    set_committed_value(partner, "won_deals_count", count)
+    change = tier_change(partner, tiers=tiers, training=training)
+    return deal, made, partner, recruiter, first, count, change
+
+
+def _write_deals(done: list, actor_id: int, named) -> list:
+    """Insert the batch's deals, then their commissions (one statement each), and return
+    ``done`` with the rows as objects (two reads)."""
     deal_ids = _insert_deals([deal for deal, *_ in done], actor_id, named)
     commission_rows = []
     for deal_id, (_, made, *_) in zip(deal_ids, done, strict=True):
@@ -341,14 +367,17 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
     deals = {d.id: d for d in db.session.scalars(select(Deal).where(Deal.id.in_(deal_ids)))}
     rows = {c.id: c for c in db.session.scalars(
         select(Commission).where(Commission.deal_id.in_(deal_ids)))}
-    done = [(deals[deal_id], [(rows[next(commission_ids)], earner) for _, earner in made],
+    return [(deals[deal_id], [(rows[next(commission_ids)], earner) for _, earner in made],
              *rest) for deal_id, (_, made, *rest) in zip(deal_ids, done, strict=True)]
 
+
+def _announce_deals(done: list, actor_id: int, tiers: list[Tier], at) -> None:
+    """Audit every deal and commission, notify the earners, announce tier changes and
+    award the badges, each table written once (``bulk_rows``)."""
     badges: list = []
     recruits_sold = recruits_with_a_sale_many(
         recruiter.id for _, _, _, recruiter, first, _, _ in done if first and recruiter)
-    with bulk_rows():  # the audit rows and notifications below: one INSERT per table
-        # Who gets e-mails, for the promotions' notices (tier up is an e-mail kind).
+    with bulk_rows():
         prefetch_email_wishes(partner.user_id for _, _, partner, _, _, _, change in done
                               if change is not None)
         for deal, made, partner, recruiter, first, count, change in done:
@@ -360,9 +389,8 @@ def confirm_deals(items, actor_id: int) -> list[tuple[Deal, list[Commission]]]:
             if change is not None:
                 announce_tier_change(partner, *change, actor_id, tiers=tiers, badges=badges)
             badges += deal_badges_wanted(partner, count, recruiter, first, at, recruits_sold)
-        # Badges last, so their notifications are the newest (core/achievements.py).
+        # Badges last, so their notifications are the newest (core.community.achievements).
         award(badges, at, tiers=tiers)
-    return [(deal, [row for row, _ in made]) for deal, made, *_ in done]
 
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:
