@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Mount ``/admin`` with one secured base view class for every screen."""
     from admin.views import register_views
     from admin.views.base import DashboardView
-    from web.app import csp_nonce
+    from web.security import csp_nonce
 
     admin = Admin(app, name="SISO Back Office", url="/admin",
                   theme=Bootstrap4Theme(swatch="flatly", fluid=True),

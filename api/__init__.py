@@ -9,8 +9,6 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 def init_app(app: Flask) -> None:
     """Register the API's routes and the webhook receivers."""
-    from web.extensions import csrf
-
     from api import (  # noqa: F401  (routes register on import)
         auth,
         chat,
@@ -23,6 +21,7 @@ def init_app(app: Flask) -> None:
         training,
     )
     from api.webhooks import bp as webhooks
+    from web.extensions import csrf
 
     csrf.exempt(api)
     csrf.exempt(webhooks)

@@ -20,8 +20,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from sqlalchemy import event, text  # noqa: E402
 
 PAGES = ["/admin/", "/admin/partners/", "/admin/partners/?search=Partner%2049999",

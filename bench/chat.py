@@ -58,8 +58,6 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 #: One pub/sub channel per benchmark run (Redis pub/sub ignores the database number).
@@ -188,7 +186,6 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
     ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``web.fanout``
     off: every packet through Engine.IO's queue, as before 2026-12-01)."""
     import requests
-    from conftest import free_port
 
     urls, procs = [], []
     for i in range(count):
@@ -591,3 +588,12 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -27,13 +27,11 @@ import pstats
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 

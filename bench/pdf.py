@@ -24,13 +24,11 @@ its ``public`` schema dropped). Redis db 10 (or --redis-url) is flushed.
 import argparse
 import multiprocessing
 import os
-import sys
 import tempfile
 import time
 from datetime import timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 

@@ -36,3 +36,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r "$req"
   touch "$stamp"
 fi
+# The project itself, editable: its packages import from anywhere, no sys.path edits.
+if [ ! -f .venv/.installed-project ]; then
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  touch .venv/.installed-project
+fi

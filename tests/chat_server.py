@@ -13,7 +13,6 @@ are not in it).
 """
 
 import os
-import sys
 
 if os.environ.get("SOCKETIO_ASYNC_MODE") == "eventlet":
     import warnings
@@ -23,7 +22,6 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "eventlet":
 
     eventlet.monkey_patch()
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.base.config import TestingConfig  # noqa: E402
 from core.base.extensions import socketio  # noqa: E402

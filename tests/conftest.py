@@ -7,15 +7,12 @@ import io
 import os
 import re
 import socket
-import sys
 import tempfile
 import threading
 import time
 
 import pytest
 from sqlalchemy import text
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
 from core.base.extensions import db  # noqa: E402

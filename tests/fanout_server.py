@@ -9,7 +9,6 @@ whether the fast path is installed).
 """
 
 import os
-import sys
 import time
 import warnings
 
@@ -18,7 +17,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import socketio  # noqa: E402
 from eventlet import wsgi  # noqa: E402

@@ -6,16 +6,12 @@ The fake runs as a separate process, exactly as payout tests will use it.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import urllib.error
 import urllib.request
 
 import pytest
 import stripe
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stripe_fake import start_fake_stripe, stop_fake_stripe  # noqa: E402
 
 API_KEY = "sk_test_fake_platform_key"

@@ -64,8 +64,21 @@ def install() -> bool:
     global _installed
     if _installed:
         return True
-    if "eventlet" not in sys.modules:  # not imported, so not monkey-patched either
+    parts = _eventlet_parts()
+    if parts is None:
         return False
+    socket_class = parts["Socket"]
+    socket_class._websocket_handler = _wrap_handler(socket_class._websocket_handler, parts)
+    socket_class.send = _direct_send(socket_class.send, parts)
+    _installed = True
+    return True
+
+
+def _eventlet_parts() -> dict | None:
+    """The library pieces the fast path uses, or ``None`` when eventlet is not imported
+    and monkey-patched, or their internals are not as expected."""
+    if "eventlet" not in sys.modules:  # not imported, so not monkey-patched either
+        return None
     try:
         from engineio import packet as eio_packet
         from engineio import socket as eio_socket
@@ -74,23 +87,29 @@ def install() -> bool:
         from eventlet.semaphore import Semaphore
         from eventlet.websocket import RFC6455WebSocket
     except ImportError:
-        return False
+        return None
     if not patcher.is_monkey_patched("socket"):
-        return False
-    Socket = eio_socket.Socket
-    needed = [(Socket, "_websocket_handler"), (Socket, "send"), (Socket, "check_ping_timeout"),
-              (RFC6455WebSocket, "_pack_message"), (RFC6455WebSocket, "_send")]
+        return None
+    socket_class = eio_socket.Socket
+    needed = [(socket_class, "_websocket_handler"), (socket_class, "send"),
+              (socket_class, "check_ping_timeout"), (RFC6455WebSocket, "_pack_message"),
+              (RFC6455WebSocket, "_send")]
     probe = Semaphore()
     if not all(callable(getattr(cls, name, None)) for cls, name in needed) \
             or not hasattr(probe, "_waiters") or not hasattr(probe, "counter"):
         log.warning("Engine.IO or eventlet internals differ: broadcasts use the queue only")
-        return False
-    queued_send = Socket.send
-    websocket_handler = Socket._websocket_handler
-    message = eio_packet.MESSAGE
+        return None
+    return {"Socket": socket_class, "message": eio_packet.MESSAGE, "spawn": spawn,
+            "GreenSocket": GreenSocket, "RFC6455WebSocket": RFC6455WebSocket}
+
+
+def _wrap_handler(websocket_handler, parts: dict):
+    """Engine.IO's WebSocket handler, remembering the socket's eventlet WebSocket (the
+    one the fast path writes to) while it runs."""
+    ws_class, green_socket = parts["RFC6455WebSocket"], parts["GreenSocket"]
 
     def _websocket_handler(self, ws):
-        if type(ws) is RFC6455WebSocket and type(getattr(ws, "socket", None)) is GreenSocket \
+        if type(ws) is ws_class and type(getattr(ws, "socket", None)) is green_socket \
                 and hasattr(ws, "_sendlock"):
             self._direct_ws = ws
         try:
@@ -98,14 +117,24 @@ def install() -> bool:
         finally:
             self._direct_ws = None
 
-    def _finish(ws, rest: bytes) -> None:
-        """Write the rest of a frame (waiting for the reader), then free the lock."""
-        try:
-            ws.socket.sendall(rest)
-        except OSError as exc:  # the reader sees the connection go and disconnects it
-            log.debug("chat socket write failed: %s", exc)
-        finally:
-            ws._sendlock.release()
+    return _websocket_handler
+
+
+def _finish(ws, rest: bytes) -> None:
+    """Write the rest of a frame (waiting for the reader), then free the lock."""
+    try:
+        ws.socket.sendall(rest)
+    except OSError as exc:  # the reader sees the connection go and disconnects it
+        log.debug("chat socket write failed: %s", exc)
+    finally:
+        ws._sendlock.release()
+
+
+def _direct_send(queued_send, parts: dict):
+    """``Socket.send`` writing a message frame straight to an idle WebSocket, and through
+    Engine.IO's queue otherwise (order kept: direct only when nothing is queued or being
+    written for that socket)."""
+    message, spawn = parts["message"], parts["spawn"]
 
     def send(self, pkt):
         ws = self.__dict__.get("_direct_ws")
@@ -124,10 +153,8 @@ def install() -> bool:
         ws._sendlock.acquire()  # free: checked above, and nothing since has switched
         try:
             sent = ws.socket.fd.send(frame)
-        except BlockingIOError:
+        except OSError:  # BlockingIOError: nothing sent; others: _finish lets it go
             sent = 0
-        except OSError:
-            sent = 0  # _finish meets the same error and lets the connection go
         if sent == len(frame):
             ws._sendlock.release()
             stats["direct"] += 1
@@ -136,7 +163,4 @@ def install() -> bool:
             spawn(_finish, ws, frame[sent:])
         return None
 
-    Socket._websocket_handler = _websocket_handler
-    Socket.send = send
-    _installed = True
-    return True
+    return send

@@ -41,42 +41,64 @@ def clean_pdf(data: bytes) -> bytes:
     could not be checked)."""
     import pikepdf
 
+    pdf = _open(data)
+    with pdf:
+        if pdf.is_encrypted:
+            raise ValidationError("That PDF is encrypted; upload one without encryption.")
+        _clean_catalog(pdf.Root)
+        for page in pdf.pages:
+            _drop_active_annotations(page.obj)
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                _clean_object(obj)
+        out = io.BytesIO()
+        pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                 object_stream_mode=pikepdf.ObjectStreamMode.preserve, deterministic_id=True)
+    return out.getvalue()
+
+
+def _open(data: bytes):
+    import pikepdf
+
     try:
-        pdf = pikepdf.open(io.BytesIO(data))
+        return pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
         raise ValidationError("That PDF is password-protected; upload one without a "
                               "password.") from None
     except (pikepdf.PdfError, ValueError, OSError):
         raise ValidationError("That file could not be read as a PDF.") from None
-    with pdf:
-        if pdf.is_encrypted:
-            raise ValidationError("That PDF is encrypted; upload one without encryption.")
-        root = pdf.Root
-        for key in ("/OpenAction", "/AcroForm", "/AA"):
-            if key in root:
-                del root[key]
-        names = root.get("/Names")
-        if isinstance(names, pikepdf.Dictionary):
-            for key in ("/JavaScript", "/EmbeddedFiles"):
-                if key in names:
-                    del names[key]
-        for page in pdf.pages:
-            annots = page.obj.get("/Annots")
-            if isinstance(annots, pikepdf.Array):
-                page.obj["/Annots"] = pikepdf.Array(
-                    [a for a in annots if not (isinstance(a, pikepdf.Dictionary) and
-                                               str(a.get("/Subtype", "")) in ACTIVE_ANNOTATIONS)])
-        for obj in pdf.objects:
-            if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                continue
-            for key in ACTIVE_KEYS:
-                if key in obj:
-                    del obj[key]
-            if "/A" in obj:
-                _drop_unsafe_action(obj)
-            if "/EF" in obj:  # a file specification carrying an embedded file
-                del obj["/EF"]
-        out = io.BytesIO()
-        pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                 object_stream_mode=pikepdf.ObjectStreamMode.preserve, deterministic_id=True)
-    return out.getvalue()
+
+
+def _clean_catalog(root) -> None:
+    """No open action, form or document actions; no JavaScript or embedded-file names."""
+    import pikepdf
+
+    for key in ("/OpenAction", "/AcroForm", "/AA"):
+        if key in root:
+            del root[key]
+    names = root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary):
+        for key in ("/JavaScript", "/EmbeddedFiles"):
+            if key in names:
+                del names[key]
+
+
+def _drop_active_annotations(page) -> None:
+    import pikepdf
+
+    annots = page.get("/Annots")
+    if isinstance(annots, pikepdf.Array):
+        page["/Annots"] = pikepdf.Array(
+            [a for a in annots if not (isinstance(a, pikepdf.Dictionary) and
+                                       str(a.get("/Subtype", "")) in ACTIVE_ANNOTATIONS)])
+
+
+def _clean_object(obj) -> None:
+    """No event actions or JavaScript, no action but a link, no embedded file."""
+    for key in ACTIVE_KEYS:
+        if key in obj:
+            del obj[key]
+    if "/A" in obj:
+        _drop_unsafe_action(obj)
+    if "/EF" in obj:  # a file specification carrying an embedded file
+        del obj["/EF"]

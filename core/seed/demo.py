@@ -183,9 +183,8 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     Every demo account's password is ``siso-demo-2026``. Returns counts. Runs only on a
     database with no partners (raises ``RuntimeError`` otherwise).
     """
-    from core.money.commissions import approve_commissions, confirm_deal, set_team
+    from core.money.commissions import approve_commissions, set_team
     from core.money.payouts import approve_payout, create_payout, mark_paid, start_transfer
-    from core.program.leads import create_lead, move_lead
 
     if db.session.scalar(select(Partner.id).limit(1)):
         raise RuntimeError("Demo data needs an empty database: partners already exist.")
@@ -223,21 +222,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
                 db.session.add(TrainingCompletion(partner_id=p.id, module_id=m.id))
     db.session.flush()
 
-    deal_count = 0
-    for p, deals in partners:
-        for d in range(deals + 2):
-            lead = create_lead(p, {"company_name": f"{rng.choice(COMPANIES)} {d + 1}",
-                                   "contact_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                                   "contact_email": f"contact{d}@client.example",
-                                   "estimated_value_cents": rng.choice([150000, 250000, 450000])},
-                               p.user_id)
-            if d < deals and p.status == "active":
-                move_lead(lead, "won", p.user_id, rng.choice([150000, 200000, 250000, 450000]))
-                confirm_deal(lead.id, admin.id)
-                deal_count += 1
-            else:
-                move_lead(lead, rng.choice(["new", "contacted", "qualified", "proposal"]),
-                          p.user_id)
+    deal_count = _demo_leads(partners, admin.id, rng)
     db.session.flush()
     # approve the commissions of the top partners; pay one, request another
     from core.money.models import Commission
@@ -283,3 +268,27 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     db.session.flush()
     return {"partners": len(partners), "deals": deal_count,
             "staff": db.session.query(User).filter(User.is_staff).count()}
+
+
+def _demo_leads(partners: list, admin_id: int, rng: random.Random) -> int:
+    """Each partner's leads: their confirmed won deals, and two more at earlier stages.
+    Returns how many deals were confirmed."""
+    from core.money.commissions import confirm_deal
+    from core.program.leads import create_lead, move_lead
+
+    deal_count = 0
+    for p, deals in partners:
+        for d in range(deals + 2):
+            lead = create_lead(p, {"company_name": f"{rng.choice(COMPANIES)} {d + 1}",
+                                   "contact_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                                   "contact_email": f"contact{d}@client.example",
+                                   "estimated_value_cents": rng.choice([150000, 250000, 450000])},
+                               p.user_id)
+            if d < deals and p.status == "active":
+                move_lead(lead, "won", p.user_id, rng.choice([150000, 200000, 250000, 450000]))
+                confirm_deal(lead.id, admin_id)
+                deal_count += 1
+            else:
+                move_lead(lead, rng.choice(["new", "contacted", "qualified", "proposal"]),
+                          p.user_id)
+    return deal_count
