@@ -126,6 +126,8 @@ def on_connect(auth=None):
         user = current_user._get_current_object()
     if user is None:
         raise ConnectionRefusedError("Log in to use chat.")
+    if user.api_key is not None:  # rules: "API keys and scopes": keys are for /api only
+        raise ConnectionRefusedError("API keys cannot open chat; log in to use chat.")
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
         raise ConnectionRefusedError("Chat opens once your application is approved.")
     uid = user.id

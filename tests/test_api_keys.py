@@ -117,3 +117,23 @@ def test_bearer_credentials_open_no_page(app, client):
     # The same credentials still work on the API.
     assert fresh.get("/api/staff/api-keys", headers=_bearer(key)).status_code == 200
     assert fresh.get("/api/partner/profile", headers=partner).status_code == 200
+
+
+def test_an_api_key_cannot_open_a_chat_socket(app, client, live_server):
+    """Chat acts with its user's full roles, so a staff API key (scoped or not) is refused
+    at the socket's door; the same staff member's login token connects."""
+    import pytest
+    import socketio as sio_client
+
+    with app.app_context():
+        make_staff("mod@example.com", ("admin", "support"))
+    h = api_token(client, "mod@example.com", kind="staff")
+    key = _key(client, h, "Finance only", ["finance"]).get_json()["key"]
+    sock = sio_client.Client(reconnection=False)
+    with pytest.raises(sio_client.exceptions.ConnectionError):
+        sock.connect(live_server, auth={"token": key}, transports=["polling"], wait_timeout=5)
+    ok = sio_client.Client(reconnection=False)
+    ok.connect(live_server, auth={"token": h["Authorization"][7:]}, transports=["polling"],
+               wait_timeout=5)
+    assert ok.connected
+    ok.disconnect()

@@ -391,3 +391,32 @@ def test_twenty_parallel_confirmations_of_one_lead_pay_once_and_the_others_get_4
     assert db.session.get(Partner, partner_id).won_deals_count == 1
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "deal.confirm.refused")) == n - 1
+
+
+def test_a_suspended_partners_payout_is_not_approved(app, ctx, client):
+    """A partner suspended after requesting a payout is not paid: approval answers 409
+    naming why, the payout stays requested and the refusal is audited."""
+    from conftest import api_token
+
+    from core.base.models import AuditLog
+    from core.money.models import Payout
+    from core.program.partners import suspend_partner
+
+    partner = make_partner("Sue Spended", deals=3)
+    staff = make_staff_once()
+    db.session.execute(db.update(Commission).where(Commission.partner_id == partner.id)
+                       .values(status="approved"))
+    from core.money.payouts import create_payout
+
+    payout = create_payout(partner.id, partner.user_id)
+    suspend_partner(partner.id, staff.id, "investigation")
+    db.session.commit()
+    payout_id = payout.id
+    make_staff("fin@example.com", ("finance",))
+    resp = client.post(f"/api/staff/payouts/{payout_id}/approve",
+                       headers=api_token(client, "fin@example.com", kind="staff"))
+    assert resp.status_code == 409 and "suspended" in resp.get_json()["error"]["message"]
+    db.session.remove()
+    assert db.session.get(Payout, payout_id).status == "requested"
+    assert db.session.scalar(select(AuditLog).where(
+        AuditLog.action == "payout.approve.refused", AuditLog.object_id == payout_id)) is not None

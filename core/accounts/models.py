@@ -102,7 +102,7 @@ class ApiToken(db.Model):
     kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
     #: A person's label for an API key ("HubSpot sync"); empty for logins.
     name: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    #: For keys: comma-separated roles, a subset of the owner's; empty means the owner's.
+    #: For keys: comma-separated roles, a subset of the owner's (never empty for a key).
     roles: Mapped[str] = mapped_column(String(100), default="", server_default="")
     last_used_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)

@@ -174,7 +174,8 @@ def approve_payout(payout_id, actor: User) -> Payout:
     Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
     (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
     ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
-    twice), ``ValidationError`` (below the minimum, no payout method). Every refusal
+    twice; the partner not active), ``ValidationError`` (below the minimum, no payout
+    method). Every refusal
     leaves a ``payout.approve.refused`` audit row that survives the request's rollback
     (``core.base.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
     ("Only finance approves").
@@ -189,6 +190,10 @@ def approve_payout(payout_id, actor: User) -> Payout:
     if payout.partner.user_id == actor.id:
         refuse("own payout", payout.id)
         raise Forbidden("You cannot approve your own payout.")
+    if payout.partner.status != "active":
+        refuse("partner status", payout.id, partner_status=payout.partner.status)
+        raise Conflict(f"The partner is {payout.partner.status}; reactivate them before "
+                       "paying them.", code="partner_not_active")
     minimum = payout_minimum_cents()
     if payout.amount_cents < minimum:
         refuse("below minimum", payout.id, amount_cents=payout.amount_cents,
