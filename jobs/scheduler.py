@@ -83,6 +83,19 @@ def run_scheduler(redis_url: str, queues: list[str], name: str) -> None:
         scheduler.register_death()
 
 
+def set_parent_death_signal(sig: int) -> None:
+    """Linux: have the kernel send ``sig`` to this process when its parent dies, so a
+    child (worker or scheduler) whose supervisor was SIGKILLed shuts down warmly instead
+    of serving on unsupervised. Best effort elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class SchedulerKeeper:
     """Keeps exactly one scheduler process alive for a supervisor: :meth:`start` forks
     it, :meth:`check` (called by the supervisor every second) reaps a dead one and forks
@@ -107,9 +120,7 @@ class SchedulerKeeper:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                from jobs.worker import _set_parent_death_signal
-
-                _set_parent_death_signal(signal.SIGTERM)
+                set_parent_death_signal(signal.SIGTERM)
                 run_scheduler(self.redis_url, self.queues, self.name)
             except BaseException:  # noqa: BLE001  (report, then exit: never unwind the fork)
                 import traceback

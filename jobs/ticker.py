@@ -1,5 +1,5 @@
 """The ticker of every worker child: every tick it sends what the outbox still holds
-(``core.base.outbox.sweep``) and asks for the periodic jobs (declared with
+(``core.base.jobs.sweep_outbox``) and asks for the periodic jobs (declared with
 ``every=...``), one job per time slot, so several workers never pile up duplicates
 (each job is idempotent anyway)."""
 
@@ -17,13 +17,12 @@ OUTBOX_SECONDS = 15
 def tick(app, slot_seconds: int) -> None:
     """One tick, in an app context: sweep the outbox, then enqueue each periodic job
     once for the current slot (job id ``tick-<name>-<slot>``)."""
-    from core.base import outbox
     from core.base.extensions import db
-    from core.base.jobs import get_queue, load_jobs
+    from core.base.jobs import get_queue, load_jobs, sweep_outbox
 
     with app.app_context():
         try:
-            outbox.sweep()
+            sweep_outbox()
         finally:
             db.session.remove()
         for job in load_jobs().values():

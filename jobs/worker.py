@@ -44,6 +44,7 @@ import click
 from flask import Flask
 
 from jobs.limits import LimitedWorker
+from jobs.scheduler import set_parent_death_signal
 
 log = logging.getLogger(__name__)
 
@@ -331,19 +332,6 @@ def _sleep_unless_stopping(seconds: float, state: dict, keeper=None) -> None:
             keeper.check()
 
 
-def _set_parent_death_signal(sig: int) -> None:
-    """Linux: have the kernel send ``sig`` to this process when its parent dies, so a
-    worker child whose supervisor was SIGKILLed shuts down warmly instead of serving on
-    unsupervised. Best effort elsewhere."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _child_main(app, name, queues, burst, max_jobs, ticker, supervisor):
     """The worker child: run the RQ worker, then ``os._exit`` (never return into the
     supervisor's code, which may be a test runner). Exit status 0 when the work loop
@@ -353,7 +341,7 @@ def _child_main(app, name, queues, burst, max_jobs, ticker, supervisor):
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        _set_parent_death_signal(signal.SIGTERM)
+        set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != supervisor:  # the supervisor died before the line above
             os._exit(0)
         import random

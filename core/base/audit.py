@@ -112,7 +112,7 @@ def _write_outside(**values) -> None:
 
     engine = db.engine
     if db.session().in_transaction():
-        outbox.current().refusals.append((engine, row))
+        outbox.current().refusals.append((write_refusals, engine, row))
     else:
         write_refusals(engine, [row])
 

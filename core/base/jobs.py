@@ -11,9 +11,11 @@ idempotent: RQ delivers at least once.
 """
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -234,3 +236,54 @@ def load_jobs() -> dict[str, Job]:
     for module in JOB_MODULES:
         importlib.import_module(module)
     return JOBS
+
+
+#: Seconds an outbox row may wait before :func:`sweep_outbox` takes it as left behind (the
+#: commit hands most rows to RQ within milliseconds).
+SWEEP_AFTER_SECONDS = 30
+
+
+def sweep_outbox(limit: int = 500) -> int:
+    """Send the jobs the outbox still holds past :data:`SWEEP_AFTER_SECONDS` (Redis was
+    away at their commit, or the process died between commit and enqueue): each is
+    enqueued under its job id (skipped when RQ already has that job) and its row deleted.
+    Returns how many were sent. Raises ``RedisError`` when Redis is still away (the rows
+    stay). Called by every worker's ticker."""
+    from core.base.extensions import db
+    from core.base.models import OutboxJob
+    from core.base.outbox import forget
+    from core.base.timeutil import now_utc
+
+    load_jobs()
+    cutoff = now_utc() - timedelta(seconds=SWEEP_AFTER_SECONDS)
+    from sqlalchemy import select
+
+    rows = db.session.execute(select(OutboxJob.id, OutboxJob.job, OutboxJob.args,
+                                     OutboxJob.job_id)
+                              .where(OutboxJob.created_at < cutoff)
+                              .order_by(OutboxJob.created_at).limit(limit)).all()
+    sent, done = 0, []
+    for row_id, name, args, job_id in rows:
+        job = JOBS.get(name)
+        rq_id = job_id or f"outbox-{row_id}"
+        if job is not None and get_queue(job.queue).fetch_job(rq_id) is None:
+            job.enqueue(*json.loads(args), job_id=rq_id)
+            sent += 1
+        elif job is None:
+            log.error("outbox row %s names no job (%s); dropped", row_id, name)
+        done.append(row_id)
+    db.session.rollback()
+    forget(db.engine, done)
+    if sent:
+        log.warning("outbox: sent %s job(s) left behind", sent)
+    return sent
+
+
+def pending_jobs() -> int:
+    """How many jobs wait in the outbox (the back office's Jobs page shows it)."""
+    from sqlalchemy import func, select
+
+    from core.base.extensions import db
+    from core.base.models import OutboxJob
+
+    return db.session.scalar(select(func.count()).select_from(OutboxJob)) or 0

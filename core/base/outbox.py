@@ -4,7 +4,8 @@ Domain functions record their side effects on the transaction's outbox, in plain
 
 - a job (``some_job.after_commit(...)``): a row in the ``outbox_jobs`` table written in
   the same transaction, handed to RQ after the commit and deleted once RQ has it; a job
-  Redis could not take stays in the table and :func:`sweep` sends it later, so an
+  Redis could not take stays in the table and ``core.base.jobs.sweep_outbox`` sends
+  it later, so an
   e-mail, a render or a transfer is never lost;
 - a Socket.IO emit (:func:`emit_after_commit`) and any other call (:func:`after_commit`,
   :func:`after_commit_once`), run after the commit;
@@ -22,15 +23,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from flask import current_app, g, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
 
 from core.base.extensions import db, socketio
-from core.base.jobs import get_queue
 from core.base.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,8 @@ class Outbox:
     once: set = field(default_factory=set)
     #: ``(row id, job, args, job_id, timeout)`` of the jobs recorded.
     jobs: list[tuple] = field(default_factory=list)
-    #: ``(engine, audit row)`` of refused attempts, written after commit or rollback.
+    #: ``(write, engine, row)`` of refused attempts (``core.base.audit``): ``write(engine,
+    #: rows)`` is called after the commit or the rollback.
     refusals: list[tuple] = field(default_factory=list)
     #: Rows buffered by ``core.base.bulkwrite.bulk_rows`` (``None`` outside a block).
     bulk: dict | None = None
@@ -94,20 +94,22 @@ def enqueue_after_commit(job, args: list, job_id: str | None = None,
                          timeout: int | None = None) -> None:
     """Record ``job`` (a ``core.base.jobs.Job``) with ``args`` on the outbox: a row in
     ``outbox_jobs`` now, an RQ job after the commit. Use ``job.after_commit(...)``."""
-    from core.base.bulkwrite import buffer_row
     from core.base.models import OutboxJob
 
+    box = current()
     row_id = uuid.uuid4().hex
     values = dict(id=row_id, job=job.name, args=json.dumps(args), job_id=job_id,
                   created_at=now_utc())
-    if not buffer_row(OutboxJob, values):
+    if box.bulk is not None:  # inside core.base.bulkwrite.bulk_rows: one INSERT at its end
+        box.bulk.setdefault(OutboxJob, []).append((values, None))
+    else:
         db.session.add(OutboxJob(**values))
-    current().jobs.append((row_id, job, args, job_id, timeout))
+    box.jobs.append((row_id, job, args, job_id, timeout))
 
 
 def jobs_not_queued() -> int:
     """How many jobs this request committed but could not hand to Redis (they wait in
-    ``outbox_jobs`` for :func:`sweep`). A view uses it to tell the person their action
+    ``outbox_jobs`` for ``core.base.jobs.sweep_outbox``). A view uses it to tell the person their action
     is saved and its work queued for later. Returns 0 outside a request."""
     return getattr(g, "siso_jobs_not_queued", 0) if has_app_context() else 0
 
@@ -139,8 +141,8 @@ def _hand_to_rq(jobs: list[tuple]) -> list[str]:
     return taken
 
 
-def _forget(engine, row_ids: list[str]) -> None:
-    """Delete the outbox rows of jobs RQ has, in a transaction of their own."""
+def forget(engine, row_ids: list[str]) -> None:
+    """Delete the outbox rows of jobs RQ has (ids), in a transaction of their own."""
     from core.base.models import OutboxJob
 
     if row_ids:
@@ -149,13 +151,11 @@ def _forget(engine, row_ids: list[str]) -> None:
 
 
 def _write_refusals(refusals: list[tuple]) -> None:
-    from core.base.audit import write_refusals
-
-    by_engine = {}
-    for engine, row in refusals:
-        by_engine.setdefault(engine, []).append(row)
-    for engine, rows in by_engine.items():
-        write_refusals(engine, rows)
+    batches = {}
+    for write, engine, row in refusals:
+        batches.setdefault((write, engine), []).append(row)
+    for (write, engine), rows in batches.items():
+        write(engine, rows)
 
 
 @event.listens_for(Session, "after_commit")
@@ -167,7 +167,7 @@ def _drain(session):
         _write_refusals(box.refusals)
     if box.jobs:
         try:
-            _forget(db.engine, _hand_to_rq(box.jobs))
+            forget(db.engine, _hand_to_rq(box.jobs))
         except Exception:  # the rows stay; the sweeper sends them
             log.exception("outbox: handing jobs to RQ failed")
     for fn in box.calls:
@@ -187,49 +187,3 @@ def _drop(session, transaction):
     box = session.info.pop(_KEY, None)
     if box is not None and box.refusals:
         _write_refusals(box.refusals)
-
-
-#: Seconds an outbox row may wait before :func:`sweep` takes it as left behind (the
-#: commit hands most rows to RQ within milliseconds).
-SWEEP_AFTER_SECONDS = 30
-
-
-def sweep(limit: int = 500) -> int:
-    """Send the jobs the outbox still holds past :data:`SWEEP_AFTER_SECONDS` (Redis was
-    away at their commit, or the process died between commit and enqueue): each is
-    enqueued under its job id (skipped when RQ already has that job) and its row deleted.
-    Returns how many were sent. Raises ``RedisError`` when Redis is still away (the rows
-    stay). Called by every worker's ticker."""
-    from core.base.jobs import JOBS, load_jobs
-    from core.base.models import OutboxJob
-
-    load_jobs()
-    cutoff = now_utc() - timedelta(seconds=SWEEP_AFTER_SECONDS)
-    rows = db.session.execute(select(OutboxJob.id, OutboxJob.job, OutboxJob.args,
-                                     OutboxJob.job_id)
-                              .where(OutboxJob.created_at < cutoff)
-                              .order_by(OutboxJob.created_at).limit(limit)).all()
-    sent, done = 0, []
-    for row_id, name, args, job_id in rows:
-        job = JOBS.get(name)
-        rq_id = job_id or f"outbox-{row_id}"
-        if job is not None and get_queue(job.queue).fetch_job(rq_id) is None:
-            job.enqueue(*json.loads(args), job_id=rq_id)
-            sent += 1
-        elif job is None:
-            log.error("outbox row %s names no job (%s); dropped", row_id, name)
-        done.append(row_id)
-    db.session.rollback()
-    _forget(db.engine, done)
-    if sent:
-        log.warning("outbox: sent %s job(s) left behind", sent)
-    return sent
-
-
-def pending_jobs() -> int:
-    """How many jobs wait in the outbox (the back office's Jobs page shows it)."""
-    from sqlalchemy import func
-
-    from core.base.models import OutboxJob
-
-    return db.session.scalar(select(func.count()).select_from(OutboxJob)) or 0
