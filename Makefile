@@ -2,7 +2,7 @@
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST = .venv/bin/python -m pytest
 
-.PHONY: run test test-sqlite test-postgres install install-dev services lint
+.PHONY: run test test-sqlite test-postgres install install-dev services lint audit
 
 run:
 	scripts/run.sh
@@ -26,3 +26,8 @@ test-sqlite: install-dev services
 
 test-postgres: install-dev services
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
+
+## Known vulnerabilities in the pinned dependencies (needs a reachable advisory database).
+audit: install-dev
+	.venv/bin/pip install -q pip-audit
+	.venv/bin/pip-audit -r requirements.txt --strict
