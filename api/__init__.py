@@ -9,8 +9,6 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 def init_app(app: Flask) -> None:
     """Register the API's routes and the webhook receivers."""
-    from web.extensions import csrf
-
     from api import (  # noqa: F401  (routes register on import)
         auth,
         chat,
@@ -22,7 +20,11 @@ def init_app(app: Flask) -> None:
         staff,
         training,
     )
+    from api.spec import spec
     from api.webhooks import bp as webhooks
+    from web.extensions import csrf
+
+    spec.app = app  # the routes the document lists (the same in every app)
 
     csrf.exempt(api)
     csrf.exempt(webhooks)
