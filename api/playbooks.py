@@ -26,7 +26,7 @@ def api_playbooks(query: PlaybookQuery):
 
     Searched (every word in the title or body, case-insensitive), filtered and sorted;
     next_cursor is the offset of the next page."""
-    result = playbooks.list_published(query.q, query.industry, query.kind, query.sort,
+    result = playbooks.list_published(query.q or None, query.industry, query.kind, query.sort,
                                       query.cursor, query.limit)
     items = result["items"]
     mine = playbooks.upvoted_ids(g.user.id, [pb.id for pb in items])

@@ -94,6 +94,6 @@ def api_leaderboard(query: LeaderboardQuery):
     This month or all time, by deals or revenue, optionally within one tier."""
     from core.community.leaderboard import leaderboard
 
-    board = leaderboard(query.period, query.metric, query.tier, me=g.partner.id)
+    board = leaderboard(query.period, query.metric, query.tier or None, me=g.partner.id)
     return Leaderboard(items=board["rows"], me=board["me"], period=board["period"],
                        metric=board["metric"])

@@ -5,8 +5,8 @@ turned into ``/api/openapi.json`` by spectree (``api/spec.py``).
 - :class:`Request` bodies are strict: a JSON type that is not the documented one is
   refused (``"1"`` is not 1, ``true`` is not 1, ``1.0`` is not 1); unknown keys are
   ignored, or refused where the model says ``extra="forbid"``.
-- :class:`Query` parameters arrive as text: whole numbers are read from digits only,
-  empty values count as left out, unknown parameters are ignored.
+- :class:`Query` parameters arrive as text: whole numbers are read from digits only;
+  unknown parameters are ignored.
 - :class:`Shape` is a response shape, built from ORM rows (``from_attributes``) or the
   dicts core returns; :class:`Answer` is a top-level answer, which may carry the two
   notice fields the API adds when a job could not be queued.
@@ -30,7 +30,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
-    model_validator,
 )
 from pydantic import ValidationError as SchemaError
 
@@ -125,17 +124,10 @@ QueryInt = Annotated[int, BeforeValidator(_query_int)]
 
 
 class Query(BaseModel):
-    """Query-string parameters: text from the URL, read as the fields' types; empty
-    values count as left out; unknown parameters are ignored."""
+    """Query-string parameters: text from the URL, read as the fields' types (an empty
+    value is a value: ``?limit=`` is not a number); unknown parameters are ignored."""
 
     model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_empty(cls, data):
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v != ""}
-        return data
 
     @classmethod
     def refused(cls, error: SchemaError) -> DomainError:
