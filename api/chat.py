@@ -37,7 +37,7 @@ def api_messages(channel, query: MessageQuery):
     """A channel's newest 50 messages
 
     Oldest first; older pages with ?before=<next_cursor>."""
-    rows = chat.history(channel, query.before, 50)
+    rows = chat.history(channel, query.sent().get("before"), 50)
     return MessagePage(items=chat.messages_of(rows),
                        next_cursor=rows[0].id if len(rows) == 50 else None)
 

@@ -110,7 +110,8 @@ def api_team():
 def api_leads(query: LeadQuery):
     """Your leads, newest first"""
     limit = query.limit
-    rows = leads.partner_leads(g.partner, query.status, query.cursor, limit + 1)
+    rows = leads.partner_leads(g.partner, query.status, query.sent().get("cursor"),
+                              limit + 1)
     nxt = rows[limit - 1].id if len(rows) > limit else None
     return LeadPage(items=[Lead.of(x) for x in rows[:limit]], next_cursor=nxt)
 
@@ -182,7 +183,8 @@ def api_commissions(query: CommissionQuery):
     from core.money.earnings import partner_commissions
 
     limit = query.limit
-    rows = partner_commissions(g.partner.id, query.status, query.type, query.cursor,
+    rows = partner_commissions(g.partner.id, query.status, query.type,
+                               query.sent().get("cursor"),
                                limit + 1)
     nxt = rows[limit - 1].id if len(rows) > limit else None
     return CommissionPage(items=[Commission.model_validate(c) for c in rows[:limit]],

@@ -122,6 +122,17 @@ class ApiSpec(SpecTree):
             raise RuntimeError(f"Two schemas are named {name}: rename one of the models.")
         return key
 
+    def _get_model_definitions(self) -> dict:
+        """The nested models' schemas; one name always means one schema, whether a model
+        is nested or answered on its own (raises ``RuntimeError`` otherwise)."""
+        seen = {name: {k: v for k, v in schema.items() if k != "$defs"}
+                for name, schema in self.models.items()}
+        for schema in self.models.values():
+            for name, nested in schema.get("$defs", {}).items():
+                if seen.setdefault(name, nested) != nested:
+                    raise RuntimeError(f"Two schemas are named {name}: rename one of the models.")
+        return super()._get_model_definitions()
+
     def _generate_spec(self) -> dict:
         doc = super()._generate_spec()
         doc.pop("tags", None)

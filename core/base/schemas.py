@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     WithJsonSchema,
 )
 from pydantic import ValidationError as SchemaError
@@ -113,14 +114,14 @@ class ClosedRequest(Request):
 
 def _query_int(value):
     """Whole numbers in a query string: digits (an optional minus sign) only, so
-    ``1.5``, ``1.0``, ``1_000`` and ``abc`` are refused as not whole numbers."""
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4000}", value.strip()):
+    ``1.5``, ``1.0``, ``1_000``, `` 5`` and ``abc`` are refused as not whole numbers."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4000}", value):
         return int(value)
     return value
 
 
 #: A whole number in a query string (see :func:`_query_int`).
-QueryInt = Annotated[int, BeforeValidator(_query_int)]
+QueryInt = Annotated[int, Strict(), BeforeValidator(_query_int)]
 
 
 class Query(BaseModel):
@@ -133,6 +134,11 @@ class Query(BaseModel):
     def refused(cls, error: SchemaError) -> DomainError:
         """The refusal answered for ``error`` (a 422 ``validation_error``)."""
         return ValidationError(explain(cls, error))
+
+    def sent(self) -> dict:
+        """The parameters the client sent, as ``{name: value}`` (left-out ones absent;
+        defaults not filled in)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class Shape(BaseModel):
@@ -187,7 +193,7 @@ def dump(items) -> list[dict]:
 
 _TYPE_WORDS = (("int", "a whole number"), ("bool", "true or false"), ("string", "text"),
                ("list", "a list"), ("dict", "a JSON object"), ("model", "a JSON object"),
-               ("float", "a number"), ("literal", None), ("date", "a date"))
+               ("float", "a number"))
 _SIZE = {"string_too_short", "string_too_long", "too_short", "too_long", "greater_than",
          "greater_than_equal", "less_than", "less_than_equal"}
 
@@ -273,7 +279,7 @@ def _type_words(name: str, err_type: str) -> str:
         if name.endswith("_bps"):
             return "a whole number of basis points (100 = 1%)"
     for prefix, words in _TYPE_WORDS:
-        if err_type.startswith(prefix) and words:
+        if err_type.startswith(prefix):
             return words
     return "of another type"
 
@@ -285,10 +291,10 @@ def _size_words(name: str, err: dict) -> str:
         return "cannot be empty" if n == 1 else f"must be at least {n:,} characters"
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length', 0):,} characters"
-    if kind == "too_short":
-        return f"must hold at least {ctx.get('min_length', 1):,}"
-    if kind == "too_long":
-        return f"must hold at most {ctx.get('max_length', 0):,}"
+    if kind in ("too_short", "too_long"):
+        n = ctx.get("min_length" if kind == "too_short" else "max_length", 0)
+        return f"must hold at {'least' if kind == 'too_short' else 'most'} {n:,} " \
+               f"{'item' if n == 1 else 'items'}"
     if kind in ("greater_than", "greater_than_equal"):
         low = ctx.get("gt", ctx.get("ge"))
         if low == 0:
@@ -310,7 +316,7 @@ def _sentence(err: dict, kind: str, path: str, info) -> str:
     if kind == "choice":
         return f"{path} must be one of: {_choices(info, err)}."
     if kind == "pattern":
-        return f"{path} holds characters that are not allowed here."
+        return f"{path} is not in the expected form ({err.get('ctx', {}).get('pattern')})."
     if kind == "value":
         return str(err.get("ctx", {}).get("error", err["msg"]))
     return f"{path} must be {_type_words(name, err['type'])}."

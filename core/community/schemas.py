@@ -122,7 +122,7 @@ class MessagePage(Page):
 class MessageQuery(Query):
     """Older messages: ids below ``before``."""
 
-    before: QueryInt | None = Field(None, ge=1, le=MAX_ID)
+    before: QueryInt = Field(MISSING, ge=1, le=MAX_ID)
 
 
 class NewMessage(Request):
@@ -216,10 +216,10 @@ class NewPlaybook(Request):
                                     "characters on one line.", size=_TITLE)] = Field(
         min_length=TITLE_MIN, max_length=TITLE_MAX)
     industry: Annotated[Industry, Says("Choose an industry from the list.")]
-    kind: Annotated[Kind, Says("Choose whether it is a sales script or a playbook.")]
+    kind: Annotated[Kind, Says("kind: choose whether it is a sales script or a playbook.")]
     body: Annotated[str, Says(
-        type=f"The playbook must be text of {BODY_MIN:,} to {BODY_MAX:,} characters.",
-        size=f"Write at least {BODY_MIN} characters, and at most {BODY_MAX:,}.")] = Field(
+        type=f"body must be text of {BODY_MIN:,} to {BODY_MAX:,} characters.",
+        size=f"body: write at least {BODY_MIN} characters, and at most {BODY_MAX:,}.")] = Field(
         min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
 
 

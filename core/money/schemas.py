@@ -62,7 +62,7 @@ class CommissionQuery(Query):
 
     status: Literal[COMMISSION_STATUSES] | None = None
     type: Literal[COMMISSION_TYPES] | None = None
-    cursor: QueryInt | None = Field(None, ge=1, le=MAX_ID,
+    cursor: QueryInt = Field(MISSING, ge=1, le=MAX_ID,
                                     description="The next_cursor of the previous page")
     limit: QueryInt = Field(50, ge=1, le=100)
 
@@ -212,7 +212,8 @@ class StatementPage(Page):
 class NewStatement(Request):
     """Issue a statement of a past (or this) month; a worker renders its PDF."""
 
-    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
+    period: Annotated[str, Says("The period must look like 2026-11 (year-month).")] = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
     partner_id: Annotated[Id, _NO_PARTNER]
 
 

@@ -283,7 +283,7 @@ class LeadQuery(Query):
     """Filter and page the partner's leads."""
 
     status: Stage | None = None
-    cursor: QueryInt | None = Field(None, ge=1, le=MAX_ID,
+    cursor: QueryInt = Field(MISSING, ge=1, le=MAX_ID,
                                     description="The next_cursor of the previous page")
     limit: QueryInt = Field(50, ge=1, le=100)
 
