@@ -41,7 +41,7 @@ def _json_object(model) -> dict:
     return data
 
 
-def _query_items(model) -> dict:
+def _query_items() -> dict:
     """The query string as ``{name: value}``; a repeated parameter becomes a list (which
     a single-valued field refuses)."""
     out = {}
@@ -72,7 +72,7 @@ class ApiPlugin(FlaskPlugin):
         """Check the query string and JSON body against their models; the results are
         on ``request.context`` and passed to the view. Raises ``DomainError``."""
         request.context = Context(
-            _checked(query, _query_items(query)) if query else None,
+            _checked(query, _query_items()) if query else None,
             _checked(json, _json_object(json)) if json else None, None, None, None)
 
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
