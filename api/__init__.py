@@ -20,8 +20,11 @@ def init_app(app: Flask) -> None:
         staff,
         training,
     )
+    from api.spec import spec
     from api.webhooks import bp as webhooks
     from web.extensions import csrf
+
+    spec.app = app  # the routes the document lists (the same in every app)
 
     csrf.exempt(api)
     csrf.exempt(webhooks)

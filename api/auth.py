@@ -3,9 +3,17 @@
 from flask import jsonify
 
 from api import api
-from api.common import json_body
+from api.spec import operation
 from core.accounts import twofactor
 from core.accounts import users as accounts
+from core.accounts.schemas import (
+    Applied,
+    Login,
+    Registration,
+    StaffLogin,
+    Token,
+    WrongCredentials,
+)
 from core.base.errors import Forbidden
 from core.base.extensions import db
 from core.program import partners
@@ -19,57 +27,69 @@ def _register_limit() -> str:
     return current_app.config["REGISTER_LIMIT_PER_IP"]
 
 
+@api.errorhandler(WrongCredentials)
+def _wrong_credentials(exc: WrongCredentials):
+    """A failed log-in (wrong, unknown or malformed credentials) counts against the
+    account's and the address's limits and answers 401."""
+    record_failure()
+    return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+
+
 @api.post("/auth/partner/register")
 @limiter.shared_limit(_register_limit, scope="register-ip", methods=["POST"])
-def api_register():
-    """Apply as a partner: ``{email, password, name, accept_terms: true, referral_code?,
-    company_name?}`` → 202 ``{"status": "check_email", "message"}``, the same for a new
-    address and one that has an account (its owner is e-mailed); then log in with
-    ``/auth/partner/login``. Throttled per client address (``REGISTER_LIMIT_PER_IP``)."""
-    data = json_body()
-    partners.apply_as_partner(
-        data.get("email"), data.get("password"), data.get("name"), data.get("accept_terms"),
-        data.get("referral_code"), data.get("company_name") or "")
+@operation(202, Applied, auth=False, errors=(429,))
+def api_register(json: Registration):
+    """Apply as a partner
+
+    The application waits (status applied) until staff approve it. The answer is the
+    same whether or not the address has an account (its owner is e-mailed); then log in
+    with /api/auth/partner/login. Throttled per client address (429)."""
+    partners.apply_as_partner(json.email, json.password, json.name, json.accept_terms,
+                              json.referral_code, json.company_name)
     db.session.commit()
-    email = accounts.normalise_email(data.get("email"))
-    return jsonify(status="check_email", message=partners.APPLIED.format(email=email)), 202
+    email = accounts.normalise_email(json.email)
+    return Applied(status="check_email", message=partners.APPLIED.format(email=email)), 202
 
 
-def _login(kind: str):
-    data = json_body()
-    user = accounts.authenticate(data.get("email"), data.get("password"))
+def _login(data: Login, kind: str) -> Token:
+    user = accounts.authenticate(data.email, data.password)
     if user is None or (kind == "staff") != user.is_staff:
-        record_failure()
-        return jsonify(error={"code": "invalid_credentials", "message":
-                              "That e-mail and password do not match an active account."}), 401
+        raise WrongCredentials()
     if twofactor.required_for(user):
         if user.totp_secret is None:
             raise Forbidden("Your role needs two-factor: log in once at /login to set it up, "
                             "then send the code as \"otp\".", code="otp_setup_required")
-        if data.get("otp") in (None, ""):
+        otp = getattr(data, "otp", None)
+        if not isinstance(otp, str) or not otp:
             return jsonify(error={"code": "otp_required", "message":
                                   "Send the 6-digit code of your authenticator app as \"otp\"."}), 401
         try:
-            twofactor.verify(user, data.get("otp"))
+            twofactor.verify(user, otp)
         except twofactor.WrongCode as exc:
             record_failure()
             return jsonify(error={"code": exc.code, "message": exc.message}), 401
     token, row = accounts.issue_token(user)
     db.session.commit()
-    return jsonify(token=token, expires_at=row.expires_at.isoformat(),
-                   roles=sorted(user.role_set)), 200
+    return Token(token=token, expires_at=row.expires_at, roles=sorted(user.role_set))
 
 
 @api.post("/auth/partner/login")
 @login_throttle
-def api_partner_login():
-    """Log in: returns ``{token, expires_at}``."""
-    return _login("partner")
+@operation(200, Token, auth=False, errors=(401, 429))
+def api_partner_login(json: Login):
+    """Partner log-in: a bearer token
+
+    Anything but a matching e-mail and password of an active partner is a 401
+    invalid_credentials; failures are throttled per account and per address (429)."""
+    return _login(json, "partner")
 
 
 @api.post("/auth/staff/login")
 @login_throttle
-def api_staff_login():
-    """Staff log in: returns ``{token, expires_at, roles}``; staff with two-factor also
-    send ``otp`` (the current 6-digit code)."""
-    return _login("staff")
+@operation(200, Token, auth=False, errors=(401, 403, 429))
+def api_staff_login(json: StaffLogin):
+    """Staff log-in: a bearer token and the roles
+
+    Staff with two-factor also send otp, the current 6-digit code (401 otp_required
+    without it; 403 otp_setup_required until it is set up at /login)."""
+    return _login(json, "staff")

@@ -1,35 +1,55 @@
 """Chat over HTTP: channels, history and posting (live chat is Socket.IO)."""
 
-from flask import g, jsonify
+from flask import g
 
 from api import api
-from api.common import _int_arg, bearer, json_body
+from api.common import bearer, path_rows
+from api.spec import operation
 from core.base.extensions import db
 from core.community import chat
+from core.community.schemas import (
+    Channel,
+    ChannelPage,
+    Message,
+    MessagePage,
+    MessageQuery,
+    NewMessage,
+)
 
 
 @api.get("/chat/channels")
 @bearer()
+@operation(200, ChannelPage)
 def api_channels():
-    return jsonify(items=[{"id": c.id, "slug": c.slug, "name": c.name, "topic": c.topic,
-                           "read_only": c.read_only, "min_tier": c.min_tier_key or None}
-                          for c in chat.channels_for(g.user)], next_cursor=None)
+    """Channels you can read"""
+    return ChannelPage(items=[Channel.of(c) for c in chat.channels_for(g.user)])
+
+
+def _readable(channel_id: int):
+    return chat.get_channel_for(g.user, channel_id)
 
 
 @api.get("/chat/<int:channel_id>/messages")
 @bearer()
-def api_messages(channel_id: int):
-    """Newest 50, older pages with ``?before=<message id>``."""
-    channel = chat.get_channel_for(g.user, channel_id)
-    rows = chat.history(channel, _int_arg("before"), 50)
-    return jsonify(items=[chat.message_json(m) for m in rows],
-                   next_cursor=rows[0].id if len(rows) == 50 else None)
+@path_rows(channel=_readable)
+@operation(200, MessagePage)
+def api_messages(channel, query: MessageQuery):
+    """A channel's newest 50 messages
+
+    Oldest first; older pages with ?before=<next_cursor>."""
+    rows = chat.history(channel, query.sent().get("before"), 50)
+    return MessagePage(items=chat.messages_of(rows),
+                       next_cursor=rows[0].id if len(rows) == 50 else None)
 
 
 @api.post("/chat/<int:channel_id>/messages")
 @bearer()
-def api_send_message(channel_id: int):
-    channel = chat.get_channel_for(g.user, channel_id)
-    msg = chat.post_message(g.user, channel, json_body().get("body"))
+@path_rows(channel=_readable)
+@operation(201, Message, errors=(429,))
+def api_send_message(channel, json: NewMessage):
+    """Send a message (1 to 2,000 characters)
+
+    403 in read-only channels or while muted; 429 when sending too fast (slow mode)."""
+    msg = chat.post_message(g.user, channel, json.body)
     db.session.commit()
-    return jsonify(chat.message_json(msg)), 201
+    return chat.message_of(msg), 201

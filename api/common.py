@@ -1,8 +1,9 @@
-"""What every JSON endpoint shares: bearer authentication (tokens and staff API keys),
-the error shape ``{"error": {"code", "message"}}`` for routing errors, reading a JSON
-body and query numbers, and the warning when a job could not be queued."""
+"""What every JSON endpoint shares: bearer authentication (tokens and staff API keys) and
+the warning when a job could not be queued. Requests are read and answers written by
+the operations' schemas (``api/spec.py``)."""
 
 import functools
+import inspect
 import json
 
 from flask import g, jsonify, request
@@ -10,9 +11,7 @@ from flask import g, jsonify, request
 from api import api
 from core.accounts import users as accounts
 from core.base.audit import audit_key_use
-from core.base.errors import DomainError, Forbidden, ValidationError
-from core.program.models import Lead
-from core.program.tiers import standing
+from core.base.errors import Forbidden
 
 
 @api.after_request
@@ -32,17 +31,38 @@ def tell_of_unqueued_jobs(resp):
     return resp
 
 
-def json_body() -> dict:
-    """The request's JSON object; anything else is a 400 with a readable message."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("Send a JSON object with Content-Type: application/json.",
-                          code="bad_json", status=400)
-    return data
+def _token_user():
+    """The user of the request's ``Authorization: Bearer`` token or staff API key (every
+    use of a key is audited), or ``None``."""
+    header = request.headers.get("Authorization", "")
+    user = accounts.user_for_token(header[7:].strip()) if header.startswith("Bearer ") else None
+    if user is not None and user.api_key is not None:
+        g.api_key_id = user.api_key.id
+        audit_key_use(user.api_key.id, user.id, user.api_key.name, request.method, request.path)
+    return user
 
 
-def bearer(kind: str = "partner", active: bool = True):
-    """Authenticate ``Authorization: Bearer``; ``kind`` is ``partner`` or ``staff``.
+def _admit(user, kind: str, active: bool, roles: tuple[str, ...]) -> None:
+    """Let ``user`` in as ``kind`` (and ``g.partner`` for partners), or raise
+    ``Forbidden``: not that kind, an application under review where ``active`` is
+    needed, or none of ``roles``."""
+    if kind == "partner":
+        if user.partner is None:
+            raise Forbidden("This endpoint is for partners.")
+        g.partner = user.partner
+        if active and g.partner.status != "active":
+            raise Forbidden("Your application is under review; this opens once staff "
+                            "approve it.", code="not_approved")
+    elif not user.is_staff:
+        raise Forbidden("This endpoint is for staff.")
+    if roles and not user.has_role(*roles):
+        raise Forbidden(f"This needs the {' or '.join(roles)} role.")
+
+
+def bearer(kind: str = "partner", active: bool = True, roles: tuple[str, ...] = ()):
+    """Authenticate ``Authorization: Bearer``; ``kind`` is ``partner`` or ``staff``;
+    ``roles`` (staff) lets in only staff (or keys) holding one of them. 401 without a
+    valid token, 403 otherwise; both come before the request body is read.
 
     Session cookies are ignored here, so the API needs no CSRF token.
     """
@@ -50,25 +70,11 @@ def bearer(kind: str = "partner", active: bool = True):
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            user = accounts.user_for_token(header[7:].strip()) if header.startswith("Bearer ") \
-                else None
+            user = _token_user()
             if user is None:
                 return jsonify(error={"code": "unauthorized", "message":
                                       "Log in first: send Authorization: Bearer <token>."}), 401
-            if user.api_key is not None:  # a staff API key: every use is audited
-                g.api_key_id = user.api_key.id
-                audit_key_use(user.api_key.id, user.id, user.api_key.name, request.method,
-                              request.path)
-            if kind == "partner":
-                if user.partner is None:
-                    raise Forbidden("This endpoint is for partners.")
-                g.partner = user.partner
-                if active and g.partner.status != "active":
-                    raise Forbidden("Your application is under review; this opens once staff "
-                                    "approve it.", code="not_approved")
-            elif not user.is_staff:
-                raise Forbidden("This endpoint is for staff.")
+            _admit(user, kind, active, roles)
             g.user = user
             return fn(*args, **kwargs)
 
@@ -77,38 +83,23 @@ def bearer(kind: str = "partner", active: bool = True):
     return deco
 
 
-def _int_arg(name: str, default: int | None = None, low: int = 1, high: int = 10**12):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number.") from None
-    if not low <= value <= high:
-        raise ValidationError(f"{name} must be between {low} and {high}.")
-    return value
+def path_rows(**finders):
+    """Look up the rows the path names before the request body is read, so a row that
+    is not the caller's is a 404 whatever the body: ``path_rows(lead=finder)`` calls
+    ``finder(lead_id=...)`` with the path's argument of the same name as the finder's
+    parameter and passes the row to the view as ``lead``. Raises what the finder raises
+    (``NotFound``)."""
 
+    def deco(fn):
+        params = {name: next(iter(inspect.signature(f).parameters))
+                  for name, f in finders.items()}
 
-def profile_json(p) -> dict:
-    st = standing(p)
-    return {"id": p.id, "name": p.user.name, "email": p.user.email, "status": p.status,
-            "company_name": p.company_name, "industry": p.industry, "phone": p.phone,
-            "referral_code": p.referral_code, "recruiter_id": p.recruiter_id,
-            "team_leader_id": p.team_leader_id, "current_tier": st.tier.key,
-            "commission_rate_bps": st.base_rate_bps, "won_deals_count": p.won_deals_count,
-            "agreement_version": p.agreement_version, "timezone": p.timezone or "UTC",
-            "notify_email": bool(p.notify_email), "notify_portal": bool(p.notify_portal),
-            "email_verified": p.user.email_verified_at is not None,
-            "created_at": p.created_at.isoformat()}
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for name, finder in finders.items():
+                kwargs[name] = finder(kwargs.pop(params[name]))
+            return fn(*args, **kwargs)
 
+        return wrapper
 
-def lead_json(lead: Lead) -> dict:
-    return {"id": lead.id, "partner_id": lead.partner_id, "company_name": lead.company_name,
-            "contact_name": lead.contact_name, "contact_email": lead.contact_email,
-            "contact_phone": lead.contact_phone, "project_type": lead.project_type,
-            "estimated_value_cents": lead.estimated_value_cents, "status": lead.status,
-            "deal_value_cents": lead.won_value_cents, "source": lead.source,
-            "next_action": lead.next_action, "deal_id": lead.deal.id if lead.deal else None,
-            "created_at": lead.created_at.isoformat(),
-            "updated_at": lead.updated_at.isoformat()}
+    return deco

@@ -1,67 +1,81 @@
 """The playbook library over the API: search, read, submit, upvote."""
 
-from flask import g, jsonify, request
+from flask import g
 
 from api import api
-from api.common import _int_arg, bearer, json_body
+from api.common import bearer
+from api.spec import operation
 from core.base.extensions import db
 from core.community import playbooks
+from core.community.schemas import (
+    NewPlaybook,
+    Playbook,
+    PlaybookPage,
+    PlaybookQuery,
+    SubmissionPage,
+    Upvote,
+    UpvoteChange,
+)
 
 
 @api.get("/partner/playbooks")
 @bearer(active=False)
-def api_playbooks():
-    """``?q=&industry=&kind=&sort=top|new&cursor=<offset>&limit=1..100``: published
-    playbooks; ``next_cursor`` is the offset of the next page."""
-    q = request.args
-    result = playbooks.list_published(q.get("q") or None, q.get("industry") or None,
-                                      q.get("kind") or None, q.get("sort") or "top",
-                                      _int_arg("cursor", 0, 0, 10**6),
-                                      _int_arg("limit", playbooks.PAGE_SIZE, 1,
-                                               playbooks.MAX_LIMIT))
+@operation(200, PlaybookPage)
+def api_playbooks(query: PlaybookQuery):
+    """Published playbooks
+
+    Searched (every word in the title or body, case-insensitive), filtered and sorted;
+    next_cursor is the offset of the next page."""
+    result = playbooks.list_published(query.q or None, query.industry, query.kind, query.sort,
+                                      query.cursor, query.limit)
     items = result["items"]
     mine = playbooks.upvoted_ids(g.user.id, [pb.id for pb in items])
-    return jsonify(items=[playbooks.playbook_json(pb, g.user.id, pb.id in mine)
-                          for pb in items],
-                   total=result["total"], next_cursor=result["next_offset"])
+    return PlaybookPage(items=[Playbook.of(pb, g.user.id, pb.id in mine) for pb in items],
+                        total=result["total"], next_cursor=result["next_offset"])
 
 
 @api.get("/partner/playbooks/submissions")
 @bearer(active=False)
+@operation(200, SubmissionPage)
 def api_playbook_submissions():
-    """The partner's own submissions, newest first, with status and reviewer's note."""
+    """Your own playbooks, newest first, with status and the reviewer's note"""
     rows = playbooks.submissions_of(g.user)
     mine = playbooks.upvoted_ids(g.user.id, [pb.id for pb in rows])
-    return jsonify(items=[playbooks.playbook_json(pb, g.user.id, pb.id in mine)
-                          for pb in rows], next_cursor=None)
+    return SubmissionPage(items=[Playbook.of(pb, g.user.id, pb.id in mine) for pb in rows])
 
 
 @api.get("/partner/playbooks/<int:playbook_id>")
 @bearer(active=False)
+@operation(200, Playbook)
 def api_playbook(playbook_id: int):
-    """One playbook with its Markdown and safe HTML body; 404 when unpublished and not
-    the caller's."""
+    """One playbook with its body
+
+    Markdown and safe HTML; 404 when unpublished and not yours."""
     pb = playbooks.get_for_viewer(g.user, playbook_id)
-    return jsonify(playbooks.playbook_json(
-        pb, g.user.id, bool(playbooks.upvoted_ids(g.user.id, [pb.id])), full=True))
+    return Playbook.of(pb, g.user.id, bool(playbooks.upvoted_ids(g.user.id, [pb.id])),
+                       full=True)
 
 
 @api.post("/partner/playbooks")
 @bearer()
-def api_playbook_submit():
-    """``{"title", "industry", "kind", "body"}``: a submission waiting for review (201)."""
-    data = json_body()
-    pb = playbooks.submit_playbook(g.user, data.get("title"), data.get("industry"),
-                                   data.get("kind"), data.get("body"))
+@operation(201, Playbook, errors=(409,))
+def api_playbook_submit(json: NewPlaybook):
+    """Share a playbook
+
+    It waits for staff review (409 too_many_pending while 5 of yours wait)."""
+    pb = playbooks.submit_playbook(g.user, json.title, json.industry, json.kind, json.body)
     db.session.commit()
-    return jsonify(playbooks.playbook_json(pb, g.user.id, False, full=True)), 201
+    return Playbook.of(pb, g.user.id, False, full=True), 201
 
 
 @api.post("/partner/playbooks/<int:playbook_id>/upvote")
 @bearer()
-def api_playbook_upvote(playbook_id: int):
-    """``{"upvoted": true|false}`` sets the upvote; an empty body toggles it."""
-    data = json_body() if request.get_data() else {}
-    result = playbooks.set_upvote(g.user, playbook_id, data.get("upvoted"))
+@operation(200, Upvote)
+def api_playbook_upvote(playbook_id: int, json: UpvoteChange):
+    """Upvote a published playbook
+
+    {"upvoted": true} upvotes, false takes it back, an empty body (or null) toggles;
+    once per partner, never your own (403 own_playbook)."""
+    result = playbooks.set_upvote(g.user, playbook_id, json.upvoted)
     db.session.commit()
-    return jsonify(result)
+    return Upvote.model_validate(result)

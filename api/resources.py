@@ -1,25 +1,33 @@
 """Marketing resources over the API: the list with lock state, and counted downloads."""
 
-from flask import g, jsonify, url_for
+from flask import g, url_for
 
 from api import api
 from api.common import bearer
+from api.spec import operation
 from core.content import resources as assets
+from core.content.schemas import DOWNLOAD, Resource, ResourcePage
 from web.downloads import send_resource
 
 
 @api.get("/partner/resources")
 @bearer()
+@operation(200, ResourcePage)
 def api_resources():
-    """Active assets with lock state; ``download_url`` only on unlocked ones."""
-    items = [assets.asset_json(item, url_for("api.api_resource_download",
-                                              asset_id=item["asset"].id))
+    """Active marketing assets with their lock state
+
+    Newest first by category; download_url only on unlocked ones."""
+    items = [Resource.of(item, url_for("api.api_resource_download", asset_id=item["asset"].id))
              for group in assets.resources_for(g.partner) for item in group["items"]]
-    return jsonify(items=items, next_cursor=None)
+    return ResourcePage(items=items)
 
 
 @api.get("/partner/resources/<int:asset_id>/download")
 @bearer()
+@operation(200, None, content=DOWNLOAD)
 def api_resource_download(asset_id: int):
-    """The file (counted), as on the portal page."""
+    """Download an asset (counted)
+
+    The file as stored, as an attachment. 403 tier_locked names the tier that unlocks
+    it; 404 for unknown or inactive assets."""
     return send_resource(assets.asset_for_download(g.partner, asset_id))

@@ -1,259 +1,276 @@
 """The staff API for back-office tools and CRMs: approvals, confirmations, commissions,
 payouts, statements, overrides, exports and API keys (by role)."""
 
-from flask import g, jsonify, request
+from flask import Response, g
 from sqlalchemy import select
 
 from api import api
-from api.common import bearer, json_body, profile_json
-from api.partner import statement_json
+from api.common import bearer
+from api.spec import operation
 from core.accounts import users as accounts
-from core.base.errors import Forbidden, ValidationError
+from core.accounts.schemas import ApiKey, ApiKeyPage, NewApiKey
 from core.base.extensions import db
 from core.money import commissions, payouts, statements
-from core.money.commissions import commission_json
 from core.money.earnings import earnings_summary
+from core.money.schemas import (
+    LEDGER_CSV,
+    Adjustments,
+    Balance,
+    CancelDeal,
+    Commission,
+    CommissionIds,
+    CommissionPage,
+    Confirmation,
+    Confirmations,
+    ConfirmDeal,
+    ConfirmDeals,
+    Deal,
+    HoldCommission,
+    LedgerQuery,
+    NewBonus,
+    NewPayout,
+    NewStatement,
+    Payout,
+    PayoutPage,
+    Statement,
+)
 from core.program import partners
+from core.program.schemas import OverrideResult, Profile, TeamChange, TierOverrideChange
 from core.program.tiers import tier_status
 
 
-def _require_role(*roles):
-    if not g.user.has_role(*roles):
-        raise Forbidden(f"This needs the {' or '.join(roles)} role.")
+def _confirmation(deal, made) -> Confirmation:
+    return Confirmation(deal=Deal.model_validate(deal),
+                        commissions=[Commission.model_validate(c) for c in made])
 
 
 @api.post("/staff/partners/<int:partner_id>/approve")
-@bearer("staff")
+@bearer("staff", roles=("admin",))
+@operation(200, Profile, errors=(409,))
 def api_staff_approve(partner_id: int):
-    """Approve an application: admin only (support reads partner profiles, no more)."""
-    _require_role("admin")
+    """Approve an application
+
+    Admin only (support reads partner profiles, no more); 409 unless it is an application."""
     p = partners.approve_partner(partner_id, g.user.id)
     db.session.commit()
-    return jsonify(profile_json(p))
+    return Profile.of(p)
 
 
 @api.post("/staff/leads/<int:lead_id>/confirm")
-@bearer("staff")
-def api_staff_confirm(lead_id: int):
-    """``{"deal_value_cents": int}`` (optional: defaults to the partner's value)."""
-    _require_role("admin", "finance")
-    data = json_body() if request.content_length or request.get_data() else {}
-    deal, made = commissions.confirm_deal(lead_id, g.user.id, data.get("deal_value_cents"))
+@bearer("staff", roles=("admin", "finance"))
+@operation(201, Confirmation, errors=(409,))
+def api_staff_confirm(lead_id: int, json: ConfirmDeal):
+    """Confirm a won lead: the deal and its commissions
+
+    deal_value_cents (optional) overrides the partner's value. 409 unless the lead is
+    marked won and not yet confirmed."""
+    deal, made = commissions.confirm_deal(lead_id, g.user.id,
+                                          json.sent().get("deal_value_cents"))
     db.session.commit()
-    return jsonify(deal=_deal_json(deal),
-                   commissions=[commission_json(c) for c in made]), 201
-
-
-def _deal_json(deal) -> dict:
-    """A confirmed deal and the commissions it created (the confirm endpoints' shape)."""
-    return {"id": deal.id, "lead_id": deal.lead_id, "partner_id": deal.partner_id,
-            "value_cents": deal.value_cents, "status": deal.status}
+    return _confirmation(deal, made), 201
 
 
 @api.post("/staff/deals/confirm")
-@bearer("staff")
-def api_staff_confirm_batch():
-    """``{"leads": [{"lead_id": int, "deal_value_cents": int?}, ...]}`` (1 to 500): confirm
-    every lead in one transaction, in the given order, all or nothing
-    (``core.money.commissions.confirm_deals``). 201 with ``{"deals": [{"deal", "commissions"}]}``."""
-    _require_role("admin", "finance")
-    data = json_body()
-    leads = data.get("leads")
-    if not isinstance(leads, list) or not all(
-            isinstance(x, dict) and set(x) <= {"lead_id", "deal_value_cents"} and "lead_id" in x
-            for x in leads):
-        raise ValidationError('leads must be a list of {"lead_id": id, '
-                              '"deal_value_cents": cents (optional)}.')
+@bearer("staff", roles=("admin", "finance"))
+@operation(201, Confirmations, errors=(404, 409))
+def api_staff_confirm_batch(json: ConfirmDeals):
+    """Confirm up to 500 won leads in one transaction
+
+    In the order given, all or nothing (core.money.commissions.confirm_deals), each paid
+    exactly as if confirmed alone; a refusal names the lead."""
     done = commissions.confirm_deals(
-        [(x["lead_id"], x.get("deal_value_cents")) for x in leads], g.user.id)
+        [(x.lead_id, x.sent().get("deal_value_cents")) for x in json.leads], g.user.id)
     db.session.commit()
-    return jsonify(deals=[{"deal": _deal_json(deal),
-                           "commissions": [commission_json(c) for c in made]}
-                          for deal, made in done]), 201
+    return Confirmations(deals=[_confirmation(deal, made) for deal, made in done]), 201
 
 
 @api.post("/staff/deals/<int:deal_id>/cancel")
-@bearer("staff")
-def api_staff_cancel(deal_id: int):
-    """``{"reason": str, "refunded": bool?}``; ``refunded`` must be a JSON boolean (the
-    text ``"false"`` is a 422, never a refund)."""
-    _require_role("admin", "finance")
-    data = json_body()
-    adj = commissions.cancel_deal(deal_id, g.user.id, data.get("reason"),
-                                  data.get("refunded", False))
+@bearer("staff", roles=("admin", "finance"))
+@operation(200, Adjustments, errors=(409,))
+def api_staff_cancel(deal_id: int, json: CancelDeal):
+    """Cancel or refund a deal
+
+    refunded must be a JSON boolean (the text "false" is a 422, never a refund)."""
+    adj = commissions.cancel_deal(deal_id, g.user.id, json.reason, json.refunded)
     db.session.commit()
-    return jsonify(adjustments=[commission_json(c) for c in adj])
+    return Adjustments(adjustments=[Commission.model_validate(c) for c in adj])
 
 
 @api.post("/staff/commissions/approve")
-@bearer("staff")
-def api_staff_approve_commissions():
-    _require_role("finance")
-    rows = commissions.approve_commissions(json_body().get("ids"), g.user.id)
+@bearer("staff", roles=("finance",))
+@operation(200, CommissionPage, errors=(404, 409))
+def api_staff_approve_commissions(json: CommissionIds):
+    """Approve commissions now
+
+    Pending or on-hold ones only (409 otherwise, nothing changes); 404 for unknown ids."""
+    rows = commissions.approve_commissions(json.ids, g.user.id)
     db.session.commit()
-    return jsonify(items=[commission_json(c) for c in rows], next_cursor=None)
+    return CommissionPage(items=[Commission.model_validate(c) for c in rows])
 
 
 @api.post("/staff/commissions/<int:commission_id>/hold")
-@bearer("staff")
-def api_staff_hold(commission_id: int):
-    """``{"reason": str}`` → the commission on hold (pending/approved, not in a payout)."""
-    _require_role("finance")
-    c = commissions.hold_commission(commission_id, g.user.id, json_body().get("reason"))
+@bearer("staff", roles=("finance",))
+@operation(200, Commission, errors=(409,))
+def api_staff_hold(commission_id: int, json: HoldCommission):
+    """Put a commission on hold, with a reason
+
+    Pending or approved and not in a payout (409 otherwise)."""
+    c = commissions.hold_commission(commission_id, g.user.id, json.reason)
     db.session.commit()
-    return jsonify(commission_json(c))
+    return Commission.model_validate(c)
 
 
 @api.post("/staff/payouts")
-@bearer("staff")
-def api_staff_payout_create():
-    _require_role("finance")
-    p = payouts.create_payout(json_body().get("partner_id"), g.user.id)
+@bearer("staff", roles=("finance",))
+@operation(201, Payout, errors=(404, 409))
+def api_staff_payout_create(json: NewPayout):
+    """Make a payout of a partner's approved balance
+
+    At least the payout minimum (422 below_minimum); 409 while one is open."""
+    p = payouts.create_payout(json.partner_id, g.user.id)
     db.session.commit()
-    return jsonify(payouts.payout_json(p)), 201
+    return Payout.model_validate(p), 201
 
 
 @api.post("/staff/payouts/<int:payout_id>/approve")
 @bearer("staff")
+@operation(200, Payout, errors=(409, 422))
 def api_staff_payout_approve(payout_id: int):
-    """Finance approves a requested payout; refusals are audited by core (and kept)."""
+    """Approve a requested payout (finance)
+
+    Refusals are audited and kept: not finance or your own (403), below the minimum or
+    no payout method (422), not requested (409)."""
     p = payouts.approve_payout(payout_id, g.user)
     db.session.commit()
-    return jsonify(payouts.payout_json(p))
+    return Payout.model_validate(p)
 
 
 @api.get("/staff/partners/<int:partner_id>/balance")
-@bearer("staff")
+@bearer("staff", roles=("finance", "support"))
+@operation(200, Balance)
 def api_staff_balance(partner_id: int):
-    _require_role("finance", "support")
+    """A partner's balance (finance, support)"""
     p = partners.get_partner(partner_id)
-    return jsonify(partner_id=p.id, **earnings_summary(p.id))
+    return Balance(partner_id=p.id, **earnings_summary(p.id))
 
 
 @api.post("/staff/statements")
-@bearer("staff")
-def api_staff_statement():
-    """``{"partner_id": int, "period": "YYYY-MM"}`` → 202 with the pending statement."""
-    _require_role("finance")
-    data = json_body()
-    year, month = statements.parse_period(data.get("period"))
-    st = statements.issue_statement(data.get("partner_id"), year, month, g.user.id)
+@bearer("staff", roles=("finance",))
+@operation(202, Statement, errors=(404,))
+def api_staff_statement(json: NewStatement):
+    """Issue a statement
+
+    Of a past month or this one; a worker renders its PDF (202 with the pending
+    statement)."""
+    year, month = statements.parse_period(json.period)
+    st = statements.issue_statement(json.partner_id, year, month, g.user.id)
     db.session.commit()
-    return jsonify(statement_json(st)), 202
+    return Statement.of(st), 202
 
 
 @api.put("/staff/partners/<int:partner_id>/team")
-@bearer("staff")
-def api_staff_team(partner_id: int):
-    """``{"team_leader_id": id|null, "recruiter_id": id|null}``; loops are refused."""
-    _require_role("admin")
-    data = json_body()
-    missing = {"team_leader_id", "recruiter_id"} - set(data)
-    if missing:
-        raise ValidationError(f"Send both fields (null to clear): {', '.join(sorted(missing))}.")
-    p = commissions.set_team(partner_id, g.user.id, data["team_leader_id"], data["recruiter_id"])
+@bearer("staff", roles=("admin",))
+@operation(200, Profile)
+def api_staff_team(partner_id: int, json: TeamChange):
+    """Set a partner's team leader and recruiter
+
+    null clears; a partner cannot lead or recruit themselves, directly or through a loop
+    (422)."""
+    p = commissions.set_team(partner_id, g.user.id, json.team_leader_id, json.recruiter_id)
     db.session.commit()
-    return jsonify(profile_json(p))
+    return Profile.of(p)
 
 
 @api.post("/staff/partners/<int:partner_id>/tier-override")
-@bearer("staff")
-def api_staff_tier_override(partner_id: int):
-    """``{"tier": str|null, "base_rate_bps": int|null, "reason": str,
-    "expires_at": iso8601|null}``; both null clears the override."""
-    from datetime import datetime
+@bearer("staff", roles=("admin",))
+@operation(200, OverrideResult)
+def api_staff_tier_override(partner_id: int, json: TierOverrideChange):
+    """Override a partner's tier and/or base rate
 
+    Both null clears the override; expires_at (optional) is a future time with a zone."""
     from core.program.tiers import set_override
 
-    _require_role("admin")
-    data = json_body()
-    expires = data.get("expires_at")
-    if expires is not None:
-        try:
-            expires = datetime.fromisoformat(str(expires))
-        except ValueError:
-            raise ValidationError("expires_at must be an ISO 8601 time with a zone.") from None
-    row = set_override(partner_id, g.user.id, data.get("tier"), data.get("base_rate_bps"),
-                       data.get("reason"), expires)
+    row = set_override(partner_id, g.user.id, json.tier, json.base_rate_bps, json.reason,
+                       json.expires_at)
     db.session.commit()
     p = partners.get_partner(partner_id)
-    return jsonify(partner=profile_json(p), tier_status=tier_status(p),
-                   override_id=row.id if row else None)
+    return OverrideResult(partner=Profile.of(p), tier_status=tier_status(p),
+                          override_id=row.id if row else None)
 
 
 @api.post("/staff/partners/<int:partner_id>/bonus")
-@bearer("staff")
-def api_staff_bonus(partner_id: int):
-    """``{"amount_cents": int, "note": str}`` → a pending ``bonus`` commission."""
-    _require_role("finance")
-    data = json_body()
-    c = commissions.add_bonus(partner_id, data.get("amount_cents"), g.user.id, data.get("note"))
+@bearer("staff", roles=("finance",))
+@operation(201, Commission)
+def api_staff_bonus(partner_id: int, json: NewBonus):
+    """Add a bonus commission (pending until approved)"""
+    c = commissions.add_bonus(partner_id, json.amount_cents, g.user.id, json.note)
     db.session.commit()
-    return jsonify(commission_json(c)), 201
+    return Commission.model_validate(c), 201
 
 
 @api.post("/staff/payouts/batch")
-@bearer("staff")
+@bearer("staff", roles=("finance",))
+@operation(201, PayoutPage)
 def api_staff_payout_batch():
-    """One payout for every active partner over the minimum."""
-    _require_role("finance")
+    """Payouts for every active partner over the minimum"""
     made = payouts.create_payouts_for_all(g.user.id)
     db.session.commit()
-    return jsonify(items=[payouts.payout_json(p) for p in made], next_cursor=None), 201
+    return PayoutPage(items=[Payout.model_validate(p) for p in made]), 201
 
 
 @api.get("/staff/exports/ledger.csv")
-@bearer("staff")
-def api_staff_export():
-    """``?from=2026-11-01&to=2026-12-01`` → CSV of commissions and payouts."""
-    from flask import Response
+@bearer("staff", roles=("finance",))
+@operation(200, None, content=LEDGER_CSV)
+def api_staff_export(query: LedgerQuery):
+    """Commissions and payouts of a date range as CSV
 
+    At most a year; text that a spreadsheet would run as a formula is neutralised."""
     from core.money.exports import ledger_csv, parse_range
 
-    _require_role("finance")
-    start, end = parse_range(request.args.get("from"), request.args.get("to"))
+    start, end = parse_range(query.from_, query.to)
     return Response(ledger_csv(start, end), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="siso-ledger-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})
 
 
 @api.get("/staff/api-keys")
 @bearer("staff")
+@operation(200, ApiKeyPage)
 def api_staff_keys():
+    """Your API keys, newest first"""
     from core.accounts.models import ApiToken
 
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == g.user.id,
                                                      ApiToken.kind == "key")
                               .order_by(ApiToken.id.desc()))
-    return jsonify(items=[_key_json(k) for k in rows], next_cursor=None)
+    return ApiKeyPage(items=[ApiKey.of(k) for k in rows])
 
 
 @api.post("/staff/api-keys")
 @bearer("staff")
-def api_staff_key_create():
-    """``{"name": str, "roles": [...]}`` → 201 with the key, shown this once."""
-    data = json_body()
-    key, row = accounts.create_api_key(g.user, data.get("name"), data.get("roles"))
+@operation(201, ApiKey)
+def api_staff_key_create(json: NewApiKey):
+    """Create an API key (shown once)
+
+    Its roles are a subset of yours (or of the calling key's scope, which must hold admin)."""
+    key, row = accounts.create_api_key(g.user, json.name, json.roles)
     db.session.commit()
-    return jsonify(key=key, **_key_json(row)), 201
+    return ApiKey.of(row, key), 201
 
 
 @api.delete("/staff/api-keys/<int:key_id>")
 @bearer("staff")
+@operation(200, ApiKey)
 def api_staff_key_revoke(key_id: int):
+    """Revoke one of your API keys"""
     row = accounts.revoke_api_key(g.user, key_id)
     db.session.commit()
-    return jsonify(_key_json(row))
-
-
-def _key_json(k) -> dict:
-    return {"id": k.id, "name": k.name, "roles": [r for r in k.roles.split(",") if r],
-            "created_at": k.created_at.isoformat(), "expires_at": k.expires_at.isoformat(),
-            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
-            "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None}
+    return ApiKey.of(row)
 
 
 @api.get("/staff/statements/<int:statement_id>")
 @bearer("staff")
+@operation(200, Statement)
 def api_staff_statement_get(statement_id: int):
+    """One statement"""
     st = statements.get_statement_for(g.user, statement_id)
-    return jsonify(statement_json(st))
+    return Statement.of(st)

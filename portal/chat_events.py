@@ -32,8 +32,10 @@ from core.accounts.models import User
 from core.accounts.users import user_for_token
 from core.base.errors import DomainError, ValidationError
 from core.base.extensions import db, is_row_id, socketio
+from core.base.schemas import dump
 from core.community import chat, presence
 from core.community.notifications import user_room
+from core.community.schemas import JoinedChannel
 from core.program.models import Partner
 from web.sessions import session_expired
 
@@ -246,10 +248,11 @@ def _id(data: dict, key: str = "id") -> int:
     return value
 
 
-def _channel_json(channel, user: User, can_post: bool) -> dict:
-    return {"id": channel.id, "slug": channel.slug, "kind": channel.kind,
-            "title": chat.channel_title(channel, user), "topic": channel.topic,
-            "read_only": channel.read_only, "can_post": can_post}
+def _joined(channel, user: User, can_post: bool) -> dict:
+    """The channel a client joins, in the ``JoinedChannel`` shape."""
+    return JoinedChannel(id=channel.id, slug=channel.slug, kind=channel.kind,
+                         title=chat.channel_title(channel, user), topic=channel.topic,
+                         read_only=channel.read_only, can_post=can_post).model_dump(mode="json")
 
 
 @event("join")
@@ -274,8 +277,8 @@ def on_join(user, data):
     members = chat.members_for_presence(channel)
     unread = chat.read_state(user, channel)
     first_unread = unread.pop("first_unread_id")
-    ack = {"ok": True, "channel": _channel_json(channel, user, can_post),
-           "messages": chat.messages_json(rows),
+    ack = {"ok": True, "channel": _joined(channel, user, can_post),
+           "messages": dump(chat.messages_of(rows)),
            # A catch-up page that came back full: ask ``history`` with ``after`` for more.
            "more": after is not None and len(rows) >= chat.CATCH_UP_LIMIT,
            "unread": unread,
@@ -314,7 +317,7 @@ def on_history(user, data):
     rows = chat.history(channel, args.get("before"), after_id=args.get("after"),
                         thread_id=args.get("thread"),
                         limit=chat.CATCH_UP_LIMIT if catch_up else chat.PAGE_SIZE)
-    return {"ok": True, "messages": chat.messages_json(rows),
+    return {"ok": True, "messages": dump(chat.messages_of(rows)),
             "more": catch_up and len(rows) >= chat.CATCH_UP_LIMIT}
 
 
@@ -326,7 +329,7 @@ def on_send(user, data):
     if parent is not None and not is_row_id(parent):
         raise ValidationError("parent_id must be a message id.")
     msg = chat.post_message(user, channel, data.get("body"), parent)
-    payload = msg.fresh_json  # what the room hears, built without a query
+    payload = msg.fresh_payload  # what the room hears, built without a query
     db.session.commit()
     return {"ok": True, "id": payload["id"], "message": payload}
 
@@ -335,7 +338,7 @@ def on_send(user, data):
 def on_edit(user, data):
     """Edit one's own message (10 minutes); ack ``{ok, message}``."""
     msg = chat.edit_message(user, _id(data), data.get("body"))
-    payload = chat.message_json(msg)
+    payload = chat.message_payload(msg)
     db.session.commit()
     return {"ok": True, "message": payload}
 
@@ -344,7 +347,7 @@ def on_edit(user, data):
 def on_delete(user, data):
     """Delete one's own message (staff: any); ack ``{ok, message}``."""
     msg = chat.delete_message(user, _id(data))
-    payload = chat.message_json(msg)
+    payload = chat.message_payload(msg)
     db.session.commit()
     return {"ok": True, "message": payload}
 
@@ -353,7 +356,7 @@ def on_delete(user, data):
 def on_react(user, data):
     """Toggle a reaction; ack ``{ok, added, message}``."""
     msg, added = chat.toggle_reaction(user, _id(data), data.get("emoji"))
-    payload = chat.message_json(msg)
+    payload = chat.message_payload(msg)
     db.session.commit()
     return {"ok": True, "added": added, "message": payload}
 
@@ -451,7 +454,7 @@ def on_heartbeat(user, data):
 def on_search(user, data):
     """Search one channel's messages by text; ack ``{ok, messages}`` newest first."""
     channel = _channel(user, data)
-    return {"ok": True, "messages": chat.messages_json(chat.search(channel, data.get("q")))}
+    return {"ok": True, "messages": dump(chat.messages_of(chat.search(channel, data.get("q"))))}
 
 
 @event("unread")

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from core.base.errors import DomainError, ValidationError
 from core.base.extensions import db
+from core.base.schemas import dump
 from core.community import chat, presence
 from portal import bp
 from portal.forms import EmptyForm, MessageForm
@@ -74,7 +75,7 @@ def chat_page(slug: str = "general"):
     return render_template(
         "portal/chat.html", channel=channel, title=chat.channel_title(channel, current_user),
         channels=[(c, chat.channel_title(c, current_user), counts[c.id]) for c in channels],
-        messages=chat.messages_json(messages), form=form, action_form=EmptyForm(),
+        messages=dump(chat.messages_of(messages)), form=form, action_form=EmptyForm(),
         can_post=chat.can_post(current_user, channel), first_unread_id=first_unread,
         mute=None if current_user.is_staff else chat.active_mute(current_user.id),
         last_read_id=counts[channel.id]["last_read_id"],
@@ -92,7 +93,7 @@ def chat_messages(slug: str):
     channel = chat.get_channel_for(current_user, slug)
     rows = chat.history(channel, _int_arg("before"), after_id=_int_arg("after"),
                         thread_id=_int_arg("thread"))
-    return jsonify(items=chat.messages_json(rows))
+    return jsonify(items=dump(chat.messages_of(rows)))
 
 
 @bp.get("/partner/chat/<slug>/search")
@@ -100,7 +101,7 @@ def chat_messages(slug: str):
 def chat_search(slug: str):
     """JSON search within one channel: ``?q=text`` → ``{"items": [...]}`` newest first."""
     channel = chat.get_channel_for(current_user, slug)
-    return jsonify(items=chat.messages_json(chat.search(channel, request.args.get("q", ""))))
+    return jsonify(items=dump(chat.messages_of(chat.search(channel, request.args.get("q", "")))))
 
 
 @bp.post("/partner/chat/dm/<int:user_id>")
@@ -140,7 +141,7 @@ def chat_upload(slug: str):
     msg = chat.add_attachment(current_user, channel, upload.filename, data,
                               request.form.get("caption", ""),
                               storage_dir=current_app.config["STORAGE_DIR"])
-    payload = chat.message_json(msg)
+    payload = chat.message_payload(msg)
     db.session.commit()
     return jsonify(message=payload), 201
 

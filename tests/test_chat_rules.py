@@ -115,12 +115,12 @@ def test_threads_reactions_edit_delete(ctx):
     db.session.commit()
     assert [m.id for m in chat.history(general)] == [top.id]
     assert [m.id for m in chat.history(general, thread_id=top.id)] == [reply.id]
-    assert chat.message_json(top)["reply_count"] == 1
+    assert chat.message_payload(top)["reply_count"] == 1
     with pytest.raises(ValidationError):
         chat.post_message(user(b), channel("daily-wins"), "wrong place", parent_id=top.id)
 
     msg, added = chat.toggle_reaction(user(b), top.id, "👍")
-    assert added and chat.message_json(top)["reactions"] == [
+    assert added and chat.message_payload(top)["reactions"] == [
         {"emoji": "👍", "count": 1, "user_ids": [b.user_id]}]
     assert chat.toggle_reaction(user(b), top.id, "👍")[1] is False
     for e in ["😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍",
@@ -136,7 +136,7 @@ def test_threads_reactions_edit_delete(ctx):
     with pytest.raises(Forbidden):
         chat.edit_message(user(b), top.id, "hijack")
     chat.edit_message(user(a), top.id, "Who sells to **dentists**?")
-    assert chat.message_json(top)["edited_at"] and "<strong>" in chat.message_json(top)["html"]
+    assert chat.message_payload(top)["edited_at"] and "<strong>" in chat.message_payload(top)["html"]
     top.created_at = top.created_at - timedelta(minutes=11)
     db.session.commit()
     with pytest.raises(Forbidden, match="10 minutes"):
@@ -146,7 +146,7 @@ def test_threads_reactions_edit_delete(ctx):
     chat.delete_message(user(b), reply.id)
     chat.delete_message(staff, top.id)
     db.session.commit()
-    shown = chat.message_json(top)
+    shown = chat.message_payload(top)
     assert shown["deleted"] and shown["body"] == "" and shown["html"] == ""
     assert db.session.scalar(db.select(db.func.count()).select_from(AuditLog).where(
         AuditLog.action == "chat.message.delete")) == 1
@@ -164,7 +164,7 @@ def test_mentions_notify_readers_only(ctx):
     notes = list(db.session.scalars(db.select(Notification).where(Notification.kind == "mention")))
     assert [n.user_id for n in notes] == [mike.user_id]
     assert "Sarah Thompson" in notes[0].title
-    assert chat.message_json(msg)["mentions"] == [mike.user_id]
+    assert chat.message_payload(msg)["mentions"] == [mike.user_id]
     counts = chat.unread_counts(user(mike), [channel("active-lounge")])
     assert counts[channel("active-lounge").id]["mentions"] == 1
     assert chat.unread_counts(user(newbie), [channel("general")])[channel("general").id]["unread"] == 0

@@ -104,6 +104,13 @@ def test_the_api_says_when_an_approved_transfer_could_not_be_queued(
     assert resp.status_code == 200 and body["status"] == "approved"
     assert body["jobs_queued"] is False and "queued for later" in body["warning"]
     assert resp.headers["Warning"].startswith('199 - "Saved.')
+    # The notice is part of the documented answer (declared, not merely tolerated).
+    from jsonschema import Draft202012Validator
+
+    doc = client.get("/api/openapi.json").get_json()
+    payout = doc["components"]["schemas"]["Payout"]
+    assert {"jobs_queued", "warning"} <= set(payout["properties"])
+    Draft202012Validator({"components": doc["components"], **payout}).validate(body)
     normal = client.post(f"/api/staff/payouts/{second}/approve", headers=headers)
     assert normal.status_code == 200 and normal.get_json()["status"] == "approved"
     assert "warning" not in normal.get_json() and "Warning" not in normal.headers

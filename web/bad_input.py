@@ -1,5 +1,6 @@
 """Checks on raw request input that run before any view parses or walks it (rules:
-"Bad input"): the size and nesting depth of a JSON body, and NUL characters."""
+"Bad input"): a query string that is not UTF-8, the size and nesting depth of a JSON
+body, and text that cannot be stored (NUL characters, unpaired surrogates)."""
 
 import re
 
@@ -30,28 +31,45 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
-def has_nul(value) -> bool:
-    """True when ``value`` (a parsed JSON value, or a str) holds a NUL character in any
-    string, key or value. Walks with a stack, never recursion."""
+#: Why text is refused, by what it holds: NUL (PostgreSQL text cannot hold it), and a
+#: lone UTF-16 surrogate (JSON's ``"\ud800"``: no UTF-8 encoding exists for it).
+NUL_MESSAGE = "Text cannot contain NUL (0x00) characters."
+SURROGATE_MESSAGE = ("Text cannot contain unpaired surrogates (such as \\ud800): send "
+                     "valid Unicode.")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def bad_text(value) -> str | None:
+    """Why ``value`` (a parsed JSON value, a str, or pairs of them) cannot be stored as text, or
+    ``None``: a NUL character or an unpaired surrogate in any string, key or value.
+    Walks with a stack, never recursion."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return NUL_MESSAGE
+            if _SURROGATE.search(item):
+                return SURROGATE_MESSAGE
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, list | tuple):
             stack.extend(item)
-    return False
+    return None
 
 
 def refuse_bad_bodies() -> None:
-    """``before_request``: a JSON body over ``JSON_MAX_BYTES`` is a 413 before it is
-    parsed, one nested deeper than ``JSON_MAX_DEPTH`` a 400 before anything walks it;
-    then NUL characters, which PostgreSQL text cannot hold, are a 400 in the path, query,
-    form or JSON body instead of a failure inside the database."""
+    """``before_request``: a query string that is not UTF-8 is a 400 before anything
+    reads it; a JSON body over ``JSON_MAX_BYTES`` is a 413 before it is parsed, one
+    nested deeper than ``JSON_MAX_DEPTH`` a 400 before anything walks it; then text that
+    cannot be stored (:func:`bad_text`) is a 400 in the path, query, form or JSON body
+    instead of a failure inside the database."""
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError:
+        raise DomainError("The query string must be UTF-8 text (percent-encode other bytes).",
+                          code="bad_input", status=400) from None
     if request.is_json:
         limit = current_app.config["JSON_MAX_BYTES"]
         if (request.content_length or 0) > limit or len(request.get_data()) > limit:
@@ -61,12 +79,11 @@ def refuse_bad_bodies() -> None:
         if json_depth_exceeds(request.get_data(), depth):
             raise DomainError(f"JSON nested deeper than {depth} levels is not accepted.",
                               code="bad_json", status=400)
-    if "\x00" in request.path or \
-            any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)) or \
-            any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True)) or \
-            (request.is_json and has_nul(request.get_json(silent=True))):
-        raise DomainError("Text cannot contain NUL (0x00) characters.", code="bad_input",
-                          status=400)
+    why = bad_text(request.path) or bad_text(list(request.args.items(multi=True))) or \
+        bad_text(list(request.form.items(multi=True))) or \
+        (bad_text(request.get_json(silent=True)) if request.is_json else None)
+    if why:
+        raise DomainError(why, code="bad_input", status=400)
 
 
 def init_app(app: Flask) -> None:

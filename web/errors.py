@@ -94,20 +94,26 @@ def _database_unavailable(exc):
     return resp
 
 
-def _api_not_found(exc):
-    if not request.path.startswith("/api/"):
-        return exc
-    return jsonify(error={"code": "not_found", "message": "No such endpoint."}), 404
+#: What a routing or protocol refusal under ``/api`` says, by status.
+_HTTP_ERRORS = {
+    400: ("bad_request", "The request could not be read."),
+    404: ("not_found", "No such endpoint."),
+    405: ("method_not_allowed", "This endpoint does not accept that method."),
+    413: ("payload_too_large", "The request body is too large."),
+}
 
 
-def _api_bad_method(exc):
+def _api_http_error(exc):
+    """A routing or protocol error (unknown path, wrong method, body over
+    ``MAX_CONTENT_LENGTH``...) under ``/api``: JSON in the error shape, with ``Allow``
+    on a 405; other paths keep the default page."""
     if not request.path.startswith("/api/"):
         return exc
-    resp = jsonify(error={"code": "method_not_allowed",
-                          "message": "This endpoint does not accept that method."})
-    resp.status_code = 405
+    code, message = _HTTP_ERRORS.get(exc.code or 500, ("http_error", exc.description))
+    resp = jsonify(error={"code": code, "message": message})
+    resp.status_code = exc.code or 500
     allowed = getattr(exc, "valid_methods", None)
-    if allowed:
+    if exc.code == 405 and allowed:
         resp.headers["Allow"] = ", ".join(sorted(allowed))
     return resp
 
@@ -115,10 +121,10 @@ def _api_bad_method(exc):
 def init_app(app: Flask) -> None:
     """Register the handlers on ``app``."""
     from sqlalchemy.exc import InterfaceError, OperationalError
+    from werkzeug.exceptions import HTTPException
 
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(429, _too_many)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)
-    app.register_error_handler(404, _api_not_found)
-    app.register_error_handler(405, _api_bad_method)
+    app.register_error_handler(HTTPException, _api_http_error)

@@ -373,13 +373,6 @@ def achievements_for(partner: Partner) -> list[dict]:
     return out
 
 
-def achievement_json(item: dict) -> dict:
-    """One ``achievements_for`` item as JSON (times ISO 8601 UTC)."""
-    return {**item,
-            "awarded_at": item["awarded_at"].isoformat() if item["awarded_at"] else None,
-            "closes_at": item["closes_at"].isoformat() if item["closes_at"] else None}
-
-
 def badges_by_partner(partner_ids) -> dict[int, list[str]]:
     """The non-tier badge keys each partner holds, in display order (the leaderboard
     shows them next to names; the tier is shown there already). ``{partner_id: [key]}``

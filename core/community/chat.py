@@ -47,6 +47,7 @@ from core.community.models import (
     Reaction,
 )
 from core.community.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
+from core.community.schemas import Message as MessageShape
 from core.program.models import Partner, Tier
 from core.program.tiers import standing
 
@@ -437,8 +438,8 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
     ``core.community.presence.SlowMode`` (over 5 messages in 10 s; staff exempt), ``Muted`` (a mute
     is in force on the author).
 
-    The returned row's ``fresh_json`` is its ``message_json`` as stored (the payload that
-    is broadcast), built without a query; it is not updated by later changes.
+    The returned row's ``fresh_payload`` is its ``message_payload`` as stored (what is
+    broadcast), built without a query; it is not updated by later changes.
     """
     body = _clean_body(body)
     viewer = _Viewer(user)  # status and effective tier, read once for both checks
@@ -481,10 +482,11 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
     # here lets other greenlets run while this one holds the write (SQLite: the lock).
     after_commit(stop_typing)
     # A message just stored has no reactions, replies or attachments yet and its mentions
-    # are the ones above: its JSON needs no query (``messages_json`` would run five).
-    msg.fresh_json = _json_of(msg, user, replies=0, reactions={}, mentions=[u.id for u in mentioned],
-                              files=[])
-    emit_after_commit("message", msg.fresh_json, channel_room(channel.id))
+    # are the ones above: its shape needs no query (``messages_of`` would run five).
+    msg.fresh_payload = _shape_of(msg, user, replies=0, reactions={},
+                                  mentions=[u.id for u in mentioned],
+                                  files=[]).model_dump(mode="json")
+    emit_after_commit("message", msg.fresh_payload, channel_room(channel.id))
     return msg
 
 
@@ -523,7 +525,7 @@ def edit_message(user: User, message_id, body) -> Message:
                    f"#{channel_title(msg.channel, u)}", body[:200],
                    f"/partner/chat/{msg.channel.slug}?m={msg.id}")
     db.session.flush()
-    emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+    emit_after_commit("message_updated", message_payload(msg), channel_room(msg.channel_id))
     return msg
 
 
@@ -543,7 +545,7 @@ def delete_message(user: User, message_id) -> Message:
             audit(user.id, "chat.message.delete", "message", msg.id, None,
                   {"channel_id": msg.channel_id, "author_id": msg.user_id})
         db.session.flush()
-        emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+        emit_after_commit("message_updated", message_payload(msg), channel_room(msg.channel_id))
     return msg
 
 
@@ -577,7 +579,7 @@ def toggle_reaction(user: User, message_id, emoji) -> tuple[Message, bool]:
         db.session.add(Reaction(message_id=msg.id, user_id=user.id, emoji=emoji))
         added = True
     db.session.flush()
-    emit_after_commit("message_updated", message_json(msg), channel_room(msg.channel_id))
+    emit_after_commit("message_updated", message_payload(msg), channel_room(msg.channel_id))
     return msg, added
 
 
@@ -620,20 +622,20 @@ def search(channel: Channel, text, limit: int = PAGE_SIZE) -> list[Message]:
     return list(db.session.scalars(q))
 
 
-def message_json(m: Message) -> dict:
-    """Plain JSON of one message (see ``messages_json``)."""
-    return messages_json([m])[0]
+def message_of(m: Message) -> MessageShape:
+    """One message in the API's ``Message`` shape (see :func:`messages_of`)."""
+    return messages_of([m])[0]
 
 
-def messages_json(rows: list[Message]) -> list[dict]:
-    """JSON of messages in four queries whatever their number.
+def message_payload(m: Message) -> dict:
+    """One message's ``Message`` shape as JSON: what Socket.IO events carry."""
+    return message_of(m).model_dump(mode="json")
 
-    Each: ``id, channel_id, parent_id, user_id, author, author_handle, body`` (Markdown
-    text, empty when deleted), ``html`` (sanitised, see ``render``), ``deleted``,
-    ``edited_at``, ``created_at`` (ISO 8601 UTC), ``reply_count``, ``reactions``
-    (``[{emoji, count, user_ids}]``), ``mentions`` (user ids), ``attachments``
-    (``[{id, filename, content_type, size_bytes, url}]``).
-    """
+
+def messages_of(rows: list[Message]) -> list[MessageShape]:
+    """Messages in the API's ``Message`` shape (``core.community.schemas``), in four
+    queries whatever their number: body (Markdown, empty when deleted) and sanitised
+    ``html`` (see ``render``), author, thread, reactions, mentions, attachments."""
     if not rows:
         return []
     ids = [m.id for m in rows]
@@ -659,30 +661,26 @@ def messages_json(rows: list[Message]) -> list[dict]:
     # Only the three columns shown, not User entities (a history page has up to 50 authors).
     users = {row.id: row for row in db.session.execute(
         select(User.id, User.name, User.is_staff).where(User.id.in_({m.user_id for m in rows})))}
-    return [_json_of(m, users[m.user_id], replies=replies.get(m.id, 0),
-                     reactions=reactions.get(m.id, {}), mentions=mentions.get(m.id, []),
-                     files=files.get(m.id, [])) for m in rows]
+    return [_shape_of(m, users[m.user_id], replies=replies.get(m.id, 0),
+                      reactions=reactions.get(m.id, {}), mentions=mentions.get(m.id, []),
+                      files=files.get(m.id, [])) for m in rows]
 
 
-def _json_of(m: Message, author, *, replies: int, reactions: dict[str, list[int]],
-             mentions: list[int], files: list[dict]) -> dict:
-    """One message's JSON (``messages_json``) from what was read; ``author`` has ``name``
-    and ``is_staff``."""
+def _shape_of(m: Message, author, *, replies: int, reactions: dict[str, list[int]],
+              mentions: list[int], files: list[dict]) -> MessageShape:
+    """One message's ``Message`` shape from what was read; ``author`` has ``name`` and
+    ``is_staff``."""
     deleted = m.deleted_at is not None
-    return {
-        "id": m.id, "channel_id": m.channel_id, "parent_id": m.parent_id,
-        "user_id": m.user_id, "author": author.name, "author_handle": handle_of(author.name),
-        "author_is_staff": bool(author.is_staff),
-        "body": "" if deleted else m.body, "html": "" if deleted else render(m.body),
-        "deleted": deleted,
-        "edited_at": m.edited_at.isoformat() if m.edited_at else None,
-        "created_at": m.created_at.isoformat(),
-        "reply_count": replies,
-        "reactions": [] if deleted else [
-            {"emoji": e, "count": len(u), "user_ids": u} for e, u in reactions.items()],
-        "mentions": mentions,
-        "attachments": [] if deleted else files,
-    }
+    return MessageShape(
+        id=m.id, channel_id=m.channel_id, parent_id=m.parent_id, user_id=m.user_id,
+        author=author.name, author_handle=handle_of(author.name),
+        author_is_staff=bool(author.is_staff),
+        body="" if deleted else m.body, html="" if deleted else render(m.body),
+        deleted=deleted, edited_at=m.edited_at, created_at=m.created_at,
+        reply_count=replies,
+        reactions=[] if deleted else [{"emoji": e, "count": len(u), "user_ids": u}
+                                      for e, u in reactions.items()],
+        mentions=mentions, attachments=[] if deleted else files)
 
 
 def mark_read(user: User, channel: Channel, last_id) -> int:
@@ -1076,7 +1074,7 @@ def add_attachment(user: User, channel: Channel, filename, data: bytes, caption=
     db.session.add(Attachment(message_id=msg.id, file_path=rel, filename=name,
                               content_type=kind, size_bytes=len(data)))
     db.session.flush()
-    emit_after_commit("message_updated", message_json(msg), channel_room(channel.id))
+    emit_after_commit("message_updated", message_payload(msg), channel_room(channel.id))
     return msg
 
 

@@ -283,25 +283,6 @@ def body_html(pb: Playbook) -> str:
     return render_module_body(pb.body)
 
 
-def playbook_json(pb: Playbook, viewer_id: int, upvoted: bool, full: bool = False) -> dict:
-    """A playbook for the API. ``full`` adds the Markdown ``body`` and its safe
-    ``body_html``; the author (only) also gets ``review_note`` and ``reviewed_at``."""
-    own = pb.author_id == viewer_id
-    out = {"id": pb.id, "title": pb.title, "industry": pb.industry, "kind": pb.kind,
-           "status": pb.status, "author": author_label(pb), "own": own,
-           "upvote_count": pb.upvote_count, "upvoted": bool(upvoted),
-           "excerpt": excerpt(pb.body),
-           "published_at": pb.published_at.isoformat() if pb.published_at else None,
-           "created_at": pb.created_at.isoformat(), "updated_at": pb.updated_at.isoformat()}
-    if full:
-        out["body"] = pb.body
-        out["body_html"] = body_html(pb)
-    if own:
-        out["review_note"] = pb.review_note
-        out["reviewed_at"] = pb.reviewed_at.isoformat() if pb.reviewed_at else None
-    return out
-
-
 # --- partners: submit, upvote -------------------------------------------------------------
 
 def submit_playbook(user: User, title, industry, kind, body) -> Playbook:

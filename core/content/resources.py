@@ -334,18 +334,6 @@ def resources_for(partner: Partner) -> list[dict]:
             for k, items in groups.items() if items]
 
 
-def asset_json(item: dict, download_url: str | None) -> dict:
-    """One resource for the API (``item`` as in :func:`resources_for`)."""
-    a = item["asset"]
-    return {"id": a.id, "title": a.title, "category": a.category,
-            "description": a.description, "min_tier": a.min_tier_key,
-            "unlocks_at": item["tier"], "unlocked": item["unlocked"],
-            "co_brandable": a.co_brandable, "file_kind": a.file_kind,
-            "size_bytes": a.size_bytes, "download_count": a.download_count,
-            "created_at": a.created_at.isoformat(),
-            "download_url": download_url if item["unlocked"] else None}
-
-
 def asset_for_download(partner: Partner, asset_id) -> Asset:
     """The asset a partner asks to download, if they may.
 

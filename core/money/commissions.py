@@ -746,13 +746,6 @@ def set_team(partner_id, actor_id: int, team_leader_id=None, recruiter_id=None) 
     return partner
 
 
-def commission_json(c: Commission) -> dict:
-    """The one JSON shape for commissions everywhere (money issue "Integration API")."""
-    return {"id": c.id, "partner_id": c.partner_id, "deal_id": c.deal_id, "type": c.type,
-            "amount_cents": c.amount_cents, "rate_bps": c.rate_bps, "status": c.status,
-            "created_at": c.created_at.isoformat(), "payout_id": c.payout_id, "note": c.note}
-
-
 @job(queue=QUEUE_DEFAULT, every=TICK_SECONDS)
 def approve_due() -> int:
     """Approve the commissions whose holding period has ended (every worker's ticker):

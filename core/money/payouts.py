@@ -360,13 +360,6 @@ def retry_payout(payout_id, actor: User) -> Payout:
     return new
 
 
-def payout_json(p: Payout) -> dict:
-    """JSON shape of a payout."""
-    return {"id": p.id, "partner_id": p.partner_id, "amount_cents": p.amount_cents,
-            "status": p.status, "gateway": p.gateway, "reference": p.reference,
-            "failure_message": p.failure_message, "created_at": p.created_at.isoformat()}
-
-
 def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
     """Give up on a Stripe transfer we could not confirm (Stripe kept answering 429/5xx
     or timing out past every retry, or the job was lost for too long).

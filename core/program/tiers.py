@@ -251,8 +251,8 @@ def tier_status(partner: Partner) -> dict:
                      "target": required, "met": passed >= required})
     reqs.append({"name": "Days in tier", "done": days, "target": None, "met": True})
     return {
-        "current_tier": _tier_json(current),
-        "next_tier": _tier_json(nxt) if nxt else None,
+        "current_tier": _tier_view(current),
+        "next_tier": _tier_view(nxt) if nxt else None,
         "deals_done": done,
         "deals_needed": needed,
         "progress_percent": min(100, pct),
@@ -263,11 +263,12 @@ def tier_status(partner: Partner) -> dict:
     }
 
 
-def _tier_json(t: Tier) -> dict:
-    return {"key": t.key, "name": t.name, "min_deals": t.min_deals,
-            "base_rate_bps": t.base_rate_bps, "referral_rate_bps": t.referral_rate_bps,
-            "team_override_bps": t.team_override_bps, "holding_days": t.holding_days,
-            "features": [f for f in t.features.splitlines() if f.strip()]}
+def _tier_view(t: Tier) -> dict:
+    """A tier in the ``Tier`` shape (``core.program.schemas``): rates, holding days and
+    the feature lines."""
+    from core.program.schemas import Tier as TierShape
+
+    return TierShape.model_validate(t).model_dump()
 
 
 def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, reason=None,

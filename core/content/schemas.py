@@ -1,0 +1,122 @@
+"""Content's API shapes: marketing resources with their lock state, and training
+modules, progress and quizzes.
+
+Times are ISO 8601 UTC, sizes bytes.
+"""
+
+from typing import Annotated, Literal
+
+from core.base.schemas import Answer, Field, Id, Page, Request, Shape, Time, Unknown
+from core.content.resources import CATEGORIES, KINDS
+
+
+class Resource(Shape):
+    """A marketing file; ``download_url`` is null while tier-locked."""
+
+    id: int
+    title: str
+    category: Literal[tuple(CATEGORIES)]
+    description: str
+    min_tier: str
+    unlocks_at: str = Field(description="Name of the tier that unlocks it")
+    unlocked: bool
+    co_brandable: bool = Field(description="A co-branded version can be requested on "
+                                           "/partner/materials")
+    file_kind: Literal[tuple(KINDS)]
+    size_bytes: int
+    download_count: int
+    created_at: Time
+    download_url: str | None = Field(description="null while tier-locked")
+
+    @classmethod
+    def of(cls, item: dict, download_url: str | None) -> "Resource":
+        """One ``core.content.resources.resources_for`` item, with its download link."""
+        a = item["asset"]
+        return cls(id=a.id, title=a.title, category=a.category, description=a.description,
+                   min_tier=a.min_tier_key, unlocks_at=item["tier"], unlocked=item["unlocked"],
+                   co_brandable=a.co_brandable, file_kind=a.file_kind,
+                   size_bytes=a.size_bytes, download_count=a.download_count,
+                   created_at=a.created_at,
+                   download_url=download_url if item["unlocked"] else None)
+
+
+class ResourcePage(Page):
+    """Active marketing files, by category, newest first within one."""
+
+    items: list[Resource]
+    next_cursor: None = None
+
+
+#: What a download answers: the file, as stored (its own type, else octet-stream).
+DOWNLOAD = {kind: {"type": "string", "format": "binary"} for kind in
+            ["application/octet-stream"] + [k[3].split(";")[0] for k in KINDS.values()]}
+
+
+#: A module named in a body: anything but an existing module's id is a 404.
+_NO_MODULE = Unknown("No such training module.")
+
+
+class TrainingModule(Shape):
+    """A training module with its lock, completion and best quiz score."""
+
+    id: int
+    slug: str
+    title: str
+    channel: str
+    required: bool
+    min_tier: str | None
+    unlocked: bool
+    completed: bool
+    score_percent: int | None
+    questions: int
+    pass_mark_percent: int
+
+    @classmethod
+    def of(cls, row: dict) -> "TrainingModule":
+        """One ``core.content.training.modules_for`` row."""
+        m = row["module"]
+        return cls(id=m.id, slug=m.slug, title=m.title, channel=m.channel,
+                   required=m.required, min_tier=m.min_tier_key or None,
+                   unlocked=row["unlocked"], completed=row["completed"],
+                   score_percent=row["score_percent"], questions=row["questions"],
+                   pass_mark_percent=m.pass_mark_percent)
+
+
+class ModulePage(Page):
+    """Every module, locked ones too, in order."""
+
+    items: list[TrainingModule]
+    next_cursor: None = None
+
+
+class TrainingProgress(Answer):
+    """Modules completed, overall and of the required ones."""
+
+    completed: int
+    total: int
+    required_completed: int
+    required_total: int
+    percent: int
+
+
+class CompleteModule(Request):
+    """A module without a quiz, read to the end."""
+
+    module_id: Annotated[Id, _NO_MODULE]
+
+
+class QuizAnswers(Request):
+    """A quiz: the chosen choice index for every question (by question id)."""
+
+    module_id: Annotated[Id, _NO_MODULE]
+    answers: dict[str, int]
+
+
+class QuizResult(Answer):
+    """Passed or not, the score (null for a module without a quiz) and the pass mark."""
+
+    passed: bool
+    score_percent: int | None
+    pass_mark_percent: int
+    correct: int
+    total: int

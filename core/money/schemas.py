@@ -1,0 +1,277 @@
+"""Money's API shapes: deals, commissions, payouts, statements, earnings, and the staff
+requests that confirm, cancel, approve, hold, pay and state.
+
+Amounts are integer cents (a deal at most $1,000,000), rates basis points, times ISO
+8601 UTC; commission and payout states are the ledger's (``core.money.models``).
+"""
+
+from typing import Annotated, Literal
+
+from core.base.schemas import (
+    MAX_ID,
+    MISSING,
+    Answer,
+    ClosedRequest,
+    Field,
+    Id,
+    Page,
+    Query,
+    QueryInt,
+    Request,
+    Says,
+    Shape,
+    Time,
+    Unknown,
+)
+from core.money.cents import MAX_DEAL_CENTS
+from core.money.commissions import MAX_CONFIRM_BATCH, MAX_REASON
+from core.money.models import COMMISSION_STATUSES, COMMISSION_TYPES, PAYOUT_STATUSES
+
+#: Deal value in cents: more than zero, at most $1,000,000.
+DealCents = Annotated[int, Field(gt=0, le=MAX_DEAL_CENTS)]
+#: A partner named in a body: anything but an existing partner's id is a 404.
+_NO_PARTNER = Unknown("No such partner.")
+#: A staff reason: text, 1 to 500 characters.
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON)]
+
+
+class Commission(Answer):
+    """A commission: what a partner earns on a deal (base, team override, referral), a
+    staff bonus, or a negative adjustment that claws back a paid one."""
+
+    id: int
+    partner_id: int
+    deal_id: int | None
+    type: Literal[COMMISSION_TYPES]
+    amount_cents: int
+    rate_bps: int | None
+    status: Literal[COMMISSION_STATUSES]
+    created_at: Time
+    payout_id: int | None
+    note: str
+
+
+class CommissionPage(Page):
+    """Commissions, newest first."""
+
+    items: list[Commission]
+
+
+class CommissionQuery(Query):
+    """Filter and page the partner's commissions."""
+
+    status: Literal[COMMISSION_STATUSES] | None = None
+    type: Literal[COMMISSION_TYPES] | None = None
+    cursor: QueryInt = Field(MISSING, ge=1, le=MAX_ID,
+                                    description="The next_cursor of the previous page")
+    limit: QueryInt = Field(50, ge=1, le=100)
+
+
+class Deal(Shape):
+    """A confirmed deal (``status`` won, cancelled or refunded)."""
+
+    id: int
+    lead_id: int
+    partner_id: int
+    value_cents: int
+    status: str
+
+
+class Confirmation(Answer):
+    """A confirmed deal and the commissions it created."""
+
+    deal: Deal
+    commissions: list[Commission]
+
+
+class ConfirmDeal(Request):
+    """Confirm a won lead; ``deal_value_cents`` overrides the partner's reported value.
+    The body may be empty."""
+
+    body_optional = True
+
+    deal_value_cents: DealCents = MISSING
+
+
+_BATCH_SAYS = Says(f'leads must be a list of 1 to {MAX_CONFIRM_BATCH} '
+                   '{"lead_id": id, "deal_value_cents": cents (optional)}.')
+
+
+class ConfirmItem(ClosedRequest):
+    """One lead of a batch, and optionally its value in cents."""
+
+    lead_id: Id
+    deal_value_cents: DealCents = MISSING
+
+
+class ConfirmDeals(Request):
+    """Confirm up to 500 won leads in one transaction, in order, all or nothing."""
+
+    leads: Annotated[list[ConfirmItem], _BATCH_SAYS] = Field(
+        min_length=1, max_length=MAX_CONFIRM_BATCH)
+
+
+class Confirmations(Answer):
+    """Each deal confirmed, with its commissions, in the order sent."""
+
+    deals: list[Confirmation]
+
+
+class CancelDeal(Request):
+    """Cancel a deal, or refund it (``refunded`` true): unpaid commissions are reversed,
+    paid ones clawed back."""
+
+    reason: Reason
+    refunded: bool = False
+
+
+class Adjustments(Answer):
+    """The claw-back adjustments a cancellation made (paid commissions only)."""
+
+    adjustments: list[Commission]
+
+
+class CommissionIds(Request):
+    """Commissions to approve: 1 to 1,000 ids."""
+
+    ids: Annotated[list[Id], Says("ids must be a list of 1 to 1,000 commission ids.")] = \
+        Field(min_length=1, max_length=1000)
+
+
+class HoldCommission(Request):
+    """Put a commission on hold (pending or approved, not in a payout), with a reason."""
+
+    reason: Reason
+
+
+class NewBonus(Request):
+    """A staff bonus: a pending ``bonus`` commission."""
+
+    amount_cents: DealCents
+    note: str = Field(min_length=1, max_length=MAX_REASON)
+
+
+class Payout(Answer):
+    """A payout of a partner's approved commissions (manual or Stripe)."""
+
+    id: int
+    partner_id: int
+    amount_cents: int
+    status: Literal[PAYOUT_STATUSES]
+    gateway: Literal["manual", "stripe"]
+    reference: str
+    failure_message: str
+    created_at: Time
+
+
+class PayoutPage(Page):
+    """Payouts made."""
+
+    items: list[Payout]
+
+
+class NewPayout(Request):
+    """A payout of a partner's approved balance (at least the minimum)."""
+
+    partner_id: Annotated[Id, _NO_PARTNER]
+
+
+class Statement(Answer):
+    """A monthly statement: opening balance, earned, reversed, paid and closing (cents);
+    ``download_url`` once its PDF is ready."""
+
+    id: int
+    partner_id: int
+    period: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    version: int
+    status: Literal["pending", "ready", "failed"]
+    opening_cents: int
+    earned_cents: int
+    reversed_cents: int
+    paid_cents: int
+    closing_cents: int
+    download_url: str | None
+
+    @classmethod
+    def of(cls, s) -> "Statement":
+        """The shape of a ``Statement`` row."""
+        return cls(id=s.id, partner_id=s.partner_id, period=s.period, version=s.version,
+                   status=s.status, opening_cents=s.opening_cents,
+                   earned_cents=s.earned_cents, reversed_cents=s.reversed_cents,
+                   paid_cents=s.paid_cents, closing_cents=s.closing_cents,
+                   download_url=f"/partner/statements/{s.id}/download"
+                   if s.status == "ready" else None)
+
+
+class StatementPage(Page):
+    """Statements, newest first."""
+
+    items: list[Statement]
+
+
+class NewStatement(Request):
+    """Issue a statement of a past (or this) month; a worker renders its PDF."""
+
+    period: Annotated[str, Says("The period must look like 2026-11 (year-month).")] = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
+    partner_id: Annotated[Id, _NO_PARTNER]
+
+
+class Figures(Shape):
+    """A month's statement figures (cents)."""
+
+    opening_cents: int
+    earned_cents: int
+    reversed_cents: int
+    paid_cents: int
+    closing_cents: int
+
+
+class EarningsSummary(Answer):
+    """Earnings overview (cents): this and last month, this month by commission type,
+    and the balances by state; ``approved_cents`` is what a payout can take."""
+
+    this_month: Figures
+    last_month: Figures
+    change_percent: int | None
+    by_type: dict[str, int]
+    pending_cents: int
+    approved_cents: int
+    on_hold_cents: int
+    in_payout_cents: int
+    paid_total_cents: int
+    balance_cents: int
+    payout_minimum_cents: int
+
+
+class Balance(EarningsSummary):
+    """A partner's earnings overview, for staff."""
+
+    partner_id: int
+
+
+class MonthEarned(Shape):
+    """Cents earned in one month."""
+
+    year: int
+    month: int = Field(ge=1, le=12)
+    label: str
+    earned_cents: int
+
+
+class EarningsChart(Page):
+    """Earned per month, the last 12 months, oldest first."""
+
+    items: list[MonthEarned]
+    next_cursor: None = None
+
+
+class LedgerQuery(Query):
+    """A date range: ISO dates or times (UTC when no zone), ``to`` exclusive."""
+
+    from_: str = Field(alias="from", max_length=40, description="e.g. 2026-11-01")
+    to: str = Field(max_length=40, description="e.g. 2026-12-01")
+
+
+#: The CSV export's body, as documented.
+LEDGER_CSV = {"text/csv": {"type": "string"}}
