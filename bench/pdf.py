@@ -190,7 +190,7 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
     from core.accounts.models import User
     from core.base.timeutil import now_utc
     from core.content.materials import request_material
-    from core.content.models import DocumentTemplate
+    from core.content.models import MaterialTemplate
     from core.money.statements import issue_statement
     from core.program.models import Partner
 
@@ -199,8 +199,8 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
         now = now_utc()
         out = []
         if case == "material":
-            faq = db.session.scalar(select(DocumentTemplate).where(
-                DocumentTemplate.key == "faq-sheet"))
+            faq = db.session.scalar(select(MaterialTemplate).where(
+                MaterialTemplate.key == "faq-sheet"))
             for pid in ids:
                 p = db.session.get(Partner, pid)
                 row, _ = request_material(p, p.user_id, faq.id,

@@ -66,14 +66,14 @@ def main() -> int:
         engine = db.engine
     counter = []
     event.listen(engine, "before_cursor_execute", lambda *a, **k: counter.append(1))
-    assets: dict[str, int] = {}
+    resources: dict[str, int] = {}
 
     def asset_size(path: str) -> int:
-        if path not in assets:
+        if path not in resources:
             r = client.get(path)
-            assets[path] = len(gzip.compress(r.get_data())) if r.status_code == 200 else 0
+            resources[path] = len(gzip.compress(r.get_data())) if r.status_code == 200 else 0
             r.close()
-        return assets[path]
+        return resources[path]
 
     print(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'HTML KB gz':>11} "
           f"{'first load KB gz':>17}")

@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
         account_views,
         chat_events,
         chat_views,
-        documents,
+        materials,
         playbook_views,
         program_views,
         referral_views,

@@ -122,7 +122,7 @@ MODEL_VIEWS = {
     "payouts": (("finance",), False), "quiz": (("content",), True),
     "staff": ((), False), "statements": (("finance",), False),
     "tickets": (("support",), False), "tiers": ((), False),
-    "training": (("content",), True), "assets": (("content",), False),
+    "training": (("content",), True), "resources": (("content",), False),
     "chat/channels": (("content",), True), "playbooks": (("content",), True),
 }
 
@@ -138,7 +138,7 @@ for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
         EXPECTED[f"{_method} /admin/{_prefix}/{_path.lstrip('/')}"] = back_office(_roles, _ok)
 
 #: Model views without a details page (their rows open an edit screen of their own).
-NO_DETAILS = {"assets", "chat/channels"}
+NO_DETAILS = {"resources", "chat/channels"}
 for _prefix, (_roles, _creates) in MODEL_VIEWS.items():
     if _prefix not in NO_DETAILS:
         EXPECTED[f"GET /admin/{_prefix}/details/?id=<row>"] = back_office(_roles, 200)
@@ -242,12 +242,12 @@ EXPECTED.update({
     "GET /partner/payout-method/return": partner_page(302),
     # a white-label template (performer+): the refusal for lower tiers is a flash
     "POST /partner/materials/<int:template_id>/request": partner_page(303),
-    # marketing assets: the catalogue for every partner; B's world holds an Elite-only
-    # asset, so downloading it is 403 (locked, with a message) below Elite
+    # marketing resources: the catalogue for every partner; B's world holds an Elite-only
+    # resource, so downloading it is 403 (locked, with a message) below Elite
     "GET /partner/resources": partner_page(200),
-    "GET /partner/resources/<int:asset_id>/download": partner_page(tiers(403, 403, 403, 200)),
+    "GET /partner/resources/<int:resource_id>/download": partner_page(tiers(403, 403, 403, 200)),
     "GET /api/partner/resources": api_partner(200),
-    "GET /api/partner/resources/<int:asset_id>/download": api_partner(
+    "GET /api/partner/resources/<int:resource_id>/download": api_partner(
         tiers(403, 403, 403, 200)),
     # chat in the back office: support moderates, content runs channels and announcements
     "GET /admin/chat/moderation/": back_office(SUPPORT),
@@ -257,11 +257,11 @@ EXPECTED.update({
     "POST /admin/chat/moderation/unmute/<int:mute_id>": back_office(SUPPORT, 302),
     "GET /admin/chat/announcements/": back_office(CONTENT),
     "POST /admin/chat/announcements/": back_office(CONTENT, 422),  # empty form: errors
-    "GET /admin/assets/upload": back_office(CONTENT),
-    "POST /admin/assets/upload": back_office(CONTENT, 422),  # empty form: errors again
-    "GET /admin/assets/<int:asset_id>/edit": back_office(CONTENT),
+    "GET /admin/resources/upload": back_office(CONTENT),
+    "POST /admin/resources/upload": back_office(CONTENT, 422),  # empty form: errors again
+    "GET /admin/resources/<int:resource_id>/edit": back_office(CONTENT),
     # an empty form keeps every field as it was: nothing to change, back to the list
-    "POST /admin/assets/<int:asset_id>/edit": back_office(CONTENT, 302),
+    "POST /admin/resources/<int:resource_id>/edit": back_office(CONTENT, 302),
     # B's objects: 404 to every other partner (object level), staff go to /admin
     "GET /partner/leads/<int:lead_id>": partner_page(404),
     "POST /partner/leads/<int:lead_id>": partner_page(404),
@@ -387,7 +387,7 @@ def world(app):
     from core.community.challenges import create_challenge
     from core.community.models import Attachment, Channel, Notification
     from core.content.materials import install_builtin_templates, request_material
-    from core.content.models import DocumentTemplate, QuizQuestion, TrainingModule
+    from core.content.models import MaterialTemplate, QuizQuestion, TrainingModule
     from core.money.commissions import approve_commissions
     from core.money.models import Commission, Deal
     from core.money.payouts import create_payout
@@ -410,7 +410,7 @@ def world(app):
         now = now_utc()
         statement = issue_statement(b.id, now.year, now.month, factory.id)
         batch = start_batch(now.year, now.month, factory.id)
-        templates = {t.key: t.id for t in db.session.scalars(select(DocumentTemplate))}
+        templates = {t.key: t.id for t in db.session.scalars(select(MaterialTemplate))}
         render, _ = request_material(b, b.user_id, next(iter(templates.values())),
                                      "https://partners.example/r/B", app.config["STORAGE_DIR"])
         b_user = db.session.get(User, b.user_id)
@@ -421,11 +421,11 @@ def world(app):
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
         doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
         from core.community.moderation import mute
-        from core.content.resources import upload_asset
+        from core.content.resources import upload_resource
 
         c_mute = mute(factory, c.user_id, 60, "matrix: a mute to lift")
 
-        elite_asset = upload_asset(factory.id, app.config["STORAGE_DIR"],
+        elite_asset = upload_resource(factory.id, app.config["STORAGE_DIR"],
                                    title="Elite pricing sheet", category="brochure",
                                    tier_key="elite", co_brandable=False, description="",
                                    filename="pricing.png", data=_png())
@@ -462,7 +462,7 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
-            "asset_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
+            "resource_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,

@@ -15,7 +15,7 @@ from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, login, make_partner
 from test_chat import connect, token_for
 from test_chat_cluster import start_servers
 from test_chat_live import Inbox
-from test_documents import request_pdf, templates  # noqa: F401  (fixture)
+from test_materials import request_pdf, templates  # noqa: F401  (fixture)
 
 from core.base.extensions import db
 from core.content.models import MaterialRender

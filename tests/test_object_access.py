@@ -4,7 +4,7 @@ test covers.
 Already proven elsewhere, not repeated here: another partner's lead over the API and page
 (test_bad_input::test_partner_cannot_reach_another_partners_lead and the access matrix),
 statement (test_bad_input::test_statement_of_another_partner_is_404), ticket
-(test_support_training), material render (test_documents), DM page and attachment
+(test_support_training), material render (test_materials), DM page and attachment
 (test_chat_rules::test_attachments_checked_reencoded_and_member_only); DM over the API and
 Socket.IO, and every id route for every principal, in test_access_matrix. Protected
 fields on the API lead and profile bodies (test_bad_input::

@@ -18,7 +18,7 @@ from core.base.jobs import sweep_outbox
 from core.base.models import OutboxJob
 from core.base.timeutil import now_utc
 from core.content.materials import install_builtin_templates, request_material
-from core.content.models import DocumentTemplate, MaterialRender
+from core.content.models import MaterialRender, MaterialTemplate
 from core.money.commissions import approve_commissions
 from core.money.models import Commission, Payout, Statement, StatementBatch
 from core.money.payouts import approve_payout, create_payout
@@ -52,8 +52,8 @@ def test_work_committed_while_redis_is_away_runs_once_when_it_returns(app, run_w
         partner = make_partner("Olga Outbox", email="olga@example.com", deals=2)
         db.session.commit()
         staff_id, pid = staff.id, partner.id
-        template_id = db.session.scalar(select(DocumentTemplate.id).where(
-            DocumentTemplate.key == "faq-sheet"))
+        template_id = db.session.scalar(select(MaterialTemplate.id).where(
+            MaterialTemplate.key == "faq-sheet"))
         db.session.remove()
     live = app.extensions["siso_redis"]
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.3,

@@ -25,7 +25,7 @@ from core.content.materials import (
     prepare_template_change,
     request_material,
 )
-from core.content.models import DocumentTemplate, MaterialRender
+from core.content.models import MaterialRender, MaterialTemplate
 from core.money.models import Statement
 from core.money.statements import issue_statement
 from core.program.leads import create_lead, move_lead
@@ -68,7 +68,7 @@ def payloads(base: str) -> list[str]:
     ]
 
 
-def make_hostile_template(base: str, actor_id: int) -> DocumentTemplate:
+def make_hostile_template(base: str, actor_id: int) -> MaterialTemplate:
     """A staff template (raw HTML and CSS, not escaped) that tries every way to load."""
     html = f"""<h1>{{{{ partner.display_name }}}}</h1><p>{{{{ partner.contact_line }}}}</p>
       <img src="file:///etc/passwd"><img src="{base}/tpl.png"><img src="/etc/passwd">
@@ -82,7 +82,7 @@ def make_hostile_template(base: str, actor_id: int) -> DocumentTemplate:
       @font-face {{ font-family: X; src: url("{base}/f.woff"), url(file:///etc/passwd) }}
       body {{ background: url(file:///etc/passwd); font-family: X, "DejaVu Sans" }}
       h1 {{ background-image: url("{base}/bg.png"); color: {{{{ brand.primary }}}} }}"""
-    t = DocumentTemplate(key="hostile", name="Hostile", kind="other", min_tier_key="starter",
+    t = MaterialTemplate(key="hostile", name="Hostile", kind="other", min_tier_key="starter",
                          html=html, css=css)
     db.session.add(t)
     prepare_template_change(t, True, actor_id, True)
@@ -111,7 +111,7 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
         db.session.commit()
         storage = app.config["STORAGE_DIR"]
         ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR", storage)[0].id
-               for t in db.session.scalars(db.select(DocumentTemplate))]
+               for t in db.session.scalars(db.select(MaterialTemplate))]
         now = now_utc()
         st = issue_statement(p.id, now.year, now.month, staff.id)
         db.session.commit()
@@ -127,7 +127,7 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
             row = db.session.get(MaterialRender, rid)
             assert row.status == "ready", (row.template.key, row.error)
             files.append(row.file_path)
-        assert db.session.get(DocumentTemplate, tpl_id).preview_status == "ready"
+        assert db.session.get(MaterialTemplate, tpl_id).preview_status == "ready"
     assert seen == []
     for rel in files:
         with open(f"{storage}/{rel}", "rb") as f:
@@ -157,13 +157,13 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
         with app.app_context():
             p = db.session.scalar(db.select(Partner))
             if html:  # inserted directly: a preview job would run away too (twice the time)
-                t = DocumentTemplate(key=key, name=f"Runaway {key}", kind="other",
+                t = MaterialTemplate(key=key, name=f"Runaway {key}", kind="other",
                                      min_tier_key="starter", html=html, css=css, version=1)
                 db.session.add(t)
                 db.session.flush()
             else:
-                t = db.session.scalar(db.select(DocumentTemplate).where(
-                    DocumentTemplate.key == key))
+                t = db.session.scalar(db.select(MaterialTemplate).where(
+                    MaterialTemplate.key == key))
             rows[key] = request_material(p, p.user_id, t.id, "https://x.example/r/RITA",
                                          storage)[0].id
             db.session.commit()
@@ -282,8 +282,8 @@ def test_the_issues_template_bomb_through_the_back_office_form(app):
     assert resp.status_code == 200 and "multiplication" in text
     assert _peak_rss_mb() - before < 100
     with app.app_context():
-        assert db.session.scalar(db.select(DocumentTemplate).where(
-            DocumentTemplate.key == "bomb")) is None
+        assert db.session.scalar(db.select(MaterialTemplate).where(
+            MaterialTemplate.key == "bomb")) is None
 
 
 def test_a_bomb_that_reached_the_database_fails_visibly_in_the_worker(app, run_worker):
@@ -292,14 +292,14 @@ def test_a_bomb_that_reached_the_database_fails_visibly_in_the_worker(app, run_w
     with app.app_context():
         p = make_partner("Bo Bomb", email="bo@example.com")
         install_builtin_templates()
-        bomb = DocumentTemplate(key="bomb", name="Bomb", kind="other", min_tier_key="starter",
+        bomb = MaterialTemplate(key="bomb", name="Bomb", kind="other", min_tier_key="starter",
                                 html="{{ ('a'*100000)*100000 }}", css="", version=1)
         db.session.add(bomb)
         db.session.flush()
         bad = request_material(p, p.user_id, bomb.id, "https://x.example/r/BO",
                                app.config["STORAGE_DIR"])[0].id
-        faq = db.session.scalar(db.select(DocumentTemplate.id).where(
-            DocumentTemplate.key == "faq-sheet"))
+        faq = db.session.scalar(db.select(MaterialTemplate.id).where(
+            MaterialTemplate.key == "faq-sheet"))
         good = request_material(p, p.user_id, faq, "https://x.example/r/BO",
                                 app.config["STORAGE_DIR"])[0].id
         db.session.commit()

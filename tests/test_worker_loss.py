@@ -19,7 +19,7 @@ from datetime import timedelta
 import redis
 from conftest import TEST_REDIS_URL, make_partner, make_staff_once
 from sqlalchemy import insert
-from test_documents import pdf_text
+from test_materials import pdf_text
 
 from core.base.extensions import db
 from core.base.timeutil import now_utc

@@ -43,12 +43,12 @@ def register_views(admin) -> None:
                             category="Content"))
     admin.add_view(ChallengeView(Challenge, db, name="Challenges", endpoint="challenges",
                                  category="Program"))
-    from admin.views.documents import register_document_views
+    from admin.views.materials import register_document_views
 
     register_document_views(admin)
-    from admin.views.assets import register_asset_views
+    from admin.views.resources import register_resource_views
 
-    register_asset_views(admin)
+    register_resource_views(admin)
     from admin.views.playbooks import register_playbook_views
 
     register_playbook_views(admin)

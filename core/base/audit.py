@@ -30,11 +30,12 @@ def _dumps(value: dict | None) -> str:
     return json.dumps(value, default=str, sort_keys=True) if value else ""
 
 
-#: Every ``object_type`` the code writes (the audit screen's "Target type" choices;
+#: Every ``object_type`` the code writes, and ``asset``, what resources were called in
+#: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "message",
-                "partner", "payout", "playbook", "setting", "statement", "statement_batch",
-                "tier", "user")
+                "partner", "payout", "playbook", "resource", "setting", "statement",
+                "statement_batch", "tier", "user")
 
 
 def staff_choices() -> list[tuple[str, str]]:

@@ -185,7 +185,7 @@ class Config:
     #: caches) while a fork costs ~60 ms once per this many jobs, not per job
     #: (issue 6 "Speed"). 0: no bound.
     WORKER_MAX_JOBS = 500
-    #: Largest marketing asset upload, bytes (issue 4 "Assets": 50 MB; below
+    #: Largest marketing resource upload, bytes (issue 4 "Resources": 50 MB; below
     #: ``MAX_CONTENT_LENGTH`` so the form's other fields still fit in the request).
     ASSET_MAX_BYTES = 50 * 1024 * 1024
     #: E-mail (Flask-Mailman). With ``MAIL_SERVER`` set, mail goes over SMTP; without it,

@@ -1,6 +1,6 @@
 """Uploaded PDFs, rewritten without what can act on a reader's machine (rules: "Uploads"):
 JavaScript, automatic and interactive actions other than plain links, embedded files and
-forms. Chat attachments and marketing assets are stored only as rewritten here.
+forms. Chat attachments and marketing resources are stored only as rewritten here.
 
 The rewrite is pikepdf's (qpdf): the file is parsed, the active parts are removed from
 every object, and it is saved again with its streams passed through undecoded (a stream

@@ -4,7 +4,7 @@ Performer+).
 
 How a material is built
 -----------------------
-A :class:`~core.models.DocumentTemplate` has two parts written by content staff:
+A :class:`~core.models.MaterialTemplate` has two parts written by content staff:
 
 - ``html``: the document body, a Jinja fragment rendered in a **sandboxed** environment
   with autoescape on. Its named slots are :data:`BODY_SLOTS`: ``partner.display_name``,
@@ -42,7 +42,7 @@ from core.base.pdf import TEMPLATES_DIR, render_limits, render_pdf_with_pages, w
 from core.base.timeutil import now_utc
 from core.community.notifications import notify
 from core.content.branding import DEFAULT_COLOR, brand_palette, data_uri, get_branding, qr_png
-from core.content.models import DocumentTemplate, MaterialRender
+from core.content.models import MaterialRender, MaterialTemplate
 from core.money.models import Statement
 from core.program.models import Partner
 from core.program.tiers import standing, tier_by_key
@@ -278,7 +278,7 @@ def material_context(branding: dict, referral_url: str, white_label: bool,
             "today": _month_label(now_utc()), "brand": {"primary": branding["brand_color"]}}
 
 
-def content_key(template: DocumentTemplate, branding: dict, referral_url: str) -> str:
+def content_key(template: MaterialTemplate, branding: dict, referral_url: str) -> str:
     """SHA-256 hex of everything that shapes a material's PDF: renderer and template
     version, template content, branding values, logo hash and referral link. (The
     month printed as ``today`` is not part of it: a stored file stays valid.)"""
@@ -300,7 +300,7 @@ def _tier_rank(key: str) -> int:
     return tier.min_deals if tier is not None else 10**9
 
 
-def required_tier_key(template: DocumentTemplate) -> str:
+def required_tier_key(template: MaterialTemplate) -> str:
     """The tier a template needs: its own setting, raised to performer for white-label."""
     key = template.min_tier_key or "starter"
     if template.white_label and _tier_rank(key) < _tier_rank(WHITE_LABEL_TIER):
@@ -308,16 +308,16 @@ def required_tier_key(template: DocumentTemplate) -> str:
     return key
 
 
-def tier_allows(partner: Partner, template: DocumentTemplate) -> bool:
+def tier_allows(partner: Partner, template: MaterialTemplate) -> bool:
     """True when the partner's effective tier reaches the template's required tier."""
     return standing(partner).tier.min_deals >= _tier_rank(required_tier_key(template))
 
 
 def templates_for(partner: Partner) -> list[dict]:
     """Active templates for the materials page, in a stable order:
-    ``[{"template": DocumentTemplate, "allowed": bool, "tier": "Performer"}]``."""
-    rows = db.session.scalars(select(DocumentTemplate).where(DocumentTemplate.active)
-                              .order_by(DocumentTemplate.id))
+    ``[{"template": MaterialTemplate, "allowed": bool, "tier": "Performer"}]``."""
+    rows = db.session.scalars(select(MaterialTemplate).where(MaterialTemplate.active)
+                              .order_by(MaterialTemplate.id))
     out = []
     for t in rows:
         tier = tier_by_key(required_tier_key(t))
@@ -337,7 +337,7 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
     ``ValidationError`` (bad referral link).
     """
 
-    template = get_row(DocumentTemplate, template_id)
+    template = get_row(MaterialTemplate, template_id)
     if template is None or not template.active:
         raise NotFound("No such material.")
     if not tier_allows(partner, template):
@@ -405,7 +405,7 @@ def partner_renders(partner_id: int, limit: int = 50) -> list[MaterialRender]:
         .limit(limit)))
 
 
-def prepare_template_change(template: DocumentTemplate, created: bool, actor_id: int,
+def prepare_template_change(template: MaterialTemplate, created: bool, actor_id: int,
                             changed: bool) -> None:
     """Validate a template a staff form just filled in; on a content change bump its
     version and queue a preview render (sample branding) after commit.
@@ -445,11 +445,11 @@ def builtin_template_rows() -> list[dict]:
 def install_builtin_templates() -> int:
     """Insert the built-in templates whose key is missing (the migration ships them; this
     restores them on a database that lost them, e.g. in tests). Returns how many."""
-    have = set(db.session.scalars(select(DocumentTemplate.key)))
+    have = set(db.session.scalars(select(MaterialTemplate.key)))
     added = 0
     for row in builtin_template_rows():
         if row["key"] not in have:
-            db.session.add(DocumentTemplate(builtin=True, version=1, **row))
+            db.session.add(MaterialTemplate(builtin=True, version=1, **row))
             added += 1
     db.session.flush()
     return added
@@ -488,7 +488,7 @@ def record_render_failure(kind: str, obj_id: int, message: str, final: bool) -> 
             notify(row.requested_by_id, "material", f"{row.template.name} could not be made",
                    message, "/partner/materials")
     elif kind == "preview":
-        t = db.session.get(DocumentTemplate, obj_id)
+        t = db.session.get(MaterialTemplate, obj_id)
         if t is not None and final:
             t.preview_status, t.preview_error = "failed", message
             if t.updated_by_id:
@@ -547,7 +547,7 @@ def render_material(render_id: int) -> str:
 def render_preview(template_id: int) -> str:
     """Render a template with sample branding (:data:`core.content.materials.SAMPLE_BRANDING`)
     to ``STORAGE_DIR/previews/template-<id>-v<version>.pdf`` for staff to check."""
-    t = db.session.get(DocumentTemplate, template_id)
+    t = db.session.get(MaterialTemplate, template_id)
     if t is None:
         return ""
     storage = current_app.config["STORAGE_DIR"]

@@ -10,18 +10,18 @@ from core.base.extensions import db
 from core.base.timeutil import UTCDateTime, now_utc
 
 
-class Asset(db.Model):
+class Resource(db.Model):
     """One uploaded file (PDF, PNG, JPEG, MP4 or HTML template) with its catalogue data.
 
     The file lives at ``STORAGE_DIR/assets/<stored_name>``; ``stored_name`` is made by the
     server (random hex + the kind's extension), ``original_name`` is only ever displayed.
     """
 
-    __tablename__ = "assets"
+    __tablename__ = "resources"
     __table_args__ = (
         CheckConstraint("download_count >= 0", name="download_count"),
         CheckConstraint("size_bytes >= 0", name="size_bytes"),
-        Index("ix_assets_active_category", "active", "category"),
+        Index("ix_resources_active_category", "active", "category"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,11 +60,11 @@ RENDER_STATUSES = ("pending", "rendering", "ready", "failed")
 
 
 
-class DocumentTemplate(db.Model):
+class MaterialTemplate(db.Model):
     """A co-branded material template uploaded by content staff: a Jinja HTML fragment
     with named slots and its CSS, rendered per partner by a worker."""
 
-    __tablename__ = "document_templates"
+    __tablename__ = "material_templates"
     __table_args__ = (CheckConstraint("version >= 1", name="version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,7 +136,7 @@ class MaterialRender(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
-    template_id: Mapped[int] = mapped_column(ForeignKey("document_templates.id"))
+    template_id: Mapped[int] = mapped_column(ForeignKey("material_templates.id"))
     template_version: Mapped[int]
     #: SHA-256 over template version and content, branding, logo and referral link.
     content_key: Mapped[str] = mapped_column(String(64))
@@ -155,7 +155,7 @@ class MaterialRender(db.Model):
     rendered_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner")
-    template = relationship("DocumentTemplate")
+    template = relationship("MaterialTemplate")
 
 
 

@@ -1,5 +1,5 @@
-"""Marketing assets: upload rules for content staff, tier locking and counted downloads
-for partners (issue 4 "Assets", issue 5 "/partner/resources").
+"""Marketing resources: upload rules for content staff, tier locking and counted downloads
+for partners (issue 4 "Resources", issue 5 "/partner/resources").
 
 Upload rules
 ------------
@@ -33,7 +33,7 @@ from core.base.audit import audit
 from core.base.errors import Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.timeutil import now_utc
-from core.content.models import Asset
+from core.content.models import Resource
 from core.program.models import Partner
 from core.program.tiers import all_tiers, standing, tier_by_key
 
@@ -60,6 +60,7 @@ MAX_BYTES = 50 * 1024 * 1024
 #: Largest image, in pixels (width × height), read from the header before decoding.
 MAX_PIXELS = 40_000_000
 #: Folder under ``STORAGE_DIR``.
+#: The folder under ``STORAGE_DIR`` (it keeps the name files were first stored under).
 FOLDER = "assets"
 
 _ALLOWED_TEXT = "PDF, PNG, JPEG, MP4 or HTML template (.pdf, .png, .jpg, .jpeg, .mp4, .html)"
@@ -211,23 +212,23 @@ def _display_name(filename) -> str:
     return _CONTROL.sub("", name)[:255]
 
 
-def file_path(storage_dir: str, asset: Asset) -> str:
-    """Where an asset's file is on disk. Raises ``NotFound`` for a stored name that is not
+def file_path(storage_dir: str, resource: Resource) -> str:
+    """Where an resource's file is on disk. Raises ``NotFound`` for a stored name that is not
     one the server makes (so a tampered row can never point outside the folder)."""
-    if not _STORED_NAME.fullmatch(asset.stored_name or ""):
+    if not _STORED_NAME.fullmatch(resource.stored_name or ""):
         raise NotFound("No such resource.")
-    return os.path.join(storage_dir, FOLDER, asset.stored_name)
+    return os.path.join(storage_dir, FOLDER, resource.stored_name)
 
 
-def upload_asset(actor_id: int, storage_dir: str, *, title, category, tier_key, co_brandable,
-                 description, filename, data) -> Asset:
-    """Content staff upload a marketing asset.
+def upload_resource(actor_id: int, storage_dir: str, *, title, category, tier_key, co_brandable,
+                 description, filename, data) -> Resource:
+    """Content staff upload a marketing resource.
 
     Args: ``actor_id`` the staff user; ``storage_dir`` (``STORAGE_DIR``); ``title`` (1–160
     chars, one line); ``category`` (a :data:`CATEGORIES` key); ``tier_key`` (a tier's
     key); ``co_brandable`` (bool); ``description`` (0–1000 chars); ``filename`` (the
     uploader's name, display only); ``data`` (bytes, see :func:`check_file`).
-    Returns the new ``Asset`` (flushed, audited, not committed). The file is written
+    Returns the new ``Resource`` (flushed, audited, not committed). The file is written
     atomically under ``storage_dir/assets/``; if the row cannot be flushed the file is
     removed again. Raises ``ValidationError``, before anything is written.
     """
@@ -239,67 +240,67 @@ def upload_asset(actor_id: int, storage_dir: str, *, title, category, tier_key, 
     name = secrets.token_hex(16) + KINDS[kind][2]
     path = os.path.join(storage_dir, FOLDER, name)
     write_atomically(path, stored)
-    asset = Asset(title=title, category=category, description=description,
+    resource = Resource(title=title, category=category, description=description,
                   min_tier_key=tier_key, co_brandable=bool(co_brandable), file_kind=kind,
                   size_bytes=len(stored), sha256=hashlib.sha256(stored).hexdigest(),
                   original_name=_display_name(filename), stored_name=name,
                   uploaded_by_id=actor_id)
     try:
-        db.session.add(asset)
+        db.session.add(resource)
         db.session.flush()
     except Exception:
         os.remove(path)
         raise
-    audit(actor_id, "asset.upload", "asset", asset.id, None,
+    audit(actor_id, "resource.upload", "resource", resource.id, None,
           {"title": title, "category": category, "tier": tier_key,
-           "co_brandable": asset.co_brandable, "kind": kind, "size_bytes": len(stored),
-           "original_name": asset.original_name, "stored_name": name})
-    return asset
+           "co_brandable": resource.co_brandable, "kind": kind, "size_bytes": len(stored),
+           "original_name": resource.original_name, "stored_name": name})
+    return resource
 
 
 #: Fields staff may change after upload (the file itself is replaced by a new upload).
 EDITABLE = ("title", "category", "min_tier_key", "co_brandable", "description", "active")
 
 
-def update_asset(asset_id, actor_id: int, changes: dict) -> Asset:
-    """Change an asset's catalogue data (:data:`EDITABLE` keys only) and audit the change.
+def update_resource(resource_id, actor_id: int, changes: dict) -> Resource:
+    """Change an resource's catalogue data (:data:`EDITABLE` keys only) and audit the change.
 
     Raises ``NotFound`` or ``ValidationError`` (unknown key or a value the upload rules
     refuse)."""
-    asset = get_row(Asset, asset_id)
-    if asset is None:
-        raise NotFound("No such asset.")
+    resource = get_row(Resource, resource_id)
+    if resource is None:
+        raise NotFound("No such resource.")
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ValidationError(f"These fields cannot be changed: {', '.join(unknown)}.")
-    merged = {k: getattr(asset, k) for k in EDITABLE} | changes
+    merged = {k: getattr(resource, k) for k in EDITABLE} | changes
     title, category, tier_key, description = _check_meta(
         merged["title"], merged["category"], merged["min_tier_key"], merged["description"])
     new = {"title": title, "category": category, "min_tier_key": tier_key,
            "description": description, "co_brandable": bool(merged["co_brandable"]),
            "active": bool(merged["active"])}
-    before = {k: getattr(asset, k) for k in new if getattr(asset, k) != new[k]}
+    before = {k: getattr(resource, k) for k in new if getattr(resource, k) != new[k]}
     if not before:
-        return asset
+        return resource
     for k in before:
-        setattr(asset, k, new[k])
-    asset.updated_at = now_utc()
-    action = "asset.update"
+        setattr(resource, k, new[k])
+    resource.updated_at = now_utc()
+    action = "resource.update"
     if "active" in before:
-        action = "asset.reactivate" if asset.active else "asset.deactivate"
-    audit(actor_id, action, "asset", asset.id, before, {k: new[k] for k in before})
-    return asset
+        action = "resource.reactivate" if resource.active else "resource.deactivate"
+    audit(actor_id, action, "resource", resource.id, before, {k: new[k] for k in before})
+    return resource
 
 
-def set_active(asset_ids, actor_id: int, active: bool) -> int:
-    """Deactivate (or reactivate) assets; returns how many changed. Each change audited."""
+def set_active(resource_ids, actor_id: int, active: bool) -> int:
+    """Deactivate (or reactivate) resources; returns how many changed. Each change audited."""
     changed = 0
-    for aid in asset_ids:
-        asset = get_row(Asset, aid)
-        if asset is None:
-            raise NotFound(f"No asset #{aid}.")
-        if asset.active != active:
-            update_asset(asset.id, actor_id, {"active": active})
+    for aid in resource_ids:
+        resource = get_row(Resource, aid)
+        if resource is None:
+            raise NotFound(f"No resource #{aid}.")
+        if resource.active != active:
+            update_resource(resource.id, actor_id, {"active": active})
             changed += 1
     return changed
 
@@ -311,57 +312,57 @@ def _ranks() -> dict[str, tuple[int, str]]:
     return {t.key: (t.min_deals, t.name) for t in all_tiers()}
 
 
-def _unlocked(partner_rank: int, asset: Asset, ranks: dict) -> bool:
-    need = ranks.get(asset.min_tier_key)
+def _unlocked(partner_rank: int, resource: Resource, ranks: dict) -> bool:
+    need = ranks.get(resource.min_tier_key)
     return need is not None and partner_rank >= need[0]
 
 
 def resources_for(partner: Partner) -> list[dict]:
-    """Active assets for the resources page, by category (the :data:`CATEGORIES` order),
-    newest first within one: ``[{"key", "label", "items": [{"asset", "unlocked",
-    "tier"}]}]`` with only categories that have assets. ``tier`` is the name of the tier
-    that unlocks the asset."""
+    """Active resources for the resources page, by category (the :data:`CATEGORIES` order),
+    newest first within one: ``[{"key", "label", "items": [{"resource", "unlocked",
+    "tier"}]}]`` with only categories that have resources. ``tier`` is the name of the tier
+    that unlocks the resource."""
     ranks = _ranks()
     rank = standing(partner).tier.min_deals
-    rows = db.session.scalars(select(Asset).where(Asset.active)
-                              .order_by(Asset.created_at.desc(), Asset.id.desc()))
+    rows = db.session.scalars(select(Resource).where(Resource.active)
+                              .order_by(Resource.created_at.desc(), Resource.id.desc()))
     groups = {key: [] for key in CATEGORIES}
     for a in rows:
         groups.setdefault(a.category, []).append({
-            "asset": a, "unlocked": _unlocked(rank, a, ranks),
+            "resource": a, "unlocked": _unlocked(rank, a, ranks),
             "tier": ranks.get(a.min_tier_key, (0, a.min_tier_key))[1]})
     return [{"key": k, "label": CATEGORIES.get(k, k.title()), "items": items}
             for k, items in groups.items() if items]
 
 
-def asset_for_download(partner: Partner, asset_id) -> Asset:
-    """The asset a partner asks to download, if they may.
+def resource_for_download(partner: Partner, resource_id) -> Resource:
+    """The resource a partner asks to download, if they may.
 
     Raises ``NotFound`` (unknown or inactive: the same answer for both) or ``Forbidden``
-    (the partner's effective tier is below the asset's; the message names the tier)."""
-    asset = get_row(Asset, asset_id)
-    if asset is None or not asset.active:
+    (the partner's effective tier is below the resource's; the message names the tier)."""
+    resource = get_row(Resource, resource_id)
+    if resource is None or not resource.active:
         raise NotFound("No such resource.")
     ranks = _ranks()
-    if not _unlocked(standing(partner).tier.min_deals, asset, ranks):
-        name = ranks.get(asset.min_tier_key, (0, "a higher"))[1]
-        raise Forbidden(f"“{asset.title}” unlocks at {name} tier.", code="tier_locked")
-    return asset
+    if not _unlocked(standing(partner).tier.min_deals, resource, ranks):
+        name = ranks.get(resource.min_tier_key, (0, "a higher"))[1]
+        raise Forbidden(f"“{resource.title}” unlocks at {name} tier.", code="tier_locked")
+    return resource
 
 
-def count_download(asset: Asset) -> None:
-    """Add one to the asset's download count in the database (one atomic UPDATE, so
+def count_download(resource: Resource) -> None:
+    """Add one to the resource's download count in the database (one atomic UPDATE, so
     concurrent downloads are all counted)."""
-    db.session.execute(update(Asset).where(Asset.id == asset.id)
-                       .values(download_count=Asset.download_count + 1))
+    db.session.execute(update(Resource).where(Resource.id == resource.id)
+                       .values(download_count=Resource.download_count + 1))
 
 
-def download_name(asset: Asset) -> str:
+def download_name(resource: Resource) -> str:
     """The file name offered to the browser: the title made safe, with the kind's
     extension (never the stored or the uploaded name as is)."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", asset.title).strip("-.")[:80] or "resource"
-    return base + KINDS[asset.file_kind][2]
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", resource.title).strip("-.")[:80] or "resource"
+    return base + KINDS[resource.file_kind][2]
 
 
-def mime_type(asset: Asset) -> str:
-    return KINDS[asset.file_kind][3]
+def mime_type(resource: Resource) -> str:
+    return KINDS[resource.file_kind][3]

@@ -31,7 +31,7 @@ class Resource(Shape):
     @classmethod
     def of(cls, item: dict, download_url: str | None) -> "Resource":
         """One ``core.content.resources.resources_for`` item, with its download link."""
-        a = item["asset"]
+        a = item["resource"]
         return cls(id=a.id, title=a.title, category=a.category, description=a.description,
                    min_tier=a.min_tier_key, unlocks_at=item["tier"], unlocked=item["unlocked"],
                    co_brandable=a.co_brandable, file_kind=a.file_kind,

@@ -1,4 +1,4 @@
-"""Marketing assets (issue 4 "Assets", issue 5 "/partner/resources"): the upload rules,
+"""Marketing resources (issue 4 "Resources", issue 5 "/partner/resources"): the upload rules,
 the back-office screen by role, tier locking and counted downloads for partners, the API
 as documented, and hostile titles shown as text."""
 
@@ -25,8 +25,8 @@ from test_story import admin_action
 from core.base.errors import ValidationError
 from core.base.extensions import db
 from core.base.models import AuditLog
-from core.content import resources as assets
-from core.content.models import Asset
+from core.content import resources
+from core.content.models import Resource
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -89,22 +89,22 @@ ALLOWED = [("brochure.pdf", pdf_bytes, "pdf"), ("post.png", lambda: image_bytes(
 
 
 def asset_files(app) -> set[str]:
-    folder = os.path.join(app.config["STORAGE_DIR"], assets.FOLDER)
+    folder = os.path.join(app.config["STORAGE_DIR"], resources.FOLDER)
     return set(os.listdir(folder)) if os.path.isdir(folder) else set()
 
 
 def upload(title="Service overview", category="brochure", tier="starter", filename="a.pdf",
-           data=None, co_brandable=False, description="") -> Asset:
+           data=None, co_brandable=False, description="") -> Resource:
     """Upload through core as the factory admin (in an app context) and commit."""
     from flask import current_app
 
-    asset = assets.upload_asset(
+    resource = resources.upload_resource(
         make_staff_once().id, current_app.config["STORAGE_DIR"], title=title,
         category=category, tier_key=tier, co_brandable=co_brandable,
         description=description, filename=filename,
         data=pdf_bytes() if data is None else data)
     db.session.commit()
-    return asset
+    return resource
 
 
 # --- the upload rules (core) ----------------------------------------------------------
@@ -112,20 +112,20 @@ def upload(title="Service overview", category="brochure", tier="starter", filena
 @pytest.mark.parametrize(("filename", "make", "kind"), ALLOWED)
 def test_each_allowed_type_is_stored_under_a_server_name(app, ctx, filename, make, kind):
     """PDF, PNG, JPEG, MP4 and HTML templates are accepted; the file lands under
-    STORAGE_DIR/assets/ with a random name and the kind's extension, the upload is
+    STORAGE_DIR/resources/ with a random name and the kind's extension, the upload is
     audited, and the uploader's name is kept for display only."""
     before = asset_files(app)
     a = upload(title=f"A {kind}", filename=filename, data=make())
     assert a.file_kind == kind
     assert a.original_name == filename
     assert a.stored_name != filename and len(a.stored_name.split(".")[0]) == 32
-    assert a.stored_name.endswith(assets.KINDS[kind][2])
+    assert a.stored_name.endswith(resources.KINDS[kind][2])
     assert asset_files(app) - before == {a.stored_name}
-    with open(assets.file_path(app.config["STORAGE_DIR"], a), "rb") as f:
+    with open(resources.file_path(app.config["STORAGE_DIR"], a), "rb") as f:
         stored = f.read()
-    assert len(stored) == a.size_bytes and assets.sniff(stored) == kind
-    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.upload"))
-    assert row.object_type == "asset" and row.object_id == a.id
+    assert len(stored) == a.size_bytes and resources.sniff(stored) == kind
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "resource.upload"))
+    assert row.object_type == "resource" and row.object_id == a.id
     assert kind in row.after and filename in row.after
 
 
@@ -133,11 +133,11 @@ def test_images_are_re_encoded_without_metadata(ctx):
     """A JPEG with EXIF (camera, software) comes out as a fresh JPEG without it."""
     raw = image_bytes("JPEG", exif=True)
     assert b"SecretCam" in raw
-    kind, stored = assets.check_file("p.jpg", raw)
+    kind, stored = resources.check_file("p.jpg", raw)
     assert kind == "jpeg" and stored != raw
     assert b"SecretCam" not in stored and b"Leaky Editor" not in stored
     assert Image.open(io.BytesIO(stored)).size == (40, 30)
-    kind, stored = assets.check_file("p.png", image_bytes("PNG"))
+    kind, stored = resources.check_file("p.png", image_bytes("PNG"))
     assert kind == "png" and Image.open(io.BytesIO(stored)).format == "PNG"
 
 
@@ -161,7 +161,7 @@ def test_refused_files(ctx, filename, data, message):
     """Wrong extension for the content, renamed executables, other types, NUL or
     non-UTF-8 "HTML", empty and damaged files: a clear ValidationError."""
     with pytest.raises(ValidationError, match=message):
-        assets.check_file(filename, data)
+        resources.check_file(filename, data)
 
 
 def test_oversize_is_refused_by_the_setting(app, ctx, monkeypatch):
@@ -173,7 +173,7 @@ def test_oversize_is_refused_by_the_setting(app, ctx, monkeypatch):
     with pytest.raises(ValidationError, match="larger than 1,024 bytes"):
         upload(data=data)
     assert asset_files(app) == before
-    assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
 
 
 @pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (8_000, 8_000)])
@@ -187,7 +187,7 @@ def test_pixel_bombs_are_refused_before_decoding(ctx, monkeypatch, width, height
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     with pytest.raises(ValidationError, match="pixels"):
-        assets.check_file("bomb.png", png_header(width, height))
+        resources.check_file("bomb.png", png_header(width, height))
 
 
 def test_catalogue_data_is_checked(ctx):
@@ -199,7 +199,7 @@ def test_catalogue_data_is_checked(ctx):
         with pytest.raises(ValidationError, match=message):
             upload(**kwargs)
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
 
 
 def test_downloads_are_counted_atomically(app, ctx):
@@ -210,46 +210,46 @@ def test_downloads_are_counted_atomically(app, ctx):
     db.session.remove()
     from sqlalchemy.orm import Session
 
-    first = db.session.get(Asset, aid)
+    first = db.session.get(Resource, aid)
     with Session(db.engine) as other:
-        second = other.get(Asset, aid)
+        second = other.get(Resource, aid)
         assert first.download_count == second.download_count == 0
         db.session.commit()  # end the first session's read before the other writes (SQLite)
-        first = db.session.get(Asset, aid)
-        assets.count_download(second)
+        first = db.session.get(Resource, aid)
+        resources.count_download(second)
         other.commit()
-    assets.count_download(first)
+    resources.count_download(first)
     db.session.commit()
     db.session.expire_all()
-    assert db.session.get(Asset, aid).download_count == 2
+    assert db.session.get(Resource, aid).download_count == 2
 
 
 def test_changes_are_audited(ctx):
     """Editing catalogue data and deactivating write audit rows with before/after."""
     a = upload()
     staff = make_staff_once()
-    assets.update_asset(a.id, staff.id, {"title": "New title", "min_tier_key": "active"})
-    assets.set_active([a.id], staff.id, False)
+    resources.update_resource(a.id, staff.id, {"title": "New title", "min_tier_key": "active"})
+    resources.set_active([a.id], staff.id, False)
     db.session.commit()
     rows = db.session.execute(select(AuditLog.action, AuditLog.before, AuditLog.after)
-                              .where(AuditLog.object_type == "asset")
+                              .where(AuditLog.object_type == "resource")
                               .order_by(AuditLog.id)).all()
-    assert [r.action for r in rows] == ["asset.upload", "asset.update", "asset.deactivate"]
+    assert [r.action for r in rows] == ["resource.upload", "resource.update", "resource.deactivate"]
     assert "Service overview" in rows[1].before and "New title" in rows[1].after
     with pytest.raises(ValidationError, match="cannot be changed"):
-        assets.update_asset(a.id, staff.id, {"stored_name": "../../etc/passwd"})
+        resources.update_resource(a.id, staff.id, {"stored_name": "../../etc/passwd"})
 
 
 # --- back office -----------------------------------------------------------------------
 
 def admin_upload(client, filename, data, **fields):
-    page = client.get("/admin/assets/upload")
+    page = client.get("/admin/resources/upload")
     assert page.status_code == 200
     form = {"title": "Service overview", "category": "brochure", "min_tier_key": "starter",
             "description": "For first meetings", "csrf_token": csrf_from(
                 page.get_data(as_text=True)), "file": (io.BytesIO(data), filename)}
     form.update(fields)
-    return client.post("/admin/assets/upload", data=form, content_type="multipart/form-data")
+    return client.post("/admin/resources/upload", data=form, content_type="multipart/form-data")
 
 
 @pytest.fixture
@@ -267,27 +267,27 @@ def test_content_staff_upload_list_and_deactivate(app, content):
     assert resp.status_code == 302, resp.get_data(as_text=True)
     html = content.get(resp.headers["Location"]).get_data(as_text=True)
     assert "Uploaded “Service overview” (PDF)." in html
-    assert "Service overview" in html and "Upload asset" in html
+    assert "Service overview" in html and "Upload resource" in html
     with app.app_context():
-        a = db.session.scalar(select(Asset))
+        a = db.session.scalar(select(Resource))
         assert (a.title, a.category, a.min_tier_key, a.co_brandable, a.file_kind) == (
             "Service overview", "brochure", "starter", True, "pdf")
         aid = a.id
     assert "Service overview" in content.get(
-        "/admin/assets/?flt1_category_equals=brochure").get_data(as_text=True)
+        "/admin/resources/?flt1_category_equals=brochure").get_data(as_text=True)
     assert "Service overview" not in content.get(
-        "/admin/assets/?flt1_category_equals=video").get_data(as_text=True)
+        "/admin/resources/?flt1_category_equals=video").get_data(as_text=True)
     assert "Service overview" not in content.get(
-        "/admin/assets/?flt1_tier_needed_equals=elite").get_data(as_text=True)
-    assert content.get(f"/admin/assets/details/?id={aid}").status_code == 200
+        "/admin/resources/?flt1_tier_needed_equals=elite").get_data(as_text=True)
+    assert content.get(f"/admin/resources/details/?id={aid}").status_code == 200
 
-    resp = admin_action(content, "assets", "deactivate", [aid])
+    resp = admin_action(content, "resources", "deactivate", [aid])
     assert resp.status_code == 302
-    assert "Deactivated 1 asset(s)." in content.get("/admin/assets/").get_data(as_text=True)
+    assert "Deactivated 1 resource(s)." in content.get("/admin/resources/").get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(Asset, aid).active is False
+        assert db.session.get(Resource, aid).active is False
         assert db.session.scalar(select(AuditLog.actor_id).where(
-            AuditLog.action == "asset.deactivate")) is not None
+            AuditLog.action == "resource.deactivate")) is not None
 
 
 @pytest.mark.parametrize(("filename", "data", "message"), [
@@ -302,57 +302,57 @@ def test_admin_refusals_are_flashed_and_store_nothing(app, content, filename, da
     resp = admin_upload(content, filename, data)
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert message in html and 'id="asset-upload"' in html
+    assert message in html and 'id="resource-upload"' in html
     assert asset_files(app) == before
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.object_type == "asset")) == 0
+            AuditLog.object_type == "resource")) == 0
 
 
 def test_admin_oversize_and_missing_file(app, content, monkeypatch):
     monkeypatch.setitem(app.config, "ASSET_MAX_BYTES", 2048)
     resp = admin_upload(content, "big.pdf", pdf_bytes() + b"x" * 4096)
     assert resp.status_code == 422 and "larger than 2,048 bytes" in resp.get_data(as_text=True)
-    page = content.get("/admin/assets/upload")
-    resp = content.post("/admin/assets/upload", data={
+    page = content.get("/admin/resources/upload")
+    resp = content.post("/admin/resources/upload", data={
         "title": "No file", "category": "brochure", "min_tier_key": "starter",
         "csrf_token": csrf_from(page.get_data(as_text=True))})
     assert resp.status_code == 422 and "Choose a file" in resp.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
 
 
 def test_upload_needs_csrf(app, content):
-    resp = content.post("/admin/assets/upload", data={
+    resp = content.post("/admin/resources/upload", data={
         "title": "x", "category": "brochure", "min_tier_key": "starter",
         "file": (io.BytesIO(pdf_bytes()), "a.pdf")}, content_type="multipart/form-data")
     assert resp.status_code in (400, 422)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Asset)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
 
 
 @pytest.mark.parametrize("role", ["finance", "support"])
 def test_other_roles_are_refused_the_assets_screen(app, client, role):
-    """Finance and support get no Assets menu entry and 403 on every assets URL."""
+    """Finance and support get no Resources menu entry and 403 on every resources URL."""
     with app.app_context():
         make_staff(f"{role}@example.com", (role,))
         aid = upload().id
     assert login(client, f"{role}@example.com").status_code == 302
-    assert "/admin/assets/" not in client.get("/admin/").get_data(as_text=True)
-    for url in ("/admin/assets/", "/admin/assets/upload", f"/admin/assets/details/?id={aid}",
-                f"/admin/assets/{aid}/edit"):
+    assert "/admin/resources/" not in client.get("/admin/").get_data(as_text=True)
+    for url in ("/admin/resources/", "/admin/resources/upload", f"/admin/resources/details/?id={aid}",
+                f"/admin/resources/{aid}/edit"):
         assert client.get(url).status_code == 403, url
     token = csrf_from(client.get("/admin/reauth/").get_data(as_text=True))
-    assert client.post("/admin/assets/upload", data={
+    assert client.post("/admin/resources/upload", data={
         "csrf_token": token, "title": "x", "category": "brochure", "min_tier_key": "starter",
         "file": (io.BytesIO(pdf_bytes()), "a.pdf")},
         content_type="multipart/form-data").status_code == 403
-    assert client.post("/admin/assets/action/", data={
+    assert client.post("/admin/resources/action/", data={
         "csrf_token": token, "action": "deactivate", "rowid": [str(aid)]}).status_code == 403
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Asset)) == 1
-        assert db.session.get(Asset, aid).active is True
+        assert db.session.scalar(select(func.count()).select_from(Resource)) == 1
+        assert db.session.get(Resource, aid).active is True
 
 
 @pytest.mark.parametrize("role", ["content", "admin"])
@@ -360,8 +360,8 @@ def test_content_and_admin_see_the_assets_menu(app, client, role):
     with app.app_context():
         make_staff(f"{role}@example.com", (role,))
     assert login(client, f"{role}@example.com").status_code == 302
-    assert "/admin/assets/" in client.get("/admin/").get_data(as_text=True)
-    assert client.get("/admin/assets/").status_code == 200
+    assert "/admin/resources/" in client.get("/admin/").get_data(as_text=True)
+    assert client.get("/admin/resources/").status_code == 200
 
 
 def test_hostile_title_is_escaped_in_admin_and_portal(app, client):
@@ -371,7 +371,7 @@ def test_hostile_title_is_escaped_in_admin_and_portal(app, client):
         make_partner("Sarah Thompson", email="sarah@example.com")
         upload(title=XSS, description=XSS, filename=f"{XSS}.pdf")
     assert login(client, "content@example.com").status_code == 302
-    for url in ("/admin/assets/", "/admin/assets/details/?id=1"):
+    for url in ("/admin/resources/", "/admin/resources/details/?id=1"):
         html = client.get(url).get_data(as_text=True)
         assert XSS not in html and XSS_ESCAPED in html, url
     client.get("/logout")
@@ -388,7 +388,7 @@ def test_hostile_title_is_escaped_in_admin_and_portal(app, client):
 
 @pytest.fixture
 def library(app):
-    """A starter partner (Sarah), and assets: a starter PDF (co-brandable), an Active PNG,
+    """A starter partner (Sarah), and resources: a starter PDF (co-brandable), an Active PNG,
     an Elite MP4 and an inactive starter PDF."""
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
@@ -400,20 +400,20 @@ def library(app):
                           filename="v.mp4", data=mp4_bytes()).id,
             "old": upload(title="Old brochure").id,
         }
-        assets.set_active([ids["old"]], make_staff_once().id, False)
+        resources.set_active([ids["old"]], make_staff_once().id, False)
         db.session.commit()
         return ids
 
 
 def count(app, aid) -> int:
     with app.app_context():
-        n = db.session.get(Asset, aid).download_count
+        n = db.session.get(Resource, aid).download_count
         db.session.remove()
         return n
 
 
 def test_resources_page_by_category_with_locks(app, client, library):
-    """Active assets by category; ones above the partner's tier show the tier that
+    """Active resources by category; ones above the partner's tier show the tier that
     unlocks them and no download link; inactive ones are not listed; co-brandable ones
     link to the materials page."""
     login(client, "sarah@example.com")
@@ -454,7 +454,7 @@ def test_locked_unknown_and_inactive(app, client, library):
 
 
 def test_effective_tier_unlocks(app, client, library):
-    """A staff tier override to Active unlocks Active assets (effective tier counts), and
+    """A staff tier override to Active unlocks Active resources (effective tier counts), and
     a partner who earned Active by deals sees them unlocked too; Elite stays locked."""
     from core.program.models import Partner
     from core.program.tiers import set_override
@@ -508,7 +508,7 @@ def test_api_resources_match_the_document(app, client, library):
     url = items["Service overview"]["download_url"]
     assert url == f"/api/partner/resources/{library['pdf']}/download"
 
-    path = "/api/partner/resources/{asset_id}/download"
+    path = "/api/partner/resources/{resource_id}/download"
     ok = client.get(url, headers=h)
     assert ok.status_code == 200 and ok.data == stored_pdf()
     assert ok.headers["X-Content-Type-Options"] == "nosniff"
@@ -545,8 +545,8 @@ def test_content_staff_edit_catalogue_data(app, content):
     left empty is refused with a message and nothing changes; the file stays."""
     with app.app_context():
         aid = upload(title="Deck", filename="deck.pdf").id
-    url = f"/admin/assets/{aid}/edit"
-    assert f'href="{url}"' in content.get("/admin/assets/").get_data(as_text=True)
+    url = f"/admin/resources/{aid}/edit"
+    assert f'href="{url}"' in content.get("/admin/resources/").get_data(as_text=True)
     page = content.get(url)
     assert page.status_code == 200 and 'value="Deck"' in page.get_data(as_text=True)
     token = csrf_from(page.get_data(as_text=True))
@@ -554,26 +554,26 @@ def test_content_staff_edit_catalogue_data(app, content):
                                    "category": "presentation", "min_tier_key": "active",
                                    "description": "New", "co_brandable": "y"})
     assert resp.status_code == 302
-    assert "Asset saved." in content.get("/admin/assets/").get_data(as_text=True)
+    assert "Resource saved." in content.get("/admin/resources/").get_data(as_text=True)
     resp = content.post(url, data={"csrf_token": token, "title": "", "category": "other",
                                    "min_tier_key": "starter"})
     assert resp.status_code == 422 and "Title: This field is required." in resp.get_data(
         as_text=True)
-    assert content.get("/admin/assets/999/edit").status_code == 404
+    assert content.get("/admin/resources/999/edit").status_code == 404
     with app.app_context():
-        a = db.session.get(Asset, aid)
+        a = db.session.get(Resource, aid)
         assert (a.title, a.category, a.min_tier_key, a.co_brandable, a.original_name) == (
             "Sales deck 2027", "presentation", "active", True, "deck.pdf")
-        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "asset.update"))
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "resource.update"))
         assert '"title": "Deck"' in row.before and '"min_tier_key": "active"' in row.after
 
 
-@pytest.mark.parametrize(("url", "email"), [("/admin/assets/", "content@example.com"),
+@pytest.mark.parametrize(("url", "email"), [("/admin/resources/", "content@example.com"),
                                             ("/partner/resources", "sarah@example.com"),
                                             ("/api/partner/resources", None)])
 def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
-    """The Assets list, the resources page and the API list cost the same number of
-    queries with 2 assets or with 10 (uploader names loaded with the rows)."""
+    """The Resources list, the resources page and the API list cost the same number of
+    queries with 2 resources or with 10 (uploader names loaded with the rows)."""
     from test_admin_queries import count_queries
 
     with app.app_context():
@@ -592,8 +592,8 @@ def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
         from flask import current_app
 
         for i in range(8):
-            assets.upload_asset(other.id, current_app.config["STORAGE_DIR"], title=f"B{i}",
-                                category=list(assets.CATEGORIES)[i % 7], tier_key="active",
+            resources.upload_resource(other.id, current_app.config["STORAGE_DIR"], title=f"B{i}",
+                                category=list(resources.CATEGORIES)[i % 7], tier_key="active",
                                 co_brandable=bool(i % 2), description="", filename="b.png",
                                 data=image_bytes("PNG"))
         db.session.commit()
@@ -652,16 +652,16 @@ def assert_inert(data: bytes) -> None:
 
 
 def test_uploaded_pdfs_are_stored_without_active_content(app, ctx):
-    """An asset PDF carrying JavaScript, actions, a form and an embedded file is stored
+    """An resource PDF carrying JavaScript, actions, a form and an embedded file is stored
     (and downloaded) rewritten without them; a password-protected or unreadable PDF is
     refused with a sentence and nothing is stored."""
     import pikepdf
 
     data = active_pdf()
     assert b"/JavaScript" in data and b"MZ evil" in data  # the attack is really in it
-    asset = upload(filename="offer.pdf", data=data)
+    resource = upload(filename="offer.pdf", data=data)
     db.session.commit()
-    with open(assets.file_path(app.config["STORAGE_DIR"], asset), "rb") as f:
+    with open(resources.file_path(app.config["STORAGE_DIR"], resource), "rb") as f:
         assert_inert(f.read())
     locked = io.BytesIO()
     with pikepdf.open(io.BytesIO(pdf_bytes())) as pdf:

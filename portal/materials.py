@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length
 
 from core.base.errors import NotFound
 from core.content import branding
-from core.content import materials as documents
+from core.content import materials as material_rules
 from portal import bp
 from portal.forms import EmptyForm
 from portal.views import _commit_or_flash, partner_page
@@ -57,9 +57,9 @@ def _render_json(row) -> dict:
 def materials():
     """Marketing materials: templates for the partner's tier, their renders, branding."""
     return render_template("portal/materials.html",
-                           templates=documents.templates_for(g.partner),
-                           renders=documents.partner_renders(g.partner.id),
-                           brand=documents.branding_values(g.partner),
+                           templates=material_rules.templates_for(g.partner),
+                           renders=material_rules.partner_renders(g.partner.id),
+                           brand=material_rules.branding_values(g.partner),
                            has_branding=branding.get_branding(g.partner.id) is not None,
                            form=EmptyForm())
 
@@ -70,7 +70,7 @@ def material_request(template_id: int):
     """Ask for a template rendered with the partner's branding (stored copy if unchanged)."""
     form = EmptyForm()
     if form.validate_on_submit():
-        result = _commit_or_flash(lambda: documents.request_material(
+        result = _commit_or_flash(lambda: material_rules.request_material(
             g.partner, current_user.id, template_id, _referral_url(),
             current_app.config["STORAGE_DIR"]))
         if result is not None:
@@ -86,14 +86,14 @@ def material_request(template_id: int):
 @login_required
 def material_status(render_id: int):
     """JSON status of one of the partner's renders (the materials page polls it)."""
-    return jsonify(_render_json(documents.get_render_for(current_user, render_id)))
+    return jsonify(_render_json(material_rules.get_render_for(current_user, render_id)))
 
 
 @bp.get("/partner/materials/renders/<int:render_id>/download")
 @login_required
 def material_download(render_id: int):
     """Download a rendered material: only the partner it was made for (404 otherwise)."""
-    row = documents.get_render_for(current_user, render_id)
+    row = material_rules.get_render_for(current_user, render_id)
     path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
     if row.status != "ready" or not os.path.isfile(path):
         raise NotFound("No such material.")
@@ -107,7 +107,7 @@ def material_download(render_id: int):
 @partner_page()
 def branding_page():
     """Set the display name, contact line, brand colour and logo used on materials."""
-    current = documents.branding_values(g.partner)
+    current = material_rules.branding_values(g.partner)
     form = BrandingForm(data={k: current[k] for k in ("display_name", "contact_line",
                                                       "brand_color")})
     if form.validate_on_submit():

@@ -1,4 +1,4 @@
-"""Back office for marketing assets (issue 4 "Assets"): content staff (and admins) upload
+"""Back office for marketing resources (issue 4 "Resources"): content staff (and admins) upload
 files with title, category, tier and co-brandable flag, see download counts, deactivate.
 
 Thin: the upload rules, the storage and the audit rows are in ``core.content.resources``."""
@@ -17,11 +17,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
-from admin.views.documents import TIER_CHOICES
+from admin.views.materials import TIER_CHOICES
 from core.base.errors import NotFound
 from core.base.extensions import get_row
-from core.content import resources as assets
-from core.content.models import Asset
+from core.content import resources
+from core.content.models import Resource
 from core.program.tiers import all_tiers
 
 ROLES = ("content",)
@@ -31,19 +31,19 @@ def _tier_choices() -> list[SelectChoice]:
     return [SelectChoice(t.key, t.name) for t in all_tiers()]
 
 
-class AssetEditForm(FlaskForm):
-    """An asset's catalogue data (the file itself is replaced by a new upload)."""
+class ResourceEditForm(FlaskForm):
+    """An resource's catalogue data (the file itself is replaced by a new upload)."""
 
     title = StringField("Title", validators=[DataRequired(), Length(max=160)])
     category = SelectField("Category",
-                           choices=[SelectChoice(k, v) for k, v in assets.CATEGORIES.items()])
+                           choices=[SelectChoice(k, v) for k, v in resources.CATEGORIES.items()])
     min_tier_key = SelectField("Lowest tier allowed")
     co_brandable = BooleanField("Co-brandable template (partners can request a co-branded "
                                 "version on their materials page)")
     description = TextAreaField("Description", validators=[Length(max=1000)])
 
 
-class AssetUploadForm(AssetEditForm):
+class ResourceUploadForm(ResourceEditForm):
     """One marketing file and its catalogue data."""
 
     file = FileField("File")
@@ -68,7 +68,7 @@ def _uploader(view, context, model, name) -> str:
 
 def _edit_link(view, context, model, name):
     return Markup('<a class="btn btn-sm btn-outline-primary" href="{}">Edit</a>').format(
-        url_for("assets.edit", asset_id=model.id))
+        url_for("resources.edit", resource_id=model.id))
 
 
 def _active(view, context, model, name):
@@ -77,12 +77,12 @@ def _active(view, context, model, name):
     return Markup('<span class="badge badge-secondary">inactive</span>')
 
 
-class AssetView(StaffModelView):
-    """Assets: list with download counts, filters by category and tier, upload, deactivate."""
+class ResourceView(StaffModelView):
+    """Resources: list with download counts, filters by category and tier, upload, deactivate."""
 
     roles = ROLES
-    list_template = "admin/asset_list.html"
-    list_options = (joinedload(Asset.uploaded_by),)
+    list_template = "admin/resource_list.html"
+    list_options = (joinedload(Resource.uploaded_by),)
     column_list = ("id", "title", "category", "min_tier_key", "file_kind", "size_bytes",
                    "co_brandable", "download_count", "active", "uploaded_by", "created_at",
                    "edit")
@@ -103,67 +103,67 @@ class AssetView(StaffModelView):
                                 "uploaded_by": _uploader}
 
     column_filters = (
-        FilterEqual(Asset.category, "Category",
-                    options=[(k, v) for k, v in assets.CATEGORIES.items()]),
+        FilterEqual(Resource.category, "Category",
+                    options=[(k, v) for k, v in resources.CATEGORIES.items()]),
         # The tier keys the program ships with (the filter list is built once, at start).
-        FilterEqual(Asset.min_tier_key, "Tier needed", options=TIER_CHOICES),
-        FilterEqual(Asset.file_kind, "Type", options=[(k, v[0]) for k, v in assets.KINDS.items()]),
+        FilterEqual(Resource.min_tier_key, "Tier needed", options=TIER_CHOICES),
+        FilterEqual(Resource.file_kind, "Type", options=[(k, v[0]) for k, v in resources.KINDS.items()]),
         "active", "co_brandable")
 
     @expose("/upload", methods=["GET", "POST"])
     def upload(self):
         """The upload form; a refusal is flashed and nothing is stored."""
-        form = AssetUploadForm()
+        form = ResourceUploadForm()
         form.min_tier_key.choices = _tier_choices()
         if form.validate_on_submit():
             upload = form.file.data
-            data = upload.read(assets.max_bytes() + 1) if upload else b""
+            data = upload.read(resources.max_bytes() + 1) if upload else b""
             name = upload.filename if upload else ""
-            asset = run_domain(lambda: assets.upload_asset(
+            resource = run_domain(lambda: resources.upload_resource(
                 current_user.id, current_app.config["STORAGE_DIR"],
                 title=form.title.data, category=form.category.data,
                 tier_key=form.min_tier_key.data, co_brandable=form.co_brandable.data,
                 description=form.description.data, filename=name, data=data))
-            if asset is not None:
-                flash(f"Uploaded “{asset.title}” ({assets.KINDS[asset.file_kind][0]}).",
+            if resource is not None:
+                flash(f"Uploaded “{resource.title}” ({resources.KINDS[resource.file_kind][0]}).",
                       "success")
                 return redirect(url_for(".index_view"))
         else:
             _flash_form_errors(form)
-        return self.render("admin/asset_upload.html", form=form, asset=None), \
+        return self.render("admin/resource_upload.html", form=form, resource=None), \
             (422 if form.is_submitted() else 200)
 
-    @expose("/<int:asset_id>/edit", methods=["GET", "POST"])
-    def edit(self, asset_id: int):
+    @expose("/<int:resource_id>/edit", methods=["GET", "POST"])
+    def edit(self, resource_id: int):
         """Change title, category, tier, co-brandable flag or description (audited)."""
-        asset = get_row(Asset, asset_id)
-        if asset is None:
-            raise NotFound("No such asset.")
-        form = AssetEditForm(obj=asset)
+        resource = get_row(Resource, resource_id)
+        if resource is None:
+            raise NotFound("No such resource.")
+        form = ResourceEditForm(obj=resource)
         form.min_tier_key.choices = _tier_choices()
         if form.validate_on_submit():
-            done = run_domain(lambda: assets.update_asset(asset.id, current_user.id, {
+            done = run_domain(lambda: resources.update_resource(resource.id, current_user.id, {
                 "title": form.title.data, "category": form.category.data,
                 "min_tier_key": form.min_tier_key.data,
                 "co_brandable": form.co_brandable.data,
-                "description": form.description.data or ""}), "Asset saved.")
+                "description": form.description.data or ""}), "Resource saved.")
             if done is not None:
                 return redirect(url_for(".index_view"))
         else:
             _flash_form_errors(form)
-        return self.render("admin/asset_upload.html", form=form, asset=asset), \
+        return self.render("admin/resource_upload.html", form=form, resource=resource), \
             (422 if form.is_submitted() else 200)
 
     def _set_active(self, ids, active: bool):
         if not staff_with(*ROLES):
             return refuse()
-        n = run_domain(lambda: assets.set_active([int(i) for i in ids], current_user.id,
+        n = run_domain(lambda: resources.set_active([int(i) for i in ids], current_user.id,
                                                  active))
         if n is not None:
-            flash(f"{'Reactivated' if active else 'Deactivated'} {n} asset(s).", "success")
+            flash(f"{'Reactivated' if active else 'Deactivated'} {n} resource(s).", "success")
         return None
 
-    @action("deactivate", "Deactivate", "Hide the selected assets from partners?")
+    @action("deactivate", "Deactivate", "Hide the selected resources from partners?")
     def action_deactivate(self, ids):
         return self._set_active(ids, False)
 
@@ -172,9 +172,9 @@ class AssetView(StaffModelView):
         return self._set_active(ids, True)
 
 
-def register_asset_views(admin) -> None:
-    """Add the Assets screen (called from ``admin.views.register_views``)."""
+def register_resource_views(admin) -> None:
+    """Add the Resources screen (called from ``admin.views.register_views``)."""
     from core.base.extensions import db
 
-    admin.add_view(AssetView(Asset, db, name="Assets", endpoint="assets", url="assets",
+    admin.add_view(ResourceView(Resource, db, name="Resources", endpoint="resources", url="resources",
                              category="Content"))

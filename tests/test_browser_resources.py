@@ -1,21 +1,21 @@
-"""In real headless Chromium: content staff upload an asset in the back office and a
+"""In real headless Chromium: content staff upload an resource in the back office and a
 partner downloads it from /partner/resources on a phone (issue 4 browser test "upload an
-asset", issue 5 "/partner/resources")."""
+resource", issue 5 "/partner/resources")."""
 
 import os
 
 import pytest
 from conftest import make_partner, make_staff
-from test_assets import pdf_bytes, stored_pdf
 from test_browser import OUT, desktop, log_in, phone, staff_log_in
+from test_resources import pdf_bytes, stored_pdf
 
 from core.base.extensions import db
-from core.content.models import Asset
+from core.content.models import Resource
 
 
 @pytest.mark.browser
 def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_path):
-    """Content staff open Content → Assets, upload a PDF with the form and see it listed
+    """Content staff open Content → Resources, upload a PDF with the form and see it listed
     with 0 downloads; a starter partner finds it under Brochures from the dashboard's
     Resources button, downloads it (the same bytes) and the count becomes 1; a renamed
     executable is refused with a message and nothing is stored. Neither page trips the
@@ -40,9 +40,9 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     staff = watch(desktop(browser, live_server))
     staff_log_in(staff, "content@example.com")
     staff.get_by_role("link", name="Content").click()
-    staff.get_by_role("link", name="Assets").click()
-    staff.wait_for_url("**/admin/assets/")
-    staff.get_by_role("link", name="Upload asset").click()
+    staff.get_by_role("link", name="Resources").click()
+    staff.wait_for_url("**/admin/resources/")
+    staff.get_by_role("link", name="Upload resource").click()
     staff.get_by_label("Title").fill("Bad file")
     staff.get_by_label("File").set_input_files(str(bad))
     staff.get_by_role("button", name="Upload").click()
@@ -54,16 +54,16 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     staff.get_by_label("Description").fill("For a first meeting")
     staff.get_by_label("File").set_input_files(str(good))
     staff.get_by_role("button", name="Upload").click()
-    staff.wait_for_url("**/admin/assets/")
+    staff.wait_for_url("**/admin/resources/")
     staff.get_by_text("Uploaded “Service overview <deck>” (PDF).").wait_for()
     row = staff.locator("tr", has=staff.get_by_text("Service overview <deck>"))
     assert row.locator("td.col-download_count").inner_text().strip() == "0"
     assert row.get_by_text("Content").is_visible()  # the uploader's name
     os.makedirs(OUT, exist_ok=True)
-    staff.screenshot(path=os.path.join(OUT, "admin-asset-uploaded.png"))
+    staff.screenshot(path=os.path.join(OUT, "admin-resource-uploaded.png"))
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Asset)) == 1
-        aid = db.session.scalar(db.select(Asset.id))
+        assert db.session.scalar(db.select(db.func.count()).select_from(Resource)) == 1
+        aid = db.session.scalar(db.select(Resource.id))
         db.session.remove()
 
     page = watch(phone(browser, live_server))
@@ -81,7 +81,7 @@ def test_content_uploads_and_partner_downloads(app, live_server, browser, tmp_pa
     page.screenshot(path=os.path.join(OUT, "partner-resources-phone.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     with app.app_context():
-        assert db.session.get(Asset, aid).download_count == 1
+        assert db.session.get(Resource, aid).download_count == 1
         db.session.remove()
     staff.reload()
     assert staff.locator("tr", has=staff.get_by_text("Service overview <deck>")).locator(

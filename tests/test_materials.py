@@ -21,7 +21,7 @@ from core.base.jobs import QUEUE_PDF, get_queue
 from core.community.models import Notification
 from core.content.branding import normalise_color, process_logo
 from core.content.materials import install_builtin_templates
-from core.content.models import DocumentTemplate, MaterialRender, PartnerBranding
+from core.content.models import MaterialRender, MaterialTemplate, PartnerBranding
 
 OUTPUT = Path(__file__).parent / "output"
 
@@ -56,7 +56,7 @@ def templates(app):
     with app.app_context():
         install_builtin_templates()
         db.session.commit()
-        rows = {t.key: t.id for t in db.session.scalars(db.select(DocumentTemplate))}
+        rows = {t.key: t.id for t in db.session.scalars(db.select(MaterialTemplate))}
         db.session.remove()
     return rows
 

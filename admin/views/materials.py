@@ -18,8 +18,8 @@ from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from core.base.errors import DomainError, NotFound
 from core.base.extensions import db, get_row
 from core.base.timeutil import now_utc
-from core.content import materials as documents
-from core.content.models import DocumentTemplate
+from core.content import materials
+from core.content.models import MaterialTemplate
 from core.money import statement_batches, statements
 from core.money.models import StatementBatch
 
@@ -34,7 +34,7 @@ def _status_badge(status: str, error: str = "") -> Markup:
     return badge
 
 
-class DocumentTemplateView(StaffModelView):
+class MaterialTemplateView(StaffModelView):
     """Material templates: HTML body with named slots + CSS, tier requirement, preview."""
 
     roles = ("content",)
@@ -50,11 +50,11 @@ class DocumentTemplateView(StaffModelView):
                       "html": TextAreaField, "css": TextAreaField}
     form_args = {
         "kind": {"choices": [SelectChoice(k, k.replace("_", " "))
-                             for k in documents.TEMPLATE_KINDS]},
+                             for k in materials.TEMPLATE_KINDS]},
         "min_tier_key": {"choices": [SelectChoice(k, label) for k, label in TIER_CHOICES],
                          "label": "Lowest tier allowed"},
         "white_label": {"label": "White-label (partner brand only; Performer+)"},
-        "html": {"label": "HTML body (Jinja). Slots: " + ", ".join(sorted(documents.BODY_SLOTS))},
+        "html": {"label": "HTML body (Jinja). Slots: " + ", ".join(sorted(materials.BODY_SLOTS))},
         "css": {"label": "CSS (Jinja; only brand.primary, brand.primary_dark, brand.tint, "
                          "brand.on_primary)"},
     }
@@ -74,13 +74,13 @@ class DocumentTemplateView(StaffModelView):
         changed = any(state.attrs[k].history.has_changes()
                       for k in ("html", "css", "white_label", "min_tier_key"))
         try:
-            documents.prepare_template_change(model, is_created, current_user.id, changed)
+            materials.prepare_template_change(model, is_created, current_user.id, changed)
         except DomainError as exc:
             raise FormValidationError(exc.message) from None
 
     @expose("/preview/<int:template_id>")
     def preview(self, template_id: int):
-        t = get_row(DocumentTemplate, template_id)
+        t = get_row(MaterialTemplate, template_id)
         if t is None or t.preview_status != "ready":
             raise NotFound("No preview yet.")
         resp = send_file(os.path.join(current_app.config["STORAGE_DIR"], t.preview_path),
@@ -180,7 +180,7 @@ def register_document_views(admin) -> None:
 
     admin.add_view(StatementBatchView(name="Statement batches", endpoint="statement_batches",
                                       url="statement-batches", category="Money"))
-    admin.add_view(DocumentTemplateView(DocumentTemplate, db, name="Material templates",
+    admin.add_view(MaterialTemplateView(MaterialTemplate, db, name="Material templates",
                                         endpoint="materials", url="materials",
                                         category="Materials"))
     admin.add_view(MaterialRenderView(MaterialRender, db, name="Partner PDFs",
