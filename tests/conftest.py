@@ -10,6 +10,7 @@ import socket
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +18,11 @@ from sqlalchemy import text
 from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
 from core.base.extensions import db  # noqa: E402
 from web.app import create_app  # noqa: E402
+
+#: This folder (helper servers live here), the repository, and where tests leave pictures.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+TEST_OUTPUT = TESTS / "output"
 
 #: Redis database used by tests (flushed per test); override with TEST_REDIS_URL.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import socketio
 import websocket
-from conftest import free_port
+from conftest import TESTS, free_port
 
 from web import fanout
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = str(TESTS)
 
 
 @pytest.fixture()

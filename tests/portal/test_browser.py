@@ -4,13 +4,14 @@ import os
 
 import pytest
 from conftest import PASSWORD, make_partner, make_staff_once
+from conftest import TEST_OUTPUT as OUTPUT
 
 from core.base.extensions import db
 from core.base.timeutil import now_utc
 from core.community.models import Notification
 from core.program.models import Lead
 
-OUT = os.path.join(os.path.dirname(__file__), "output")
+OUT = str(OUTPUT)
 
 
 def phone(browser, base, scheme="dark"):

@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 
 import redis
-from conftest import TEST_REDIS_URL, make_partner, make_staff_once
+from conftest import REPO, TEST_REDIS_URL, make_partner, make_staff_once
 from sqlalchemy import insert
 from test_materials import pdf_text
 
@@ -27,7 +27,7 @@ from core.money.cents import format_cents
 from core.money.models import Commission, Statement
 from core.money.statements import issue_statement
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO)
 LINES = 1200  # about 30 pages: a few seconds of WeasyPrint, time enough to be killed in
 
 

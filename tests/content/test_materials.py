@@ -12,7 +12,7 @@ from pathlib import Path
 import pypdf
 import pytest
 import zxingcpp
-from conftest import login, make_partner, submit
+from conftest import TEST_OUTPUT, login, make_partner, submit
 from PIL import Image
 
 from core.base.errors import ValidationError
@@ -23,7 +23,7 @@ from core.content.branding import normalise_color, process_logo
 from core.content.materials import install_builtin_templates
 from core.content.models import MaterialRender, MaterialTemplate, PartnerBranding
 
-OUTPUT = Path(__file__).parent / "output"
+OUTPUT = TEST_OUTPUT
 
 
 def png_bytes(size=(240, 80), color=(29, 78, 216), fmt="PNG") -> bytes:

@@ -2,17 +2,16 @@
 (issue 7): CSP without inline script (a nonce in the back office), nosniff, no framing,
 Referrer-Policy, HSTS only in production."""
 
-import pathlib
 import re
 
 import pytest
-from conftest import PASSWORD, csrf_from, login, make_partner, make_staff
+from conftest import PASSWORD, REPO, csrf_from, login, make_partner, make_staff
 
 from core.base.config import Config, ProductionConfig, TestingConfig
 from web.app import content_security_policy
 from web.redirects import safe_next
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 def policy(resp) -> dict[str, list[str]]:

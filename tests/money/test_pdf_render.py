@@ -11,10 +11,10 @@ import os
 import shutil
 import subprocess
 import threading
-from pathlib import Path
 
 import pypdf
 import pytest
+from conftest import TEST_OUTPUT
 
 from core.base.pdf import (
     STATIC_URL_PREFIX,
@@ -25,7 +25,7 @@ from core.base.pdf import (
 )
 from core.money.statement_pdf import cents_filter, render_statement_html, render_statement_pdf
 
-OUTPUT_DIR = Path(__file__).parent / "output"
+OUTPUT_DIR = TEST_OUTPUT
 
 TYPES = [("base", "earned"), ("team_override", "earned"), ("referral", "earned"),
          ("bonus", "earned"), ("adjustment", "reversed"), ("payout", "paid")]

@@ -9,13 +9,20 @@ import sys
 import time
 
 import pytest
-from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, free_port, make_partner, make_staff
+from conftest import (
+    TEST_REDIS_URL,
+    TEST_SOCKETIO_CHANNEL,
+    TESTS,
+    free_port,
+    make_partner,
+    make_staff,
+)
 from test_chat import connect, token_for, wait_for
 from test_chat_live import Inbox
 
 from core.base.extensions import db
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = str(TESTS)
 
 
 #: The signing key the cluster's processes share (each would otherwise make its own).

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from conftest import TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, login, make_partner
+from conftest import REPO, TEST_REDIS_URL, TEST_SOCKETIO_CHANNEL, login, make_partner
 from test_chat import connect, token_for
 from test_chat_cluster import start_servers
 from test_chat_live import Inbox
@@ -20,7 +20,7 @@ from test_materials import request_pdf, templates  # noqa: F401  (fixture)
 from core.base.extensions import db
 from core.content.models import MaterialRender
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO)
 
 
 def run_flask_worker(app, db_url: str) -> subprocess.CompletedProcess:

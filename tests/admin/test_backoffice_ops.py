@@ -9,7 +9,7 @@ import json
 import re
 from datetime import timedelta
 
-from conftest import csrf_from, login, make_partner, make_staff, make_staff_once, submit
+from conftest import REPO, csrf_from, login, make_partner, make_staff, make_staff_once, submit
 from sqlalchemy import func, select
 from test_story import admin_action
 
@@ -354,11 +354,10 @@ def test_audit_log_filters_by_actor_and_target_type(app, client):
 def test_every_audited_object_type_is_a_filter_choice():
     """Each ``audit(...)`` call in the code names an object type offered by the audit
     screen's "Target type" filter (so no row is unreachable by that filter)."""
-    import pathlib
 
     from core.base.audit import OBJECT_TYPES
 
-    root = pathlib.Path(__file__).resolve().parent.parent
+    root = REPO
     found = set()
     for folder in ("core", "portal", "admin", "jobs"):
         for path in (root / folder).rglob("*.py"):

@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import TEST_REDIS_URL
+from conftest import REPO, TEST_REDIS_URL
 
 from core.accounts.models import User
 from core.base.config import ProductionConfig
@@ -16,7 +16,7 @@ from core.base.extensions import db
 from core.program.models import Tier
 from web.app import create_app
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO)
 
 
 def test_single_alembic_head(app):
