@@ -38,6 +38,7 @@ if [ ! -f "$stamp" ]; then
 fi
 # The project itself, editable: its packages import from anywhere, no sys.path edits.
 if [ ! -f .venv/.installed-project ]; then
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e . \
+    --config-settings editable_mode=compat  # the checkout on sys.path, for scripts too
   touch .venv/.installed-project
 fi
