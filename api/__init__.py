@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         auth,
         chat,
         common,
+        notifications,
         openapi,
         partner,
         playbooks,

@@ -45,8 +45,14 @@ def _token_user():
 def _admit(user, kind: str, active: bool, roles: tuple[str, ...]) -> None:
     """Let ``user`` in as ``kind`` (and ``g.partner`` for partners), or raise
     ``Forbidden``: not that kind, an application under review where ``active`` is
-    needed, or none of ``roles``."""
-    if kind == "partner":
+    needed, or none of ``roles``. Kind ``person`` is any logged-in partner or staff
+    member, never an API key (a key has no inbox)."""
+    if kind == "person":
+        if user.api_key is not None:
+            raise Forbidden("API keys cannot use this endpoint: it is a person's own; log "
+                            "in with /api/auth/staff/login.", code="api_key_refused")
+        g.partner = user.partner
+    elif kind == "partner":
         if user.partner is None:
             raise Forbidden("This endpoint is for partners.")
         g.partner = user.partner
@@ -60,7 +66,8 @@ def _admit(user, kind: str, active: bool, roles: tuple[str, ...]) -> None:
 
 
 def bearer(kind: str = "partner", active: bool = True, roles: tuple[str, ...] = ()):
-    """Authenticate ``Authorization: Bearer``; ``kind`` is ``partner`` or ``staff``;
+    """Authenticate ``Authorization: Bearer``; ``kind`` is ``partner``, ``staff`` or
+    ``person`` (either, with a login token);
     ``roles`` (staff) lets in only staff (or keys) holding one of them. 401 without a
     valid token, 403 otherwise; both come before the request body is read.
 

@@ -33,6 +33,7 @@ from core.program.schemas import (
     NewActivity,
     NewLead,
     Profile,
+    RemovedLead,
     ProfileChange,
     Team,
     TierStatus,
@@ -148,6 +149,21 @@ def api_lead_update(lead, json: LeadChange):
     leads.update_lead(lead, json.sent())
     db.session.commit()
     return Lead.of(lead)
+
+
+@api.delete("/partner/leads/<int:lead_id>")
+@bearer()
+@path_rows(lead=_own_lead)
+@operation(200, RemovedLead, errors=(409,))
+def api_lead_delete(lead):
+    """Remove a lead from your pipeline
+
+    It is archived, not erased: gone from your lists and counts, kept on record for staff
+    (audited). A won lead, or one whose deal is confirmed, answers 409: move a lost sale
+    to lost first."""
+    leads.archive_lead(lead, g.user.id)
+    db.session.commit()
+    return RemovedLead(id=lead.id, archived_at=lead.archived_at)
 
 
 @api.post("/partner/leads/<int:lead_id>/move")

@@ -423,7 +423,7 @@ def lead_detail(lead_id: int):
     acts = list(db.session.scalars(select(LeadActivity).where(LeadActivity.lead_id == lead.id)
                                    .order_by(LeadActivity.id.desc())))
     return render_template("portal/lead_detail.html", lead=lead, move=move, activity=activity,
-                           activities=acts)
+                           activities=acts, remove=EmptyForm())
 
 
 @bp.post("/partner/leads/<int:lead_id>/move")
@@ -451,6 +451,21 @@ def lead_move(lead_id: int):
                          " Staff will confirm the deal and your commission appears then."
                          if form.status.data == "won" else ""))
     return redirect(done_url), 303
+
+
+@bp.post("/partner/leads/<int:lead_id>/remove")
+@partner_page()
+def lead_remove(lead_id: int):
+    """Remove a lead from the pipeline (kept for the record; rules: "Removing a lead").
+    A won or confirmed lead stays, with the reason flashed."""
+    lead = leads.get_partner_lead(g.partner, lead_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    name = lead.company_name
+    if _commit_or_flash(lambda: leads.archive_lead(lead, current_user.id),
+                        f"{name} removed from your pipeline.") is None:
+        return redirect(url_for("portal.lead_detail", lead_id=lead_id)), 303
+    return redirect(url_for("portal.leads_page")), 303
 
 
 @bp.post("/partner/leads/<int:lead_id>/activity")
@@ -581,9 +596,9 @@ def notifications_read_all():
 def notification_open(notification_id: int):
     """Follow a notification from the drawer: mark it read, then go to its URL (a path on
     this site; anything else goes to the notifications page). Someone else's → 404."""
-    from core.community.notifications import open_notification
+    from core.community.notifications import mark_read
 
-    row = open_notification(current_user.id, notification_id)
+    row = mark_read(current_user.id, notification_id)
     db.session.commit()
     return redirect(safe_next(row.url, url_for("portal.notifications")), 303)
 

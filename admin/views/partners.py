@@ -165,6 +165,17 @@ class TeamLeaderFilter(BaseSQLAFilter):
         return "name, e-mail or code contains"
 
 
+class RemovedLeadFilter(BaseSQLAFilter):
+    """Leads their partner removed from the pipeline (yes), or those still in it (no)."""
+
+    def apply(self, query, value, alias=None):
+        removed = Lead.archived_at.is_not(None)
+        return query.filter(removed if value == "1" else ~removed)
+
+    def operation(self):
+        return "is"
+
+
 class TeamLeaderIdFilter(IntEqualFilter):
     """Partners led by the team leader with this partner id (links from a profile)."""
 
@@ -271,15 +282,19 @@ class ReasonForm(FlaskForm):
 
 
 class LeadView(StaffModelView):
-    """Leads by stage; won leads get a "Confirm deal" link."""
+    """Leads by stage; won leads get a "Confirm deal" link. Leads their partner removed
+    stay listed with the time (rules: "Removing a lead")."""
 
     roles = ("finance", "support")
     list_options = (joinedload(Lead.partner).joinedload(Partner.user), joinedload(Lead.deal))
     column_list = ("id", "partner", "company_name", "contact_name", "status",
-                   "estimated_value_cents", "won_value_cents", "source", "updated_at", "confirm")
+                   "estimated_value_cents", "won_value_cents", "source", "updated_at",
+                   "archived_at", "confirm")
     column_labels = {"estimated_value_cents": "Estimated", "won_value_cents": "Won value",
-                     "confirm": ""}
-    column_filters = ("status", "source", "partner.referral_code")
+                     "archived_at": "Removed by partner", "confirm": ""}
+    column_filters = ("status", "source", "partner.referral_code",
+                      RemovedLeadFilter(Lead.archived_at, "Removed by partner",
+                                        options=(("1", "yes"), ("0", "no"))))
     column_searchable_list = ("company_name", "contact_name", "contact_email")
     column_sortable_list = ("id", "status", "updated_at", "won_value_cents")
     column_default_sort = ("id", True)

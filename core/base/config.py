@@ -70,6 +70,14 @@ def env_seconds_list(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     return seconds
 
 
+def env_hosts(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the variable as a tuple of lower-case host names (``"a.example,b.example"``)."""
+    value = env_str(name)
+    if value is None:
+        return default
+    return tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
+
+
 def env_bool(name: str, default: bool) -> bool:
     """Return the variable as a bool (``1/true/yes/on`` are true)."""
     value = env_str(name)
@@ -221,6 +229,11 @@ class Config:
     #: and per partner's link.
     LANDING_LEAD_LIMIT_PER_IP = "5 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "30 per hour"
+    #: Hosts (and their subdomains) a web push endpoint may be on: the browsers' push
+    #: services (Chrome/Edge/Opera, Firefox, Windows, Safari).
+    PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
+                          "updates.push.services.mozilla.com", "push.services.mozilla.com",
+                          "notify.windows.com", "push.apple.com")
 
     @classmethod
     def default_secret_key(cls) -> str:
@@ -278,6 +291,7 @@ class Config:
                                                  cls.LANDING_LEAD_LIMIT_PER_IP),
             "LANDING_LEAD_LIMIT_PER_PARTNER": env_str("LANDING_LEAD_LIMIT_PER_PARTNER",
                                                       cls.LANDING_LEAD_LIMIT_PER_PARTNER),
+            "PUSH_SERVICE_HOSTS": env_hosts("PUSH_SERVICE_HOSTS", cls.PUSH_SERVICE_HOSTS),
         }
         cfg.update(mail_settings(cls))
         return cfg

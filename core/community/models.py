@@ -223,6 +223,26 @@ class Notification(db.Model):
 
 
 
+class PushSubscription(db.Model):
+    """A browser's or app's web push subscription (the Push API's endpoint and keys) for
+    one user. One endpoint belongs to one user: subscribing it again moves it to whoever
+    subscribed last (rules: "Web push subscriptions")."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (Index("ix_push_subscriptions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The push service URL the browser gave (https, a known push service).
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    #: The browser's P-256 public key (65 bytes) and auth secret (16 bytes), base64url.
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
+
 #: What a playbook is: a ``script`` (words to say or send) or a ``playbook`` (a method).
 PLAYBOOK_KINDS = ("script", "playbook")
 

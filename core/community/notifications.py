@@ -2,10 +2,11 @@
 what matters also e-mailed (portal issue "email"). Every notice goes through
 :func:`notify`, so the e-mail rule lives here once."""
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select, update
 
 from core.accounts.models import User
 from core.base.bulkwrite import block_memo, buffer_row
+from core.base.errors import NotFound
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_EMAIL, job, job_logger
 from core.base.mail import public_url, send_email
@@ -96,35 +97,36 @@ def _queue_email(notification_id: int) -> None:
 DRAWER_LIMIT = 10
 
 
-def latest(user_id: int, limit: int = DRAWER_LIMIT) -> tuple[list[Notification], int]:
-    """The user's newest ``limit`` notifications (read or not) and how many of all their
-    notifications are unread: ``(rows newest first, unread count)``. Two queries."""
-    from sqlalchemy import func, select
+def unread_count(user_id: int) -> int:
+    """How many of the user's notifications are unread. One query."""
+    return int(db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
 
-    rows = list(db.session.scalars(select(Notification).where(Notification.user_id == user_id)
-                                   .order_by(Notification.id.desc()).limit(limit)))
-    unread = db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
-    return rows, int(unread)
+
+def latest(user_id: int, limit: int = DRAWER_LIMIT, before_id: int | None = None
+           ) -> tuple[list[Notification], int]:
+    """The user's newest ``limit`` notifications (read or not; with ``before_id``, those
+    with smaller ids) and how many of all their notifications are unread:
+    ``(rows newest first, unread count)``. Two queries."""
+    q = select(Notification).where(Notification.user_id == user_id)
+    if before_id is not None:
+        q = q.where(Notification.id < before_id)
+    rows = list(db.session.scalars(q.order_by(Notification.id.desc()).limit(limit)))
+    return rows, unread_count(user_id)
 
 
 def mark_all_read(user_id: int) -> int:
     """Mark every unread notification of ``user_id`` read now; returns how many (int).
     Only that user's rows are touched. One UPDATE."""
-    from sqlalchemy import update
-
-
     return db.session.execute(update(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=now_utc())).rowcount or 0
 
 
-def open_notification(user_id: int, notification_id) -> Notification:
-    """Mark one of the user's own notifications read and return it (the drawer's links
-    go through this). Raises ``NotFound`` for an id that is not an int, does not exist or
+def mark_read(user_id: int, notification_id) -> Notification:
+    """Mark one of the user's own notifications read (once: a read one keeps its time)
+    and return it. Raises ``NotFound`` for an id that is not an int, does not exist or
     belongs to someone else (the same answer, so ids reveal nothing)."""
-    from core.base.errors import NotFound
-
     row = get_row(Notification, notification_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such notification.")

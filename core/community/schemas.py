@@ -319,3 +319,94 @@ class ChallengePage(Page):
 
     items: list[Challenge]
     next_cursor: None = None
+
+
+# --- notifications and web push ------------------------------------------------------------
+
+class Notification(Shape):
+    """A notice for you: what happened (``kind``), a title and body, and a path on this
+    site to open (may be empty)."""
+
+    id: int
+    kind: str = Field(description="commission, commission_approved, tier_up, tier_down, "
+                                  "achievement, payout, statement, approval, material, "
+                                  "message, ticket...")
+    title: str
+    body: str
+    url: str = Field(description="A path on this site, or empty")
+    read: bool
+    read_at: Time | None
+    created_at: Time
+
+    @classmethod
+    def of(cls, n) -> "Notification":
+        """The shape of a ``Notification`` row."""
+        return cls(id=n.id, kind=n.kind, title=n.title, body=n.body, url=n.url,
+                   read=n.read_at is not None, read_at=n.read_at, created_at=n.created_at)
+
+
+class NotificationPage(Page):
+    """Your notifications, newest first; ``next_cursor`` is the ``cursor`` of the next
+    (older) page; ``unread`` counts all your unread ones."""
+
+    items: list[Notification]
+    unread: int = Field(ge=0)
+
+
+class NotificationQuery(Query):
+    """Page through your notifications: ids below ``cursor``, ``limit`` at a time."""
+
+    cursor: QueryInt = Field(MISSING, ge=1, le=MAX_ID)
+    limit: QueryInt = Field(20, ge=1, le=100)
+
+
+class NotificationRead(Answer):
+    """A notification marked read, and how many of yours are still unread."""
+
+    id: int
+    read_at: Time
+    unread: int = Field(ge=0)
+
+
+class AllRead(Answer):
+    """Every notification of yours marked read: how many were unread."""
+
+    marked: int = Field(ge=0)
+    unread: int = Field(ge=0)
+
+
+class PushKeys(Request):
+    """The subscription's keys, as ``PushSubscription.toJSON()`` gives them (base64url)."""
+
+    p256dh: str = Field(max_length=100, description="P-256 public key, 65 bytes")
+    auth: str = Field(max_length=40, description="Auth secret, 16 bytes")
+
+
+class NewPushSubscription(Request):
+    """A browser's push subscription: ``PushSubscription.toJSON()`` as it is
+    (``expirationTime`` is accepted and ignored)."""
+
+    endpoint: str = Field(min_length=1, max_length=2048,
+                          description="https URL of the browser's push service")
+    keys: PushKeys
+
+
+class PushSubscriptionGone(Request):
+    """The subscription to forget, by its endpoint."""
+
+    endpoint: str = Field(min_length=1, max_length=2048)
+
+
+class PushSubscription(Answer):
+    """A stored push subscription (the keys are not sent back)."""
+
+    id: int
+    endpoint: str
+    created_at: Time
+    updated_at: Time
+
+
+class PushUnsubscribed(Answer):
+    """Whether a subscription of yours with that endpoint was removed."""
+
+    removed: bool

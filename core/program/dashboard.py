@@ -123,7 +123,8 @@ def home(partner: Partner) -> dict:
     from core.program.tiers import tier_status
 
     open_leads = db.session.scalar(select(func.count()).select_from(Lead).where(
-        Lead.partner_id == partner.id, Lead.status.not_in(("won", "lost")))) or 0
+        Lead.partner_id == partner.id, Lead.status.not_in(("won", "lost")),
+        Lead.archived_at.is_(None))) or 0
     rank = None
     if partner.status == "active":
         rank = leaderboard("month", "deals", me=partner.id, top=1, badges=False)["me"]

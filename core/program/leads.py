@@ -5,7 +5,8 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from core.base.errors import NotFound, ValidationError
+from core.base.audit import audit
+from core.base.errors import Conflict, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.timeutil import now_utc
 from core.money.cents import MAX_DEAL_CENTS
@@ -117,10 +118,30 @@ def create_lead_once(partner: Partner, data: dict, actor_id: int, client_ref: st
 
 
 def get_partner_lead(partner: Partner, lead_id) -> Lead:
-    """Return the partner's own lead; anyone else's (or unknown) raises ``NotFound``."""
+    """Return the partner's own lead in their pipeline; anyone else's, unknown or removed
+    (rules: "Removing a lead") raises ``NotFound``."""
     lead = get_row(Lead, lead_id)
-    if lead is None or lead.partner_id != partner.id:
+    if lead is None or lead.partner_id != partner.id or lead.archived_at is not None:
         raise NotFound("No such lead.")
+    return lead
+
+
+def archive_lead(lead: Lead, actor_id: int) -> Lead:
+    """Remove a lead from its partner's pipeline: kept for the record (``archived_at`` set,
+    audited ``lead.archived``), gone from the partner's lists and counts.
+
+    Raises ``Conflict`` (409) for a won lead or one whose deal staff confirmed: that sale
+    is on the books. Not committed. Rules: "Removing a lead".
+    """
+    if lead.deal is not None:
+        raise Conflict("This lead's deal is confirmed; it stays on your record.",
+                       code="deal_confirmed")
+    if lead.status == "won":
+        raise Conflict("A won lead cannot be removed: staff are confirming its deal. If the "
+                       "sale fell through, move it to lost first.", code="lead_won")
+    lead.archived_at = now_utc()
+    audit(actor_id, "lead.archived", "lead", lead.id, {"status": lead.status},
+          {"archived_at": lead.archived_at.isoformat()})
     return lead
 
 
@@ -185,7 +206,8 @@ def pipeline(partner: Partner, per_stage: int = 100) -> tuple[dict, dict]:
     """
     rank = func.row_number().over(partition_by=Lead.status,
                                   order_by=Lead.id.desc()).label("rank")
-    ranked = (select(Lead.id.label("id"), rank).where(Lead.partner_id == partner.id)
+    ranked = (select(Lead.id.label("id"), rank).where(Lead.partner_id == partner.id,
+                                                       Lead.archived_at.is_(None))
               .subquery())
     rows = db.session.scalars(
         select(Lead).join(ranked, ranked.c.id == Lead.id).where(ranked.c.rank <= per_stage)
@@ -195,15 +217,17 @@ def pipeline(partner: Partner, per_stage: int = 100) -> tuple[dict, dict]:
         by_stage.setdefault(lead.status, []).append(lead)
     counts = {stage: 0 for stage in LEAD_STAGES}
     counts.update(db.session.execute(
-        select(Lead.status, func.count()).where(Lead.partner_id == partner.id)
+        select(Lead.status, func.count()).where(Lead.partner_id == partner.id,
+                                                Lead.archived_at.is_(None))
         .group_by(Lead.status)).all())
     return by_stage, counts
 
 
 def partner_leads(partner: Partner, status: str | None = None, after_id: int | None = None,
                   limit: int = 50) -> list[Lead]:
-    """The partner's leads, newest first, optionally of one stage, paged by id cursor."""
-    q = select(Lead).where(Lead.partner_id == partner.id)
+    """The partner's leads in their pipeline (removed ones left out), newest first,
+    optionally of one stage, paged by id cursor (leads with ids below ``after_id``)."""
+    q = select(Lead).where(Lead.partner_id == partner.id, Lead.archived_at.is_(None))
     if status:
         q = q.where(Lead.status == status)
     if after_id:

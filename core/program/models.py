@@ -54,6 +54,9 @@ class Lead(db.Model):
     stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the partner removed the lead (rules: "Removing a lead"); ``None`` while it is
+    #: in their pipeline. Removed leads stay for the record and staff.
+    archived_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner")
     deal = relationship("Deal", back_populates="lead", uselist=False)

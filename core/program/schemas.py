@@ -273,6 +273,13 @@ class Lead(Answer):
                    created_at=lead.created_at, updated_at=lead.updated_at)
 
 
+class RemovedLead(Answer):
+    """A lead taken out of the pipeline: kept on record, gone from lists and counts."""
+
+    id: int
+    archived_at: Time
+
+
 class LeadPage(Page):
     """The partner's leads, newest first; ``next_cursor`` is the ``cursor`` of the next page."""
 

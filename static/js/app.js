@@ -24,6 +24,10 @@
       link.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); copy(); } });
     });
   }
+  // A button that does something lasting asks first (data-confirm holds the question).
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-confirm]"), function (b) {
+    b.addEventListener("click", function (e) { if (!window.confirm(b.getAttribute("data-confirm"))) e.preventDefault(); });
+  });
   // Theme toggle: switch in place and keep the choice in the same cookie the server reads.
   var themeForm = document.getElementById("theme-toggle");
   if (themeForm) {

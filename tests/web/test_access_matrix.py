@@ -87,6 +87,12 @@ def api_partner(ok=200) -> dict:
     return row(401, ok, 401, 403)
 
 
+def api_person(ok=200) -> dict:
+    """An API route for any person with a login token, partner or staff (a suspended
+    partner's token died)."""
+    return row(401, ok, 401, ok)
+
+
 def api_staff(roles, ok=200) -> dict:
     """A staff API route needing ``roles`` (admin always; ``()`` any staff)."""
     staff = {s: (ok if not roles or s == "admin" or s in roles else 403) for s in STAFF}
@@ -330,8 +336,16 @@ EXPECTED.update({
     "PUT /api/partner/leads/<int:lead_id>": api_partner(404),
     "POST /api/partner/leads/<int:lead_id>/activity": api_partner(404),
     "POST /api/partner/leads/<int:lead_id>/move": api_partner(404),
+    "DELETE /api/partner/leads/<int:lead_id>": api_partner(404),
     "GET /api/chat/<int:channel_id>/messages": api_partner(404),
     "POST /api/chat/<int:channel_id>/messages": api_partner(404),
+
+    # --- API: notifications, anyone's own (B's notification is a 404 to everyone else) ---
+    "GET /api/notifications": api_person(200),
+    "PUT /api/notifications/<int:notification_id>/read": api_person(404),
+    "POST /api/notifications/read-all": api_person(200),
+    "POST /api/notifications/subscribe": api_person(422),   # {} names no endpoint
+    "DELETE /api/notifications/subscribe": api_person(400),  # no JSON body sent
 
     # --- API: staff (422/409: the role passed, the empty body did not) ----------------------
     "GET /api/staff/api-keys": api_staff(()),
