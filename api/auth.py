@@ -4,12 +4,16 @@ from flask import jsonify
 
 from api import api
 from api.spec import operation
-from core.accounts import twofactor
+from core.accounts import email_links, twofactor
 from core.accounts import users as accounts
 from core.accounts.schemas import (
     Applied,
     Login,
+    NewPassword,
+    PasswordChanged,
     Registration,
+    ResetRequest,
+    ResetSent,
     StaffLogin,
     Token,
     WrongCredentials,
@@ -18,7 +22,7 @@ from core.base.errors import Forbidden
 from core.base.extensions import db
 from core.program import partners
 from web.extensions import limiter
-from web.throttle import login_throttle, record_failure
+from web.throttle import login_throttle, record_failure, reset_ip_throttle, reset_throttle
 
 
 def _register_limit() -> str:
@@ -93,3 +97,34 @@ def api_staff_login(json: StaffLogin):
     Staff with two-factor also send otp, the current 6-digit code (401 otp_required
     without it; 403 otp_setup_required until it is set up at /login)."""
     return _login(json, "staff")
+
+
+@api.post("/auth/partner/reset-password")
+@reset_throttle
+@operation(202, ResetSent, auth=False, errors=(429,))
+def api_reset_password(json: ResetRequest):
+    """Ask for a password-reset link
+
+    The same answer whether or not the address has an account; the e-mail holds a link
+    that works once, for 1 hour (its token is what /reset-password/confirm takes).
+    Throttled per address asked about and per client address, together with the page
+    (429)."""
+    email = accounts.normalise_email(json.email)
+    email_links.request_password_reset(email)
+    db.session.commit()
+    return ResetSent(status="check_email", message=email_links.RESET_SENT.format(email=email)), 202
+
+
+@api.post("/auth/partner/reset-password/confirm")
+@reset_ip_throttle
+@operation(200, PasswordChanged, auth=False, errors=(429,))
+def api_reset_password_confirm(json: NewPassword):
+    """Set a new password with the reset link's token
+
+    The token is the part of the e-mailed link after /password/reset/. 400 bad_link when
+    it is expired, used, altered or for a suspended account; 422 when the password breaks
+    the rules (10 to 200 characters, not a common one). Success ends every session and
+    login token of the account: log in again."""
+    email_links.reset_password(json.token, json.new_password)
+    db.session.commit()
+    return PasswordChanged(status="password_changed", message=email_links.PASSWORD_CHANGED)

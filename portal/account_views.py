@@ -12,7 +12,7 @@ from core.base.extensions import db
 from portal import bp
 from portal.forms import EmptyForm, ForgotPasswordForm, ResetPasswordForm
 from web.extensions import limiter
-from web.throttle import account_key, user_key
+from web.throttle import reset_throttle, user_key
 
 
 def _bad_link(exc: account_email.BadLink, page: str):
@@ -60,24 +60,8 @@ def resend_verification():
     return redirect(url_for("portal.dashboard"), 303)
 
 
-#: What "forgot password" answers, whether or not the address has an account.
-FORGOT_SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
-               "The link works once, for 1 hour. Nothing arrived? Check your spam folder, "
-               "or ask again in a few minutes.")
-
-
-def _reset_account_limit() -> str:
-    return current_app.config["RESET_LIMIT_PER_ACCOUNT"]
-
-
-def _reset_ip_limit() -> str:
-    return current_app.config["RESET_LIMIT_PER_IP"]
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_reset_account_limit, key_func=account_key, scope="reset-account",
-               methods=["POST"])
-@limiter.limit(_reset_ip_limit, scope="reset-ip", methods=["POST"])
+@reset_throttle
 def forgot_password():
     """Ask for a password-reset link. The answer is the same sentence whether or not an
     account has the address (the e-mail is sent by a job that looks it up); throttled per
@@ -98,7 +82,7 @@ def forgot_password():
     elif request.method == "POST":
         status = 422
     return render_template("portal/forgot_password.html", form=form,
-                           sent=FORGOT_SENT.format(email=sent_to) if sent_to else None), status
+                           sent=account_email.RESET_SENT.format(email=sent_to) if sent_to else None), status
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -128,8 +112,7 @@ def reset_password(token: str):
 
             if current_user.is_authenticated:
                 end_session()
-            flash("Your password is changed and you are logged out everywhere. Log in with "
-                  "the new password.", "success")
+            flash(account_email.PASSWORD_CHANGED, "success")
             return redirect(url_for("portal.login"), 303)
     elif request.method == "POST":
         status = 422

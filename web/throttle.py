@@ -67,6 +67,29 @@ def login_throttle(fn):
                                 deduct_when=_failed, methods=["POST"])(fn)
 
 
+def _reset_account_limit() -> str:
+    return current_app.config["RESET_LIMIT_PER_ACCOUNT"]
+
+
+def _reset_ip_limit() -> str:
+    return current_app.config["RESET_LIMIT_PER_IP"]
+
+
+def reset_throttle(fn):
+    """Decorate a view that sends password-reset e-mails: every POST counts against the
+    address asked about and the client address (``RESET_LIMIT_PER_ACCOUNT``/``_PER_IP``),
+    shared by the page and the API so using both gains nothing."""
+    fn = limiter.shared_limit(_reset_account_limit, scope="reset-account",
+                              key_func=account_key, methods=["POST"])(fn)
+    return reset_ip_throttle(fn)
+
+
+def reset_ip_throttle(fn):
+    """The per-client-address half of :func:`reset_throttle` (setting a new password)."""
+    return limiter.shared_limit(_reset_ip_limit, scope="reset-ip", key_func=get_remote_address,
+                                methods=["POST"])(fn)
+
+
 def retry_after_seconds() -> int:
     """Seconds until the breached limit of this request lets an attempt through (≥ 1)."""
     lim = limiter.current_limit

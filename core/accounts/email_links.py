@@ -34,6 +34,15 @@ VERIFY_PATH = "/verify-email/"
 RESET_PATH = "/password/reset/"
 
 
+#: What asking for a reset answers, whether or not the address has an account.
+RESET_SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
+              "The link works once, for 1 hour. Nothing arrived? Check your spam folder, "
+              "or ask again in a few minutes.")
+#: What setting a new password from a reset link answers.
+PASSWORD_CHANGED = ("Your password is changed and you are logged out everywhere. Log in with "
+                    "the new password.")
+
+
 class BadLink(DomainError):
     """A verification or reset link that cannot be used: tampered with, expired, used
     already or for an account that changed (400). ``expired`` says which, so the page can

@@ -52,6 +52,36 @@ class Applied(Answer):
     message: str
 
 
+class ResetRequest(Request):
+    """Ask for a password-reset link for an address."""
+
+    email: Annotated[str, _EMAIL] = Field(max_length=254)
+
+
+class ResetSent(Answer):
+    """The same answer whether or not the address has an account: the link, if any, is
+    in the mailbox (1 hour, once)."""
+
+    status: Literal["check_email"]
+    message: str
+
+
+class NewPassword(Request):
+    """Set a new password with the token of the reset link (the part after
+    ``/password/reset/``)."""
+
+    token: str = Field(min_length=1, max_length=500)
+    new_password: str = Field(min_length=1, max_length=200,
+                              description="10 to 200 characters, not a common password")
+
+
+class PasswordChanged(Answer):
+    """The password is changed; every session and login token of the account ended."""
+
+    status: Literal["password_changed"]
+    message: str
+
+
 class WrongCredentials(DomainError):
     """E-mail and password do not match an active account (401), whatever was wrong."""
 

@@ -390,9 +390,10 @@ class TestingConfig(Config):
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
     #: the production requirement (admin, finance) back on. Enrolled staff are always asked.
     TOTP_REQUIRED_ROLES = ()
-    #: The suite registers many applicants and leaves many landing-page leads from one
-    #: address; the throttles' own tests set small figures.
+    #: The suite registers many applicants, asks for many password resets and leaves many
+    #: landing-page leads from one address; the throttles' own tests set small figures.
     REGISTER_LIMIT_PER_IP = "1000 per hour"
+    RESET_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "1000 per hour"
 

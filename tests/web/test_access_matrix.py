@@ -317,6 +317,8 @@ EXPECTED.update({
     # --- API: auth (no token needed; {} is not a valid login) --------------------------------
     "POST /api/auth/partner/login": public(401), "POST /api/auth/staff/login": public(401),
     "POST /api/auth/partner/register": public(422),
+    "POST /api/auth/partner/reset-password": public(422),          # {} names no address
+    "POST /api/auth/partner/reset-password/confirm": public(422),  # {} has no token
 
     # --- API: partner ---------------------------------------------------------------------
     **{f"GET /api/{path}": api_partner() for path in (
