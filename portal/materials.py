@@ -47,7 +47,7 @@ def _referral_url() -> str:
 
 def _render_json(row) -> dict:
     return {"id": row.id, "status": row.status, "error": row.error,
-            "template": row.template.name, "pages": row.pages,
+            "template": row.title, "pages": row.pages,
             "download_url": url_for("portal.material_download", render_id=row.id)
             if row.status == "ready" else None}
 
@@ -98,7 +98,7 @@ def material_download(render_id: int):
     if row.status != "ready" or not os.path.isfile(path):
         raise NotFound("No such material.")
     resp = send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"siso-{row.template.key}.pdf")
+                     download_name=f"{row.file_stem}.pdf")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 

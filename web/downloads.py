@@ -10,14 +10,16 @@ from core.base.extensions import db
 from core.content import resources
 
 
-def send_resource(resource):
-    """Count the download, commit, and answer the file as an attachment (``nosniff``;
-    an HTML template under a sandbox CSP). Raises ``NotFound`` when the file is gone."""
+def send_resource(resource, count: bool = True):
+    """Count the download (unless ``count`` is false: it was counted when its link was
+    made), commit, and answer the file as an attachment (``nosniff``; an HTML template
+    under a sandbox CSP). Raises ``NotFound`` when the file is gone."""
     path = resources.file_path(current_app.config["STORAGE_DIR"], resource)
     if not os.path.isfile(path):
         raise NotFound("No such resource.")
-    resources.count_download(resource)
-    db.session.commit()
+    if count:
+        resources.count_download(resource)
+        db.session.commit()
     resp = send_file(path, mimetype=resources.mime_type(resource), as_attachment=True,
                      download_name=resources.download_name(resource), conditional=False)
     resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -80,8 +80,18 @@ def reset_throttle(fn):
     address asked about and the client address (``RESET_LIMIT_PER_ACCOUNT``/``_PER_IP``),
     shared by the page and the API so using both gains nothing."""
     fn = limiter.shared_limit(_reset_account_limit, scope="reset-account",
-                              key_func=account_key, methods=["POST"])(fn)
+                              key_func=account_key, methods=["POST"],
+                              exempt_when=_names_no_address)(fn)
     return reset_ip_throttle(fn)
+
+
+_NO_ADDRESS = "account:" + hashlib.sha256(b"").hexdigest()
+
+
+def _names_no_address() -> bool:
+    """A request that names no address sends no e-mail: only the per-client limit counts
+    it (it must not use up the budget of every other request without one)."""
+    return account_key() == _NO_ADDRESS
 
 
 def reset_ip_throttle(fn):

@@ -91,10 +91,11 @@ class MaterialTemplateView(StaffModelView):
 
 
 class MaterialRenderView(StaffModelView):
-    """Partners' material renders, with the error of any that failed."""
+    """Partners' co-branded PDFs (of a template or a resource), with the error of any
+    that failed."""
 
     roles = ("content", "support")
-    column_list = ("id", "partner", "template", "template_version", "status", "error",
+    column_list = ("id", "partner", "template", "resource", "template_version", "status", "error",
                    "pages", "size_bytes", "request_count", "created_at", "rendered_at")
     column_filters = ("status",)
     column_default_sort = ("id", True)

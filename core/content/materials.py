@@ -24,6 +24,7 @@ hash and the referral link: asking again for the same key returns the stored fil
 """
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -35,7 +36,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
 from sqlalchemy import select
 
-from core.base.errors import Forbidden, NotFound, ValidationError
+from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_PDF, job, job_logger
 from core.base.pdf import TEMPLATES_DIR, render_limits, render_pdf_with_pages, write_atomically
@@ -295,6 +296,31 @@ def content_key(template: MaterialTemplate, branding: dict, referral_url: str) -
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def resource_content_key(resource, branding: dict, referral_url: str) -> str:
+    """SHA-256 hex of everything that shapes a co-branded resource: the band's design
+    version, the resource's stored file and hash, branding values, logo hash and
+    referral link."""
+    from core.content.cobrand import BAND_SHARE
+
+    payload = {
+        "renderer": RENDERER_VERSION, "band": BAND_SHARE, "resource_id": resource.id,
+        "stored": resource.stored_name, "sha256": resource.sha256,
+        "branding": {k: branding[k] for k in ("display_name", "contact_line", "company_name",
+                                              "brand_color", "logo_sha256")},
+        "referral_url": referral_url,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def render_key_now(render: MaterialRender) -> str:
+    """The content key ``render`` would have if it were asked for now (its template or
+    resource, the partner's branding as it is now)."""
+    branding = branding_values(render.partner)
+    if render.resource_id is not None:
+        return resource_content_key(render.resource, branding, render.referral_url)
+    return content_key(render.template, branding, render.referral_url)
+
+
 def _tier_rank(key: str) -> int:
     tier = tier_by_key(key)
     return tier.min_deals if tier is not None else 10**9
@@ -336,19 +362,54 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
     Raises ``NotFound`` (no such active template), ``Forbidden`` (tier too low) or
     ``ValidationError`` (bad referral link).
     """
-
     template = get_row(MaterialTemplate, template_id)
     if template is None or not template.active:
         raise NotFound("No such material.")
     if not tier_allows(partner, template):
         tier = tier_by_key(required_tier_key(template))
         raise Forbidden(f"{template.name} unlocks at {tier.name if tier else 'a higher'} tier.")
+    _check_referral_url(referral_url)
+    key = content_key(template, branding_values(partner), referral_url)
+    return _queue_render(partner, user_id, key, referral_url, storage_dir,
+                         template_id=template.id, template_version=template.version)
+
+
+def request_cobranded_resource(partner: Partner, user_id: int, resource_id, referral_url: str,
+                               storage_dir: str) -> tuple[MaterialRender, bool]:
+    """A partner asks for a co-brandable resource with their band under every page
+    (rules: "Co-branded resources").
+
+    Returns ``(render, queued)`` as :func:`request_material`. Raises ``NotFound`` (no such
+    active resource), ``Forbidden`` (tier-locked, naming the tier), ``Conflict`` (the
+    resource is not co-brandable, or not a PDF or image) or ``ValidationError`` (bad
+    referral link).
+    """
+    from core.content.resources import COBRAND_KINDS, resource_for_download
+
+    resource = resource_for_download(partner, resource_id)
+    if not resource.co_brandable:
+        raise Conflict(f"“{resource.title}” is not co-brandable; download it as it is.",
+                       code="not_co_brandable")
+    if resource.file_kind not in COBRAND_KINDS:
+        raise Conflict(f"“{resource.title}” is a {resource.file_kind.upper()} file; only PDFs "
+                       "and images can be co-branded.", code="not_co_brandable")
+    _check_referral_url(referral_url)
+    key = resource_content_key(resource, branding_values(partner), referral_url)
+    return _queue_render(partner, user_id, key, referral_url, storage_dir,
+                         resource_id=resource.id, template_version=0)
+
+
+def _check_referral_url(referral_url) -> None:
     if not isinstance(referral_url, str) or not referral_url.startswith(("http://", "https://")) \
             or len(referral_url) > 300:
         raise ValidationError("The referral link must be an http(s) URL of at most 300 "
                               "characters.")
-    branding = branding_values(partner)
-    key = content_key(template, branding, referral_url)
+
+
+def _queue_render(partner: Partner, user_id: int, key: str, referral_url: str,
+                  storage_dir: str, **source) -> tuple[MaterialRender, bool]:
+    """The partner's render of content ``key``: the stored one when it is ready or under
+    way, else a (new or failed) row queued for the worker after commit."""
     row = db.session.scalar(select(MaterialRender).where(
         MaterialRender.partner_id == partner.id, MaterialRender.content_key == key))
     if row is not None:
@@ -359,10 +420,8 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
             return row, False
         row.status, row.error = "pending", ""
     else:
-        row = MaterialRender(partner_id=partner.id, template_id=template.id,
-                             template_version=template.version, content_key=key,
-                             referral_url=referral_url, status="pending",
-                             requested_by_id=user_id)
+        row = MaterialRender(partner_id=partner.id, content_key=key, referral_url=referral_url,
+                             status="pending", requested_by_id=user_id, **source)
         db.session.add(row)
     db.session.flush()
     render_material.after_commit(row.id, job_id=f"material-{row.id}-{row.request_count}")
@@ -384,7 +443,7 @@ def material_ready(render: MaterialRender, rel_path: str, size: int, pages: int)
     """Record a rendered material and tell the partner (stored + live notification)."""
     render.status, render.file_path, render.error = "ready", rel_path, ""
     render.size_bytes, render.pages, render.rendered_at = size, pages, now_utc()
-    notify(render.partner.user_id, "material", f"{render.template.name} is ready",
+    notify(render.partner.user_id, "material", f"{render.title} is ready",
            "Your co-branded PDF is ready to download.", "/partner/materials")
 
 
@@ -485,7 +544,7 @@ def record_render_failure(kind: str, obj_id: int, message: str, final: bool) -> 
         row.error = message
         if final:
             row.status = "failed"
-            notify(row.requested_by_id, "material", f"{row.template.name} could not be made",
+            notify(row.requested_by_id, "material", f"{row.title} could not be made",
                    message, "/partner/materials")
     elif kind == "preview":
         t = db.session.get(MaterialTemplate, obj_id)
@@ -526,21 +585,49 @@ def render_material(render_id: int) -> str:
     rel = f"materials/{row.partner_id}/{row.content_key}.pdf"
     if row.status == "ready" and os.path.exists(os.path.join(storage, row.file_path)):
         return row.file_path
-    if content_key(row.template, branding_values(row.partner), row.referral_url) \
-            != row.content_key:
+    if render_key_now(row) != row.content_key:
         row.status = "failed"
-        row.error = "Your branding or the template changed since you asked; request it again."
+        row.error = ("Your branding or the template changed since you asked; request it again."
+                     if row.resource_id is None else
+                     "Your branding or the resource changed since you asked; request it again.")
         return ""
     row.status = "rendering"
     db.session.commit()
-    fields, ctx = render_job_inputs(row, storage)
-    with render_limits():
-        pdf, pages = render_pdf_with_pages(render_material_html(fields, ctx))
+    from core.content.cobrand import CobrandError
+
+    try:
+        with render_limits():
+            pdf, pages = _render_row(row, storage)
+    except CobrandError as exc:  # the source itself is the problem: retrying cannot help
+        record_render_failure("material", render_id, str(exc), final=True)
+        return ""
     write_atomically(os.path.join(storage, rel), pdf)
     row = db.session.get(MaterialRender, render_id)
     material_ready(row, rel, len(pdf), pages)
     log.info("material %s rendered to %s (%d pages)", render_id, rel, pages)
     return rel
+
+
+def _render_row(row: MaterialRender, storage: str) -> tuple[bytes, int]:
+    """The PDF of a render (a template's, or a co-branded resource) and its page count.
+    Raises ``core.content.cobrand.CobrandError`` for a source that cannot be co-branded."""
+    if row.resource_id is None:
+        fields, ctx = render_job_inputs(row, storage)
+        return render_pdf_with_pages(render_material_html(fields, ctx))
+    from core.content import cobrand
+    from core.content.resources import file_path, mime_type
+
+    resource = row.resource
+    ctx = material_context(branding_values(row.partner), row.referral_url, False, storage)
+    with open(file_path(storage, resource), "rb") as f:
+        data = f.read()
+    if resource.file_kind == "pdf":
+        return cobrand.cobrand_pdf(data, ctx)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        size = img.size
+    return cobrand.cobrand_image(data, mime_type(resource), ctx, size)
 
 
 @job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", render_kind="preview")

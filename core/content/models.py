@@ -126,17 +126,22 @@ class PartnerBranding(db.Model):
 
 
 class MaterialRender(db.Model):
-    """One partner's PDF of one template version with one branding (content-keyed)."""
+    """One partner's co-branded PDF (content-keyed): of one material template version, or
+    of one co-brandable resource (rules: "Co-branded resources"), never both."""
 
     __tablename__ = "material_renders"
     __table_args__ = (
         UniqueConstraint("partner_id", "content_key"),
         Index("ix_material_renders_status", "status"),
+        CheckConstraint("(template_id IS NULL) <> (resource_id IS NULL)", name="one_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
-    template_id: Mapped[int] = mapped_column(ForeignKey("material_templates.id"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("material_templates.id"))
+    #: The co-brandable resource this PDF brands, when it is not a template's.
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    #: The template's version (0 for a resource).
     template_version: Mapped[int]
     #: SHA-256 over template version and content, branding, logo and referral link.
     content_key: Mapped[str] = mapped_column(String(64))
@@ -156,6 +161,21 @@ class MaterialRender(db.Model):
 
     partner = relationship("Partner")
     template = relationship("MaterialTemplate")
+    resource = relationship("Resource")
+
+    @property
+    def title(self) -> str:
+        """What the partner sees it as: the template's name, or the resource's title."""
+        if self.template is not None:
+            return self.template.name
+        return f"{self.resource.title} (co-branded)"
+
+    @property
+    def file_stem(self) -> str:
+        """The download's file name without ``.pdf``: ``siso-<template key>`` or
+        ``siso-resource-<id>``."""
+        return f"siso-{self.template.key}" if self.template is not None \
+            else f"siso-resource-{self.resource_id}"
 
 
 

@@ -55,6 +55,8 @@ KINDS = {
     "mp4": ("MP4 video", (".mp4",), ".mp4", "video/mp4"),
     "html": ("HTML template", (".html", ".htm"), ".html", "text/html; charset=utf-8"),
 }
+#: Kinds a co-brandable resource can be co-branded in (rules: "Co-branded resources").
+COBRAND_KINDS = ("pdf", "png", "jpeg")
 #: Default largest upload, bytes (issue 4: 50 MB); the ``ASSET_MAX_BYTES`` setting wins.
 MAX_BYTES = 50 * 1024 * 1024
 #: Largest image, in pixels (width × height), read from the header before decoding.
@@ -348,6 +350,58 @@ def resource_for_download(partner: Partner, resource_id) -> Resource:
         name = ranks.get(resource.min_tier_key, (0, "a higher"))[1]
         raise Forbidden(f"“{resource.title}” unlocks at {name} tier.", code="tier_locked")
     return resource
+
+
+#: Life of a download link made by :func:`download_link_token` (seconds).
+DOWNLOAD_LINK_SECONDS = 600
+_LINK_SALT = "siso.resource-download.v1"
+
+
+def _link_serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_LINK_SALT)
+
+
+def download_link_token(partner: Partner, resource_id) -> tuple[Resource, str, object]:
+    """Record a download of a resource the partner may have and make a link that fetches
+    the file once more without a login, for :data:`DOWNLOAD_LINK_SECONDS` (an app hands
+    it to the phone's downloader or share sheet). Rules: "Resource downloads".
+
+    Returns ``(resource, token, expires_at UTC)``; the count is raised now (not
+    committed), fetching the link does not count again. Raises what
+    :func:`resource_for_download` raises."""
+    from datetime import timedelta
+
+    resource = resource_for_download(partner, resource_id)
+    count_download(resource)
+    token = _link_serializer().dumps([resource.id, partner.id])
+    return resource, token, now_utc() + timedelta(seconds=DOWNLOAD_LINK_SECONDS)
+
+
+def resource_for_link(token) -> Resource:
+    """The resource a download link made by :func:`download_link_token` fetches, checked
+    again now (the partner still active and allowed, the resource still active).
+
+    Raises ``DomainError`` 410 ``link_expired`` for a link older than
+    :data:`DOWNLOAD_LINK_SECONDS`, ``NotFound`` for an altered link or one that no longer
+    leads anywhere, ``Forbidden`` when the partner's tier no longer unlocks it."""
+    from itsdangerous import BadSignature, SignatureExpired
+
+    from core.base.errors import DomainError
+
+    try:
+        resource_id, partner_id = _link_serializer().loads(token, max_age=DOWNLOAD_LINK_SECONDS)
+    except SignatureExpired:
+        raise DomainError("This download link has expired (links work for 10 minutes). Ask "
+                          "the app for a new one.", code="link_expired", status=410) from None
+    except (BadSignature, ValueError, TypeError):
+        raise NotFound("No such download.") from None
+    partner = get_row(Partner, partner_id)
+    if partner is None or partner.status != "active":
+        raise NotFound("No such download.")
+    return resource_for_download(partner, resource_id)
 
 
 def count_download(resource: Resource) -> None:

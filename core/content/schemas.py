@@ -4,9 +4,20 @@ modules, progress and quizzes.
 Times are ISO 8601 UTC, sizes bytes.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from core.base.schemas import Answer, Field, Id, Page, Request, Shape, Time, Unknown
+from core.base.schemas import (
+    MISSING,
+    Answer,
+    ClosedRequest,
+    Field,
+    Id,
+    Page,
+    Request,
+    Shape,
+    Time,
+    Unknown,
+)
 from core.content.resources import CATEGORIES, KINDS
 
 
@@ -47,9 +58,80 @@ class ResourcePage(Page):
     next_cursor: None = None
 
 
+class DownloadRequest(Request):
+    """Record a download of a resource and get a link to the file."""
+
+    resource_id: Annotated[Id, Unknown("No such resource.")]
+
+
+class DownloadLink(Answer):
+    """A recorded download: a link that fetches the file without a login, for 10 minutes
+    (hand it to the phone's downloader or share sheet); fetching it does not count
+    again."""
+
+    resource_id: int
+    title: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    download_url: str
+    expires_at: Time
+
+
 #: What a download answers: the file, as stored (its own type, else octet-stream).
 DOWNLOAD = {kind: {"type": "string", "format": "binary"} for kind in
             ["application/octet-stream"] + [k[3].split(";")[0] for k in KINDS.values()]}
+
+
+# --- co-branded materials -------------------------------------------------------------------
+
+class MaterialTemplate(Shape):
+    """A template partners can have made with their branding; ``allowed`` false while
+    tier-locked (``unlocks_at`` names the tier)."""
+
+    id: int
+    name: str
+    kind: str
+    description: str
+    white_label: bool
+    allowed: bool
+    unlocks_at: str
+
+
+class Render(Answer):
+    """A co-branded PDF being made or made: of a material template or a co-brandable
+    resource. Poll ``status_url`` until ``status`` is ready (then ``download_url``) or
+    failed (then ``error`` says why)."""
+
+    id: int
+    status: Literal["pending", "rendering", "ready", "failed"]
+    title: str
+    template_id: int | None
+    resource_id: int | None
+    pages: int = Field(ge=0)
+    size_bytes: int = Field(ge=0)
+    error: str
+    created_at: Time
+    rendered_at: Time | None
+    status_url: str
+    download_url: str | None = Field(description="Only once ready")
+
+
+class Materials(Answer):
+    """Templates for your tier and your co-branded PDFs (newest first, at most 50)."""
+
+    templates: list[MaterialTemplate]
+    renders: list[Render]
+
+
+class Customize(ClosedRequest):
+    """What to co-brand: a material template (``template_id``) or a co-brandable resource
+    (``resource_id``), exactly one of the two."""
+
+    extra_refusal: ClassVar[str] = "Send template_id or resource_id, nothing else ({fields})."
+
+    template_id: Annotated[Id, Unknown("No such material.")] = Field(MISSING)
+    resource_id: Annotated[Id, Unknown("No such resource.")] = Field(MISSING)
 
 
 #: A module named in a body: anything but an existing module's id is a 404.

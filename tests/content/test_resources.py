@@ -420,7 +420,7 @@ def test_resources_page_by_category_with_locks(app, client, library):
     html = client.get("/partner/resources").get_data(as_text=True)
     assert html.index("Brochures") < html.index("Social media") < html.index("Videos")
     assert f"/partner/resources/{library['pdf']}/download" in html
-    assert "Co-branded version" in html and 'href="/partner/materials"' in html
+    assert f'action="/partner/resources/{library["pdf"]}/cobrand"' in html
     assert "unlocks at Active" in html and "unlocks at Elite" in html
     assert f"/partner/resources/{library['png']}/download" not in html
     assert f"/partner/resources/{library['mp4']}/download" not in html

@@ -251,6 +251,8 @@ EXPECTED.update({
     # marketing resources: the catalogue for every partner; B's world holds an Elite-only
     # resource, so downloading it is 403 (locked, with a message) below Elite
     "GET /partner/resources": partner_page(200),
+    # the Elite resource is not co-brandable: the refusal is flashed, back to the library
+    "POST /partner/resources/<int:resource_id>/cobrand": partner_page(303),
     "GET /partner/resources/<int:resource_id>/download": partner_page(tiers(403, 403, 403, 200)),
     "GET /api/partner/resources": api_partner(200),
     "GET /api/partner/resources/<int:resource_id>/download": api_partner(
@@ -273,6 +275,7 @@ EXPECTED.update({
     "POST /partner/leads/<int:lead_id>": partner_page(404),
     "POST /partner/leads/<int:lead_id>/activity": partner_page(404),
     "POST /partner/leads/<int:lead_id>/move": partner_page(404),
+    "POST /partner/leads/<int:lead_id>/remove": partner_page(404),
     "GET /partner/leads/<own>": partner_page(200),       # control: their own lead opens
     "GET /partner/support/<int:ticket_id>": partner_page(404),
     "POST /partner/support/<int:ticket_id>": partner_page(404),
@@ -325,6 +328,7 @@ EXPECTED.update({
         "chat/channels", "leaderboard", "leaderboard/challenges", "partner/achievements",
         "partner/commissions",
         "partner/earnings/chart", "partner/earnings/summary", "partner/leads",
+        "partner/materials",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
         "partner/training/modules", "partner/training/progress", "partner/playbooks",
         "partner/playbooks/submissions")},
@@ -339,6 +343,12 @@ EXPECTED.update({
     "POST /api/partner/leads/<int:lead_id>/activity": api_partner(404),
     "POST /api/partner/leads/<int:lead_id>/move": api_partner(404),
     "DELETE /api/partner/leads/<int:lead_id>": api_partner(404),
+    "POST /api/partner/resources/download": api_partner(404),   # {} names no resource
+    "POST /api/partner/resources/customize": api_partner(422),  # {} names nothing
+    "GET /api/partner/renders/<int:render_id>": api_partner(404),           # B's render
+    "GET /api/partner/renders/<int:render_id>/download": api_partner(404),
+    # a download link is its own permission: a made-up one is a 404 for everyone
+    "GET /api/partner/resources/files/<token>": public(404),
     "GET /api/chat/<int:channel_id>/messages": api_partner(404),
     "POST /api/chat/<int:channel_id>/messages": api_partner(404),
 
