@@ -127,4 +127,4 @@ def api_reset_password_confirm(json: NewPassword):
     login token of the account: log in again."""
     email_links.reset_password(json.token, json.new_password)
     db.session.commit()
-    return PasswordChanged(status="password_changed", message=email_links.PASSWORD_CHANGED)
+    return PasswordChanged(status="password_changed", message=email_links.RESET_DONE)

@@ -33,8 +33,8 @@ from core.program.schemas import (
     NewActivity,
     NewLead,
     Profile,
-    RemovedLead,
     ProfileChange,
+    RemovedLead,
     Team,
     TierStatus,
 )

@@ -112,7 +112,7 @@ def reset_password(token: str):
 
             if current_user.is_authenticated:
                 end_session()
-            flash(account_email.PASSWORD_CHANGED, "success")
+            flash(account_email.RESET_DONE, "success")
             return redirect(url_for("portal.login"), 303)
     elif request.method == "POST":
         status = 422

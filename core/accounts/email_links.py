@@ -39,7 +39,7 @@ RESET_SENT = ("If an account uses {email}, we have sent it a link to choose a ne
               "The link works once, for 1 hour. Nothing arrived? Check your spam folder, "
               "or ask again in a few minutes.")
 #: What setting a new password from a reset link answers.
-PASSWORD_CHANGED = ("Your password is changed and you are logged out everywhere. Log in with "
+RESET_DONE = ("Your password is changed and you are logged out everywhere. Log in with "
                     "the new password.")
 
 
