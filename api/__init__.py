@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         playbooks,
         resources,
         staff,
+        team,
         training,
     )
     from api.spec import spec

@@ -1,4 +1,4 @@
-"""The partner's own API: profile, tier status, achievements, team, leads, commissions,
+"""The partner's own API: profile, tier status, achievements, leads, commissions,
 earnings, payout requests and statements."""
 
 from flask import g
@@ -35,7 +35,6 @@ from core.program.schemas import (
     Profile,
     ProfileChange,
     RemovedLead,
-    Team,
     TierStatus,
 )
 from core.program.tiers import tier_status
@@ -88,21 +87,6 @@ def api_achievements():
 
     items = [Achievement.model_validate(a) for a in achievements_for(g.partner)]
     return AchievementList(items=items, earned=sum(a.earned for a in items))
-
-
-@api.get("/partner/team")
-@bearer()
-@operation(200, Team)
-def api_team():
-    """Your team
-
-    The team chat entry point; for Performer+ leaders their members, their deals and the
-    override earned."""
-    from core.program.team import team_overview
-
-    team = team_overview(g.partner)
-    db.session.commit()  # the leader's team channel, created on first visit
-    return Team.model_validate(team)
 
 
 @api.get("/partner/leads")

@@ -130,6 +130,13 @@ class ProfileForm(FlaskForm):
     notify_portal = BooleanField("Show notifications in the portal")
 
 
+class InviteForm(FlaskForm):
+    """Addresses to invite to one's team, one a line or separated by commas."""
+
+    emails = TextAreaField("E-mail addresses (up to 20, one a line)",
+                           validators=[DataRequired(), Length(max=6000)])
+
+
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token (logout, payout request)."""
 

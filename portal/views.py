@@ -3,6 +3,7 @@
 import base64
 import functools
 import os
+import re
 
 from flask import (
     abort,
@@ -34,6 +35,7 @@ from portal import bp
 from portal.forms import (
     ActivityForm,
     EmptyForm,
+    InviteForm,
     LeadForm,
     LoginForm,
     MoveForm,
@@ -535,7 +537,32 @@ def team_page():
 
     team = team_overview(g.partner)
     db.session.commit()  # the leader's team channel, created on first visit
-    return render_template("portal/team.html", team=team, partner=g.partner)
+    return render_template("portal/team.html", team=team, partner=g.partner,
+                           invite=InviteForm())
+
+
+@bp.post("/partner/team/invite")
+@partner_page()
+def team_invite():
+    """Invite people to the team by e-mail (rules: "Team invitations"): the result per
+    address is flashed; a refusal (a bad address, the day's limit, tier) sends nothing."""
+    from core.program.team import invite_to_team
+
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash("Enter the e-mail addresses to invite, one a line.", "error")
+        return redirect(url_for("portal.team_page") + "#invite"), 303
+    emails = [e for e in re.split(r"[\s,;]+", form.emails.data) if e]
+    results = _commit_or_flash(lambda: invite_to_team(g.partner, current_user.id, emails))
+    if results is not None:
+        sent = [r["email"] for r in results if r["status"] == "invited"]
+        recent = [r["email"] for r in results if r["status"] != "invited"]
+        if sent:
+            flash(f"Invitation sent to {', '.join(sent)}.", "success")
+        if recent:
+            flash(f"Already invited in the last 30 days, not sent again: {', '.join(recent)}.",
+                  "info")
+    return redirect(url_for("portal.team_page") + "#invite"), 303
 
 
 @bp.get("/partner/notifications")

@@ -225,3 +225,23 @@ class ReferralClick(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: The lead this visit turned into, if any.
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+
+
+class TeamInvite(db.Model):
+    """An e-mail a team leader asked to send to an address, inviting it to join with
+    their recruiting link (rules: "Team invitations"). Kept to enforce the daily limit
+    and the one-a-month rule per address."""
+
+    __tablename__ = "team_invites"
+    __table_args__ = (Index("ix_team_invites_email_created_at", "email", "created_at"),
+                      Index("ix_team_invites_partner_id_created_at", "partner_id",
+                            "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: The address invited, normalised (lower case).
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the e-mail went out; ``None`` until then, or for good when the address
+    #: already has an account (it is not told, nor is the inviter).
+    emailed_at: Mapped[object | None] = mapped_column(UTCDateTime)

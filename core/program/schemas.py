@@ -228,6 +228,74 @@ class Team(Answer):
     referral_code: str
 
 
+class TeamInvitation(ClosedRequest):
+    """Addresses to invite to your team (1 to 20; at most 20 a day)."""
+
+    emails: list[Annotated[str, Field(max_length=254)]] = Field(min_length=1, max_length=20)
+
+
+class InviteResult(Shape):
+    """What happened to one address: ``invited`` (the e-mail is on its way) or
+    ``invited_recently`` (someone invited it in the last 30 days: not sent again)."""
+
+    email: str
+    status: Literal["invited", "invited_recently"]
+
+
+class Invited(Answer):
+    """Each address, in the order sent (duplicates once), and the recruiting link the
+    e-mails carry."""
+
+    items: list[InviteResult]
+    recruiting_url: str
+
+
+class PerformanceQuery(Query):
+    """By calendar month, quarter or year (UTC), the last ``count`` of them."""
+
+    period: Literal["month", "quarter", "year"] = "month"
+    count: QueryInt = Field(6, ge=1, le=24)
+
+
+class MemberPerformance(Shape):
+    """One member in one period: deals confirmed (not cancelled), their value, the
+    member's own commission and your override from them (cents)."""
+
+    partner_id: int
+    name: str
+    deals: int
+    revenue_cents: int
+    commission_cents: int
+    override_cents: int
+
+
+class PerformanceTotals(Shape):
+    """The team's sums in one period."""
+
+    deals: int
+    revenue_cents: int
+    commission_cents: int
+    override_cents: int
+
+
+class PeriodPerformance(Shape):
+    """One period: ``label`` (2026-11, 2026-Q4, 2026), its start and end (the current
+    one ends now)."""
+
+    label: str
+    starts_at: Time
+    ends_at: Time
+    members: list[MemberPerformance]
+    totals: PerformanceTotals
+
+
+class TeamPerformance(Answer):
+    """Your team's results by period, newest first."""
+
+    period: Literal["month", "quarter", "year"]
+    periods: list[PeriodPerformance]
+
+
 class TeamChange(Request):
     """A partner's team leader and recruiter (null clears); both are sent; loops are
     refused."""

@@ -239,6 +239,7 @@ EXPECTED.update({
     "GET /partner/referral/qr.<fmt>": partner_page(),
     "GET /partner/support": partner_page(), "POST /partner/support": partner_page(422),
     "GET /partner/team": partner_page(), "GET /partner/tier-progression": partner_page(),
+    "POST /partner/team/invite": partner_page(303),  # empty form: flash, back to the page
     "GET /partner/training": partner_page(),
     # the last module is locked until the required ones are passed: starter has none
     "GET /partner/training/<int:module_id>": partner_page(tiers(403, 200, 200, 200)),
@@ -344,6 +345,8 @@ EXPECTED.update({
     "POST /api/partner/leads/<int:lead_id>/move": api_partner(404),
     "DELETE /api/partner/leads/<int:lead_id>": api_partner(404),
     "POST /api/partner/resources/download": api_partner(404),   # {} names no resource
+    "POST /api/partner/team/invite": api_partner(422),          # {} names no address
+    "GET /api/partner/team/performance": api_partner(tiers(403, 403, 200, 200)),
     "POST /api/partner/resources/customize": api_partner(422),  # {} names nothing
     "GET /api/partner/renders/<int:render_id>": api_partner(404),           # B's render
     "GET /api/partner/renders/<int:render_id>/download": api_partner(404),
