@@ -10,6 +10,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 def init_app(app: Flask) -> None:
     """Register the API's routes and the webhook receivers."""
     from api import (  # noqa: F401  (routes register on import)
+        asyncapi,
         auth,
         chat,
         common,

@@ -1,21 +1,14 @@
-"""Socket.IO chat events (issue 8). Thin: parse the event, call one rule in ``core.community.chat``,
-commit, answer with an acknowledgement. Broadcasts happen after the commit (core).
+"""Socket.IO chat events: thin handlers that check the payload with the event's model
+(``core.community.events``, the catalogue ``/api/asyncapi.json`` is made from), call one
+rule in ``core.community.chat``, commit and answer with an acknowledgement. Broadcasts
+happen after the commit (core). Rules: "Chat events".
 
 Auth on connect: a logged-in session cookie or ``auth={"token": ...}``; the Origin header,
 when sent, must be this site (or ``SOCKETIO_CORS_ORIGINS``). Every event reloads the user
 and re-checks status, session version and the channel rule (``read`` in a joined channel
 relies on the socket's room membership instead, which every loss of access ends at once:
-``event``); a user who lost access gets an error and is disconnected. Bad payloads get ``{"ok": false, "error": {...}}`` (and an
-``error`` event), never a dropped connection.
-
-Events (client → server, all acknowledged):
-``join {channel, after?}``, ``leave {channel}``, ``history {channel, before?|after?|thread?}``,
-``send {channel, body, parent_id?}``, ``edit {id, body}``, ``delete {id}``,
-``react {id, emoji}``, ``read {channel, last_id}``, ``typing {channel}``,
-``heartbeat {state: online|away}``, ``search {channel, q}``, ``unread {}``.
-Server → client: ``message``, ``message_updated``, ``typing``, ``presence``
-(``{changes: [{user_id, state}]}``, batched: ``announce_presence``), ``read``,
-``notification``, ``channel_lost``, ``kicked``, ``error``.
+``event``); a user who lost access gets an error and is disconnected. Bad payloads get
+``{"ok": false, "error": {...}}`` (and an ``error`` event), never a dropped connection.
 """
 
 import functools
@@ -32,8 +25,9 @@ from core.accounts.models import User
 from core.accounts.users import user_for_token
 from core.base.errors import DomainError, ValidationError
 from core.base.extensions import db, is_row_id, socketio
-from core.base.schemas import dump
+from core.base.schemas import SchemaError, dump, explain
 from core.community import chat, presence
+from core.community.events import CLIENT_EVENTS
 from core.community.notifications import user_room
 from core.community.schemas import JoinedChannel
 from core.program.models import Partner
@@ -170,14 +164,33 @@ def _logged_out(sender, user=None, **extra):
         chat.kick_user(user.id, "You logged out.")
 
 
-def _error(code: str, message: str) -> dict:
+def _error(code: str, message: str, retry_after: int | None = None) -> dict:
     db.session.rollback()
-    emit("error", {"code": code, "message": message})
-    return {"ok": False, "error": {"code": code, "message": message}}
+    error = {"code": code, "message": message}
+    if retry_after:
+        error["retry_after"] = retry_after
+    emit("error", error)
+    return {"ok": False, "error": error}
+
+
+def _checked(name: str, data) -> dict:
+    """``data`` when the event's payload model (``core.community.events``) accepts it;
+    raises ``ValidationError`` naming the field otherwise. ``None`` counts as ``{}``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError("Send an object, e.g. {\"channel\": \"general\"}.")
+    model = CLIENT_EVENTS[name].payload
+    try:
+        model.model_validate(data)
+    except SchemaError as exc:
+        raise ValidationError(explain(model, exc)) from None
+    return data
 
 
 def event(name: str, *, in_joined_channel_needs_no_reload: bool = False):
-    """Register a handler that gets ``(user, data)``; it checks the user on every event,
+    """Register a handler that gets ``(user, data)``; it checks ``data`` with the event's
+    payload model (``core.community.events.CLIENT_EVENTS``) and the user on every event,
     turns refusals into error answers and never lets an exception drop the socket.
 
     ``in_joined_channel_needs_no_reload``: for an event whose only effect is on the user's
@@ -193,21 +206,17 @@ def event(name: str, *, in_joined_channel_needs_no_reload: bool = False):
         @functools.wraps(fn)
         def handler(data=None, *rest):
             try:
-                if in_joined_channel_needs_no_reload and isinstance(data, dict) \
-                        and _joined_channel_id(data) is not None:
+                data = _checked(name, data)
+                if in_joined_channel_needs_no_reload and _joined_channel_id(data) is not None:
                     return fn(None, data)
                 user = _user()
                 if user is None:
                     result = _error("unauthorized", "Log in again.")
                     disconnect()
                     return result
-                if data is None:
-                    data = {}
-                if not isinstance(data, dict):
-                    raise ValidationError("Send an object, e.g. {\"channel\": \"general\"}.")
                 return fn(user, data)
             except DomainError as exc:
-                return _error(exc.code, exc.message)
+                return _error(exc.code, exc.message, getattr(exc, "retry_after", None))
             except Exception:
                 log.exception("chat event %s failed", name)
                 return _error("server_error", "Something went wrong; try again.")

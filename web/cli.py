@@ -85,3 +85,14 @@ def init_app(app: Flask) -> None:
         click.echo(f"Awarded {result['awarded']} achievements"
                    + (f"; Top Performer of {result['top_performer_month']} decided."
                       if result["top_performer_month"] else "."))
+
+    @app.cli.command("api-docs")
+    def api_docs_cmd():
+        """Write docs/chat-events.md from the chat's event models (the AsyncAPI
+        document's source); a test fails while the file is out of date."""
+        from api.asyncapi import document, markdown
+        from core.base.config import ROOT
+
+        path = ROOT / "docs" / "chat-events.md"
+        path.write_text(markdown(document(app.config["PUBLIC_BASE_URL"])), encoding="utf-8")
+        click.echo(f"Wrote {path.relative_to(ROOT)}.")

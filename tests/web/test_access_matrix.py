@@ -203,6 +203,7 @@ EXPECTED.update({
     "GET /": row("302>dash", "302>dash", "302>dash", "302>admin"),
     "GET /healthz": public(), "GET /static/<path:filename>": public(),
     "GET /sw.js": public(), "GET /api/openapi.json": public(),
+    "GET /api/asyncapi.json": public(),
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
     "GET /partner/login": public(), "POST /partner/login": public(),
     "GET /partner/register": public(), "POST /partner/register": public(422),
