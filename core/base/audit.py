@@ -33,9 +33,9 @@ def _dumps(value: dict | None) -> str:
 #: Every ``object_type`` the code writes, and ``asset``, what resources were called in
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
-OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "message",
-                "partner", "payout", "playbook", "resource", "setting", "statement",
-                "statement_batch", "tier", "user")
+OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "lead",
+                "message", "partner", "payout", "playbook", "resource", "setting",
+                "statement", "statement_batch", "tier", "user")
 
 
 def staff_choices() -> list[tuple[str, str]]:
