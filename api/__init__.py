@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         notifications,
         openapi,
         partner,
+        payments,
         playbooks,
         resources,
         staff,

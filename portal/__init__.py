@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         chat_events,
         chat_views,
         materials,
+        payments,
         playbook_views,
         program_views,
         referral_views,

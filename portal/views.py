@@ -298,10 +298,13 @@ def change_password():
 def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
+    from core.payments.methods import paypal_offered, stripe_offered
+    from core.payments.tax import tax_form_required
     from core.program.dashboard import home
     from core.program.onboarding import checklist
 
-    onboarding = checklist(g.partner, bool(current_app.config.get("STRIPE_API_KEY")))
+    onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
+                           tax_form_required())
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
                            dismiss_form=EmptyForm(), **home(g.partner))
 
@@ -495,9 +498,13 @@ def earnings():
 
     page = earnings_page(g.partner.id, request.args.get("status") or None,
                          request.args.get("type") or None)
+    from core.payments.methods import describe
+    from core.payments.tax import tax_status
+
     return render_template("portal/earnings.html", **page, type_labels=TYPE_LABELS,
                            statuses=COMMISSION_STATUSES, form=EmptyForm(), partner=g.partner,
-                           stripe_enabled=bool(current_app.config.get("STRIPE_API_KEY")))
+                           stripe_enabled=bool(current_app.config.get("STRIPE_API_KEY")),
+                           method=describe(g.partner), tax=tax_status(g.partner.id))
 
 
 @bp.post("/partner/payouts/request")

@@ -75,6 +75,16 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Approved {n} commissions.")
 
+    @app.cli.command("rotate-keys")
+    def rotate_keys_cmd():
+        """Re-encrypt every TIN and bank number with the newest FIELD_ENCRYPTION_KEYS key
+        (run after putting a new key first; then the old key can be removed)."""
+        from core.payments.crypto import rotate_all
+
+        n = rotate_all()
+        db.session.commit()
+        click.echo(f"Re-encrypted {n} values with the newest key.")
+
     @app.cli.command("award-achievements")
     def award_achievements_cmd():
         """Run the scheduled achievement checks now (workers run them every tick)."""

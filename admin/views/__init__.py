@@ -15,6 +15,7 @@ def register_views(admin) -> None:
         StatementView,
     )
     from admin.views.partners import DealView, LeadView, PartnerView
+    from admin.views.payments import TaxFormView
     from admin.views.program import SettingsView, TierView
     from admin.views.staff import ReauthView, StaffView
     from admin.views.support import ChallengeView, TicketView
@@ -23,6 +24,7 @@ def register_views(admin) -> None:
     from core.community.models import Challenge
     from core.content.models import QuizQuestion, TrainingModule
     from core.money.models import Commission, Deal, Payout, Statement
+    from core.payments.models import TaxForm
     from core.program.models import Lead, Partner, Tier
     from core.support.models import SupportTicket
 
@@ -32,6 +34,8 @@ def register_views(admin) -> None:
     admin.add_view(CommissionView(Commission, db, name="Commissions", endpoint="commissions",
                                   category="Money"))
     admin.add_view(PayoutView(Payout, db, name="Payouts", endpoint="payouts", category="Money"))
+    admin.add_view(TaxFormView(TaxForm, db, name="Tax forms", endpoint="tax_forms",
+                               category="Money"))
     admin.add_view(StatementView(Statement, db, name="Statements", endpoint="statements",
                                  category="Money"))
     admin.add_view(ExportView(name="CSV exports", endpoint="exports", url="exports",

@@ -135,20 +135,37 @@ class ReferenceForm(FlaskForm):
     reference = StringField("Payment reference", validators=[DataRequired(), Length(max=120)])
 
 
+def _tax_hold(payout: Payout) -> str:
+    """Why the tax gate holds a requested payout (a sentence), or ``""``."""
+    from core.payments.tax import TaxFormMissing, require_tax_form
+
+    try:
+        require_tax_form(payout.partner)
+    except TaxFormMissing as exc:
+        return "tax form expired" if exc.code == "tax_form_expired" else "no verified tax form"
+    return ""
+
+
 class PayoutView(StaffModelView):
     """Payouts: approval queue; approving enqueues the transfer (finance only)."""
 
     roles = ("finance",)
     list_template = "admin/payout_list.html"
     list_options = (joinedload(Payout.partner).joinedload(Partner.user),)
-    column_list = ("id", "partner", "amount_cents", "status", "gateway", "reference",
+    column_list = ("id", "partner", "amount_cents", "status", "gateway", "payee", "reference",
                    "failure_message", "created_at", "approved_at", "paid_at", "record")
-    column_labels = {"amount_cents": "Amount", "record": ""}
+    column_labels = {"amount_cents": "Amount", "record": "", "gateway": "Method"}
     column_filters = ("status", "gateway", DateTimeBetweenFilter(Payout.created_at, "Created"))
     column_default_sort = ("id", True)
 
     def _record_link(view, context, model, name):
-        if model.status in ("approved", "processing") and model.gateway == "manual":
+        if model.status == "requested":
+            held = _tax_hold(model)
+            if held:
+                return Markup('<span class="badge badge-warning" title="{}">Held: {}</span>'
+                              ).format(held, held)
+        if model.status in ("approved", "processing") and model.gateway in ("manual",
+                                                                            "bank_transfer"):
             return Markup('<a class="btn btn-sm btn-primary" href="{}">Record payment</a>').format(
                 url_for("payouts.record", payout_id=model.id))
         if model.status == "failed":
@@ -186,6 +203,17 @@ class PayoutView(StaffModelView):
                   "minutes of it coming back, once each.", "warning")
         elif done:
             flash(f"Approved {done} payout(s); transfers are queued.", "success")
+
+    @expose("/bank-file")
+    def bank_file(self):
+        """CSV of the bank transfers to make (approved or processing bank payouts)."""
+        from admin.views.payments import bank_file_response
+
+        if not staff_with("finance"):
+            return refuse()
+        if (r := needs_reauth()) is not None:
+            return r
+        return bank_file_response(current_user.id)
 
     @expose("/new", methods=["GET", "POST"])
     def create(self):
@@ -368,8 +396,42 @@ class ExportView(BaseView):
                         f"{end - timedelta(days=1):%Y%m%d}.csv")
                 return Response(body, mimetype="text/csv", headers={
                     "Content-Disposition": f'attachment; filename="{name}"'})
-        return self.render("admin/exports.html", form=form), \
+        return self.render("admin/exports.html", form=form, nec_form=FlaskForm(),
+                           nec_year=today.year - 1), \
             (422 if request.method == "POST" else 200)
+
+    @expose("/1099-nec", methods=["POST"])
+    def nec(self):
+        """Year-end 1099-NEC CSV of a calendar year (finance; password again after 15
+        minutes): payer and payee TINs, names, addresses, box 1, and every payment with its
+        method. An optional threshold (dollars) sets the year's reporting threshold first."""
+        from flask import Response
+
+        from core.money.cents import parse_dollars
+        from core.payments import yearend
+
+        if not staff_with("finance"):
+            return refuse()
+        if (r := needs_reauth()) is not None:
+            return r
+        if not FlaskForm().validate_on_submit():
+            flash("That request was not accepted; reload the page and try again.", "error")
+            return redirect(url_for(".index")), 303
+        try:
+            year = int(request.form.get("year", ""))
+            if request.form.get("threshold", "").strip():
+                yearend.set_threshold(year, parse_dollars(request.form["threshold"]),
+                                      current_user.id)
+            body = yearend.nec_csv(year, current_user.id)
+            db.session.commit()
+        except (ValueError, DomainError) as exc:
+            db.session.rollback()
+            flash(getattr(exc, "message", "Enter a year (e.g. 2026) and an amount in dollars."),
+                  "error")
+            return redirect(url_for(".index")), 303
+        return Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="siso-1099-nec-{year}.csv"',
+            "Cache-Control": "no-store"})
 
 
 class StaffActorFilter(IntEqualFilter):

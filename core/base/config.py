@@ -11,7 +11,11 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), e-mail:
 ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_USE_TLS``,
 ``MAIL_USE_SSL``, ``MAIL_TIMEOUT``, ``MAIL_DEFAULT_SENDER``, ``PUBLIC_BASE_URL`` and the
-e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``.
+e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``;
+payout methods and tax forms: ``FIELD_ENCRYPTION_KEYS``, ``TAX_FORM_REQUIRED``,
+``PAYPAL_CLIENT_ID``, ``PAYPAL_CLIENT_SECRET``, ``PAYPAL_API_BASE``, ``PAYPAL_WEBHOOK_ID``,
+``PAYPAL_TIMEOUT_SECONDS``, and the 1099-NEC payer ``PAYER_NAME``, ``PAYER_TIN``,
+``PAYER_ADDRESS``.
 """
 
 import logging
@@ -20,6 +24,8 @@ import secrets
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = ROOT / "instance"
@@ -105,6 +111,24 @@ class Config:
     #: Seconds the Stripe client waits for one answer before it counts as a timeout and
     #: is retried with the same idempotency key (money issue "Payouts").
     STRIPE_TIMEOUT_SECONDS = 30
+    #: Fernet keys (urlsafe base64, comma separated, newest first) that encrypt TINs and
+    #: bank numbers at rest (rules: "Encrypted fields"). Development makes one in
+    #: ``instance/field_key``; production refuses to start without the setting.
+    FIELD_ENCRYPTION_KEYS: tuple[str, ...] = ()
+    #: No payout is requested or approved without a verified, unexpired tax form
+    #: (rules: "Tax gate").
+    TAX_FORM_REQUIRED = True
+    #: PayPal Payouts (REST API, OAuth2 client credentials); unset client id: PayPal off.
+    PAYPAL_CLIENT_ID = None
+    PAYPAL_CLIENT_SECRET = None
+    PAYPAL_API_BASE = "https://api-m.sandbox.paypal.com"
+    #: The webhook's id at PayPal, sent back in verify-webhook-signature.
+    PAYPAL_WEBHOOK_ID = None
+    PAYPAL_TIMEOUT_SECONDS = 30
+    #: The payer on Forms 1099-NEC (finance's year-end export).
+    PAYER_NAME = None
+    PAYER_TIN = None
+    PAYER_ADDRESS = None
     PORT = 5000
     SOCKETIO_ASYNC_MODE = "threading"
     #: Socket.IO message queue (Redis) so workers and several web processes share rooms.
@@ -242,6 +266,15 @@ class Config:
         return instance_secret_key()
 
     @classmethod
+    def default_field_keys(cls) -> tuple[str, ...]:
+        """The field encryption keys when ``FIELD_ENCRYPTION_KEYS`` is not set:
+        development's own random Fernet key in ``instance/field_key``."""
+        from cryptography.fernet import Fernet
+
+        return (instance_secret_key(name="field_key",
+                                    make=lambda: Fernet.generate_key().decode()),)
+
+    @classmethod
     def from_env(cls) -> dict:
         """Return the settings overridden by the environment, as a dict for ``app.config``."""
         cfg = {
@@ -256,6 +289,19 @@ class Config:
             "STRIPE_WEBHOOK_SECRET": env_str("STRIPE_WEBHOOK_SECRET"),
             "STRIPE_TIMEOUT_SECONDS": env_int("STRIPE_TIMEOUT_SECONDS",
                                               cls.STRIPE_TIMEOUT_SECONDS),
+            "FIELD_ENCRYPTION_KEYS": tuple(k.strip() for k in env_str(
+                "FIELD_ENCRYPTION_KEYS", "").split(",") if k.strip())
+            or cls.default_field_keys(),
+            "TAX_FORM_REQUIRED": env_bool("TAX_FORM_REQUIRED", cls.TAX_FORM_REQUIRED),
+            "PAYPAL_CLIENT_ID": env_str("PAYPAL_CLIENT_ID"),
+            "PAYPAL_CLIENT_SECRET": env_str("PAYPAL_CLIENT_SECRET"),
+            "PAYPAL_API_BASE": env_str("PAYPAL_API_BASE", cls.PAYPAL_API_BASE).rstrip("/"),
+            "PAYPAL_WEBHOOK_ID": env_str("PAYPAL_WEBHOOK_ID"),
+            "PAYPAL_TIMEOUT_SECONDS": env_int("PAYPAL_TIMEOUT_SECONDS",
+                                              cls.PAYPAL_TIMEOUT_SECONDS),
+            "PAYER_NAME": env_str("PAYER_NAME"),
+            "PAYER_TIN": env_str("PAYER_TIN"),
+            "PAYER_ADDRESS": env_str("PAYER_ADDRESS"),
             "PORT": env_int("PORT", cls.PORT),
             "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", cls.SOCKETIO_ASYNC_MODE),
             # Set but empty means "off" (README), so not read through env_str.
@@ -297,13 +343,14 @@ class Config:
         return cfg
 
 
-def instance_secret_key(folder: Path | None = None) -> str:
+def instance_secret_key(folder: Path | None = None, name: str = "secret_key",
+                        make=None) -> str:
     """The development signing key: read from ``<folder>/secret_key`` (default
     ``instance/``), or made there on first start, 64 random hex characters, in a file only
     its owner can read (mode 0600). Several processes starting at once agree on one key
     (the first to create the file wins). Never a key written in the code, so a server
     started without ``SISO_ENV`` cannot sign with a known key."""
-    path = (folder or INSTANCE) / "secret_key"
+    path = (folder or INSTANCE) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -314,7 +361,7 @@ def instance_secret_key(folder: Path | None = None) -> str:
                 return key
             time.sleep(0.02)
         raise RuntimeError(f"{path} is empty: delete it and start again.") from None
-    key = secrets.token_hex(32)
+    key = make() if make else secrets.token_hex(32)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
     return key
@@ -358,6 +405,13 @@ class ProductionConfig(Config):
         """None: production refuses to start without ``SECRET_KEY``."""
         raise RuntimeError("SECRET_KEY must be set in production (SISO_ENV=production).")
 
+    @classmethod
+    def default_field_keys(cls) -> tuple[str, ...]:
+        """None: production refuses to start without ``FIELD_ENCRYPTION_KEYS``."""
+        raise RuntimeError("FIELD_ENCRYPTION_KEYS must be set in production "
+                           "(SISO_ENV=production): TINs and bank numbers are encrypted "
+                           "with it.")
+
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
     HSTS_SECONDS = 365 * 24 * 3600
@@ -385,6 +439,16 @@ class TestingConfig(Config):
     def default_secret_key(cls) -> str:
         """The process's random test key (never a file, never a known value)."""
         return cls.SECRET_KEY
+
+    #: A random field key per process (tests of rotation add their own).
+    FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)
+
+    @classmethod
+    def default_field_keys(cls) -> tuple[str, ...]:
+        """The process's random test key."""
+        return cls.FIELD_ENCRYPTION_KEYS
+    #: The suite's payouts predate tax forms; tests/payments turn the gate on.
+    TAX_FORM_REQUIRED = False
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns

@@ -158,8 +158,11 @@ class Payout(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     #: requested | approved | processing | paid | failed | reversed
     status: Mapped[str] = mapped_column(String(20), default="requested")
-    #: manual | stripe
+    #: manual | stripe | paypal | bank_transfer: the method the payout started with, kept
+    #: whatever the partner chooses later (rules: "Payout methods").
     gateway: Mapped[str] = mapped_column(String(20), default="manual")
+    #: Where it goes, fixed at request: the PayPal receiver, or the bank account's last 4.
+    payee: Mapped[str] = mapped_column(String(254), default="", server_default="")
     #: Stripe transfer id or the manual payment reference finance recorded.
     reference: Mapped[str] = mapped_column(String(120), default="")
     failure_message: Mapped[str] = mapped_column(Text, default="")

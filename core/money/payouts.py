@@ -7,7 +7,6 @@ clicks, two sessions or a retried job move a payout at most once.
 import logging
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import exists, func, select, update
 
 from core.accounts.models import User
@@ -30,6 +29,8 @@ from core.community.notifications import notify
 from core.money.cents import format_cents
 from core.money.gateways import GatewayError, TransientGatewayError, stripe_transfer
 from core.money.models import Commission, Payout, PayoutTransfer
+from core.payments.methods import payout_route, paypal_offered
+from core.payments.tax import TaxFormMissing, require_tax_form
 from core.program.models import Partner
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,11 @@ def create_payout(partner_id, actor_id: int) -> Payout:
 
     Used by the partner's "request payout" and by finance. The amount is the sum of the
     commissions claimed by a conditional UPDATE, so two requests at once cannot claim the
-    same commission. Raises ``NotFound``, ``Conflict`` (suspended/applied partner, or an
-    open payout exists), ``ValidationError`` (balance below the minimum).
+    same commission. The payout takes the partner's payout method now and keeps it
+    (``core.payments.methods.payout_route``; rules: "Payout methods"). Raises
+    ``NotFound``, ``Conflict`` (suspended/applied partner, or an open payout exists;
+    ``TaxFormMissing`` 409 ``tax_form_missing``/``tax_form_expired``, rules: "Tax
+    gate"), ``ValidationError`` (balance below the minimum).
     """
     partner = get_row(Partner, partner_id)
     if partner is None:
@@ -103,15 +107,16 @@ def create_payout(partner_id, actor_id: int) -> Payout:
     if waiting is not None:
         raise Conflict(f"A payout of {format_cents(waiting.amount_cents)} is already "
                        f"{waiting.status}; request the next one once it is paid or failed.")
+    require_tax_form(partner)
     minimum = payout_minimum_cents()
     balance = available_cents(partner.id)
     if balance < minimum:
         raise ValidationError(
             f"The approved balance is {format_cents(balance)}; the minimum payout is "
             f"{format_cents(minimum)}.", code="below_minimum")
+    gateway, payee = payout_route(partner)
     payout = Payout(partner_id=partner.id, amount_cents=balance, status="requested",
-                    requested_by_id=actor_id,
-                    gateway="stripe" if current_app.config.get("STRIPE_API_KEY") else "manual")
+                    requested_by_id=actor_id, gateway=gateway, payee=payee[:254])
     db.session.add(payout)
     db.session.flush()
     claimed = db.session.execute(update(Commission).where(
@@ -143,7 +148,8 @@ def request_payout(partner: Partner, user: User) -> Payout:
 
 def create_payouts_for_all(actor_id: int) -> list[Payout]:
     """Finance's batch: one payout for every active partner whose approved balance reaches
-    the minimum and who has no payout waiting. Returns the payouts made (may be empty)."""
+    the minimum and who has no payout waiting; partners the tax gate holds are skipped.
+    Returns the payouts made (may be empty)."""
     minimum = payout_minimum_cents()
     candidates = db.session.execute(
         select(Commission.partner_id, func.sum(Commission.amount_cents))
@@ -156,7 +162,10 @@ def create_payouts_for_all(actor_id: int) -> list[Payout]:
         .having(func.sum(Commission.amount_cents) >= minimum)).all()
     made = []
     for partner_id, _ in candidates:
-        made.append(create_payout(partner_id, actor_id))
+        try:
+            made.append(create_payout(partner_id, actor_id))
+        except TaxFormMissing:  # held until their tax form is verified (rules: "Tax gate")
+            continue
     return made
 
 
@@ -174,7 +183,8 @@ def approve_payout(payout_id, actor: User) -> Payout:
     Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
     (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
     ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
-    twice; the partner not active), ``ValidationError`` (below the minimum, no payout
+    twice; the partner not active; ``TaxFormMissing`` without a verified, unexpired tax
+    form, rules: "Tax gate"), ``ValidationError`` (below the minimum, no payout
     method). Every refusal
     leaves a ``payout.approve.refused`` audit row that survives the request's rollback
     (``core.base.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
@@ -206,6 +216,15 @@ def approve_payout(payout_id, actor: User) -> Payout:
         refuse("no payout method", payout.id)
         raise ValidationError("The partner has no payout method yet: their Stripe onboarding "
                               "is not finished.", code="no_payout_method")
+    if payout.gateway == "paypal" and not paypal_offered():
+        refuse("no payout method", payout.id)
+        raise ValidationError("This payout goes through PayPal, which is not configured "
+                              "(PAYPAL_CLIENT_ID).", code="no_payout_method")
+    try:
+        require_tax_form(payout.partner)
+    except TaxFormMissing as exc:
+        refuse("tax form", payout.id, code=exc.code)
+        raise
     if not _cas(payout.id, ("requested",), status="approved", approved_by_id=actor.id,
                 approved_at=now_utc()):
         db.session.refresh(payout)
@@ -243,18 +262,23 @@ def record_transfer(payout: Payout, transfer_id: str) -> PayoutTransfer:
 
 
 def mark_paid(payout: Payout, reference, actor_id: int | None) -> Payout:
-    """Record a manual payment: mark an approved or processing ``manual`` payout paid with
-    the reference finance gives (bank wire id...). Its commissions become ``paid``.
+    """Record a manual payment: mark an approved or processing ``manual`` or
+    ``bank_transfer`` payout paid with the reference finance gives (bank wire id...). Its
+    commissions become ``paid``.
 
     A ``stripe`` payout is refused: only its transfer marks it paid (``record_transfer``),
     so a payment recorded by hand can never sit beside a transfer. Raises
-    ``ValidationError`` (no reference), ``Conflict`` (Stripe gateway, wrong state).
+    ``ValidationError`` (no reference), ``Conflict`` (Stripe or PayPal gateway, wrong
+    state).
     """
     if not isinstance(reference, str) or not reference.strip() or len(reference) > 120:
         raise ValidationError("Enter the payment reference (up to 120 characters).")
     if payout.gateway == "stripe":
         raise Conflict("This payout goes through Stripe: its transfer marks it paid, so a "
                        "manual payment cannot be recorded.", code="stripe_gateway")
+    if payout.gateway == "paypal":
+        raise Conflict("This payout goes through PayPal: PayPal's answer marks it paid, so "
+                       "a manual payment cannot be recorded.", code="paypal_gateway")
     return _settle(payout, reference, actor_id)
 
 
@@ -372,14 +396,21 @@ def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
     Rule: money issue "Payouts" (failures leave the payout ``failed`` with Stripe's
     message and its commissions back in the balance).
     """
-    message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "
-               f"Finance: check the Stripe dashboard for a transfer with idempotency key "
-               f"payout-{payout.id} before paying this amount again.")
+    if payout.gateway == "paypal":
+        message = (f"PayPal did not confirm the payout: {detail.strip()[:600]} "
+                   f"Finance: look for batch payout-{payout.id} in PayPal before paying "
+                   "this amount again.")
+    else:
+        message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "
+                   f"Finance: check the Stripe dashboard for a transfer with idempotency "
+                   f"key payout-{payout.id} before paying this amount again.")
     return fail_payout(payout, message, None)
 
 
 def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
-    """Stripe payouts still waiting for their transfer, for the sweeper.
+    """Stripe payouts still waiting for their transfer, and PayPal payouts whose batch
+    was never confirmed made, for the sweeper (a PayPal payout with a batch waits for
+    PayPal's answer: ``core.payments.paypal.poll_paypal_payouts``).
 
     Returns ``(resume, expired)``, lists of payout ids: ``resume`` are ``approved``
     payouts (never sent: the job moves them to ``processing`` before calling Stripe) and
@@ -390,8 +421,11 @@ def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
     alive for them is the caller's (RQ's) business.
     """
     now = now or now_utc()
+    batched = select(PayoutTransfer.payout_id).where(PayoutTransfer.transfer_id != "")
     rows = db.session.execute(select(Payout.id, Payout.status, Payout.approved_at).where(
-        Payout.status.in_(("approved", "processing")), Payout.gateway == "stripe",
+        Payout.status.in_(("approved", "processing")),
+        (Payout.gateway == "stripe") | ((Payout.gateway == "paypal")
+                                        & Payout.id.not_in(batched)),
         Payout.approved_at < now - timedelta(minutes=2)).order_by(Payout.id)).all()
     resume, expired = [], []
     for pid, status, approved_at in rows:
@@ -408,8 +442,9 @@ def unfinished_transfers(now=None) -> tuple[list[int], list[int]]:
 def send_payout(payout_id: int) -> str:
     """Send an approved payout.
 
-    Manual gateway: moves it to ``processing`` and waits for finance to record the
-    reference. Stripe gateway: creates the transfer with idempotency key
+    Manual and bank-transfer gateways: moves it to ``processing`` and waits for finance
+    to record the reference. PayPal: one batch ``payout-<id>`` (``_send_paypal``); the
+    payout stays ``processing`` until PayPal reports the item. Stripe gateway: creates the transfer with idempotency key
     ``payout-<id>`` and marks it paid; a refusal marks it failed with Stripe's message.
     A transient error (429, 5xx, timeout) is raised so RQ retries with the same key; on
     the job's last try it fails the payout instead (``fail_unconfirmed_transfer``:
@@ -427,6 +462,8 @@ def send_payout(payout_id: int) -> str:
                      payout.status if payout else "missing")
             return payout.status if payout else "missing"
     db.session.commit()  # processing is visible before any money moves
+    if payout.gateway == "paypal":
+        return _send_paypal(payout)
     if payout.gateway != "stripe":
         log.info("payout %s awaits a manual payment reference", payout_id)
         return payout.status
@@ -453,6 +490,28 @@ def send_payout(payout_id: int) -> str:
     record_transfer(payout, transfer_id)
     log.info("payout %s paid by transfer %s", payout_id, transfer_id)
     return "paid"
+
+
+def _send_paypal(payout: Payout) -> str:
+    """The PayPal branch of :func:`send_payout`: one batch ``payout-<id>``; a transient
+    error is raised for RQ to retry with the same ids, and on the last try the payout is
+    failed visibly (commissions back in the balance) with a message for finance."""
+    from core.payments.paypal import send_paypal_payout
+
+    try:
+        return send_paypal_payout(payout)
+    except TransientGatewayError as exc:
+        if last_try():
+            log.error("payout %s: PayPal still failing after the last retry: %s",
+                      payout.id, exc)
+            fail_payout(payout, "PayPal did not confirm the payout (rate limit, server error "
+                                f"or timeout) through every retry; the last error was: "
+                                f"{str(exc)[:400]} Finance: look for batch payout-"
+                                f"{payout.id} in PayPal before paying this amount again.",
+                        None)
+            return "failed"
+        log.warning("payout %s: transient PayPal error, will retry", payout.id)
+        raise
 
 
 @job(queue=QUEUE_DEFAULT, every=TICK_SECONDS)

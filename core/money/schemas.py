@@ -152,13 +152,16 @@ class NewBonus(Request):
 
 
 class Payout(Answer):
-    """A payout of a partner's approved commissions (manual or Stripe)."""
+    """A payout of a partner's approved commissions: ``gateway`` is the method it started
+    with and keeps (manual, Stripe, PayPal, bank transfer), ``payee`` where it goes
+    (PayPal receiver, or the bank account's last 4 digits)."""
 
     id: int
     partner_id: int
     amount_cents: int
     status: Literal[PAYOUT_STATUSES]
-    gateway: Literal["manual", "stripe"]
+    gateway: Literal["manual", "stripe", "paypal", "bank_transfer"]
+    payee: str
     reference: str
     failure_message: str
     created_at: Time

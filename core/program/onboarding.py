@@ -9,10 +9,13 @@ checklist itself but its dismissal:
   sign-up; time zone defaults to UTC, so it cannot tell).
 - **Agreement accepted**: the partner accepted the agreement version now in force
   (``AGREEMENT_VERSION``; sign-up requires accepting it).
-- **Payout method connected**: Stripe says the connected account can receive transfers
-  (``stripe_payouts_enabled``, what the earnings page shows). Shown only when Stripe
-  payouts are on; with manual payouts finance pays by bank transfer and there is
-  nothing for the partner to connect.
+- **Payout method chosen**: the chosen method can be paid (Stripe says the connected
+  account can receive transfers, or the PayPal receiver or bank account is on file;
+  ``core.payments.methods.method_ready``, what the earnings page shows). Shown only
+  when Stripe or PayPal payouts are on; otherwise finance pays by bank transfer and
+  the choice is optional.
+- **Tax form verified**: a verified, unexpired W-9 / W-8 (``core.payments.tax``),
+  shown while ``TAX_FORM_REQUIRED`` is on (rules: "Tax gate").
 - **First training module passed**: any completion recorded.
 - **First lead logged**: any lead, whatever its source.
 - **Referral link shared**: someone opened the partner's client link (a referral click
@@ -32,29 +35,42 @@ from core.content.models import TrainingCompletion
 from core.program.models import Lead, Partner, ReferralClick
 
 
-def _facts(partner_id: int) -> tuple[bool, bool, bool]:
-    """``(passed a module, logged a lead, link shared)`` in one query."""
+def _facts(partner_id: int) -> tuple[bool, ...]:
+    """``(passed a module, logged a lead, link shared, PayPal or bank ready, a method
+    other than Stripe chosen, a verified unexpired tax form)`` in one query."""
+    from sqlalchemy import and_, or_
+
+    from core.payments.models import PayoutMethod, TaxForm
+
     recruit = select(Partner.id).where(Partner.recruiter_id == partner_id)
+    mine = PayoutMethod.partner_id == partner_id
     row = db.session.execute(select(
         exists().where(TrainingCompletion.partner_id == partner_id),
         exists().where(Lead.partner_id == partner_id),
         exists().where(ReferralClick.partner_id == partner_id) | exists(recruit),
+        exists().where(mine, or_(
+            and_(PayoutMethod.method == "paypal", PayoutMethod.paypal_receiver != ""),
+            and_(PayoutMethod.method == "bank_transfer", PayoutMethod.bank_last4 != ""))),
+        exists().where(mine, PayoutMethod.method != "stripe_connect"),
+        exists().where(TaxForm.partner_id == partner_id, TaxForm.status == "verified",
+                       or_(TaxForm.expires_on.is_(None),
+                           TaxForm.expires_on >= now_utc().date())),
     )).one()
-    return bool(row[0]), bool(row[1]), bool(row[2])
+    return tuple(bool(v) for v in row)
 
 
-def checklist(partner: Partner, stripe_enabled: bool) -> dict | None:
+def checklist(partner: Partner, stripe_enabled: bool, tax_required: bool = False) -> dict | None:
     """The checklist for ``partner``, or ``None`` when it is not shown (partner not
     active, dismissed, or every item done).
 
-    Args: ``stripe_enabled`` whether payouts go through Stripe Connect (``STRIPE_API_KEY``
-    set). Returns ``{"items": [{"key", "label", "done": bool, "url", "action"}],
+    Args: ``stripe_enabled`` whether the partner has a payout method to set up (Stripe
+    Connect or PayPal configured); ``tax_required`` whether the tax gate is on. Returns ``{"items": [{"key", "label", "done": bool, "url", "action"}],
     "done": int, "total": int}``, ``url`` being where to do the item. At most one query
     (none when dismissed or not active).
     """
     if partner.status != "active" or partner.onboarding_dismissed_at is not None:
         return None
-    trained, lead, shared = _facts(partner.id)
+    trained, lead, shared, other_ready, other_chosen, taxed = _facts(partner.id)
     profile = all((value or "").strip() for value in
                   (partner.company_name, partner.phone, partner.industry))
     agreement = partner.agreement_accepted_at is not None and \
@@ -66,8 +82,12 @@ def checklist(partner: Partner, stripe_enabled: bool) -> dict | None:
          "Ask support for the new agreement"),
     ]
     if stripe_enabled:
-        items.append(("payout", "Connect your payout method", bool(partner.stripe_payouts_enabled),
-                      "/partner/earnings#payout-method", "Set up Stripe payouts"))
+        ready = other_ready or (not other_chosen and bool(partner.stripe_payouts_enabled))
+        items.append(("payout", "Choose your payout method", ready,
+                      "/partner/earnings#payout-method", "Set up Stripe, PayPal or bank"))
+    if tax_required:
+        items.append(("tax", "Submit your tax form", taxed, "/partner/tax-form",
+                      "W-9 or W-8BEN, verified by finance"))
     items += [
         ("training", "Pass your first training module", trained, "/partner/training",
          "Open training"),

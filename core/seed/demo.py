@@ -231,6 +231,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     ids = list(db.session.scalars(select(Commission.id).where(
         Commission.partner_id.in_([p.id for p in top]), Commission.status == "pending")))
     approve_commissions(ids, finance.id)
+    _demo_tax_forms(top, finance)
     paid = create_payout(top[0].id, finance.id)
     approve_payout(paid.id, finance)
     start_transfer(paid.id)
@@ -292,3 +293,18 @@ def _demo_leads(partners: list, admin_id: int, rng: random.Random) -> int:
                 move_lead(lead, rng.choice(["new", "contacted", "qualified", "proposal"]),
                           p.user_id)
     return deal_count
+
+
+def _demo_tax_forms(partners, finance) -> None:
+    """Verified W-9s (one demo EIN) for the partners the demo pays, so the tax gate lets
+    their payouts through; the others show the tax form step."""
+    from core.payments.tax import review_tax_form, submit_tax_form
+
+    for p in partners:
+        form = submit_tax_form(p, {
+            "form": "w9", "legal_name": p.name, "business_name": p.company_name or "",
+            "tax_classification": "llc_s" if p.company_name else "individual",
+            "address": "100 Demo Street, Austin, TX 78701", "tin_type": "ein",
+            "tin": "12-3456789", "certification": True, "signature_name": p.name,
+            "signed_on": now_utc().date().isoformat()}, p.user_id)
+        review_tax_form(form.id, finance, True)

@@ -126,6 +126,7 @@ MODEL_VIEWS = {
     "material-renders": (("support", "content"), False),
     "materials": (("content",), True), "partners": (("support",), False),
     "payouts": (("finance",), False), "quiz": (("content",), True),
+    "tax_forms": (("finance",), False),
     "staff": ((), False), "statements": (("finance",), False),
     "tickets": (("support",), False), "tiers": ((), False),
     "training": (("content",), True), "resources": (("content",), False),
@@ -176,6 +177,10 @@ EXPECTED.update({
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/reset-password": back_office(SUPPORT, 302),
     "POST /admin/payouts/batch": back_office(FINANCE, 302),
+    "GET /admin/payouts/bank-file": back_office(FINANCE),
+    "POST /admin/exports/1099-nec": back_office(FINANCE, 303),  # no year: back with a flash
+    "GET /admin/tax_forms/review/<int:form_id>": back_office(FINANCE),
+    "POST /admin/tax_forms/review/<int:form_id>": back_office(FINANCE, 422),  # no decision
     "GET /admin/payouts/new": back_office(FINANCE),
     "POST /admin/payouts/new": back_office(FINANCE),     # form again: no partner chosen
     "GET /admin/payouts/record/<int:payout_id>": back_office(FINANCE),
@@ -210,6 +215,7 @@ EXPECTED.update({
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
+    "POST /webhooks/paypal": public(503),                # no PayPal webhook id in tests
     "GET /login/two-factor": public("302>login"),        # no password step under way
     "POST /login/two-factor": public("302>login"),
     # e-mail links (token: not a valid one, so everyone gets the 400 "link cannot be used"
@@ -246,6 +252,11 @@ EXPECTED.update({
     "GET /partner/training/<int:module_id>": partner_page(tiers(403, 200, 200, 200)),
     "POST /partner/training/<int:module_id>": partner_page(tiers(403, 200, 200, 200)),
     "POST /partner/payouts/request": partner_page(303),  # refused with a flash: too little
+    "POST /partner/payout-method/choose": partner_page(303),  # refused with a flash: no method
+    "GET /partner/tax-form": partner_page(),
+    "GET /partner/tax-form/<int:form_id>/download": partner_page(404, 404),  # B's; not rendered
+    "GET /partner/tax-summary/<int:year>": partner_page(),  # the principal's own year, PDF
+    "POST /partner/tax-form": partner_page(422),         # empty form: no form chosen
     "POST /partner/payout-method": partner_page(409),    # Stripe not configured in tests
     "GET /partner/payout-method/return": partner_page(302),
     # a white-label template (performer+): the refusal for lower tiers is a flash
@@ -337,6 +348,10 @@ EXPECTED.update({
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
+    "GET /api/partner/payout-method": api_partner(), "PUT /api/partner/payout-method":
+    api_partner(422),                                    # {}: no method named
+    "GET /api/partner/tax-form": api_partner(),
+    "PUT /api/partner/tax-form": api_partner(422),       # {}: no form named
     "POST /api/partner/training/complete": api_partner(404),  # no module named
     "POST /api/partner/training/quiz/submit": api_partner(404),
     # B's lead and B and C's DM channel: 404 to every other partner
@@ -465,6 +480,13 @@ def world(app):
 
         playbook = submit_playbook(b_user, "B's secret script", "Real estate", "script",
                                    "B's way of opening a call with an estate agent, " * 2)
+        from core.payments.tax import submit_tax_form
+
+        tax_form = submit_tax_form(b, {
+            "form": "w9", "legal_name": "Bea Other", "tax_classification": "individual",
+            "address": "1 Main St", "tin_type": "ssn", "tin": "536-90-4399",
+            "certification": True, "signature_name": "Bea Other",
+            "signed_on": now.date().isoformat()}, b.user_id)
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -493,6 +515,7 @@ def world(app):
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
             "resource_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
+            "form_id": tax_form.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
@@ -527,6 +550,7 @@ ARG_OVERRIDES = {
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
 }
 FIXED_ARGS = {"fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+              "year": 2026,
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
 
@@ -574,7 +598,7 @@ MODEL_VIEW_ROWS = {
     "materials": "template_id", "partners": "partner_id", "payouts": "payout_id",
     "quiz": "quiz_id", "staff": "staff_user_id", "statements": "statement_id",
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
-    "playbooks": "playbook_id",
+    "playbooks": "playbook_id", "tax_forms": "form_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (
