@@ -1,4 +1,4 @@
-"""Partner portal pages at scale: 10,000 partners on PostgreSQL (partner-portal issue,
+"""Partner portal pages at scale: 10,000 partners on PostgreSQL (BENCHMARKS.md,
 "Quality bar").
 
 Builds a fresh schema with the migrations in the given database, fills it with SQL

@@ -1,5 +1,5 @@
-"""Leaderboard (PRD "Leaderboard & Competitions"; ANCHORS: time windows, other partners'
-revenue hidden). Ranks confirmed, not cancelled deals."""
+"""Leaderboard (rules: "Leaderboard and challenges": time windows, other
+partners' revenue hidden). Ranks confirmed, not cancelled deals."""
 
 from datetime import datetime
 

@@ -1,4 +1,4 @@
-"""PostgreSQL restarted while the app serves requests (issue 7 "Faults (nothing lost)":
+"""PostgreSQL restarted while the app serves requests (rules: "Jobs and retries", nothing lost:
 "that request fails cleanly, the next ones succeed (pool pre-ping), no corrupt row").
 
 The test starts a private, throwaway PostgreSQL cluster (never the shared server on
