@@ -1,4 +1,4 @@
-"""Benchmark: chat fan-out over two server processes and Redis (issue 8 "Proof").
+"""Benchmark: chat fan-out over two server processes and Redis (rules: "Chat").
 
 N clients (python-socketio ``AsyncClient``, WebSocket) spread over two eventlet server
 processes (``tests/chat_server.py``) join ``#general``; staff senders (no slow mode) send
