@@ -188,15 +188,19 @@ class PayoutView(StaffModelView):
             return refuse()
         if (r := needs_reauth()) is not None:
             return r
-        done = 0
+        approved = []
         for pid in ids:
             try:
-                payouts.approve_payout(int(pid), current_user._get_current_object())
+                approved.append(payouts.approve_payout(
+                    int(pid), current_user._get_current_object(), send=False).id)
                 db.session.commit()
-                done += 1
             except DomainError as exc:
                 db.session.rollback()  # core keeps the refusal's audit row on its own
                 flash(f"Payout #{pid}: {exc.message}", "error")
+        done = len(approved)
+        if approved:  # PayPal ones in one batch for the run, the others one by one
+            payouts.queue_transfers([payouts.get_payout(pid) for pid in approved])
+            db.session.commit()
         if done and tasks.jobs_not_queued():
             flash(f"Approved {done} payout(s). The job queue is not answering right now, so "
                   "the transfers are queued for later: they are sent automatically within "

@@ -184,6 +184,7 @@ class PayoutTransfer(db.Model):
     """The one transfer made for a payout; unique per payout so it can never pay twice."""
 
     __tablename__ = "payout_transfers"
+    __table_args__ = (Index("ix_payout_transfers_batch_key", "batch_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), unique=True)
@@ -191,6 +192,9 @@ class PayoutTransfer(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     transfer_id: Mapped[str] = mapped_column(String(120), default="")
     amount_cents: Mapped[int]
+    #: PayPal: the batch this payout is sent in (``payout-<id of its first payout>``, the
+    #: batch's ``sender_batch_id``), written before the batch is sent; ``""`` for Stripe.
+    batch_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 
 

@@ -177,7 +177,7 @@ def get_payout(payout_id) -> Payout:
     return payout
 
 
-def approve_payout(payout_id, actor: User) -> Payout:
+def approve_payout(payout_id, actor: User, send: bool = True) -> Payout:
     """Approve a requested payout (finance only) and enqueue its transfer after commit.
 
     Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
@@ -233,8 +233,26 @@ def approve_payout(payout_id, actor: User) -> Payout:
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
-    send_payout.after_commit(payout.id, job_id=f"payout-{payout.id}")
+    if send:
+        send_payout.after_commit(payout.id, job_id=f"payout-{payout.id}")
     return payout
+
+
+def queue_transfers(approved: list[Payout]) -> dict:
+    """Queue the money of an approval run (payouts approved with ``send=False``), after
+    the commit: the PayPal ones in one batch per 15,000 (membership written now,
+    ``core.payments.paypal.plan_batches``; one job ``paypal-<key>``), the others one
+    transfer job each. Returns ``{"paypal_batches": [keys], "single": int}``."""
+    from core.payments.paypal import plan_batches, send_paypal_batch
+
+    paypal = [p for p in approved if p.gateway == "paypal"]
+    keys = plan_batches(paypal) if paypal else []
+    for key in keys:
+        send_paypal_batch.after_commit(key, job_id=f"paypal-{key}")
+    others = [p for p in approved if p.gateway != "paypal"]
+    for p in others:
+        send_payout.after_commit(p.id, job_id=f"payout-{p.id}")
+    return {"paypal_batches": keys, "single": len(others)}
 
 
 def start_transfer(payout_id: int) -> Payout | None:
@@ -495,7 +513,7 @@ def _send_paypal(payout: Payout) -> str:
     """The PayPal branch of :func:`send_payout`: one batch ``payout-<id>``; a transient
     error is raised for RQ to retry with the same ids, and on the last try the payout is
     failed visibly (commissions back in the balance) with a message for finance."""
-    from core.payments.paypal import send_paypal_payout
+    from core.payments.paypal import fail_unconfirmed_batch, send_paypal_payout
 
     try:
         return send_paypal_payout(payout)
@@ -503,12 +521,12 @@ def _send_paypal(payout: Payout) -> str:
         if last_try():
             log.error("payout %s: PayPal still failing after the last retry: %s",
                       payout.id, exc)
-            fail_payout(payout, "PayPal did not confirm the payout (rate limit, server error "
-                                f"or timeout) through every retry; the last error was: "
-                                f"{str(exc)[:400]} Finance: look for batch payout-"
-                                f"{payout.id} in PayPal before paying this amount again.",
-                        None)
-            return "failed"
+            row = db.session.scalar(select(PayoutTransfer).where(
+                PayoutTransfer.payout_id == payout.id))
+            fail_unconfirmed_batch(row.batch_key if row and row.batch_key
+                                   else f"payout-{payout.id}", str(exc))
+            db.session.refresh(payout)
+            return payout.status
         log.warning("payout %s: transient PayPal error, will retry", payout.id)
         raise
 

@@ -6,9 +6,11 @@ and its old Payouts SDK is archived. OAuth2 client credentials (``PAYPAL_CLIENT_
 the token is kept until shortly before it expires, and fetched again when PayPal says
 it is no longer valid.
 
-- One batch per payout: ``sender_batch_id`` = ``payout-<id>`` and ``PayPal-Request-Id``
-  = ``payout-<id>``, so a retried job gets PayPal's stored answer, and a batch id used
-  before is refused by PayPal: never paid twice.
+- One batch per approval run (per payout when approved one by one): ``sender_batch_id``
+  and ``PayPal-Request-Id`` = ``payout-<id of its first payout>``, written on every
+  member's ``PayoutTransfer`` row (``batch_key``) before anything is sent, so a retried
+  job gets PayPal's stored answer, and a batch id used before is refused by PayPal:
+  never paid twice. Each item's ``sender_item_id`` is ``payout-<id>``.
 - The payout stays ``processing`` until its item's status is known, from the webhook
   (``PAYMENT.PAYOUTS-ITEM.*``, verified by PayPal's verify-webhook-signature call) or by
   polling the batch (:func:`poll_paypal_payouts`). SUCCEEDED marks it paid; FAILED,
@@ -30,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from core.base.audit import audit, audit_refusal
 from core.base.errors import Conflict, DomainError, ValidationError
 from core.base.extensions import db
-from core.base.jobs import QUEUE_DEFAULT, TICK_SECONDS, job
+from core.base.jobs import QUEUE_DEFAULT, QUEUE_PAYOUTS, TICK_SECONDS, job
 from core.base.models import AuditLog
 from core.community.notifications import notify
 from core.money.gateways import GatewayError, TransientGatewayError
@@ -54,6 +56,9 @@ RETURNED = {
 EVENT_STATUS = {"SUCCEEDED": "SUCCESS", "FAILED": "FAILED", "BLOCKED": "BLOCKED",
                 "RETURNED": "RETURNED", "UNCLAIMED": "UNCLAIMED", "REFUNDED": "REFUNDED",
                 "DENIED": "DENIED", "CANCELED": "CANCELED", "HELD": "ONHOLD"}
+
+#: Most items PayPal takes in one batch.
+MAX_BATCH = 15_000
 
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
@@ -129,19 +134,19 @@ class DuplicateBatch(GatewayError):
     its answer was lost; never sent again."""
 
 
-def create_batch(payouts: list[Payout]) -> str:
+def create_batch(payouts: list[Payout], key: str | None = None) -> str:
     """Send one PayPal batch for ``payouts`` (each an item, ``sender_item_id`` =
     ``payout-<id>``); the batch's ``sender_batch_id`` and ``PayPal-Request-Id`` are
-    ``payout-<id of the first>``. Returns PayPal's ``payout_batch_id``.
+    ``key`` (default ``payout-<id of the first>``). Returns PayPal's ``payout_batch_id``.
 
     Raises ``TransientGatewayError`` (retry with the same ids), ``DuplicateBatch``
     (already sent), ``GatewayError`` (refused, with PayPal's message).
     """
-    if not 1 <= len(payouts) <= 15_000:
+    if not 1 <= len(payouts) <= MAX_BATCH:
         raise ValueError("A PayPal batch holds 1 to 15,000 items.")
-    first = payouts[0]
+    key = key or f"payout-{payouts[0].id}"
     body = {
-        "sender_batch_header": {"sender_batch_id": f"payout-{first.id}",
+        "sender_batch_header": {"sender_batch_id": key,
                                 "email_subject": "You have a payout from SISO Partners",
                                 "email_message": "Your partner commissions are on their way."},
         "items": [{"recipient_type": "PAYPAL_ID" if _is_payer_id(p.payee) else "EMAIL",
@@ -151,7 +156,7 @@ def create_batch(payouts: list[Payout]) -> str:
                    "note": f"SISO Partners payout #{p.id}"} for p in payouts],
     }
     resp = _call("POST", "/v1/payments/payouts", json=body,
-                 headers={"PayPal-Request-Id": f"payout-{first.id}"})
+                 headers={"PayPal-Request-Id": key})
     if resp.status_code == 201:
         return resp.json()["batch_header"]["payout_batch_id"]
     text = _error_text(resp)
@@ -173,39 +178,127 @@ def get_batch(batch_id: str) -> dict:
     return resp.json()
 
 
-def send_paypal_payout(payout: Payout) -> str:
-    """The transfer job's PayPal step for a ``processing`` payout: create its batch (or
-    find it already made) and store the batch id; the payout stays ``processing`` until
-    PayPal says how the item ended. Returns ``"processing"`` or ``"failed"``.
+def plan_batches(payouts: list[Payout]) -> list[str]:
+    """Write the batch membership of approved PayPal payouts before anything is sent: one
+    ``PayoutTransfer`` row per payout with ``batch_key`` ``payout-<id of the batch's first
+    payout>`` (at most :data:`MAX_BATCH` a batch), not committed. Payouts that already
+    have a row keep it. Returns the batch keys."""
+    todo = [p for p in payouts if db.session.scalar(select(PayoutTransfer.id).where(
+        PayoutTransfer.payout_id == p.id)) is None]
+    keys = []
+    for start in range(0, len(todo), MAX_BATCH):
+        chunk = todo[start:start + MAX_BATCH]
+        key = f"payout-{chunk[0].id}"
+        for p in chunk:
+            db.session.add(PayoutTransfer(payout_id=p.id, idempotency_key=f"payout-{p.id}",
+                                          transfer_id="", amount_cents=p.amount_cents,
+                                          batch_key=key))
+        keys.append(key)
+    db.session.flush()
+    return keys
 
-    Raises ``TransientGatewayError`` for the job to retry; a refusal fails the payout
-    with PayPal's message (commissions back in the balance); a duplicate batch keeps it
-    processing and tells finance (``payout.paypal_duplicate`` audit row).
+
+def send_batch(key: str) -> str:
+    """Send the PayPal batch ``key`` (its members moved from ``approved`` to
+    ``processing`` and committed first), once: its ``payout_batch_id`` is stored on every
+    member's row. Returns ``"processing"`` (sent, or already sent) or ``"failed"``.
+
+    Raises ``TransientGatewayError`` for the job to retry with the same ids. A refusal
+    fails every member with PayPal's message (commissions back in the balance); a
+    duplicate batch keeps them processing and tells finance (``payout.paypal_duplicate``
+    audit rows).
     """
     from core.money.payouts import fail_payout
 
-    existing = db.session.scalar(select(PayoutTransfer).where(
-        PayoutTransfer.payout_id == payout.id))
-    if existing is not None and existing.transfer_id:
+    rows = db.session.scalars(select(PayoutTransfer).where(PayoutTransfer.batch_key == key)
+                              .order_by(PayoutTransfer.payout_id)).all()
+    if any(r.transfer_id for r in rows):
         return "processing"
-    if not payout.payee:
-        fail_payout(payout, "No PayPal receiver was on file when the payout was made.", None)
+    members = _ready_members(rows)
+    if not members:
         return "failed"
     try:
-        batch_id = create_batch([payout])
+        batch_id = create_batch(members, key)
     except DuplicateBatch as exc:
-        log.error("payout %s: PayPal already has batch payout-%s", payout.id, payout.id)
-        audit(None, "payout.paypal_duplicate", "payout", payout.id, None,
-              {"message": str(exc)[:300]})
+        log.error("PayPal already has batch %s", key)
+        for p in members:
+            audit(None, "payout.paypal_duplicate", "payout", p.id, None,
+                  {"batch": key, "message": str(exc)[:300]})
         return "processing"
     except GatewayError as exc:
-        fail_payout(payout, f"PayPal refused the payout: {exc}", None)
+        for p in members:
+            fail_payout(p, f"PayPal refused the payout: {exc}", None)
         return "failed"
-    db.session.add(PayoutTransfer(payout_id=payout.id, idempotency_key=f"payout-{payout.id}",
-                                  transfer_id=batch_id, amount_cents=payout.amount_cents))
-    audit(None, "payout.paypal_batch", "payout", payout.id, None,
-          {"payout_batch_id": batch_id})
+    for r in rows:
+        r.transfer_id = batch_id
+    for p in members:
+        audit(None, "payout.paypal_batch", "payout", p.id, None,
+              {"payout_batch_id": batch_id, "sender_batch_id": key})
     return "processing"
+
+
+def _ready_members(rows: list[PayoutTransfer]) -> list[Payout]:
+    """Move a batch's approved payouts to ``processing`` and commit (before any money
+    moves); returns the members to send. A member without a receiver fails."""
+    from core.money.payouts import fail_payout, start_transfer
+
+    for r in rows:
+        start_transfer(r.payout_id)
+    db.session.commit()
+    members = [p for p in (db.session.get(Payout, r.payout_id) for r in rows)
+               if p.status == "processing" and p.gateway == "paypal"]
+    for p in members:
+        if not p.payee:
+            fail_payout(p, "No PayPal receiver was on file when the payout was made.", None)
+    return [p for p in members if p.payee]
+
+
+def send_paypal_payout(payout: Payout) -> str:
+    """The transfer job's PayPal step for a ``processing`` payout: send the batch it
+    belongs to (a batch of its own, ``payout-<id>``, unless an approval run put it in a
+    larger one). Returns the payout's status after. Raises ``TransientGatewayError``."""
+    row = db.session.scalar(select(PayoutTransfer).where(
+        PayoutTransfer.payout_id == payout.id))
+    if row is not None and row.transfer_id:
+        return "processing"
+    key = row.batch_key if row is not None and row.batch_key else plan_batches([payout])[0]
+    send_batch(key)
+    db.session.refresh(payout)
+    return payout.status
+
+
+@job(queue=QUEUE_PAYOUTS, timeout=180, retries=3)
+def send_paypal_batch(key: str) -> str:
+    """The job of an approval run's PayPal batch ``key`` (:func:`send_batch`); on the
+    last try a transient error fails every member visibly (commissions back in the
+    balance) with a message telling finance to look for the batch in PayPal."""
+    from core.base.jobs import last_try
+
+    try:
+        return send_batch(key)
+    except TransientGatewayError as exc:
+        if not last_try():
+            raise
+        log.error("PayPal batch %s: still failing after the last retry: %s", key, exc)
+        fail_unconfirmed_batch(key, str(exc))
+        return "failed"
+
+
+def fail_unconfirmed_batch(key: str, detail: str) -> None:
+    """Give up on batch ``key`` after PayPal kept failing: every member still waiting
+    fails (commissions back in the balance, partner told), with a message telling finance
+    to look for the batch in PayPal before paying again."""
+    from core.money.payouts import fail_payout
+
+    db.session.rollback()
+    for r in db.session.scalars(select(PayoutTransfer).where(
+            PayoutTransfer.batch_key == key)).all():
+        payout = db.session.get(Payout, r.payout_id)
+        if payout.status in ("approved", "processing") and not r.transfer_id:
+            fail_payout(payout, "PayPal did not confirm the payout (rate limit, server "
+                                f"error or timeout) through every retry; the last error was: "
+                                f"{detail[:400]} Finance: look for batch {key} in PayPal "
+                                "before paying this amount again.", None)
 
 
 def apply_item_status(payout: Payout, status: str, item_id: str = "",

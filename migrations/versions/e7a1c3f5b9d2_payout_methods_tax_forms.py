@@ -1,4 +1,4 @@
-"""payout_methods, tax_forms, paypal_events; payouts.payee
+"""payout_methods, tax_forms, paypal_events; payouts.payee, payout_transfers.batch_key
 
 A partner's chosen payout method (bank numbers encrypted), the tax forms they submit
 (TIN encrypted), PayPal webhook events handled once, and where each payout goes.
@@ -78,9 +78,14 @@ def upgrade():
     # ledger guard's triggers on it.
     op.add_column("payouts", sa.Column("payee", sa.String(length=254), nullable=False,
                                        server_default=""))
+    op.add_column("payout_transfers", sa.Column("batch_key", sa.String(length=64),
+                                                nullable=False, server_default=""))
+    op.create_index("ix_payout_transfers_batch_key", "payout_transfers", ["batch_key"])
 
 
 def downgrade():
+    op.drop_index("ix_payout_transfers_batch_key", table_name="payout_transfers")
+    op.drop_column("payout_transfers", "batch_key")
     op.drop_column("payouts", "payee")
     op.drop_table("paypal_events")
     op.drop_index("ix_tax_forms_status", table_name="tax_forms")

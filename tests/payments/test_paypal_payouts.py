@@ -237,3 +237,65 @@ def test_expired_oauth_token_is_fetched_again(paypal_app, fake_paypal):
         assert send_payout(pid) == "processing"
         db.session.commit()
     assert control(fake_paypal, "state")["tokens_issued"] == 2
+
+
+def test_approval_run_sends_one_paypal_batch_others_one_by_one(paypal_app, fake_paypal,
+                                                              run_worker, client):
+    """Finance ticks three PayPal payouts and a bank one and approves them together: one
+    PayPal batch with three items (sender_batch_id payout-<first>), the bank one waits for
+    its reference; webhooks then pay each PayPal payout."""
+    from conftest import csrf_from, login
+
+    with paypal_app.app_context():
+        finance = make_staff()
+        ids = []
+        for n, receiver in enumerate(("a@example.com", "b@example.com", "c@example.com",
+                                      None)):
+            partner = make_partner(f"Run Partner {n}", deals=1)
+            db.session.execute(db.update(Commission).where(
+                Commission.partner_id == partner.id).values(status="approved"))
+            details = {"method": "paypal", "paypal": receiver} if receiver else {
+                "method": "bank_transfer", "account_holder": "Bank Person",
+                "iban": "DE89370400440532013000"}
+            set_payout_method(partner, details, partner.user_id)
+            db.session.commit()
+            ids.append(create_payout(partner.id, finance.id).id)
+            db.session.commit()
+    login(client, "finance@example.com")
+    token = csrf_from(client.get("/admin/payouts/").get_data(as_text=True))
+    resp = client.post("/admin/payouts/action/", data={
+        "action": "approve", "rowid": [str(i) for i in ids], "csrf_token": token})
+    assert resp.status_code == 302
+    run_worker()
+    batches = control(fake_paypal, "state")["batches"]
+    assert len(batches) == 1 and batches[0]["sender_batch_id"] == f"payout-{ids[0]}"
+    assert sorted(i["sender_item_id"] for i in batches[0]["items"]) == \
+        [f"payout-{i}" for i in ids[:3]]
+    results = [j["result"] for _, j, _ in deliver(client, fake_paypal)]
+    assert results == ["paid", "paid", "paid"]
+    with paypal_app.app_context():
+        statuses = [db.session.get(Payout, i).status for i in ids]
+        assert statuses == ["paid", "paid", "paid", "processing"]
+        assert db.session.get(Payout, ids[3]).gateway == "bank_transfer"
+        keys = {r.batch_key for r in db.session.scalars(db.select(PayoutTransfer))}
+        assert keys == {f"payout-{ids[0]}"}
+
+
+def test_method_changed_while_processing_finishes_on_paypal(paypal_app, fake_paypal,
+                                                           run_worker, client):
+    """The partner switches to bank transfer while their PayPal payout is processing: the
+    payout finishes on PayPal."""
+    with paypal_app.app_context():
+        pid, partner_id = paypal_payout()
+    run_worker()
+    with paypal_app.app_context():
+        from core.program.models import Partner
+
+        partner = db.session.get(Partner, partner_id)
+        set_payout_method(partner, {"method": "bank_transfer", "account_holder": "Lena",
+                                    "iban": "DE89370400440532013000"}, partner.user_id)
+        db.session.commit()
+    assert [j["result"] for _, j, _ in deliver(client, fake_paypal)] == ["paid"]
+    with paypal_app.app_context():
+        payout = db.session.get(Payout, pid)
+        assert (payout.status, payout.gateway, payout.payee) == ("paid", "paypal", RECEIVER)
