@@ -86,7 +86,8 @@ def set_payout_method(partner: Partner, data: dict, actor_id: int) -> PayoutMeth
 
     Args: ``data`` ``{"method": "stripe_connect"|"paypal"|"bank_transfer", "paypal":
     e-mail or payer id, "account_holder", "iban" | "routing_number" + "account_number"}``
-    (only the chosen method's fields are read). Returns the row. Raises
+    (only the chosen method's fields are read; left empty, the details already on file
+    for that method are kept). Returns the row. Raises
     ``ValidationError`` (422, the field named, nothing stored: unknown method, a PayPal
     receiver that is no address, an IBAN or routing number with a wrong check digit),
     ``Conflict`` (409 ``method_unavailable``: Stripe or PayPal not configured here).
@@ -100,8 +101,17 @@ def set_payout_method(partner: Partner, data: dict, actor_id: int) -> PayoutMeth
         raise Conflict(f"{LABELS[method]} payouts are not offered here; choose "
                        f"{' or '.join(LABELS[m] for m in offered())}.",
                        code="method_unavailable")
+    row = method_row(partner.id)
     values: dict = {}
-    if method == "paypal":
+    keep_paypal = method == "paypal" and not data.get("paypal") and row is not None \
+        and row.paypal_receiver
+    keep_bank = method == "bank_transfer" and not any(
+        data.get(k) for k in ("iban", "routing_number", "account_number")) \
+        and row is not None and row.bank_last4
+    if keep_paypal or keep_bank:  # switching back to details already on file
+        if keep_bank and data.get("account_holder"):
+            values = {"bank_holder": validate.text(data, "account_holder", 200)}
+    elif method == "paypal":
         receiver, kind = validate.paypal_receiver(data.get("paypal"))
         values = {"paypal_receiver": receiver, "paypal_recipient_type": kind}
     elif method == "bank_transfer":
@@ -121,7 +131,6 @@ def set_payout_method(partner: Partner, data: dict, actor_id: int) -> PayoutMeth
             raise ValidationError("iban: enter an IBAN, or a US routing number and "
                                   "account number.")
         values.update(bank_holder=holder, bank_last4=crypto.last4(number))
-    row = method_row(partner.id)
     before = {"method": row.method if row else None}
     if row is None:
         row = PayoutMethod(partner_id=partner.id, method=method)

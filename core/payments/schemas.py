@@ -13,8 +13,8 @@ MethodName = Literal["stripe_connect", "paypal", "bank_transfer"]
 class PayoutMethodChange(Request):
     """Choose a payout method. ``paypal``: your PayPal e-mail address or payer id;
     ``bank_transfer``: ``account_holder`` and an ``iban``, or a US ``routing_number``
-    and ``account_number``; ``stripe_connect``: then finish Stripe's onboarding from the
-    earnings page."""
+    and ``account_number`` (left out: the details already on file are kept);
+    ``stripe_connect``: then finish Stripe's onboarding from the earnings page."""
 
     method: MethodName
     paypal: str | None = Field(None, max_length=254)

@@ -194,3 +194,27 @@ def test_production_refuses_to_start_without_field_key(monkeypatch):
     monkeypatch.delenv("FIELD_ENCRYPTION_KEYS", raising=False)
     with pytest.raises(RuntimeError, match="FIELD_ENCRYPTION_KEYS"):
         ProductionConfig.from_env()
+
+
+def test_switching_back_keeps_details_on_file(app, paypal_on):
+    """Bank, then PayPal, then bank again with the number fields left empty: the bank
+    account on file is used again, nothing re-entered."""
+    with app.app_context():
+        p = make_partner("Back And Forth")
+        set_payout_method(p, {"method": "bank_transfer", "account_holder": "B",
+                              "iban": IBAN}, p.user_id)
+        set_payout_method(p, {"method": "paypal", "paypal": "bf@example.com"}, p.user_id)
+        set_payout_method(p, {"method": "bank_transfer"}, p.user_id)
+        db.session.commit()
+        info = describe(p)
+        assert (info["method"], info["bank_last4"], info["ready"]) == ("bank_transfer",
+                                                                       "3000", True)
+
+
+def test_earnings_page_says_payouts_wait_for_the_tax_form(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "TAX_FORM_REQUIRED", True)
+    with app.app_context():
+        email = make_partner("Held Harry").user.email
+    login(client, email)
+    page = client.get("/partner/earnings").get_data(as_text=True)
+    assert 'id="payout-needs-tax-form"' in page and "submit your tax form" in page
