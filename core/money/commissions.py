@@ -38,6 +38,7 @@ from core.program.tiers import (
     standing,
     tier_change,
 )
+from core.webhooks.events import emit, wanted
 
 
 def _pending_values(partner: Partner, ctype: str, amount: int, rate_bps: int | None,
@@ -65,6 +66,7 @@ def _announce_commission(row: Commission, partner: Partner, actor_id: int | None
     audit(actor_id, "commission.create", "commission", row.id, None,
           {"partner_id": partner.id, "type": row.type, "amount_cents": row.amount_cents,
            "rate_bps": row.rate_bps, "deal_id": row.deal_id})
+    emit("commission.created", row)
     notify(partner.user_id, "commission", f"New {row.type.replace('_', ' ')} commission: "
            f"{format_cents(row.amount_cents)}", row.note, "/partner/earnings")
 
@@ -384,6 +386,7 @@ def _announce_deals(done: list, actor_id: int, tiers: list[Tier], at) -> None:
             audit(actor_id, "deal.confirm", "deal", deal.id, None,
                   {"lead_id": deal.lead_id, "partner_id": partner.id,
                    "value_cents": deal.value_cents})
+            emit("deal.confirmed", deal)
             for row, earner in made:
                 _announce_commission(row, earner, actor_id)
             if change is not None:
@@ -421,6 +424,7 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     deal.cancel_reason = reason.strip()
     audit(actor_id, "deal.cancel", "deal", deal.id, {"status": "won"},
           {"status": deal.status, "reason": reason})
+    emit("deal.cancelled", deal)
     adjustments = []
     rows = list(db.session.scalars(select(Commission).where(
         Commission.deal_id == deal.id, Commission.type != "adjustment")))
@@ -466,6 +470,7 @@ def _claw_back(c: Commission, actor_id: int | None, note: str, now) -> Commissio
     db.session.flush()
     audit(actor_id, "commission.adjust", "commission", adj.id, None,
           {"adjusts_id": c.id, "amount_cents": adj.amount_cents})
+    emit("commission.created", adj)
     return adj
 
 
@@ -483,6 +488,7 @@ def _reverse(c: Commission, actor_id: int | None, reason: str, now) -> None:
     c.payout_id = None
     audit(actor_id, "commission.reverse", "commission", c.id, {"status": before},
           {"status": "reversed", "reason": reason})
+    emit("commission.reversed", c)
 
 
 def _load_commissions(ids) -> list[Commission]:
@@ -534,6 +540,7 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
               {"status": "approved"})
         c.status = "approved"
         c.approved_at = now
+        emit("commission.approved", c)
     totals: dict[int, list[int]] = {}
     for c in rows:
         totals.setdefault(c.partner_id, []).append(c.amount_cents)
@@ -579,6 +586,10 @@ def approve_due_commissions() -> int:
             approved.append(cid)
             audit(None, "commission.approve", "commission", cid, {"status": "pending"},
                   {"status": "approved", "by": "holding period ended"})
+    if approved and wanted("commission.approved"):
+        for c in db.session.scalars(select(Commission).where(Commission.id.in_(approved))
+                                    .order_by(Commission.id)):
+            emit("commission.approved", c)
     totals: dict[int, list[int]] = {}
     for start in range(0, len(approved), 1000):
         for partner_id, amount in db.session.execute(
