@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         playbooks,
         resources,
         staff,
+        staff_sync,
         staff_webhooks,
         team,
         training,

@@ -242,6 +242,9 @@ class Config:
     WEBHOOK_TIMEOUT_SECONDS = 10
     WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
     WEBHOOK_ALLOW_LOOPBACK = True
+    #: CRM sync lists (core/base/sync.py) hold back rows changed this recently (seconds),
+    #: so a slower transaction that commits late is never paged past.
+    SYNC_SETTLE_SECONDS = 5
 
     @classmethod
     def default_secret_key(cls) -> str:
@@ -306,6 +309,7 @@ class Config:
                                                cls.WEBHOOK_TIMEOUT_SECONDS),
             "WEBHOOK_ALLOW_LOOPBACK": env_bool("WEBHOOK_ALLOW_LOOPBACK",
                                                cls.WEBHOOK_ALLOW_LOOPBACK),
+            "SYNC_SETTLE_SECONDS": env_int("SYNC_SETTLE_SECONDS", cls.SYNC_SETTLE_SECONDS),
         }
         cfg.update(mail_settings(cls))
         return cfg
@@ -413,6 +417,8 @@ class TestingConfig(Config):
     RESET_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "1000 per hour"
+    #: Sync lists show a change at once (the settling delay's own test sets it).
+    SYNC_SETTLE_SECONDS = 0
 
 
 def normalise_db_url(url: str) -> str:

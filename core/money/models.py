@@ -63,6 +63,8 @@ class Deal(db.Model):
         CheckConstraint("value_cents > 0 AND value_cents <= 100000000", name="value"),
         Index("ix_deals_partner_id", "partner_id"),
         Index("ix_deals_confirmed_at", "confirmed_at"),
+        Index("ix_deals_updated_at_id", "updated_at", "id"),
+        Index("uq_deals_external_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +79,11 @@ class Deal(db.Model):
     confirmed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     cancelled_at: Mapped[object | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    #: The CRM's id of this row (unique; ``None`` until a CRM sets it).
+    external_id: Mapped[str | None] = mapped_column(String(100))
 
     lead = relationship("Lead", back_populates="deal")
     partner = relationship("Partner")
@@ -110,6 +117,7 @@ class Commission(db.Model):
         Index("ix_commissions_created_at", "created_at"),
         # the one-time referral check on a recruit's first deal (core.money.commissions.confirm_deal)
         Index("ix_commissions_source_partner_id_type", "source_partner_id", "type"),
+        Index("ix_commissions_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,6 +142,9 @@ class Commission(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     reversed_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner", foreign_keys=[partner_id])
@@ -150,6 +161,7 @@ class Payout(db.Model):
         CheckConstraint("amount_cents > 0", name="amount"),
         Index("ix_payouts_partner_id", "partner_id"),
         Index("ix_payouts_status", "status"),
+        Index("ix_payouts_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +180,9 @@ class Payout(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     failed_at: Mapped[object | None] = mapped_column(UTCDateTime)
     #: Stripe reversed the transfer after it was paid (``transfer.reversed``).
     reversed_at: Mapped[object | None] = mapped_column(UTCDateTime)

@@ -49,6 +49,7 @@ class Commission(Answer):
     created_at: Time
     payout_id: int | None
     note: str
+    updated_at: Time
 
 
 class CommissionPage(Page):
@@ -75,6 +76,8 @@ class Deal(Shape):
     partner_id: int
     value_cents: int
     status: str
+    external_id: str | None = Field(description="The CRM's id of the deal")
+    updated_at: Time
 
 
 class Confirmation(Answer):
@@ -162,6 +165,7 @@ class Payout(Answer):
     reference: str
     failure_message: str
     created_at: Time
+    updated_at: Time
 
 
 class PayoutPage(Page):

@@ -394,6 +394,16 @@ EXPECTED.update({
     "POST /api/staff/payouts/<int:payout_id>/approve": either(api_staff(FINANCE, 409),
                                                              admin=200),
     "POST /api/staff/payouts/batch": api_staff(FINANCE, 201),  # {} = everyone due
+    # --- CRM sync: change feeds, leads by the CRM's id, CRM ids ------------------------
+    "GET /api/staff/partners": api_staff(("finance", "support")),
+    "GET /api/staff/leads": api_staff(("finance", "support")),
+    "GET /api/staff/deals": api_staff(("finance", "support")),
+    "GET /api/staff/commissions": api_staff(FINANCE),
+    "GET /api/staff/payouts": api_staff(FINANCE),
+    # {} names no partner: 404, as any unknown partner
+    "PUT /api/staff/leads/by-external-id/<external_id>": api_staff(("finance", "support"), 404),
+    "PUT /api/staff/partners/<int:partner_id>/external-id": api_staff(ADMIN, 422),
+    "PUT /api/staff/deals/<int:deal_id>/external-id": api_staff(FINANCE, 422),
     # --- outbound webhooks: admin only --------------------------------------------------
     "GET /api/staff/webhooks": api_staff(ADMIN),
     "POST /api/staff/webhooks": api_staff(ADMIN, 422),  # {} names no url
@@ -551,7 +561,7 @@ ARG_OVERRIDES = {
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
     ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
 }
-FIXED_ARGS = {"fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+FIXED_ARGS = {"external_id": "crm-lead-1", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
 
