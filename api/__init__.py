@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         openapi,
         partner,
         playbooks,
+        recurring,
         resources,
         staff,
         staff_sync,

@@ -327,6 +327,26 @@ NOTES = {"base": "{lead} at {tier}", "team_override": "Team override on {partner
          "referral": "Referral bonus: {partner}'s first deal"}
 
 
+def _recurring_terms(lead: Lead, partner: Partner, overrides: dict, closer: Standing,
+                     leader: Standing | None, recruiter: Standing | None,
+                     referral_due: bool) -> dict:
+    """The deal columns of its billing: for a monthly deal the terms each invoice is paid
+    on, locked now (rules: "Recurring deals"); for a one-time deal the same keys, empty
+    (every row of a batch insert has the same keys)."""
+    if lead.billing != "monthly":
+        return dict(billing="one_time", months_allowed=None, base_rate_bps=None,
+                    leader_id=None, override_rate_bps=None, recruiter_id=None,
+                    referral_rate_bps=None, referral_due=False)
+    return dict(billing="monthly",
+                months_allowed=standing(partner, overrides).tier.recurring_months,
+                base_rate_bps=closer.base_rate_bps,
+                leader_id=leader.partner_id if leader else None,
+                override_rate_bps=leader.team_override_bps if leader else None,
+                recruiter_id=recruiter.partner_id if recruiter else None,
+                referral_rate_bps=recruiter.referral_rate_bps if recruiter else None,
+                referral_due=bool(referral_due and recruiter is not None))
+
+
 def _confirm_one(lead: Lead, value: int, training, running: dict, overrides: dict,
                  paid_referral: set, tiers: list[Tier], actor_id: int, at) -> tuple:
     """One deal of the batch: its values, its commission lines (earner, values), and the
@@ -339,16 +359,20 @@ def _confirm_one(lead: Lead, value: int, training, running: dict, overrides: dic
     first = count == 1
     earners = {p.id: p for p in (partner, leader, recruiter) if p is not None}
     closer, tier_name = _rules_standing(partner, overrides)
-    lines = plan_commissions(value, closer, _rules_standing(leader, overrides)[0],
-                             _rules_standing(recruiter, overrides)[0],
-                             referral_due=first and partner.id not in paid_referral)
+    lead_st, recruiter_st = (_rules_standing(leader, overrides)[0],
+                             _rules_standing(recruiter, overrides)[0])
+    referral_due = first and partner.id not in paid_referral
+    deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                confirmed_by_id=actor_id, status="won", confirmed_at=at,
+                **_recurring_terms(lead, partner, overrides, closer, lead_st, recruiter_st,
+                                   referral_due))
+    lines = [] if lead.billing == "monthly" else plan_commissions(
+        value, closer, lead_st, recruiter_st, referral_due=referral_due)
     made = [(_pending_values(earners[line.earner_id], line.type, line.amount_cents,
                              line.rate_bps, partner.id,
                              NOTES[line.type].format(lead=lead.company_name, tier=tier_name,
                                                      partner=partner.name)),
              earners[line.earner_id]) for line in lines]
-    deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                confirmed_by_id=actor_id, status="won", confirmed_at=at)
     # The count is already written; the tier it gives is set now, so the partner's next
     # deal in the batch is paid at it. Announced after the inserts.
     set_committed_value(partner, "won_deals_count", count)

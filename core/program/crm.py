@@ -45,21 +45,9 @@ def _create(partner: Partner, external_id: str, fields: dict, actor_id: int) -> 
     return lead, True
 
 
-def upsert_lead(external_id, partner_id, data: dict, actor_id: int) -> tuple[Lead, bool]:
-    """Create or update the lead the CRM calls ``external_id`` for partner ``partner_id``
-    (idempotent: the same call twice changes nothing the second time).
-
-    ``data`` holds lead fields (``company_name`` required to create; the others of
-    ``core.program.leads.LEAD_TEXT_FIELDS``, ``estimated_value_cents``) and optionally
-    ``status`` (a pipeline stage) with ``deal_value_cents`` (cents, required for
-    ``won``): a won lead waits in the confirmation queue for staff or the bulk confirm.
-    Returns ``(lead, created)``. Raises ``NotFound`` (no such partner), ``Conflict``
-    (the lead is another partner's, the partner is not active, or its deal is already
-    confirmed and the stage would change), ``ValidationError`` (bad fields)."""
-    external_id = check_external_id(external_id)
-    partner = get_row(Partner, partner_id)
-    if partner is None:
-        raise NotFound("No such partner.")
+def _checked(data: dict) -> tuple[dict, str | None, int | None]:
+    """The lead fields, stage and won value of an upsert, each checked before anything is
+    written. Raises ``ValidationError``."""
     status, value = data.get("status"), data.get("deal_value_cents")
     if value is not None and status != "won":
         raise ValidationError("deal_value_cents is only accepted with status 'won'.")
@@ -69,6 +57,30 @@ def upsert_lead(external_id, partner_id, data: dict, actor_id: int) -> tuple[Lea
         raise ValidationError(f"status must be one of: {', '.join(LEAD_STAGES)}.")
     fields = _clean_fields({k: v for k, v in data.items()
                             if k not in ("status", "deal_value_cents")}, creating=False)
+    if "billing" in data:
+        if data["billing"] not in ("one_time", "monthly"):
+            raise ValidationError("billing must be one_time or monthly.")
+        fields["billing"] = data["billing"]
+    return fields, status, value
+
+
+def upsert_lead(external_id, partner_id, data: dict, actor_id: int) -> tuple[Lead, bool]:
+    """Create or update the lead the CRM calls ``external_id`` for partner ``partner_id``
+    (idempotent: the same call twice changes nothing the second time).
+
+    ``data`` holds lead fields (``company_name`` required to create; the others of
+    ``core.program.leads.LEAD_TEXT_FIELDS``, ``estimated_value_cents``) and optionally
+    ``billing`` (``one_time`` or ``monthly``: rules "Recurring deals"),
+    ``status`` (a pipeline stage) with ``deal_value_cents`` (cents, required for
+    ``won``): a won lead waits in the confirmation queue for staff or the bulk confirm.
+    Returns ``(lead, created)``. Raises ``NotFound`` (no such partner), ``Conflict``
+    (the lead is another partner's, the partner is not active, or its deal is already
+    confirmed and the stage would change), ``ValidationError`` (bad fields)."""
+    external_id = check_external_id(external_id)
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    fields, status, value = _checked(data)
     lead = _by_external_id(external_id)
     created = False
     if lead is None:
@@ -77,10 +89,14 @@ def upsert_lead(external_id, partner_id, data: dict, actor_id: int) -> tuple[Lea
                            "partners only.")
         if not fields.get("company_name"):
             raise ValidationError("company_name is required: who is the lead?")
-        lead, created = _create(partner, external_id, fields, actor_id)
+        lead, created = _create(partner, external_id,
+                                {k: v for k, v in fields.items() if k != "billing"}, actor_id)
     if lead.partner_id != partner.id:
         raise Conflict("This external_id belongs to a lead of another partner.")
     changed = {k: v for k, v in fields.items() if getattr(lead, k) != v}
+    if "billing" in changed and lead.deal is not None:
+        raise Conflict("This lead's deal is confirmed; how it is billed can no longer "
+                       "change.", code="locked")
     for key, v in changed.items():
         setattr(lead, key, v)
     if status is not None and (status != lead.status or

@@ -2,7 +2,7 @@
 and payouts (each item the staff API's own shape), the lead a CRM writes by its id, and
 the CRM id of a partner or deal."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from core.base.schemas import (
     MISSING,
@@ -68,6 +68,8 @@ class CrmLead(ClosedRequest):
     estimated_value_cents: int = Field(MISSING, ge=0, le=100_000_000)
     status: Stage = MISSING
     deal_value_cents: DealCents = MISSING
+    billing: Literal["one_time", "monthly"] = Field(MISSING, description=(
+        "monthly: commission on each paid invoice (rules: Recurring deals)"))
 
 
 class ExternalId(ClosedRequest):

@@ -44,6 +44,10 @@ class Lead(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="new")
     #: Deal value the partner reported when marking the lead won (cents).
     won_value_cents: Mapped[int | None]
+    #: How the client pays: ``one_time`` (commission on the deal's value at confirmation)
+    #: or ``monthly`` (commission on each paid invoice; rules: "Recurring deals").
+    billing: Mapped[str] = mapped_column(String(10), default="one_time",
+                                         server_default="one_time")
     #: Where the lead came from: ``portal``, ``api``, ``referral_link``.
     source: Mapped[str] = mapped_column(String(40), default="portal")
     #: Attribution as JSON text (referral code, click time), empty when none.
@@ -115,6 +119,9 @@ class Tier(db.Model):
     team_override_bps: Mapped[int] = mapped_column(default=0)
     #: Days a commission stays pending before it is approved automatically.
     holding_days: Mapped[int] = mapped_column(default=14)
+    #: Paid invoices of a monthly deal that pay commission, counted from the first
+    #: (0: every invoice, for the life of the deal); locked on the deal at confirmation.
+    recurring_months: Mapped[int] = mapped_column(default=12, server_default="12")
     #: Newline-separated list of features unlocked at this tier (shown to partners).
     features: Mapped[str] = mapped_column(Text, default="")
 

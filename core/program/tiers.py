@@ -339,7 +339,7 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
 #: Tier fields staff may edit, with their allowed ranges.
 TIER_FIELDS = {"name": None, "min_deals": (0, 10_000), "base_rate_bps": (0, 10_000),
                "referral_rate_bps": (0, 10_000), "team_override_bps": (0, 10_000),
-               "holding_days": (0, 365), "features": None}
+               "holding_days": (0, 365), "recurring_months": (0, 600), "features": None}
 
 
 def update_tier(tier_id, actor_id: int, changes: dict) -> Tier:

@@ -404,6 +404,12 @@ EXPECTED.update({
     "PUT /api/staff/leads/by-external-id/<external_id>": api_staff(("finance", "support"), 404),
     "PUT /api/staff/partners/<int:partner_id>/external-id": api_staff(ADMIN, 422),
     "PUT /api/staff/deals/<int:deal_id>/external-id": api_staff(FINANCE, 422),
+    # --- recurring deals: invoices (finance), the partner's monthly deals ----------------
+    "POST /api/staff/deals/<int:deal_id>/invoices": api_staff(FINANCE, 422),  # {}: no invoice
+    "GET /api/staff/deals/<int:deal_id>/invoices": api_staff(("finance", "support")),
+    "POST /api/staff/deals/<int:deal_id>/invoices/<external_invoice_id>/refund":
+        api_staff(FINANCE, 404),  # no such invoice of that deal
+    "GET /api/partner/recurring-deals": api_partner(),
     # --- outbound webhooks: admin only --------------------------------------------------
     "GET /api/staff/webhooks": api_staff(ADMIN),
     "POST /api/staff/webhooks": api_staff(ADMIN, 422),  # {} names no url
@@ -561,7 +567,7 @@ ARG_OVERRIDES = {
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
     ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
 }
-FIXED_ARGS = {"external_id": "crm-lead-1", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+FIXED_ARGS = {"external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
 
