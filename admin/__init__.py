@@ -1,4 +1,4 @@
-"""Staff back office on Flask-Admin, by role (back-office issue "Roles and access")."""
+"""Staff back office on Flask-Admin, by role (rules: "Staff roles")."""
 
 from flask import Flask
 from flask_admin import Admin

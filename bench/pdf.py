@@ -1,4 +1,4 @@
-"""Benchmark: PDFs through the real queue and workers vs WeasyPrint alone (issue 6 "Speed").
+"""Benchmark: PDFs through the real queue and workers vs WeasyPrint alone (BENCHMARKS.md).
 
 For each case it issues N documents the way the app does (statements with
 ``core.money.statements.issue_statement``, co-branded FAQ sheets with

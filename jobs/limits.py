@@ -1,8 +1,8 @@
-"""Resource limits for render jobs, and visible failures (issue 6 "Safety").
+"""Resource limits for render jobs, and visible failures (rules: "Template sandbox").
 
 :class:`LimitedWorker` is the in-process RQ worker (an ``rq.SimpleWorker``: no fork per
 job) that runs in the long-lived worker child of ``flask worker``'s supervisor
-(:func:`jobs.worker.run_supervised`, DESIGN.md "Runtime"). While a render job lays out
+(:func:`jobs.worker.run_supervised`, docs/architecture.md). While a render job lays out
 its PDF (:func:`render_limits`), that child (never the supervisor, nor a web process)
 caps its address space with ``RLIMIT_AS`` at its size then plus ``PDF_MEMORY_LIMIT_MB``
 (default 1,024 MB); the time limit is RQ's ``job_timeout`` (``PDF_JOB_TIMEOUT``, default

@@ -1,4 +1,4 @@
-"""Account pages reached from e-mail (portal issue "email"): verify the address, resend
+"""Account pages reached from e-mail (rules: "E-mail"): verify the address, resend
 the verification e-mail, forgot password, reset password. Thin: parse, call
 ``core.accounts.email_links``, commit, render. The e-mails themselves go out from RQ jobs."""
 

@@ -1,4 +1,4 @@
-"""Chat pages and their small JSON helpers (issue 8). Thin: parse, call ``core.community.chat``,
+"""Chat pages and their small JSON helpers (rules: "Chat"). Thin: parse, call ``core.community.chat``,
 commit, render. Live traffic rides Socket.IO (``portal/chat_events.py``)."""
 
 import functools

@@ -18,7 +18,7 @@ from core.program.models import LEAD_STAGES
 
 
 class RegisterForm(FlaskForm):
-    """Partner application (foundation issue: register with agreement acceptance)."""
+    """Partner application (rules: "Registration": register with agreement acceptance)."""
 
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
@@ -74,7 +74,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class LeadForm(FlaskForm):
-    """A new lead (PRD lead fields; value in dollars)."""
+    """A new lead (lead fields; value in dollars)."""
 
     company_name = StringField("Company", validators=[DataRequired(), Length(max=200)])
     contact_name = StringField("Contact name", validators=[Optional(), Length(max=120)])

@@ -1,4 +1,4 @@
-"""Portal pages for co-branded materials and branding (issue 6). Thin: parse, call core."""
+"""Portal pages for co-branded materials and branding (rules: "Materials"). Thin: parse, call core."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""The playbook library in the portal (issue 5 "Playbook library"; seeds 001 and 003):
+"""The playbook library in the portal (rules: "Playbooks"):
 search and read published sales scripts and playbooks, upvote them, share your own for
 review, and follow your submissions; and the same over the JSON API. Thin: the rules
 are in ``core.community.playbooks``."""

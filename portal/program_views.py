@@ -111,7 +111,7 @@ def module_page(module_id: int):
                            result=result, body_html=training.render_module_body(module.body))
 
 
-# --- API (PRD "Training", "Leaderboard") --------------------------------------------
+# --- API (training, leaderboard) -----------------------------------------------------
 
 
 

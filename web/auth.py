@@ -49,7 +49,7 @@ def unauthorized():
 
 def _remember_login_time(sender, user, **extra):
     """Record when the password was last entered: sensitive staff actions ask again after
-    ``REAUTH_SECONDS`` (back-office issue "Roles and access")."""
+    ``REAUTH_SECONDS`` (rules: "Staff roles")."""
     session["auth_at"] = int(time.time())
 
 

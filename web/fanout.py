@@ -1,4 +1,4 @@
-"""Direct WebSocket writes for Socket.IO broadcasts under eventlet (issue 8 "Runtime",
+"""Direct WebSocket writes for Socket.IO broadcasts under eventlet (docs/architecture.md "A socket event",
 ``bench/chat.py``).
 
 Engine.IO (python-engineio 4.15) queues every packet it sends, and a writer greenlet per

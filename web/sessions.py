@@ -1,5 +1,5 @@
 """Page sessions: a fresh session at log-in, idle and absolute timeouts, log-out that
-ends the user's other sessions (issue 7 "Accounts and sessions").
+ends the user's other sessions (rules: "Sessions and log-in").
 
 The session is Flask's signed cookie. At log-in it is emptied first, so nothing an
 attacker planted or a previous user left (CSRF token, ``next``, flashes) survives, and it

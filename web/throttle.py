@@ -1,4 +1,4 @@
-"""Log-in throttling with Flask-Limiter on Redis (issue 7 "Accounts and sessions").
+"""Log-in throttling with Flask-Limiter on Redis (rules: "Sessions and log-in").
 
 Two shared limits guard every place that checks a password (portal log-in form, both API
 log-ins, the password-change page): one per account (the e-mail, hashed) and one per

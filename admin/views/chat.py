@@ -1,4 +1,4 @@
-"""Chat in the back office (back-office issue "Chat"): channels and announcements for the
+"""Chat in the back office (rules: "Chat"): channels and announcements for the
 content role, moderation (delete, mute, unmute) for the support role; admin has both.
 Thin: each screen parses its form and calls one function of ``core.community.moderation``, which
 checks the role again, audits and broadcasts after the commit."""

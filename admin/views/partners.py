@@ -328,7 +328,7 @@ class LeadView(StaffModelView):
 
     @expose("/confirm/<int:lead_id>", methods=["GET", "POST"])
     def confirm(self, lead_id: int):
-        """Confirm a won lead: creates the deal and its commissions (DESIGN.md)."""
+        """Confirm a won lead: creates the deal and its commissions (rules: "Commissions")."""
         if not staff_with("finance"):
             return refuse()
         lead = get_row(Lead, lead_id)

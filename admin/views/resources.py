@@ -1,4 +1,4 @@
-"""Back office for marketing resources (issue 4 "Resources"): content staff (and admins) upload
+"""Back office for marketing resources (rules: "Resources"): content staff (and admins) upload
 files with title, category, tier and co-brandable flag, see download counts, deactivate.
 
 Thin: the upload rules, the storage and the audit rows are in ``core.content.resources``."""

@@ -1,4 +1,4 @@
-"""E-mail verification and password reset by signed links (portal issue "email").
+"""E-mail verification and password reset by signed links (rules: "E-mail").
 
 Links carry an itsdangerous token signed with Flask's ``SECRET_KEY`` and a salt per
 purpose, so a verification token is never a reset token. Neither token is stored: a
@@ -92,7 +92,7 @@ def require_verified_email(user: User, what: str) -> None:
     """Refuse ``what`` (e.g. "request a payout") to a partner whose address is unverified.
 
     Raises :class:`EmailNotVerified` (403, code ``email_unverified``) with a sentence that
-    says how to verify. Rule: portal issue "email" -- unverified partners may log in and
+    says how to verify. Rule: rules: "E-mail" -- unverified partners may log in and
     look around, but nothing that moves money to them (requesting a payout, connecting a
     payout account) until the address is theirs.
     """
@@ -176,7 +176,7 @@ def request_password_reset(email: str) -> None:
 
 
 def staff_send_password_reset(actor: User, partner_id) -> User:
-    """Staff send a partner the password-reset e-mail (back-office issue "Partners":
+    """Staff send a partner the password-reset e-mail (rules: "Staff roles":
     "reset password link"). The link goes to the partner's own address only, so staff
     never see or hold it; the same job and token as "Forgot password?".
 

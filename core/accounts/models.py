@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.base.extensions import db
 from core.base.timeutil import UTCDateTime, now_utc
 
-#: Staff roles (back-office issue "Roles and access").
+#: Staff roles (rules: "Staff roles").
 STAFF_ROLES = ("admin", "finance", "support", "content")
 
 

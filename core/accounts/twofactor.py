@@ -1,4 +1,4 @@
-"""Staff two-factor authentication: TOTP (RFC 6238) with pyotp (issue 7).
+"""Staff two-factor authentication: TOTP (RFC 6238) with pyotp (rules: "Sessions and log-in").
 
 Staff holding a role in ``TOTP_REQUIRED_ROLES`` (admin and finance) must set it up
 before their first session; any staff member who has set it up is asked for a code at

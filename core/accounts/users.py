@@ -94,7 +94,7 @@ def create_staff(email, password, name, roles: list[str]) -> User:
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.")
     # Staff accounts are made by an admin or the operator's CLI: their address counts as
-    # verified (portal issue "email").
+    # verified (rules: "E-mail").
     user = User(email=email, name=name, password_hash=hash_password(password),
                 is_staff=True, roles=",".join(sorted(set(roles))), email_verified_at=now_utc())
     db.session.add(user)

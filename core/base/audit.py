@@ -1,4 +1,4 @@
-"""Audit trail: every change on money, access or tiers writes one row (DESIGN.md).
+"""Audit trail: every change on money, access or tiers writes one row (rules: "Money").
 
 Two kinds of rows:
 
@@ -8,7 +8,7 @@ Two kinds of rows:
   below the minimum, a stale state transition, a webhook with a bad signature...). The
   request that made the attempt is rolled back, so this row is written in its own short
   transaction on a separate connection, right after the caller's transaction ends
-  (commit or rollback), or at once when no transaction is open (money issue "Bad input":
+  (commit or rollback), or at once when no transaction is open (rules: "Bad input":
   "an audit row where it was an attempt on money, and no change").
 """
 

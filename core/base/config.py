@@ -103,7 +103,7 @@ class Config:
     STRIPE_API_BASE = None
     STRIPE_WEBHOOK_SECRET = None
     #: Seconds the Stripe client waits for one answer before it counts as a timeout and
-    #: is retried with the same idempotency key (money issue "Payouts").
+    #: is retried with the same idempotency key (rules: "Payouts").
     STRIPE_TIMEOUT_SECONDS = 30
     PORT = 5000
     SOCKETIO_ASYNC_MODE = "threading"
@@ -184,16 +184,16 @@ class Config:
     API_TOKEN_TTL = 14 * 24 * 3600
     #: Current partner agreement version accepted at registration.
     AGREEMENT_VERSION = "2026-11"
-    #: Time limit of one material render job, seconds (issue 6 "Safety").
+    #: Time limit of one material render job, seconds (rules: "Template sandbox").
     PDF_JOB_TIMEOUT = 120
     #: Extra memory one render may take in the worker child, MB (0: no cap).
     PDF_MEMORY_LIMIT_MB = 1024
     #: Jobs one worker child runs before the supervisor replaces it with a fresh fork
     #: (jobs/worker.py): bounds what a long-lived process can leak (fragmentation,
     #: caches) while a fork costs ~60 ms once per this many jobs, not per job
-    #: (issue 6 "Speed"). 0: no bound.
+    #: (BENCHMARKS.md). 0: no bound.
     WORKER_MAX_JOBS = 500
-    #: Largest marketing resource upload, bytes (issue 4 "Resources": 50 MB; below
+    #: Largest marketing resource upload, bytes (rules: "Resources": 50 MB; below
     #: ``MAX_CONTENT_LENGTH`` so the form's other fields still fit in the request).
     ASSET_MAX_BYTES = 50 * 1024 * 1024
     #: E-mail (Flask-Mailman). With ``MAIL_SERVER`` set, mail goes over SMTP; without it,

@@ -1,4 +1,4 @@
-"""E-mail: rendering a message from its templates and sending it (portal issue "email").
+"""E-mail: rendering a message from its templates and sending it (rules: "E-mail").
 
 Every e-mail has a plain-text part and an HTML part, made from
 ``templates/email/<name>.txt`` and ``templates/email/<name>.html`` (the HTML one is

@@ -1,4 +1,4 @@
-"""Time helpers: every time in SISO Partners is timezone-aware UTC (DESIGN.md "Domain rules")."""
+"""Time helpers: every time in SISO Partners is timezone-aware UTC (rules: "Money")."""
 
 from datetime import UTC, datetime
 

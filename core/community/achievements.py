@@ -3,9 +3,9 @@
 Source: tier design seed 004 ("Gamification & Motivation Elements" → "Visual Progress
 System": *Achievement Badges: "First Sale", "Quick Starter", "Team Builder", "Top
 Performer"*; "Quick Wins: Easy first achievements, fast tier 1 progression"; "Recognition:
-Status and achievements visible to peers"; "Monthly Leaderboards") and PRD 002 (schema
-``achievements``; notifications of type ``achievement``). The seeds name the badges but
-not their conditions; these are ours, chosen to match the seed's numbers:
+Status and achievements visible to peers"; "Monthly Leaderboards") and the customer's
+schema (``achievements``; notifications of type ``achievement``); rules: "Achievements".
+The seeds name the badges but not their conditions; these are ours, chosen to match the seed's numbers:
 
 =================  ==========================================================  =============
 badge              condition                                                   awarded at

@@ -1,5 +1,5 @@
-"""Challenges (PRD "Active Challenges": "Close 5 deals this week - Win $500"). Prizes are
-``bonus`` commissions (DESIGN.md "Challenge prizes and manual staff bonuses")."""
+"""Challenges ("Close 5 deals this week - win $500"; rules: "Leaderboard and challenges"). Prizes are
+``bonus`` commissions (rules: "Commissions")."""
 
 from datetime import datetime
 

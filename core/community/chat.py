@@ -1,7 +1,7 @@
-"""Chat rules (issue 8): who may read and post where, messages stored before broadcast,
+"""Chat rules (rules: "Chat"): who may read and post where, messages stored before broadcast,
 threads, reactions, mentions, edits and deletes, read markers, unread counts, search.
 
-Access rule source: issue 8 "Channels" and "Rules enforced on the server".
+Access rule source: docs/rules.md "Chat" (channels, rules enforced on the server).
 
 - Public channels: active partners and staff; ``min_tier_key`` locks a channel to that
   *effective* tier and up (``core.program.tiers.standing``); ``read_only`` channels take posts from
@@ -387,7 +387,7 @@ def _mentioned_users(body: str, channel: Channel, author: User) -> list[User]:
 
 class Muted(Forbidden):
     """The partner is muted in chat (403): sends, edits, reactions and typing are refused
-    until ``until`` (back-office issue "Chat": "mute a partner for a time")."""
+    until ``until`` (rules: "Chat": "mute a partner for a time")."""
 
     code = "muted"
 
@@ -982,7 +982,7 @@ def dm_partners(user: User, query: str = "", limit: int = 20) -> list[User]:
 
 # --- attachments -----------------------------------------------------------------------
 
-#: Largest attachment accepted (issue 8: 10 MB).
+#: Largest attachment accepted (rules: "Chat": 10 MB).
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 #: Largest image accepted, in pixels (refuses decompression bombs before decoding).
 MAX_IMAGE_PIXELS = 40_000_000

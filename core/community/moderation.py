@@ -1,7 +1,7 @@
-"""Chat administration from the back office (back-office issue "Chat"): channels,
+"""Chat administration from the back office (rules: "Chat"): channels,
 moderation (delete a message, mute a partner for a time) and announcements.
 
-Roles (issue 4 "Roles and access"): ``content`` creates and edits channels and posts
+Roles (rules: "Staff roles"): ``content`` creates and edits channels and posts
 announcements; ``support`` moderates (deletes, mutes, unmutes); ``admin`` does all. Each
 function checks the role itself (``Forbidden``), whatever screen called it. Every change
 is an audit row in the same transaction; live effects (the ``message`` and

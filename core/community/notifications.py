@@ -1,5 +1,5 @@
 """Notifications: stored for the notifications drawer, pushed live after commit, and for
-what matters also e-mailed (portal issue "email"). Every notice goes through
+what matters also e-mailed (rules: "E-mail"). Every notice goes through
 :func:`notify`, so the e-mail rule lives here once."""
 
 from sqlalchemy import exists, func, select, update

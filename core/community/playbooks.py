@@ -4,7 +4,7 @@ shared by partners, reviewed before partners see them, searchable, upvoted.
 Rule sources: seed ``001_c73ae82cff6833f6.txt`` ("Playbook Library: proven strategies
 and methods, industry-specific approaches"; "Partners share what works for them") and
 seed ``003_c218b0c01eab8c79.txt`` ("Basic Playbook Library: 5-10 essential sales
-scripts"); DESIGN.md "Who uses it" (content staff run content in ``/admin``).
+scripts"); rules: "Playbooks", "Staff roles" (content staff run content in ``/admin``).
 
 Rules
 -----
@@ -45,7 +45,7 @@ from core.program.profile import INDUSTRIES as PROFILE_INDUSTRIES
 from core.program.profile import FieldError
 
 #: Industries a playbook is filed under: "Any industry" for what works everywhere, then
-#: the profile's list (core/profile.py, the PRD's industry channels).
+#: the profile's list (core/program/profile.py, the industry channels).
 ANY_INDUSTRY = "Any industry"
 INDUSTRIES = (ANY_INDUSTRY,) + tuple(PROFILE_INDUSTRIES)
 #: Kind key (``PLAYBOOK_KINDS``) → label.

@@ -1,4 +1,4 @@
-"""Chat state that lives in Redis, never in one process's memory (DESIGN.md "Runtime"):
+"""Chat state that lives in Redis, never in one process's memory (docs/architecture.md):
 presence from heartbeats, typing indicators, slow mode, and which sockets a user has open
 (so any process can disconnect them).
 
@@ -27,7 +27,7 @@ HEARTBEAT_SECONDS = 25
 PRESENCE_TTL = 60
 #: A typing indicator lasts this long unless the typist keeps typing.
 TYPING_TTL = 6
-#: Slow mode (issue 8): at most ``SLOW_MODE_MESSAGES`` per ``SLOW_MODE_SECONDS`` per user
+#: Slow mode (rules: "Chat"): at most ``SLOW_MODE_MESSAGES`` per ``SLOW_MODE_SECONDS`` per user
 #: per channel; staff are exempt.
 SLOW_MODE_MESSAGES = 5
 SLOW_MODE_SECONDS = 10
@@ -68,8 +68,8 @@ def check_slow_mode(user_id: int, channel_id: int, now_ms: int | None = None) ->
     Raises ``SlowMode`` (with ``retry_after`` seconds, at least 1) when the user already
     sent ``SLOW_MODE_MESSAGES`` in the last ``SLOW_MODE_SECONDS``. Atomic across processes
     (a Lua script on Redis). When Redis does not answer, the message is let through and a
-    warning logged (issue 8: "it must never lose a message"). Rule source: issue 8
-    "Slow mode".
+    warning logged (it must never lose a message). Rule source: docs/rules.md "Chat"
+    (slow mode).
     """
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     try:

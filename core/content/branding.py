@@ -1,7 +1,7 @@
 """Partner branding for co-branded materials: display name, contact line, brand colour,
-logo; and the referral QR code (issue 6 "Co-branded materials").
+logo; and the referral QR code (rules: "Materials").
 
-Rules (issue 6): a logo is PNG or JPEG, at most 5 MB and 4,000 × 4,000 pixels, and is
+Rules (rules: "Materials"): a logo is PNG or JPEG, at most 5 MB and 4,000 × 4,000 pixels, and is
 re-encoded (a fresh PNG without metadata) before it is stored; anything else is refused
 with a message a person understands. The image header is read and checked *before* any
 pixel is decoded, so a decompression bomb never gets decoded. A brand colour is hex

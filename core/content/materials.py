@@ -1,6 +1,5 @@
 """Co-branded materials: templates, their safe rendering, and partners' requests
-(issue 6 "Co-branded materials"; PRD "Marketing Resources"; tier design: white-label is
-Performer+).
+(rules: "Materials"; white-label is Performer+).
 
 How a material is built
 -----------------------
@@ -60,7 +59,7 @@ WHITE_LABEL_TIER = "performer"
 RENDERER_VERSION = 1
 #: Folder of the built-in templates' files.
 BUILTIN_DIR = TEMPLATES_DIR / "pdf" / "materials"
-#: Built-in templates (issue 6: three real ones from the seeds' Marketing Kit).
+#: Built-in templates (rules: "Materials": three real ones from the seeds' Marketing Kit).
 BUILTIN_TEMPLATES = [
     dict(key="service-overview", name="SISO service overview deck", kind="deck",
          min_tier_key="starter", white_label=False,

@@ -76,7 +76,7 @@ class MaterialTemplate(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
     #: Lowest tier (``tiers.key``) allowed to request it; white-label needs performer+.
     min_tier_key: Mapped[str] = mapped_column(String(30), default="starter")
-    #: Partner branding replaces SISO's masthead (PRD: white-label is Performer+).
+    #: Partner branding replaces SISO's masthead (rules: "Materials": white-label is Performer+).
     white_label: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: Body of the document: a Jinja fragment (sandboxed) using the slots in core.content.materials.
     html: Mapped[str] = mapped_column(Text)
@@ -180,7 +180,7 @@ class MaterialRender(db.Model):
 
 
 class TrainingModule(db.Model):
-    """A training module; ``required`` ones gate leaving starter (DESIGN.md tiers)."""
+    """A training module; ``required`` ones gate leaving starter (rules: "Tiers")."""
 
     def __str__(self) -> str:
         return self.title
@@ -190,14 +190,14 @@ class TrainingModule(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
-    #: Training channel, e.g. ``getting-started`` (PRD "Training Channels").
+    #: Training channel, e.g. ``getting-started`` (rules: "Training").
     channel: Mapped[str] = mapped_column(String(60))
     body: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     #: A video to watch (our own or a trusted host's URL), empty when none.
     video_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    #: Tier key needed to open the module, empty for everyone (PRD: tier-locked content).
+    #: Tier key needed to open the module, empty for everyone (rules: "Training").
     min_tier_key: Mapped[str] = mapped_column(String(30), default="", server_default="")
     #: Percentage of right answers needed to pass the quiz.
     pass_mark_percent: Mapped[int] = mapped_column(default=80, server_default="80")

@@ -1,5 +1,5 @@
 """Marketing resources: upload rules for content staff, tier locking and counted downloads
-for partners (issue 4 "Resources", issue 5 "/partner/resources").
+for partners (rules: "Resources").
 
 Upload rules
 ------------
@@ -57,7 +57,7 @@ KINDS = {
 }
 #: Kinds a co-brandable resource can be co-branded in (rules: "Co-branded resources").
 COBRAND_KINDS = ("pdf", "png", "jpeg")
-#: Default largest upload, bytes (issue 4: 50 MB); the ``ASSET_MAX_BYTES`` setting wins.
+#: Default largest upload, bytes (rules: "Uploads": 50 MB); the ``ASSET_MAX_BYTES`` setting wins.
 MAX_BYTES = 50 * 1024 * 1024
 #: Largest image, in pixels (width × height), read from the header before decoding.
 MAX_PIXELS = 40_000_000

@@ -1,5 +1,5 @@
-"""Training: modules by channel, tier-locked ones, quizzes with a pass mark (PRD
-"Sales Documentation & Training"; DESIGN.md: required modules gate leaving starter)."""
+"""Training: modules by channel, tier-locked ones, quizzes with a pass mark (rules:
+"Training"; required modules gate leaving starter, rules: "Tiers")."""
 
 import nh3
 from markdown_it import MarkdownIt

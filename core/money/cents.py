@@ -1,6 +1,6 @@
-"""Money arithmetic in integer cents and basis points (DESIGN.md "Domain rules")."""
+"""Money arithmetic in integer cents and basis points (rules: "Money")."""
 
-#: Largest deal value accepted, in cents ($1,000,000; money issue "Bad input").
+#: Largest deal value accepted, in cents ($1,000,000; rules: "Bad input").
 MAX_DEAL_CENTS = 100_000_000
 
 

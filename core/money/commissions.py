@@ -1,7 +1,7 @@
-"""Commissions: confirming deals, reversals, approval (DESIGN.md "Domain rules").
+"""Commissions: confirming deals, reversals, approval (rules: "Money").
 
-Rule sources: base commission, team override and referral bonus are DESIGN.md's
-bullets of the same names; reversal is "A deal cancelled or refunded...".
+Rule sources: docs/rules.md "Commissions", "Team override", "Referral bonus" and
+"Ledger" (reversals and adjustments).
 """
 
 import re
@@ -45,7 +45,7 @@ def _pending_values(partner: Partner, ctype: str, amount: int, rate_bps: int | N
                    source_partner_id: int | None, note: str = "") -> dict:
     """Column values of a new pending commission earned by ``partner``: ``amount`` in
     cents, ``rate_bps`` the rate applied; held for the earner's tier's holding days
-    (money issue "Holding period per tier")."""
+    (rules: "Ledger")."""
     return dict(partner_id=partner.id, source_partner_id=source_partner_id, type=ctype,
                 amount_cents=amount, rate_bps=rate_bps, status="pending", note=note,
                 hold_until=now_utc() + timedelta(days=partner.tier.holding_days))
@@ -123,7 +123,7 @@ def confirm_deal(lead_id, actor_id: int, value_cents=None) -> tuple[Deal, list[C
     Args: ``lead_id`` (int); ``value_cents`` overrides the partner's reported value
     (1..100,000,000). The base commission uses the closing partner's effective rate
     *before* this deal counts; then the team leader's override and the recruiter's
-    one-time referral bonus, each at their own effective tier (DESIGN.md).
+    one-time referral bonus, each at their own effective tier (rules: "Commissions").
     Returns ``(deal, commissions)``. Raises ``NotFound``, ``Conflict`` (not won, already
     confirmed, partner not active; each leaves a ``deal.confirm.refused`` audit row that
     survives the rollback), ``ValidationError`` (bad value).
@@ -422,7 +422,7 @@ def _announce_deals(done: list, actor_id: int, tiers: list[Tier], at) -> None:
 
 def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[Commission]:
     """Cancel (or refund) a deal: unpaid commissions are reversed, paid ones get a
-    negative ``adjustment`` (DESIGN.md "A deal cancelled or refunded..."). The partner's
+    negative ``adjustment`` (rules: "Ledger"). The partner's
     deal count drops, which can demote.
 
     Args: ``deal_id`` (int), ``reason`` (text, 1..500 characters), ``refunded`` (a real
@@ -549,8 +549,8 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
     ``ids`` is a list of ints. Raises ``ValidationError`` for a malformed list,
     ``NotFound`` for unknown ids, ``Conflict`` when any is not pending/on hold (nothing
     changes then, but a ``commission.approve.refused`` audit row is kept). Returns the
-    approved rows. Rule: money issue "Holding period" ("or by staff earlier") and
-    "bonus commissions approved by staff".
+    approved rows. Rule: rules: "Ledger" (holding period, or finance earlier; bonuses
+    approved by staff).
     """
     rows = _load_commissions(ids)
     bad = [c.id for c in rows if c.status not in ("pending", "on_hold")]
@@ -641,7 +641,7 @@ def hold_commission(commission_id, actor_id: int, reason) -> Commission:
     Args: ``commission_id`` (int), ``reason`` (non-empty text). Returns the commission
     (``on_hold``). Raises ``NotFound``, ``ValidationError`` (no reason), ``Conflict``
     (paid, reversed or in a payout; a ``commission.hold.refused`` audit row is kept).
-    Rule: money issue "staff can put a commission on hold with a reason".
+    Rule: rules: "Ledger" (staff can put a commission on hold with a reason).
     """
     c = get_row(Commission, commission_id)
     if c is None:
@@ -702,7 +702,7 @@ def _reverse_one(c: Commission, actor_id: int, reason: str, now) -> Commission:
 
 def reverse_commission(commission_id, actor_id: int, reason) -> Commission:
     """Reverse one commission with a reason, by the money rules of a cancelled deal
-    (DESIGN.md): unpaid (pending, on hold, approved) it becomes ``reversed`` (a requested
+    (rules: "Ledger"): unpaid (pending, on hold, approved) it becomes ``reversed`` (a requested
     or approved payout holding it fails and its other lines return to the balance);
     paid, or approved inside a processing payout, it keeps its status and gets a negative
     ``adjustment`` of the same amount. The deal itself stays confirmed.
@@ -739,8 +739,8 @@ def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
 
     Args: ``partner_id`` (int), ``amount_cents`` (int cents, 1..100,000,000), ``note``
     (what it is for). Returns the commission. Raises ``NotFound``, ``ValidationError``.
-    Rule: DESIGN.md "Challenge prizes and manual staff bonuses are bonus commissions";
-    money issue "approved by staff".
+    Rule: rules: "Commissions" (challenge prizes and manual staff bonuses are
+    bonus commissions, approved by staff).
     """
     partner = get_row(Partner, partner_id)
     if partner is None:
@@ -752,7 +752,7 @@ def add_bonus(partner_id, amount_cents, actor_id: int, note) -> Commission:
 
 
 def set_team(partner_id, actor_id: int, team_leader_id=None, recruiter_id=None) -> Partner:
-    """Assign a partner's team leader and recruiter; refuses self and loops (money issue).
+    """Assign a partner's team leader and recruiter; refuses self and loops (rules: "Team override").
 
     Raises ``NotFound`` for unknown ids, ``ValidationError`` for a loop.
     """

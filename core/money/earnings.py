@@ -1,4 +1,4 @@
-"""Earnings figures shown to partners; the same sums as the statements (money issue)."""
+"""Earnings figures shown to partners; the same sums as the statements (rules: "Statements")."""
 
 from datetime import datetime
 

@@ -1,4 +1,4 @@
-"""CSV exports for finance (money issue "Statements": commissions and payouts for a range)."""
+"""CSV exports for finance (rules: "Statements": commissions and payouts for a range)."""
 
 import csv
 import io

@@ -1,6 +1,6 @@
 """Payout gateways: manual (finance records the reference) and Stripe Connect transfers.
 
-DESIGN.md "Runtime": ``STRIPE_API_KEY`` set → Stripe Connect transfers
+docs/architecture.md: ``STRIPE_API_KEY`` set → Stripe Connect transfers
 (``STRIPE_API_BASE`` points the client at a test server); unset → manual payouts.
 """
 

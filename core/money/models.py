@@ -59,7 +59,7 @@ class StatementBatchItem(db.Model):
 
 
 class Deal(db.Model):
-    """A won lead confirmed by staff; its commissions hang off it (DESIGN.md)."""
+    """A won lead confirmed by staff; its commissions hang off it (rules: "Commissions")."""
 
     __tablename__ = "deals"
     __table_args__ = (
@@ -179,7 +179,7 @@ class Commission(db.Model):
 
 
 class Payout(db.Model):
-    """A payment of a partner's approved commissions (DESIGN.md "Payout")."""
+    """A payment of a partner's approved commissions (rules: "Payouts")."""
 
     __tablename__ = "payouts"
     __table_args__ = (
@@ -233,7 +233,7 @@ class PayoutTransfer(db.Model):
 
 
 class Statement(db.Model):
-    """One partner, one calendar month; figures fixed at issue (DESIGN.md "Statement")."""
+    """One partner, one calendar month; figures fixed at issue (rules: "Statements")."""
 
     __tablename__ = "statements"
     __table_args__ = (

@@ -1,4 +1,4 @@
-"""Payouts: request, approve, transfer, record, fail (DESIGN.md "Payout").
+"""Payouts: request, approve, transfer, record, fail (rules: "Payouts").
 
 Every state change is a compare-and-set ``UPDATE ... WHERE status = <expected>``, so two
 clicks, two sessions or a retried job move a payout at most once.
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 #: Payout states in which a payout is still waiting to be paid (one per partner at a time).
 WAITING = ("requested", "approved", "processing")
 
-#: Default minimum payout in cents ($50, DESIGN.md), editable as setting ``payout_minimum_cents``.
+#: Default minimum payout in cents ($50, rules: "Payouts"), editable as setting ``payout_minimum_cents``.
 DEFAULT_MINIMUM_CENTS = 5000
 
 #: RQ retries of the transfer job after its first run (back-off 5 s, 30 s, 120 s); a
@@ -130,7 +130,7 @@ def create_payout(partner_id, actor_id: int) -> Payout:
 def request_payout(partner: Partner, user: User) -> Payout:
     """A partner asks for a payout of their own approved balance (portal page and API).
 
-    Needs a verified e-mail address (``EmailNotVerified``, 403: portal issue "email",
+    Needs a verified e-mail address (``EmailNotVerified``, 403: rules: "E-mail",
     unverified partners move no money), then the rules of :func:`create_payout` (its
     ``NotFound``, ``Conflict``, ``ValidationError``). Returns the ``requested`` payout.
     Finance creating payouts (one partner or the batch) is not a partner request and is
@@ -178,7 +178,7 @@ def approve_payout(payout_id, actor: User) -> Payout:
     twice; the partner not active), ``ValidationError`` (below the minimum, no payout
     method). Every refusal
     leaves a ``payout.approve.refused`` audit row that survives the request's rollback
-    (``core.base.audit.audit_refusal``; money issue "Bad input"). Rule: DESIGN.md "Payout"
+    (``core.base.audit.audit_refusal``; rules: "Bad input"). Rule: rules: "Payouts"
     ("Only finance approves").
     """
     def refuse(why: str, pid, **details) -> None:
@@ -291,9 +291,8 @@ def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
     (stored up to 2,000 characters); ``actor_id`` or ``None`` for the system. Its
     approved commissions leave the payout (available again), the partner is notified,
     an audit row is written. Returns the payout. Raises ``Conflict`` (already paid,
-    failed or reversed; a refusal audit row is kept). Rule: DESIGN.md "Payout" (``failed``)
-    and the money issue ("failures that leave the payout failed ... its commissions back
-    in the balance").
+    failed or reversed; a refusal audit row is kept). Rule: rules: "Payouts" (a failed payout's
+    commissions go back in the balance).
     """
     if not _cas(payout.id, ("requested", "approved", "processing"), status="failed",
                 failed_at=now_utc(), failure_message=message[:2000]):
@@ -373,7 +372,7 @@ def fail_unconfirmed_transfer(payout: Payout, detail: str) -> Payout:
     finance to look for the transfer in Stripe before paying again (a timed-out request
     may still have been carried out). ``detail`` is the last error or the reason (text).
     Returns the payout. Raises ``Conflict`` when it is no longer waiting.
-    Rule: money issue "Payouts" (failures leave the payout ``failed`` with Stripe's
+    Rule: rules: "Payouts" (failures leave the payout ``failed`` with Stripe's
     message and its commissions back in the balance).
     """
     message = (f"Stripe did not confirm the transfer: {detail.strip()[:600]} "

@@ -1,5 +1,5 @@
 """Statement batches: finance issues a month's statements for every partner with activity,
-one render job per partner, with progress and a ZIP of all PDFs (issue 6 "Statements").
+one render job per partner, with progress and a ZIP of all PDFs (rules: "Statements").
 
 Progress is counted from the statements themselves (``pending`` | ``ready`` | ``failed``),
 so concurrent workers never race on counters. When the last statement of a batch is

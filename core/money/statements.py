@@ -1,4 +1,4 @@
-"""Statements: one partner, one calendar month (DESIGN.md "Statement").
+"""Statements: one partner, one calendar month (rules: "Statements").
 
 Every figure is a sum of ledger events in the month, so
 ``opening + earned − reversed − paid = closing`` holds by construction:
@@ -148,8 +148,8 @@ def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Stateme
     are fixed at issue (ledger guard); a correction, or activity after the issue, is a new
     version. Args: ``partner_id`` (int), ``year``/``month`` (ints, see ``parse_period``),
     ``actor_id`` (user id). Returns the ``Statement`` in status ``pending``. Raises
-    ``NotFound`` for an unknown partner. Rule: DESIGN.md "Statement"; money issue
-    "Statements" ("Once issued it never changes; a correction issues a new version").
+    ``NotFound`` for an unknown partner. Rule: rules: "Statements"
+    (once issued it never changes; a correction issues a new version).
     """
     partner = get_row(Partner, partner_id)
     if partner is None:

@@ -1,4 +1,4 @@
-"""Stripe Connect: partner onboarding and webhooks (money issue "Payouts").
+"""Stripe Connect: partner onboarding and webhooks (rules: "Payouts").
 
 Partners get an Express account and an account link; ``account.updated`` tells us when
 the account can receive transfers. ``transfer.reversed`` returns a paid payout's
@@ -36,7 +36,7 @@ def onboarding_link(partner: Partner, return_url: str, refresh_url: str) -> str:
     """Create the partner's Express account if needed and return a fresh onboarding URL.
 
     Raises ``Conflict`` when Stripe is not configured, ``EmailNotVerified`` (403) while
-    the partner's e-mail address is unverified (portal issue "email"), ``DomainError``
+    the partner's e-mail address is unverified (rules: "E-mail"), ``DomainError``
     (502) when Stripe answers with an error.
     """
     import stripe
@@ -93,7 +93,7 @@ def verify_event(payload: bytes, signature: str | None, remote_addr: str | None 
     timestamp or a body that is not an event; ``DomainError`` (503) when no secret is
     configured. A missing, bad or expired signature is an attempt on money: it leaves a
     ``stripe.webhook.refused`` audit row (``audit_refusal``) with Stripe's reason.
-    Rule: money issue "Webhook endpoint ... signature verified on the raw body" and
+    Rule: rules: "Payouts" (webhooks verified on the raw body) and
     "Bad input".
     """
     import stripe

@@ -1,4 +1,4 @@
-"""Figures for the back-office dashboard (back-office issue "Dashboard")."""
+"""Figures for the back-office dashboard (rules: "Staff roles")."""
 
 from datetime import timedelta
 

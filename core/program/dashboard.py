@@ -1,4 +1,4 @@
-"""The partner dashboard (PRD "Partner Dashboard"): its figures and the activity feed.
+"""The partner dashboard (rules: "Partners"): its figures and the activity feed.
 
 The feed mixes the partner's own notifications with events every partner may see:
 

@@ -1,4 +1,4 @@
-"""Leads and the pipeline (DESIGN.md "Leads"): create, edit, move, mark won."""
+"""Leads and the pipeline (rules: "Leads"): create, edit, move, mark won."""
 
 import re
 
@@ -62,7 +62,7 @@ def _clean_fields(data: dict, *, creating: bool) -> dict:
 
 def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "portal",
                 attribution: str = "") -> Lead:
-    """Create a lead in stage ``new`` for ``partner`` from a dict of PRD fields.
+    """Create a lead in stage ``new`` for ``partner`` from a dict of lead fields.
 
     Unknown keys (``partner_id``, ``status``...) are ignored: a partner cannot set them.
     Raises ``ValidationError`` for a missing ``company_name`` or bad values.
@@ -84,8 +84,8 @@ CLIENT_REF_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 def create_lead_once(partner: Partner, data: dict, actor_id: int, client_ref: str,
                      source: str = "portal") -> tuple[Lead, bool]:
-    """Create a lead the partner's device named ``client_ref``, once (partner-portal
-    issue "PWA": leads added offline are sent when back online, with no duplicates).
+    """Create a lead the partner's device named ``client_ref``, once (rules:
+    "Leads": leads added offline are sent when back online, with no duplicates).
 
     A second call with the same ``client_ref`` for the same partner (the queue resending
     after the first answer was lost, or a double tap) returns the first lead, unchanged,

@@ -8,12 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.base.extensions import db
 from core.base.timeutil import UTCDateTime, now_utc
 
-#: Pipeline stages in order (DESIGN.md "Leads").
+#: Pipeline stages in order (rules: "Leads").
 LEAD_STAGES = ("new", "contacted", "qualified", "proposal", "won", "lost")
 
 
 
-#: Lead activity kinds (PRD ``lead_activities.activity_type``).
+#: Lead activity kinds (``lead_activities.activity_type``).
 ACTIVITY_TYPES = ("call", "email", "meeting", "note", "status_change")
 
 
@@ -90,13 +90,13 @@ class LeadActivity(db.Model):
 
 
 
-#: Partner statuses (foundation issue): applied until staff approve.
+#: Partner statuses (rules: "Partners"): applied until staff approve.
 PARTNER_STATUSES = ("applied", "active", "suspended")
 
 
 
 class Tier(db.Model):
-    """A tier row staff can edit; seed values are DESIGN.md's tier table."""
+    """A tier row staff can edit; seed values are the table in rules: "Tiers"."""
 
     __tablename__ = "tiers"
     __table_args__ = (
@@ -203,7 +203,7 @@ class Partner(db.Model):
 
 
 class TierOverride(db.Model):
-    """A staff override of a partner's tier and/or base rate (DESIGN.md "Effective tier")."""
+    """A staff override of a partner's tier and/or base rate (rules: "Tiers")."""
 
     __tablename__ = "tier_overrides"
     __table_args__ = (

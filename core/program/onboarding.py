@@ -1,6 +1,7 @@
-"""The dashboard's onboarding checklist (PRD 002 "Journey 1: New Partner Onboarding":
+"""The dashboard's onboarding checklist (rules: "Partners";
+the customer's new-partner journey:
 complete profile setup, watch training and take the quiz, get the referral link, share it,
-log the first lead; tier design seed 004 "Quick Wins").
+log the first lead).
 
 Each item is computed from data that already exists; nothing is recorded for the
 checklist itself but its dismissal:

@@ -35,12 +35,12 @@ def new_referral_code() -> str:
 
 def register_partner(email, password, name, accept_terms, referral_code=None,
                      company_name: str = "", *, email_verified: bool = False) -> Partner:
-    """Create a partner user in status ``applied`` (foundation issue "Register").
+    """Create a partner user in status ``applied`` (rules: "Registration").
 
     Args: ``accept_terms`` must be ``True``; ``referral_code`` (optional) sets the
     recruiter; ``email_verified`` (seeded demo partners and test factories only, never a
     view) takes the address as verified. Otherwise a verification e-mail (a signed 48-hour
-    link) is sent after the commit (portal issue "email"). Raises ``ValidationError`` on
+    link) is sent after the commit (rules: "E-mail"). Raises ``ValidationError`` on
     bad fields, ``Conflict`` when the e-mail is taken. Returns the new ``Partner``
     (flushed, not committed).
     """

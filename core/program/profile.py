@@ -1,4 +1,4 @@
-"""A partner's own profile (issue 5 "profile and onboarding"): the fields a partner may
+"""A partner's own profile (rules: "Partners"): the fields a partner may
 edit, their limits, and the one function that changes them, used by the profile page and
 ``PUT /api/partner/profile`` alike.
 
@@ -21,7 +21,7 @@ TEXT_LIMITS = {"name": 120, "company_name": 200, "phone": 40, "industry": 80, "t
 PREFERENCES = ("notify_email", "notify_portal")
 #: Every key a partner may send.
 PROFILE_FIELDS = tuple(TEXT_LIMITS) + PREFERENCES
-#: Suggestions for the industry field (PRD industry channels); any text is accepted.
+#: Suggestions for the industry field (the industry channels); any text is accepted.
 INDUSTRIES = ("Restaurants & hospitality", "Real estate", "Professional services",
               "Health & dental", "Retail & e-commerce", "Trades & home services",
               "Marketing agency", "Technology", "Other")

@@ -1,6 +1,5 @@
-"""Referral links: visits, attribution and attributed leads (PRD "Referral Link
-Generation", "Attribution tracking"; DESIGN.md "Leads created from a referral-link visit
-carry the attribution")."""
+"""Referral links: visits, attribution and attributed leads (rules: "Clicks",
+"Leads": leads created from a referral-link visit carry the attribution)."""
 
 import hashlib
 import hmac

@@ -1,4 +1,4 @@
-"""The partner's team (PRD "Team Collaboration"; tier design: team tools at Performer).
+"""The partner's team (rules: "Team invitations"; team tools at Performer).
 
 - Everyone gets a chat entry point: their team's channel when they lead one or belong to
   one they may read, else ``#general``.

@@ -1,4 +1,4 @@
-"""Tiers: computed tier, effective tier, progress (DESIGN.md "Domain rules" → Tiers)."""
+"""Tiers: computed tier, effective tier, progress (rules: "Tiers")."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +12,7 @@ from core.community.notifications import notify
 from core.content.models import TrainingCompletion, TrainingModule
 from core.program.models import Partner, Tier, TierOverride
 
-#: Seed tiers: DESIGN.md's table (rates in bps; holding days per the money issue).
+#: Seed tiers: the table in rules: "Tiers" (rates in bps, holding days).
 SEED_TIERS = [
     dict(key="starter", name="Starter", min_deals=0, base_rate_bps=2000,
          referral_rate_bps=0, team_override_bps=0, holding_days=14,
@@ -66,7 +66,7 @@ def required_training_done(partner_id: int) -> tuple[int, int]:
 
 def computed_tier(won_deals: int, training_ok: bool, tiers: list[Tier] | None = None) -> Tier:
     """Highest tier whose ``min_deals`` the count reaches; leaving the lowest tier also
-    needs the required training passed (DESIGN.md "Computed tier").
+    needs the required training passed (rules: "Tiers").
 
     Args: ``won_deals`` confirmed won deals not cancelled; ``training_ok`` whether every
     required module is passed (true when none are required).
@@ -125,7 +125,7 @@ class Standing:
 
 def standing(partner: Partner, overrides: dict[int, TierOverride] | None = None) -> Standing:
     """Effective tier and base rate: a staff override in force, else the computed tier
-    (DESIGN.md "Effective tier"). ``partner.tier`` holds the last computed tier.
+    (rules: "Tiers"). ``partner.tier`` holds the last computed tier.
 
     ``overrides``, when given, is ``active_overrides(ids)`` for ids that include this
     partner's (it saves the lookup); otherwise the override is looked up here.
@@ -149,7 +149,7 @@ def standing(partner: Partner, overrides: dict[int, TierOverride] | None = None)
 def tier_change(partner: Partner, *, tiers: list[Tier] | None = None,
                 training: tuple[int, int] | None = None) -> tuple[Tier | None, Tier] | None:
     """Recompute the partner's computed tier from their deal count and required training
-    (DESIGN.md "Computed tier") and set it on the loaded partner (written at the flush),
+    (rules: "Tiers") and set it on the loaded partner (written at the flush),
     announcing nothing. Returns ``(old, new)`` when it changed (``old`` is ``None`` for a
     partner who had none), else ``None``. ``tiers``/``training`` as for :func:`refresh_tier`.
     """
@@ -171,7 +171,7 @@ def tier_change(partner: Partner, *, tiers: list[Tier] | None = None,
 def announce_tier_change(partner: Partner, old: Tier | None, new: Tier,
                          actor_id: int | None = None, *, tiers: list[Tier] | None = None,
                          badges: list | None = None) -> None:
-    """Audit and notify a tier change :func:`tier_change` made (money issue "Tiers": a
+    """Audit and notify a tier change :func:`tier_change` made (rules: "Tiers": a
     promotion or a demotion creates a notification and an audit row); a promotion also
     earns the tier badges (``core.community.achievements``). Nothing for a first tier (``old`` None).
 
@@ -210,7 +210,7 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
     """Recompute the partner's computed tier; on a change, audit it and notify them
     (:func:`tier_change` then :func:`announce_tier_change`).
 
-    Returns True when the tier changed. A reversed deal can demote (money issue "Tiers");
+    Returns True when the tier changed. A reversed deal can demote (rules: "Tiers");
     a promotion also awards the tier badges (``core.community.achievements.tier_badges_wanted``), which
     a later demotion does not take back.
     A caller that already read them in this transaction may pass ``tiers`` (``all_tiers()``)
@@ -224,7 +224,7 @@ def refresh_tier(partner: Partner, actor_id: int | None = None, *,
 
 
 def tier_status(partner: Partner) -> dict:
-    """The "Tier Progression" figures (PRD): current and next tier, deals done and needed,
+    """The tier progression figures (rules: "Tiers"): current and next tier, deals done and needed,
     requirements checklist and percentage to the next tier.
 
     Returns a JSON-able dict: ``{"current_tier": {...}, "next_tier": {...}|None,
@@ -281,8 +281,8 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
     Args: ``tier_key`` a tier key or ``None``; ``base_rate_bps`` 0..10000 or ``None``;
     ``reason`` required text (≤500); ``expires_at`` an aware datetime in the future or
     ``None``. Both ``None`` clears the override. The previous override is revoked, never
-    edited. Audited; a change of effective tier notifies the partner (DESIGN.md
-    "Effective tier"). Returns the new override or ``None`` when cleared. Raises
+    edited. Audited; a change of effective tier notifies the partner (rules:
+    "Tiers"). Returns the new override or ``None`` when cleared. Raises
     ``NotFound``, ``ValidationError``.
     """
     from core.base.errors import NotFound, ValidationError
@@ -343,7 +343,7 @@ TIER_FIELDS = {"name": None, "min_deals": (0, 10_000), "base_rate_bps": (0, 10_0
 
 
 def update_tier(tier_id, actor_id: int, changes: dict) -> Tier:
-    """Edit a tier row (staff; DESIGN.md "a table, editable in admin"), audited.
+    """Edit a tier row (staff; rules: "Tiers": a table, editable in admin), audited.
 
     ``changes`` maps fields of ``TIER_FIELDS`` to new values (ints in range; rates in
     bps). Thresholds must stay strictly increasing with the lowest at 0 deals. New

@@ -1,7 +1,7 @@
 """Reference data (tiers, channels, training) and the demo data of ``flask seed-demo``.
 
-Training and channel names come from the seeds (PRD "Training Channels" and
-"Team Channels"; roadmap "Basic Communication System").
+Training and channel names come from the seeds (the customer's "Training
+Channels" and "Team Channels").
 """
 
 import random
@@ -44,7 +44,7 @@ SEED_CHANNELS = [
 ]
 
 #: Seed module bodies (Markdown, rendered by core.content.training.render_module_body). SISO's
-#: own words for its partners; figures from the PRD seed (average deal $1,500).
+#: own words for its partners; figures from the customer's brief (average deal $1,500).
 BODY_OVERVIEW = """\
 SISO builds **websites and web apps** for small and mid-size businesses: restaurants,
 gyms, clinics, law firms, shops and start-ups.

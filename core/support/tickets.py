@@ -1,4 +1,4 @@
-"""Support tickets (PRD ``support_tickets``; tier design: Active+ "4h response").
+"""Support tickets (rules: "Support"; Active+ "4h response").
 
 Partners open tickets and reply; staff assign, reply (the partner is notified), add
 internal notes the partner never sees, and move the status.

@@ -1,5 +1,5 @@
 """chat: channel kinds (team, direct), read markers, threads, edits, reactions,
-mentions and attachments (issue 8)
+mentions and attachments (rules: "Chat")
 
 Revision ID: 8c4a7e2f9b01
 Revises: 5a2b3c4d5e6f

@@ -356,7 +356,7 @@ def upgrade():
 
     # ### end Alembic commands ###
 
-    # Reference data (DESIGN.md tier table; channel and training names from the seeds),
+    # Reference data (the tier table of rules: "Tiers"; channel and training names from the seeds),
     # written as literals so this revision never changes meaning.
     tiers = sa.table("tiers", sa.column("key"), sa.column("name"), sa.column("min_deals"),
                      sa.column("base_rate_bps"), sa.column("referral_rate_bps"),

@@ -1,6 +1,6 @@
 """partner time zone and contact preferences; training module creation time
 
-The profile page (issue 5 "profile and onboarding") keeps a partner's time zone and
+The profile page (rules: "Partners") keeps a partner's time zone and
 whether they want e-mail and portal notifications. The dashboard's activity feed
 announces new training modules, so modules now record when they were added, and it
 reads the newest promotions from the audit log by action (index).

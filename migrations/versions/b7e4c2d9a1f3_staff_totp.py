@@ -1,4 +1,4 @@
-"""staff two-factor: TOTP secret and last accepted step on users (issue 7)
+"""staff two-factor: TOTP secret and last accepted step on users (rules: "Sessions and log-in")
 
 Revision ID: b7e4c2d9a1f3
 Revises: b7e2d4c19a60

@@ -1,4 +1,4 @@
-"""assets: marketing files uploaded by content staff, downloaded by partners (issue 4)
+"""assets: marketing files uploaded by content staff, downloaded by partners (rules: "Resources")
 
 Revision ID: c3a9d5e7f210
 Revises: b7e4c2d9a1f3

@@ -1,4 +1,4 @@
-"""chat moderation: partners muted for a time by support staff (back-office issue "Chat")
+"""chat moderation: partners muted for a time by support staff (rules: "Chat")
 
 Revision ID: c3d8a5f1e207
 Revises: c3a9d5e7f210

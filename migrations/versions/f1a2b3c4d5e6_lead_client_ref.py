@@ -3,7 +3,7 @@
 The portal queues leads written offline and sends them when the phone is back online;
 a send whose answer is lost is sent again. ``client_ref`` (made on the device) with a
 unique constraint per partner makes the second send find the first lead instead of
-creating a copy (partner-portal issue "PWA": "no duplicates").
+creating a copy (rules: "Leads": "no duplicates").
 
 Revision ID: f1a2b3c4d5e6
 Revises: e5f6a7b8c9d0

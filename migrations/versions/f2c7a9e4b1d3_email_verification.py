@@ -1,6 +1,6 @@
 """e-mail verification time on users; e-mail copy sent time on notifications
 
-Partners now prove their e-mail address (portal issue "email": a signed 48-hour link);
+Partners now prove their e-mail address (rules: "E-mail": a signed 48-hour link);
 ``users.email_verified_at`` records when. Everyone who exists before this migration --
 staff, seeded demo partners, partners who registered before verification existed -- is
 taken as verified, so nobody already using the portal is suddenly refused a payout.

@@ -1,4 +1,4 @@
-// Live chat over Socket.IO (issue 8): join with catch-up after reconnects, send with
+// Live chat over Socket.IO (rules: "Chat"): join with catch-up after reconnects, send with
 // acknowledgement, threads, reactions, edits, deletes, typing, presence, unread badges,
 // read markers, search, attachments. Text from the server is either plain (textContent)
 // or the server's sanitised HTML (the `html` field); nothing else reaches innerHTML.

@@ -1,4 +1,4 @@
-// Leads written without a connection (partner-portal issue "PWA"): the "Add a lead" form
+// Leads written without a connection (rules: "Leads"): the "Add a lead" form
 // is kept on this device and sent when the phone is back online. Every lead carries an id
 // made here (client_ref); the server turns a resend of the same id into the same lead, so
 // a send whose answer was lost, or a second tab flushing too, never makes a duplicate.

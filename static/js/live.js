@@ -1,4 +1,4 @@
-// Live notifications on every portal page (issue 8: they ride the same socket in a
+// Live notifications on every portal page (rules: "Notifications": they ride the same socket in a
 // per-user room). One Socket.IO connection per page, shared as window.sisoSocket with
 // the page's own scripts (chat, materials). Pages work without it.
 (function () {

@@ -1,4 +1,4 @@
-// Pipeline drag and drop (partner-portal issue "leads": draggable columns that also work
+// Pipeline drag and drop (rules: "Leads": draggable columns that also work
 // by buttons). A card dropped on another column moves the lead there through the same
 // form post as the card's button; a card dropped on #won opens the lead to enter the deal
 // value. Touch screens swipe between columns and use the buttons: HTML drag and drop is

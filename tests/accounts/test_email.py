@@ -1,4 +1,4 @@
-"""E-mail (portal issue "email"): verification, password reset and notification e-mails,
+"""E-mail (rules: "E-mail"): verification, password reset and notification e-mails,
 sent by a real RQ worker into the development outbox (``STORAGE_DIR/outbox/*.eml``) or
 over SMTP to a real SMTP server (aiosmtpd) running in the test process."""
 

@@ -1,4 +1,4 @@
-"""Password rules (issue 7): at least 10 characters and not on the shipped list of common
+"""Password rules (rules: "Sessions and log-in"): at least 10 characters and not on the shipped list of common
 passwords, at registration (page and API), staff creation and password change."""
 
 import pytest

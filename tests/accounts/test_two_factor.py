@@ -1,4 +1,4 @@
-"""Staff two-factor (issue 7): TOTP with pyotp, required for the admin and finance roles,
+"""Staff two-factor (rules: "Sessions and log-in"): TOTP with pyotp, required for the admin and finance roles,
 asked at every log-in of staff who set it up, on the login page and the staff API."""
 
 import re

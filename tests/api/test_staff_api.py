@@ -1,4 +1,4 @@
-"""The integration API staff tools and CRMs use (money issue "Integration API")."""
+"""The integration API staff tools and CRMs use (rules: "API keys and scopes")."""
 
 import csv
 import io

@@ -35,7 +35,7 @@ def test_models_match_migrations(app):
 
 
 def test_seed_tiers_are_rows(ctx):
-    """The four DESIGN.md tiers exist with their rates in basis points."""
+    """The four tiers of rules: "Tiers" exist with their rates in basis points."""
     rows = db.session.execute(db.select(Tier.key, Tier.min_deals, Tier.base_rate_bps,
                                         Tier.referral_rate_bps, Tier.team_override_bps)
                               .order_by(Tier.min_deals)).all()

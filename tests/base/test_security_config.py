@@ -1,4 +1,4 @@
-"""Issue 7 promises that are settings rather than behaviour, and had no test: passwords
+"""Security promises (SECURITY.md) that are settings rather than behaviour, and had no test: passwords
 stored with a memory-hard hash, production cookies Secure + HttpOnly + SameSite, and a
 request body limit (``MAX_CONTENT_LENGTH``) that the app enforces with 413."""
 

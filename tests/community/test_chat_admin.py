@@ -1,4 +1,4 @@
-"""Chat in the back office (back-office issue "Chat"), through the admin pages as a browser
+"""Chat in the back office (rules: "Chat"), through the admin pages as a browser
 posts them and checked with real Socket.IO clients on the live server: channels with a
 tier requirement and read-only flag, mutes that bite on open sockets and on the no-JS
 form, staff deletes and announcements seen live, role checks, escaping."""

@@ -1,5 +1,5 @@
 """Two real chat server processes sharing one database and one Redis message queue
-(issue 8 "Runtime"): what a partner sends on one reaches a partner on the other, with its
+(docs/architecture.md "A socket event"): what a partner sends on one reaches a partner on the other, with its
 reactions and edits, and a suspension made anywhere cuts the socket on either process.
 Threading mode and eventlet mode are both run."""
 

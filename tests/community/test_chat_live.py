@@ -1,4 +1,4 @@
-"""Chat over real Socket.IO connections to the live server (issue 8 "Proof"): demotion
+"""Chat over real Socket.IO connections to the live server (rules: "Chat"): demotion
 kicks out, reconnection loses nothing, slow mode, origin check, live reactions, edits,
 deletes and typing, logout, and malformed events on every handler."""
 

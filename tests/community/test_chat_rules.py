@@ -1,4 +1,4 @@
-"""Chat rules in core (issue 8), called directly: access, Markdown, threads, reactions,
+"""Chat rules in core (rules: "Chat"), called directly: access, Markdown, threads, reactions,
 mentions, edits and deletes, slow mode in Redis, history cursors, unread counts, search,
 presence and typing, attachments."""
 

@@ -1,5 +1,5 @@
-"""Live notifications from a real worker process (issue 6 "a notification arrives (live,
-over the socket) when it is ready"; issue 8 "Live notifications ride the same socket").
+"""Live notifications from a real worker process (rules: "Materials": a notice arrives,
+live over the socket, when it is ready; rules: "Notifications": live notices ride the same socket).
 
 Three processes, as in production: a web process serving Socket.IO (tests/chat_server.py,
 threading mode), ``flask worker --burst`` started as a command (its write-only emitter

@@ -1,4 +1,4 @@
-"""The playbook library (issue 5; seeds 001 "share what works" and 003 "Basic Playbook
+"""The playbook library (rules: "Playbooks"; "share what works", "Basic Playbook
 Library"): what a partner on a phone and a content staff member would check. Real
 database (SQLite, or PostgreSQL with TEST_DATABASE_URL), real Redis; no mocks."""
 

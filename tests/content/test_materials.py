@@ -1,4 +1,4 @@
-"""Co-branded materials (issue 6), end to end: branding form with a real logo upload,
+"""Co-branded materials (rules: "Materials"), end to end: branding form with a real logo upload,
 requests from the portal, a real RQ worker (supervisor and child), real WeasyPrint, and
 the PDFs read back: text with pypdf, the QR code decoded from the rendered page with zxing-cpp (a real
 barcode reader on pdftoppm's PNG), page counts, and the first page saved as PNG under

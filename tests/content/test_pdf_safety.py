@@ -1,4 +1,4 @@
-"""Safety of the document factory (issue 6 "Safety"), with a real worker and WeasyPrint:
+"""Safety of the document factory (rules: "Template sandbox", "Uploads"), with a real worker and WeasyPrint:
 
 - hostile text in every partner-controlled field and in a staff template loads nothing
   (a local HTTP server counts requests: zero), and the PDFs still render;

@@ -1,4 +1,4 @@
-"""Marketing resources (issue 4 "Resources", issue 5 "/partner/resources"): the upload rules,
+"""Marketing resources (rules: "Resources"): the upload rules,
 the back-office screen by role, tier locking and counted downloads for partners, the API
 as documented, and hostile titles shown as text."""
 

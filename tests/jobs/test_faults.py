@@ -1,4 +1,4 @@
-"""Faults while the app runs, nothing lost (issue 7 "Faults"): Redis stops answering
+"""Faults while the app runs, nothing lost (rules: "Jobs and retries"): Redis stops answering
 while finance approves a Stripe payout.
 
 The approval is a database commit; the transfer job is enqueued only after it, and when

@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL in the middle of a Stripe transfer (issue 7 "Faults
+"""A worker killed with SIGKILL in the middle of a Stripe transfer (rules: "Jobs and retries"
 (nothing lost)": "the job is retried or marked failed visibly; the payout is paid
 exactly once").
 

@@ -1,4 +1,4 @@
-"""RQ jobs travel as JSON (issue 7 "Faults": a pickled payload pushed into the queue is
+"""RQ jobs travel as JSON (rules: "Jobs and retries": a pickled payload pushed into the queue is
 refused, not run). Whoever can write to Redis must not get code execution in a worker."""
 
 import os

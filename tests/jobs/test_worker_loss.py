@@ -1,4 +1,4 @@
-"""A render job survives the loss of its work-horse (issue 6 "Jobs are idempotent and
+"""A render job survives the loss of its work-horse (rules: "Jobs and retries": "jobs are idempotent and
 retried on worker loss; a killed worker leaves no half-written file visible").
 
 A real ``flask worker`` (a supervisor and its long-lived worker child, jobs/worker.py)

@@ -1,4 +1,4 @@
-"""The worker's process model (issue 6 "Speed" and "Safety", jobs/worker.py): one
+"""The worker's process model (rules: "Jobs and retries", "Template sandbox", jobs/worker.py): one
 long-lived worker child under a supervisor serves job after job, and is replaced when it
 dies, when it reaches ``WORKER_MAX_JOBS`` jobs, or on a warm shutdown finishes its job.
 

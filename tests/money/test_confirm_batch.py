@@ -1,7 +1,7 @@
 """Confirming several won leads in one transaction (``core.money.commissions.confirm_deals``,
 ``POST /api/staff/deals/confirm``): a CRM sync pays exactly what the same confirmations
 one by one would, is all or nothing, and two batches sharing partners neither lose a
-count nor deadlock (money issue "Commissions and ledger", "Integration API")."""
+count nor deadlock (rules: "Commissions", "Ledger")."""
 
 import threading
 

@@ -1,4 +1,4 @@
-"""The money rules of DESIGN.md "Domain rules", checked by calling core in an app context
+"""The money rules of rules: "Money", "Tiers", "Commissions", checked by calling core in an app context
 against the real database, Redis and RQ worker: rounding, tiers, overrides, referral and
 team commissions, cancellations, payouts, statements and concurrent approvals."""
 

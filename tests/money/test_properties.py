@@ -1,4 +1,4 @@
-"""Property-based tests of the money rules (DESIGN.md "Domain rules").
+"""Property-based tests of the money rules (rules: "Money", "Tiers", "Commissions").
 
 A hypothesis state machine drives random sequences of what partners, staff and finance do
 (register partners under leaders and recruiters, win and confirm deals, cancel or refund
@@ -69,7 +69,7 @@ from core.program.tiers import all_tiers, computed_tier, standing, tier_by_key
 
 # --- the rules, written out independently of core -------------------------------------
 
-#: DESIGN.md's tier table: key → (min deals, base bps, referral bps, team override bps).
+#: The tier table of rules: "Tiers": key → (min deals, base bps, referral bps, team override bps).
 TIERS = {
     "starter": (0, 2000, 0, 0),
     "active": (3, 2200, 500, 0),
@@ -78,7 +78,7 @@ TIERS = {
 }
 MINIMUM_PAYOUT = 5000
 OPEN_PAYOUT = ("requested", "approved", "processing")
-#: Payout state machine (DESIGN.md "Payout", plus Stripe's transfer reversal).
+#: Payout state machine (rules: "Payouts", plus Stripe's transfer reversal).
 PAYOUT_MOVES = {
     "requested": {"approved", "failed"},
     "approved": {"processing", "paid", "failed"},

@@ -1,4 +1,4 @@
-"""Monthly statement batches (issue 6 "Statements"), through the back office, a real RQ
+"""Monthly statement batches (rules: "Statements"), through the back office, a real RQ
 worker and real WeasyPrint: progress, a failed statement retried, the ZIP, and every PDF
 read back and checked against the ledger to the cent."""
 

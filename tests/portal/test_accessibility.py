@@ -1,4 +1,4 @@
-"""Accessibility of the partner portal (partner-portal issue "Quality bar": labels on every
+"""Accessibility of the partner portal (labels on every
 input, contrast AA in both themes, usable by keyboard), checked in headless Chromium on
 the pages as a partner sees them."""
 

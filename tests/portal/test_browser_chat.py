@@ -1,4 +1,4 @@
-"""Two partners in two headless Chromium pages (issue 8 "Proof"): each sees the other's
+"""Two partners in two headless Chromium pages (rules: "Chat"): each sees the other's
 typing indicator, message and reaction live."""
 
 import os

@@ -1,4 +1,4 @@
-"""The portal pages of issue 5 in headless Chromium at 390px: the theme toggle with the
+"""The partner portal pages in headless Chromium at 390px: the theme toggle with the
 device's colour scheme, and screenshots of team, earnings, profile and dashboard."""
 
 import os

@@ -1,6 +1,6 @@
 """In real headless Chromium: content staff upload an resource in the back office and a
-partner downloads it from /partner/resources on a phone (issue 4 browser test "upload an
-resource", issue 5 "/partner/resources")."""
+partner downloads it from /partner/resources on a phone (rules: "Resources":
+upload a resource)."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""The leads pipeline page with more leads than a column shows (issue 5 "/partner/leads"):
+"""The leads pipeline page with more leads than a column shows (rules: "Leads"):
 every column says how many leads it really holds, shows the newest 100 and says so, and
 the page's query count does not grow with the number of leads."""
 

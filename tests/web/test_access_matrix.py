@@ -1,4 +1,4 @@
-"""The access matrix (issue 7 "Access control"): every route of ``app.url_map`` and every
+"""The access matrix (rules: "Staff roles", SECURITY.md): every route of ``app.url_map`` and every
 Socket.IO event, for every kind of visitor, against a written table of expected answers.
 
 Principals (columns): ``anon``; partners of each tier ``starter``, ``active``,

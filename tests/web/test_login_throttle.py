@@ -1,4 +1,4 @@
-"""Log-in throttling (issue 7): Flask-Limiter on the app's Redis, per account and per IP,
+"""Log-in throttling (rules: "Sessions and log-in"): Flask-Limiter on the app's Redis, per account and per IP,
 failures only; a 429 with Retry-After and the same sentence whether the e-mail exists."""
 
 import re

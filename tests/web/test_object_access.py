@@ -1,4 +1,4 @@
-"""Object-level access and protected fields (issue 7 "Access control"), the parts no other
+"""Object-level access and protected fields (rules: "Staff roles", SECURITY.md), the parts no other
 test covers.
 
 Already proven elsewhere, not repeated here: another partner's lead over the API and page

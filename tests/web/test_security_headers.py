@@ -1,5 +1,5 @@
 """Security headers on every response and `next` redirects only to our own paths
-(issue 7): CSP without inline script (a nonce in the back office), nosniff, no framing,
+(rules: "Sessions and log-in"): CSP without inline script (a nonce in the back office), nosniff, no framing,
 Referrer-Policy, HSTS only in production."""
 
 import re

@@ -1,4 +1,4 @@
-"""Sessions (issue 7): a new session at log-in, idle and absolute timeouts, log-out and
+"""Sessions (rules: "Sessions and log-in"): a new session at log-in, idle and absolute timeouts, log-out and
 password change ending the user's other sessions, sockets and API login tokens."""
 
 import time
