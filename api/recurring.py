@@ -10,6 +10,7 @@ from core.base.extensions import db
 from core.money import recurring
 from core.money.schemas import (
     Commission,
+    Deal,
     Invoice,
     InvoicePage,
     InvoiceRefund,
@@ -17,6 +18,7 @@ from core.money.schemas import (
     NewInvoice,
     RecurringDeal,
     RecurringDealPage,
+    SubscriptionLink,
 )
 
 MONEY = ("finance",)
@@ -63,6 +65,20 @@ def api_staff_invoice_refund(deal_id: int, external_invoice_id: str, json: Invoi
     db.session.commit()
     return InvoiceResult(invoice=Invoice.model_validate(inv),
                          commissions=[Commission.model_validate(c) for c in adjustments])
+
+
+@api.put("/staff/deals/<int:deal_id>/stripe-subscription")
+@bearer("staff", roles=MONEY)
+@operation(200, Deal, errors=(409,))
+def api_staff_deal_subscription(deal_id: int, json: SubscriptionLink):
+    """Link a monthly deal to its Stripe subscription
+
+    Stripe's invoice.paid events of that subscription become the deal's invoices; 409
+    for a one-time deal or a subscription another deal has."""
+    deal = recurring.link_subscription(recurring.get_deal(deal_id),
+                                       json.stripe_subscription_id, g.user.id)
+    db.session.commit()
+    return Deal.model_validate(deal)
 
 
 @api.get("/partner/recurring-deals")

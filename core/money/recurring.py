@@ -271,6 +271,14 @@ def set_lead_billing(lead_id, billing: str) -> None:
         lead.billing = billing
 
 
+def get_deal(deal_id) -> Deal:
+    """The deal, or ``NotFound``."""
+    deal = get_row(Deal, deal_id)
+    if deal is None:
+        raise NotFound("No such deal.")
+    return deal
+
+
 def link_subscription(deal: Deal, subscription_id: str, actor_id: int) -> Deal:
     """Link a monthly deal to the Stripe subscription whose ``invoice.paid`` events are
     its invoices. Raises ``Conflict`` (a one-time deal; another deal has it)."""

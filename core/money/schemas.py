@@ -368,6 +368,12 @@ class InvoiceRefund(Request):
     reason: str = Field("Invoice refunded", min_length=1, max_length=MAX_REASON)
 
 
+class SubscriptionLink(Request):
+    """The Stripe subscription whose paid invoices are a monthly deal's."""
+
+    stripe_subscription_id: str = Field(pattern=r"^sub_[A-Za-z0-9]{1,60}$")
+
+
 class RecurringDeal(Shape):
     """One of the partner's monthly deals: months paid and left (``null``: for life)."""
 

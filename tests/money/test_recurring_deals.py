@@ -255,3 +255,51 @@ def test_crm_can_mark_a_lead_monthly(app, client):
     assert done.status_code == 201
     [one] = done.get_json()["deals"]
     assert one["deal"]["billing"] == "monthly" and one["commissions"] == []
+
+
+def test_a_subscription_is_linked_after_confirmation_once(app, client):
+    """Finance links a confirmed monthly deal to its Stripe subscription later; a one-time
+    deal, or a subscription another deal has, is a 409; a malformed id a 422."""
+    h = staff_headers(app, client)
+    deal_id, _ = monthly_deal(app, client, h, team=False)
+    other_id, _ = monthly_deal(app, client, h, team=False, sub="sub_Taken")
+    url = f"/api/staff/deals/{deal_id}/stripe-subscription"
+    ok = client.put(url, headers=h, json={"stripe_subscription_id": "sub_Later1"})
+    assert ok.status_code == 200 and ok.get_json()["id"] == deal_id
+    assert client.put(url, headers=h, json={"stripe_subscription_id": "sub_Taken"}
+                      ).status_code == 409
+    assert client.put(url, headers=h, json={"stripe_subscription_id": "in_nope"}
+                      ).status_code == 422
+    with app.app_context():
+        one_time = make_partner("Once Only", deals=1)
+        one_deal = db.session.scalar(select(Deal.id).where(Deal.partner_id == one_time.id))
+        assert db.session.get(Deal, deal_id).stripe_subscription_id == "sub_Later1"
+        assert db.session.get(Deal, other_id).stripe_subscription_id == "sub_Taken"
+    assert client.put(f"/api/staff/deals/{one_deal}/stripe-subscription", headers=h,
+                      json={"stripe_subscription_id": "sub_X1"}).status_code == 409
+
+
+def test_finance_confirms_a_monthly_deal_in_the_back_office(app, client):
+    """The back office's confirm screen offers "Monthly": the deal is monthly and no
+    commission is made until an invoice is paid."""
+    from conftest import login, make_staff, submit
+
+    from core.program.leads import create_lead, move_lead
+
+    with app.app_context():
+        make_staff("fin.bo@example.com", ("finance",))
+        p = make_partner("Bo Monthly")
+        lead = create_lead(p, {"company_name": "Care Plan Ltd"}, p.user_id)
+        move_lead(lead, "won", p.user_id, 20000)
+        db.session.commit()
+        lead_id = lead.id
+    assert login(client, "fin.bo@example.com").status_code == 302
+    page = f"/admin/leads/confirm/{lead_id}"
+    assert "Monthly" in client.get(page).get_data(as_text=True)
+    resp = submit(client, page, {"deal_value": "200.00", "billing": "monthly"})
+    assert resp.status_code == 302
+    with app.app_context():
+        deal = db.session.scalar(select(Deal).where(Deal.lead_id == lead_id))
+        assert (deal.billing, deal.months_allowed, deal.base_rate_bps) == ("monthly", 12, 2000)
+        assert db.session.scalar(select(func.count()).select_from(Commission).where(
+            Commission.deal_id == deal.id)) == 0

@@ -410,6 +410,7 @@ EXPECTED.update({
     "POST /api/staff/deals/<int:deal_id>/invoices/<external_invoice_id>/refund":
         api_staff(FINANCE, 404),  # no such invoice of that deal
     "GET /api/partner/recurring-deals": api_partner(),
+    "PUT /api/staff/deals/<int:deal_id>/stripe-subscription": api_staff(FINANCE, 422),
     # --- outbound webhooks: admin only --------------------------------------------------
     "GET /api/staff/webhooks": api_staff(ADMIN),
     "POST /api/staff/webhooks": api_staff(ADMIN, 422),  # {} names no url
