@@ -172,3 +172,12 @@ def test_crm_ids_of_partners_and_deals(app, client):
     cleared = client.put(f"/api/staff/partners/{aid}/external-id", headers=h,
                          json={"external_id": None})
     assert cleared.get_json()["external_id"] is None
+    _, cursor = feed(client, h, "/api/staff/partners")
+    with app.app_context():
+        from core.program.models import Partner
+        from core.program.profile import update_profile
+
+        update_profile(db.session.get(Partner, bid), {"name": "Ben Renamed"})
+        db.session.commit()
+    renamed, _ = feed(client, h, "/api/staff/partners", cursor=cursor)
+    assert [(x["id"], x["name"]) for x in renamed] == [(bid, "Ben Renamed")]
