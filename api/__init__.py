@@ -19,8 +19,11 @@ def init_app(app: Flask) -> None:
         partner,
         payments,
         playbooks,
+        recurring,
         resources,
         staff,
+        staff_sync,
+        staff_webhooks,
         team,
         training,
     )

@@ -32,6 +32,7 @@ from core.money.models import Commission, Payout, PayoutTransfer
 from core.payments.methods import payout_route, paypal_offered
 from core.payments.tax import TaxFormMissing, require_tax_form
 from core.program.models import Partner
+from core.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,7 @@ def approve_payout(payout_id, actor: User, send: bool = True) -> Payout:
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
+    emit("payout.approved", payout)
     if send:
         send_payout.after_commit(payout.id, job_id=f"payout-{payout.id}")
     return payout
@@ -318,6 +320,7 @@ def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
     db.session.refresh(payout)
     audit(actor_id, "payout.paid", "payout", payout.id, None,
           {"status": "paid", "reference": reference.strip()})
+    emit("payout.paid", payout)
     notify(payout.partner.user_id, "payout", f"Payout sent: {format_cents(payout.amount_cents)}",
            f"Reference {reference.strip()}", "/partner/earnings")
     return payout
@@ -345,6 +348,7 @@ def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
     db.session.refresh(payout)
     audit(actor_id, "payout.failed", "payout", payout.id, None,
           {"status": "failed", "message": message[:500]})
+    emit("payout.failed", payout)
     notify(payout.partner.user_id, "payout", "Payout failed",
            f"{message[:300]} The amount is back in your balance.", "/partner/earnings")
     return payout

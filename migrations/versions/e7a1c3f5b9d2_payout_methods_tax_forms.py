@@ -4,7 +4,7 @@ A partner's chosen payout method (bank numbers encrypted), the tax forms they su
 (TIN encrypted), PayPal webhook events handled once, and where each payout goes.
 
 Revision ID: e7a1c3f5b9d2
-Revises: d1f6b2c4e8a3
+Revises: c5a9e7d3f1b2
 Create Date: 2026-12-07 14:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e7a1c3f5b9d2"
-down_revision = "d1f6b2c4e8a3"
+down_revision = "c5a9e7d3f1b2"
 branch_labels = None
 depends_on = None
 
