@@ -202,6 +202,7 @@ EXPECTED.update({
     # --- public and account pages ---------------------------------------------------------
     "GET /": row("302>dash", "302>dash", "302>dash", "302>admin"),
     "GET /healthz": public(), "GET /static/<path:filename>": public(),
+    "GET /livez": public(), "GET /readyz": public(),
     "GET /sw.js": public(), "GET /api/openapi.json": public(),
     "GET /api/asyncapi.json": public(),
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
