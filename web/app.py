@@ -23,7 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     import admin
     import api
     import portal
-    from web import auth, bad_input, cli, errors, security
+    from web import auth, bad_input, cli, errors, observability, security
     from web.sessions import check_session
 
     app = create_core_app(config, **overrides)
@@ -38,6 +38,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     init_socketio(app)
     trust_proxies(app)
     app.before_request(check_session)
+    observability.init_app(app)
     bad_input.init_app(app)
     errors.init_app(app)
     security.init_app(app)

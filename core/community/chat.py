@@ -48,6 +48,7 @@ from core.community.models import (
 )
 from core.community.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
 from core.community.schemas import Message as MessageShape
+from core.ops.metrics import CHAT_MESSAGES
 from core.program.models import Partner, Tier
 from core.program.tiers import standing
 
@@ -487,6 +488,7 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
                                   mentions=[u.id for u in mentioned],
                                   files=[]).model_dump(mode="json")
     emit_after_commit("message", msg.fresh_payload, channel_room(channel.id))
+    after_commit(CHAT_MESSAGES.inc)
     return msg
 
 

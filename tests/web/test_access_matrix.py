@@ -203,6 +203,7 @@ EXPECTED.update({
     "GET /": row("302>dash", "302>dash", "302>dash", "302>admin"),
     "GET /healthz": public(), "GET /static/<path:filename>": public(),
     "GET /livez": public(), "GET /readyz": public(),
+    "GET /metrics": public(404),                         # no METRICS_TOKEN in tests
     "GET /sw.js": public(), "GET /api/openapi.json": public(),
     "GET /api/asyncapi.json": public(),
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
