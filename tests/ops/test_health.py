@@ -94,3 +94,35 @@ def test_storage_unusable_is_not_ready(app, client, tmp_path, monkeypatch):
     resp = client.get("/readyz")
     assert resp.status_code == 503
     assert resp.get_json()["checks"]["storage"]["ok"] is False
+
+
+def test_jobs_page_shows_worker_heartbeats(app, db_url, tmp_path):
+    """A running `flask worker` appears on the back office's Jobs page with its host, pid,
+    state and last heartbeat; with none running the page says nothing will run."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO, TEST_REDIS_URL, login, make_staff
+
+    with app.app_context():
+        make_staff("finance@example.com", ("finance",))
+    staff = app.test_client()
+    login(staff, "finance@example.com")
+    assert "No worker is running" in staff.get("/admin/jobs/").get_data(as_text=True)
+    env = base_env(db_url, TEST_REDIS_URL, str(tmp_path / "files"))
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                              env=env, cwd=str(REPO), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline, page = time.time() + 40, ""
+        while time.time() < deadline:
+            page = staff.get("/admin/jobs/").get_data(as_text=True)
+            if "No worker is running" not in page:
+                break
+            time.sleep(0.5)
+        assert socket.gethostname() in page
+        assert "UTC" in page.split('id="workers"')[1].split("</table>")[0]
+    finally:
+        stop(worker)
