@@ -82,7 +82,7 @@ def fill(conn, partners: int, commissions: int, pw_hash: str) -> None:
 def filled_app(database_url: str, partners: int, commissions: int):
     """A test-config app (CSRF off) on ``database_url`` with a fresh migrated schema
     filled by :func:`fill` (``partners`` partners, ``commissions`` commissions; every
-    partner's password is ``bench-password-1``). Shared with ``bench/portal.py``."""
+    partner's password is ``bench-password-1``). Shared with ``bench/portal_pages.py``."""
     from flask_migrate import upgrade
 
     from core.accounts.users import hash_password

@@ -586,10 +586,6 @@ def main() -> None:
                 p.kill()
 
 
-if __name__ == "__main__":
-    main()
-
-
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     import socket
@@ -597,3 +593,7 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,7 @@ def leaderboard(period: str = "month", metric: str = "deals", tier_key: str | No
         raise ValidationError("period must be month or all; metric deals or revenue.")
     # Deals are counted per partner first (the only large input), then ranked among
     # active partners, and names are joined for the rows shown only: one statement for
-    # the top rows and the caller's own (bench/portal.py, BENCHMARKS.md "Portal pages").
+    # the top rows and the caller's own (bench/portal_pages.py, BENCHMARKS.md "Portal pages").
     won = select(Deal.partner_id.label("partner_id"), func.count(Deal.id).label("deals"),
                  func.coalesce(func.sum(Deal.value_cents), 0).label("revenue")) \
         .where(Deal.status == "won")

@@ -10,7 +10,7 @@ the HTML plus every same-origin stylesheet, script and image it links. Targets: 
 dashboard under 100 ms; every page's first load under 150 KB compressed. Prints figures
 only; asserts nothing.
 
-    .venv/bin/python bench/portal.py --database-url postgresql://postgres@127.0.0.1/bench_portal
+    .venv/bin/python bench/portal_pages.py --database-url postgresql://postgres@127.0.0.1/bench_portal
         [--partners 10000] [--commissions 200000] [--repeat 20]
 """
 

@@ -1,0 +1,49 @@
+"""The benchmarks BENCHMARKS.md quotes still run, as scripts, the way its commands call
+them: a tiny chat fan-out (every message delivered) and a tiny PDF batch (every document
+rendered). The figures themselves are the benchmarks' business, not a test's."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from conftest import TEST_REDIS_URL
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_bench(args: list[str], tmp_path, **env) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=400, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def row(out: str, header: str) -> dict:
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == [header])
+    return dict(zip(lines[at].split(), lines[at + 1].split()))
+
+
+@pytest.mark.slow
+def test_chat_bench_delivers_every_message(tmp_path):
+    out = run_bench(["bench/chat.py", "--clients", "20", "--rate", "2", "--seconds", "3",
+                     "--rates", "", "--procs", "1", "--database-url",
+                     f"sqlite:///{tmp_path / 'chat.db'}"], tmp_path,
+                    BENCH_REDIS_URL=TEST_REDIS_URL)
+    got = row(out, "clients")
+    assert got["clients"] == "20"
+    assert int(got["sent"]) > 0
+    assert got["lost"] == "0"
+    assert int(got["received"]) == int(got["sent"]) * 20
+
+
+@pytest.mark.slow
+def test_pdf_bench_renders_every_document(tmp_path):
+    out = run_bench(["bench/pdf.py", "--n", "3", "--cases", "one", "--workers", "1",
+                     "--redis-url", TEST_REDIS_URL], tmp_path)
+    got = row(out, "case")
+    assert got["case"] == "one"
+    assert "ok!" not in out  # the bench flags a batch with documents missing
+    assert float(got["docs/s"]) > 0
