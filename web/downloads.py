@@ -13,12 +13,13 @@ from core.ops.storage import FileStorage, get_storage
 
 
 def send_stored(key: str, *, mimetype: str, download_name: str, as_attachment: bool = True,
-                presign: bool = True, headers: dict | None = None):
+                presign: bool = True, conditional: bool = True, headers: dict | None = None):
     """The answer for the stored file ``key`` (access already checked by the caller).
 
     ``presign`` False keeps the file on the app's origin even when presigned redirects are
     on (files whose answer needs the app's own headers: a sandbox CSP). ``headers`` are
-    added to the streamed answer. Raises ``NotFound`` when the store has no such file."""
+    added to the streamed answer; ``conditional`` (a folder store only) answers Range and
+    If-None-Match requests. Raises ``NotFound`` when the store has no such file."""
     store = get_storage()
     seconds = current_app.config.get("STORAGE_PRESIGNED_SECONDS") or 0
     if presign and seconds > 0:
@@ -35,7 +36,8 @@ def send_stored(key: str, *, mimetype: str, download_name: str, as_attachment: b
         path = store.path(key)
         try:
             resp = send_file(path, mimetype=mimetype, as_attachment=as_attachment,
-                             download_name=download_name, conditional=False, max_age=0)
+                             download_name=download_name, conditional=conditional,
+                             max_age=0)
         except FileNotFoundError:
             raise NotFound("That file is not there any more.") from None
     else:
@@ -69,4 +71,5 @@ def send_resource(resource, count: bool = True):
         headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return send_stored(key, mimetype=resources.mime_type(resource),
                        download_name=resources.download_name(resource),
-                       presign=resource.file_kind != "html", headers=headers)
+                       presign=resource.file_kind != "html", conditional=False,
+                       headers=headers)
