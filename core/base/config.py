@@ -2,7 +2,8 @@
 
 Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
-``SOCKETIO_ASYNC_MODE``, ``SOCKETIO_DIRECT_WRITES`` (eventlet: ``web.fanout``; default on),
+``SOCKETIO_ASYNC_MODE`` (``threading``, ``eventlet``, ``gevent``), ``SOCKETIO_DIRECT_WRITES``
+(eventlet only: ``web.fanout``; default on; off in the other modes),
 ``SISO_ENV`` (``development`` | ``production``),
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),

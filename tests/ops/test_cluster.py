@@ -1,5 +1,5 @@
 """The deploy kit end to end (docs/deploy.md): two web processes started by the Procfile's
-own command (`deploy/run web`: gunicorn, eventlet) behind a real nginx running
+own command (`deploy/run web`: gunicorn, eventlet or gevent) behind a real nginx running
 deploy/nginx/siso.conf (only ports, upstream addresses and the static folder changed), a
 Socket.IO chat crossing the two processes through nginx, then one process killed mid-chat:
 the partner on it reconnects through nginx to the other and has every message."""
@@ -57,11 +57,12 @@ http {{
     return str(tmp / "nginx.conf")
 
 
-def start_web(db_url, port, log_path):
-    """`deploy/run web` (the Procfile's command) in its own process group."""
+def start_web(db_url, port, log_path, mode):
+    """`deploy/run web` (the Procfile's command) in its own process group, in async
+    ``mode`` (gunicorn's eventlet or gevent worker)."""
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
                SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL + "?max_connections=10000",
-               SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL, SOCKETIO_ASYNC_MODE="eventlet",
+               SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL, SOCKETIO_ASYNC_MODE=mode,
                PSYCOPG_IMPL="python", PORT=str(port), BIND_HOST="127.0.0.1",
                SECRET_KEY="cluster-" + "k" * 40, PROXY_COUNT="1", LOG_FORMAT="json",
                STORAGE_DIR=str(log_path.parent / f"files-{port}"), PYTHONWARNINGS="ignore",
@@ -136,13 +137,14 @@ def client_with(base, token, cookie):
 
 
 @pytest.mark.slow
-def test_chat_through_nginx_survives_a_web_process_dying(app, db_url, tmp_path):
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_chat_through_nginx_survives_a_web_process_dying(app, db_url, tmp_path, mode):
     with app.app_context():
         make_partner("Sarah Thompson", email="sarah@example.com")
         make_partner("Mike Reyes", email="mike@example.com")
     ports = [free_port(), free_port()]
     logs = [tmp_path / "web-a.log", tmp_path / "web-b.log"]
-    webs = [start_web(db_url, p, log) for p, log in zip(ports, logs, strict=True)]
+    webs = [start_web(db_url, p, log, mode) for p, log in zip(ports, logs, strict=True)]
     nginx_port = free_port()
     nginx = None
     clients = []
