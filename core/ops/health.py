@@ -10,7 +10,6 @@ a load balancer at once).
 import functools
 import time
 
-from flask import current_app
 from sqlalchemy import text
 
 from core.base.config import ROOT
@@ -99,5 +98,4 @@ def readiness() -> tuple[bool, dict]:
             checks[name] = _timed(fn)
         checks[name]["fatal"] = name in FATAL
     ready = all(checks[n]["ok"] for n in FATAL)
-    current_app.logger.debug("readiness %s", ready)
     return ready, {"status": "ready" if ready else "not ready", "checks": checks}

@@ -86,6 +86,20 @@ def test_bad_storage_urls_are_refused():
         storage_from_url("s3:///no-bucket")
 
 
+def local_snapshot(folder) -> dict:
+    """``{relative path: (size, mtime_ns)}`` of every file under ``folder`` but the
+    development mail outbox."""
+    out = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, folder)
+            if not rel.startswith("outbox"):
+                st = os.stat(path)
+                out[rel] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
 def _month_of_statements(app, staff_email="finance@example.com"):
     """Two partners with activity and a batch of this month's statements (render jobs
     queued); returns ``(batch id, {partner email: statement id})``."""
@@ -112,6 +126,7 @@ def test_statements_live_in_the_bucket_and_download_through_the_app(app, s3_app,
     from core.money.models import Statement, StatementBatch
 
     batch_id, ids = _month_of_statements(app)
+    local_before = local_snapshot(app.config["STORAGE_DIR"])
     run_worker()
     with app.app_context():
         st = db.session.get(Statement, ids["sia@example.com"])
@@ -119,11 +134,11 @@ def test_statements_live_in_the_bucket_and_download_through_the_app(app, s3_app,
         key = st.file_path
         batch = db.session.get(StatementBatch, batch_id)
         assert batch.zip_status == "ready", batch.zip_error
-        zip_key = batch.zip_path
+        assert s3_app.exists(batch.zip_path)
     in_bucket = s3_app.read_bytes(key)
     assert in_bucket.startswith(b"%PDF")
-    assert not os.path.exists(os.path.join(app.config["STORAGE_DIR"], key))
-    assert not os.path.exists(os.path.join(app.config["STORAGE_DIR"], zip_key))
+    # nothing new or changed in the local folder (earlier tests of the session left files)
+    assert local_snapshot(app.config["STORAGE_DIR"]) == local_before
 
     partner = app.test_client()
     login(partner, "sia@example.com")
