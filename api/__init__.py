@@ -18,8 +18,11 @@ def init_app(app: Flask) -> None:
         openapi,
         partner,
         playbooks,
+        recurring,
         resources,
         staff,
+        staff_sync,
+        staff_webhooks,
         team,
         training,
     )

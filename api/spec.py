@@ -187,13 +187,17 @@ spec = ApiSpec(
 
 
 def operation(ok: int, model: type[BaseModel] | None, *, auth: bool = True,
-              errors: tuple[int, ...] = (), content: dict | None = None):
-    """Declare an API operation: the success status ``ok`` and its answer ``model``
+              errors: tuple[int, ...] = (), content: dict | None = None,
+              also_ok: tuple[int, ...] = ()):
+    """Declare an API operation: the success status ``ok`` (and ``also_ok``, other
+    success statuses with the same answer, e.g. 200 for an idempotent repeat of a 201)
+    and its answer ``model``
     (``None`` with ``content``, ``{media type: JSON schema}``, for a non-JSON body),
     whether it takes a bearer token (``auth``), and refusals beyond those its inputs
     imply (``errors``, e.g. 409). Inputs come from the view's ``json``/``query``
     annotations; the docstring is the summary (first paragraph) and description."""
-    resp = Response(**{f"HTTP_{ok}": model}) if model is not None else Response(f"HTTP_{ok}")
+    resp = Response(**{f"HTTP_{code}": model for code in (ok, *also_ok)}) \
+        if model is not None else Response(f"HTTP_{ok}")
 
     def deco(fn):
         json_model = fn.__annotations__.get("json")

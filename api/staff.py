@@ -62,10 +62,18 @@ def api_staff_approve(partner_id: int):
 def api_staff_confirm(lead_id: int, json: ConfirmDeal):
     """Confirm a won lead: the deal and its commissions
 
-    deal_value_cents (optional) overrides the partner's value. 409 unless the lead is
+    deal_value_cents (optional) overrides the partner's value. billing monthly makes a
+    recurring deal: no commission now, one on each paid invoice, at the terms locked
+    now (stripe_subscription_id links the subscription whose invoice.paid events count). 409 unless the lead is
     marked won and not yet confirmed."""
-    deal, made = commissions.confirm_deal(lead_id, g.user.id,
-                                          json.sent().get("deal_value_cents"))
+    from core.money import recurring
+
+    sent = json.sent()
+    if "billing" in sent:
+        recurring.set_lead_billing(lead_id, sent["billing"])
+    deal, made = commissions.confirm_deal(lead_id, g.user.id, sent.get("deal_value_cents"))
+    if "stripe_subscription_id" in sent:
+        recurring.link_subscription(deal, sent["stripe_subscription_id"], g.user.id)
     db.session.commit()
     return _confirmation(deal, made), 201
 

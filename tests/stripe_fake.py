@@ -52,8 +52,11 @@ Behaviour that mirrors Stripe
   key cannot both create an object.  Keys never expire here (Stripe: 24 h).
 * Every response carries a ``Request-Id: req_...`` header.
 
-Not faked: webhooks/events, balances, ``Stripe-Account`` scoping, pagination
-beyond ``starting_after``, live mode.
+Not faked: sending webhooks, balances, ``Stripe-Account`` scoping, pagination
+beyond ``starting_after``, live mode. The events Stripe would send about billing are
+built, in Stripe's shape and signed as Stripe signs them, by :func:`invoice_paid_event`,
+:func:`charge_refunded_event` and :func:`signed_webhook`, for a test to post to the app's
+receiver.
 
 Test controls (no auth; JSON in and out)
 ----------------------------------------
@@ -1062,6 +1065,54 @@ def stop_fake_stripe(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     if proc.stdout is not None:
         proc.stdout.close()
 
+
+
+# --- billing events (what Stripe posts to a webhook endpoint) ----------------------------
+
+def billing_event(event_type: str, obj: dict, event_id: str | None = None) -> dict:
+    """A Stripe event envelope around ``obj``."""
+    return {"id": event_id or _rand_id("evt"), "object": "event", "type": event_type,
+            "api_version": "2024-06-20", "created": _now(), "livemode": False,
+            "data": {"object": obj}}
+
+
+def invoice_paid_event(invoice_id: str, subscription: str, amount_paid: int,
+                       period_start: int, period_end: int, paid_at: int | None = None,
+                       event_id: str | None = None) -> dict:
+    """``invoice.paid`` for a subscription invoice (times are Unix seconds): the billed
+    period is on its line, as Stripe puts it."""
+    return billing_event("invoice.paid", {
+        "id": invoice_id, "object": "invoice", "subscription": subscription,
+        "amount_paid": amount_paid, "amount_due": amount_paid, "currency": "usd",
+        "status": "paid", "paid": True, "billing_reason": "subscription_cycle",
+        "period_start": period_start, "period_end": period_end,
+        "status_transitions": {"paid_at": paid_at or _now()},
+        "lines": {"object": "list", "data": [{
+            "object": "line_item", "amount": amount_paid,
+            "period": {"start": period_start, "end": period_end}}]},
+    }, event_id)
+
+
+def charge_refunded_event(invoice_id: str, amount: int, amount_refunded: int | None = None,
+                          event_id: str | None = None) -> dict:
+    """``charge.refunded`` for the charge of ``invoice_id`` (fully refunded unless
+    ``amount_refunded`` is less than ``amount``)."""
+    refunded = amount if amount_refunded is None else amount_refunded
+    return billing_event("charge.refunded", {
+        "id": _rand_id("ch"), "object": "charge", "invoice": invoice_id, "amount": amount,
+        "amount_refunded": refunded, "refunded": refunded >= amount, "currency": "usd",
+    }, event_id)
+
+
+def signed_webhook(event: dict, secret: str, at: int | None = None) -> tuple[bytes, str]:
+    """The body and ``Stripe-Signature`` header Stripe sends for ``event``."""
+    import hashlib
+    import hmac
+
+    body = json.dumps(event).encode()
+    ts = at or _now()
+    sig = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={ts},v1={sig}"
 
 if __name__ == "__main__":
     sys.exit(main())

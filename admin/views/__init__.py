@@ -67,4 +67,13 @@ def register_views(admin) -> None:
     admin.add_view(AnnouncementView(name="Announcements", endpoint="chat_announcements",
                                     url="chat/announcements", category="Chat"))
     admin.add_view(AuditLogView(AuditLog, db, name="Audit log", endpoint="audit"))
+    from admin.views.webhooks import WebhookDeliveryView, WebhookEndpointView
+    from core.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    admin.add_view(WebhookEndpointView(WebhookEndpoint, db, name="Webhook endpoints",
+                                       endpoint="webhook-endpoints", url="webhook-endpoints",
+                                       category="Integrations"))
+    admin.add_view(WebhookDeliveryView(WebhookDelivery, db, name="Webhook deliveries",
+                                       endpoint="webhook-deliveries", url="webhook-deliveries",
+                                       category="Integrations"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

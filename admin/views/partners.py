@@ -273,6 +273,10 @@ class ConfirmForm(FlaskForm):
     """Deal value in dollars, prefilled with the partner's value."""
 
     deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)])
+    billing = SelectField("Billed", choices=[
+        SelectChoice("one_time", "Once: commission now"),
+        SelectChoice("monthly", "Monthly: commission on each paid invoice (value = one month)")],
+        validate_choice=False)
 
 
 class ReasonForm(FlaskForm):
@@ -335,18 +339,27 @@ class LeadView(StaffModelView):
         if lead is None:
             raise NotFound("No such lead.")
         form = ConfirmForm(deal_value=f"{(lead.won_value_cents or 0) / 100:.2f}"
-                           if lead.won_value_cents else "")
+                           if lead.won_value_cents else "", billing=lead.billing)
         if form.validate_on_submit():
             try:
                 value = parse_dollars(form.deal_value.data)
             except ValueError as exc:
                 form.deal_value.errors = [str(exc)]
             else:
-                result = run_domain(lambda: commissions.confirm_deal(lead.id, current_user.id,
-                                                                    value))
+                billing = form.billing.data or lead.billing
+
+                def confirm():
+                    from core.money.recurring import set_lead_billing
+
+                    set_lead_billing(lead.id, billing)
+                    return commissions.confirm_deal(lead.id, current_user.id, value)
+
+                result = run_domain(confirm)
                 if result is not None:
                     deal, made = result
-                    flash(f"Deal #{deal.id} confirmed: "
+                    flash(f"Deal #{deal.id} confirmed: " + ("monthly: commissions come with "
+                                                             "each paid invoice" if not made
+                                                             else "")
                           + ", ".join(f"{c.type.replace('_', ' ')} {format_cents(c.amount_cents)}"
                                       f" to {c.partner.name}" for c in made), "success")
                     return redirect(url_for("leads.index_view"))

@@ -30,6 +30,8 @@ class TierForm(FlaskForm):
                                      validators=[InputRequired(), NumberRange(0, 10_000)])
     holding_days = IntegerField("Holding period (days)",
                                 validators=[InputRequired(), NumberRange(0, 365)])
+    recurring_months = IntegerField("Monthly deals: invoices that pay commission (0 = for life)",
+                                    validators=[InputRequired(), NumberRange(0, 600)])
     features = TextAreaField("Features unlocked (one per line)", validators=[Length(max=2000)])
 
 
@@ -38,10 +40,10 @@ class TierView(StaffModelView):
 
     roles = ("admin",)
     column_list = ("key", "name", "min_deals", "base_rate_bps", "referral_rate_bps",
-                   "team_override_bps", "holding_days", "edit")
+                   "team_override_bps", "holding_days", "recurring_months", "edit")
     column_labels = {"min_deals": "From deals", "base_rate_bps": "Base (bps)",
                      "referral_rate_bps": "Referral (bps)", "team_override_bps": "Override (bps)",
-                     "edit": ""}
+                     "recurring_months": "Recurring months", "edit": ""}
     column_default_sort = "min_deals"
 
     def _edit_link(view, context, model, name):

@@ -35,7 +35,7 @@ def _dumps(value: dict | None) -> str:
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "lead",
                 "message", "partner", "payout", "playbook", "resource", "setting",
-                "statement", "statement_batch", "tier", "user")
+                "statement", "statement_batch", "tier", "user", "webhook_endpoint")
 
 
 def staff_choices() -> list[tuple[str, str]]:

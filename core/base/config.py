@@ -254,6 +254,17 @@ class Config:
     PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
                           "updates.push.services.mozilla.com", "push.services.mozilla.com",
                           "notify.windows.com", "push.apple.com")
+    #: Outbound webhooks (core/webhooks): seconds before each retry of a failed delivery
+    #: (7 retries, about 42 hours in all), the time one attempt may take, the most of an
+    #: answer read, and whether endpoints may be loopback addresses over http
+    #: (development and tests only; production never allows it).
+    WEBHOOK_RETRY_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 86400)
+    WEBHOOK_TIMEOUT_SECONDS = 10
+    WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+    WEBHOOK_ALLOW_LOOPBACK = True
+    #: CRM sync lists (core/base/sync.py) hold back rows changed this recently (seconds),
+    #: so a slower transaction that commits late is never paged past.
+    SYNC_SETTLE_SECONDS = 5
 
     @classmethod
     def default_secret_key(cls) -> str:
@@ -318,6 +329,13 @@ class Config:
             "LANDING_LEAD_LIMIT_PER_PARTNER": env_str("LANDING_LEAD_LIMIT_PER_PARTNER",
                                                       cls.LANDING_LEAD_LIMIT_PER_PARTNER),
             "PUSH_SERVICE_HOSTS": env_hosts("PUSH_SERVICE_HOSTS", cls.PUSH_SERVICE_HOSTS),
+            "WEBHOOK_RETRY_SECONDS": env_seconds_list("WEBHOOK_RETRY_SECONDS",
+                                                      cls.WEBHOOK_RETRY_SECONDS),
+            "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS",
+                                               cls.WEBHOOK_TIMEOUT_SECONDS),
+            "WEBHOOK_ALLOW_LOOPBACK": env_bool("WEBHOOK_ALLOW_LOOPBACK",
+                                               cls.WEBHOOK_ALLOW_LOOPBACK),
+            "SYNC_SETTLE_SECONDS": env_int("SYNC_SETTLE_SECONDS", cls.SYNC_SETTLE_SECONDS),
         }
         cfg.update(mail_settings(cls))
         pool = env_int("DATABASE_POOL_SIZE", 0)
@@ -394,10 +412,13 @@ class ProductionConfig(Config):
     LOG_FORMAT = "json"
     HSTS_SECONDS = 365 * 24 * 3600
     MAIL_LOG_BODY = False
+    WEBHOOK_ALLOW_LOOPBACK = False
 
     @classmethod
     def from_env(cls) -> dict:
         cfg = super().from_env()
+        # Webhooks to our own machine are an SSRF hole: never in production.
+        cfg["WEBHOOK_ALLOW_LOOPBACK"] = False
         if not cfg["MAIL_SERVER"]:
             logging.getLogger(__name__).warning(
                 "MAIL_SERVER is not set: e-mail (verification, password resets, notices) "
@@ -428,6 +449,8 @@ class TestingConfig(Config):
     RESET_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "1000 per hour"
+    #: Sync lists show a change at once (the settling delay's own test sets it).
+    SYNC_SETTLE_SECONDS = 0
 
 
 def normalise_db_url(url: str) -> str:

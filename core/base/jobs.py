@@ -249,7 +249,7 @@ TICK_SECONDS = 300
 JOB_MODULES = ("core.accounts.email_links", "core.community.achievements",
                "core.community.notifications", "core.content.materials",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
-               "core.money.statements", "core.program.backoffice")
+               "core.money.statements", "core.program.backoffice", "core.webhooks.deliveries")
 
 
 def load_jobs() -> dict[str, Job]:

@@ -53,6 +53,8 @@ class Outbox:
     refusals: list[tuple] = field(default_factory=list)
     #: Rows buffered by ``core.base.bulkwrite.bulk_rows`` (``None`` outside a block).
     bulk: dict | None = None
+    #: What a feature reads once per transaction (``core.webhooks.events``: the endpoints).
+    memo: dict = field(default_factory=dict)
 
 
 def current() -> Outbox:

@@ -344,6 +344,28 @@ def explain(model, error: SchemaError) -> str:
     return _sentence(err, kind, _path(err["loc"]), info)
 
 
+
+
+class SyncQuery(Query):
+    """Page a change feed (``core.base.sync``): rows changed at or after
+    ``updated_since``, or after ``cursor`` (which wins), oldest change first."""
+
+    updated_since: datetime = Field(MISSING, description=(
+        "ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z"))
+    cursor: str = Field(MISSING, max_length=200,
+                        description="The next_cursor of the previous page")
+    limit: QueryInt = Field(100, ge=1, le=500)
+
+
+class SyncPage(Answer):
+    """A page of a change feed: ``next_cursor`` continues after its last row (keep it to
+    poll for later changes), ``has_more`` says whether more rows are there now."""
+
+    next_cursor: str | None = None
+    has_more: bool = False
+
+
 __all__ = ["MISSING", "MAX_ID", "Answer", "ClosedRequest", "Error", "Field", "Id", "Page",
-           "Query", "QueryInt", "Request", "SchemaError", "Says", "Shape", "Time", "Unknown",
+           "Query", "QueryInt", "Request", "SchemaError", "SyncPage", "SyncQuery", "Says",
+           "Shape", "Time", "Unknown",
            "dump", "explain"]

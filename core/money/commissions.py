@@ -38,6 +38,7 @@ from core.program.tiers import (
     standing,
     tier_change,
 )
+from core.webhooks.events import emit, wanted
 
 
 def _pending_values(partner: Partner, ctype: str, amount: int, rate_bps: int | None,
@@ -65,6 +66,7 @@ def _announce_commission(row: Commission, partner: Partner, actor_id: int | None
     audit(actor_id, "commission.create", "commission", row.id, None,
           {"partner_id": partner.id, "type": row.type, "amount_cents": row.amount_cents,
            "rate_bps": row.rate_bps, "deal_id": row.deal_id})
+    emit("commission.created", row)
     notify(partner.user_id, "commission", f"New {row.type.replace('_', ' ')} commission: "
            f"{format_cents(row.amount_cents)}", row.note, "/partner/earnings")
 
@@ -325,6 +327,26 @@ NOTES = {"base": "{lead} at {tier}", "team_override": "Team override on {partner
          "referral": "Referral bonus: {partner}'s first deal"}
 
 
+def _recurring_terms(lead: Lead, partner: Partner, overrides: dict, closer: Standing,
+                     leader: Standing | None, recruiter: Standing | None,
+                     referral_due: bool) -> dict:
+    """The deal columns of its billing: for a monthly deal the terms each invoice is paid
+    on, locked now (rules: "Recurring deals"); for a one-time deal the same keys, empty
+    (every row of a batch insert has the same keys)."""
+    if lead.billing != "monthly":
+        return dict(billing="one_time", months_allowed=None, base_rate_bps=None,
+                    leader_id=None, override_rate_bps=None, recruiter_id=None,
+                    referral_rate_bps=None, referral_due=False)
+    return dict(billing="monthly",
+                months_allowed=standing(partner, overrides).tier.recurring_months,
+                base_rate_bps=closer.base_rate_bps,
+                leader_id=leader.partner_id if leader else None,
+                override_rate_bps=leader.team_override_bps if leader else None,
+                recruiter_id=recruiter.partner_id if recruiter else None,
+                referral_rate_bps=recruiter.referral_rate_bps if recruiter else None,
+                referral_due=bool(referral_due and recruiter is not None))
+
+
 def _confirm_one(lead: Lead, value: int, training, running: dict, overrides: dict,
                  paid_referral: set, tiers: list[Tier], actor_id: int, at) -> tuple:
     """One deal of the batch: its values, its commission lines (earner, values), and the
@@ -337,16 +359,20 @@ def _confirm_one(lead: Lead, value: int, training, running: dict, overrides: dic
     first = count == 1
     earners = {p.id: p for p in (partner, leader, recruiter) if p is not None}
     closer, tier_name = _rules_standing(partner, overrides)
-    lines = plan_commissions(value, closer, _rules_standing(leader, overrides)[0],
-                             _rules_standing(recruiter, overrides)[0],
-                             referral_due=first and partner.id not in paid_referral)
+    lead_st, recruiter_st = (_rules_standing(leader, overrides)[0],
+                             _rules_standing(recruiter, overrides)[0])
+    referral_due = first and partner.id not in paid_referral
+    deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
+                confirmed_by_id=actor_id, status="won", confirmed_at=at,
+                **_recurring_terms(lead, partner, overrides, closer, lead_st, recruiter_st,
+                                   referral_due))
+    lines = [] if lead.billing == "monthly" else plan_commissions(
+        value, closer, lead_st, recruiter_st, referral_due=referral_due)
     made = [(_pending_values(earners[line.earner_id], line.type, line.amount_cents,
                              line.rate_bps, partner.id,
                              NOTES[line.type].format(lead=lead.company_name, tier=tier_name,
                                                      partner=partner.name)),
              earners[line.earner_id]) for line in lines]
-    deal = dict(lead_id=lead.id, partner_id=partner.id, value_cents=value,
-                confirmed_by_id=actor_id, status="won", confirmed_at=at)
     # The count is already written; the tier it gives is set now, so the partner's next
     # deal in the batch is paid at it. Announced after the inserts.
     set_committed_value(partner, "won_deals_count", count)
@@ -384,6 +410,7 @@ def _announce_deals(done: list, actor_id: int, tiers: list[Tier], at) -> None:
             audit(actor_id, "deal.confirm", "deal", deal.id, None,
                   {"lead_id": deal.lead_id, "partner_id": partner.id,
                    "value_cents": deal.value_cents})
+            emit("deal.confirmed", deal)
             for row, earner in made:
                 _announce_commission(row, earner, actor_id)
             if change is not None:
@@ -421,6 +448,7 @@ def cancel_deal(deal_id, actor_id: int, reason, refunded: bool = False) -> list[
     deal.cancel_reason = reason.strip()
     audit(actor_id, "deal.cancel", "deal", deal.id, {"status": "won"},
           {"status": deal.status, "reason": reason})
+    emit("deal.cancelled", deal)
     adjustments = []
     rows = list(db.session.scalars(select(Commission).where(
         Commission.deal_id == deal.id, Commission.type != "adjustment")))
@@ -466,6 +494,7 @@ def _claw_back(c: Commission, actor_id: int | None, note: str, now) -> Commissio
     db.session.flush()
     audit(actor_id, "commission.adjust", "commission", adj.id, None,
           {"adjusts_id": c.id, "amount_cents": adj.amount_cents})
+    emit("commission.created", adj)
     return adj
 
 
@@ -483,6 +512,7 @@ def _reverse(c: Commission, actor_id: int | None, reason: str, now) -> None:
     c.payout_id = None
     audit(actor_id, "commission.reverse", "commission", c.id, {"status": before},
           {"status": "reversed", "reason": reason})
+    emit("commission.reversed", c)
 
 
 def _load_commissions(ids) -> list[Commission]:
@@ -534,6 +564,7 @@ def approve_commissions(ids, actor_id: int | None) -> list[Commission]:
               {"status": "approved"})
         c.status = "approved"
         c.approved_at = now
+        emit("commission.approved", c)
     totals: dict[int, list[int]] = {}
     for c in rows:
         totals.setdefault(c.partner_id, []).append(c.amount_cents)
@@ -579,6 +610,10 @@ def approve_due_commissions() -> int:
             approved.append(cid)
             audit(None, "commission.approve", "commission", cid, {"status": "pending"},
                   {"status": "approved", "by": "holding period ended"})
+    if approved and wanted("commission.approved"):
+        for c in db.session.scalars(select(Commission).where(Commission.id.in_(approved))
+                                    .order_by(Commission.id)):
+            emit("commission.approved", c)
     totals: dict[int, list[int]] = {}
     for start in range(0, len(approved), 1000):
         for partner_id, amount in db.session.execute(

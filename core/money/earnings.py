@@ -9,6 +9,7 @@ from core.base.extensions import db
 from core.base.timeutil import month_bounds, now_utc
 from core.money.models import COMMISSION_STATUSES, COMMISSION_TYPES, Commission, Payout, Statement
 from core.money.payouts import available_cents, payout_minimum_cents
+from core.money.recurring import recurring_deals
 from core.money.statements import statement_figures
 
 #: How commission types read on the earnings page, in the order shown.
@@ -160,7 +161,8 @@ def earnings_page(partner_id: int, status: str | None = None, ctype: str | None 
     Returns ``{"summary": earnings_summary(), "breakdown": [(type, label, cents)] (this
     month, in ``TYPE_LABELS`` order, types with nothing left out), "chart":
     chart_bars(monthly_earned()), "commissions": [...] (newest 200 matching the filters),
-    "filters": {"status", "type", "error"}, "payouts", "statements"}``. A filter value
+    "filters": {"status", "type", "error"}, "payouts", "statements", "recurring": the
+    monthly deals with months paid and left (``core.money.recurring.recurring_deals``)}``. A filter value
     outside the allow-lists is dropped and named in ``filters["error"]``.
     """
     error = None
@@ -179,6 +181,7 @@ def earnings_page(partner_id: int, status: str | None = None, ctype: str | None 
         "filters": {"status": status or None, "type": ctype or None, "error": error},
         "payouts": list(db.session.scalars(select(Payout).where(Payout.partner_id == partner_id)
                                            .order_by(Payout.id.desc()).limit(50))),
+        "recurring": recurring_deals(partner_id),
         "statements": list(db.session.scalars(
             select(Statement).where(Statement.partner_id == partner_id)
             .order_by(Statement.year.desc(), Statement.month.desc(), Statement.version.desc()))),

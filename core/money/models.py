@@ -1,7 +1,10 @@
 """Money: deals, the commission ledger, payouts and their transfers, statements and
 statement batches, Stripe events (rules: "Commissions", "Payouts", "Statements")."""
 
+from datetime import date
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.base.extensions import db
@@ -63,6 +66,9 @@ class Deal(db.Model):
         CheckConstraint("value_cents > 0 AND value_cents <= 100000000", name="value"),
         Index("ix_deals_partner_id", "partner_id"),
         Index("ix_deals_confirmed_at", "confirmed_at"),
+        Index("ix_deals_updated_at_id", "updated_at", "id"),
+        Index("uq_deals_external_id", "external_id", unique=True),
+        Index("uq_deals_stripe_subscription_id", "stripe_subscription_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +83,29 @@ class Deal(db.Model):
     confirmed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     cancelled_at: Mapped[object | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    #: The CRM's id of this row (unique; ``None`` until a CRM sets it).
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    #: ``one_time`` or ``monthly`` (copied from the lead at confirmation). A monthly
+    #: deal's ``value_cents`` is its expected monthly amount; its commissions come with
+    #: each paid invoice (``DealInvoice``), on the terms below, locked at confirmation.
+    billing: Mapped[str] = mapped_column(String(10), default="one_time",
+                                         server_default="one_time")
+    #: The Stripe subscription whose ``invoice.paid`` events are this deal's invoices.
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    #: Monthly deals: invoices that pay commission (0: all), the closer's base rate, the
+    #: team leader and their override rate, the recruiter and their referral rate, and
+    #: whether the referral bonus is due (the closer's first deal). Partner ids are kept
+    #: as they were at confirmation (plain ids: the rows stay, partners are never deleted).
+    months_allowed: Mapped[int | None]
+    base_rate_bps: Mapped[int | None]
+    leader_id: Mapped[int | None]
+    override_rate_bps: Mapped[int | None]
+    recruiter_id: Mapped[int | None]
+    referral_rate_bps: Mapped[int | None]
+    referral_due: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     lead = relationship("Lead", back_populates="deal")
     partner = relationship("Partner")
@@ -110,6 +139,8 @@ class Commission(db.Model):
         Index("ix_commissions_created_at", "created_at"),
         # the one-time referral check on a recruit's first deal (core.money.commissions.confirm_deal)
         Index("ix_commissions_source_partner_id_type", "source_partner_id", "type"),
+        Index("ix_commissions_updated_at_id", "updated_at", "id"),
+        Index("ix_commissions_invoice_id", "invoice_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,10 +161,15 @@ class Commission(db.Model):
     payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
     #: For an adjustment: the paid commission it claws back.
     adjusts_id: Mapped[int | None] = mapped_column(ForeignKey("commissions.id"))
+    #: The paid invoice of a monthly deal that made it (``DealInvoice.id``), else ``None``.
+    invoice_id: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     reversed_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     partner = relationship("Partner", foreign_keys=[partner_id])
@@ -150,6 +186,7 @@ class Payout(db.Model):
         CheckConstraint("amount_cents > 0", name="amount"),
         Index("ix_payouts_partner_id", "partner_id"),
         Index("ix_payouts_status", "status"),
+        Index("ix_payouts_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +205,9 @@ class Payout(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     approved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     failed_at: Mapped[object | None] = mapped_column(UTCDateTime)
     #: Stripe reversed the transfer after it was paid (``transfer.reversed``).
     reversed_at: Mapped[object | None] = mapped_column(UTCDateTime)
@@ -249,3 +289,39 @@ class StripeEvent(db.Model):
 
 for _model in (Deal, Commission, Payout, PayoutTransfer, Statement):
     guard(_model)
+
+
+#: Invoice states: ``paid`` (its commissions stand) or ``refunded`` (reversed).
+INVOICE_STATUSES = ("paid", "refunded")
+
+
+class DealInvoice(db.Model):
+    """A paid invoice of a monthly deal (from the API or Stripe's ``invoice.paid``), once
+    per ``external_invoice_id`` (rules: "Recurring deals")."""
+
+    __tablename__ = "deal_invoices"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0 AND amount_cents <= 100000000", name="amount"),
+        CheckConstraint("period_end >= period_start", name="period"),
+        CheckConstraint("status IN ('paid', 'refunded')", name="status"),
+        Index("ix_deal_invoices_deal_id", "deal_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"))
+    #: The billing system's id (Stripe ``in_...``, or the CRM's): unique.
+    external_invoice_id: Mapped[str] = mapped_column(String(100), unique=True)
+    amount_cents: Mapped[int]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    paid_at: Mapped[object] = mapped_column(UTCDateTime)
+    #: Its place among the deal's paid invoices that were not refunded when it came (1 =
+    #: the first); it pays commission while within the deal's ``months_allowed``.
+    month_number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(10), default="paid")
+    #: ``api`` or ``stripe``.
+    source: Mapped[str] = mapped_column(String(10), default="api")
+    refunded_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    deal = relationship("Deal")

@@ -31,6 +31,7 @@ from core.money.cents import format_cents
 from core.money.gateways import GatewayError, TransientGatewayError, stripe_transfer
 from core.money.models import Commission, Payout, PayoutTransfer
 from core.program.models import Partner
+from core.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ def approve_payout(payout_id, actor: User) -> Payout:
     db.session.refresh(payout)
     audit(actor.id, "payout.approve", "payout", payout.id, {"status": "requested"},
           {"status": "approved"})
+    emit("payout.approved", payout)
     send_payout.after_commit(payout.id, job_id=f"payout-{payout.id}")
     return payout
 
@@ -276,6 +278,7 @@ def _settle(payout: Payout, reference: str, actor_id: int | None) -> Payout:
     db.session.refresh(payout)
     audit(actor_id, "payout.paid", "payout", payout.id, None,
           {"status": "paid", "reference": reference.strip()})
+    emit("payout.paid", payout)
     notify(payout.partner.user_id, "payout", f"Payout sent: {format_cents(payout.amount_cents)}",
            f"Reference {reference.strip()}", "/partner/earnings")
     return payout
@@ -303,6 +306,7 @@ def fail_payout(payout: Payout, message: str, actor_id: int | None) -> Payout:
     db.session.refresh(payout)
     audit(actor_id, "payout.failed", "payout", payout.id, None,
           {"status": "failed", "message": message[:500]})
+    emit("payout.failed", payout)
     notify(payout.partner.user_id, "payout", "Payout failed",
            f"{message[:300]} The amount is back in your balance.", "/partner/earnings")
     return payout

@@ -63,3 +63,48 @@ def plan_commissions(value_cents: int, closer: Standing, leader: Standing | None
         lines.append(Line(recruiter.partner_id, "referral", recruiter.referral_rate_bps,
                           commission_cents(value_cents, recruiter.referral_rate_bps)))
     return [line for line in lines if line.amount_cents]
+
+
+@dataclass(frozen=True)
+class RecurringTerms:
+    """A monthly deal's terms, locked when it was confirmed: ``closer_id`` and their
+    ``base_rate_bps``; the team ``leader_id`` and ``override_rate_bps`` (``None``/0 when
+    the closer had no active leader); the ``recruiter_id`` and ``referral_rate_bps``
+    with ``referral_due`` (the deal was the closer's first); ``months_allowed`` (paid
+    invoices that pay commission; 0 for the life of the deal)."""
+
+    closer_id: int
+    base_rate_bps: int
+    months_allowed: int
+    leader_id: int | None = None
+    override_rate_bps: int = 0
+    recruiter_id: int | None = None
+    referral_rate_bps: int = 0
+    referral_due: bool = False
+
+
+def within_months(terms: RecurringTerms, month_number: int) -> bool:
+    """Whether the paid invoice in place ``month_number`` (1 = the first) pays commission."""
+    return terms.months_allowed == 0 or 1 <= month_number <= terms.months_allowed
+
+
+def plan_invoice(amount_cents: int, terms: RecurringTerms, month_number: int, *,
+                 referral_paid: bool) -> list[Line]:
+    """The commissions of one paid invoice of a monthly deal (rules: "Recurring deals"),
+    in the order they are written: none past ``terms.months_allowed``; else the closer's
+    ``base`` and the leader's ``team_override`` at the locked rates on ``amount_cents``,
+    and the recruiter's ``referral`` when it is due and no referral for this closer
+    stands yet (``referral_paid`` False), so it is paid once, on the first paid invoice.
+    Amounts round half up (``commission_cents``); a line that rounds to nothing is left
+    out. Returns a list of :class:`Line`."""
+    if not within_months(terms, month_number):
+        return []
+    lines = [Line(terms.closer_id, "base", terms.base_rate_bps,
+                  commission_cents(amount_cents, terms.base_rate_bps))]
+    if terms.leader_id is not None:
+        lines.append(Line(terms.leader_id, "team_override", terms.override_rate_bps,
+                          commission_cents(amount_cents, terms.override_rate_bps)))
+    if terms.recruiter_id is not None and terms.referral_due and not referral_paid:
+        lines.append(Line(terms.recruiter_id, "referral", terms.referral_rate_bps,
+                          commission_cents(amount_cents, terms.referral_rate_bps)))
+    return [line for line in lines if line.amount_cents]

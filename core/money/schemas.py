@@ -5,7 +5,10 @@ Amounts are integer cents (a deal at most $1,000,000), rates basis points, times
 8601 UTC; commission and payout states are the ledger's (``core.money.models``).
 """
 
+from datetime import date, datetime
 from typing import Annotated, Literal
+
+from pydantic import AfterValidator, WithJsonSchema
 
 from core.base.schemas import (
     MAX_ID,
@@ -49,6 +52,7 @@ class Commission(Answer):
     created_at: Time
     payout_id: int | None
     note: str
+    updated_at: Time
 
 
 class CommissionPage(Page):
@@ -75,6 +79,11 @@ class Deal(Shape):
     partner_id: int
     value_cents: int
     status: str
+    external_id: str | None = Field(description="The CRM's id of the deal")
+    updated_at: Time
+    billing: Literal["one_time", "monthly"]
+    months_allowed: int | None = Field(description=(
+        "Monthly deals: paid invoices that pay commission (0: for life)"))
 
 
 class Confirmation(Answer):
@@ -91,6 +100,11 @@ class ConfirmDeal(Request):
     body_optional = True
 
     deal_value_cents: DealCents = MISSING
+    billing: Literal["one_time", "monthly"] = Field(MISSING, description=(
+        "monthly: commission on each paid invoice instead of now (default: the lead's)"))
+    stripe_subscription_id: str = Field(MISSING, pattern=r"^sub_[A-Za-z0-9]{1,60}$",
+                                        description="Stripe subscription whose paid "
+                                        "invoices are this monthly deal's")
 
 
 _BATCH_SAYS = Says(f'leads must be a list of 1 to {MAX_CONFIRM_BATCH} '
@@ -162,6 +176,7 @@ class Payout(Answer):
     reference: str
     failure_message: str
     created_at: Time
+    updated_at: Time
 
 
 class PayoutPage(Page):
@@ -275,3 +290,104 @@ class LedgerQuery(Query):
 
 #: The CSV export's body, as documented.
 LEDGER_CSV = {"text/csv": {"type": "string"}}
+
+
+# --- recurring deals ---------------------------------------------------------------------
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO date such as 2026-12-01.") from None
+
+
+def _iso_aware(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError("must be an ISO 8601 time with a zone, e.g. 2026-12-01T09:00:00Z.")
+    return moment
+
+
+#: An ISO date in a body (text, checked and read as a date).
+IsoDate = Annotated[str, AfterValidator(_iso_date), WithJsonSchema(
+    {"type": "string", "format": "date"})]
+#: An ISO 8601 time with its zone in a body.
+IsoTime = Annotated[str, AfterValidator(_iso_aware), WithJsonSchema(
+    {"type": "string", "format": "date-time"})]
+
+
+class NewInvoice(Request):
+    """A paid invoice of a monthly deal; the same external_invoice_id again is answered
+    with the first record and pays nothing more."""
+
+    external_invoice_id: str = Field(min_length=1, max_length=100,
+                                     pattern=r"^[A-Za-z0-9_.:-]+$")
+    amount_cents: DealCents
+    period_start: IsoDate = Field(description="ISO date, e.g. 2026-12-01")
+    period_end: IsoDate
+    paid_at: IsoTime = Field(description="ISO 8601 time with its zone")
+
+
+class Invoice(Shape):
+    """A recorded invoice: ``month_number`` is its place among the deal's paid invoices
+    when it came; ``status`` paid or refunded."""
+
+    id: int
+    deal_id: int
+    external_invoice_id: str
+    amount_cents: int
+    period_start: date
+    period_end: date
+    paid_at: Time
+    month_number: int
+    status: Literal["paid", "refunded"]
+    source: Literal["api", "stripe"]
+
+
+class InvoiceResult(Answer):
+    """An invoice and the commissions it made (or, for a refund, the adjustments)."""
+
+    invoice: Invoice
+    commissions: list[Commission]
+
+
+class InvoicePage(Answer):
+    """A deal's invoices, oldest first."""
+
+    items: list[Invoice]
+
+
+class InvoiceRefund(Request):
+    """Why the invoice was refunded or credited (optional)."""
+
+    body_optional = True
+
+    reason: str = Field("Invoice refunded", min_length=1, max_length=MAX_REASON)
+
+
+class SubscriptionLink(Request):
+    """The Stripe subscription whose paid invoices are a monthly deal's."""
+
+    stripe_subscription_id: str = Field(pattern=r"^sub_[A-Za-z0-9]{1,60}$")
+
+
+class RecurringDeal(Shape):
+    """One of the partner's monthly deals: months paid and left (``null``: for life)."""
+
+    deal_id: int
+    company_name: str
+    status: str
+    monthly_value_cents: int
+    months_allowed: int
+    months_paid: int
+    months_left: int | None
+    earned_cents: int
+
+
+class RecurringDealPage(Answer):
+    """The partner's monthly deals, newest first."""
+
+    items: list[RecurringDeal]

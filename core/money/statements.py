@@ -31,6 +31,7 @@ from core.money.models import Commission, Payout, Statement
 from core.money.statement_pdf import render_statement_pdf
 from core.ops.storage import get_storage
 from core.program.models import Partner
+from core.webhooks.events import emit
 
 
 def _sum(q) -> int:
@@ -165,6 +166,7 @@ def issue_statement(partner_id, year: int, month: int, actor_id: int) -> Stateme
     audit(actor_id, "statement.issue", "statement", st.id, None,
           {"partner_id": partner.id, "period": st.period, "version": version,
            "closing_cents": st.closing_cents, "lines": len(lines)})
+    emit("statement.issued", st)
     render_statement.after_commit(st.id, job_id=f"statement-{st.id}")
     return st
 

@@ -143,7 +143,9 @@ def check_event_shape(event) -> None:
 
 def handle_event(event) -> str:
     """Apply a verified event once (de-duplicated by its id); returns what was done:
-    ``duplicate``, ``ignored``, ``account_updated`` or ``transfer_reversed``. Raises
+    ``duplicate``, ``ignored``, ``account_updated``, ``transfer_reversed``, or for
+    recurring deals (``core.money.recurring``) ``invoice_recorded``, ``invoice_known``,
+    ``invoice_refunded``, ``partial_refund``. Raises
     ``ValidationError`` (400) for an event without ``id``, ``type`` or ``data.object``."""
     check_event_shape(event)
     try:
@@ -167,6 +169,14 @@ def handle_event(event) -> str:
         reverse_payout(db.session.get(Payout, row.payout_id),
                        "Stripe reversed the transfer; the amount is back in your balance.")
         return "transfer_reversed"
+    if event["type"] == "invoice.paid":
+        from core.money.recurring import stripe_invoice_paid
+
+        return stripe_invoice_paid(obj)
+    if event["type"] == "charge.refunded":
+        from core.money.recurring import stripe_charge_refunded
+
+        return stripe_charge_refunded(obj)
     return "ignored"
 
 

@@ -11,6 +11,7 @@ from core.base.extensions import db, get_row
 from core.base.timeutil import now_utc
 from core.money.cents import MAX_DEAL_CENTS
 from core.program.models import ACTIVITY_TYPES, LEAD_STAGES, Lead, LeadActivity, Partner
+from core.webhooks.events import emit
 
 #: Editable lead fields and their length limits (characters).
 LEAD_TEXT_FIELDS = {
@@ -73,6 +74,7 @@ def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "port
     db.session.flush()
     db.session.add(LeadActivity(lead_id=lead.id, user_id=actor_id, activity_type="status_change",
                                 notes="Lead created"))
+    emit("lead.created", lead)
     return lead
 
 
@@ -180,6 +182,10 @@ def move_lead(lead: Lead, status, actor_id: int, deal_value_cents=None) -> Lead:
                                     notes=f"{lead.status} → {status}"))
         lead.status = status
         lead.stage_changed_at = now_utc()
+        lead.updated_at = now_utc()
+        emit("lead.status_changed", lead)
+        if status == "won":
+            emit("lead.won", lead)
     lead.updated_at = now_utc()
     return lead
 

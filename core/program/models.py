@@ -28,6 +28,8 @@ class Lead(db.Model):
         Index("ix_leads_partner_id_status", "partner_id", "status"),
         # A lead sent twice (an offline queue retrying after a lost answer) is one lead.
         UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
+        Index("ix_leads_updated_at_id", "updated_at", "id"),
+        Index("uq_leads_external_id", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,10 @@ class Lead(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="new")
     #: Deal value the partner reported when marking the lead won (cents).
     won_value_cents: Mapped[int | None]
+    #: How the client pays: ``one_time`` (commission on the deal's value at confirmation)
+    #: or ``monthly`` (commission on each paid invoice; rules: "Recurring deals").
+    billing: Mapped[str] = mapped_column(String(10), default="one_time",
+                                         server_default="one_time")
     #: Where the lead came from: ``portal``, ``api``, ``referral_link``.
     source: Mapped[str] = mapped_column(String(40), default="portal")
     #: Attribution as JSON text (referral code, click time), empty when none.
@@ -53,7 +59,10 @@ class Lead(db.Model):
     client_ref: Mapped[str | None] = mapped_column(String(64))
     stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
-    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Last change (the CRM sync lists page by ``(updated_at, id)``).
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    #: The CRM's id of this row (unique; ``None`` until a CRM sets it).
+    external_id: Mapped[str | None] = mapped_column(String(100))
     #: When the partner removed the lead (rules: "Removing a lead"); ``None`` while it is
     #: in their pipeline. Removed leads stay for the record and staff.
     archived_at: Mapped[object | None] = mapped_column(UTCDateTime)
@@ -110,6 +119,9 @@ class Tier(db.Model):
     team_override_bps: Mapped[int] = mapped_column(default=0)
     #: Days a commission stays pending before it is approved automatically.
     holding_days: Mapped[int] = mapped_column(default=14)
+    #: Paid invoices of a monthly deal that pay commission, counted from the first
+    #: (0: every invoice, for the life of the deal); locked on the deal at confirmation.
+    recurring_months: Mapped[int] = mapped_column(default=12, server_default="12")
     #: Newline-separated list of features unlocked at this tier (shown to partners).
     features: Mapped[str] = mapped_column(Text, default="")
 
@@ -128,6 +140,8 @@ class Partner(db.Model):
         CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="not_own_leader"),
         Index("ix_partners_status", "status"),
         Index("ix_partners_team_leader_id", "team_leader_id"),
+        Index("ix_partners_updated_at_id", "updated_at", "id"),
+        Index("uq_partners_external_id", "external_id", unique=True),
         # Back-office search (ILIKE '%word%'): trigram GIN on PostgreSQL, plain on SQLite
         # (migration e5f6a7b8c9d0).
         Index("ix_partners_company_name_trgm", "company_name", postgresql_using="gin",
@@ -164,6 +178,11 @@ class Partner(db.Model):
     notify_email: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     notify_portal: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: Last change of the row (set on every UPDATE, bulk ones too): the CRM sync lists
+    #: page by ``(updated_at, id)``.
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    #: The CRM's id of this row (unique; ``None`` until a CRM sets it).
+    external_id: Mapped[str | None] = mapped_column(String(100))
     #: When the partner hid the dashboard's onboarding checklist (``None``: shown until
     #: every item is done; ``core.program.onboarding``).
     onboarding_dismissed_at: Mapped[object | None] = mapped_column(UTCDateTime)

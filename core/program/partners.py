@@ -15,6 +15,7 @@ from core.base.timeutil import now_utc
 from core.community.notifications import notify
 from core.program.models import Partner
 from core.program.tiers import all_tiers
+from core.webhooks.events import emit
 
 #: What an application is answered, whether or not the address already had an account
 #: (rules: "Registration"): the same words for both, on the page and from the API.
@@ -71,6 +72,7 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
     db.session.flush()
     audit(user.id, "partner.register", "partner", partner.id, None,
           {"email": email, "recruiter_id": recruiter.id if recruiter else None})
+    emit("partner.applied", partner)
     if email_verified:
         user.email_verified_at = now_utc()
     else:
@@ -120,6 +122,7 @@ def approve_partner(partner_id: int, actor_id: int) -> Partner:
     partner.approved_at = now_utc()
     audit(actor_id, "partner.approve", "partner", partner.id, {"status": "applied"},
           {"status": "active"})
+    emit("partner.approved", partner)
     notify(partner.user_id, "approval", "Your application is approved",
            "Welcome to SISO Partners. Log your first lead and share your referral link.",
            "/partner/dashboard")
@@ -142,6 +145,7 @@ def suspend_partner(partner_id: int, actor_id: int, reason: str = "") -> Partner
     kick_after_commit(partner.user_id, "Your account is no longer active.")
     audit(actor_id, "partner.suspend", "partner", partner.id, {"status": before},
           {"status": "suspended", "reason": reason})
+    emit("partner.suspended", partner)
     return partner
 
 

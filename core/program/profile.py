@@ -13,6 +13,7 @@ from functools import cache
 
 from core.base.audit import audit
 from core.base.errors import ValidationError
+from core.base.timeutil import now_utc
 from core.program.models import Partner
 
 #: Editable text fields and their longest length (characters); ``name`` lives on the user.
@@ -96,6 +97,8 @@ def update_profile(partner: Partner, data: dict, actor_id: int | None = None) ->
     for key, value in changed.items():
         setattr(partner.user if key == "name" else partner, key, value)
     if changed:
+        # the name lives on the user row: the partner's change feed must still see it
+        partner.updated_at = now_utc()
         audit(actor_id if actor_id is not None else partner.user_id, "partner.profile",
               "partner", partner.id, {k: before[k] for k in changed}, changed)
     return partner

@@ -61,6 +61,8 @@ class Profile(Answer):
     notify_portal: bool
     email_verified: bool
     created_at: Time
+    external_id: str | None = Field(None, description="The CRM's id of the partner")
+    updated_at: Time | None = None
 
     @classmethod
     def of(cls, p) -> "Profile":
@@ -76,7 +78,8 @@ class Profile(Answer):
                    agreement_version=p.agreement_version, timezone=p.timezone or "UTC",
                    notify_email=bool(p.notify_email), notify_portal=bool(p.notify_portal),
                    email_verified=p.user.email_verified_at is not None,
-                   created_at=p.created_at)
+                   created_at=p.created_at, external_id=p.external_id,
+                   updated_at=p.updated_at)
 
 
 def _text(name: str, **kw):
@@ -327,6 +330,7 @@ class Lead(Answer):
     deal_id: int | None
     created_at: Time
     updated_at: Time
+    external_id: str | None = Field(None, description="The CRM's id of the lead")
 
     @classmethod
     def of(cls, lead: LeadRow) -> "Lead":
@@ -338,7 +342,8 @@ class Lead(Answer):
                    deal_value_cents=lead.won_value_cents, source=lead.source,
                    next_action=lead.next_action,
                    deal_id=lead.deal.id if lead.deal else None,
-                   created_at=lead.created_at, updated_at=lead.updated_at)
+                   created_at=lead.created_at, updated_at=lead.updated_at,
+                   external_id=lead.external_id)
 
 
 class RemovedLead(Answer):

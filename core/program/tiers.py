@@ -184,6 +184,9 @@ def announce_tier_change(partner: Partner, old: Tier | None, new: Tier,
     promoted = new.min_deals > old.min_deals
     audit(actor_id, "tier.promote" if promoted else "tier.demote", "partner", partner.id,
           {"tier": old.key}, {"tier": new.key, "won_deals": partner.won_deals_count})
+    from core.webhooks.events import emit  # the webhooks read this package's shapes
+
+    emit("partner.tier_changed", partner)
     if promoted:
         from core.community.achievements import award, tier_badges_wanted
 
@@ -323,6 +326,9 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
           {"tier": after.tier.key, "base_rate_bps": after.base_rate_bps,
            "reason": reason.strip(), "expires_at": expires_at})
     if (before.tier.id, before.base_rate_bps) != (after.tier.id, after.base_rate_bps):
+        from core.webhooks.events import emit  # the webhooks read this package's shapes
+
+        emit("partner.tier_changed", partner)
         notify(partner.user_id, "tier_up" if after.tier.min_deals >= before.tier.min_deals
                else "tier_down", f"Your terms changed: {after.tier.name}, "
                f"{after.base_rate_bps / 100:g}% base rate", reason.strip(),
@@ -333,7 +339,7 @@ def set_override(partner_id, actor_id: int, tier_key=None, base_rate_bps=None, r
 #: Tier fields staff may edit, with their allowed ranges.
 TIER_FIELDS = {"name": None, "min_deals": (0, 10_000), "base_rate_bps": (0, 10_000),
                "referral_rate_bps": (0, 10_000), "team_override_bps": (0, 10_000),
-               "holding_days": (0, 365), "features": None}
+               "holding_days": (0, 365), "recurring_months": (0, 600), "features": None}
 
 
 def update_tier(tier_id, actor_id: int, changes: dict) -> Tier:

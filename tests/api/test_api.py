@@ -200,7 +200,7 @@ def test_lead_pipeline_to_confirmed_commission(app, client):
     assert len(items) == 1 and listed.get_json()["next_cursor"] is None
     item = items[0]
     assert COMMISSION_FIELDS <= set(item), set(item)
-    assert set(item) - COMMISSION_FIELDS <= {"payout_id", "note"}, set(item)
+    assert set(item) - COMMISSION_FIELDS <= {"payout_id", "note", "updated_at"}, set(item)
     assert item == base
     assert type(item["amount_cents"]) is int and type(item["rate_bps"]) is int
     assert datetime.fromisoformat(item["created_at"]).tzinfo is not None

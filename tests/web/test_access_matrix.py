@@ -130,6 +130,7 @@ MODEL_VIEWS = {
     "tickets": (("support",), False), "tiers": ((), False),
     "training": (("content",), True), "resources": (("content",), False),
     "chat/channels": (("content",), True), "playbooks": (("content",), True),
+    "webhook-endpoints": ((), False), "webhook-deliveries": ((), False),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -154,6 +155,10 @@ EXPECTED.update({
     "GET /admin/": back_office(STAFF),                   # any staff member
     "GET /admin/static/<path:filename>": public(),
     "GET /admin/reauth/": back_office(STAFF),
+    "GET /admin/webhook-endpoints/new": back_office(()),
+    "POST /admin/webhook-endpoints/new": back_office(()),  # form again with its errors
+    "POST /admin/webhook-endpoints/test/<int:endpoint_id>": back_office((), 302),
+    "POST /admin/webhook-deliveries/replay/<int:delivery_id>": back_office((), 302),
     "POST /admin/reauth/": back_office(STAFF, 401),      # empty password: 401, form again
     "GET /admin/challenges/new": back_office(("finance", "content")),
     "POST /admin/challenges/new": back_office(("finance", "content")),  # form + errors
@@ -391,6 +396,34 @@ EXPECTED.update({
     "POST /api/staff/payouts/<int:payout_id>/approve": either(api_staff(FINANCE, 409),
                                                              admin=200),
     "POST /api/staff/payouts/batch": api_staff(FINANCE, 201),  # {} = everyone due
+    # --- CRM sync: change feeds, leads by the CRM's id, CRM ids ------------------------
+    "GET /api/staff/partners": api_staff(("finance", "support")),
+    "GET /api/staff/leads": api_staff(("finance", "support")),
+    "GET /api/staff/deals": api_staff(("finance", "support")),
+    "GET /api/staff/commissions": api_staff(FINANCE),
+    "GET /api/staff/payouts": api_staff(FINANCE),
+    # {} names no partner: 404, as any unknown partner
+    "PUT /api/staff/leads/by-external-id/<external_id>": api_staff(("finance", "support"), 404),
+    "PUT /api/staff/partners/<int:partner_id>/external-id": api_staff(ADMIN, 422),
+    "PUT /api/staff/deals/<int:deal_id>/external-id": api_staff(FINANCE, 422),
+    # --- recurring deals: invoices (finance), the partner's monthly deals ----------------
+    "POST /api/staff/deals/<int:deal_id>/invoices": api_staff(FINANCE, 422),  # {}: no invoice
+    "GET /api/staff/deals/<int:deal_id>/invoices": api_staff(("finance", "support")),
+    "POST /api/staff/deals/<int:deal_id>/invoices/<external_invoice_id>/refund":
+        api_staff(FINANCE, 404),  # no such invoice of that deal
+    "GET /api/partner/recurring-deals": api_partner(),
+    "PUT /api/staff/deals/<int:deal_id>/stripe-subscription": api_staff(FINANCE, 422),
+    # --- outbound webhooks: admin only --------------------------------------------------
+    "GET /api/staff/webhooks": api_staff(ADMIN),
+    "POST /api/staff/webhooks": api_staff(ADMIN, 422),  # {} names no url
+    "GET /api/staff/webhooks/<int:endpoint_id>": api_staff(ADMIN),
+    "PATCH /api/staff/webhooks/<int:endpoint_id>": api_staff(ADMIN, 400),  # no JSON body
+    "DELETE /api/staff/webhooks/<int:endpoint_id>": api_staff(ADMIN),  # a second endpoint
+    "GET /api/staff/webhooks/<int:endpoint_id>/deliveries": api_staff(ADMIN),
+    "POST /api/staff/webhooks/<int:endpoint_id>/pause": api_staff(ADMIN),
+    "POST /api/staff/webhooks/<int:endpoint_id>/rotate-secret": api_staff(ADMIN),
+    "POST /api/staff/webhooks/<int:endpoint_id>/test": api_staff(ADMIN, 409),  # paused above
+    "POST /api/staff/webhooks/deliveries/<int:delivery_id>/replay": api_staff(ADMIN, 409),
 })
 
 # --- the world ----------------------------------------------------------------------------
@@ -466,6 +499,12 @@ def world(app):
 
         playbook = submit_playbook(b_user, "B's secret script", "Real estate", "script",
                                    "B's way of opening a call with an estate agent, " * 2)
+        from core.webhooks.deliveries import send_test
+        from core.webhooks.endpoints import create_endpoint
+
+        hook = create_endpoint(factory.id, "http://127.0.0.1:9/matrix", ["lead.created"])
+        delivery = send_test(hook.id, factory.id)
+        doomed_hook = create_endpoint(factory.id, "http://127.0.0.1:9/doomed", ["lead.won"])
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -493,6 +532,8 @@ def world(app):
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
             "audit_id": db.session.scalar(select(AuditLog.id)),
+            "endpoint_id": hook.id, "delivery_id": delivery.id,
+            "doomed_endpoint_id": doomed_hook.id,
             "resource_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
@@ -526,8 +567,9 @@ ARG_OVERRIDES = {
     ("portal.chat_search", "slug"): "dm_slug", ("portal.chat_upload", "slug"): "dm_slug",
     ("staff.roles_page", "user_id"): "staff_user_id",
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
+    ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
 }
-FIXED_ARGS = {"fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+FIXED_ARGS = {"external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
 
@@ -575,7 +617,8 @@ MODEL_VIEW_ROWS = {
     "materials": "template_id", "partners": "partner_id", "payouts": "payout_id",
     "quiz": "quiz_id", "staff": "staff_user_id", "statements": "statement_id",
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
-    "playbooks": "playbook_id",
+    "playbooks": "playbook_id", "webhook-endpoints": "endpoint_id",
+    "webhook-deliveries": "delivery_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (
