@@ -48,6 +48,15 @@ def start_servers(db_url, mode, count=2):
         urls.append(f"http://127.0.0.1:{port}")
     import requests
 
+    try:
+        _wait_started(urls, procs, requests)
+    except Exception:
+        stop_servers(procs)  # a server that failed to start must not outlive the test
+        raise
+    return urls, procs
+
+
+def _wait_started(urls, procs, requests) -> None:
     for url, proc in zip(urls, procs, strict=True):
         deadline = time.time() + 45  # a loaded 2-core box took over 20 s to start one
         while time.time() < deadline:
@@ -60,7 +69,6 @@ def start_servers(db_url, mode, count=2):
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{url} did not start")
-    return urls, procs
 
 
 @pytest.fixture(params=["threading", "eventlet", "gevent"])
