@@ -1,11 +1,16 @@
-"""WSGI entry point: ``gunicorn -k eventlet -w 1 wsgi:app`` (see README "Production")."""
+"""WSGI entry point: ``deploy/run web`` (gunicorn, deploy/gunicorn.conf.py; docs/deploy.md)."""
 
 import os
 
-if os.environ.get("SOCKETIO_ASYNC_MODE", "").strip() == "eventlet":  # pragma: no cover
+_mode = os.environ.get("SOCKETIO_ASYNC_MODE", "").strip()
+if _mode == "eventlet":  # pragma: no cover
     import eventlet
 
     eventlet.monkey_patch()
+elif _mode == "gevent":  # pragma: no cover
+    from gevent import monkey
+
+    monkey.patch_all()
 
 from web.app import create_app, freeze_startup_objects  # noqa: E402
 

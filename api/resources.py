@@ -3,7 +3,7 @@ state, counted downloads (directly, or as a short-lived link for the phone's dow
 and co-branded PDFs of templates and co-brandable resources, made by the worker and
 polled until ready."""
 
-from flask import current_app, g, url_for
+from flask import g, url_for
 
 from api import api
 from api.common import bearer, path_rows
@@ -22,7 +22,7 @@ from core.content.schemas import (
     Resource,
     ResourcePage,
 )
-from web.downloads import send_resource
+from web.downloads import send_resource, send_stored
 
 PDF = {"application/pdf": {"type": "string", "format": "binary"}}
 
@@ -122,13 +122,12 @@ def api_customize(json: Customize):
     if len(sent) != 1:
         raise ValidationError("Send template_id or resource_id (exactly one of them).")
     referral = url_for("portal.referral_landing", code=g.partner.referral_code, _external=True)
-    storage = current_app.config["STORAGE_DIR"]
     if "template_id" in sent:
         row, _queued = materials.request_material(g.partner, g.user.id, sent["template_id"],
-                                                  referral, storage)
+                                                  referral)
     else:
         row, _queued = materials.request_cobranded_resource(
-            g.partner, g.user.id, sent["resource_id"], referral, storage)
+            g.partner, g.user.id, sent["resource_id"], referral)
     db.session.commit()
     return _render(row), 202
 
@@ -155,14 +154,8 @@ def api_render(row):
 @operation(200, None, content=PDF)
 def api_render_download(row):
     """Download a co-branded PDF (once ready; 404 before)"""
-    import os
 
-    from flask import send_file
-
-    path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
-    if row.status != "ready" or not os.path.isfile(path):
+    if row.status != "ready" or not row.file_path:
         raise NotFound("This PDF is not ready yet.")
-    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{row.file_stem}.pdf")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return send_stored(row.file_path, mimetype="application/pdf",
+                       download_name=f"{row.file_stem}.pdf")

@@ -30,7 +30,7 @@ lost. Asserts nothing.
 
     .venv/bin/python bench/chat.py [--clients 100,500,1000] [--rate 5] [--seconds 10]
         [--procs 4] [--connect-rate 100] [--settle 3] [--drain 10]
-        [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet]
+        [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet|gevent]
         [--max-rate-clients 1000] [--rates 5,10,20,40,80] [--history 200]
         [--profile DIR] [--no-direct-writes] [--no-chatter] [--verbose]
 
@@ -194,7 +194,7 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
                    SOCKETIO_MESSAGE_QUEUE=REDIS + "?max_connections=10000",
                    SOCKETIO_CHANNEL=CHANNEL, SOCKETIO_ASYNC_MODE=mode, PYTHONWARNINGS="ignore",
                    SOCKETIO_DIRECT_WRITES="1" if direct_writes else "0", SECRET_KEY=SECRET)
-        if mode == "eventlet":
+        if mode in ("eventlet", "gevent"):  # the C build blocks either loop
             env["PSYCOPG_IMPL"] = "python"
         if profile_dir:
             env["CHAT_PROFILE"] = os.path.join(profile_dir, f"server-{i}.prof")

@@ -204,8 +204,7 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
             for pid in ids:
                 p = db.session.get(Partner, pid)
                 row, _ = request_material(p, p.user_id, faq.id,
-                                          f"https://partners.siso.example/r/{p.referral_code}",
-                                          app.config["STORAGE_DIR"])
+                                          f"https://partners.siso.example/r/{p.referral_code}")
                 out.append(("material", row.id))
         else:
             for pid in ids:
@@ -229,8 +228,7 @@ def weasyprint_alone(app, docs) -> float:
             if kind == "statement":
                 html.append(render_statement_html(statement_context(db.session.get(Statement, oid))))
             else:
-                fields, ctx = render_job_inputs(db.session.get(MaterialRender, oid),
-                                                app.config["STORAGE_DIR"])
+                fields, ctx = render_job_inputs(db.session.get(MaterialRender, oid))
                 html.append(render_material_html(fields, ctx))
     render_pdf(html[0])  # warm fonts
     t = time.perf_counter()

@@ -30,6 +30,8 @@ from core.community import chat, presence
 from core.community.events import CLIENT_EVENTS
 from core.community.notifications import user_room
 from core.community.schemas import JoinedChannel
+from core.ops import logs
+from core.ops.metrics import SOCKET_CONNECTIONS
 from core.program.models import Partner
 from web.sessions import session_expired
 
@@ -127,9 +129,16 @@ def on_connect(auth=None):
     if not user.is_staff and (user.partner is None or user.partner.status != "active"):
         raise ConnectionRefusedError("Chat opens once your application is approved.")
     uid = user.id
+    # The handshake's request id (X-Request-ID, or made) names every log line of the
+    # socket's events (rules: "Logs, metrics and errors").
+    rid = logs.accept_request_id(request.headers.get("X-Request-ID"))
+    logs.bind(request_id=rid, user_id=uid, route="socket:connect")
     socketio.server.save_session(request.sid, {"user_id": uid, "name": user.name,
                                                "version": user.session_version,
-                                               "rooms": []}, namespace="/")
+                                               "rooms": [], "request_id": rid},
+                                 namespace="/")
+    SOCKET_CONNECTIONS.inc()
+    log.info("socket connected")
     # The rest is Redis: hand the database connection back first. Under eventlet a
     # wave of connects would otherwise hold the pool's connections through Redis round
     # trips and the next connects wait for one (30 s, then refused).
@@ -146,9 +155,13 @@ def on_connect(auth=None):
 @socketio.on("disconnect")
 def on_disconnect(reason=None):
     """Forget the socket; the user goes offline when their last socket closes."""
-    uid = _session().get("user_id")
+    sess = _session()
+    uid = sess.get("user_id")
     if uid is None:
         return
+    SOCKET_CONNECTIONS.dec()
+    logs.bind(request_id=sess.get("request_id"), user_id=uid, route="socket:disconnect")
+    log.info("socket disconnected")
     try:
         if presence.remove_socket(uid, request.sid) == 0:
             presence.go_offline(uid)
@@ -205,6 +218,10 @@ def event(name: str, *, in_joined_channel_needs_no_reload: bool = False):
         @socketio.on(name)
         @functools.wraps(fn)
         def handler(data=None, *rest):
+            sess = _session()
+            token = logs.bind(request_id=sess.get("request_id"), user_id=sess.get("user_id"),
+                              route=f"socket:{name}")
+            log.debug("socket event %s", name)
             try:
                 data = _checked(name, data)
                 if in_joined_channel_needs_no_reload and _joined_channel_id(data) is not None:
@@ -222,6 +239,7 @@ def event(name: str, *, in_joined_channel_needs_no_reload: bool = False):
                 return _error("server_error", "Something went wrong; try again.")
             finally:
                 db.session.remove()
+                logs.unbind(token)
 
         return handler
 

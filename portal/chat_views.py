@@ -2,16 +2,13 @@
 commit, render. Live traffic rides Socket.IO (``portal/chat_events.py``)."""
 
 import functools
-import os
 
 from flask import (
-    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -22,6 +19,7 @@ from core.base.schemas import dump
 from core.community import chat, presence
 from portal import bp
 from portal.forms import EmptyForm, MessageForm
+from web.downloads import send_stored
 
 
 def chat_user(fn):
@@ -139,8 +137,7 @@ def chat_upload(slug: str):
         raise ValidationError("Choose a file to send.")
     data = upload.stream.read(chat.MAX_ATTACHMENT_BYTES + 1)
     msg = chat.add_attachment(current_user, channel, upload.filename, data,
-                              request.form.get("caption", ""),
-                              storage_dir=current_app.config["STORAGE_DIR"])
+                              request.form.get("caption", ""))
     payload = chat.message_payload(msg)
     db.session.commit()
     return jsonify(message=payload), 201
@@ -152,11 +149,9 @@ def chat_attachment(attachment_id: int):
     """Serve an attachment to the channel's readers only, as a download for PDFs and
     inline for images, always with ``nosniff`` and the checked type."""
     row = chat.get_attachment_for(current_user, attachment_id)
-    path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
     inline = row.content_type.startswith("image/") and request.args.get("download") != "1"
-    resp = send_file(path, mimetype=row.content_type, as_attachment=not inline,
-                     download_name=row.filename, max_age=0)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    # never presigned: a member's upload is served on our origin under a sandbox CSP
+    return send_stored(row.file_path, mimetype=row.content_type, as_attachment=not inline,
+                       download_name=row.filename, presign=False,
+                       headers={"Content-Security-Policy": "default-src 'none'; sandbox",
+                                "Cache-Control": "private, no-store"})

@@ -1,16 +1,13 @@
 """Portal pages for co-branded materials and branding (rules: "Materials"). Thin: parse, call core."""
 
-import os
 
 from flask import (
-    current_app,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -25,6 +22,7 @@ from core.content import materials as material_rules
 from portal import bp
 from portal.forms import EmptyForm
 from portal.views import _commit_or_flash, partner_page
+from web.downloads import send_stored
 
 
 class BrandingForm(FlaskForm):
@@ -71,8 +69,7 @@ def material_request(template_id: int):
     form = EmptyForm()
     if form.validate_on_submit():
         result = _commit_or_flash(lambda: material_rules.request_material(
-            g.partner, current_user.id, template_id, _referral_url(),
-            current_app.config["STORAGE_DIR"]))
+            g.partner, current_user.id, template_id, _referral_url()))
         if result is not None:
             row, queued = result
             flash("Your PDF is being made; we will tell you when it is ready." if queued else
@@ -94,13 +91,10 @@ def material_status(render_id: int):
 def material_download(render_id: int):
     """Download a rendered material: only the partner it was made for (404 otherwise)."""
     row = material_rules.get_render_for(current_user, render_id)
-    path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
-    if row.status != "ready" or not os.path.isfile(path):
+    if row.status != "ready" or not row.file_path:
         raise NotFound("No such material.")
-    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{row.file_stem}.pdf")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return send_stored(row.file_path, mimetype="application/pdf",
+                       download_name=f"{row.file_stem}.pdf")
 
 
 @bp.route("/partner/branding", methods=["GET", "POST"])
@@ -114,7 +108,7 @@ def branding_page():
         upload = form.logo.data
         data = upload.read(branding.LOGO_MAX_BYTES + 1) if upload else None
         saved = _commit_or_flash(lambda: branding.save_branding(
-            g.partner, current_app.config["STORAGE_DIR"], form.display_name.data,
+            g.partner, form.display_name.data,
             form.contact_line.data, form.brand_color.data, data or None,
             form.remove_logo.data), "Branding saved. New materials will use it.")
         if saved is not None:

@@ -1,16 +1,13 @@
 """The partner's payout method (on the earnings page) and tax form pages."""
 
-import os
 
 from flask import (
     abort,
-    current_app,
     flash,
     g,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -94,15 +91,12 @@ def tax_form():
 @login_required
 def tax_form_download(form_id: int):
     """The PDF copy of a tax form: the partner's own, or any for finance."""
+    from web.downloads import send_stored
+
     row = form_for_download(current_user, form_id)
-    path = os.path.join(current_app.config["STORAGE_DIR"], row.file_path)
-    if not os.path.exists(path):
-        abort(404)
-    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"siso-tax-form-{row.id}.pdf")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_stored(row.file_path, mimetype="application/pdf",
+                       download_name=f"siso-tax-form-{row.id}.pdf",
+                       headers={"Cache-Control": "private, no-store"})
 
 
 @bp.get("/partner/tax-summary/<int:year>")

@@ -3,7 +3,7 @@ ones shown with the tier that unlocks them, counted downloads. Thin: the rules a
 ``core.content.resources``."""
 
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from core.content import resources
@@ -37,8 +37,7 @@ def resource_cobrand(resource_id: int):
     if EmptyForm().validate_on_submit():
         result = _commit_or_flash(lambda: request_cobranded_resource(
             g.partner, current_user.id, resource_id,
-            url_for("portal.referral_landing", code=g.partner.referral_code, _external=True),
-            current_app.config["STORAGE_DIR"]))
+            url_for("portal.referral_landing", code=g.partner.referral_code, _external=True)))
         if result is not None:
             row, queued = result
             flash(f"Your co-branded {row.resource.title} is being made; we will tell you when "

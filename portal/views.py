@@ -2,7 +2,6 @@
 
 import base64
 import functools
-import os
 import re
 
 from flask import (
@@ -14,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -43,6 +41,7 @@ from portal.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
+from web.downloads import send_stored
 from web.extensions import limiter
 from web.redirects import safe_next
 from web.sessions import (
@@ -525,11 +524,8 @@ def statement_download(statement_id: int):
     st = statements.get_statement_for(current_user, statement_id)
     if st.status != "ready":
         abort(404)
-    path = os.path.join(current_app.config["STORAGE_DIR"], st.file_path)
-    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
-                     download_name=f"siso-statement-{st.period}-v{st.version}.pdf")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return send_stored(st.file_path, mimetype="application/pdf",
+                       download_name=f"siso-statement-{st.period}-v{st.version}.pdf")
 
 
 # The chat pages live in portal/chat_views.py.

@@ -8,7 +8,8 @@ mode="${1:-run}"
 
 pkgs=(redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "$mode" = dev ]; then
-  pkgs+=(postgresql poppler-utils chromium)
+  # nginx: the cluster test runs deploy/nginx/siso.conf (tests/ops/test_cluster.py)
+  pkgs+=(postgresql poppler-utils chromium nginx)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,7 @@
 """Run one chat web process for the cross-process tests and the benchmark.
 
 Environment: ``DATABASE_URL``, ``REDIS_URL``, ``SOCKETIO_MESSAGE_QUEUE``, ``SOCKETIO_CHANNEL``,
-``PORT``, ``STORAGE_DIR``, ``SOCKETIO_ASYNC_MODE`` (``threading`` or ``eventlet``). Uses the
+``PORT``, ``STORAGE_DIR``, ``SOCKETIO_ASYNC_MODE`` (``threading``, ``eventlet`` or ``gevent``). Uses the
 testing config (same secret key as the test process) so tokens and cookies work in both.
 
 ``CHAT_PROFILE=<path>`` (benchmark only): from SIGUSR1 on, run under cProfile and, on
@@ -21,6 +21,10 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()
+elif os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
 
 
 from core.base.config import TestingConfig  # noqa: E402
@@ -97,7 +101,7 @@ def main() -> None:
     port = int(os.environ["PORT"])
     if os.environ.get("CHAT_PROFILE"):
         _profile(os.environ["CHAT_PROFILE"])
-    if mode == "eventlet":
+    if mode in ("eventlet", "gevent"):
         socketio.run(app, host="127.0.0.1", port=port, log_output=False)
     else:
         socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True,

@@ -23,7 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     import admin
     import api
     import portal
-    from web import auth, bad_input, cli, errors, security
+    from web import auth, bad_input, cli, errors, observability, security
     from web.sessions import check_session
 
     app = create_core_app(config, **overrides)
@@ -38,6 +38,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     init_socketio(app)
     trust_proxies(app)
     app.before_request(check_session)
+    observability.init_app(app)
     bad_input.init_app(app)
     errors.init_app(app)
     security.init_app(app)
@@ -75,7 +76,8 @@ def init_socketio(app: Flask) -> None:
 def _add_home_and_health(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
-        """Database and Redis state; 200 when both answer, 503 otherwise."""
+        """Database and Redis state; 200 when both answer, 503 otherwise. Kept for old
+        monitors; load balancers use ``/readyz``, which does not fail on Redis."""
         state = {"database": "ok", "redis": "ok"}
         try:
             db.session.execute(text("SELECT 1"))
@@ -89,6 +91,24 @@ def _add_home_and_health(app: Flask) -> None:
             state["redis"] = f"error: {exc.__class__.__name__}"
         ok = all(v == "ok" for v in state.values())
         return jsonify(status="ok" if ok else "degraded", **state), 200 if ok else 503
+
+    @app.get("/livez")
+    def livez():
+        """The process answers (rules: "Health checks"); touches nothing else."""
+        return jsonify(status="alive")
+
+    @app.get("/readyz")
+    def readyz():
+        """Whether this node should get traffic: 200 when the database answers at the
+        migration head and storage answers, 503 otherwise; Redis is reported, not fatal
+        (rules: "Health checks")."""
+        from core.ops.health import readiness
+
+        ready, body = readiness()
+        resp = jsonify(body)
+        resp.status_code = 200 if ready else 503
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.get("/")
     def index():

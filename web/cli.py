@@ -1,10 +1,12 @@
 """Flask CLI commands: ``create-staff``, ``seed-demo``, ``seed-reference``, ``approve-due``,
-``award-achievements``, and ``worker`` (``jobs.worker``)."""
+``award-achievements``, ``storage migrate`` and ``worker`` (``jobs.worker``)."""
 
+import os
 import sys
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from core.base.errors import DomainError
 from core.base.extensions import db
@@ -15,6 +17,7 @@ def init_app(app: Flask) -> None:
     import jobs
 
     jobs.init_app(app)
+    _storage_commands(app)
 
     @app.cli.command("create-staff")
     @click.argument("email")
@@ -106,3 +109,30 @@ def init_app(app: Flask) -> None:
         path = ROOT / "docs" / "chat-events.md"
         path.write_text(markdown(document(app.config["PUBLIC_BASE_URL"])), encoding="utf-8")
         click.echo(f"Wrote {path.relative_to(ROOT)}.")
+
+
+def _storage_commands(app: Flask) -> None:
+    """``flask storage migrate``."""
+    storage = AppGroup("storage", help="The file store (STORAGE_URL).")
+
+    @storage.command("migrate")
+    @click.option("--source", default=None,
+                  help="Local folder to copy from (default: STORAGE_DIR)")
+    @click.option("--to", "target", default=None,
+                  help="Store to copy into, file:///... or s3://bucket/prefix "
+                       "(default: STORAGE_URL)")
+    def storage_migrate(source, target):
+        """Copy a local storage folder into the store, key for key. Resumable: files the
+        store already holds (same size) are skipped, so run it again after a stop."""
+        from core.ops.storage import get_storage, migrate_folder, storage_from_url
+
+        source = source or app.config["STORAGE_DIR"]
+        store = storage_from_url(target) if target else get_storage()
+        if store.scheme == "file" and os.path.abspath(store.root) == os.path.abspath(source):
+            raise click.ClickException("The source folder is the store itself: set "
+                                       "STORAGE_URL or --to to the bucket.")
+        done = migrate_folder(source, store, log=lambda key: click.echo(f"copied {key}"))
+        click.echo(f"{done['copied']} copied ({done['bytes']} bytes), "
+                   f"{done['skipped']} already there.")
+
+    app.cli.add_command(storage)

@@ -1,4 +1,5 @@
-"""Background jobs: queue lengths, failed jobs with their error, retry (admin, finance)."""
+"""Background jobs: the workers alive (host, pid, current job, last heartbeat), queue
+lengths, failed jobs with their error, retry (admin, finance)."""
 
 from flask import flash, redirect, url_for
 from flask_admin import BaseView, expose
@@ -10,6 +11,29 @@ from core.base.jobs import QUEUES, get_queue
 
 #: Failed jobs listed per queue.
 FAILED_SHOWN = 50
+
+
+def worker_heartbeats() -> list[dict]:
+    """Every RQ worker registered in Redis (the worker children of ``flask worker``, on
+    any host): ``name``, ``host``, ``pid``, ``state``, ``job`` (current job id or ""),
+    ``last_seen`` (aware UTC of its last heartbeat), by host and pid. A worker whose
+    heartbeat stops drops out of RQ's registry on its own. Raises ``RedisError``."""
+    from datetime import UTC
+
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from core.base.jobs import redis_connection
+
+    out = []
+    for w in Worker.all(connection=redis_connection(), serializer=JSONSerializer):
+        seen = w.last_heartbeat
+        if seen is not None and seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        out.append({"name": w.name, "host": w.hostname or "", "pid": w.pid,
+                    "state": str(w.get_state()), "job": w.get_current_job_id() or "",
+                    "last_seen": seen})
+    return sorted(out, key=lambda r: (r["host"], r["pid"] or 0))
 
 
 class JobsView(BaseView):
@@ -25,8 +49,9 @@ class JobsView(BaseView):
     def index(self):
         from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-        rows, queues = [], []
+        rows, queues, workers = [], [], []
         try:
+            workers = worker_heartbeats()
             for name in QUEUES:
                 q = get_queue(name)
                 failed = FailedJobRegistry(queue=q)
@@ -44,7 +69,8 @@ class JobsView(BaseView):
                                  "error": error[-1] if error else ""})
         except RedisError:
             flash("Redis is not answering: jobs cannot be listed now.", "error")
-        return self.render("admin/jobs.html", queues=queues, failed=rows, form=FlaskForm())
+        return self.render("admin/jobs.html", queues=queues, failed=rows, workers=workers,
+                           form=FlaskForm())
 
     @expose("/retry/<queue>/<job_id>", methods=["POST"])
     def retry(self, queue: str, job_id: str):

@@ -3,7 +3,7 @@ renders and their errors, and statement batches (finance)."""
 
 import os
 
-from flask import current_app, flash, redirect, request, send_file, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -22,6 +22,7 @@ from core.content import materials
 from core.content.models import MaterialTemplate
 from core.money import statement_batches, statements
 from core.money.models import StatementBatch
+from web.downloads import send_stored
 
 TIER_CHOICES = [(k, k.title()) for k in ("starter", "active", "performer", "elite")]
 
@@ -83,11 +84,8 @@ class MaterialTemplateView(StaffModelView):
         t = get_row(MaterialTemplate, template_id)
         if t is None or t.preview_status != "ready":
             raise NotFound("No preview yet.")
-        resp = send_file(os.path.join(current_app.config["STORAGE_DIR"], t.preview_path),
-                         mimetype="application/pdf", as_attachment=False,
-                         download_name=f"preview-{t.key}-v{t.version}.pdf")
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        return send_stored(t.preview_path, mimetype="application/pdf", as_attachment=False,
+                           download_name=f"preview-{t.key}-v{t.version}.pdf")
 
 
 class MaterialRenderView(StaffModelView):
@@ -168,11 +166,9 @@ class StatementBatchView(BaseView):
         batch = get_row(StatementBatch, batch_id)
         if batch is None or batch.zip_status != "ready":
             raise NotFound("The ZIP is not ready.")
-        resp = send_file(os.path.join(current_app.config["STORAGE_DIR"], batch.zip_path),
-                         mimetype="application/zip", as_attachment=True,
-                         download_name=os.path.basename(batch.zip_path))
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        # streamed from the store (or a presigned redirect): never read whole
+        return send_stored(batch.zip_path, mimetype="application/zip",
+                           download_name=os.path.basename(batch.zip_path))
 
 
 def register_document_views(admin) -> None:

@@ -3,7 +3,7 @@ files with title, category, tier and co-brandable flag, see download counts, dea
 
 Thin: the upload rules, the storage and the audit rows are in ``core.content.resources``."""
 
-from flask import current_app, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -120,8 +120,7 @@ class ResourceView(StaffModelView):
             data = upload.read(resources.max_bytes() + 1) if upload else b""
             name = upload.filename if upload else ""
             resource = run_domain(lambda: resources.upload_resource(
-                current_user.id, current_app.config["STORAGE_DIR"],
-                title=form.title.data, category=form.category.data,
+                current_user.id, title=form.title.data, category=form.category.data,
                 tier_key=form.min_tier_key.data, co_brandable=form.co_brandable.data,
                 description=form.description.data, filename=name, data=data))
             if resource is not None:

@@ -2,7 +2,6 @@
 logging and every package's models. The web processes add their faces and request glue
 (``web.app.create_app``); the worker uses it as it is."""
 
-import logging
 import os
 
 from flask import Flask
@@ -10,6 +9,8 @@ from flask import Flask
 from core import load_models
 from core.base.config import ROOT, Config, config_for_env
 from core.base.extensions import db, mail, migrate
+from core.ops.errors import init_error_reporting
+from core.ops.logs import configure_logging
 
 
 def create_core_app(config: type[Config] | None = None, **overrides) -> Flask:
@@ -25,10 +26,8 @@ def create_core_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(config.from_env())
     app.config.update(overrides)
     os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    configure_logging(app)
+    init_error_reporting(app)
     load_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True,

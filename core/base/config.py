@@ -2,12 +2,17 @@
 
 Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STRIPE_API_BASE``, ``STRIPE_WEBHOOK_SECRET``, ``STORAGE_DIR``, ``PORT``,
-``SOCKETIO_ASYNC_MODE``, ``SOCKETIO_DIRECT_WRITES`` (eventlet: ``web.fanout``; default on),
+``SOCKETIO_ASYNC_MODE`` (``threading``, ``eventlet``, ``gevent``), ``SOCKETIO_DIRECT_WRITES``
+(eventlet only: ``web.fanout``; default on; off in the other modes),
 ``SISO_ENV`` (``development`` | ``production``),
 ``LOGIN_LIMIT_PER_ACCOUNT``, ``LOGIN_LIMIT_PER_IP`` (Flask-Limiter strings such as
 ``10 per 15 minutes``), ``RATELIMIT_STORAGE_URI`` (default: ``REDIS_URL``),
 ``PROXY_COUNT`` (reverse proxies whose X-Forwarded-For is trusted; default 0),
 ``RQ_RETRY_INTERVALS`` (seconds before each retry of a job, ``5,30,120``),
+``STORAGE_URL`` (``file:///path`` or ``s3://bucket/prefix``; default the folder
+``STORAGE_DIR``), ``STORAGE_PRESIGNED_SECONDS`` (downloads redirect to a presigned URL of
+that life; 0 streams them), ``METRICS_TOKEN``, ``SENTRY_DSN``, ``LOG_FORMAT``
+(``json`` | ``text``), ``DATABASE_POOL_SIZE``,
 ``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), e-mail:
 ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_USE_TLS``,
 ``MAIL_USE_SSL``, ``MAIL_TIMEOUT``, ``MAIL_DEFAULT_SENDER``, ``PUBLIC_BASE_URL`` and the
@@ -105,6 +110,21 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = "redis://127.0.0.1:6379/0"
     STORAGE_DIR = str(INSTANCE / "files")
+    #: Where files live (core/ops/storage.py): ``file:///path`` or ``s3://bucket/prefix``;
+    #: None means the folder ``STORAGE_DIR`` (rules: "File storage").
+    STORAGE_URL = None
+    #: With an S3 store, downloads (after the access check) redirect to a presigned URL
+    #: that lives this many seconds; 0 streams them through the app.
+    STORAGE_PRESIGNED_SECONDS = 0
+    #: ``/metrics`` answers only ``Authorization: Bearer <METRICS_TOKEN>``; unset: 404.
+    METRICS_TOKEN = None
+    #: Error reporting to Sentry (sentry-sdk) when set, personal data scrubbed.
+    SENTRY_DSN = None
+    #: ``json`` (one JSON object a line, with the request id) or ``text``.
+    LOG_FORMAT = "text"
+    #: Database connections each process keeps open (SQLAlchemy pool size; overflow adds
+    #: as many again under bursts). None keeps SQLAlchemy's default (5).
+    DATABASE_POOL_SIZE = None
     STRIPE_API_KEY = None
     STRIPE_API_BASE = None
     STRIPE_WEBHOOK_SECRET = None
@@ -295,6 +315,12 @@ class Config:
             ),
             "REDIS_URL": env_str("REDIS_URL", cls.REDIS_URL),
             "STORAGE_DIR": env_str("STORAGE_DIR", cls.STORAGE_DIR),
+            "STORAGE_URL": env_str("STORAGE_URL", cls.STORAGE_URL),
+            "STORAGE_PRESIGNED_SECONDS": env_int("STORAGE_PRESIGNED_SECONDS",
+                                                 cls.STORAGE_PRESIGNED_SECONDS),
+            "METRICS_TOKEN": env_str("METRICS_TOKEN", cls.METRICS_TOKEN),
+            "SENTRY_DSN": env_str("SENTRY_DSN", cls.SENTRY_DSN),
+            "LOG_FORMAT": env_str("LOG_FORMAT", cls.LOG_FORMAT),
             "STRIPE_API_KEY": env_str("STRIPE_API_KEY"),
             "STRIPE_API_BASE": env_str("STRIPE_API_BASE"),
             "STRIPE_WEBHOOK_SECRET": env_str("STRIPE_WEBHOOK_SECRET"),
@@ -358,6 +384,11 @@ class Config:
             "SYNC_SETTLE_SECONDS": env_int("SYNC_SETTLE_SECONDS", cls.SYNC_SETTLE_SECONDS),
         }
         cfg.update(mail_settings(cls))
+        pool = env_int("DATABASE_POOL_SIZE", 0)
+        cfg["DATABASE_POOL_SIZE"] = pool or None
+        if pool > 0 and not cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cls.SQLALCHEMY_ENGINE_OPTIONS,
+                                                "pool_size": pool, "max_overflow": pool}
         return cfg
 
 
@@ -432,6 +463,7 @@ class ProductionConfig(Config):
 
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
+    LOG_FORMAT = "json"
     HSTS_SECONDS = 365 * 24 * 3600
     MAIL_LOG_BODY = False
     WEBHOOK_ALLOW_LOOPBACK = False

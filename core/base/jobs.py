@@ -125,20 +125,38 @@ class Job:
         JOBS[self.name] = self
 
     def __call__(self, *args):
+        import time
+
         from core.base.extensions import db
+        from core.ops import logs
+        from core.ops.metrics import JOB_FAILURES, JOB_SECONDS
 
         app = get_app()
+        current = get_current_job()
+        meta = (current.meta or {}) if current is not None else {}
+        token = logs.bind(request_id=meta.get("request_id") or logs.current("request_id"),
+                          job_id=current.id if current is not None else None,
+                          route=f"job:{self.name}")
+        started, outcome = time.perf_counter(), "failed"
         with app.app_context():
             ensure_own_db_pool(app)
             try:
                 result = self.fn(*args)
                 db.session.commit()
+                outcome = "ok"
                 return result
             except Exception:
                 db.session.rollback()
+                JOB_FAILURES.labels(self.name).inc()
                 raise
             finally:
                 db.session.remove()
+                seconds = time.perf_counter() - started
+                JOB_SECONDS.labels(self.name, outcome).observe(seconds)
+                log.info("job %s %s", self.name, outcome,
+                         extra={"job": self.name, "outcome": outcome,
+                                "duration_ms": round(seconds * 1000, 1)})
+                logs.unbind(token)
 
     def retry_policy(self) -> Retry | None:
         """RQ's ``Retry`` for this job: ``retries`` tries after ``RQ_RETRY_INTERVALS``."""
@@ -158,11 +176,16 @@ class Job:
 
     def enqueue(self, *args, job_id: str | None = None, timeout: int | None = None):
         """Put this job on its RQ queue now (sweepers, the ticker); returns the RQ job.
-        Raises ``redis.exceptions.RedisError`` when Redis does not answer."""
+        The current request id (if any) rides in the job's ``meta`` so the job's log
+        lines carry it. Raises ``redis.exceptions.RedisError`` when Redis does not
+        answer."""
+        from core.ops.logs import current
+
+        rid = current("request_id")
         return get_queue(self.queue).enqueue(
             self.name, *args, job_id=job_id, retry=self.retry_policy(),
             job_timeout=timeout or self.time_limit(), result_ttl=self.result_ttl,
-            failure_ttl=self.failure_ttl)
+            failure_ttl=self.failure_ttl, meta={"request_id": rid} if rid else None)
 
     def time_limit(self) -> int:
         """The job's time limit in seconds (``timeout``, read from the settings when it

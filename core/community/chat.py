@@ -48,6 +48,8 @@ from core.community.models import (
 )
 from core.community.notifications import notify, user_room  # noqa: F401 (user_room re-used by events)
 from core.community.schemas import Message as MessageShape
+from core.ops.metrics import CHAT_MESSAGES
+from core.ops.storage import get_storage
 from core.program.models import Partner, Tier
 from core.program.tiers import standing
 
@@ -487,6 +489,7 @@ def post_message(user: User, channel: Channel, body, parent_id=None, *,
                                   mentions=[u.id for u in mentioned],
                                   files=[]).model_dump(mode="json")
     emit_after_commit("message", msg.fresh_payload, channel_room(channel.id))
+    after_commit(CHAT_MESSAGES.inc)
     return msg
 
 
@@ -1033,11 +1036,11 @@ def _reencode(data: bytes, kind: str) -> tuple[bytes, str, str]:
         raise ValidationError("That image could not be read.") from None
 
 
-def add_attachment(user: User, channel: Channel, filename, data: bytes, caption="",
-                   storage_dir: str = "") -> Message:
+def add_attachment(user: User, channel: Channel, filename, data: bytes,
+                   caption="") -> Message:
     """Post a message carrying one file: an image (re-encoded) or a PDF (rewritten without
     JavaScript, actions, embedded files and forms: ``core.base.pdf_clean``), at most 10 MB,
-    type checked from the content. The file lands in ``storage_dir/chat/`` before the
+    type checked from the content. The file lands in ``chat/`` in the file store before the
     commit (an orphan file after a rollback is harmless; no delete before commit).
 
     Same rules as ``post_message`` (membership, posting right, slow mode). Raises
@@ -1067,10 +1070,8 @@ def add_attachment(user: User, channel: Channel, filename, data: bytes, caption=
     name = f"{stem}.{ext}"
     caption = caption.strip() if isinstance(caption, str) else ""
     msg = post_message(user, channel, caption or f"📎 {name}")
-    rel = os.path.join("chat", f"{uuid.uuid4().hex}.{ext}")
-    os.makedirs(os.path.join(storage_dir, "chat"), exist_ok=True)
-    with open(os.path.join(storage_dir, rel), "wb") as fh:
-        fh.write(data)
+    rel = f"chat/{uuid.uuid4().hex}.{ext}"
+    get_storage().put_bytes(rel, data)
     db.session.add(Attachment(message_id=msg.id, file_path=rel, filename=name,
                               content_type=kind, size_bytes=len(data)))
     db.session.flush()

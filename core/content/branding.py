@@ -11,7 +11,6 @@ only (``#rgb`` or ``#rrggbb``) and is stored as ``#rrggbb``.
 import base64
 import hashlib
 import io
-import os
 import re
 import warnings
 
@@ -111,18 +110,18 @@ def get_branding(partner_id: int) -> PartnerBranding | None:
         PartnerBranding.partner_id == partner_id))
 
 
-def save_branding(partner, storage_dir: str, display_name, contact_line, brand_color,
+def save_branding(partner, display_name, contact_line, brand_color,
                   logo: bytes | None = None, remove_logo: bool = False) -> PartnerBranding:
     """Create or update a partner's branding.
 
-    Args: ``partner`` (Partner), ``storage_dir`` (``STORAGE_DIR``), ``display_name``
+    Args: ``partner`` (Partner), ``display_name``
     (1–80 chars, one line), ``contact_line`` (0–160 chars, one line), ``brand_color``
     (hex, see :func:`normalise_color`), ``logo`` (uploaded bytes, optional; see
     :func:`process_logo`), ``remove_logo``. The logo is written (atomically) to
-    ``branding/<partner_id>/logo-<sha12>.png`` under ``storage_dir``; the old file is kept
+    ``branding/<partner_id>/logo-<sha12>.png`` in the file store; the old file is kept
     (renders of earlier versions may still point at it). Raises ``ValidationError``.
     """
-    from core.base.pdf import write_atomically
+    from core.ops.storage import get_storage
 
     name = _single_line(display_name, "Display name", 80, True)
     contact = _single_line(contact_line, "Contact line", 160, False)
@@ -136,7 +135,7 @@ def save_branding(partner, storage_dir: str, display_name, contact_line, brand_c
         png, w, h = process_logo(logo)
         sha = hashlib.sha256(png).hexdigest()
         rel = f"branding/{partner.id}/logo-{sha[:12]}.png"
-        write_atomically(os.path.join(storage_dir, rel), png)
+        get_storage().put_bytes(rel, png)
         row.logo_path, row.logo_sha256, row.logo_width, row.logo_height = rel, sha, w, h
     elif remove_logo:
         row.logo_path, row.logo_sha256, row.logo_width, row.logo_height = "", "", 0, 0

@@ -25,11 +25,9 @@ hash and the referral link: asking again for the same key returns the stored fil
 import hashlib
 import io
 import json
-import os
 import re
 
 import jinja2
-from flask import current_app
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
@@ -38,12 +36,13 @@ from sqlalchemy import select
 from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_PDF, job, job_logger
-from core.base.pdf import TEMPLATES_DIR, render_limits, render_pdf_with_pages, write_atomically
+from core.base.pdf import TEMPLATES_DIR, render_limits, render_pdf_with_pages
 from core.base.timeutil import now_utc
 from core.community.notifications import notify
 from core.content.branding import DEFAULT_COLOR, brand_palette, data_uri, get_branding, qr_png
 from core.content.models import MaterialRender, MaterialTemplate
 from core.money.models import Statement
+from core.ops.storage import get_storage
 from core.program.models import Partner
 from core.program.tiers import standing, tier_by_key
 
@@ -260,17 +259,15 @@ def branding_values(partner: Partner) -> dict:
             "logo_path": row.logo_path, "logo_sha256": row.logo_sha256}
 
 
-def material_context(branding: dict, referral_url: str, white_label: bool,
-                     storage_dir: str) -> dict:
+def material_context(branding: dict, referral_url: str, white_label: bool) -> dict:
     """Plain slot values for a render (nothing here is an ORM object).
 
-    ``branding`` as from :func:`branding_values`; the logo file is read from
-    ``storage_dir`` and inlined as a ``data:`` URI; the QR code encodes ``referral_url``.
+    ``branding`` as from :func:`branding_values`; the logo file is read from the file
+    store and inlined as a ``data:`` URI; the QR code encodes ``referral_url``.
     """
     logo = ""
     if branding["logo_path"]:
-        with open(os.path.join(storage_dir, branding["logo_path"]), "rb") as f:
-            logo = data_uri("image/png", f.read())
+        logo = data_uri("image/png", get_storage().read_bytes(branding["logo_path"]))
     return {"partner": {k: branding[k] for k in ("display_name", "contact_line",
                                                   "company_name")},
             "logo": logo, "qr": data_uri("image/png", qr_png(referral_url)),
@@ -351,8 +348,8 @@ def templates_for(partner: Partner) -> list[dict]:
     return out
 
 
-def request_material(partner: Partner, user_id: int, template_id, referral_url: str,
-                     storage_dir: str) -> tuple[MaterialRender, bool]:
+def request_material(partner: Partner, user_id: int, template_id,
+                     referral_url: str) -> tuple[MaterialRender, bool]:
     """A partner asks for a template rendered with their branding.
 
     Returns ``(render, queued)``: ``queued`` is False when the same content was already
@@ -369,12 +366,12 @@ def request_material(partner: Partner, user_id: int, template_id, referral_url: 
         raise Forbidden(f"{template.name} unlocks at {tier.name if tier else 'a higher'} tier.")
     _check_referral_url(referral_url)
     key = content_key(template, branding_values(partner), referral_url)
-    return _queue_render(partner, user_id, key, referral_url, storage_dir,
+    return _queue_render(partner, user_id, key, referral_url,
                          template_id=template.id, template_version=template.version)
 
 
-def request_cobranded_resource(partner: Partner, user_id: int, resource_id, referral_url: str,
-                               storage_dir: str) -> tuple[MaterialRender, bool]:
+def request_cobranded_resource(partner: Partner, user_id: int, resource_id,
+                               referral_url: str) -> tuple[MaterialRender, bool]:
     """A partner asks for a co-brandable resource with their band under every page
     (rules: "Co-branded resources").
 
@@ -394,7 +391,7 @@ def request_cobranded_resource(partner: Partner, user_id: int, resource_id, refe
                        "and images can be co-branded.", code="not_co_brandable")
     _check_referral_url(referral_url)
     key = resource_content_key(resource, branding_values(partner), referral_url)
-    return _queue_render(partner, user_id, key, referral_url, storage_dir,
+    return _queue_render(partner, user_id, key, referral_url,
                          resource_id=resource.id, template_version=0)
 
 
@@ -406,14 +403,14 @@ def _check_referral_url(referral_url) -> None:
 
 
 def _queue_render(partner: Partner, user_id: int, key: str, referral_url: str,
-                  storage_dir: str, **source) -> tuple[MaterialRender, bool]:
+                  **source) -> tuple[MaterialRender, bool]:
     """The partner's render of content ``key``: the stored one when it is ready or under
     way, else a (new or failed) row queued for the worker after commit."""
     row = db.session.scalar(select(MaterialRender).where(
         MaterialRender.partner_id == partner.id, MaterialRender.content_key == key))
     if row is not None:
         row.request_count += 1
-        if row.status == "ready" and os.path.exists(os.path.join(storage_dir, row.file_path)):
+        if row.status == "ready" and get_storage().exists(row.file_path):
             return row, False
         if row.status in ("pending", "rendering"):
             return row, False
@@ -427,15 +424,14 @@ def _queue_render(partner: Partner, user_id: int, key: str, referral_url: str,
     return row, True
 
 
-def render_job_inputs(render: MaterialRender, storage_dir: str) -> tuple[dict, dict]:
+def render_job_inputs(render: MaterialRender) -> tuple[dict, dict]:
     """Plain inputs for the render job: ``(template_fields, context)`` as used by
     :func:`render_material_html`. Uses the branding as it is now; the job compares the
     content key and refuses to write a file under a key that no longer matches."""
     t = render.template
     branding = branding_values(render.partner)
     fields = {"name": t.name, "html": t.html, "css": t.css}
-    return fields, material_context(branding, render.referral_url, t.white_label,
-                                    storage_dir)
+    return fields, material_context(branding, render.referral_url, t.white_label)
 
 
 def material_ready(render: MaterialRender, rel_path: str, size: int, pages: int) -> None:
@@ -568,7 +564,7 @@ PREVIEW_REFERRAL_URL = "https://partners.siso.example/partner/register?ref=SAMPL
 
 @job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", retries=1, render_kind="material")
 def render_material(render_id: int) -> str:
-    """Render a partner's material to ``STORAGE_DIR/materials/<partner>/<key>.pdf``.
+    """Render a partner's material to ``materials/<partner>/<key>.pdf`` in the file store.
 
     Marks the row ``rendering`` (committed, so the portal shows progress), renders, writes
     atomically and marks it ready with a notification. If the branding or template changed
@@ -580,9 +576,9 @@ def render_material(render_id: int) -> str:
     if row is None:
         log.warning("material render %s vanished", render_id)
         return ""
-    storage = current_app.config["STORAGE_DIR"]
+    store = get_storage()
     rel = f"materials/{row.partner_id}/{row.content_key}.pdf"
-    if row.status == "ready" and os.path.exists(os.path.join(storage, row.file_path)):
+    if row.status == "ready" and row.file_path and store.exists(row.file_path):
         return row.file_path
     if render_key_now(row) != row.content_key:
         row.status = "failed"
@@ -596,30 +592,29 @@ def render_material(render_id: int) -> str:
 
     try:
         with render_limits():
-            pdf, pages = _render_row(row, storage)
+            pdf, pages = _render_row(row)
     except CobrandError as exc:  # the source itself is the problem: retrying cannot help
         record_render_failure("material", render_id, str(exc), final=True)
         return ""
-    write_atomically(os.path.join(storage, rel), pdf)
+    store.put_bytes(rel, pdf)
     row = db.session.get(MaterialRender, render_id)
     material_ready(row, rel, len(pdf), pages)
     log.info("material %s rendered to %s (%d pages)", render_id, rel, pages)
     return rel
 
 
-def _render_row(row: MaterialRender, storage: str) -> tuple[bytes, int]:
+def _render_row(row: MaterialRender) -> tuple[bytes, int]:
     """The PDF of a render (a template's, or a co-branded resource) and its page count.
     Raises ``core.content.cobrand.CobrandError`` for a source that cannot be co-branded."""
     if row.resource_id is None:
-        fields, ctx = render_job_inputs(row, storage)
+        fields, ctx = render_job_inputs(row)
         return render_pdf_with_pages(render_material_html(fields, ctx))
     from core.content import cobrand
-    from core.content.resources import file_path, mime_type
+    from core.content.resources import mime_type, storage_key
 
     resource = row.resource
-    ctx = material_context(branding_values(row.partner), row.referral_url, False, storage)
-    with open(file_path(storage, resource), "rb") as f:
-        data = f.read()
+    ctx = material_context(branding_values(row.partner), row.referral_url, False)
+    data = get_storage().read_bytes(storage_key(resource))
     if resource.file_kind == "pdf":
         return cobrand.cobrand_pdf(data, ctx)
     from PIL import Image
@@ -632,14 +627,13 @@ def _render_row(row: MaterialRender, storage: str) -> tuple[bytes, int]:
 @job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", render_kind="preview")
 def render_preview(template_id: int) -> str:
     """Render a template with sample branding (:data:`core.content.materials.SAMPLE_BRANDING`)
-    to ``STORAGE_DIR/previews/template-<id>-v<version>.pdf`` for staff to check."""
+    to ``previews/template-<id>-v<version>.pdf`` in the file store for staff to check."""
     t = db.session.get(MaterialTemplate, template_id)
     if t is None:
         return ""
-    storage = current_app.config["STORAGE_DIR"]
+    store = get_storage()
     rel = f"previews/template-{t.id}-v{t.version}.pdf"
-    if t.preview_status == "ready" and t.preview_path == rel and \
-            os.path.exists(os.path.join(storage, rel)):
+    if t.preview_status == "ready" and t.preview_path == rel and store.exists(rel):
         return rel
     ctx = sample_context(PREVIEW_REFERRAL_URL)
     ctx["white_label"] = t.white_label
@@ -647,6 +641,6 @@ def render_preview(template_id: int) -> str:
     with render_limits():
         pdf, _ = render_pdf_with_pages(render_material_html(
             {"name": t.name, "html": t.html, "css": t.css}, ctx))
-    write_atomically(os.path.join(storage, rel), pdf)
+    store.put_bytes(rel, pdf)
     t.preview_status, t.preview_path, t.preview_error = "ready", rel, ""
     return rel

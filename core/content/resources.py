@@ -214,34 +214,35 @@ def _display_name(filename) -> str:
     return _CONTROL.sub("", name)[:255]
 
 
-def file_path(storage_dir: str, resource: Resource) -> str:
-    """Where an resource's file is on disk. Raises ``NotFound`` for a stored name that is not
-    one the server makes (so a tampered row can never point outside the folder)."""
+def storage_key(resource: Resource) -> str:
+    """The resource's key in the file store (``assets/<stored name>``). Raises
+    ``NotFound`` for a stored name that is not one the server makes (so a tampered row can
+    never point elsewhere in the store)."""
     if not _STORED_NAME.fullmatch(resource.stored_name or ""):
         raise NotFound("No such resource.")
-    return os.path.join(storage_dir, FOLDER, resource.stored_name)
+    return f"{FOLDER}/{resource.stored_name}"
 
 
-def upload_resource(actor_id: int, storage_dir: str, *, title, category, tier_key, co_brandable,
+def upload_resource(actor_id: int, *, title, category, tier_key, co_brandable,
                  description, filename, data) -> Resource:
     """Content staff upload a marketing resource.
 
-    Args: ``actor_id`` the staff user; ``storage_dir`` (``STORAGE_DIR``); ``title`` (1–160
+    Args: ``actor_id`` the staff user; ``title`` (1–160
     chars, one line); ``category`` (a :data:`CATEGORIES` key); ``tier_key`` (a tier's
     key); ``co_brandable`` (bool); ``description`` (0–1000 chars); ``filename`` (the
     uploader's name, display only); ``data`` (bytes, see :func:`check_file`).
     Returns the new ``Resource`` (flushed, audited, not committed). The file is written
-    atomically under ``storage_dir/assets/``; if the row cannot be flushed the file is
+    atomically to ``assets/`` in the file store; if the row cannot be flushed the file is
     removed again. Raises ``ValidationError``, before anything is written.
     """
-    from core.base.pdf import write_atomically
+    from core.ops.storage import get_storage
 
     title, category, tier_key, description = _check_meta(title, category, tier_key,
                                                          description)
     kind, stored = check_file(filename, data)
     name = secrets.token_hex(16) + KINDS[kind][2]
-    path = os.path.join(storage_dir, FOLDER, name)
-    write_atomically(path, stored)
+    store = get_storage()
+    store.put_bytes(f"{FOLDER}/{name}", stored)
     resource = Resource(title=title, category=category, description=description,
                   min_tier_key=tier_key, co_brandable=bool(co_brandable), file_kind=kind,
                   size_bytes=len(stored), sha256=hashlib.sha256(stored).hexdigest(),
@@ -251,7 +252,7 @@ def upload_resource(actor_id: int, storage_dir: str, *, title, category, tier_ke
         db.session.add(resource)
         db.session.flush()
     except Exception:
-        os.remove(path)
+        store.delete(f"{FOLDER}/{name}")
         raise
     audit(actor_id, "resource.upload", "resource", resource.id, None,
           {"title": title, "category": category, "tier": tier_key,

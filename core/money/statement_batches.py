@@ -7,21 +7,20 @@ rendered, the job that rendered it (after its own commit) claims the batch's ZIP
 conditional UPDATE (``zip_status`` none → pending): exactly one job enqueues the ZIP build.
 """
 
-import io
-import os
+import shutil
+import tempfile
 import zipfile
 
-from flask import current_app
 from sqlalchemy import func, select, union, update
 
 from core.base.audit import audit
 from core.base.errors import Conflict, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_PDF, job, job_logger
-from core.base.pdf import write_atomically
 from core.base.timeutil import month_bounds, now_utc
 from core.money.models import Commission, Payout, Statement, StatementBatch, StatementBatchItem
 from core.money.statements import issue_statement, render_statement
+from core.ops.storage import CHUNK, get_storage
 
 
 def partners_with_activity(year: int, month: int) -> list[int]:
@@ -150,25 +149,29 @@ def zip_ready(batch: StatementBatch, rel_path: str) -> None:
 @job(queue=QUEUE_PDF, timeout=600, retries=2, render_kind="batch_zip")
 def build_batch_zip(batch_id: int) -> str:
     """Zip every statement PDF of the batch into
-    ``STORAGE_DIR/statement-batches/siso-statements-<period>-batch-<id>.zip`` (atomic
-    write: a killed worker leaves the old file or none, never half a ZIP). Entries are
-    ``<period>/partner-<id>-v<version>.pdf``. Idempotent. Returns the relative path."""
+    ``statement-batches/siso-statements-<period>-batch-<id>.zip`` in the file store: each
+    PDF is streamed from the store (whichever worker rendered it) into a temporary file,
+    which is then streamed to the store (an atomic replace: a killed worker leaves the old
+    file or none, never half a ZIP). Entries are ``<period>/partner-<id>-v<version>.pdf``.
+    Idempotent. Returns the store key."""
     log = job_logger(__name__)
     batch = db.session.get(StatementBatch, batch_id)
     if batch is None:
         return ""
-    storage = current_app.config["STORAGE_DIR"]
+    store = get_storage()
     rel = f"statement-batches/siso-statements-{batch.period}-batch-{batch.id}.zip"
-    if batch.zip_status == "ready" and os.path.exists(os.path.join(storage, rel)):
+    if batch.zip_status == "ready" and store.exists(rel):
         return rel
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for st in batch_statements(batch.id):
-            if st.status != "ready":
-                raise RuntimeError(f"statement {st.id} is {st.status}, not ready")
-            zf.write(os.path.join(storage, st.file_path),
-                     f"{batch.period}/partner-{st.partner_id}-v{st.version}.pdf")
-    write_atomically(os.path.join(storage, rel), buf.getvalue())
+    with tempfile.TemporaryFile() as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for st in batch_statements(batch.id):
+                if st.status != "ready":
+                    raise RuntimeError(f"statement {st.id} is {st.status}, not ready")
+                name = f"{batch.period}/partner-{st.partner_id}-v{st.version}.pdf"
+                with store.open(st.file_path) as src, zf.open(name, "w") as dst:
+                    shutil.copyfileobj(src, dst, CHUNK)
+        tmp.seek(0)
+        store.save(rel, tmp)
     zip_ready(batch, rel)
     log.info("batch %s zipped to %s", batch_id, rel)
     return rel

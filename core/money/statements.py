@@ -16,21 +16,20 @@ later activity goes into the next version.
 """
 
 import json
-import os
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import and_, func, select
 
 from core.base.audit import audit
 from core.base.errors import NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_PDF, job, job_logger
-from core.base.pdf import render_limits, write_atomically
+from core.base.pdf import render_limits
 from core.base.timeutil import month_bounds, now_utc
 from core.community.notifications import notify
 from core.money.models import Commission, Payout, Statement
 from core.money.statement_pdf import render_statement_pdf
+from core.ops.storage import get_storage
 from core.program.models import Partner
 from core.webhooks.events import emit
 
@@ -251,7 +250,7 @@ def statement_context(st: Statement) -> dict:
 
 @job(queue=QUEUE_PDF, timeout=180, retries=2, render_kind="statement")
 def render_statement(statement_id: int) -> str:
-    """Render a statement's PDF to ``STORAGE_DIR/statements/`` (atomic write) and mark it
+    """Render a statement's PDF to ``statements/`` in the file store and mark it
     ready. Idempotent: a ready statement with its file present is left alone.
     Returns the stored relative path. When it completes a batch, the batch's ZIP is
     claimed and queued (``core.money.statement_batches.claim_zip_if_complete``)."""
@@ -261,14 +260,13 @@ def render_statement(statement_id: int) -> str:
         log.warning("statement %s vanished", statement_id)
         return ""
     rel = f"statements/{st.partner_id}/statement-{st.period}-v{st.version}-{st.id}.pdf"
-    path = os.path.join(current_app.config["STORAGE_DIR"], rel)
-    if st.status == "ready" and os.path.exists(path):
+    store = get_storage()
+    if st.status == "ready" and st.file_path == rel and store.exists(rel):
         return rel
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     context = statement_context(st)
     with render_limits():
         pdf = render_statement_pdf(context)
-    write_atomically(path, pdf)
+    store.put_bytes(rel, pdf)
     statement_ready(st, rel)
     db.session.commit()
     log.info("statement %s rendered to %s", statement_id, rel)

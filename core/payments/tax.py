@@ -125,26 +125,25 @@ def submit_tax_form(partner: Partner, data: dict, actor_id: int) -> TaxForm:
 
 @job(queue=QUEUE_PDF, timeout=180, retries=2)
 def render_tax_form(form_id: int) -> str:
-    """Render the partner's copy of a submitted form as a PDF under
-    ``STORAGE_DIR/tax_forms/<partner>/`` (mode 0600, atomic write) and store its path.
+    """Render the partner's copy of a submitted form as a PDF into the file store under
+    ``tax_forms/<partner>/`` and store its key.
     The copy shows the TIN's last 4 digits only. Idempotent. Returns the relative path."""
-    import os
-
-    from core.base.pdf import render_limits, render_pdf, write_atomically
+    from core.base.pdf import render_limits, render_pdf
+    from core.ops.storage import get_storage
 
     row = db.session.get(TaxForm, form_id)
     if row is None:
         return ""
     rel = f"tax_forms/{row.partner_id}/tax-form-{row.id}.pdf"
-    path = os.path.join(current_app.config["STORAGE_DIR"], rel)
-    if row.file_path == rel and os.path.exists(path):
+    store = get_storage()
+    if row.file_path == rel and store.exists(rel):
         return rel
     html = _pdf_environment().get_template("pdf/tax_form.html").render(
         row=row, label=FORM_LABELS[row.form], details=details(row),
         partner_name=row.partner.name)
     with render_limits():
         pdf = render_pdf(html)
-    write_atomically(path, pdf)
+    store.put_bytes(rel, pdf)
     row.file_path = rel
     db.session.commit()
     return rel

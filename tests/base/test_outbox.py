@@ -70,8 +70,7 @@ def test_work_committed_while_redis_is_away_runs_once_when_it_returns(app, run_w
             statement_id = issue_statement(pid, now.year, now.month, staff_id).id
             partner = db.session.get(Partner, pid)
             render_id = request_material(partner, partner.user_id, template_id,
-                                         "https://x.example/r/OLGA",
-                                         app.config["STORAGE_DIR"])[0].id
+                                         "https://x.example/r/OLGA")[0].id
             db.session.commit()
             approve_commissions(list(db.session.scalars(select(Commission.id).where(
                 Commission.partner_id == pid))), staff_id)

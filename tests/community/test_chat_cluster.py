@@ -1,7 +1,7 @@
 """Two real chat server processes sharing one database and one Redis message queue
 (docs/architecture.md "A socket event"): what a partner sends on one reaches a partner on the other, with its
 reactions and edits, and a suspension made anywhere cuts the socket on either process.
-Threading mode and eventlet mode are both run."""
+Threading, eventlet and gevent modes are all run."""
 
 import os
 import subprocess
@@ -38,7 +38,7 @@ def start_servers(db_url, mode, count=2):
                    SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL + "?max_connections=10000",
                    SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL,
                    PORT=str(port), SOCKETIO_ASYNC_MODE=mode, PSYCOPG_IMPL="python"
-                   if mode == "eventlet" else os.environ.get("PSYCOPG_IMPL", ""),
+                   if mode in ("eventlet", "gevent") else os.environ.get("PSYCOPG_IMPL", ""),
                    PYTHONWARNINGS="ignore", SECRET_KEY=CLUSTER_SECRET)
         if not env["PSYCOPG_IMPL"]:
             env.pop("PSYCOPG_IMPL")
@@ -48,8 +48,17 @@ def start_servers(db_url, mode, count=2):
         urls.append(f"http://127.0.0.1:{port}")
     import requests
 
+    try:
+        _wait_started(urls, procs, requests)
+    except Exception:
+        stop_servers(procs)  # a server that failed to start must not outlive the test
+        raise
+    return urls, procs
+
+
+def _wait_started(urls, procs, requests) -> None:
     for url, proc in zip(urls, procs, strict=True):
-        deadline = time.time() + 20
+        deadline = time.time() + 45  # a loaded 2-core box took over 20 s to start one
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode()[-2000:])
@@ -60,10 +69,9 @@ def start_servers(db_url, mode, count=2):
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{url} did not start")
-    return urls, procs
 
 
-@pytest.fixture(params=["threading", "eventlet"])
+@pytest.fixture(params=["threading", "eventlet", "gevent"])
 def cluster(request, app, db_url):
     urls, procs = start_servers(db_url, request.param)
     yield urls

@@ -37,10 +37,9 @@ def brochure_pdf() -> bytes:
 
 
 def _upload(title, filename, data, co_brandable=True, tier="starter"):
-    from flask import current_app
 
     row = resources.upload_resource(
-        make_staff_once().id, current_app.config["STORAGE_DIR"], title=title,
+        make_staff_once().id, title=title,
         category="brochure", tier_key=tier, co_brandable=co_brandable, description="",
         filename=filename, data=data)
     db.session.commit()
@@ -57,7 +56,7 @@ def shelf(app):
     with app.app_context():
         install_builtin_templates()
         maya = make_partner("Maya Chen", email="maya@example.com")
-        save_branding(maya, app.config["STORAGE_DIR"], "Chen Growth Partners",
+        save_branding(maya, "Chen Growth Partners",
                       "maya@chengrowth.example · +1 555 0142", "#7c3aed", png_bytes(), False)
         db.session.commit()
         ids = {
@@ -173,7 +172,7 @@ def test_an_unreadable_source_fails_once_with_a_reason(app, client, shelf, run_w
     and the partner is told why in the render and a notification."""
     with app.app_context():
         row = db.session.get(resources.Resource, shelf["brochure"])
-        path = resources.file_path(app.config["STORAGE_DIR"], row)
+        path = os.path.join(app.config["STORAGE_DIR"], resources.storage_key(row))
     with open(path, "wb") as fh:
         fh.write(b"%PDF-1.7\nthis is not a PDF any more")
     token = api_token(client, "maya@example.com")

@@ -180,13 +180,12 @@ def test_white_label_needs_performer(app, templates, run_worker):
         starter = make_partner("Sam Starter")
         with pytest.raises(Forbidden):
             request_material(starter, starter.user_id, templates["white-label-overview"],
-                             "https://x.example/r", app.config["STORAGE_DIR"])
+                             "https://x.example/r")
         db.session.rollback()
         performer = make_partner("Pia Performer", deals=10)
         row, queued = request_material(performer, performer.user_id,
                                        templates["white-label-overview"],
-                                       "https://partners.example/r/PIA",
-                                       app.config["STORAGE_DIR"])
+                                       "https://partners.example/r/PIA")
         db.session.commit()
         rid = row.id
     run_worker()

@@ -105,12 +105,12 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
             move_lead(lead, "won", p.user_id, 150000 + i)
             from core.money.commissions import confirm_deal
             confirm_deal(lead.id, staff.id)
-        save_branding(p, app.config["STORAGE_DIR"], bad[4][:80], bad[5][:160], "#0F766E")
+        save_branding(p, bad[4][:80], bad[5][:160], "#0F766E")
         install_builtin_templates()
         tpl = make_hostile_template(base, staff.id)
         db.session.commit()
         storage = app.config["STORAGE_DIR"]
-        ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR", storage)[0].id
+        ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR")[0].id
                for t in db.session.scalars(db.select(MaterialTemplate))]
         now = now_utc()
         st = issue_statement(p.id, now.year, now.month, staff.id)
@@ -150,7 +150,6 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
                  "{% endfor %}</div><table>{% for i in range(25000) %}<tr><td>{{ i }}</td>"
                  "<td>{{ partner.contact_line }}</td></tr>{% endfor %}</table>")
     old = app.config.get("PDF_JOB_TIMEOUT"), app.config.get("PDF_MEMORY_LIMIT_MB")
-    storage = app.config["STORAGE_DIR"]
     rows = {}
 
     def ask(key, html="", css=""):
@@ -164,8 +163,8 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
             else:
                 t = db.session.scalar(db.select(MaterialTemplate).where(
                     MaterialTemplate.key == key))
-            rows[key] = request_material(p, p.user_id, t.id, "https://x.example/r/RITA",
-                                         storage)[0].id
+            rows[key] = request_material(p, p.user_id, t.id,
+                                         "https://x.example/r/RITA")[0].id
             db.session.commit()
             return p.user_id
 
@@ -296,12 +295,10 @@ def test_a_bomb_that_reached_the_database_fails_visibly_in_the_worker(app, run_w
                                 html="{{ ('a'*100000)*100000 }}", css="", version=1)
         db.session.add(bomb)
         db.session.flush()
-        bad = request_material(p, p.user_id, bomb.id, "https://x.example/r/BO",
-                               app.config["STORAGE_DIR"])[0].id
+        bad = request_material(p, p.user_id, bomb.id, "https://x.example/r/BO")[0].id
         faq = db.session.scalar(db.select(MaterialTemplate.id).where(
             MaterialTemplate.key == "faq-sheet"))
-        good = request_material(p, p.user_id, faq, "https://x.example/r/BO",
-                                app.config["STORAGE_DIR"])[0].id
+        good = request_material(p, p.user_id, faq, "https://x.example/r/BO")[0].id
         db.session.commit()
     run_worker()
     with app.app_context():

@@ -96,10 +96,9 @@ def asset_files(app) -> set[str]:
 def upload(title="Service overview", category="brochure", tier="starter", filename="a.pdf",
            data=None, co_brandable=False, description="") -> Resource:
     """Upload through core as the factory admin (in an app context) and commit."""
-    from flask import current_app
 
     resource = resources.upload_resource(
-        make_staff_once().id, current_app.config["STORAGE_DIR"], title=title,
+        make_staff_once().id, title=title,
         category=category, tier_key=tier, co_brandable=co_brandable,
         description=description, filename=filename,
         data=pdf_bytes() if data is None else data)
@@ -121,7 +120,7 @@ def test_each_allowed_type_is_stored_under_a_server_name(app, ctx, filename, mak
     assert a.stored_name != filename and len(a.stored_name.split(".")[0]) == 32
     assert a.stored_name.endswith(resources.KINDS[kind][2])
     assert asset_files(app) - before == {a.stored_name}
-    with open(resources.file_path(app.config["STORAGE_DIR"], a), "rb") as f:
+    with open(os.path.join(app.config["STORAGE_DIR"], resources.storage_key(a)), "rb") as f:
         stored = f.read()
     assert len(stored) == a.size_bytes and resources.sniff(stored) == kind
     row = db.session.scalar(select(AuditLog).where(AuditLog.action == "resource.upload"))
@@ -589,10 +588,9 @@ def test_lists_run_a_fixed_number_of_queries(app, client, url, email):
     small = count_queries(app, client, url)
     with app.app_context():
         other = make_staff("content2@example.com", ("content",))
-        from flask import current_app
 
         for i in range(8):
-            resources.upload_resource(other.id, current_app.config["STORAGE_DIR"], title=f"B{i}",
+            resources.upload_resource(other.id, title=f"B{i}",
                                 category=list(resources.CATEGORIES)[i % 7], tier_key="active",
                                 co_brandable=bool(i % 2), description="", filename="b.png",
                                 data=image_bytes("PNG"))
@@ -661,7 +659,8 @@ def test_uploaded_pdfs_are_stored_without_active_content(app, ctx):
     assert b"/JavaScript" in data and b"MZ evil" in data  # the attack is really in it
     resource = upload(filename="offer.pdf", data=data)
     db.session.commit()
-    with open(resources.file_path(app.config["STORAGE_DIR"], resource), "rb") as f:
+    with open(os.path.join(app.config["STORAGE_DIR"], resources.storage_key(resource)),
+              "rb") as f:
         assert_inert(f.read())
     locked = io.BytesIO()
     with pikepdf.open(io.BytesIO(pdf_bytes())) as pdf:
@@ -682,8 +681,7 @@ def test_chat_pdf_attachments_are_stored_without_active_content(app, ctx):
 
     p = make_partner("Pia Pdf")
     general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
-    msg = chat.add_attachment(p.user, general, "offer.pdf", active_pdf(), "our offer",
-                              storage_dir=app.config["STORAGE_DIR"])
+    msg = chat.add_attachment(p.user, general, "offer.pdf", active_pdf(), "our offer")
     db.session.commit()
     row = db.session.scalar(select(Attachment).where(Attachment.message_id == msg.id))
     with open(os.path.join(app.config["STORAGE_DIR"], row.file_path), "rb") as f:

@@ -4,7 +4,6 @@ rendered by the real worker."""
 
 import csv
 import io
-import os
 import subprocess
 from datetime import UTC, datetime
 
@@ -113,9 +112,10 @@ def test_worker_renders_the_partners_pdf_copy(app, client, run_worker):
     status = client.get("/api/partner/tax-form", headers=auth).get_json()
     assert status["pdf_ready"] is True
     with app.app_context():
+        from core.ops.storage import get_storage
+
         row = db.session.get(TaxForm, 1)
-        path = os.path.join(app.config["STORAGE_DIR"], row.file_path)
-        assert os.stat(path).st_mode & 0o077 == 0  # private to the app's user
+        assert get_storage().exists(row.file_path)  # in the file store, never under static
     login(client, email)
     resp = client.get("/partner/tax-form/1/download")
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")

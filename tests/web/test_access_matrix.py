@@ -212,6 +212,8 @@ EXPECTED.update({
     # --- public and account pages ---------------------------------------------------------
     "GET /": row("302>dash", "302>dash", "302>dash", "302>admin"),
     "GET /healthz": public(), "GET /static/<path:filename>": public(),
+    "GET /livez": public(), "GET /readyz": public(),
+    "GET /metrics": public(404),                         # no METRICS_TOKEN in tests
     "GET /sw.js": public(), "GET /api/openapi.json": public(),
     "GET /api/asyncapi.json": public(),
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
@@ -490,11 +492,10 @@ def world(app):
         batch = start_batch(now.year, now.month, factory.id)
         templates = {t.key: t.id for t in db.session.scalars(select(MaterialTemplate))}
         render, _ = request_material(b, b.user_id, next(iter(templates.values())),
-                                     "https://partners.example/r/B", app.config["STORAGE_DIR"])
+                                     "https://partners.example/r/B")
         b_user = db.session.get(User, b.user_id)
         dm = chat.open_dm(b_user, c.user_id)
-        att_msg = chat.add_attachment(b_user, dm, "flyer.png", _png(), "our flyer",
-                                      storage_dir=app.config["STORAGE_DIR"])
+        att_msg = chat.add_attachment(b_user, dm, "flyer.png", _png(), "our flyer")
         general = db.session.scalar(select(Channel).where(Channel.slug == "general"))
         msg = chat.post_message(b_user, general, "hello from B", slow_mode=False)
         doomed = chat.post_message(b_user, general, "delete me", slow_mode=False)
@@ -503,7 +504,7 @@ def world(app):
 
         c_mute = mute(factory, c.user_id, 60, "matrix: a mute to lift")
 
-        elite_asset = upload_resource(factory.id, app.config["STORAGE_DIR"],
+        elite_asset = upload_resource(factory.id,
                                    title="Elite pricing sheet", category="brochure",
                                    tier_key="elite", co_brandable=False, description="",
                                    filename="pricing.png", data=_png())
