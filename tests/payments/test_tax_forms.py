@@ -3,12 +3,15 @@ and encrypted, finance verifies or rejects in the back office and may reveal a T
 reason, W-8 expiry and its reminder, and 409 tax_form_missing / tax_form_expired on
 payout request and approval."""
 
+import logging
 from datetime import date, timedelta
 
 import pytest
 from conftest import api_token, csrf_from, login, make_partner, make_staff
 from sqlalchemy import text
 
+from core.accounts.models import User
+from core.base.errors import Conflict
 from core.base.extensions import db
 from core.base.models import AuditLog
 from core.base.timeutil import now_utc
@@ -47,7 +50,8 @@ def gate_on(app, monkeypatch):
     return app
 
 
-def test_w9_through_the_api_masked_and_encrypted(app, client):
+def test_w9_through_the_api_masked_and_encrypted(app, client, caplog):
+    caplog.set_level(logging.DEBUG)
     with app.app_context():
         email = make_partner("Sam Payee").user.email
     auth = api_token(client, email)
@@ -63,6 +67,12 @@ def test_w9_through_the_api_masked_and_encrypted(app, client):
         assert "536" not in raw[1]
         assert all("536904399" not in (r.after or "") for r in db.session.scalars(
             db.select(AuditLog)))
+    # A wrong TIN is refused without echoing it, and no number reaches the logs.
+    resp = client.put("/api/partner/tax-form", headers=auth, json=w9(tin="666-12-3456"))
+    assert resp.status_code == 422 and "666" not in resp.get_data(as_text=True)
+    assert caplog.records  # the requests were logged...
+    for number in ("536904399", "536-90-4399", "666123456", "666-12-3456"):
+        assert number not in caplog.text  # ...without the numbers
 
 
 @pytest.mark.parametrize("body, field", [
@@ -183,11 +193,9 @@ def test_reject_with_reason_and_reveal_is_audited(app, client):
             AuditLog.action == "tax_form.reveal"))
         assert "IRS TIN matching" in reveal.after and "536904399" not in reveal.after
         assert db.session.get(TaxForm, 1).status == "rejected"
-        with pytest.raises(Exception):
-            review_tax_form(1, db.session.scalar(db.select(
-                __import__("core.accounts.models", fromlist=["User"]).User).where(
-                    __import__("core.accounts.models", fromlist=["User"]).User.email
-                    == "finance@example.com")), True)
+        finance = db.session.scalar(db.select(User).where(User.email == "finance@example.com"))
+        with pytest.raises(Conflict, match="already rejected"):
+            review_tax_form(1, finance, True)
     login(client, email)
     page = client.get("/partner/tax-form").get_data(as_text=True)
     assert "Name does not match the TIN." in page and "rejected" in page
