@@ -487,15 +487,9 @@ def start_fake_paypal(timeout: float = 10.0) -> tuple[subprocess.Popen, str]:
 
 def stop_fake_paypal(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     """Terminate and reap a process started by :func:`start_fake_paypal`."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-    if proc.stdout is not None:
-        proc.stdout.close()
+    from stripe_fake import stop_fake_stripe  # the same terminate, wait, kill, reap
+
+    stop_fake_stripe(proc, timeout)
 
 
 def control(base: str, what: str, body: dict | None = None) -> dict:
