@@ -608,7 +608,10 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def approve_one(self, po: MPayout, by_support: bool):
         actor_id = self.support_id if by_support else self.finance_id
-        expect = Forbidden if by_support else (None if po.status == "requested" else Conflict)
+        # A payout requested before its partner was suspended waits: it is not approved
+        # until they are reactivated (rules: "Payouts").
+        ok = po.status == "requested" and self.partners[po.partner].status == "active"
+        expect = Forbidden if by_support else (None if ok else Conflict)
         self.attempt(lambda: approve_payout(po.id, db.session.get(User, actor_id)), expect)
         if expect is None:
             po.status = "approved"
