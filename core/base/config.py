@@ -273,6 +273,9 @@ class Config:
     #: and per partner's link.
     LANDING_LEAD_LIMIT_PER_IP = "5 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "30 per hour"
+    #: Hosts a campaign link may send visitors to instead of a landing page (SISO's own
+    #: sites; rules: "Links and attribution").
+    LINK_TARGET_HOSTS = ("siso.example", "www.siso.example")
     #: Hosts (and their subdomains) a web push endpoint may be on: the browsers' push
     #: services (Chrome/Edge/Opera, Firefox, Windows, Safari).
     PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
@@ -375,6 +378,7 @@ class Config:
             "LANDING_LEAD_LIMIT_PER_PARTNER": env_str("LANDING_LEAD_LIMIT_PER_PARTNER",
                                                       cls.LANDING_LEAD_LIMIT_PER_PARTNER),
             "PUSH_SERVICE_HOSTS": env_hosts("PUSH_SERVICE_HOSTS", cls.PUSH_SERVICE_HOSTS),
+            "LINK_TARGET_HOSTS": env_hosts("LINK_TARGET_HOSTS", cls.LINK_TARGET_HOSTS),
             "WEBHOOK_RETRY_SECONDS": env_seconds_list("WEBHOOK_RETRY_SECONDS",
                                                       cls.WEBHOOK_RETRY_SECONDS),
             "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS",

@@ -244,6 +244,36 @@ class ReferralClick(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: The lead this visit turned into, if any.
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    #: The campaign link clicked (``/r/<code>/<slug>``); null for the default link.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
+
+
+class ReferralLink(db.Model):
+    """A partner's campaign link ``/r/<code>/<slug>`` (rules: "Links and attribution"):
+    a landing page or an allow-listed SISO URL, optional UTM values and a sub-id. Archived,
+    never deleted, so a slug is never used again."""
+
+    __tablename__ = "referral_links"
+    __table_args__ = (UniqueConstraint("partner_id", "slug", name="uq_referral_links_partner_slug"),
+                      Index("ix_referral_links_partner_id", "partner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: ``a-z0-9-``, 2–40 characters, unique per partner for ever.
+    slug: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id"))
+    #: An allow-listed SISO URL (``LINK_TARGET_HOSTS``) when there is no landing page.
+    target_url: Mapped[str] = mapped_column(String(500), default="")
+    utm_source: Mapped[str] = mapped_column(String(100), default="")
+    utm_medium: Mapped[str] = mapped_column(String(100), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(100), default="")
+    sub_id: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    archived_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    partner = relationship("Partner")
+    landing_page = relationship("LandingPage")
 
 
 class TeamInvite(db.Model):

@@ -426,3 +426,42 @@ class Activity(Answer):
     activity_type: str
     notes: str
     created_at: Time
+
+
+class NewLink(Request):
+    """A campaign link (rules: "Links and attribution"): a landing page or an allow-listed
+    SISO address (not both; neither is the default landing page), optional UTM values and
+    sub-id. Text with control characters or ``< > " ' ` `` is refused (422)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    slug: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+                      description="Short path after /r/<code>/: a-z, 0-9 and inner hyphens")
+    landing_page_id: int | None = None
+    target_url: str = Field("", max_length=500)
+    utm_source: str = Field("", max_length=100)
+    utm_medium: str = Field("", max_length=100)
+    utm_campaign: str = Field("", max_length=100)
+    sub_id: str = Field("", max_length=100)
+
+
+class Link(Answer):
+    """A campaign link; ``url`` is its public address."""
+
+    id: int
+    name: str
+    slug: str
+    url: str
+    landing_page_id: int | None
+    target_url: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    sub_id: str
+    created_at: Time
+    archived_at: Time | None
+
+
+class LinkList(Answer):
+    """The partner's live campaign links, newest first."""
+
+    items: list[Link]
