@@ -1,19 +1,23 @@
 """Landing pages for the content role: write (Markdown), preview, publish (rules: "Links
 and attribution")."""
 
-from flask import flash
-from flask_admin import expose
+from flask import flash, redirect, url_for
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import TextAreaField
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 from wtforms.validators import ValidationError as FormValidationError
 
-from admin.views.base import StaffModelView, run_domain
+from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from core.base.errors import DomainError, NotFound
 from core.base.extensions import db, get_row
 from core.content import landing
 from core.content.models import LandingPage
+from core.program import links
 
 
 class LandingPageView(StaffModelView):
@@ -74,8 +78,43 @@ class LandingPageView(StaffModelView):
         return self._set(ids, "draft", "Took back to draft")
 
 
+class AttributionForm(FlaskForm):
+    """The attribution window and model (checked again in core)."""
+
+    days = IntegerField("Attribution window (days, 1–365)", validators=[InputRequired()])
+    model = SelectField("When two partners' links were clicked", choices=[
+        SelectChoice("first", "First click wins (the first partner keeps the visitor)"),
+        SelectChoice("last", "Last click wins (the newest click takes over)")],
+        validate_choice=False)
+
+
+class AttributionView(BaseView):
+    """Attribution settings (admin): the cookie's days and first or last click."""
+
+    def is_accessible(self):
+        return staff_with("admin")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        form = AttributionForm(days=links.attribution_days(), model=links.attribution_model())
+        if form.validate_on_submit():
+            done = run_domain(lambda: links.set_attribution(form.days.data, form.model.data,
+                                                            current_user.id))
+            if done is not None:
+                flash(f"Attribution: {done['days']} days, {done['model']} click wins.", "success")
+                return redirect(url_for("attribution.index"))
+        return self.render("admin/simple_form.html", form=form, title="Attribution",
+                           submit="Save")
+
+
 def register_link_views(admin) -> None:
-    """Add the landing-page screen (Content menu)."""
+    """Add the landing-page screen (Content menu) and the attribution settings
+    (Program menu)."""
     admin.add_view(LandingPageView(LandingPage, db, name="Landing pages",
                                    endpoint="landing_pages", url="landing-pages",
                                    category="Content"))
+    admin.add_view(AttributionView(name="Attribution", endpoint="attribution",
+                                   url="attribution", category="Program"))

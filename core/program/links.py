@@ -42,9 +42,10 @@ def attribution_model() -> str:
     return row.value if row is not None and row.value in ATTRIBUTION_MODELS else "first"
 
 
-def set_attribution(days, model: str, actor_id: int | None) -> None:
+def set_attribution(days, model: str, actor_id: int | None) -> dict:
     """Staff set the attribution window (whole days 1–365) and model (first|last);
-    audited as ``settings.attribution``. Raises ``ValidationError`` (422)."""
+    audited as ``settings.attribution``. Returns ``{"days", "model"}``. Raises
+    ``ValidationError`` (422)."""
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
         raise ValidationError("Attribution days must be a whole number from 1 to 365.")
     if model not in ATTRIBUTION_MODELS:
@@ -58,6 +59,7 @@ def set_attribution(days, model: str, actor_id: int | None) -> None:
             row.value = value
     audit(actor_id, "settings.attribution", "setting", None, before=before,
           after={"days": days, "model": model})
+    return {"days": days, "model": model}
 
 
 def clean_text(name: str, value) -> str:

@@ -179,6 +179,8 @@ EXPECTED.update({
     "POST /admin/leads/confirm/<int:lead_id>": back_office(FINANCE, 422),  # no deal value
     "GET /admin/materials/preview/<int:template_id>": back_office(CONTENT, 404),
     "GET /admin/landing-pages/preview/<int:page_id>": back_office(CONTENT),
+    "GET /admin/attribution/": back_office(()),
+    "POST /admin/attribution/": back_office(()),  # empty form: the form again
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
