@@ -8,7 +8,7 @@ from api.common import bearer, path_rows
 from api.spec import operation
 from core.base.extensions import db
 from core.program import links
-from core.program.schemas import Link, LinkList, NewLink
+from core.program.schemas import AnalyticsQuery, Link, LinkList, NewLink, PartnerAnalytics
 
 
 def _own_link(link_id: int):
@@ -57,3 +57,21 @@ def api_link_archive(link):
     links.archive_link(link, g.user.id)
     db.session.commit()
     return _link(link)
+
+
+@api.get("/partner/analytics")
+@bearer()
+@operation(200, PartnerAnalytics, errors=(404,))
+def api_partner_analytics(query: AnalyticsQuery):
+    """Your links' funnel
+
+    Clicks, unique clicks, leads, won deals, revenue and commission (cents) with the
+    conversion at each step, per period (group=day|week|month) and per link, between
+    from and to (UTC days, both included; default the last 30 days). from after to, or
+    a range over 2 years, is 422; a link that is not yours is 404."""
+    from core.program import analytics
+
+    sent = query.sent()
+    start, end, group = analytics.parse_range(sent.get("from_"), sent.get("to"), query.group)
+    data = analytics.partner_analytics(g.partner, start, end, group, sent.get("link"))
+    return PartnerAnalytics.model_validate(data)

@@ -275,3 +275,74 @@ def _qr(url: str, fmt: str, name: str):
     buf.seek(0)
     return send_file(buf, mimetype=mimetype, as_attachment=request.args.get("download") == "1",
                      download_name=f"{name}.{fmt}", max_age=3600)
+
+
+def _analytics_args():
+    """The page's range, period and link from the query string (core checks them)."""
+    from core.program import analytics
+
+    start, end, group = analytics.parse_range(request.args.get("from") or None,
+                                              request.args.get("to") or None,
+                                              request.args.get("group") or "day")
+    link = request.args.get("link") or None
+    if link is not None:
+        if not link.isdigit() or len(link) > 10:
+            raise NotFound("No such link.")
+        link = int(link)
+    return start, end, group, link
+
+
+def _bars(values: list[int], width: int = 360, height: int = 110) -> list[dict]:
+    """Bar geometry for an inline SVG chart: x, width and height per value."""
+    top = max(values) if values and max(values) > 0 else 1
+    step = width / max(len(values), 1)
+    return [{"x": round(i * step + step * 0.1, 1), "w": round(max(step * 0.8, 0.5), 1),
+             "h": round(v * height / top, 1)} for i, v in enumerate(values)]
+
+
+@bp.get("/partner/analytics")
+@partner_page()
+def analytics_page():
+    """The partner's funnel and time series as server-drawn SVG charts, each with a
+    table for screen readers, and a CSV download (rules: "Analytics")."""
+    from core.program import analytics
+
+    try:
+        start, end, group, link = _analytics_args()
+        data = analytics.partner_analytics(g.partner, start, end, group, link)
+        error, status = None, 200
+    except DomainError as exc:
+        start, end, group = analytics.parse_range(None, None, "day")
+        link, error, status = None, exc.message, exc.status
+        data = analytics.partner_analytics(g.partner, start, end, group)
+    steps = [("Clicks", data["totals"]["clicks"]),
+             ("Unique clicks", data["totals"]["unique_clicks"]),
+             ("Leads", data["totals"]["leads"]), ("Won", data["totals"]["won"])]
+    funnel = _bars([v for _, v in steps], width=300)
+    series_bars = _bars([s["clicks"] for s in data["series"]])
+    lead_bars = _bars([s["leads"] for s in data["series"]])
+    return render_template(
+        "portal/analytics.html", data=data, steps=list(zip(steps, funnel, strict=True)),
+        series=list(zip(data["series"], series_bars, lead_bars, strict=True)), error=error,
+        args={"from": start.isoformat(), "to": end.isoformat(), "group": group,
+              "link": link or ""},
+        links=links.partner_links(g.partner) + links.partner_links(g.partner, archived=True)
+    ), status
+
+
+@bp.get("/partner/analytics.csv")
+@partner_page()
+def analytics_csv():
+    """The same figures as CSV (``core.program.analytics.funnel_csv``)."""
+    from core.program import analytics
+
+    try:
+        start, end, group, link = _analytics_args()
+        data = analytics.partner_analytics(g.partner, start, end, group, link)
+    except DomainError as exc:
+        return make_response(exc.message, exc.status, {"Content-Type": "text/plain"})
+    resp = make_response(analytics.funnel_csv(data))
+    resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=siso-analytics-{start.isoformat()}-{end.isoformat()}.csv")
+    return resp

@@ -1,6 +1,6 @@
 """The partner program: tiers, partners, tier overrides, leads and referral clicks."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +58,9 @@ class Lead(db.Model):
     #: double submits); ``None`` for leads from elsewhere. Unique per partner.
     client_ref: Mapped[str | None] = mapped_column(String(64))
     stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: The campaign link the lead came through (``/r/<code>/<slug>``); null for the
+    #: default link and for leads from elsewhere (rules: "Analytics").
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: Last change (the CRM sync lists page by ``(updated_at, id)``).
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
@@ -232,7 +235,9 @@ class ReferralClick(db.Model):
 
     __tablename__ = "referral_clicks"
     __table_args__ = (Index("ix_referral_clicks_partner_id", "partner_id"),
-                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"))
+                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"),
+                      Index("ix_referral_clicks_partner_created", "partner_id", "created_at"),
+                      Index("ix_referral_clicks_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
@@ -274,6 +279,26 @@ class ReferralLink(db.Model):
 
     partner = relationship("Partner")
     landing_page = relationship("LandingPage")
+
+
+class ReferralClickDay(db.Model):
+    """One day's clicks of one link (``link_key`` 0: the default link), rolled up from
+    ``referral_clicks`` by the worker (``core.program.analytics.roll_up_clicks``) so the
+    analytics read one row per link and day (rules: "Analytics")."""
+
+    __tablename__ = "referral_click_days"
+    __table_args__ = (UniqueConstraint("partner_id", "link_key", "day",
+                                       name="uq_referral_click_days_partner_link_day"),
+                      Index("ix_referral_click_days_day", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: The campaign link's id, or 0 for the partner's default link.
+    link_key: Mapped[int] = mapped_column(default=0)
+    day: Mapped[object] = mapped_column(Date)
+    clicks: Mapped[int] = mapped_column(default=0)
+    #: Distinct visitor hashes that day (the hash's key changes daily, so the days add up).
+    unique_clicks: Mapped[int] = mapped_column(default=0)
 
 
 class TeamInvite(db.Model):

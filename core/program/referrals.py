@@ -109,6 +109,8 @@ def attributed_lead(click_id, code, data: dict, link=None) -> Lead:
                            sub_id=link.sub_id)
     lead = create_lead(partner, fields, partner.user_id, source="referral_link",
                        attribution=json.dumps(attribution, sort_keys=True))
+    if link is not None:
+        lead.link_id = link.id
     if click is not None:
         click.lead_id = lead.id
     return lead

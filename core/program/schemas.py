@@ -5,9 +5,10 @@ Limits are the rules' own (``core.program.profile``, ``core.program.leads``); mo
 integer cents (at most $1,000,000 a deal), rates basis points, times ISO 8601 UTC.
 """
 
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 from core.base.schemas import (
     MAX_ID,
@@ -465,3 +466,66 @@ class LinkList(Answer):
     """The partner's live campaign links, newest first."""
 
     items: list[Link]
+
+
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class AnalyticsQuery(Query):
+    """The range (UTC days, both included; at most 2 years), the period and one link."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: str = Field(MISSING, alias="from", pattern=_DAY,
+                       description="First day, YYYY-MM-DD (default: 29 days before to)")
+    to: str = Field(MISSING, pattern=_DAY, description="Last day, YYYY-MM-DD (default: today)")
+    group: Literal["day", "week", "month"] = "day"
+    link: QueryInt = Field(MISSING, ge=1, le=MAX_ID, description="One of your links' ids")
+
+
+class FunnelCounts(Shape):
+    """The funnel's counts: money in cents."""
+
+    clicks: int
+    unique_clicks: int
+    leads: int
+    won: int
+    revenue_cents: int
+    commission_cents: int
+
+
+class FunnelRates(Shape):
+    """Conversion at each step in basis points (2500 = 25%); null when the step before
+    is zero."""
+
+    lead_per_click_bps: int | None
+    won_per_lead_bps: int | None
+    won_per_click_bps: int | None
+
+
+class AnalyticsPeriod(FunnelCounts, FunnelRates):
+    """One period: ``period`` is its first day (a Monday for weeks, the 1st for months)."""
+
+    period: date
+
+
+class AnalyticsLink(FunnelCounts, FunnelRates):
+    """One link's funnel over the range; ``link_id`` null is the default link."""
+
+    link_id: int | None
+    name: str
+    slug: str
+
+
+class PartnerAnalytics(Answer):
+    """Your links' funnel: totals, rates, the series by period and the links."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    group: Literal["day", "week", "month"]
+    totals: FunnelCounts
+    rates: FunnelRates
+    series: list[AnalyticsPeriod]
+    links: list[AnalyticsLink]

@@ -257,6 +257,7 @@ EXPECTED.update({
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),
     "GET /partner/links": partner_page(), "POST /partner/links": partner_page(422),
+    "GET /partner/analytics": partner_page(), "GET /partner/analytics.csv": partner_page(),
     # B's campaign link: 404 to every other partner, nothing archived
     "POST /partner/links/<int:link_id>/archive": partner_page(404),
     "GET /partner/links/<int:link_id>/qr.<fmt>": partner_page(404),
@@ -364,6 +365,7 @@ EXPECTED.update({
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
     "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
+    "GET /api/partner/analytics": api_partner(),
     "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
     "GET /api/partner/payout-method": api_partner(), "PUT /api/partner/payout-method":
