@@ -126,7 +126,7 @@ def test_portal_page_svg_tables_csv_and_size(app):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and len(resp.data) < 150_000
     assert html.count("<svg class=\"chart\"") == 2 and 'role="img"' in html
-    assert '<table class="sr-only" id="funnel-table">' in html
+    assert '<div class="sr-only"><table id="funnel-table">' in html
     assert "<th scope=\"row\">Clicks</th><td>5</td>" in html
     assert "<th scope=\"row\">Leads</th><td>3</td>" in html and "$2,000.00" in html
     assert "60.0%" in html  # 3 leads of 5 clicks
