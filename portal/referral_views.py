@@ -346,3 +346,11 @@ def analytics_csv():
     resp.headers["Content-Disposition"] = (
         f"attachment; filename=siso-analytics-{start.isoformat()}-{end.isoformat()}.csv")
     return resp
+
+
+@bp.app_template_global()
+def fraud_rejection(lead_id: int):
+    """The rejected fraud flag of a lead (its reason is shown to its partner), or None."""
+    from core.program.fraud import rejection_for
+
+    return rejection_for(lead_id)

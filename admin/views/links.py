@@ -118,3 +118,6 @@ def register_link_views(admin) -> None:
                                    category="Content"))
     admin.add_view(AttributionView(name="Attribution", endpoint="attribution",
                                    url="attribution", category="Program"))
+    from admin.views.fraud import register_fraud_views
+
+    register_fraud_views(admin)

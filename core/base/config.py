@@ -138,6 +138,8 @@ class Config:
     #: No payout is requested or approved without a verified, unexpired tax form
     #: (rules: "Tax gate").
     TAX_FORM_REQUIRED = True
+    #: Fraud rules not yet set by staff start switched on (rules: "Fraud rules").
+    FRAUD_RULES_ON_BY_DEFAULT = True
     #: PayPal Payouts (REST API, OAuth2 client credentials); unset client id: PayPal off.
     PAYPAL_CLIENT_ID = None
     PAYPAL_CLIENT_SECRET = None
@@ -333,6 +335,8 @@ class Config:
                 "FIELD_ENCRYPTION_KEYS", "").split(",") if k.strip())
             or cls.default_field_keys(),
             "TAX_FORM_REQUIRED": env_bool("TAX_FORM_REQUIRED", cls.TAX_FORM_REQUIRED),
+            "FRAUD_RULES_ON_BY_DEFAULT": env_bool("FRAUD_RULES_ON_BY_DEFAULT",
+                                                  cls.FRAUD_RULES_ON_BY_DEFAULT),
             "PAYPAL_CLIENT_ID": env_str("PAYPAL_CLIENT_ID"),
             "PAYPAL_CLIENT_SECRET": env_str("PAYPAL_CLIENT_SECRET"),
             "PAYPAL_API_BASE": env_str("PAYPAL_API_BASE", cls.PAYPAL_API_BASE).rstrip("/"),
@@ -506,6 +510,9 @@ class TestingConfig(Config):
         return cls.FIELD_ENCRYPTION_KEYS
     #: The suite's payouts predate tax forms; tests/payments turn the gate on.
     TAX_FORM_REQUIRED = False
+    #: The suite's factories (many partners' "Deal 0" leads) predate fraud rules;
+    #: tests/links switch the rules on.
+    FRAUD_RULES_ON_BY_DEFAULT = False
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns

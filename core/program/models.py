@@ -301,6 +301,40 @@ class ReferralClickDay(db.Model):
     unique_clicks: Mapped[int] = mapped_column(default=0)
 
 
+class FraudFlag(db.Model):
+    """A fraud rule's finding (rules: "Fraud rules"): on a lead (which cannot be confirmed
+    while the flag is open, nor ever once it is rejected) or, for click spam, on a link.
+    Staff decide: ``dismissed`` or ``rejected`` with a reason the partner sees."""
+
+    __tablename__ = "fraud_flags"
+    __table_args__ = (CheckConstraint("status IN ('open', 'dismissed', 'rejected')",
+                                      name="status"),
+                      Index("ix_fraud_flags_status", "status"),
+                      Index("ix_fraud_flags_lead_id", "lead_id"),
+                      UniqueConstraint("rule", "lead_id", "dedupe_key",
+                                       name="uq_fraud_flags_rule_lead_key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One of ``core.program.fraud.RULES``.
+    rule: Mapped[str] = mapped_column(String(30))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
+    #: What the rule saw, JSON (no IP addresses: hashes only).
+    evidence: Mapped[str] = mapped_column(Text, default="{}")
+    #: Makes a flag without a lead unique (click spam: link, visitor hash and hour).
+    dedupe_key: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    #: Why staff rejected the lead; shown to the partner.
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    partner = relationship("Partner")
+    lead = relationship("Lead")
+
+
 class TeamInvite(db.Model):
     """An e-mail a team leader asked to send to an address, inviting it to join with
     their recruiting link (rules: "Team invitations"). Kept to enforce the daily limit

@@ -65,6 +65,9 @@ def record_click(partner: Partner, ip: str | None, referrer: str | None,
         return None
     now = now_utc()
     today = visitor_hash(ip, user_agent, now.date())
+    from core.program.fraud import check_click
+
+    check_click(partner.id, link.id if link is not None else None, today)
     recent = {today, visitor_hash(ip, user_agent, (now - REPEAT_CLICK_WINDOW).date())}
     earlier = db.session.scalar(select(ReferralClick).where(
         ReferralClick.partner_id == partner.id, ReferralClick.ip_hash.in_(recent),

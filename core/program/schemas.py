@@ -529,3 +529,48 @@ class PartnerAnalytics(Answer):
     rates: FunnelRates
     series: list[AnalyticsPeriod]
     links: list[AnalyticsLink]
+
+
+class FraudFlagOut(Answer):
+    """A fraud rule's finding; ``evidence`` is what the rule saw."""
+
+    id: int
+    rule: str
+    partner_id: int
+    lead_id: int | None
+    link_id: int | None
+    evidence: dict
+    status: Literal["open", "dismissed", "rejected"]
+    reason: str
+    created_at: Time
+    decided_at: Time | None
+
+    @classmethod
+    def of(cls, flag) -> "FraudFlagOut":
+        """The answer for a ``FraudFlag`` row."""
+        import json
+
+        return cls(id=flag.id, rule=flag.rule, partner_id=flag.partner_id,
+                   lead_id=flag.lead_id, link_id=flag.link_id,
+                   evidence=json.loads(flag.evidence or "{}"), status=flag.status,
+                   reason=flag.reason, created_at=flag.created_at, decided_at=flag.decided_at)
+
+
+class FraudFlagPage(Page):
+    """Open flags, oldest first; ``next_cursor`` is the ``after`` of the next page."""
+
+    items: list[FraudFlagOut]
+
+
+class FraudFlagQuery(Query):
+    """Page through the open flags."""
+
+    after: QueryInt = Field(MISSING, ge=1, le=MAX_ID, description="The next_cursor of the previous page")
+    limit: QueryInt = Field(100, ge=1, le=200)
+
+
+class FraudDecision(Request):
+    """Dismiss a flag, or reject its lead with a reason the partner sees."""
+
+    decision: Literal["dismiss", "reject"]
+    reason: str = Field("", max_length=500)

@@ -181,6 +181,10 @@ EXPECTED.update({
     "GET /admin/landing-pages/preview/<int:page_id>": back_office(CONTENT),
     "GET /admin/attribution/": back_office(()),
     "POST /admin/attribution/": back_office(()),  # empty form: the form again
+    "GET /admin/fraud/": back_office(FINANCE),
+    "POST /admin/fraud/<int:flag_id>/decide": back_office((), 400),  # no decision named
+    "GET /admin/fraud-rules/": back_office(()),
+    "POST /admin/fraud-rules/": back_office((), 422),  # empty form: thresholds missing
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
@@ -366,6 +370,8 @@ EXPECTED.update({
     "POST /api/partner/leads": api_partner(422),
     "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
     "GET /api/partner/analytics": api_partner(),
+    "GET /api/staff/fraud/flags": api_staff(FINANCE),
+    "POST /api/staff/fraud/flags/<int:flag_id>/decide": api_staff(ADMIN, 422),  # {}: no decision
     "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
     "GET /api/partner/payout-method": api_partner(), "PUT /api/partner/payout-method":
@@ -549,6 +555,10 @@ def world(app):
         db.session.flush()
         b_link = create_link(b, {"name": "B's campaign", "slug": "b-campaign",
                                  "landing_page_id": landing.id}, b.user_id)
+        from core.program.models import FraudFlag
+
+        flag = FraudFlag(rule="duplicate_lead", partner_id=b.id, lead_id=lead.id)
+        db.session.add(flag)
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -582,7 +592,7 @@ def world(app):
             "form_id": tax_form.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
-            "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
+            "flag_id": flag.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
