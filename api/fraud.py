@@ -1,4 +1,5 @@
-"""The staff fraud review queue (rules: "Fraud rules")."""
+"""The staff fraud review queue (rules: "Fraud rules") and program analytics (rules:
+"Analytics")."""
 
 from flask import g
 
@@ -7,7 +8,14 @@ from api.common import bearer
 from api.spec import operation
 from core.base.extensions import db
 from core.program import fraud
-from core.program.schemas import FraudDecision, FraudFlagOut, FraudFlagPage, FraudFlagQuery
+from core.program.schemas import (
+    FraudDecision,
+    FraudFlagOut,
+    FraudFlagPage,
+    FraudFlagQuery,
+    ProgramAnalytics,
+    ProgramQuery,
+)
 
 
 @api.get("/staff/fraud/flags")
@@ -36,3 +44,20 @@ def api_staff_fraud_decide(flag_id: int, json: FraudDecision):
     flag = fraud.decide(flag_id, json.decision, json.reason, g.user.id)
     db.session.commit()
     return FraudFlagOut.of(flag)
+
+
+@api.get("/staff/analytics/program")
+@bearer("staff", roles=("admin", "finance"))
+@operation(200, ProgramAnalytics)
+def api_staff_program_analytics(query: ProgramQuery):
+    """Program analytics
+
+    Revenue and commission by month, active partners and activation rate (approved
+    partners with a lead within 30 days), revenue per partner, ROI (revenue ÷ commission
+    paid, bps), top partners, tiers, industries, links, landing pages, cohorts by
+    approval month and the open pipeline by stage. from after to, or over 2 years: 422."""
+    from core.program import program_analytics as pa
+
+    sent = query.sent()
+    start, end = pa.parse_range(sent.get("from_"), sent.get("to"))
+    return ProgramAnalytics.model_validate(pa.program_analytics(start, end))

@@ -26,7 +26,7 @@ from core.program import links, referrals
 from portal import bp
 from portal.forms import EmptyForm
 from portal.views import partner_page
-from web.extensions import limiter
+from web.extensions import csrf, limiter
 
 COOKIE = "siso_ref"
 
@@ -354,3 +354,58 @@ def fraud_rejection(lead_id: int):
     from core.program.fraud import rejection_for
 
     return rejection_for(lead_id)
+
+
+@bp.get("/t.js")
+def lead_tag():
+    """The website's lead tag (``static/js/t.js``, a few KB, no third-party code)."""
+    resp = current_app.send_static_file("js/t.js")
+    resp.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+def _website_lead_limit() -> str:
+    return current_app.config["WEBSITE_LEAD_LIMIT_PER_IP"]
+
+
+def _cors(resp, origin: str):
+    resp.headers["Access-Control-Allow-Origin"] = origin
+    resp.headers["Access-Control-Allow-Credentials"] = "true"
+    resp.headers["Access-Control-Allow-Methods"] = "POST"
+    resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    resp.headers["Access-Control-Max-Age"] = "600"
+    resp.headers["Vary"] = "Origin"
+    return resp
+
+
+@bp.route("/t/lead", methods=["POST", "OPTIONS"])
+@csrf.exempt
+@limiter.limit(_website_lead_limit, scope="website-lead-ip", methods=["POST"])
+def website_lead():
+    """A lead from SISO's website (rules: "Links and attribution"): only from origins
+    staff listed (anything else: 403 and no CORS headers, so the browser refuses too);
+    rate-limited per client address; idempotent by ``client_id`` (201 new, 200 repeat);
+    attributed from the ``siso_ref`` cookie, else stored nowhere (200, attributed false)."""
+    from flask import jsonify
+
+    origin = request.headers.get("Origin", "")
+    if origin not in links.lead_origins():
+        return jsonify(error={"code": "origin_not_allowed",
+                              "message": "This origin may not send leads."}), 403
+    if request.method == "OPTIONS":
+        return _cors(make_response("", 204), origin)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _cors(jsonify(error={"code": "bad_json", "message": "Send a JSON object."}),
+                     origin), 400
+    try:
+        lead, created = referrals.website_lead(request.cookies.get(COOKIE), data.get("client_id"),
+                                               data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _cors(jsonify(error={"code": exc.code, "message": exc.message}), origin), exc.status
+    if lead is None:
+        return _cors(jsonify(attributed=False), origin), 200
+    return _cors(jsonify(attributed=True, created=created), origin), 201 if created else 200

@@ -86,6 +86,8 @@ class AttributionForm(FlaskForm):
         SelectChoice("first", "First click wins (the first partner keeps the visitor)"),
         SelectChoice("last", "Last click wins (the newest click takes over)")],
         validate_choice=False)
+    origins = TextAreaField("Website origins that may send leads through /t.js (one per "
+                            "line, e.g. https://www.siso.example)")
 
 
 class AttributionView(BaseView):
@@ -99,10 +101,12 @@ class AttributionView(BaseView):
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
-        form = AttributionForm(days=links.attribution_days(), model=links.attribution_model())
+        form = AttributionForm(days=links.attribution_days(), model=links.attribution_model(),
+                               origins="\n".join(links.lead_origins()))
         if form.validate_on_submit():
-            done = run_domain(lambda: links.set_attribution(form.days.data, form.model.data,
-                                                            current_user.id))
+            done = run_domain(lambda: (links.set_lead_origins(form.origins.data, current_user.id),
+                                       links.set_attribution(form.days.data, form.model.data,
+                                                             current_user.id))[1])
             if done is not None:
                 flash(f"Attribution: {done['days']} days, {done['model']} click wins.", "success")
                 return redirect(url_for("attribution.index"))
@@ -119,5 +123,8 @@ def register_link_views(admin) -> None:
     admin.add_view(AttributionView(name="Attribution", endpoint="attribution",
                                    url="attribution", category="Program"))
     from admin.views.fraud import register_fraud_views
+    from admin.views.program_analytics import ProgramAnalyticsView
 
     register_fraud_views(admin)
+    admin.add_view(ProgramAnalyticsView(name="Program analytics", endpoint="program_analytics",
+                                        url="program-analytics", category="Program"))

@@ -278,6 +278,8 @@ class Config:
     #: Hosts a campaign link may send visitors to instead of a landing page (SISO's own
     #: sites; rules: "Links and attribution").
     LINK_TARGET_HOSTS = ("siso.example", "www.siso.example")
+    #: Leads SISO's website reports through /t.js, per client address.
+    WEBSITE_LEAD_LIMIT_PER_IP = "20 per hour"
     #: Hosts (and their subdomains) a web push endpoint may be on: the browsers' push
     #: services (Chrome/Edge/Opera, Firefox, Windows, Safari).
     PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
@@ -383,6 +385,8 @@ class Config:
                                                       cls.LANDING_LEAD_LIMIT_PER_PARTNER),
             "PUSH_SERVICE_HOSTS": env_hosts("PUSH_SERVICE_HOSTS", cls.PUSH_SERVICE_HOSTS),
             "LINK_TARGET_HOSTS": env_hosts("LINK_TARGET_HOSTS", cls.LINK_TARGET_HOSTS),
+            "WEBSITE_LEAD_LIMIT_PER_IP": env_str("WEBSITE_LEAD_LIMIT_PER_IP",
+                                                 cls.WEBSITE_LEAD_LIMIT_PER_IP),
             "WEBHOOK_RETRY_SECONDS": env_seconds_list("WEBHOOK_RETRY_SECONDS",
                                                       cls.WEBHOOK_RETRY_SECONDS),
             "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS",
@@ -524,6 +528,7 @@ class TestingConfig(Config):
     RESET_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "1000 per hour"
+    WEBSITE_LEAD_LIMIT_PER_IP = "1000 per hour"
     #: Sync lists show a change at once (the settling delay's own test sets it).
     SYNC_SETTLE_SECONDS = 0
 

@@ -173,3 +173,37 @@ def target_with_utm(link: ReferralLink) -> str:
     if link.sub_id:
         query.append(("sub_id", link.sub_id))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]{1,253}(?::[0-9]{1,5})?")
+
+
+def lead_origins() -> tuple[str, ...]:
+    """The website origins allowed to report leads to ``/t/lead`` (setting
+    ``lead_origins``, one per line; none by default)."""
+    row = db.session.get(Setting, "lead_origins")
+    return tuple(o for o in (row.value.split() if row is not None else ()) if o)
+
+
+def set_lead_origins(text: str, actor_id: int | None) -> tuple[str, ...]:
+    """Staff list the origins (``https://www.siso.example``, scheme, host and port only;
+    at most 10, separated by spaces or lines); audited ``settings.lead_origins``. Raises
+    ``ValidationError`` naming a bad one."""
+    origins = []
+    for item in (text or "").split():
+        origin = item.strip().lower().rstrip("/")
+        if not _ORIGIN.fullmatch(origin):
+            raise ValidationError(f"Not an origin (scheme://host[:port]): {item[:80]}")
+        if origin not in origins:
+            origins.append(origin)
+    if len(origins) > 10 or len(" ".join(origins)) > 200:
+        raise ValidationError("At most 10 origins (200 characters).")
+    before = lead_origins()
+    row = db.session.get(Setting, "lead_origins")
+    if row is None:
+        db.session.add(Setting(key="lead_origins", value=" ".join(origins)))
+    else:
+        row.value = " ".join(origins)
+    audit(actor_id, "settings.lead_origins", "setting", None, before={"origins": list(before)},
+          after={"origins": origins})
+    return tuple(origins)

@@ -4,6 +4,7 @@
 import hashlib
 import hmac
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -27,6 +28,9 @@ def partner_for_code(code) -> Partner:
         raise NotFound("No such referral link.")
     return partner
 
+
+#: A website lead's id, made by the page (``/t.js``).
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 #: One visitor's repeat visits within this time count as one click (rules: "Clicks").
 REPEAT_CLICK_WINDOW = timedelta(minutes=30)
@@ -131,3 +135,49 @@ def link_stats(partner_id: int) -> dict:
                                      Lead.source == "referral_link", Deal.status == "won")) or 0
     return {"clicks": int(clicks), "visitors": int(visitors), "leads": int(leads),
             "deals": int(deals)}
+
+
+#: Fields a website lead may carry (the landing form's, rules: "Leads").
+WEBSITE_LEAD_FIELDS = ("company_name", "contact_name", "contact_email", "contact_phone", "notes")
+
+
+def website_lead(cookie: str | None, client_id, data: dict):
+    """A lead SISO's own website reports through ``/t.js`` (rules: "Links and
+    attribution"): ``cookie`` is the visitor's ``siso_ref`` (``<code>:<click id>``);
+    ``client_id`` the page's id for this lead (8–64 letters, digits, hyphens), so a
+    repeat returns the first lead. Without a valid cookie (no partner) nothing is stored
+    and ``(None, False)`` returned. The click counts when it belongs to the code's
+    partner, is within the attribution window and no lead used it. Returns
+    ``(lead, created)``. Raises ``ValidationError`` (bad id or fields)."""
+    from core.program.leads import create_lead_once
+    from core.program.links import attribution_days
+
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
+        raise ValidationError("client_id: 8–64 letters, digits or hyphens.")
+    fields = {k: data.get(k) for k in WEBSITE_LEAD_FIELDS if data.get(k) is not None}
+    if not any(isinstance(fields.get(k), str) and fields[k].strip()
+               for k in ("contact_email", "contact_phone")):
+        raise ValidationError("Leave an e-mail or a phone number so we can reach you.")
+    code, _, click_part = (cookie or "").partition(":")
+    try:
+        partner = partner_for_code(code)
+    except NotFound:
+        return None, False
+    click = get_row(ReferralClick, int(click_part)) if click_part.isdigit() \
+        and len(click_part) < 12 else None
+    if click is not None and (click.partner_id != partner.id or click.lead_id is not None or
+                              click.created_at < now_utc() - timedelta(days=attribution_days())):
+        click = None
+    attribution = {"referral_code": partner.referral_code,
+                   "click_id": click.id if click else None,
+                   "clicked_at": click.created_at.isoformat() if click else None,
+                   "referrer_host": click.referrer_host if click else "",
+                   "link_id": click.link_id if click else None}
+    lead, created = create_lead_once(partner, fields, partner.user_id, client_id,
+                                     source="website")
+    if created:
+        lead.attribution = json.dumps(attribution, sort_keys=True)
+        lead.link_id = click.link_id if click else None
+        if click is not None:
+            click.lead_id = lead.id
+    return lead, created

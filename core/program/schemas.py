@@ -574,3 +574,109 @@ class FraudDecision(Request):
 
     decision: Literal["dismiss", "reject"]
     reason: str = Field("", max_length=500)
+
+
+class ProgramQuery(Query):
+    """The range (UTC days, both included; at most 2 years; default the last 12 months)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: str = Field(MISSING, alias="from", pattern=_DAY, description="First day, YYYY-MM-DD")
+    to: str = Field(MISSING, pattern=_DAY, description="Last day, YYYY-MM-DD")
+
+
+class ProgramMonth(Shape):
+    """Revenue (won deals confirmed) and commission (created) in one month."""
+
+    month: date
+    revenue_cents: int
+    commission_cents: int
+
+
+class ProgramPartners(Shape):
+    """Approved partners, partners with a lead in the range, and those with a lead within
+    30 days of approval (``activation_rate_bps`` of the approved)."""
+
+    approved: int
+    active: int
+    activated: int
+    activation_rate_bps: int | None
+
+
+class ProgramTopPartner(Shape):
+    """A partner by revenue; ROI = revenue ÷ commission paid (bps; null when none paid)."""
+
+    partner_id: int
+    name: str
+    deals: int
+    revenue_cents: int
+    commission_paid_cents: int
+    roi_bps: int | None
+
+
+class ProgramGroup(Shape):
+    """Active partners and revenue of one tier or industry."""
+
+    name: str
+    partners: int
+    revenue_cents: int
+
+
+class ProgramLink(Shape):
+    """A campaign link by clicks in the range."""
+
+    link_id: int
+    partner_id: int
+    name: str
+    clicks: int
+    leads: int
+
+
+class ProgramLandingPage(Shape):
+    """A landing page's clicks and leads through the links pointing at it."""
+
+    landing_page_id: int
+    title: str
+    clicks: int
+    leads: int
+
+
+class ProgramCohort(Shape):
+    """Partners approved in one month: how many, how many activated, their revenue."""
+
+    month: date
+    approved: int
+    activated: int
+    revenue_cents: int
+    activation_rate_bps: int | None
+
+
+class ProgramStage(Shape):
+    """Open pipeline in one stage now (leads not removed nor confirmed)."""
+
+    stage: str
+    leads: int
+    value_cents: int
+
+
+class ProgramAnalytics(Answer):
+    """The program's figures between from and to."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    months: list[ProgramMonth]
+    partners: ProgramPartners
+    revenue_cents: int
+    commission_cents: int
+    commission_paid_cents: int
+    revenue_per_partner_cents: int
+    roi_bps: int | None
+    top_partners: list[ProgramTopPartner]
+    tiers: list[ProgramGroup]
+    industries: list[ProgramGroup]
+    links: list[ProgramLink]
+    landing_pages: list[ProgramLandingPage]
+    cohorts: list[ProgramCohort]
+    pipeline: list[ProgramStage]

@@ -184,6 +184,8 @@ EXPECTED.update({
     "GET /admin/fraud/": back_office(FINANCE),
     "POST /admin/fraud/<int:flag_id>/decide": back_office((), 400),  # no decision named
     "GET /admin/fraud-rules/": back_office(()),
+    "GET /admin/program-analytics/": back_office(FINANCE),
+    "GET /admin/program-analytics/csv": back_office(FINANCE),
     "POST /admin/fraud-rules/": back_office((), 422),  # empty form: thresholds missing
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
@@ -229,6 +231,7 @@ EXPECTED.update({
     "GET /partner/register": public(), "POST /partner/register": public(422),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "GET /r/<code>/<slug>": public(), "POST /r/<code>/<slug>": public(422),  # B's campaign link
+    "GET /t.js": public(), "POST /t/lead": public(403),  # no origin is a listed origin
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
     "POST /webhooks/paypal": public(503),                # no PayPal webhook id in tests
@@ -371,6 +374,7 @@ EXPECTED.update({
     "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
     "GET /api/partner/analytics": api_partner(),
     "GET /api/staff/fraud/flags": api_staff(FINANCE),
+    "GET /api/staff/analytics/program": api_staff(FINANCE),
     "POST /api/staff/fraud/flags/<int:flag_id>/decide": api_staff(ADMIN, 422),  # {}: no decision
     "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
