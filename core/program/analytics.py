@@ -7,7 +7,7 @@ import io
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, literal_column, select
 
 from core.base.errors import ValidationError
 from core.base.extensions import db
@@ -73,7 +73,8 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def _day_of(column):
     """The UTC day of a timestamp column, in SQL (``date`` on both databases)."""
     if db.engine.dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
+        # the zone as a literal, so GROUP BY sees the same expression as SELECT
+        return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.date(column)
 
 
@@ -126,6 +127,46 @@ def click_days(partner_id: int | None, link_key: int | None, start: date, end: d
                          else ReferralClick.link_id == link_key)
         out += _raw_click_days(where, raw_start, end)
     return out
+
+
+def clicks_by_link(start: date, end: date, group_by=None) -> dict:
+    """Clicks per campaign link (``group_by`` None) or per landing page (``"page"``)
+    between ``start`` and ``end``, summed in SQL over the roll-ups and the raw clicks after
+    them. Returns ``{link id or landing page id: clicks}``; the default link is left out."""
+    through = rolled_up_through()
+    out = defaultdict(int)
+
+    def add(rows):
+        for key, n in rows:
+            if key is not None:
+                out[key] += int(n)
+
+    if through is not None and start <= through:
+        key = ReferralClickDay.link_key
+        q = select(key, func.sum(ReferralClickDay.clicks)).where(
+            ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through),
+            ReferralClickDay.link_key != 0)
+        if group_by == "page":
+            q = select(ReferralLink.landing_page_id, func.sum(ReferralClickDay.clicks)) \
+                .select_from(ReferralClickDay).join(ReferralLink, ReferralLink.id == ReferralClickDay.link_key).where(
+                ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through)) \
+                .group_by(ReferralLink.landing_page_id)
+        else:
+            q = q.group_by(key)
+        add(db.session.execute(q))
+    raw_start = max(start, through + timedelta(days=1)) if through is not None else start
+    if raw_start <= end:
+        lo, hi = _bounds(raw_start, end)
+        if group_by == "page":
+            q = select(ReferralLink.landing_page_id, func.count()).select_from(ReferralClick) \
+                .join(ReferralLink, ReferralLink.id == ReferralClick.link_id) \
+                .group_by(ReferralLink.landing_page_id)
+        else:
+            q = select(ReferralClick.link_id, func.count()).where(
+                ReferralClick.link_id.is_not(None)).group_by(ReferralClick.link_id)
+        add(db.session.execute(q.where(ReferralClick.created_at >= lo,
+                                       ReferralClick.created_at < hi)))
+    return dict(out)
 
 
 def roll_up_clicks(through: date | None = None) -> int:

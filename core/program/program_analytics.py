@@ -6,13 +6,13 @@ import io
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal_column, select
 
 from core.base.extensions import db
 from core.base.timeutil import now_utc
 from core.content.models import LandingPage
 from core.money.models import Commission, Deal
-from core.program.analytics import _as_date, _bounds, _day_of, click_days
+from core.program.analytics import _as_date, _bounds, _day_of, clicks_by_link
 from core.program.models import LEAD_STAGES, Lead, Partner, ReferralLink, Tier
 
 #: An approved partner counts as activated with a lead within this many days.
@@ -44,7 +44,7 @@ def _plus_days(column, days: int):
     is its ``datetime()`` there)."""
     if db.engine.dialect.name == "sqlite":
         return func.strftime("%Y-%m-%d %H:%M:%f", column, f"+{days} days")
-    return column + timedelta(days=days)
+    return column + literal_column(f"INTERVAL '{int(days)} days'")
 
 
 def _early_lead():
@@ -156,10 +156,7 @@ def _by(column, won, join_tier: bool = False) -> list[dict]:
 
 
 def _links(start: date, end: date) -> list[dict]:
-    clicks = defaultdict(int)
-    for _p, key, _d, n, _u in click_days(None, None, start, end):
-        if key:
-            clicks[key] += n
+    clicks = clicks_by_link(start, end)
     top = sorted(clicks.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
     ids = [k for k, _ in top]
     lo, hi = _bounds(start, end)
@@ -174,12 +171,7 @@ def _links(start: date, end: date) -> list[dict]:
 
 def _landing_pages(start: date, end: date) -> list[dict]:
     lo, hi = _bounds(start, end)
-    link_pages = dict(db.session.execute(select(ReferralLink.id, ReferralLink.landing_page_id)
-                                         .where(ReferralLink.landing_page_id.is_not(None))).all())
-    clicks = defaultdict(int)
-    for _p, key, _d, n, _u in click_days(None, None, start, end):
-        if key in link_pages:
-            clicks[link_pages[key]] += n
+    clicks = clicks_by_link(start, end, group_by="page")
     leads = dict(db.session.execute(
         select(ReferralLink.landing_page_id, func.count()).join(Lead, Lead.link_id == ReferralLink.id)
         .where(Lead.created_at >= lo, Lead.created_at < hi,

@@ -77,3 +77,34 @@ def test_program_figures_exact(app, client):
     other = app.test_client()
     login(other, "support@example.com")
     assert other.get("/admin/program-analytics/").status_code == 403
+
+
+def test_links_and_landing_pages_from_rollups_and_raw(app, client):
+    from core.content.models import LandingPage
+    from core.program.analytics import roll_up_clicks
+    from core.program.links import create_link
+    from core.program.models import ReferralClick
+
+    with app.app_context():
+        make_staff("admin@example.com", ("admin",))
+        p = make_partner("Lia Links", email="lia@example.com")
+        page = LandingPage(slug="apps", title="Apps", status="published")
+        db.session.add(page)
+        db.session.flush()
+        link = create_link(p, {"name": "Apps link", "slug": "apps", "landing_page_id": page.id},
+                           p.user_id)
+        db.session.commit()
+        code, link_id, page_id = p.referral_code, link.id, page.id
+    for i in range(3):
+        app.test_client().get(f"/r/{code}/apps", headers={"User-Agent": "Mozilla/5.0 (iPhone)"},
+                              environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+    with app.app_context():  # two of them yesterday, rolled up; one today, raw
+        for c in list(db.session.scalars(db.select(ReferralClick).order_by(ReferralClick.id)))[:2]:
+            c.created_at = c.created_at - timedelta(days=1)
+        db.session.commit()
+        roll_up_clicks()
+        db.session.commit()
+    staff = api_token(client, "admin@example.com", kind="staff")
+    body = client.get("/api/staff/analytics/program", headers=staff).get_json()
+    assert [(x["link_id"], x["clicks"]) for x in body["links"]] == [(link_id, 3)]
+    assert [(x["landing_page_id"], x["clicks"]) for x in body["landing_pages"]] == [(page_id, 3)]
