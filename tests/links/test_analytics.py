@@ -145,3 +145,27 @@ def test_portal_page_svg_tables_csv_and_size(app):
     login(olga, "olga@example.com")
     assert olga.get(f"/partner/analytics.csv?link={link_id}").status_code == 404
     assert olga.get(f"/partner/analytics?link={link_id}").status_code == 404
+
+
+def test_the_worker_keeps_the_rollups(app, run_worker):
+    """The ticker asks for the hourly roll-up; the real worker runs it: yesterday's clicks
+    land in referral_click_days, today's stay raw."""
+    from core.base.jobs import TICK_SECONDS
+    from jobs.ticker import tick
+
+    with app.app_context():
+        p = make_partner("Wes Worker", email="wes@example.com")
+        code = p.referral_code
+    for i in range(3):
+        app.test_client().get(f"/r/{code}", headers={"User-Agent": PHONE},
+                              environ_base={"REMOTE_ADDR": f"192.0.2.{i}"})
+    with app.app_context():
+        for c in list(db.session.scalars(db.select(ReferralClick).order_by(ReferralClick.id)))[:2]:
+            c.created_at = c.created_at - timedelta(days=1)
+        db.session.commit()
+    tick(app, TICK_SECONDS)
+    run_worker()
+    with app.app_context():
+        rows = list(db.session.scalars(db.select(ReferralClickDay)))
+        assert [(r.link_key, r.clicks, r.unique_clicks) for r in rows] == [(0, 2, 2)]
+        assert rows[0].day == (now_utc() - timedelta(days=1)).date()
