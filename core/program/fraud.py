@@ -6,7 +6,7 @@ import json
 import statistics
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, or_, select
 
 from core.base.audit import audit
@@ -38,7 +38,11 @@ SHARED_MAIL_DOMAINS = frozenset({
 def rule_settings() -> dict:
     """``{rule: {"enabled": bool, "threshold": int}}`` for every rule (settings
     ``fraud_<rule>`` = ``on:<n>``/``off:<n>``; unset: ``FRAUD_RULES_ON_BY_DEFAULT`` and
-    the rule's default threshold)."""
+    the rule's default threshold). All off while the demo data is seeded
+    (``g.fraud_rules_paused``)."""
+    if g.get("fraud_rules_paused"):  # demo seeding (core.seed.demo)
+        return {key: {"enabled": False, "threshold": default}
+                for key, (_label, _unit, default) in RULES.items()}
     rows = {r.key: r.value for r in db.session.scalars(
         select(Setting).where(Setting.key.in_([f"fraud_{k}" for k in RULES])))}
     default_on = bool(current_app.config.get("FRAUD_RULES_ON_BY_DEFAULT", True))
