@@ -29,7 +29,7 @@ from core.money.cents import format_bps, format_cents, parse_dollars
 from core.program import leads, partners
 from core.program.models import LEAD_STAGES
 from core.program.tiers import tier_status
-from portal import bp
+from portal import bp, nav
 from portal.forms import (
     ActivityForm,
     EmptyForm,
@@ -68,7 +68,8 @@ def register_filters(app) -> None:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
         return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
-                "verify_form": EmptyForm(), "ui_theme": chosen_theme()}
+                "verify_form": EmptyForm(), "ui_theme": chosen_theme(),
+                "nav_sections": nav.SECTIONS, "nav_here": nav.section_of(request.endpoint)}
 
 
 #: Themes a person may choose; ``system`` (no cookie) follows prefers-color-scheme.

@@ -88,3 +88,35 @@ def test_no_portal_page_is_wider_than_a_phone(app, live_server, browser):
         if box and (box["x"] < 0 or box["x"] + box["width"] > 390):
             wide[url + " (tab bar)"] = box
     assert wide == {}, wide
+
+
+def lit_tab(page) -> list[str]:
+    """The bottom tabs a partner sees lit (visible links of the tab bar in aria-current)."""
+    return [a.inner_text().strip() for a in page.locator(".bottom-nav a[aria-current]").all()
+            if a.is_visible()]
+
+
+@pytest.mark.browser
+def test_bottom_tab_lights_the_section_of_the_page(app, live_server, browser):
+    """On a phone the lit bottom tab is the page's own: Home on the leaderboard, the team,
+    tier progress and training pages (reached from Home), Leads on a lead, Chat in chat,
+    Earnings on earnings, Materials on resources. Never Leads on the leaderboard nor Chat
+    on the team page."""
+    with app.app_context():
+        ids = fill_portal()
+        db.session.remove()
+    page = phone(browser, live_server)
+    log_in(page, "lena@example.com")
+    expected = {"/partner/leaderboard": "Home", "/partner/team": "Home",
+                "/partner/tier-progression": "Home", "/partner/training": "Home",
+                "/partner/dashboard": "Home", f"/partner/leads/{ids['lead']}": "Leads",
+                "/partner/chat/general": "Chat", "/partner/earnings": "Earnings",
+                "/partner/resources": "Materials", "/partner/support": "Home"}
+    seen = {}
+    for url in expected:
+        page.goto(url)
+        seen[url] = lit_tab(page)
+    assert seen == {url: [tab] for url, tab in expected.items()}
+    page.goto("/partner/profile")
+    assert lit_tab(page) == []  # the profile is the top bar's link
+    assert page.get_by_role("link", name="Your profile").get_attribute("aria-current") == "page"
