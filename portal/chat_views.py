@@ -30,8 +30,11 @@ def chat_user(fn):
     def wrapper(*args, **kwargs):
         if not current_user.is_staff and (current_user.partner is None
                                           or current_user.partner.status != "active"):
-            flash("Chat opens once your application is approved.", "info")
-            return redirect(url_for("portal.dashboard"))
+            if current_user.partner is None:
+                return redirect("/admin/")
+            from portal.views import locked_page
+
+            return locked_page(current_user.partner)
         return fn(*args, **kwargs)
 
     return wrapper

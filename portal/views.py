@@ -126,14 +126,26 @@ def partner_page(active: bool = True):
                 return redirect("/admin/")
             g.partner = current_user.partner
             if active and g.partner.status != "active":
-                flash("Your application is under review. You can use this once staff approve it.",
-                      "info")
-                return redirect(url_for("portal.dashboard"))
+                return locked_page(g.partner)
             return fn(*args, **kwargs)
 
         return wrapper
 
     return deco
+
+
+#: What a locked section is called on its page, by endpoint (else the nav section's label).
+_LOCKED_NAMES = {"portal.lead_detail": "Leads", "portal.chat_page": "Chat",
+                 "portal.branding_page": "Branding", "portal.resources_page": "Resources",
+                 "portal.referral_qr": "Your referral links"}
+
+
+def locked_page(partner):
+    """A section only active partners use, opened by one who is not (yet): a page saying
+    why it is locked and what happens next (403), not a silent trip to the dashboard."""
+    here = nav.section_of(request.endpoint)
+    name = _LOCKED_NAMES.get(request.endpoint) or (here.label if here else "This page")
+    return render_template("portal/locked.html", partner=partner, section=name), 403
 
 
 def _commit_or_flash(fn, success: str | None = None):
