@@ -25,7 +25,7 @@ from core.base.errors import DomainError, ValidationError
 from core.base.extensions import db
 from core.community.models import Notification
 from core.money import payouts, statements
-from core.money.cents import format_bps, format_cents, parse_dollars
+from core.money.cents import commission_cents, format_bps, format_cents, parse_dollars
 from core.program import leads, partners
 from core.program.models import LEAD_STAGES
 from core.program.tiers import tier_status
@@ -357,8 +357,8 @@ def leads_page():
             lead = _commit_or_flash(
                 lambda: leads.create_lead_once(g.partner, data, current_user.id, ref)[0]
                 if ref else leads.create_lead(g.partner, data, current_user.id), "Lead added.")
-            if lead is not None:
-                return redirect(url_for("portal.leads_page"))
+            if lead is not None:  # to the message (not back to the form's #new-lead)
+                return redirect(url_for("portal.leads_page", _anchor="flashes"))
     if wants_json and request.method == "POST":
         errors = {name: msgs for name, msgs in form.errors.items()}
         message = "Check the lead's details."
@@ -434,13 +434,23 @@ def lead_detail(lead_id: int):
     # "Mark won…" on the pipeline opens the lead with won chosen, ready for the value.
     asked = request.args.get("stage")
     move = MoveForm(prefix="move", status=asked if asked in LEAD_STAGES else lead.status)
+    if not move.deal_value.data and lead.estimated_value_cents:  # "Mark won" starts from it
+        move.deal_value.data = f"{lead.estimated_value_cents / 100:.2f}"
+    standing = tier_status(g.partner)
+    try:
+        expected = commission_cents(parse_dollars(move.deal_value.data or ""),
+                                    standing["base_rate_bps"])
+    except ValueError:
+        expected = None
     activity = ActivityForm(prefix="act")
     from core.program.models import LeadActivity
 
     acts = list(db.session.scalars(select(LeadActivity).where(LeadActivity.lead_id == lead.id)
                                    .order_by(LeadActivity.id.desc())))
     return render_template("portal/lead_detail.html", lead=lead, move=move, activity=activity,
-                           activities=acts, remove=EmptyForm())
+                           activities=acts, remove=EmptyForm(),
+                           rate_bps=standing["base_rate_bps"], expected_cents=expected,
+                           tier_name=standing["current_tier"]["name"])
 
 
 @bp.post("/partner/leads/<int:lead_id>/move")

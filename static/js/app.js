@@ -24,6 +24,21 @@
       link.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); copy(); } });
     });
   }
+  // The commission a deal value would earn at the partner's rate, as it is typed
+  // (round half up to the cent, as core.money.cents.commission_cents).
+  var expected = document.getElementById("expected-commission");
+  if (expected) {
+    var valueBox = expected.parentNode.querySelector("input[inputmode=decimal]");
+    var out = expected.querySelector("[data-expected]");
+    var bps = +expected.getAttribute("data-rate-bps");
+    var fmt = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+    var update = function () {
+      var dollars = parseFloat((valueBox.value || "").replace(/[$,\s]/g, ""));
+      var cents = Math.round(dollars * 100);
+      out.textContent = dollars > 0 && isFinite(dollars) ? fmt.format(Math.floor((cents * bps + 5000) / 10000) / 100) : "—";
+    };
+    if (valueBox) valueBox.addEventListener("input", update);
+  }
   // A button that does something lasting asks first (data-confirm holds the question).
   Array.prototype.forEach.call(document.querySelectorAll("button[data-confirm]"), function (b) {
     b.addEventListener("click", function (e) { if (!window.confirm(b.getAttribute("data-confirm"))) e.preventDefault(); });
