@@ -518,8 +518,10 @@ def earnings():
     from core.money.earnings import TYPE_LABELS, earnings_page
     from core.money.models import COMMISSION_STATUSES
 
+    before = request.args.get("before", "")
     page = earnings_page(g.partner.id, request.args.get("status") or None,
-                         request.args.get("type") or None)
+                         request.args.get("type") or None,
+                         int(before) if before.isdigit() and len(before) < 12 else None)
     from core.payments.methods import describe
     from core.payments.tax import tax_status
 
