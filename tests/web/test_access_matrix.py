@@ -315,9 +315,10 @@ EXPECTED.update({
     "POST /partner/chat/support": partner_page(303, 403),
     # tier-locked channels follow the tier; staff read every public channel
     "GET /partner/chat/general": partner_page(200, 200),
-    "GET /partner/chat/active-lounge": partner_page(tiers(404, 200, 200, 200), 200),
-    "GET /partner/chat/performer-hub": partner_page(tiers(404, 404, 200, 200), 200),
-    "GET /partner/chat/elite-council": partner_page(tiers(404, 404, 404, 200), 200),
+    # (a tier-locked channel's page says which tier unlocks it: 403, not 404)
+    "GET /partner/chat/active-lounge": partner_page(tiers(403, 200, 200, 200), 200),
+    "GET /partner/chat/performer-hub": partner_page(tiers(403, 403, 200, 200), 200),
+    "GET /partner/chat/elite-council": partner_page(tiers(403, 403, 403, 200), 200),
 
     # playbook library: reading is open to every partner (applied ones too), sharing and
     # upvoting need approval; B's playbook waits for review, so it is 404 to every other
