@@ -191,6 +191,16 @@ def register():
     return render_template("portal/register.html", form=form), status
 
 
+@bp.get("/partner/agreement")
+def agreement():
+    """The partner agreement and commission terms a partner accepts when applying (its
+    version is ``AGREEMENT_VERSION``), with the tiers' current rates; public."""
+    from core.program.tiers import all_tiers
+
+    return render_template("portal/agreement.html", tiers=all_tiers(),
+                           version=current_app.config["AGREEMENT_VERSION"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @bp.route("/partner/login", methods=["GET", "POST"])
 @login_throttle

@@ -219,6 +219,7 @@ EXPECTED.update({
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
     "GET /partner/login": public(), "POST /partner/login": public(),
     "GET /partner/register": public(), "POST /partner/register": public(422),
+    "GET /partner/agreement": public(),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
