@@ -46,7 +46,11 @@ def support_page():
             db.session.rollback()
             flash(exc.message, "error")
         else:
-            flash("Ticket opened. We answer by the time shown on it.", "success")
+            from portal.views import local_time
+
+            when = local_time(ticket.respond_by, "%d %b %H:%M %Z") if ticket.respond_by else ""
+            flash(f"Ticket opened. We answer by {when}." if when else "Ticket opened.",
+                  "success")
             return redirect(url_for("portal.ticket_page", ticket_id=ticket.id))
     return render_template("portal/support.html", form=form,
                            tickets=support.partner_tickets(g.partner)), \
