@@ -679,14 +679,19 @@ def profile_page():
         PROFILE_FIELDS,
         FieldError,
         profile_values,
-        time_zones,
+        time_zone_groups,
         update_profile,
     )
     from portal.forms import ProfileForm
 
     p = g.partner
     form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
-    form.timezone.choices = [(z, z.replace("_", " ")) for z in time_zones()]
+    groups = {label: list(zones) for label, zones in time_zone_groups()}
+    saved = p.timezone or "UTC"
+    if saved not in {z for zones in groups.values() for z, _ in zones}:  # an older name
+        groups["Other"] = [(saved, saved.replace("_", " "))]
+    form.timezone.choices = groups
+    form.timezone.validate_choice = False  # core.program.profile checks it
     if form.validate_on_submit():
         data = {k: getattr(form, k).data for k in PROFILE_FIELDS}
         data = {k: (v if isinstance(v, bool) else (v or "")) for k, v in data.items()}
