@@ -108,9 +108,6 @@ def module_page(module_id: int):
                 flash("Module complete." + (f" Score {result['score_percent']}%."
                                             if result["score_percent"] is not None else ""),
                       "success")
-            else:
-                flash(f"Score {result['score_percent']}%; the pass mark is "
-                      f"{result['pass_mark_percent']}%. Read it again and retry.", "error")
     return render_template("portal/module.html", module=module, questions=qs, form=form,
                            result=result, body_html=training.render_module_body(module.body))
 
