@@ -164,15 +164,12 @@ def next_release(partner_id: int) -> dict | None:
     states"): ``{"at": the earliest ``hold_until`` still ahead or due, "cents": what
     becomes approved then}``, or ``None`` when nothing pending has a holding date (a
     pending bonus waits for staff instead)."""
-    first = db.session.scalar(select(func.min(Commission.hold_until)).where(
-        Commission.partner_id == partner_id, Commission.status == "pending",
-        Commission.hold_until.is_not(None)))
-    if first is None:
-        return None
-    cents = db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0)).where(
-        Commission.partner_id == partner_id, Commission.status == "pending",
-        Commission.hold_until == first)) or 0
-    return {"at": first, "cents": int(cents)}
+    row = db.session.execute(
+        select(Commission.hold_until, func.sum(Commission.amount_cents))
+        .where(Commission.partner_id == partner_id, Commission.status == "pending",
+               Commission.hold_until.is_not(None))
+        .group_by(Commission.hold_until).order_by(Commission.hold_until).limit(1)).first()
+    return None if row is None else {"at": row[0], "cents": int(row[1] or 0)}
 
 
 def earnings_page(partner_id: int, status: str | None = None, ctype: str | None = None,
