@@ -135,9 +135,12 @@ def partner_page(active: bool = True):
 
 
 #: What a locked section is called on its page, by endpoint (else the nav section's label).
-_LOCKED_NAMES = {"portal.lead_detail": "Leads", "portal.chat_page": "Chat",
+_LOCKED_NAMES = {"portal.lead_detail": "Leads", "portal.lead_move": "Leads",
+                 "portal.lead_activity": "Leads", "portal.lead_remove": "Leads",
+                 "portal.log_sale": "Leads", "portal.chat_page": "Chat",
                  "portal.branding_page": "Branding", "portal.resources_page": "Resources",
-                 "portal.referral_qr": "Your referral links"}
+                 "portal.resource_download": "Resources", "portal.team_invite": "Team",
+                 "portal.request_payout": "Payouts", "portal.referral_qr": "Your referral links"}
 
 
 def locked_page(partner):

@@ -551,8 +551,8 @@ def world(app):
             "deal_id": db.session.scalar(select(Deal.id)),
             "template_id": templates["white-label-overview"],
             "templates": templates,
-            "module_id": db.session.scalar(select(TrainingModule.id).order_by(
-                TrainingModule.position.desc())),
+            "module_id": db.session.scalar(select(TrainingModule.id).where(  # Active-locked
+                TrainingModule.min_tier_key > "").order_by(TrainingModule.position.desc())),
             "challenge_id": challenge.id, "batch_id": batch.id, "key_id": key.id,
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
