@@ -191,6 +191,17 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
     return ptok, stok
 
 
+def stop_all(procs) -> None:
+    """Terminate the server processes, killing any still there after 30 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wait_healthy(urls, seconds: float = 30) -> None:
     """Wait (up to ``seconds`` each) until every server in ``urls`` answers ``/healthz``."""
     import requests
@@ -632,13 +643,7 @@ def measure_mode(args, mode: str, sizes, rates, ptok, stok) -> list[tuple[str, d
                   f"{args.max_rate_clients} clients: "
                   f"{best if best is not None else 'none of ' + args.rates} msg/s")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
     return rows
 
 
@@ -763,13 +768,7 @@ def node_main(args, matrix, ptok, stok) -> None:
                       f"{r['p99_ms']:.1f} / {p['p99_ms']:.1f} ms = {ratio:.2f}; "
                       f"lost {r['lost']} / {p['lost']}")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 def free_port() -> int:
