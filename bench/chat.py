@@ -191,12 +191,36 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
     return ptok, stok
 
 
+def stop_all(procs) -> None:
+    """Terminate the server processes, killing any still there after 30 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def wait_healthy(urls, seconds: float = 30) -> None:
+    """Wait (up to ``seconds`` each) until every server in ``urls`` answers ``/healthz``."""
+    import requests
+
+    for url in urls:
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+
+
 def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None,
                   direct_writes: bool = True) -> tuple[list[str], list]:
     """Start ``count`` chat server processes on free ports; returns their URLs and Popens.
     ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``web.fanout``
     off: every packet through Engine.IO's queue, as before 2026-12-01)."""
-    import requests
 
     urls, procs = [], []
     for i in range(count):
@@ -212,14 +236,7 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
         procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "chat_server.py")],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    wait_healthy(urls)
     return urls, procs
 
 
@@ -626,13 +643,7 @@ def measure_mode(args, mode: str, sizes, rates, ptok, stok) -> list[tuple[str, d
                   f"{args.max_rate_clients} clients: "
                   f"{best if best is not None else 'none of ' + args.rates} msg/s")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
     return rows
 
 
@@ -673,8 +684,6 @@ def node_scratch() -> str:
 def start_peers(scratch: str, count: int) -> tuple[list[str], list]:
     """Start ``count`` peer Socket.IO processes (bench/node/peer.mjs, Redis adapter on
     the bench's Redis, a channel of their own); returns their URLs and Popens."""
-    import requests
-
     urls, procs = [], []
     for _ in range(count):
         port = free_port()
@@ -682,14 +691,7 @@ def start_peers(scratch: str, count: int) -> tuple[list[str], list]:
                                        CHANNEL + "-peer"], cwd=scratch,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    wait_healthy(urls)
     return urls, procs
 
 
@@ -766,13 +768,7 @@ def node_main(args, matrix, ptok, stok) -> None:
                       f"{r['p99_ms']:.1f} / {p['p99_ms']:.1f} ms = {ratio:.2f}; "
                       f"lost {r['lost']} / {p['lost']}")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 def free_port() -> int:

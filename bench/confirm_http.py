@@ -114,6 +114,20 @@ def start_web(url: str, redis_url: str, count: int, mode: str, logdir: str):
     return bases, procs
 
 
+def stop_web(procs) -> None:
+    """SIGTERM each web process's group, then SIGKILL what is still there after 20 s."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 async def confirm_all(bases, key: str, lead_ids: list[int], clients: int):
     """Every lead confirmed once by ``clients`` concurrent clients (client k talks to web
     process k mod N); returns ``(wall seconds, latencies ms, answers by status)``."""
@@ -202,16 +216,7 @@ def main(argv=None) -> None:
         wall, lat, statuses = asyncio.run(confirm_all(bases, key, lead_ids, args.clients))
         load_after = os.getloadavg()[0]
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_web(procs)
     q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
     with app.app_context():
         server = db.session.scalar(text("SHOW server_version"))

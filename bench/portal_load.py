@@ -22,9 +22,7 @@ import asyncio
 import os
 import random
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from admin_lists import filled_app  # noqa: E402
-from confirm_http import start_web  # noqa: E402
+from confirm_http import start_web, stop_web  # noqa: E402
 
 PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/chat/general"]
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -129,16 +127,7 @@ def main(argv=None) -> None:
                                                          args.think))
         load_after = os.getloadavg()[0]
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_web(procs)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {os.cpu_count()} CPUs; "
           f"load average (1 min) {load_before:.2f} -> {load_after:.2f}")
     print(f"data: {args.partners:,} partners, {args.commissions:,} commissions (built in "
