@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
         auth,
         chat,
         common,
+        fraud,
+        links,
         notifications,
         openapi,
         partner,

@@ -56,6 +56,9 @@ def register_views(admin) -> None:
     from admin.views.playbooks import register_playbook_views
 
     register_playbook_views(admin)
+    from admin.views.links import register_link_views
+
+    register_link_views(admin)
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

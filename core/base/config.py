@@ -138,6 +138,8 @@ class Config:
     #: No payout is requested or approved without a verified, unexpired tax form
     #: (rules: "Tax gate").
     TAX_FORM_REQUIRED = True
+    #: Fraud rules not yet set by staff start switched on (rules: "Fraud rules").
+    FRAUD_RULES_ON_BY_DEFAULT = True
     #: PayPal Payouts (REST API, OAuth2 client credentials); unset client id: PayPal off.
     PAYPAL_CLIENT_ID = None
     PAYPAL_CLIENT_SECRET = None
@@ -273,6 +275,11 @@ class Config:
     #: and per partner's link.
     LANDING_LEAD_LIMIT_PER_IP = "5 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "30 per hour"
+    #: Hosts a campaign link may send visitors to instead of a landing page (SISO's own
+    #: sites; rules: "Links and attribution").
+    LINK_TARGET_HOSTS = ("siso.example", "www.siso.example")
+    #: Leads SISO's website reports through /t.js, per client address.
+    WEBSITE_LEAD_LIMIT_PER_IP = "20 per hour"
     #: Hosts (and their subdomains) a web push endpoint may be on: the browsers' push
     #: services (Chrome/Edge/Opera, Firefox, Windows, Safari).
     PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
@@ -330,6 +337,8 @@ class Config:
                 "FIELD_ENCRYPTION_KEYS", "").split(",") if k.strip())
             or cls.default_field_keys(),
             "TAX_FORM_REQUIRED": env_bool("TAX_FORM_REQUIRED", cls.TAX_FORM_REQUIRED),
+            "FRAUD_RULES_ON_BY_DEFAULT": env_bool("FRAUD_RULES_ON_BY_DEFAULT",
+                                                  cls.FRAUD_RULES_ON_BY_DEFAULT),
             "PAYPAL_CLIENT_ID": env_str("PAYPAL_CLIENT_ID"),
             "PAYPAL_CLIENT_SECRET": env_str("PAYPAL_CLIENT_SECRET"),
             "PAYPAL_API_BASE": env_str("PAYPAL_API_BASE", cls.PAYPAL_API_BASE).rstrip("/"),
@@ -375,6 +384,9 @@ class Config:
             "LANDING_LEAD_LIMIT_PER_PARTNER": env_str("LANDING_LEAD_LIMIT_PER_PARTNER",
                                                       cls.LANDING_LEAD_LIMIT_PER_PARTNER),
             "PUSH_SERVICE_HOSTS": env_hosts("PUSH_SERVICE_HOSTS", cls.PUSH_SERVICE_HOSTS),
+            "LINK_TARGET_HOSTS": env_hosts("LINK_TARGET_HOSTS", cls.LINK_TARGET_HOSTS),
+            "WEBSITE_LEAD_LIMIT_PER_IP": env_str("WEBSITE_LEAD_LIMIT_PER_IP",
+                                                 cls.WEBSITE_LEAD_LIMIT_PER_IP),
             "WEBHOOK_RETRY_SECONDS": env_seconds_list("WEBHOOK_RETRY_SECONDS",
                                                       cls.WEBHOOK_RETRY_SECONDS),
             "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS",
@@ -502,6 +514,9 @@ class TestingConfig(Config):
         return cls.FIELD_ENCRYPTION_KEYS
     #: The suite's payouts predate tax forms; tests/payments turn the gate on.
     TAX_FORM_REQUIRED = False
+    #: The suite's factories (many partners' "Deal 0" leads) predate fraud rules;
+    #: tests/links switch the rules on.
+    FRAUD_RULES_ON_BY_DEFAULT = False
     WTF_CSRF_ENABLED = True
     SOCKETIO_MESSAGE_QUEUE = ""
     #: The suite's many staff log-ins use passwords only; tests/test_two_factor.py turns
@@ -513,6 +528,7 @@ class TestingConfig(Config):
     RESET_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_IP = "1000 per hour"
     LANDING_LEAD_LIMIT_PER_PARTNER = "1000 per hour"
+    WEBSITE_LEAD_LIMIT_PER_IP = "1000 per hour"
     #: Sync lists show a change at once (the settling delay's own test sets it).
     SYNC_SETTLE_SECONDS = 0
 

@@ -250,7 +250,8 @@ JOB_MODULES = ("core.accounts.email_links", "core.community.achievements",
                "core.community.notifications", "core.content.materials",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
                "core.money.statements", "core.payments.paypal", "core.payments.tax",
-               "core.program.backoffice", "core.webhooks.deliveries")
+               "core.program.analytics", "core.program.backoffice",
+               "core.webhooks.deliveries")
 
 
 def load_jobs() -> dict[str, Job]:

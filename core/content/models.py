@@ -243,3 +243,30 @@ class QuizQuestion(db.Model):
     def choice_list(self) -> list[str]:
         """The choices as a list."""
         return [c for c in self.choices.splitlines() if c.strip()]
+
+
+class LandingPage(db.Model):
+    """A landing page content staff write and publish (rules: "Links and attribution"):
+    shown at a partner's campaign link with the partner's branding. Markdown body,
+    rendered and sanitised by ``core.content.landing.render_body``."""
+
+    __tablename__ = "landing_pages"
+    __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: URL-safe name, unique (``a-z0-9-``, 2–60).
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    hero: Mapped[str] = mapped_column(String(300), default="")
+    #: Markdown (CommonMark plus tables); raw HTML is shown as text.
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: The service the page sells (free text, e.g. "Websites", "Web apps").
+    service: Mapped[str] = mapped_column(String(80), default="")
+    #: ``draft`` (staff preview only) or ``published``.
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    published_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    def __str__(self) -> str:
+        return self.title

@@ -259,12 +259,16 @@ def _confirmable(values: dict, actor_id: int, named, at) -> tuple[list, bool]:
     found = {row[0].id: row for row in db.session.execute(
         _confirm_query(), {"lead_ids": list(values), "at": at})}
     plan, any_override = [], False
+    from core.program.fraud import blocking_flags
+
+    flags = blocking_flags(list(values))
     for lead_id, value in values.items():
         row = found.get(lead_id)
         if row is None:
             raise NotFound(named(lead_id, "No such lead."))
         lead, deal_id, passed, required, has_override = row
         _refuse_unconfirmable(lead, deal_id, actor_id, named)
+        _refuse_flagged(flags.get(lead.id), actor_id, named)
         value = lead.won_value_cents if value is None else value
         try:
             value = cents_field(value, "deal_value_cents", allow_zero=False)
@@ -273,6 +277,20 @@ def _confirmable(values: dict, actor_id: int, named, at) -> tuple[list, bool]:
         plan.append((lead, value, (passed, required) if required else (0, 0)))
         any_override = any_override or has_override
     return plan, any_override
+
+
+def _refuse_flagged(flag, actor_id: int, named) -> None:
+    """Raise ``Conflict`` (audited) when a fraud flag holds the lead: open (an admin
+    decides first) or rejected (rules: "Fraud rules")."""
+    if flag is None:
+        return
+    audit_refusal(actor_id, "deal.confirm.refused", "lead", flag.lead_id, "fraud flag",
+                  {"flag_id": flag.id, "rule": flag.rule, "status": flag.status})
+    if flag.status == "rejected":
+        raise Conflict(named(flag.lead_id, "This lead was rejected after a fraud review: "
+                             + flag.reason), code="fraud_rejected")
+    raise Conflict(named(flag.lead_id, f"This lead is flagged ({flag.rule}); an admin must "
+                         "dismiss the flag before it can be confirmed."), code="fraud_flag_open")
 
 
 def _refuse_unconfirmable(lead: Lead, deal_id, actor_id: int, named) -> None:

@@ -75,6 +75,9 @@ def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "port
     db.session.add(LeadActivity(lead_id=lead.id, user_id=actor_id, activity_type="status_change",
                                 notes="Lead created"))
     emit("lead.created", lead)
+    from core.program.fraud import check_new_lead
+
+    check_new_lead(lead)  # rules: "Fraud rules"
     return lead
 
 
@@ -186,6 +189,10 @@ def move_lead(lead: Lead, status, actor_id: int, deal_value_cents=None) -> Lead:
         emit("lead.status_changed", lead)
         if status == "won":
             emit("lead.won", lead)
+    if status == "won":
+        from core.program.fraud import check_won_value
+
+        check_won_value(lead)  # rules: "Fraud rules"
     lead.updated_at = now_utc()
     return lead
 

@@ -1,6 +1,6 @@
 """The partner program: tiers, partners, tier overrides, leads and referral clicks."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +58,9 @@ class Lead(db.Model):
     #: double submits); ``None`` for leads from elsewhere. Unique per partner.
     client_ref: Mapped[str | None] = mapped_column(String(64))
     stage_changed_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: The campaign link the lead came through (``/r/<code>/<slug>``); null for the
+    #: default link and for leads from elsewhere (rules: "Analytics").
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: Last change (the CRM sync lists page by ``(updated_at, id)``).
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
@@ -232,7 +235,9 @@ class ReferralClick(db.Model):
 
     __tablename__ = "referral_clicks"
     __table_args__ = (Index("ix_referral_clicks_partner_id", "partner_id"),
-                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"))
+                      Index("ix_referral_clicks_partner_visitor", "partner_id", "ip_hash"),
+                      Index("ix_referral_clicks_partner_created", "partner_id", "created_at"),
+                      Index("ix_referral_clicks_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
@@ -244,6 +249,90 @@ class ReferralClick(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: The lead this visit turned into, if any.
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    #: The campaign link clicked (``/r/<code>/<slug>``); null for the default link.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
+
+
+class ReferralLink(db.Model):
+    """A partner's campaign link ``/r/<code>/<slug>`` (rules: "Links and attribution"):
+    a landing page or an allow-listed SISO URL, optional UTM values and a sub-id. Archived,
+    never deleted, so a slug is never used again."""
+
+    __tablename__ = "referral_links"
+    __table_args__ = (UniqueConstraint("partner_id", "slug", name="uq_referral_links_partner_slug"),
+                      Index("ix_referral_links_partner_id", "partner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: ``a-z0-9-``, 2–40 characters, unique per partner for ever.
+    slug: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id"))
+    #: An allow-listed SISO URL (``LINK_TARGET_HOSTS``) when there is no landing page.
+    target_url: Mapped[str] = mapped_column(String(500), default="")
+    utm_source: Mapped[str] = mapped_column(String(100), default="")
+    utm_medium: Mapped[str] = mapped_column(String(100), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(100), default="")
+    sub_id: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    archived_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    partner = relationship("Partner")
+    landing_page = relationship("LandingPage")
+
+
+class ReferralClickDay(db.Model):
+    """One day's clicks of one link (``link_key`` 0: the default link), rolled up from
+    ``referral_clicks`` by the worker (``core.program.analytics.roll_up_clicks``) so the
+    analytics read one row per link and day (rules: "Analytics")."""
+
+    __tablename__ = "referral_click_days"
+    __table_args__ = (UniqueConstraint("partner_id", "link_key", "day",
+                                       name="uq_referral_click_days_partner_link_day"),
+                      Index("ix_referral_click_days_day", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: The campaign link's id, or 0 for the partner's default link.
+    link_key: Mapped[int] = mapped_column(default=0)
+    day: Mapped[object] = mapped_column(Date)
+    clicks: Mapped[int] = mapped_column(default=0)
+    #: Distinct visitor hashes that day (the hash's key changes daily, so the days add up).
+    unique_clicks: Mapped[int] = mapped_column(default=0)
+
+
+class FraudFlag(db.Model):
+    """A fraud rule's finding (rules: "Fraud rules"): on a lead (which cannot be confirmed
+    while the flag is open, nor ever once it is rejected) or, for click spam, on a link.
+    Staff decide: ``dismissed`` or ``rejected`` with a reason the partner sees."""
+
+    __tablename__ = "fraud_flags"
+    __table_args__ = (CheckConstraint("status IN ('open', 'dismissed', 'rejected')",
+                                      name="status"),
+                      Index("ix_fraud_flags_status", "status"),
+                      Index("ix_fraud_flags_lead_id", "lead_id"),
+                      UniqueConstraint("rule", "lead_id", "dedupe_key",
+                                       name="uq_fraud_flags_rule_lead_key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One of ``core.program.fraud.RULES``.
+    rule: Mapped[str] = mapped_column(String(30))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
+    #: What the rule saw, JSON (no IP addresses: hashes only).
+    evidence: Mapped[str] = mapped_column(Text, default="{}")
+    #: Makes a flag without a lead unique (click spam: link, visitor hash and hour).
+    dedupe_key: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    #: Why staff rejected the lead; shown to the partner.
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    partner = relationship("Partner")
+    lead = relationship("Lead")
 
 
 class TeamInvite(db.Model):

@@ -5,9 +5,10 @@ Limits are the rules' own (``core.program.profile``, ``core.program.leads``); mo
 integer cents (at most $1,000,000 a deal), rates basis points, times ISO 8601 UTC.
 """
 
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 from core.base.schemas import (
     MAX_ID,
@@ -426,3 +427,256 @@ class Activity(Answer):
     activity_type: str
     notes: str
     created_at: Time
+
+
+class NewLink(Request):
+    """A campaign link (rules: "Links and attribution"): a landing page or an allow-listed
+    SISO address (not both; neither is the default landing page), optional UTM values and
+    sub-id. Text with control characters or ``< > " ' ` `` is refused (422)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    slug: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+                      description="Short path after /r/<code>/: a-z, 0-9 and inner hyphens")
+    landing_page_id: int | None = None
+    target_url: str = Field("", max_length=500)
+    utm_source: str = Field("", max_length=100)
+    utm_medium: str = Field("", max_length=100)
+    utm_campaign: str = Field("", max_length=100)
+    sub_id: str = Field("", max_length=100)
+
+
+class Link(Answer):
+    """A campaign link; ``url`` is its public address."""
+
+    id: int
+    name: str
+    slug: str
+    url: str
+    landing_page_id: int | None
+    target_url: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    sub_id: str
+    created_at: Time
+    archived_at: Time | None
+
+
+class LinkList(Answer):
+    """The partner's live campaign links, newest first."""
+
+    items: list[Link]
+
+
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class AnalyticsQuery(Query):
+    """The range (UTC days, both included; at most 2 years), the period and one link."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: str = Field(MISSING, alias="from", pattern=_DAY,
+                       description="First day, YYYY-MM-DD (default: 29 days before to)")
+    to: str = Field(MISSING, pattern=_DAY, description="Last day, YYYY-MM-DD (default: today)")
+    group: Literal["day", "week", "month"] = "day"
+    link: QueryInt = Field(MISSING, ge=1, le=MAX_ID, description="One of your links' ids")
+
+
+class FunnelCounts(Shape):
+    """The funnel's counts: money in cents."""
+
+    clicks: int
+    unique_clicks: int
+    leads: int
+    won: int
+    revenue_cents: int
+    commission_cents: int
+
+
+class FunnelRates(Shape):
+    """Conversion at each step in basis points (2500 = 25%); null when the step before
+    is zero."""
+
+    lead_per_click_bps: int | None
+    won_per_lead_bps: int | None
+    won_per_click_bps: int | None
+
+
+class AnalyticsPeriod(FunnelCounts, FunnelRates):
+    """One period: ``period`` is its first day (a Monday for weeks, the 1st for months)."""
+
+    period: date
+
+
+class AnalyticsLink(FunnelCounts, FunnelRates):
+    """One link's funnel over the range; ``link_id`` null is the default link."""
+
+    link_id: int | None
+    name: str
+    slug: str
+
+
+class PartnerAnalytics(Answer):
+    """Your links' funnel: totals, rates, the series by period and the links."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    group: Literal["day", "week", "month"]
+    totals: FunnelCounts
+    rates: FunnelRates
+    series: list[AnalyticsPeriod]
+    links: list[AnalyticsLink]
+
+
+class FraudFlagOut(Answer):
+    """A fraud rule's finding; ``evidence`` is what the rule saw."""
+
+    id: int
+    rule: str
+    partner_id: int
+    lead_id: int | None
+    link_id: int | None
+    evidence: dict
+    status: Literal["open", "dismissed", "rejected"]
+    reason: str
+    created_at: Time
+    decided_at: Time | None
+
+    @classmethod
+    def of(cls, flag) -> "FraudFlagOut":
+        """The answer for a ``FraudFlag`` row."""
+        import json
+
+        return cls(id=flag.id, rule=flag.rule, partner_id=flag.partner_id,
+                   lead_id=flag.lead_id, link_id=flag.link_id,
+                   evidence=json.loads(flag.evidence or "{}"), status=flag.status,
+                   reason=flag.reason, created_at=flag.created_at, decided_at=flag.decided_at)
+
+
+class FraudFlagPage(Page):
+    """Open flags, oldest first; ``next_cursor`` is the ``after`` of the next page."""
+
+    items: list[FraudFlagOut]
+
+
+class FraudFlagQuery(Query):
+    """Page through the open flags."""
+
+    after: QueryInt = Field(MISSING, ge=1, le=MAX_ID, description="The next_cursor of the previous page")
+    limit: QueryInt = Field(100, ge=1, le=200)
+
+
+class FraudDecision(Request):
+    """Dismiss a flag, or reject its lead with a reason the partner sees."""
+
+    decision: Literal["dismiss", "reject"]
+    reason: str = Field("", max_length=500)
+
+
+class ProgramQuery(Query):
+    """The range (UTC days, both included; at most 2 years; default the last 12 months)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: str = Field(MISSING, alias="from", pattern=_DAY, description="First day, YYYY-MM-DD")
+    to: str = Field(MISSING, pattern=_DAY, description="Last day, YYYY-MM-DD")
+
+
+class ProgramMonth(Shape):
+    """Revenue (won deals confirmed) and commission (created) in one month."""
+
+    month: date
+    revenue_cents: int
+    commission_cents: int
+
+
+class ProgramPartners(Shape):
+    """Approved partners, partners with a lead in the range, and those with a lead within
+    30 days of approval (``activation_rate_bps`` of the approved)."""
+
+    approved: int
+    active: int
+    activated: int
+    activation_rate_bps: int | None
+
+
+class ProgramTopPartner(Shape):
+    """A partner by revenue; ROI = revenue ÷ commission paid (bps; null when none paid)."""
+
+    partner_id: int
+    name: str
+    deals: int
+    revenue_cents: int
+    commission_paid_cents: int
+    roi_bps: int | None
+
+
+class ProgramGroup(Shape):
+    """Active partners and revenue of one tier or industry."""
+
+    name: str
+    partners: int
+    revenue_cents: int
+
+
+class ProgramLink(Shape):
+    """A campaign link by clicks in the range."""
+
+    link_id: int
+    partner_id: int
+    name: str
+    clicks: int
+    leads: int
+
+
+class ProgramLandingPage(Shape):
+    """A landing page's clicks and leads through the links pointing at it."""
+
+    landing_page_id: int
+    title: str
+    clicks: int
+    leads: int
+
+
+class ProgramCohort(Shape):
+    """Partners approved in one month: how many, how many activated, their revenue."""
+
+    month: date
+    approved: int
+    activated: int
+    revenue_cents: int
+    activation_rate_bps: int | None
+
+
+class ProgramStage(Shape):
+    """Open pipeline in one stage now (leads not removed nor confirmed)."""
+
+    stage: str
+    leads: int
+    value_cents: int
+
+
+class ProgramAnalytics(Answer):
+    """The program's figures between from and to."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    months: list[ProgramMonth]
+    partners: ProgramPartners
+    revenue_cents: int
+    commission_cents: int
+    commission_paid_cents: int
+    revenue_per_partner_cents: int
+    roi_bps: int | None
+    top_partners: list[ProgramTopPartner]
+    tiers: list[ProgramGroup]
+    industries: list[ProgramGroup]
+    links: list[ProgramLink]
+    landing_pages: list[ProgramLandingPage]
+    cohorts: list[ProgramCohort]
+    pipeline: list[ProgramStage]

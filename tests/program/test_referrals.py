@@ -9,7 +9,7 @@ from core.program.models import Lead, ReferralClick
 
 
 def test_visit_then_lead_is_attributed(app):
-    """A client opens a partner's link: the visit is stored with a hashed IP, a 60-day
+    """A client opens a partner's link: the visit is stored with a hashed IP, a 90-day (the default attribution window)
     cookie is set, and the form creates a lead for that partner carrying the attribution;
     the partner's dashboard counts the click and the lead."""
     with app.app_context():
@@ -20,7 +20,7 @@ def test_visit_then_lead_is_attributed(app):
                        environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert page.status_code == 200 and "Sarah Thompson" in page.get_data(as_text=True)
     cookie = page.headers["Set-Cookie"]
-    assert f"siso_ref={code}:" in cookie and "Max-Age=5184000" in cookie and "HttpOnly" in cookie
+    assert f"siso_ref={code}:" in cookie and "Max-Age=7776000" in cookie and "HttpOnly" in cookie
     with app.app_context():
         click = db.session.scalar(db.select(ReferralClick))
         assert click.referrer_host == "www.instagram.com" and "203.0.113.9" not in click.ip_hash

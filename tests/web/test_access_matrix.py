@@ -132,6 +132,7 @@ MODEL_VIEWS = {
     "training": (("content",), True), "resources": (("content",), False),
     "chat/channels": (("content",), True), "playbooks": (("content",), True),
     "webhook-endpoints": ((), False), "webhook-deliveries": ((), False),
+    "landing-pages": (("content",), True),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -177,6 +178,15 @@ EXPECTED.update({
     "GET /admin/leads/confirm/<int:lead_id>": back_office(FINANCE),
     "POST /admin/leads/confirm/<int:lead_id>": back_office(FINANCE, 422),  # no deal value
     "GET /admin/materials/preview/<int:template_id>": back_office(CONTENT, 404),
+    "GET /admin/landing-pages/preview/<int:page_id>": back_office(CONTENT),
+    "GET /admin/attribution/": back_office(()),
+    "POST /admin/attribution/": back_office(()),  # empty form: the form again
+    "GET /admin/fraud/": back_office(FINANCE),
+    "POST /admin/fraud/<int:flag_id>/decide": back_office((), 400),  # no decision named
+    "GET /admin/fraud-rules/": back_office(()),
+    "GET /admin/program-analytics/": back_office(FINANCE),
+    "GET /admin/program-analytics/csv": back_office(FINANCE),
+    "POST /admin/fraud-rules/": back_office((), 422),  # empty form: thresholds missing
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
@@ -221,6 +231,8 @@ EXPECTED.update({
     "GET /partner/register": public(), "POST /partner/register": public(422),
     "GET /partner/agreement": public(),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
+    "GET /r/<code>/<slug>": public(), "POST /r/<code>/<slug>": public(422),  # B's campaign link
+    "GET /t.js": public(), "POST /t/lead": public(403),  # no origin is a listed origin
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
     "POST /webhooks/paypal": public(503),                # no PayPal webhook id in tests
@@ -252,6 +264,11 @@ EXPECTED.update({
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),
+    "GET /partner/links": partner_page(), "POST /partner/links": partner_page(422),
+    "GET /partner/analytics": partner_page(), "GET /partner/analytics.csv": partner_page(),
+    # B's campaign link: 404 to every other partner, nothing archived
+    "POST /partner/links/<int:link_id>/archive": partner_page(404),
+    "GET /partner/links/<int:link_id>/qr.<fmt>": partner_page(404),
     "GET /partner/support": partner_page(), "POST /partner/support": partner_page(422),
     "GET /partner/team": partner_page(), "GET /partner/tier-progression": partner_page(),
     "POST /partner/team/invite": partner_page(303),  # empty form: flash, back to the page
@@ -356,6 +373,12 @@ EXPECTED.update({
         "partner/playbooks/submissions")},
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
+    "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
+    "GET /api/partner/analytics": api_partner(),
+    "GET /api/staff/fraud/flags": api_staff(FINANCE),
+    "GET /api/staff/analytics/program": api_staff(FINANCE),
+    "POST /api/staff/fraud/flags/<int:flag_id>/decide": api_staff(ADMIN, 422),  # {}: no decision
+    "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
     "GET /api/partner/payout-method": api_partner(), "PUT /api/partner/payout-method":
     api_partner(422),                                    # {}: no method named
@@ -530,6 +553,18 @@ def world(app):
         hook = create_endpoint(factory.id, "http://127.0.0.1:9/matrix", ["lead.created"])
         delivery = send_test(hook.id, factory.id)
         doomed_hook = create_endpoint(factory.id, "http://127.0.0.1:9/doomed", ["lead.won"])
+        from core.content.models import LandingPage
+        from core.program.links import create_link
+
+        landing = LandingPage(slug="b-page", title="A page", status="published")
+        db.session.add(landing)
+        db.session.flush()
+        b_link = create_link(b, {"name": "B's campaign", "slug": "b-campaign",
+                                 "landing_page_id": landing.id}, b.user_id)
+        from core.program.models import FraudFlag
+
+        flag = FraudFlag(rule="duplicate_lead", partner_id=b.id, lead_id=lead.id)
+        db.session.add(flag)
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -563,6 +598,7 @@ def world(app):
             "form_id": tax_form.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
+            "flag_id": flag.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
@@ -592,6 +628,7 @@ ARG_OVERRIDES = {
     ("portal.chat_page", "slug"): "dm_slug", ("portal.chat_messages", "slug"): "dm_slug",
     ("portal.chat_search", "slug"): "dm_slug", ("portal.chat_upload", "slug"): "dm_slug",
     ("staff.roles_page", "user_id"): "staff_user_id",
+    ("portal.campaign_landing", "slug"): "link_slug",
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
     ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
 }
@@ -645,7 +682,7 @@ MODEL_VIEW_ROWS = {
     "quiz": "quiz_id", "staff": "staff_user_id", "statements": "statement_id",
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
     "playbooks": "playbook_id", "tax_forms": "form_id", "webhook-endpoints": "endpoint_id",
-    "webhook-deliveries": "delivery_id",
+    "webhook-deliveries": "delivery_id", "landing-pages": "page_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (

@@ -1,0 +1,239 @@
+"""Staff program analytics: what the program earns and costs, who and what brings it
+(rules: "Analytics")."""
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import and_, exists, func, literal_column, select
+
+from core.base.extensions import db
+from core.base.timeutil import now_utc
+from core.content.models import LandingPage
+from core.money.models import Commission, Deal
+from core.program.analytics import _as_date, _bounds, _day_of, clicks_by_link
+from core.program.models import LEAD_STAGES, Lead, Partner, ReferralLink, Tier
+
+#: An approved partner counts as activated with a lead within this many days.
+ACTIVATION_DAYS = 30
+TOP = 10
+
+
+def parse_range(start, end) -> tuple[date, date]:
+    """``from``/``to`` (``YYYY-MM-DD``); default the last 12 months (from the 1st of the
+    month 11 months ago to today). ``from`` after ``to``, a bad date or over two years
+    raises ``ValidationError`` (422), as for the partner's analytics."""
+    from core.program.analytics import parse_range as partner_range
+
+    if start is None:
+        try:
+            last = date.fromisoformat(end) if end else now_utc().date()
+        except (TypeError, ValueError):
+            last = now_utc().date()  # the bad ``to`` is refused below
+        first = last.replace(day=1)
+        for _ in range(11):
+            first = (first - timedelta(days=1)).replace(day=1)
+        start = first.isoformat()
+    s, e, _group = partner_range(start, end, "month")
+    return s, e
+
+
+def _plus_days(column, days: int):
+    """``column`` + ``days`` in SQL (SQLite keeps times as text, so date arithmetic
+    is its ``datetime()`` there)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f", column, f"+{days} days")
+    return column + literal_column(f"INTERVAL '{int(days)} days'")
+
+
+def _early_lead():
+    """A lead of the partner within :data:`ACTIVATION_DAYS` of approval (SQL EXISTS)."""
+    return exists().where(Lead.partner_id == Partner.id, Lead.created_at >= Partner.approved_at,
+                          Lead.created_at < _plus_days(Partner.approved_at, ACTIVATION_DAYS))
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _ratio_bps(a: int, b: int) -> int | None:
+    return a * 10000 // b if b else None
+
+
+def program_analytics(start: date, end: date) -> dict:
+    """The program between ``start`` and ``end`` (UTC days, both included).
+
+    Returns ``{"from", "to", "months": [{"month", "revenue_cents", "commission_cents"}],
+    "partners": {"approved", "active", "activated", "activation_rate_bps"},
+    "revenue_cents", "commission_cents", "commission_paid_cents",
+    "revenue_per_partner_cents", "roi_bps", "top_partners", "tiers", "industries",
+    "links", "landing_pages", "cohorts", "pipeline"}``. Revenue: won deals confirmed in
+    the range (cancelled left out); commission: commissions created in the range (all
+    types, adjustments included); paid: those of them paid. ROI: revenue ÷ commission
+    paid, in basis points (null when nothing was paid). Activation: approved partners
+    with a lead within 30 days of approval."""
+    lo, hi = _bounds(start, end)
+    won = [Deal.status == "won", Deal.confirmed_at >= lo, Deal.confirmed_at < hi]
+    made = [Commission.created_at >= lo, Commission.created_at < hi]
+    months = defaultdict(lambda: {"revenue_cents": 0, "commission_cents": 0})
+    m = _month(start)
+    while m <= end:
+        months[m]
+        m = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+    for day, cents in db.session.execute(select(_day_of(Deal.confirmed_at),
+                                                func.sum(Deal.value_cents))
+                                         .where(*won).group_by(_day_of(Deal.confirmed_at))):
+        months[_month(_as_date(day))]["revenue_cents"] += int(cents or 0)
+    for day, cents in db.session.execute(select(_day_of(Commission.created_at),
+                                                func.sum(Commission.amount_cents))
+                                         .where(*made).group_by(_day_of(Commission.created_at))):
+        months[_month(_as_date(day))]["commission_cents"] += int(cents or 0)
+    revenue = sum(v["revenue_cents"] for v in months.values())
+    commission = sum(v["commission_cents"] for v in months.values())
+    paid = int(db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0))
+                                 .where(*made, Commission.status == "paid")) or 0)
+
+    approved = db.session.scalar(select(func.count()).select_from(Partner).where(
+        Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
+    active = db.session.scalar(select(func.count(func.distinct(Lead.partner_id))).where(
+        Lead.created_at >= lo, Lead.created_at < hi)) or 0
+    early = _early_lead()
+    activated = db.session.scalar(select(func.count()).select_from(Partner).where(
+        Partner.approved_at.is_not(None), Partner.approved_at < hi, early)) or 0
+
+    return {
+        "from": start, "to": end,
+        "months": [{"month": k, **v} for k, v in sorted(months.items())],
+        "partners": {"approved": approved, "active": active, "activated": activated,
+                     "activation_rate_bps": _ratio_bps(activated, approved)},
+        "revenue_cents": revenue, "commission_cents": commission,
+        "commission_paid_cents": paid,
+        "revenue_per_partner_cents": revenue // active if active else 0,
+        "roi_bps": _ratio_bps(revenue, paid),
+        "top_partners": _top_partners(won, made),
+        "tiers": _by(Tier.name, won, join_tier=True),
+        "industries": _by(Partner.industry, won),
+        "links": _links(start, end),
+        "landing_pages": _landing_pages(start, end),
+        "cohorts": _cohorts(start, end),
+        "pipeline": _pipeline(),
+    }
+
+
+def _top_partners(won, made) -> list[dict]:
+    rows = db.session.execute(
+        select(Deal.partner_id, func.sum(Deal.value_cents).label("rev"), func.count())
+        .where(*won).group_by(Deal.partner_id).order_by(func.sum(Deal.value_cents).desc(),
+                                                        Deal.partner_id).limit(TOP)).all()
+    ids = [r[0] for r in rows]
+    paid = dict(db.session.execute(select(Commission.partner_id, func.sum(Commission.amount_cents))
+                                   .where(*made, Commission.status == "paid",
+                                          Commission.partner_id.in_(ids))
+                                   .group_by(Commission.partner_id)).all()) if ids else {}
+    names = {p.id: p for p in db.session.scalars(select(Partner).where(Partner.id.in_(ids)))}
+    out = []
+    for pid, rev, deals in rows:
+        p = names[pid]
+        out.append({"partner_id": pid, "name": p.user.name, "deals": int(deals),
+                    "revenue_cents": int(rev or 0),
+                    "commission_paid_cents": int(paid.get(pid) or 0),
+                    "roi_bps": _ratio_bps(int(rev or 0), int(paid.get(pid) or 0))})
+    return out
+
+
+def _by(column, won, join_tier: bool = False) -> list[dict]:
+    """Partners and revenue grouped by ``column`` (a tier's name or the industry)."""
+    q = select(column, func.count(func.distinct(Partner.id)),
+               func.coalesce(func.sum(Deal.value_cents), 0)).select_from(Partner)
+    if join_tier:
+        q = q.join(Tier, Tier.id == Partner.tier_id)
+    q = q.outerjoin(Deal, and_(Deal.partner_id == Partner.id, *won)) \
+        .where(Partner.status == "active").group_by(column) \
+        .order_by(func.coalesce(func.sum(Deal.value_cents), 0).desc(), column).limit(20)
+    return [{"name": name or "(none)", "partners": int(n), "revenue_cents": int(rev or 0)}
+            for name, n, rev in db.session.execute(q)]
+
+
+def _links(start: date, end: date) -> list[dict]:
+    clicks = clicks_by_link(start, end)
+    top = sorted(clicks.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    ids = [k for k, _ in top]
+    lo, hi = _bounds(start, end)
+    leads = dict(db.session.execute(select(Lead.link_id, func.count()).where(
+        Lead.link_id.in_(ids), Lead.created_at >= lo, Lead.created_at < hi)
+        .group_by(Lead.link_id)).all()) if ids else {}
+    rows = {r.id: r for r in db.session.scalars(select(ReferralLink).where(
+        ReferralLink.id.in_(ids)))}
+    return [{"link_id": k, "partner_id": rows[k].partner_id, "name": rows[k].name,
+             "clicks": n, "leads": int(leads.get(k, 0))} for k, n in top]
+
+
+def _landing_pages(start: date, end: date) -> list[dict]:
+    lo, hi = _bounds(start, end)
+    clicks = clicks_by_link(start, end, group_by="page")
+    leads = dict(db.session.execute(
+        select(ReferralLink.landing_page_id, func.count()).join(Lead, Lead.link_id == ReferralLink.id)
+        .where(Lead.created_at >= lo, Lead.created_at < hi,
+               ReferralLink.landing_page_id.is_not(None))
+        .group_by(ReferralLink.landing_page_id)).all())
+    pages = db.session.scalars(select(LandingPage).order_by(LandingPage.title))
+    return [{"landing_page_id": p.id, "title": p.title, "clicks": clicks.get(p.id, 0),
+             "leads": int(leads.get(p.id, 0))} for p in pages]
+
+
+def _cohorts(start: date, end: date) -> list[dict]:
+    """Partners by approval month (within the range): approved, activated, revenue of
+    their deals confirmed since."""
+    lo, hi = _bounds(start, end)
+    out = defaultdict(lambda: {"approved": 0, "activated": 0, "revenue_cents": 0})
+    early = _early_lead()
+    day = _day_of(Partner.approved_at)
+    for d, n, act in db.session.execute(
+            select(day, func.count(), func.sum(db.case((early, 1), else_=0)))
+            .where(Partner.approved_at >= lo, Partner.approved_at < hi).group_by(day)):
+        c = out[_month(_as_date(d))]
+        c["approved"] += int(n)
+        c["activated"] += int(act or 0)
+    for d, rev in db.session.execute(
+            select(day, func.sum(Deal.value_cents)).join(Deal, Deal.partner_id == Partner.id)
+            .where(Partner.approved_at >= lo, Partner.approved_at < hi, Deal.status == "won")
+            .group_by(day)):
+        out[_month(_as_date(d))]["revenue_cents"] += int(rev or 0)
+    return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
+            for k, v in sorted(out.items())]
+
+
+def _pipeline() -> list[dict]:
+    """Open pipeline by stage now: leads and value (estimated value; a won lead not yet
+    confirmed counts its won value), removed and confirmed leads left out."""
+    value = func.coalesce(func.sum(db.case((Lead.status == "won", Lead.won_value_cents),
+                                           else_=Lead.estimated_value_cents)), 0)
+    confirmed = exists().where(Deal.lead_id == Lead.id)
+    rows = dict((s, (int(n), int(v))) for s, n, v in db.session.execute(
+        select(Lead.status, func.count(), value).where(Lead.archived_at.is_(None), ~confirmed)
+        .group_by(Lead.status)))
+    return [{"stage": s, "leads": rows.get(s, (0, 0))[0], "value_cents": rows.get(s, (0, 0))[1]}
+            for s in LEAD_STAGES]
+
+
+def program_csv(data: dict) -> str:
+    """The figures as CSV sections: months, top partners, cohorts, pipeline."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["section", "key", "a", "b", "c"])
+    for m in data["months"]:
+        w.writerow(["month", m["month"].isoformat(), m["revenue_cents"], m["commission_cents"], ""])
+    for p in data["top_partners"]:
+        name = p["name"]
+        name = "'" + name if name[:1] in ("=", "+", "-", "@", "\t", "\r") else name
+        w.writerow(["partner", name, p["revenue_cents"], p["commission_paid_cents"],
+                    "" if p["roi_bps"] is None else p["roi_bps"]])
+    for c in data["cohorts"]:
+        w.writerow(["cohort", c["month"].isoformat(), c["approved"], c["activated"],
+                    c["revenue_cents"]])
+    for s in data["pipeline"]:
+        w.writerow(["pipeline", s["stage"], s["leads"], s["value_cents"], ""])
+    w.writerow(["total", "", data["revenue_cents"], data["commission_cents"],
+                data["commission_paid_cents"]])
+    return out.getvalue()
