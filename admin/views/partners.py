@@ -1,7 +1,7 @@
 """Partners, leads and deals screens."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import expose
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -38,6 +38,13 @@ class OverrideForm(FlaskForm):
     reason = StringField("Reason (shown in the audit trail)",
                          validators=[DataRequired(), Length(max=500)])
     expires = StringField("Expires (YYYY-MM-DD, empty for never)", validators=[Length(max=10)])
+
+
+class RejectForm(FlaskForm):
+    """Why an application is turned down (sent to the applicant)."""
+
+    reason = TextAreaField("Reason (the applicant receives it by notice and e-mail)",
+                           validators=[DataRequired(), Length(max=1000)])
 
 
 class TeamForm(FlaskForm):
@@ -87,7 +94,8 @@ class PartnerProfileMixin:
             AuditLog.object_type == "partner", AuditLog.object_id == p.id)
             .order_by(AuditLog.id.desc()).limit(50)).all()
         return self.render("admin/partner_profile.html", p=p, status=tier_status(p),
-                           reset_form=FlaskForm(prefix="pw"),
+                           reset_form=FlaskForm(prefix="pw"), approve_form=FlaskForm(prefix="ap"),
+                           reject_form=RejectForm(prefix="rj"),
                            money=earnings_summary(p.id), deals=deals, payouts=pays, trail=trail,
                            override=override, team=team, tickets=tickets, team_size=team_size,
                            can_open_tickets=staff_with("support"))
@@ -122,6 +130,31 @@ class PartnerProfileMixin:
                                 form.reason.data, expires)
 
         run_domain(apply, "Override saved.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/approve", methods=["POST"])
+    def approve(self, partner_id: int):
+        """Approve this application (admin; rules: "Partners")."""
+        if not staff_with("admin"):
+            return refuse()
+        if FlaskForm(prefix="ap").validate_on_submit():
+            run_domain(lambda: partners.approve_partner(partner_id, current_user.id),
+                       "Application approved; the partner has been told.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/reject", methods=["POST"])
+    def reject(self, partner_id: int):
+        """Reject this application with a reason the applicant receives (admin; rules:
+        "Partners", rejection). A missing reason is refused and changes nothing."""
+        if not staff_with("admin"):
+            return refuse()
+        form = RejectForm(prefix="rj")
+        if not form.validate_on_submit():
+            flash("Give the applicant a reason: they receive it.", "error")
+            return redirect(url_for(".profile", partner_id=partner_id))
+        run_domain(lambda: partners.reject_partner(partner_id, current_user.id,
+                                                   form.reason.data),
+                   "Application rejected; the applicant has been sent the reason.")
         return redirect(url_for(".profile", partner_id=partner_id))
 
     @expose("/profile/<int:partner_id>/reset-password", methods=["POST"])
@@ -404,3 +437,25 @@ class DealView(StaffModelView):
         return self.render("admin/cancel_deal.html", deal=deal, form=form,
                            lead_name=escape(deal.lead.company_name))
 
+
+
+class ToConfirmView(BaseView):
+    """The "To confirm" queue: won leads waiting for staff to confirm the deal, oldest
+    first, each with its "Confirm deal" button (finance; rules: "Commissions")."""
+
+    def is_accessible(self) -> bool:
+        return staff_with("finance")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/")
+    def index(self):
+        from core.base.timeutil import now_utc
+        from core.program.backoffice import TO_CONFIRM_PAGE, deals_to_confirm
+
+        page = request.args.get("page", "0")
+        page = min(int(page), 100_000) if page.isdigit() else 0
+        leads, total = deals_to_confirm(page)
+        return self.render("admin/to_confirm.html", leads=leads, total=total, page=page,
+                           pages=max(1, -(-total // TO_CONFIRM_PAGE)), now=now_utc())

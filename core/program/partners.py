@@ -114,7 +114,8 @@ def get_partner(partner_id) -> Partner:
 
 
 def approve_partner(partner_id: int, actor_id: int) -> Partner:
-    """Move an application to ``active`` (staff). Raises ``Conflict`` unless ``applied``."""
+    """Move an application to ``active`` (staff; rules: "Partners"). Raises ``Conflict``
+    unless ``applied``, ``NotFound`` for an unknown partner."""
     partner = get_partner(partner_id)
     if partner.status != "applied":
         raise Conflict(f"Only applications can be approved; this partner is {partner.status}.")
@@ -126,6 +127,35 @@ def approve_partner(partner_id: int, actor_id: int) -> Partner:
     notify(partner.user_id, "approval", "Your application is approved",
            "Welcome to SISO Partners. Log your first lead and share your referral link.",
            "/partner/dashboard")
+    return partner
+
+
+#: Longest rejection reason staff may write (it goes to the applicant verbatim).
+REJECT_REASON_MAX = 1000
+
+
+def reject_partner(partner_id: int, actor_id: int, reason: str) -> Partner:
+    """Turn down an application (staff; rules: "Partners", rejection).
+
+    Args: ``reason`` (1-``REJECT_REASON_MAX`` characters after trimming) is sent to the
+    applicant as a notice of kind ``rejection`` (also e-mailed) and kept in the audit row.
+    Returns the partner, now ``rejected`` (flushed, not committed). Raises
+    ``ValidationError`` for a missing or over-long reason, ``Conflict`` unless the
+    partner is ``applied``, ``NotFound`` for an unknown partner.
+    """
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError("Give the applicant a reason: they receive it.")
+    if len(reason) > REJECT_REASON_MAX:
+        raise ValidationError(f"The reason is at most {REJECT_REASON_MAX} characters.")
+    partner = get_partner(partner_id)
+    if partner.status != "applied":
+        raise Conflict(f"Only applications can be rejected; this partner is {partner.status}.")
+    partner.status = "rejected"
+    audit(actor_id, "partner.reject", "partner", partner.id, {"status": "applied"},
+          {"status": "rejected", "reason": reason})
+    notify(partner.user_id, "rejection", "Your application was not approved",
+           reason, "/partner/dashboard")
     return partner
 
 
