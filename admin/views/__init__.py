@@ -14,7 +14,13 @@ def register_views(admin) -> None:
         PayoutView,
         StatementView,
     )
-    from admin.views.partners import DealView, LeadView, PartnerView, ToConfirmView
+    from admin.views.partners import (
+        DealView,
+        LeadView,
+        PartnerLookupView,
+        PartnerView,
+        ToConfirmView,
+    )
     from admin.views.payments import TaxFormView
     from admin.views.program import SettingsView, TierView
     from admin.views.staff import ReauthView, StaffView
@@ -82,4 +88,6 @@ def register_views(admin) -> None:
     admin.add_view(WebhookDeliveryView(WebhookDelivery, db, name="Webhook deliveries",
                                        endpoint="webhook-deliveries", url="webhook-deliveries",
                                        category="Integrations"))
+    admin.add_view(PartnerLookupView(name="Partner lookup", endpoint="partner_lookup",
+                                     url="partner-lookup"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import inspect, select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms import ValidationError as FormValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, Length
 from admin.views.base import StaffModelView, refuse, run_domain, staff_with
 from core.base.errors import DomainError, NotFound
 from core.base.extensions import db, get_row
-from core.base.timeutil import now_utc
 from core.content import materials
 from core.content.models import MaterialTemplate
 from core.money import statement_batches, statements
@@ -104,6 +103,7 @@ class BatchForm(FlaskForm):
     """A month to issue statements for."""
 
     period = StringField("Month (YYYY-MM)", validators=[DataRequired(), Length(max=7)])
+    open_month_ok = BooleanField("Issue them although the month is still open")
 
 
 class StatementBatchView(BaseView):
@@ -117,9 +117,10 @@ class StatementBatchView(BaseView):
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
-        now = now_utc()
-        form = BatchForm(period=request.args.get("period", f"{now.year:04d}-{now.month:02d}"))
-        if form.validate_on_submit():
+        from admin.views.ledger import open_month_confirmed
+
+        form = BatchForm(period=request.args.get("period", statements.last_closed_period()))
+        if form.validate_on_submit() and open_month_confirmed(form):
             def start():
                 year, month = statements.parse_period(form.period.data)
                 return statement_batches.start_batch(year, month, current_user.id)

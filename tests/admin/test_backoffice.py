@@ -60,7 +60,7 @@ def test_partner_page_and_override(app, client):
     assert "Active · 22%" in page and "4 confirmed won deals" in page
     assert "Sarah &lt;b&gt;Thompson&lt;/b&gt;" in page and "<b>Thompson</b>" not in page
     resp = submit(client, f"/admin/partners/profile/{pid}",
-                  {"ov-tier": "elite", "ov-base_rate_bps": "3500", "ov-reason": "strategic",
+                  {"ov-tier": "elite", "ov-base_rate_bps": "35", "ov-reason": "strategic",
                    "ov-expires": "2099-01-01"}, post_url=f"/admin/partners/profile/{pid}/override",
                   prefix="ov-")
     assert resp.status_code == 302

@@ -56,7 +56,8 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
     with open(blocker, "w") as f:
         f.write("not a folder")
 
-    resp = submit(staff, "/admin/statement-batches/", {"period": period})
+    resp = submit(staff, "/admin/statement-batches/", {"period": period,
+                                                            "open_month_ok": "y"})
     assert resp.status_code == 302
     with app.app_context():
         batch = db.session.scalar(db.select(StatementBatch))
@@ -97,12 +98,13 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     zf = zipfile.ZipFile(io.BytesIO(resp.data))
     names = sorted(zf.namelist())
-    assert names == sorted(f"{period}/partner-{pid}-v1.pdf" for pid in ids.values())
+    people = {"a": "Ana Active", "b": "Ben Bonus", "c": "Cleo Closer"}
+    assert names == sorted(f"{period} - {people[k]} (#{pid}).pdf" for k, pid in ids.items())
 
     with app.app_context():
         year, month = now_utc().year, now_utc().month
         for key, pid in ids.items():
-            pdf = zf.read(f"{period}/partner-{pid}-v1.pdf")
+            pdf = zf.read(f"{period} - {people[key]} (#{pid}).pdf")
             reader = pypdf.PdfReader(io.BytesIO(pdf))
             text = "\n".join(p.extract_text() for p in reader.pages)
             fig = statement_figures(pid, year, month)
