@@ -486,7 +486,9 @@ class AuditLogView(StaffModelView):
                    "before", "after")
     column_labels = {"object_type": "Target type", "object_id": "Target id",
                      "api_key": "Via API key"}
-    column_formatters = {"api_key": lambda v, c, m, n: m.api_key.name if m.api_key else ""}
+    column_formatters = {"api_key": lambda v, c, m, n: m.api_key.name if m.api_key else "",
+                         "actor": lambda v, c, m, n: (f"{m.actor.name} ({m.actor.email})"
+                                                      if m.actor else "system")}
     column_filters = (StaffActorFilter(AuditLog.actor_id, "Actor"),
                       FilterEmpty(AuditLog.actor_id, "Actor"),
                       FilterEqual(AuditLog.object_type, "Target type",

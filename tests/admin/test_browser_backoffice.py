@@ -20,6 +20,8 @@ def wide(browser, base, errors: list | None = None):
     if errors is not None:
         page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        page.on("response", lambda r: r.status >= 400 and errors.append(
+            f"{page.url}: {r.status} {r.url}"))
     return page
 
 
@@ -133,3 +135,120 @@ def test_finance_works_the_to_confirm_queue_oldest_first(app, live_server, brows
         assert deal is not None and db.session.scalar(db.select(Commission.amount_cents).where(
             Commission.deal_id == deal.id)) == 20000
         db.session.remove()
+
+
+@pytest.mark.browser
+def test_finance_four_eyes_partner_picker_and_open_month_warning(app, live_server, browser):
+    """Fay turns on four eyes, finds Ana by typing "ana sil" in New payout's partner box
+    (the suggestion reads "Ana Silva (#id)") and creates her payout; approving it herself
+    is refused with the four-eyes message and it stays requested; Gus approves it. A
+    statement for the current month asks to tick that the month is still open first."""
+    from core.base.models import AuditLog
+    from core.base.timeutil import now_utc
+    from core.money.models import Commission, Payout, Statement
+
+    with app.app_context():
+        make_staff("fay@example.com", ("finance",))
+        make_staff("gus@example.com", ("finance",))
+        ana = make_partner("Ana Silva", deals=1)
+        make_partner("Anatole Other")
+        db.session.execute(db.update(Commission).values(status="approved", hold_until=None))
+        db.session.commit()
+        ana_id = ana.id
+
+    page = wide(browser, live_server)
+    staff_log_in(page, "fay@example.com")
+    page.goto("/admin/settings/")
+    page.get_by_label("Four eyes: whoever creates a payout may not approve it").check()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("four eyes on").wait_for()
+
+    page.goto("/admin/payouts/new")
+    box = page.get_by_label("Partner")
+    assert box.bounding_box()["width"] <= 700
+    box.press_sequentially("ana sil", delay=30)
+    option = page.locator("#partner-options option")
+    option.first.wait_for(state="attached")
+    assert option.evaluate_all("os => os.map(o => o.value)") == [f"Ana Silva (#{ana_id})"]
+    box.fill(f"Ana Silva (#{ana_id})")
+    page.get_by_role("button", name="Create payout").click()
+    page.get_by_text("of $200.00 requested.").wait_for()
+    with app.app_context():
+        pid = db.session.scalar(db.select(Payout.id).where(Payout.partner_id == ana_id))
+
+    page.goto("/admin/payouts/?flt1_status_equals=requested")
+    page.locator(f"input.action-checkbox[value='{pid}']").check()
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_text("With selected").click()
+    page.get_by_text("Approve payout", exact=True).click()
+    page.get_by_text(f"Payout #{pid}: Four-eyes rule: you created payout #{pid}, so someone "
+                     "else in finance must approve it.").wait_for()
+    shot(page, "admin-four-eyes-refused.png")
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "requested"
+        assert db.session.scalar(db.select(AuditLog.action).where(
+            AuditLog.action == "payout.approve.refused", AuditLog.object_id == pid))
+        db.session.remove()
+
+    gus = wide(browser, live_server)
+    staff_log_in(gus, "gus@example.com")
+    gus.goto("/admin/payouts/?flt1_status_equals=requested")
+    gus.locator(f"input.action-checkbox[value='{pid}']").check()
+    gus.once("dialog", lambda d: d.accept())
+    gus.get_by_text("With selected").click()
+    gus.get_by_text("Approve payout", exact=True).click()
+    gus.get_by_text("Approved 1 payout(s)").wait_for()
+    with app.app_context():
+        assert db.session.get(Payout, pid).status == "approved"
+        db.session.remove()
+
+    period = now_utc().strftime("%Y-%m")
+    page.goto(f"/admin/statements/new?partner_id={ana_id}")
+    assert page.get_by_label("Partner").input_value() == f"Ana Silva (#{ana_id})"
+    page.get_by_label("Month (YYYY-MM)").fill(period)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text(f"{period} is still open: its statements show only the activity so far"
+                     ).wait_for()
+    assert page.get_by_label("Month (YYYY-MM)").get_attribute("aria-invalid") == "true"
+    with app.app_context():
+        assert db.session.scalar(db.select(Statement.id)) is None
+        db.session.remove()
+    page.get_by_label("Issue it although the month is still open").check()
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text(f"Statement {period} v1 queued for rendering.").wait_for()
+
+
+@pytest.mark.browser
+def test_every_back_office_page_loads_without_console_errors(app, live_server, browser):
+    """An admin opens every back-office page reachable from the menu (and a partner's
+    page, the tier editor, a confirm form): no console error, no CSP report, no page
+    error; rates read as percentages, never "bps"."""
+    from core.program.leads import create_lead, move_lead
+
+    with app.app_context():
+        make_staff("admin@example.com", ("admin",))
+        p = make_partner("Ana Silva", deals=2)
+        lead = create_lead(p, {"company_name": "Harbor Realty"}, p.user_id)
+        move_lead(lead, "won", p.user_id, deal_value_cents=250000)
+        db.session.commit()
+        pid, lead_id = p.id, lead.id
+
+    errors: list = []
+    page = wide(browser, live_server, errors)
+    staff_log_in(page, "admin@example.com")
+    links = page.evaluate("""() => [...document.querySelectorAll('nav a[href^="/admin"]')]
+                                     .map(a => a.getAttribute('href'))""")
+    urls = sorted(set(links) | {"/admin/", f"/admin/partners/profile/{pid}",
+                                f"/admin/leads/confirm/{lead_id}", "/admin/tiers/",
+                                "/admin/payouts/new", "/admin/statements/new"})
+    assert len(urls) > 20, urls
+    for url in urls:
+        resp = page.goto(url)
+        assert resp.status == 200, url
+        page.wait_for_load_state("load")
+        if url != "/admin/audit/":  # the audit log shows the recorded values as they are
+            body = page.locator("body").inner_text()
+            assert "bps" not in body and "Partner id" not in body, url
+    assert errors == [], errors
+    page.goto("/admin/tiers/")
+    assert page.locator("td", has_text="22%").count() >= 1

@@ -123,6 +123,14 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
                 assert format_cents(line["amount_cents"]) in text
             assert sum(line["amount_cents"] for line in lines) == \
                 fig["closing_cents"] - fig["opening_cents"]
+            # Every commission here is still in its holding period: each line says so.
+            from core.money.models import Commission
+
+            held = db.session.scalars(db.select(Commission).where(
+                Commission.partner_id == pid, Commission.amount_cents > 0)).all()
+            assert held and all(c.status == "pending" for c in held)
+            assert text.count("Holding period until") == len(held)
+            assert held[0].hold_until.strftime("%Y-%m-%d") in text
             assert fig["closing_cents"] in printed
     # Partners download their own statements; another partner's is 404.
     with app.app_context():
