@@ -252,3 +252,69 @@ def test_every_back_office_page_loads_without_console_errors(app, live_server, b
     assert errors == [], errors
     page.goto("/admin/tiers/")
     assert page.locator("td", has_text="22%").count() >= 1
+
+
+#: Page weight limits at 1440 × 900 (rules: "Static files"): bytes transferred.
+FIRST_LOAD_LIMIT, REPEAT_LOAD_LIMIT = 300 * 1024, 50 * 1024
+
+WEIGHT_JS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  return {html: nav.transferSize, assets: res.reduce((n, r) => n + r.transferSize, 0),
+          files: res.length, fetched: res.filter(r => r.transferSize > 0).length};
+}"""
+
+
+def page_weights(browser, base, email, urls, extra_log=None):
+    """Each URL twice in one 1440 × 900 browser: on a cold cache (first load) and again
+    (after). Returns ``[(url, first, after, files)]``, bytes as transferred."""
+    page = wide(browser, base)
+    staff_log_in(page, email)
+    rows = []
+    for url in urls:
+        cold = browser.new_context(viewport=WIDE, base_url=base,
+                                   storage_state=page.context.storage_state()).new_page()
+        assert cold.goto(url).status == 200, url
+        cold.wait_for_load_state("load")
+        first = cold.evaluate(WEIGHT_JS)
+        assert cold.goto(url).status == 200, url
+        cold.wait_for_load_state("load")
+        again = cold.evaluate(WEIGHT_JS)
+        rows.append((url, first["html"] + first["assets"], again["html"] + again["assets"],
+                     first["files"], again["fetched"]))
+        cold.context.close()
+    return rows
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_back_office_pages_are_light(app, live_server, browser):
+    """Every back-office page with full lists (55 partners, leads, deals, commissions,
+    payouts) weighs under 300 KB on a first visit and under 50 KB on the next, in
+    Chromium at 1440 × 900; the figures are printed (BENCHMARKS.md "Back-office page
+    weights")."""
+    from core.program.leads import create_lead
+
+    with app.app_context():
+        make_staff("admin@example.com", ("admin",))
+        partners = [make_partner(f"Partner {i:02d}", deals=1) for i in range(55)]
+        for p in partners:
+            create_lead(p, {"company_name": f"Open lead of {p.id}",
+                            "contact_name": "Sam Buyer", "contact_email": "sam@example.com",
+                            "estimated_value_cents": 1_250_000}, p.user_id)
+        db.session.commit()
+        pid = partners[0].id
+
+    page = wide(browser, live_server)
+    staff_log_in(page, "admin@example.com")
+    links = page.evaluate("""() => [...document.querySelectorAll('nav a[href^="/admin"]')]
+                                     .map(a => a.getAttribute('href'))""")
+    urls = sorted(set(links) | {"/admin/", f"/admin/partners/profile/{pid}"})
+    rows = page_weights(browser, live_server, "admin@example.com", urls)
+    print(f"\n{'page':44} {'first load KB':>14} {'after KB':>9} {'files':>6} {'refetched':>9}")
+    for url, first, again, files, fetched in rows:
+        print(f"{url:44} {first / 1024:14.1f} {again / 1024:9.1f} {files:6d} {fetched:9d}")
+    heavy = [r for r in rows if r[1] > FIRST_LOAD_LIMIT or r[2] > REPEAT_LOAD_LIMIT]
+    print(f"heaviest first load {max(r[1] for r in rows) / 1024:.1f} KB, heaviest after "
+          f"{max(r[2] for r in rows) / 1024:.1f} KB")
+    assert heavy == [], heavy
