@@ -318,3 +318,67 @@ def test_back_office_pages_are_light(app, live_server, browser):
     print(f"heaviest first load {max(r[1] for r in rows) / 1024:.1f} KB, heaviest after "
           f"{max(r[2] for r in rows) / 1024:.1f} KB")
     assert heavy == [], heavy
+
+
+@pytest.mark.browser
+def test_material_template_draft_preview_publish(app, live_server, browser, run_worker):
+    """Content staff see the seeded templates as published (nothing "pending"); an edit of
+    the FAQ sheet is saved as a draft partners do not get; Publish waits for a preview;
+    the preview shows the chosen partner's branding and their own referral link (not the
+    recruiting link); publishing makes it version 2 for partners."""
+    import io
+
+    import pypdf
+
+    from core.content.materials import install_builtin_templates
+    from core.content.models import MaterialTemplate
+
+    with app.app_context():
+        make_staff("cora@example.com", ("content",))
+        ana = make_partner("Ana Silva")
+        ana.company_name = "Silva Realty"
+        install_builtin_templates()
+        db.session.commit()
+        ana_id, code = ana.id, ana.referral_code
+        faq = db.session.scalar(db.select(MaterialTemplate).where(
+            MaterialTemplate.key == "faq-sheet"))
+        tid, live_html = faq.id, faq.html
+
+    page = wide(browser, live_server)
+    staff_log_in(page, "cora@example.com")
+    page.goto("/admin/materials/")
+    table = page.locator("table.model-list")
+    assert "pending" not in table.inner_text()
+    assert table.get_by_text("published v1").count() >= 4
+    page.goto(f"/admin/materials/edit/?id={tid}")
+    body = page.locator("textarea#draft_html")
+    body.fill("<p>Winter offer: 10% off setup</p>\n" + body.input_value())
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(f"**/admin/materials/review/{tid}")
+    page.get_by_text("Saved as a draft: partners still get version 1.").wait_for()
+    assert page.get_by_role("button", name="Publish").is_disabled()
+    with app.app_context():
+        t = db.session.get(MaterialTemplate, tid)
+        assert t.html == live_html and "Winter offer" in t.draft_html and t.version == 1
+        db.session.remove()
+
+    page.get_by_label("Preview as partner").fill(f"Ana Silva (#{ana_id})")
+    page.get_by_role("button", name="Render preview").click()
+    page.get_by_text("Preview queued").wait_for()
+    run_worker()
+    page.goto(f"/admin/materials/review/{tid}")
+    link = page.get_by_role("link", name="Open the preview PDF")
+    pdf = page.request.get(link.get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.body())).pages)
+    assert "Winter offer" in text and "Silva Realty" in text
+    assert f"/r/{code}" in text and "SAMPLE" not in text
+    shot(page, "admin-material-review.png")
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Published: partners get version 2 from now on.").wait_for()
+    with app.app_context():
+        t = db.session.get(MaterialTemplate, tid)
+        assert "Winter offer" in t.html and t.draft_html is None and t.version == 2
+        db.session.remove()

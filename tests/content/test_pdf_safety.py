@@ -108,6 +108,12 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
         save_branding(p, bad[4][:80], bad[5][:160], "#0F766E")
         install_builtin_templates()
         tpl = make_hostile_template(base, staff.id)
+        # Previewed with the hostile partner's branding, and published by hand (the
+        # review screen's rule, "publish after a ready preview", has its own test).
+        from core.content.materials import request_preview
+
+        request_preview(tpl.id, p.id, staff.id)
+        tpl.published_at = now_utc()
         db.session.commit()
         storage = app.config["STORAGE_DIR"]
         ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR")[0].id

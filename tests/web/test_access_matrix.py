@@ -177,6 +177,9 @@ EXPECTED.update({
     "GET /admin/leads/confirm/<int:lead_id>": back_office(FINANCE),
     "POST /admin/leads/confirm/<int:lead_id>": back_office(FINANCE, 422),  # no deal value
     "GET /admin/materials/preview/<int:template_id>": back_office(CONTENT, 404),
+    "GET /admin/materials/review/<int:template_id>": back_office(CONTENT),
+    "POST /admin/materials/review/<int:template_id>": back_office(CONTENT, 422),
+    "POST /admin/materials/review/<int:template_id>/publish": back_office(CONTENT, 302),
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
