@@ -189,3 +189,27 @@ def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app,
         assert len(queued) == 1
     run_worker()
     assert "Review 2 applications" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_rejecting_an_application_needs_a_reason_and_an_applicant(app):
+    """Core's rejection: no reason or an over-long one is refused and changes nothing; an
+    active partner cannot be rejected; a rejected applicant cannot then be approved."""
+    import pytest
+
+    from core.base.errors import Conflict, ValidationError
+    from core.program.partners import approve_partner, reject_partner
+
+    with app.app_context():
+        staff = make_staff("admin@example.com", ("admin",))
+        ann = make_partner("Ann Applicant", status="applied")
+        act = make_partner("Al Active")
+        for reason in ("", "   ", None, "x" * 1001):
+            with pytest.raises(ValidationError):
+                reject_partner(ann.id, staff.id, reason)
+        assert ann.status == "applied"
+        with pytest.raises(Conflict):
+            reject_partner(act.id, staff.id, "No.")
+        assert reject_partner(ann.id, staff.id, "  Outside our area.  ").status == "rejected"
+        with pytest.raises(Conflict):
+            approve_partner(ann.id, staff.id)
+        db.session.rollback()

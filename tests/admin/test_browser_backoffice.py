@@ -126,6 +126,7 @@ def test_finance_works_the_to_confirm_queue_oldest_first(app, live_server, brows
     assert rows.nth(2).locator("td").first.inner_text() == "5 min"
     shot(page, "admin-to-confirm.png")
     rows.nth(0).get_by_role("link", name="Confirm deal").click()
+    assert page.get_by_label("Deal value ($)").bounding_box()["width"] <= 700  # not 1,440 px
     page.get_by_role("button", name="Confirm deal and create commissions").click()
     page.locator(".alert-success").wait_for()
     page.goto("/admin/to-confirm/")
