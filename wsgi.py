@@ -1,4 +1,5 @@
-"""WSGI entry point: ``deploy/run web`` (gunicorn, deploy/gunicorn.conf.py; docs/deploy.md)."""
+"""WSGI entry point: the app that `web.serve` (deploy/Procfile ``web``; docs/deploy.md) serves;
+``python wsgi.py`` runs the development server of `make run`."""
 
 import os
 

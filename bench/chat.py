@@ -30,7 +30,7 @@ lost. Asserts nothing.
 
     .venv/bin/python bench/chat.py [--clients 100,500,1000] [--rate 5] [--seconds 10]
         [--procs 4] [--connect-rate 100] [--settle 3] [--drain 10]
-        [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet|gevent]
+        [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet,gevent]
         [--max-rate-clients 1000] [--rates 5,10,20,40,80] [--history 200]
         [--profile DIR] [--no-direct-writes] [--no-chatter] [--verbose]
 
@@ -519,7 +519,8 @@ def main() -> None:
                     help="connects + joins per second, all client processes together")
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--drain", type=float, default=10)
-    ap.add_argument("--mode", default="eventlet")
+    ap.add_argument("--mode", default="eventlet,gevent",
+                    help="server modes, comma-separated: one set of rows per mode")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
                                                              "sqlite:////tmp/chat-bench.db"))
     ap.add_argument("--max-rate-clients", type=int, default=1000)
@@ -540,13 +541,32 @@ def main() -> None:
     ptok, stok = build_database(args.database_url, need, args.history)
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
-    urls, procs = start_servers(args.database_url, args.mode, profile_dir=args.profile,
+    modes = [m for m in args.mode.split(",") if m]
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
+          f"{os.cpu_count()} CPUs, load average {loadavg()}")
+    summary = []
+    for mode in modes:
+        summary += measure_mode(args, mode, sizes, rates, ptok, stok)
+    if len(modes) > 1:
+        print("one row per server mode (same database, clients and rates, run one after "
+              "the other):")
+        print("mode      clients  rate  p50 ms  p99 ms  lost")
+        for mode, r in summary:
+            print(f"{mode:<9} {r['clients']:>7} {r['rate']:>5g} {r['p50_ms']:>7} "
+                  f"{r['p99_ms']:>7} {r['lost']:>5}")
+    print(f"load average at the end: {loadavg()}")
+
+
+def measure_mode(args, mode: str, sizes, rates, ptok, stok) -> list[tuple[str, dict]]:
+    """Start the two chat servers in ``mode`` (eventlet, gevent or threading), run the
+    client sizes and the rate probe against them, print each row; returns
+    ``[(mode, result)]`` of the size rows."""
+    urls, procs = start_servers(args.database_url, mode, profile_dir=args.profile,
                                 direct_writes=not args.no_direct_writes)
     pids = [p.pid for p in procs]
+    rows = []
     try:
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
-              f"{os.cpu_count()} CPUs, load average {loadavg()}")
-        print(f"mode={args.mode} servers=2 client_procs={args.procs} "
+        print(f"mode={mode} servers=2 client_procs={args.procs} "
               f"db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
               f"settle={args.settle:g}s seconds={args.seconds:g} history={args.history} "
               f"direct_writes={'off' if args.no_direct_writes else 'on'} "
@@ -558,6 +578,7 @@ def main() -> None:
                     args.connect_rate, args.settle, args.drain, not args.no_chatter, pids,
                     bool(args.profile))
             print(fmt(r), flush=True)
+            rows.append((mode, r))
             if args.verbose:
                 print("         slowest delivery of each message, ms:", r["worst_per_message"])
                 print(f"         receivers' garbage collection in the measured phase: "
@@ -573,9 +594,9 @@ def main() -> None:
             else:
                 break
         if rates:
-            print(f"highest rate with p99 < 100 ms, nothing lost, at {args.max_rate_clients} "
-                  f"clients: {best if best is not None else 'none of ' + args.rates} msg/s")
-        print(f"load average at the end: {loadavg()}")
+            print(f"{mode}: highest rate with p99 < 100 ms, nothing lost, at "
+                  f"{args.max_rate_clients} clients: "
+                  f"{best if best is not None else 'none of ' + args.rates} msg/s")
     finally:
         for p in procs:
             p.terminate()
@@ -584,6 +605,7 @@ def main() -> None:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+    return rows
 
 
 def free_port() -> int:

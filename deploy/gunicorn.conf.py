@@ -1,17 +1,17 @@
-"""gunicorn settings of the web process (deploy/Procfile ``web``), from the environment.
+"""gunicorn settings of the web process in the ``gevent`` and ``threading`` modes
+(``web.serve`` starts gunicorn with them; the ``eventlet`` mode runs eventlet's own server,
+gunicorn having no eventlet worker since 26).
 
 One gunicorn worker per process: Socket.IO keeps a socket's state in the process that
 accepted it, so capacity grows by running more web processes (containers, units) behind
-the sticky load balancer, not by gunicorn workers. ``SOCKETIO_ASYNC_MODE`` picks the
-worker class: ``eventlet`` (production default), ``gevent``, else threads.
+the sticky load balancer, not by gunicorn workers.
 """
 
 import os
 
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = 1
-_mode = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
-worker_class = _mode if _mode in ("eventlet", "gevent") else "gthread"
+worker_class = "gevent" if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent" else "gthread"
 threads = 100 if worker_class == "gthread" else 1
 worker_connections = 10000
 # A request (an upload, a ZIP download) may take this long; Socket.IO long-polls are 25 s.

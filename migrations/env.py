@@ -8,9 +8,11 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# alembic.ini's logging only when nothing set logging up: run through the app (`flask db
+# upgrade`, the tests, readiness) the app's own handler stays (JSON lines with request ids,
+# root at INFO; core/ops/logs.py) instead of being replaced by a plain console at WARN.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

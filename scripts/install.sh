@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what SISO Partners needs on a fresh Debian machine (idempotent).
-#   scripts/install.sh        runtime: system libraries, .venv with requirements.txt
-#   scripts/install.sh dev    also test tools: PostgreSQL, poppler, Chromium, requirements-dev.txt
+#   scripts/install.sh        runtime: system libraries, .venv from requirements.lock
+#   scripts/install.sh dev    also test tools: PostgreSQL, poppler, Chromium, nginx, requirements-dev.lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -30,11 +30,13 @@ PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-req=requirements.txt
-[ "$mode" = dev ] && req=requirements-dev.txt
-stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)-$mode"
+# The hashed lock files (`make lock` writes them from requirements*.txt): every package,
+# dependencies too, at one version with its hashes; pip refuses anything else.
+lock=requirements.lock
+[ "$mode" = dev ] && lock=requirements-dev.lock
+stamp=".venv/.installed-$(cat requirements.lock requirements-dev.lock | sha256sum | cut -c1-16)-$mode"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  .venv/bin/pip install -q --disable-pip-version-check --require-hashes -r "$lock"
   touch "$stamp"
 fi
 # The project itself, editable: its packages import from anywhere, no sys.path edits.

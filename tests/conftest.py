@@ -33,6 +33,72 @@ TEST_SOCKETIO_CHANNEL = f"siso-test-{os.getpid()}-{os.urandom(4).hex()}"
 PASSWORD = "correct-horse-battery"
 
 
+# --- no seeded secret in any log line of the run (rules: "Logs, metrics and errors") -------
+
+def seeded_secrets() -> dict[str, str]:
+    """What the suite seeds that no log line may ever hold, by name: the partners'
+    password, the signing and field-encryption keys, the TINs the tax-form tests enter
+    (with and without dashes), the fake Stripe platform key."""
+    found = {"partner password": PASSWORD, "signing key": TestingConfig.SECRET_KEY,
+             "field encryption key": TestingConfig.FIELD_ENCRYPTION_KEYS[0],
+             "Stripe key": "sk_test_fake_platform_key"}
+    for tin in ("536-90-4399", "666-12-3456", "07-1234567", "12345678901"):
+        found[f"TIN {tin[-4:]}"] = tin
+        found[f"TIN {tin[-4:]} (digits)"] = tin.replace("-", "")
+    return found
+
+
+_SUITE_LOG: dict = {}
+
+
+def pytest_configure(config):
+    """Every log record of the run (this process and the workers it forks), as JSON lines,
+    in one file scanned at the end for :func:`seeded_secrets`."""
+    import logging
+
+    from core.ops.logs import make_handler
+
+    fd, path = tempfile.mkstemp(prefix="siso-suite-log-", suffix=".jsonl")
+    stream = os.fdopen(fd, "a", buffering=1)
+    handler = make_handler(stream, "json")
+    handler.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    _SUITE_LOG.update(path=path, stream=stream, handler=handler)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when a seeded secret appears in any log line (names what and where)."""
+    if "path" not in _SUITE_LOG:
+        return
+    import logging
+
+    logging.getLogger().removeHandler(_SUITE_LOG["handler"])
+    _SUITE_LOG["stream"].close()
+    with open(_SUITE_LOG["path"], errors="replace") as fh:
+        lines = fh.readlines()
+    leaks = [(name, n) for n, line in enumerate(lines, 1)
+             for name, secret in seeded_secrets().items() if secret in line]
+    _SUITE_LOG.update(lines=len(lines), leaks=leaks)
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        os.unlink(_SUITE_LOG["path"])
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many log lines were scanned, and any seeded secret found in them."""
+    if "lines" not in _SUITE_LOG:
+        return
+    leaks = _SUITE_LOG["leaks"]
+    if leaks:
+        terminalreporter.section("seeded secrets in the logs", red=True)
+        for name, n in leaks[:20]:
+            terminalreporter.write_line(f"{name}: line {n} of {_SUITE_LOG['path']}")
+    else:
+        terminalreporter.write_line(f"log scan: {_SUITE_LOG['lines']} log lines of this run, "
+                                    f"no seeded secret in any")
+
+
 def free_port() -> int:
     """Return a TCP port nobody listens on right now."""
     with socket.socket() as s:

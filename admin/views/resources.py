@@ -117,12 +117,13 @@ class ResourceView(StaffModelView):
         form.min_tier_key.choices = _tier_choices()
         if form.validate_on_submit():
             upload = form.file.data
-            data = upload.read(resources.max_bytes() + 1) if upload else b""
+            # streamed from the request's spooled file part to the store, never whole
+            stream = upload.stream if upload else None
             name = upload.filename if upload else ""
             resource = run_domain(lambda: resources.upload_resource(
                 current_user.id, title=form.title.data, category=form.category.data,
                 tier_key=form.min_tier_key.data, co_brandable=form.co_brandable.data,
-                description=form.description.data, filename=name, data=data))
+                description=form.description.data, filename=name, stream=stream))
             if resource is not None:
                 flash(f"Uploaded “{resource.title}” ({resources.KINDS[resource.file_kind][0]}).",
                       "success")

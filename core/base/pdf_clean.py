@@ -8,6 +8,7 @@ that inflates to gigabytes is never inflated).
 """
 
 import io
+from typing import BinaryIO
 
 from core.base.errors import ValidationError
 
@@ -39,9 +40,17 @@ def clean_pdf(data: bytes) -> bytes:
 
     Raises ``ValidationError`` when the file cannot be read as a PDF, or is encrypted (it
     could not be checked)."""
+    out = io.BytesIO()
+    clean_pdf_file(io.BytesIO(data), out)
+    return out.getvalue()
+
+
+def clean_pdf_file(src: BinaryIO, dst: BinaryIO) -> None:
+    """:func:`clean_pdf` from one seekable binary file to another, for uploads too large to
+    hold in memory (pikepdf reads ``src`` as it needs it). Same errors."""
     import pikepdf
 
-    pdf = _open(data)
+    pdf = _open(src)
     with pdf:
         if pdf.is_encrypted:
             raise ValidationError("That PDF is encrypted; upload one without encryption.")
@@ -51,17 +60,15 @@ def clean_pdf(data: bytes) -> bytes:
         for obj in pdf.objects:
             if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
                 _clean_object(obj)
-        out = io.BytesIO()
-        pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        pdf.save(dst, stream_decode_level=pikepdf.StreamDecodeLevel.none,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve, deterministic_id=True)
-    return out.getvalue()
 
 
-def _open(data: bytes):
+def _open(src: BinaryIO):
     import pikepdf
 
     try:
-        return pikepdf.open(io.BytesIO(data))
+        return pikepdf.open(src)
     except pikepdf.PasswordError:
         raise ValidationError("That PDF is password-protected; upload one without a "
                               "password.") from None

@@ -19,12 +19,15 @@ Anything else is refused with a :class:`~core.base.errors.ValidationError` whose
 what to do; nothing is stored on a refusal. Every upload and change is audited.
 """
 
+import codecs
 import hashlib
 import io
 import os
 import re
 import secrets
+import tempfile
 import warnings
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
@@ -82,9 +85,11 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
-def sniff(data: bytes) -> str | None:
+def sniff(data: bytes, complete: bool = True) -> str | None:
     """The kind of file the bytes are (a :data:`KINDS` key), from their content only, or
-    ``None`` when they are none of the allowed kinds."""
+    ``None`` when they are none of the allowed kinds. ``complete`` False: ``data`` is only
+    the file's head (a character cut at its end is not an error; the caller checks the
+    rest of an HTML file)."""
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith(_PNG_SIG):
@@ -95,7 +100,7 @@ def sniff(data: bytes) -> str | None:
         return "mp4"
     if b"\x00" not in data:
         try:
-            text = data.decode("utf-8")
+            text = codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
         except UnicodeDecodeError:
             return None
         if text.lstrip("\ufeff \t\r\n").startswith("<"):
@@ -152,36 +157,108 @@ def _reencode(data: bytes, kind: str) -> bytes:
 
 
 def check_file(filename, data) -> tuple[str, bytes]:
-    """Apply the upload rules to one file.
+    """Apply the upload rules to one file held in memory: :func:`check_upload` on
+    ``data`` (bytes). Returns ``(kind, bytes to store)``; the same errors."""
+    if not isinstance(data, bytes | bytearray):
+        data = b""
+    kind, stored = check_upload(filename, io.BytesIO(bytes(data)))
+    with stored:
+        return kind, stored.read()
 
-    ``filename`` is the uploader's name (only its extension is used), ``data`` the bytes
-    (the caller reads at most the limit + 1). Returns ``(kind, bytes to store)``: images
-    re-encoded, PDFs rewritten without active content (``core.base.pdf_clean``), other kinds
-    as uploaded. Raises ``ValidationError`` (no file, too large,
-    extension not allowed, content not matching the extension, damaged or huge image).
+
+#: Bytes read to recognise a file's kind.
+HEAD_BYTES = 64 * 1024
+#: Bytes read or copied at a time.
+CHUNK = 256 * 1024
+
+
+def _spool(stream, limit: int):
+    """Copy ``stream`` into a temporary file on disk, chunk by chunk; raises
+    ``ValidationError`` as soon as it passes ``limit`` bytes (the rest is never read)."""
+    out = tempfile.TemporaryFile()
+    size = 0
+    try:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise ValidationError(f"The file is larger than {_mb(limit)}. "
+                                      f"Upload a smaller file.")
+            out.write(chunk)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out, size
+
+
+def _is_utf8_text(fh) -> bool:
+    """True when the whole file decodes as UTF-8 without NUL characters (read in chunks)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    fh.seek(0)
+    try:
+        while chunk := fh.read(CHUNK):
+            if b"\x00" in chunk:
+                return False
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        fh.seek(0)
+    return True
+
+
+def check_upload(filename, stream) -> tuple[str, BinaryIO]:
+    """Apply the upload rules to one file, streaming (rules: "Uploads").
+
+    ``filename`` is the uploader's name (only its extension is used), ``stream`` a readable
+    binary stream (a request's file part). The upload is copied to a temporary file on
+    disk, never whole into memory, and stops at the limit. Returns ``(kind, file to
+    store)``, the file open at its start, the caller closes it: images re-encoded (decoded
+    in memory, within the pixel limit), PDFs rewritten without active content
+    (``core.base.pdf_clean``), MP4 and HTML as uploaded. Raises ``ValidationError`` (no
+    file, too large, extension not allowed, content not matching the extension, damaged or
+    huge image, unreadable PDF).
     """
-    if not isinstance(data, bytes | bytearray) or not data:
-        raise ValidationError(f"Choose a file to upload: {_ALLOWED_TEXT}.")
-    data = bytes(data)
-    limit = max_bytes()
-    if len(data) > limit:
-        raise ValidationError(f"The file is larger than {_mb(limit)}. Upload a smaller file.")
-    claimed = kind_for_name(filename if isinstance(filename, str) else "")
-    if claimed is None:
-        raise ValidationError(f"This type of file cannot be uploaded. Allowed: {_ALLOWED_TEXT}.")
-    actual = sniff(data)
-    if actual != claimed:
-        ext = os.path.splitext(filename)[1].lower()
-        found = f"a {KINDS[actual][0]}" if actual else "none of the allowed types"
-        raise ValidationError(f"The file is named {ext} but its content is {found}. Upload "
-                              f"a real {KINDS[claimed][0]} (the name must match the content).")
-    if actual in ("png", "jpeg"):
-        data = _reencode(data, actual)
-    elif actual == "pdf":
-        from core.base.pdf_clean import clean_pdf
+    spooled, size = _spool(stream, max_bytes())
+    try:
+        if size == 0:
+            raise ValidationError(f"Choose a file to upload: {_ALLOWED_TEXT}.")
+        claimed = kind_for_name(filename if isinstance(filename, str) else "")
+        if claimed is None:
+            raise ValidationError(f"This type of file cannot be uploaded. Allowed: "
+                                  f"{_ALLOWED_TEXT}.")
+        head = spooled.read(HEAD_BYTES)
+        spooled.seek(0)
+        actual = sniff(head, complete=size <= HEAD_BYTES)
+        if actual == "html" and not _is_utf8_text(spooled):
+            actual = None
+        if actual != claimed:
+            ext = os.path.splitext(filename)[1].lower()
+            found = f"a {KINDS[actual][0]}" if actual else "none of the allowed types"
+            raise ValidationError(f"The file is named {ext} but its content is {found}. "
+                                  f"Upload a real {KINDS[claimed][0]} (the name must match "
+                                  f"the content).")
+        if actual in ("png", "jpeg"):
+            data = _reencode(spooled.read(), actual)
+            spooled.close()
+            return actual, io.BytesIO(data)
+        if actual == "pdf":
+            from core.base.pdf_clean import clean_pdf_file
 
-        data = clean_pdf(data)  # no JavaScript, actions, embedded files, forms
-    return actual, data
+            cleaned = tempfile.TemporaryFile()
+            try:
+                clean_pdf_file(spooled, cleaned)  # no JavaScript, actions, files, forms
+            except BaseException:
+                cleaned.close()
+                raise
+            spooled.close()
+            cleaned.seek(0)
+            return actual, cleaned
+        return actual, spooled
+    except BaseException:
+        spooled.close()
+        raise
 
 
 def _text(value, field: str, max_len: int, required: bool, one_line: bool = True) -> str:
@@ -224,13 +301,14 @@ def storage_key(resource: Resource) -> str:
 
 
 def upload_resource(actor_id: int, *, title, category, tier_key, co_brandable,
-                 description, filename, data) -> Resource:
+                    description, filename, data=None, stream=None) -> Resource:
     """Content staff upload a marketing resource.
 
     Args: ``actor_id`` the staff user; ``title`` (1–160
     chars, one line); ``category`` (a :data:`CATEGORIES` key); ``tier_key`` (a tier's
     key); ``co_brandable`` (bool); ``description`` (0–1000 chars); ``filename`` (the
-    uploader's name, display only); ``data`` (bytes, see :func:`check_file`).
+    uploader's name, display only); the file as ``stream`` (a readable binary stream,
+    streamed: see :func:`check_upload`) or ``data`` (bytes).
     Returns the new ``Resource`` (flushed, audited, not committed). The file is written
     atomically to ``assets/`` in the file store; if the row cannot be flushed the file is
     removed again. Raises ``ValidationError``, before anything is written.
@@ -239,15 +317,22 @@ def upload_resource(actor_id: int, *, title, category, tier_key, co_brandable,
 
     title, category, tier_key, description = _check_meta(title, category, tier_key,
                                                          description)
-    kind, stored = check_file(filename, data)
-    name = secrets.token_hex(16) + KINDS[kind][2]
-    store = get_storage()
-    store.put_bytes(f"{FOLDER}/{name}", stored)
+    if stream is None:
+        stream = io.BytesIO(bytes(data) if isinstance(data, bytes | bytearray) else b"")
+    kind, stored = check_upload(filename, stream)
+    with stored:
+        digest = hashlib.sha256()
+        while chunk := stored.read(CHUNK):
+            digest.update(chunk)
+        stored.seek(0)
+        name = secrets.token_hex(16) + KINDS[kind][2]
+        store = get_storage()
+        size = store.save(f"{FOLDER}/{name}", stored)
     resource = Resource(title=title, category=category, description=description,
-                  min_tier_key=tier_key, co_brandable=bool(co_brandable), file_kind=kind,
-                  size_bytes=len(stored), sha256=hashlib.sha256(stored).hexdigest(),
-                  original_name=_display_name(filename), stored_name=name,
-                  uploaded_by_id=actor_id)
+                        min_tier_key=tier_key, co_brandable=bool(co_brandable),
+                        file_kind=kind, size_bytes=size, sha256=digest.hexdigest(),
+                        original_name=_display_name(filename), stored_name=name,
+                        uploaded_by_id=actor_id)
     try:
         db.session.add(resource)
         db.session.flush()
@@ -256,7 +341,7 @@ def upload_resource(actor_id: int, *, title, category, tier_key, co_brandable,
         raise
     audit(actor_id, "resource.upload", "resource", resource.id, None,
           {"title": title, "category": category, "tier": tier_key,
-           "co_brandable": resource.co_brandable, "kind": kind, "size_bytes": len(stored),
+           "co_brandable": resource.co_brandable, "kind": kind, "size_bytes": size,
            "original_name": resource.original_name, "stored_name": name})
     return resource
 

@@ -109,7 +109,7 @@ def render() -> tuple[bytes, str]:
 
 def process_exited(pid: int | None = None) -> None:
     """Drop a finished process's live gauges (multiprocess mode; gunicorn's
-    ``child_exit`` hook and the worker supervisor call it)."""
+    ``child_exit`` hook, the eventlet web server's exit and the worker supervisor call it)."""
     if multiprocess_dir():
         from prometheus_client import multiprocess
 

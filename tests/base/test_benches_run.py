@@ -27,16 +27,21 @@ def row(out: str, header: str) -> dict:
 
 
 @pytest.mark.slow
-def test_chat_bench_delivers_every_message(tmp_path):
+def test_chat_bench_delivers_every_message_in_each_server_mode(tmp_path):
     out = run_bench(["bench/chat.py", "--clients", "20", "--rate", "2", "--seconds", "3",
-                     "--rates", "", "--procs", "1", "--database-url",
-                     f"sqlite:///{tmp_path / 'chat.db'}"], tmp_path,
+                     "--rates", "", "--procs", "1", "--mode", "eventlet,gevent",
+                     "--database-url", f"sqlite:///{tmp_path / 'chat.db'}"], tmp_path,
                     BENCH_REDIS_URL=TEST_REDIS_URL)
     got = row(out, "clients")
     assert got["clients"] == "20"
     assert int(got["sent"]) > 0
     assert got["lost"] == "0"
     assert int(got["received"]) == int(got["sent"]) * 20
+    lines = out.splitlines()
+    at = lines.index("mode      clients  rate  p50 ms  p99 ms  lost")
+    per_mode = [line.split() for line in lines[at + 1:at + 3]]
+    assert [r[0] for r in per_mode] == ["eventlet", "gevent"]
+    assert all(r[1] == "20" and r[-1] == "0" for r in per_mode)
 
 
 @pytest.mark.slow

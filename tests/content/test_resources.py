@@ -686,3 +686,99 @@ def test_chat_pdf_attachments_are_stored_without_active_content(app, ctx):
     row = db.session.scalar(select(Attachment).where(Attachment.message_id == msg.id))
     with open(os.path.join(app.config["STORAGE_DIR"], row.file_path), "rb") as f:
         assert_inert(f.read())
+
+
+# --- large uploads are streamed (rules: "Uploads") ----------------------------------------
+
+class CountingReader(io.RawIOBase):
+    """A request body of ``size`` bytes made on the fly (``head``, then filler), counting
+    what the server read: no test-side buffer the size of the file."""
+
+    def __init__(self, head: bytes, size: int):
+        self.head, self.size, self.pos = head, size, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        n = min(len(buf), self.size - self.pos)
+        if n <= 0:
+            return 0
+        chunk = bytearray(n)
+        if self.pos < len(self.head):
+            part = self.head[self.pos:self.pos + n]
+            chunk[:len(part)] = part
+        buf[:n] = chunk
+        self.pos += n
+        return n
+
+
+def test_a_large_video_is_streamed_to_the_store_not_held_in_memory(app, ctx):
+    """A 30 MB MP4 goes from the upload's stream to the store through a file on disk: the
+    Python memory the upload takes stays under 4 MB, and the stored file is byte for byte
+    the upload (size and SHA-256 recorded)."""
+    import hashlib
+    import tracemalloc
+
+    size = 30 * 1024 * 1024
+    expected = hashlib.sha256()
+    src = CountingReader(mp4_bytes(), size)
+    while chunk := src.read(1024 * 1024):
+        expected.update(chunk)
+    src = io.BufferedReader(CountingReader(mp4_bytes(), size))
+    tracemalloc.start()
+    try:
+        resource = resources.upload_resource(
+            make_staff_once().id, title="Launch video", category="video", tier_key="starter",
+            co_brandable=False, description="", filename="launch.mp4", stream=src)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    db.session.commit()
+    assert peak < 4 * 1024 * 1024, f"upload held {peak / 1e6:.1f} MB in memory"
+    assert resource.size_bytes == size and resource.sha256 == expected.hexdigest()
+    path = os.path.join(app.config["STORAGE_DIR"], resources.storage_key(resource))
+    assert os.path.getsize(path) == size
+
+
+def test_an_oversize_stream_is_refused_without_reading_it_all(app, ctx, monkeypatch):
+    """Past the limit reading stops: a 200 MB body with a 1 MB limit is refused after
+    about the limit, nothing stored, no row."""
+    monkeypatch.setitem(app.config, "ASSET_MAX_BYTES", 1024 * 1024)
+    raw = CountingReader(mp4_bytes(), 200 * 1024 * 1024)
+    before = asset_files(app)
+    with pytest.raises(ValidationError, match="larger than 1 MB"):
+        resources.upload_resource(
+            make_staff_once().id, title="Huge", category="video", tier_key="starter",
+            co_brandable=False, description="", filename="huge.mp4",
+            stream=io.BufferedReader(raw))
+    assert raw.pos < 2 * 1024 * 1024
+    assert asset_files(app) == before
+    assert db.session.scalar(select(func.count()).select_from(Resource)) == 0
+
+
+def test_a_streamed_pdf_is_stored_cleaned_and_html_is_checked_past_its_head(app, ctx):
+    """A PDF given as a stream is stored rewritten (the same bytes as the in-memory
+    path), and an HTML template whose bytes stop being UTF-8 after the first 64 KB is
+    refused (the whole file is checked, not only its head)."""
+    resource = resources.upload_resource(
+        make_staff_once().id, title="Deck", category="brochure", tier_key="starter",
+        co_brandable=False, description="", filename="deck.pdf",
+        stream=io.BytesIO(pdf_bytes()))
+    db.session.commit()
+    path = os.path.join(app.config["STORAGE_DIR"], resources.storage_key(resource))
+    with open(path, "rb") as fh:
+        assert fh.read() == stored_pdf()
+    bad = b"<html><body>" + b"a" * (resources.HEAD_BYTES + 10) + b"\xff\xfe</body></html>"
+    with pytest.raises(ValidationError, match="none of the allowed types"):
+        resources.upload_resource(
+            make_staff_once().id, title="Mail", category="template", tier_key="starter",
+            co_brandable=False, description="", filename="mail.html", stream=io.BytesIO(bad))
+    long_ok = (b"<html><body>x" + "é".encode() * (resources.HEAD_BYTES // 2 + 7)
+               + b"</body></html>")  # 13 bytes, then two-byte characters: one cut at 64 KB
+    assert long_ok[:resources.HEAD_BYTES].decode("utf-8", "replace").endswith("\ufffd")
+    ok = resources.upload_resource(
+        make_staff_once().id, title="Mail 2", category="template", tier_key="starter",
+        co_brandable=False, description="", filename="mail2.html",
+        stream=io.BytesIO(long_ok))
+    assert ok.file_kind == "html" and ok.size_bytes == len(long_ok)

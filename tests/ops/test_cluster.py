@@ -1,6 +1,6 @@
 """The deploy kit end to end (docs/deploy.md): two web processes started by the Procfile's
-own command (`deploy/run web`: gunicorn, eventlet or gevent) behind a real nginx running
-deploy/nginx/siso.conf (only ports, upstream addresses and the static folder changed), a
+own command (`deploy/run web`: eventlet's server, or gunicorn with gevent) behind a real
+nginx running deploy/nginx/siso.conf (only ports, upstream addresses and the static folder changed), a
 Socket.IO chat crossing the two processes through nginx, then one process killed mid-chat:
 the partner on it reconnects through nginx to the other and has every message."""
 
@@ -59,7 +59,7 @@ http {{
 
 def start_web(db_url, port, log_path, mode):
     """`deploy/run web` (the Procfile's command) in its own process group, in async
-    ``mode`` (gunicorn's eventlet or gevent worker)."""
+    ``mode`` (eventlet's own server, or gunicorn's gevent worker)."""
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=TEST_REDIS_URL,
                SOCKETIO_MESSAGE_QUEUE=TEST_REDIS_URL + "?max_connections=10000",
                SOCKETIO_CHANNEL=TEST_SOCKETIO_CHANNEL, SOCKETIO_ASYNC_MODE=mode,
