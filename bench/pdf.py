@@ -214,26 +214,29 @@ def enqueue(app, case: str, ids: list[int]) -> list[tuple[str, int]]:
 
 
 def weasyprint_alone(app, docs) -> float:
-    """Seconds WeasyPrint takes for the same documents' HTML, in this one process."""
+    """Seconds WeasyPrint takes for the same documents' HTML, in this one process (a
+    statement with its stylesheet and font configuration, as the job gives them)."""
     from core.base.pdf import render_pdf
     from core.content.materials import render_job_inputs, render_material_html
     from core.content.models import MaterialRender
     from core.money.models import Statement
-    from core.money.statement_pdf import render_statement_html
+    from core.money.statement_pdf import render_statement_html, statement_stylesheet
     from core.money.statements import statement_context
 
+    css, fonts = statement_stylesheet()
     with app.app_context():
-        html = []
+        work = []
         for kind, oid in docs:
             if kind == "statement":
-                html.append(render_statement_html(statement_context(db.session.get(Statement, oid))))
+                ctx = statement_context(db.session.get(Statement, oid))
+                work.append((render_statement_html(ctx), [css], fonts))
             else:
                 fields, ctx = render_job_inputs(db.session.get(MaterialRender, oid))
-                html.append(render_material_html(fields, ctx))
-    render_pdf(html[0])  # warm fonts
+                work.append((render_material_html(fields, ctx), None, None))
+    render_pdf(*work[0])  # warm fonts
     t = time.perf_counter()
-    for h in html:
-        render_pdf(h)
+    for html, sheets, font_config in work:
+        render_pdf(html, sheets, font_config)
     return time.perf_counter() - t
 
 

@@ -76,7 +76,7 @@ def warm_up_renderer() -> None:
         return
     from core.base.pdf import render_pdf
     from core.content.materials import builtin_template_rows, render_material_html, sample_context
-    from core.money.statement_pdf import render_statement_html
+    from core.money.statement_pdf import render_statement_pdf
 
     line = {"date": "2026-01-02", "ref": "C-1", "description": "Sample client project",
             "type": "base", "kind": "earned", "amount_cents": 30000}
@@ -89,7 +89,7 @@ def warm_up_renderer() -> None:
                     "paid_cents": 0, "closing_cents": 30000},
         "lines": [line, dict(line, type="payout", kind="paid", amount_cents=-30000)],
     }
-    render_pdf(render_statement_html(statement))
+    render_statement_pdf(statement)
     context = sample_context("https://example.invalid/r/SAMPLE")
     for template in builtin_template_rows():
         render_pdf(render_material_html(template, context))

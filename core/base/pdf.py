@@ -109,23 +109,35 @@ class SafeURLFetcher(weasyprint.URLFetcher):
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
 
-def render_pdf(html: str) -> bytes:
+def render_pdf(html: str, stylesheets=None, font_config=None) -> bytes:
     """Render an HTML document to PDF.
 
     ``html`` is a complete HTML document (str). It is rendered with
     ``base_url=BASE_URL`` and a fresh :class:`SafeURLFetcher`, so only ``data:`` URIs
     and files under ``static/`` can be loaded; other resources are skipped with a
-    warning. Returns the PDF file as bytes. Errors from WeasyPrint itself (invalid
-    input type, out of memory...) propagate.
+    warning. ``stylesheets`` (``weasyprint.CSS`` objects, parsed once by the caller) and
+    ``font_config`` (a ``FontConfiguration`` kept by the caller) spare WeasyPrint
+    parsing the same stylesheet and building a font map for every document. Returns the
+    PDF file as bytes. Errors from WeasyPrint itself (invalid input type, out of
+    memory...) propagate.
     """
-    return render_pdf_with_pages(html)[0]
+    return render_pdf_with_pages(html, stylesheets, font_config)[0]
 
 
-def render_pdf_with_pages(html: str) -> tuple[bytes, int]:
+def render_pdf_with_pages(html: str, stylesheets=None, font_config=None) -> tuple[bytes, int]:
     """Like :func:`render_pdf`, and also return the page count: ``(pdf_bytes, pages)``."""
     document = weasyprint.HTML(string=html, base_url=BASE_URL,
-                               url_fetcher=SafeURLFetcher()).render()
+                               url_fetcher=SafeURLFetcher()).render(
+        stylesheets=stylesheets, font_config=font_config)
     return document.write_pdf(), len(document.pages)
+
+
+def static_stylesheet(path: Path, font_config=None) -> "weasyprint.CSS":
+    """``path`` (a stylesheet under ``templates/``) parsed as a ``weasyprint.CSS`` with
+    the document base URL and :class:`SafeURLFetcher`, for :func:`render_pdf`'s
+    ``stylesheets``. Raises ``OSError`` for a missing file."""
+    return weasyprint.CSS(string=path.read_text(encoding="utf-8"), base_url=BASE_URL,
+                          url_fetcher=SafeURLFetcher(), font_config=font_config)
 
 
 def write_atomically(path, data: bytes) -> None:

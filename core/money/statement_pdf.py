@@ -3,10 +3,12 @@ plain values by WeasyPrint (rules: "Statements")."""
 
 import jinja2
 
-from core.base.pdf import TEMPLATES_DIR, render_pdf
+from core.base.pdf import TEMPLATES_DIR, render_pdf, static_stylesheet
 from core.money.cents import format_cents
 
 STATEMENT_TEMPLATE = "pdf/statement.html"
+#: The statement's stylesheet, beside its template.
+STATEMENT_STYLESHEET = "pdf/statement.css"
 
 
 def cents_filter(cents) -> str:
@@ -62,10 +64,28 @@ def render_statement_html(context: dict) -> str:
     return _ENV.get_template(STATEMENT_TEMPLATE).render(**context)
 
 
+_STYLE = None
+
+
+def statement_stylesheet():
+    """``(stylesheet, font configuration)`` of every statement: ``templates/pdf/
+    statement.css`` parsed once per process, and one WeasyPrint font configuration kept
+    with it (statements load no web fonts, so it never grows). Rendering with them is
+    what keeps a one-page statement near WeasyPrint's own speed (BENCHMARKS.md)."""
+    global _STYLE
+    if _STYLE is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        _STYLE = (static_stylesheet(TEMPLATES_DIR / STATEMENT_STYLESHEET, fonts), fonts)
+    return _STYLE
+
+
 def render_statement_pdf(context: dict) -> bytes:
     """Render a monthly partner statement to PDF bytes.
 
     ``context`` is as for :func:`render_statement_html`; errors are those of
     :func:`render_statement_html` and :func:`render_pdf`.
     """
-    return render_pdf(render_statement_html(context))
+    css, fonts = statement_stylesheet()
+    return render_pdf(render_statement_html(context), stylesheets=[css], font_config=fonts)

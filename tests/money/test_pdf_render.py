@@ -296,3 +296,56 @@ def test_write_atomically_failure_keeps_old_file(tmp_path):
         write_atomically(target, "not bytes")
     assert target.read_bytes() == b"%PDF-old"
     assert os.listdir(tmp_path) == ["s.pdf"]
+
+
+# --- statements rendered the fast way look the same (BENCHMARKS.md "Statements") ---------
+
+def _page_images(pdf: bytes, folder, name) -> list:
+    """Each page of ``pdf`` as a greyscale image (pdftoppm, 100 dpi)."""
+    import subprocess
+
+    from PIL import Image
+
+    path = folder / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", str(path), str(folder / name)],
+                   check=True)
+    return [Image.open(p) for p in sorted(folder.glob(f"{name}-*.pgm"))]
+
+
+@pytest.mark.parametrize("lines", [3, 150])
+def test_statement_with_shared_stylesheet_looks_like_one_with_its_style_inline(tmp_path,
+                                                                              lines):
+    """The statement job renders with the stylesheet parsed once per process and one font
+    configuration for every document; page by page, pixel for pixel, that PDF is the one
+    WeasyPrint makes from the same HTML with the stylesheet inline and fresh fonts (a
+    second statement, rendered after the first, too)."""
+    from PIL import ImageChops
+
+    from core.base.pdf import TEMPLATES_DIR, render_pdf
+    from core.money.statement_pdf import (
+        STATEMENT_STYLESHEET,
+        render_statement_html,
+        render_statement_pdf,
+    )
+
+    line = {"date": "2026-11-03", "ref": "C-12", "type": "base", "kind": "earned",
+            "description": "Commission on deal D-12, Acme Corp website redesign",
+            "amount_cents": 15000}
+    ctx = {"partner": {"name": "Ana Silva", "email": "ana@example.com",
+                       "company_name": "Silva Consulting", "id": 1042},
+           "period_label": "November 2026", "period": "2026-11", "version": 2,
+           "issued_at": "01 Dec 2026",
+           "figures": {"opening_cents": 120000, "earned_cents": 15000 * lines,
+                       "reversed_cents": 0, "paid_cents": 100000,
+                       "closing_cents": 20000 + 15000 * lines},
+           "lines": [dict(line, ref=f"C-{i}") for i in range(lines)]}
+    render_statement_pdf(dict(ctx, version=1))  # the shared fonts have served one already
+    fast = _page_images(render_statement_pdf(ctx), tmp_path, "fast")
+    css = (TEMPLATES_DIR / STATEMENT_STYLESHEET).read_text()
+    inline = render_statement_html(ctx).replace("</head>", f"<style>{css}</style></head>")
+    plain = _page_images(render_pdf(inline), tmp_path, "plain")
+    assert len(fast) == len(plain) == (1 if lines == 3 else 7)
+    for a, b in zip(fast, plain, strict=True):
+        assert a.size == b.size
+        assert ImageChops.difference(a, b).getbbox() is None
