@@ -28,6 +28,17 @@ Prints, per N: p50/p99 latency (ms), deliveries/s, lost, errors, the load averag
 and after; then the highest of ``--rates`` at which p99 stays under 100 ms with nothing
 lost. Asserts nothing.
 
+With ``--generator node`` the clients are one Node.js process (bench/node/generator.mjs,
+socket.io-client 4, installed by npm into ``BENCH_NODE_DIR`` on first use), and the same
+clients, rates and phases run against ours (each ``--mode``) and a peer baseline started
+in the same run: a minimal Node Socket.IO 4 pair with the Redis adapter
+(bench/node/peer.mjs). Per ``--matrix`` point it prints p50/p99/lost for each target and
+the ratio ours/peer; the targets take turns at each point, so a loaded box weighs on both.
+
+    .venv/bin/python bench/chat.py --generator node [--matrix 1000:5,1000:20,1000:50,1000:100]
+        [--servers 2] [--mode eventlet] [--no-peer] [--seconds 10]
+    .venv/bin/python bench/chat.py --generator node --matrix 5000:5 --servers 4
+
     .venv/bin/python bench/chat.py [--clients 100,500,1000] [--rate 5] [--seconds 10]
         [--procs 4] [--connect-rate 100] [--settle 3] [--drain 10]
         [--database-url sqlite:////tmp/chat-bench.db] [--mode eventlet,gevent]
@@ -180,12 +191,36 @@ def build_database(url: str, partners: int, history: int = 200) -> tuple[list[st
     return ptok, stok
 
 
+def stop_all(procs) -> None:
+    """Terminate the server processes, killing any still there after 30 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def wait_healthy(urls, seconds: float = 30) -> None:
+    """Wait (up to ``seconds`` each) until every server in ``urls`` answers ``/healthz``."""
+    import requests
+
+    for url in urls:
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+
+
 def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None = None,
                   direct_writes: bool = True) -> tuple[list[str], list]:
     """Start ``count`` chat server processes on free ports; returns their URLs and Popens.
     ``direct_writes=False`` runs them with ``SOCKETIO_DIRECT_WRITES=0`` (``web.fanout``
     off: every packet through Engine.IO's queue, as before 2026-12-01)."""
-    import requests
 
     urls, procs = [], []
     for i in range(count):
@@ -201,14 +236,7 @@ def start_servers(url: str, mode: str, count: int = 2, profile_dir: str | None =
         procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "chat_server.py")],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    wait_healthy(urls)
     return urls, procs
 
 
@@ -519,6 +547,15 @@ def main() -> None:
                     help="connects + joins per second, all client processes together")
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--drain", type=float, default=10)
+    ap.add_argument("--generator", choices=("node", "python"), default="python",
+                    help="node: one Node.js process of socket.io-client clients, against ours "
+                         "and the peer Node pair (--matrix); python: the asyncio clients")
+    ap.add_argument("--matrix", default="1000:5,1000:20,1000:50,1000:100",
+                    help="--generator node: clients:rate points")
+    ap.add_argument("--servers", type=int, default=2,
+                    help="--generator node: server processes per target")
+    ap.add_argument("--no-peer", action="store_true",
+                    help="--generator node: measure ours only")
     ap.add_argument("--mode", default="eventlet,gevent",
                     help="server modes, comma-separated: one set of rows per mode")
     ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
@@ -535,6 +572,14 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true",
                     help="also print each message's slowest delivery")
     args = ap.parse_args()
+    if args.generator == "node":
+        matrix = [(int(c), float(r)) for c, r in (p.split(":") for p in args.matrix.split(",") if p)]
+        ptok, stok = build_database(args.database_url, max(c for c, _ in matrix), args.history)
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {platform.node()}, "
+              f"{os.cpu_count()} CPUs, load average {loadavg()}")
+        node_main(args, matrix, ptok, stok)
+        print(f"load average at the end: {loadavg()}")
+        return
     sizes = [int(x) for x in args.clients.split(",") if x]
     rates = [float(x) for x in args.rates.split(",") if x]
     need = max(sizes + ([args.max_rate_clients] if rates else []))
@@ -598,14 +643,132 @@ def measure_mode(args, mode: str, sizes, rates, ptok, stok) -> list[tuple[str, d
                   f"{args.max_rate_clients} clients: "
                   f"{best if best is not None else 'none of ' + args.rates} msg/s")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
     return rows
+
+
+# --- the Node.js generator and the peer baseline (--generator node) ----------------------
+
+NODE_DIR = os.path.join(ROOT, "bench", "node")
+
+
+def node_scratch() -> str:
+    """A scratch folder holding bench/node's scripts and their npm packages (the versions
+    pinned in bench/node/package.json), installed by npm on first use or when the pins
+    change; ``BENCH_NODE_DIR`` picks the folder (default ``/tmp/siso-bench-node``).
+    Raises ``RuntimeError`` when node or npm is missing or npm fails."""
+    import shutil
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        raise RuntimeError("--generator node needs Node.js and npm on PATH")
+    scratch = os.environ.get("BENCH_NODE_DIR", "/tmp/siso-bench-node")
+    os.makedirs(scratch, exist_ok=True)
+    with open(os.path.join(NODE_DIR, "package.json")) as fh:
+        pins = fh.read()
+    installed = os.path.join(scratch, ".installed-package.json")
+    if not os.path.exists(installed) or open(installed).read() != pins:
+        with open(os.path.join(scratch, "package.json"), "w") as fh:
+            fh.write(pins)
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"],
+                              cwd=scratch, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"npm install failed: {done.stderr[-2000:]}")
+        with open(installed, "w") as fh:
+            fh.write(pins)
+    for name in ("generator.mjs", "peer.mjs"):
+        shutil.copyfile(os.path.join(NODE_DIR, name), os.path.join(scratch, name))
+    return scratch
+
+
+def start_peers(scratch: str, count: int) -> tuple[list[str], list]:
+    """Start ``count`` peer Socket.IO processes (bench/node/peer.mjs, Redis adapter on
+    the bench's Redis, a channel of their own); returns their URLs and Popens."""
+    urls, procs = [], []
+    for _ in range(count):
+        port = free_port()
+        procs.append(subprocess.Popen(["node", "peer.mjs", str(port), REDIS.split("?")[0],
+                                       CHANNEL + "-peer"], cwd=scratch,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        urls.append(f"http://127.0.0.1:{port}")
+    wait_healthy(urls)
+    return urls, procs
+
+
+def run_node(scratch: str, urls, ptok, stok, clients: int, rate: float, args) -> dict:
+    """One measurement with the Node generator (bench/node/generator.mjs) against
+    ``urls``: ``clients`` receivers, the staff senders, ``rate`` msg/s for
+    ``args.seconds``. Returns the generator's result (p50_ms, p99_ms, lost, ...)."""
+    import tempfile
+
+    cfg = {"urls": urls, "receiver_tokens": ptok[:clients], "sender_tokens": stok,
+           "rate": rate, "seconds": args.seconds, "connect_rate": args.connect_rate,
+           "settle": args.settle, "drain": args.drain, "run": uuid.uuid4().hex[:12]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(cfg, fh)
+    try:
+        done = subprocess.run(["node", "--max-old-space-size=4096", "generator.mjs", fh.name],
+                              cwd=scratch, capture_output=True, text=True,
+                              timeout=120 + clients / args.connect_rate + args.seconds * 3)
+    finally:
+        os.unlink(fh.name)
+    if done.returncode != 0:
+        raise RuntimeError(f"node generator failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+NODE_HEADER = ("target          clients  rate/s  sent  received   lost  errors  p50_ms  p99_ms  "
+               "max_ms  connect_s  gen_cpu%")
+
+
+def node_row(target: str, r: dict) -> str:
+    """One printed row of a Node-generator measurement."""
+    return (f"{target:<15} {r['clients']:7d}  {r['rate']:6g}  {r['sent']:4d}  "
+            f"{r['received']:8d}  {r['lost']:5d}  {r['errors']:6d}  {r['p50_ms']:6.1f}  "
+            f"{r['p99_ms']:6.1f}  {r['max_ms']:6.1f}  {r['connect_s']:9.1f}  "
+            f"{r['generator_cpu_pct']:8d}")
+
+
+def node_main(args, matrix, ptok, stok) -> None:
+    """Ours (each ``--mode``) and the peer pair, same generator, clients and rates, the
+    targets taking turns at each point of ``matrix`` (``[(clients, rate)]``); prints a row
+    per measurement and the ours/peer p99 ratio per point."""
+    scratch = node_scratch()
+    modes = [m for m in args.mode.split(",") if m]
+    targets, procs = {}, []
+    try:
+        for mode in modes:
+            urls, ps = start_servers(args.database_url, mode, count=args.servers,
+                                     direct_writes=not args.no_direct_writes)
+            targets[f"ours-{mode}"] = urls
+            procs += ps
+        if not args.no_peer:
+            urls, ps = start_peers(scratch, args.servers)
+            targets["peer-node"] = urls
+            procs += ps
+        print(f"generator=node (one process, socket.io-client 4) servers={args.servers} per "
+              f"target db={args.database_url.split(':')[0]} connect_rate={args.connect_rate:g}/s "
+              f"settle={args.settle:g}s seconds={args.seconds:g} chatter=off")
+        print(NODE_HEADER)
+        results = []
+        for clients, rate in matrix:
+            for target, urls in targets.items():
+                r = run_node(scratch, urls, ptok, stok, clients, rate, args)
+                results.append((target, clients, rate, r))
+                print(node_row(target, r), flush=True)
+        if not args.no_peer:
+            print("ratio ours/peer (p99; lost):")
+            peer = {(c, rt): r for t, c, rt, r in results if t == "peer-node"}
+            for target, clients, rate, r in results:
+                if target == "peer-node":
+                    continue
+                p = peer[(clients, rate)]
+                ratio = r["p99_ms"] / p["p99_ms"] if p["p99_ms"] else float("inf")
+                print(f"  {target:<15} {clients:6d} clients {rate:5g} msg/s: p99 "
+                      f"{r['p99_ms']:.1f} / {p['p99_ms']:.1f} ms = {ratio:.2f}; "
+                      f"lost {r['lost']} / {p['lost']}")
+    finally:
+        stop_all(procs)
 
 
 def free_port() -> int:

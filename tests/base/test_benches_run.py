@@ -45,6 +45,27 @@ def test_chat_bench_delivers_every_message_in_each_server_mode(tmp_path):
 
 
 @pytest.mark.slow
+def test_chat_bench_node_generator_measures_ours_and_the_peer(tmp_path):
+    """The Node generator (npm installs its pinned packages on first use) runs against our
+    servers and the peer Node pair, every message delivered to every client of both, and
+    prints the ratio."""
+    out = run_bench(["bench/chat.py", "--generator", "node", "--matrix", "20:2",
+                     "--seconds", "3", "--mode", "eventlet", "--database-url",
+                     f"sqlite:///{tmp_path / 'chat.db'}"], tmp_path,
+                    BENCH_REDIS_URL=TEST_REDIS_URL,
+                    BENCH_NODE_DIR=str(tmp_path.parent / "siso-bench-node"))
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(("ours-eventlet ", "peer-node "))}
+    head = next(line.split() for line in out.splitlines() if line.startswith("target "))
+    for target in ("ours-eventlet", "peer-node"):
+        got = dict(zip(head, rows[target], strict=True))
+        assert got["clients"] == "20" and int(got["sent"]) == 6
+        assert got["lost"] == "0" and got["errors"] == "0"
+        assert int(got["received"]) == 6 * 20
+    assert "ours-eventlet       20 clients     2 msg/s: p99" in out
+
+
+@pytest.mark.slow
 def test_pdf_bench_renders_every_document(tmp_path):
     out = run_bench(["bench/pdf.py", "--n", "3", "--cases", "one", "--workers", "1",
                      "--redis-url", TEST_REDIS_URL], tmp_path)
