@@ -137,12 +137,13 @@ def _add_headers(app: Flask):
     return add
 
 
-#: Answers Flask-Compress compresses (pages and JSON; static files come precompressed).
-COMPRESSED_TYPES = ["text/html", "application/json"]
+#: Answers Flask-Compress compresses: pages (static files come precompressed; JSON is left
+#: as it is, its clients and the API's contract tests read it plain).
+COMPRESSED_TYPES = ["text/html"]
 
 
 def init_app(app: Flask) -> None:
-    """Compress pages and JSON answers (Flask-Compress: Brotli or gzip, as the browser
+    """Compress pages (Flask-Compress: Brotli or gzip, as the browser
     accepts), serve the built static files with WhiteNoise and hand out fingerprinted
     URLs. The static build is off when ``STATIC_BUILD`` is false (then Flask serves
     ``static/`` as it is)."""
