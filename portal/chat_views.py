@@ -30,8 +30,11 @@ def chat_user(fn):
     def wrapper(*args, **kwargs):
         if not current_user.is_staff and (current_user.partner is None
                                           or current_user.partner.status != "active"):
-            flash("Chat opens once your application is approved.", "info")
-            return redirect(url_for("portal.dashboard"))
+            if current_user.partner is None:
+                return redirect("/admin/")
+            from portal.views import locked_page
+
+            return locked_page(current_user.partner)
         return fn(*args, **kwargs)
 
     return wrapper
@@ -55,6 +58,10 @@ def chat_page(slug: str = "general"):
     if current_user.partner is not None:
         if chat.ensure_team_channel(current_user.partner) is not None:
             db.session.commit()
+    locked = chat.tier_lock(current_user, slug)
+    if locked is not None:
+        return render_template("portal/channel_locked.html", channel=locked[0],
+                               tier=locked[1]), 403
     channel = chat.get_channel_for(current_user, slug)
     form = MessageForm()
     if form.validate_on_submit():
@@ -77,6 +84,7 @@ def chat_page(slug: str = "general"):
         can_post=chat.can_post(current_user, channel), first_unread_id=first_unread,
         mute=None if current_user.is_staff else chat.active_mute(current_user.id),
         last_read_id=counts[channel.id]["last_read_id"],
+        latest_id=chat.latest_message_id(channel),
         me={"id": current_user.id, "name": current_user.name,
             "handle": chat.handle_of(current_user.name), "is_staff": current_user.is_staff},
         heartbeat=presence.HEARTBEAT_SECONDS,

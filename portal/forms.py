@@ -8,6 +8,7 @@ from wtforms import (
     PasswordField,
     SelectField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -15,6 +16,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from core.community.playbooks import INDUSTRIES, KINDS
 from core.program.models import LEAD_STAGES
+
+#: A money input: the phone's number pad with a decimal point, no autofill.
+MONEY = {"inputmode": "decimal", "autocomplete": "off"}
 
 
 class RegisterForm(FlaskForm):
@@ -79,9 +83,10 @@ class LeadForm(FlaskForm):
     company_name = StringField("Company", validators=[DataRequired(), Length(max=200)])
     contact_name = StringField("Contact name", validators=[Optional(), Length(max=120)])
     contact_email = EmailField("Contact e-mail", validators=[Optional(), Email(), Length(max=254)])
-    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
+    contact_phone = TelField("Contact phone", validators=[Optional(), Length(max=40)])
     project_type = StringField("Project type", validators=[Optional(), Length(max=80)])
-    estimated_value = StringField("Estimated value ($)", validators=[Optional(), Length(max=20)])
+    estimated_value = StringField("Estimated value ($)", validators=[Optional(), Length(max=20)],
+                                  render_kw=MONEY)
     #: Made on the device (static/js/leads-queue.js) so a resend is one lead, not two.
     client_ref = HiddenField(validators=[Optional(), Length(max=64)])
 
@@ -90,14 +95,16 @@ class MoveForm(FlaskForm):
     """Move a lead; a won lead needs the deal value in dollars."""
 
     status = SelectField("Stage", choices=[SelectChoice(s, s.capitalize()) for s in LEAD_STAGES])
-    deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)])
+    deal_value = StringField("Deal value ($, for won)", validators=[Optional(), Length(max=20)],
+                             render_kw=MONEY)
 
 
 class SaleForm(FlaskForm):
     """Quick "log sale": one of the partner's open leads and the deal value in dollars."""
 
     lead_id = SelectField("Lead", validate_choice=False)
-    deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)])
+    deal_value = StringField("Deal value ($)", validators=[DataRequired(), Length(max=20)],
+                             render_kw=MONEY)
 
 
 class ActivityForm(FlaskForm):
@@ -122,7 +129,8 @@ class ProfileForm(FlaskForm):
 
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
     company_name = StringField("Company", validators=[Optional(), Length(max=200)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    phone = TelField("Phone", validators=[Optional(), Length(max=40)],
+                     render_kw={"autocomplete": "tel"})
     industry = StringField("Industry you sell to", validators=[Optional(), Length(max=80)])
     timezone = SelectField("Time zone", validate_choice=False)
     notify_email = BooleanField("E-mail me about commissions, payouts, tier changes and "

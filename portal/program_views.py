@@ -46,7 +46,11 @@ def support_page():
             db.session.rollback()
             flash(exc.message, "error")
         else:
-            flash("Ticket opened. We answer by the time shown on it.", "success")
+            from portal.views import local_time
+
+            when = local_time(ticket.respond_by, "%d %b %H:%M %Z") if ticket.respond_by else ""
+            flash(f"Ticket opened. We answer by {when}." if when else "Ticket opened.",
+                  "success")
             return redirect(url_for("portal.ticket_page", ticket_id=ticket.id))
     return render_template("portal/support.html", form=form,
                            tickets=support.partner_tickets(g.partner)), \
@@ -104,9 +108,6 @@ def module_page(module_id: int):
                 flash("Module complete." + (f" Score {result['score_percent']}%."
                                             if result["score_percent"] is not None else ""),
                       "success")
-            else:
-                flash(f"Score {result['score_percent']}%; the pass mark is "
-                      f"{result['pass_mark_percent']}%. Read it again and retry.", "error")
     return render_template("portal/module.html", module=module, questions=qs, form=form,
                            result=result, body_html=training.render_module_body(module.body))
 
@@ -166,11 +167,38 @@ def tier_progression_page():
     from sqlalchemy import select
 
     from core.base.models import AuditLog
-    from core.program.tiers import tier_status
+    from core.program.tiers import all_tiers, tier_status
 
     history = db.session.scalars(select(AuditLog).where(
         AuditLog.object_type == "partner", AuditLog.object_id == g.partner.id,
         AuditLog.action.in_(("tier.promote", "tier.demote", "tier.override",
                              "tier.override_cleared"))).order_by(AuditLog.id.desc())).all()
+    names = {t.key: t.name for t in all_tiers()}
     return render_template("portal/tier_progression.html", status=tier_status(g.partner),
-                           history=history)
+                           history=[tier_change(h, names) for h in history],
+                           since=g.partner.tier_since)
+
+
+#: How a tier change reads in the partner's history, by audit action.
+_TIER_CHANGE_WORDS = {"tier.promote": "Promoted to {after}", "tier.demote": "Moved to {after}",
+                      "tier.override": "Staff set your terms: {after}",
+                      "tier.override_cleared": "Staff terms ended: back to {after}"}
+
+
+def tier_change(row, names: dict) -> dict:
+    """One history line from a tier audit row: ``{"at", "text"}`` naming the tiers
+    ("Promoted to Active (from Starter)")."""
+    import json
+
+    def tier_of(raw: str) -> str:
+        try:
+            key = (json.loads(raw or "{}") or {}).get("tier")
+        except (ValueError, AttributeError):
+            key = None
+        return names.get(key, key or "")
+
+    before, after = tier_of(row.before), tier_of(row.after)
+    text = _TIER_CHANGE_WORDS[row.action].format(after=after or "your tier")
+    if before and before != after:
+        text += f" (from {before})"
+    return {"at": row.created_at, "text": text}

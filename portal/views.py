@@ -25,11 +25,11 @@ from core.base.errors import DomainError, ValidationError
 from core.base.extensions import db
 from core.community.models import Notification
 from core.money import payouts, statements
-from core.money.cents import format_bps, format_cents, parse_dollars
+from core.money.cents import commission_cents, format_bps, format_cents, parse_dollars
 from core.program import leads, partners
 from core.program.models import LEAD_STAGES
 from core.program.tiers import tier_status
-from portal import bp
+from portal import bp, nav
 from portal.forms import (
     ActivityForm,
     EmptyForm,
@@ -68,7 +68,8 @@ def register_filters(app) -> None:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
         return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
-                "verify_form": EmptyForm(), "ui_theme": chosen_theme()}
+                "verify_form": EmptyForm(), "ui_theme": chosen_theme(),
+                "nav_sections": nav.SECTIONS, "nav_here": nav.section_of(request.endpoint)}
 
 
 #: Themes a person may choose; ``system`` (no cookie) follows prefers-color-scheme.
@@ -125,14 +126,29 @@ def partner_page(active: bool = True):
                 return redirect("/admin/")
             g.partner = current_user.partner
             if active and g.partner.status != "active":
-                flash("Your application is under review. You can use this once staff approve it.",
-                      "info")
-                return redirect(url_for("portal.dashboard"))
+                return locked_page(g.partner)
             return fn(*args, **kwargs)
 
         return wrapper
 
     return deco
+
+
+#: What a locked section is called on its page, by endpoint (else the nav section's label).
+_LOCKED_NAMES = {"portal.lead_detail": "Leads", "portal.lead_move": "Leads",
+                 "portal.lead_activity": "Leads", "portal.lead_remove": "Leads",
+                 "portal.log_sale": "Leads", "portal.chat_page": "Chat",
+                 "portal.branding_page": "Branding", "portal.resources_page": "Resources",
+                 "portal.resource_download": "Resources", "portal.team_invite": "Team",
+                 "portal.request_payout": "Payouts", "portal.referral_qr": "Your referral links"}
+
+
+def locked_page(partner):
+    """A section only active partners use, opened by one who is not (yet): a page saying
+    why it is locked and what happens next (403), not a silent trip to the dashboard."""
+    here = nav.section_of(request.endpoint)
+    name = _LOCKED_NAMES.get(request.endpoint) or (here.label if here else "This page")
+    return render_template("portal/locked.html", partner=partner, section=name), 403
 
 
 def _commit_or_flash(fn, success: str | None = None):
@@ -176,6 +192,16 @@ def register():
                                    applied=partners.APPLIED.format(email=email))
     status = 422 if request.method == "POST" else 200
     return render_template("portal/register.html", form=form), status
+
+
+@bp.get("/partner/agreement")
+def agreement():
+    """The partner agreement and commission terms a partner accepts when applying (its
+    version is ``AGREEMENT_VERSION``), with the tiers' current rates; public."""
+    from core.program.tiers import all_tiers
+
+    return render_template("portal/agreement.html", tiers=all_tiers(),
+                           version=current_app.config["AGREEMENT_VERSION"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -344,8 +370,8 @@ def leads_page():
             lead = _commit_or_flash(
                 lambda: leads.create_lead_once(g.partner, data, current_user.id, ref)[0]
                 if ref else leads.create_lead(g.partner, data, current_user.id), "Lead added.")
-            if lead is not None:
-                return redirect(url_for("portal.leads_page"))
+            if lead is not None:  # to the message (not back to the form's #new-lead)
+                return redirect(url_for("portal.leads_page", _anchor="flashes"))
     if wants_json and request.method == "POST":
         errors = {name: msgs for name, msgs in form.errors.items()}
         message = "Check the lead's details."
@@ -421,13 +447,23 @@ def lead_detail(lead_id: int):
     # "Mark won…" on the pipeline opens the lead with won chosen, ready for the value.
     asked = request.args.get("stage")
     move = MoveForm(prefix="move", status=asked if asked in LEAD_STAGES else lead.status)
+    if not move.deal_value.data and lead.estimated_value_cents:  # "Mark won" starts from it
+        move.deal_value.data = f"{lead.estimated_value_cents / 100:.2f}"
+    standing = tier_status(g.partner)
+    try:
+        expected = commission_cents(parse_dollars(move.deal_value.data or ""),
+                                    standing["base_rate_bps"])
+    except ValueError:
+        expected = None
     activity = ActivityForm(prefix="act")
     from core.program.models import LeadActivity
 
     acts = list(db.session.scalars(select(LeadActivity).where(LeadActivity.lead_id == lead.id)
                                    .order_by(LeadActivity.id.desc())))
     return render_template("portal/lead_detail.html", lead=lead, move=move, activity=activity,
-                           activities=acts, remove=EmptyForm())
+                           activities=acts, remove=EmptyForm(),
+                           rate_bps=standing["base_rate_bps"], expected_cents=expected,
+                           tier_name=standing["current_tier"]["name"])
 
 
 @bp.post("/partner/leads/<int:lead_id>/move")
@@ -495,8 +531,10 @@ def earnings():
     from core.money.earnings import TYPE_LABELS, earnings_page
     from core.money.models import COMMISSION_STATUSES
 
+    before = request.args.get("before", "")
     page = earnings_page(g.partner.id, request.args.get("status") or None,
-                         request.args.get("type") or None)
+                         request.args.get("type") or None,
+                         int(before) if before.isdigit() and len(before) < 12 else None)
     from core.payments.methods import describe
     from core.payments.tax import tax_status
 
@@ -644,14 +682,19 @@ def profile_page():
         PROFILE_FIELDS,
         FieldError,
         profile_values,
-        time_zones,
+        time_zone_groups,
         update_profile,
     )
     from portal.forms import ProfileForm
 
     p = g.partner
     form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
-    form.timezone.choices = [(z, z.replace("_", " ")) for z in time_zones()]
+    groups = {label: list(zones) for label, zones in time_zone_groups()}
+    saved = p.timezone or "UTC"
+    if saved not in {z for zones in groups.values() for z, _ in zones}:  # an older name
+        groups["Other"] = [(saved, saved.replace("_", " "))]
+    form.timezone.choices = groups
+    form.timezone.validate_choice = False  # core.program.profile checks it
     if form.validate_on_submit():
         data = {k: getattr(form, k).data for k in PROFILE_FIELDS}
         data = {k: (v if isinstance(v, bool) else (v or "")) for k, v in data.items()}

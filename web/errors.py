@@ -30,9 +30,32 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/webhooks/")) or request.is_json
 
 
+#: What a person is told for an HTTP error with no message of its own, by status.
+PAGE_MESSAGES = {
+    400: "That request could not be read. Please go back and try again.",
+    403: "You do not have access to this page.",
+    404: "There is no page at this address. It may have moved, or the link may be mistyped.",
+    405: "This page cannot be opened that way.",
+    413: "What you sent is too large.",
+    500: "Something went wrong on our side. It has been logged; please try again in a moment.",
+}
+
+
+#: The heading of the error page, by status.
+PAGE_TITLES = {
+    400: "That request could not be read", 403: "No access", 404: "Page not found",
+    405: "Not allowed", 409: "That did not work", 413: "Too large",
+    429: "Too many attempts", 500: "Something went wrong", 503: "Please try again in a moment",
+}
+
+
 def error_page(message: str, status: int):
-    """The error page for people (``portal/error.html``), with ``status``."""
-    return render_template("portal/error.html", message=message, status=status), status
+    """The styled error page for people, with ``status``: the back office's own page
+    (``errors/admin.html``) under ``/admin``, the portal's (``portal/error.html``, which
+    also serves public pages) elsewhere. Both offer a way back."""
+    template = "errors/admin.html" if request.path.startswith("/admin") else "portal/error.html"
+    title = PAGE_TITLES.get(status, "That did not work")
+    return render_template(template, message=message, status=status, title=title), status
 
 
 def _domain_error(exc: DomainError):
@@ -81,8 +104,7 @@ def _database_unavailable(exc):
                               "message": DATABASE_OUTAGE_MESSAGE})
     else:
         try:
-            resp = make_response(render_template("portal/error.html",
-                                                 message=DATABASE_OUTAGE_MESSAGE, status=503))
+            resp = make_response(error_page(DATABASE_OUTAGE_MESSAGE, 503)[0])
         except Exception:  # the layout needs the database too (the user's name)
             with contextlib.suppress(Exception):
                 db.session.rollback()
@@ -106,9 +128,11 @@ _HTTP_ERRORS = {
 def _api_http_error(exc):
     """A routing or protocol error (unknown path, wrong method, body over
     ``MAX_CONTENT_LENGTH``...) under ``/api``: JSON in the error shape, with ``Allow``
-    on a 405; other paths keep the default page."""
+    on a 405; elsewhere the styled error page (redirects and other non-errors pass)."""
     if not request.path.startswith("/api/"):
-        return exc
+        if (exc.code or 500) < 400 or wants_json():
+            return exc
+        return _styled_http_error(exc)
     code, message = _HTTP_ERRORS.get(exc.code or 500, ("http_error", exc.description))
     resp = jsonify(error={"code": code, "message": message})
     resp.status_code = exc.code or 500
@@ -116,6 +140,42 @@ def _api_http_error(exc):
     if exc.code == 405 and allowed:
         resp.headers["Allow"] = ", ".join(sorted(allowed))
     return resp
+
+
+def _styled_http_error(exc):
+    """An HTTP error on a page for people: the styled page with the error's status and
+    its headers (``Allow``, ``WWW-Authenticate``...). The message is the view's own
+    ``abort(code, description)`` when it gave one, else the status's sentence."""
+    from flask import make_response
+    from werkzeug.exceptions import HTTPException
+
+    code = exc.code or 500
+    default = type(exc).description if isinstance(exc, HTTPException) else None
+    message = (exc.description if exc.description and exc.description != default
+               else PAGE_MESSAGES.get(code, "That did not work."))
+    resp = make_response(*error_page(message, code))
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            resp.headers[name] = value
+    return resp
+
+
+def _server_error(exc):
+    """An unexpected error (500): the styled page with nothing of the error in it; a
+    plain page when even the layout fails (the database gone with the request)."""
+    from flask import make_response
+
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    if wants_json():
+        return jsonify(error={"code": "server_error", "message": PAGE_MESSAGES[500]}), 500
+    try:
+        return error_page(PAGE_MESSAGES[500], 500)
+    except Exception:  # the layout needs the database too (the user's name)
+        return make_response(
+            "<!doctype html><html lang=en><title>500 · SISO Partners</title>"
+            f"<h1>Something went wrong</h1><p>{PAGE_MESSAGES[500]}</p>"
+            "<p><a href=\"/\">Home</a></p></html>", 500)
 
 
 def init_app(app: Flask) -> None:
@@ -128,3 +188,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(HTTPException, _api_http_error)
+    app.register_error_handler(500, _server_error)

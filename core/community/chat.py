@@ -181,6 +181,28 @@ def open_channel(user: User, channel_ref) -> tuple[Channel, bool]:
     return channel, _postable(viewer, channel)
 
 
+def tier_lock(user: User, channel_ref) -> tuple[Channel, Tier] | None:
+    """For a public channel open from a tier up (``min_tier_key``) that an active partner
+    below that tier asks for: ``(channel, the tier that unlocks it)``, so the page can say
+    so (rules: "Chat", locked channels). ``None`` otherwise: unknown channels, DMs and
+    team channels stay "No such channel"."""
+    channel = _channel_by_ref(channel_ref)
+    if channel is None or channel.kind != "public" or not channel.min_tier_key:
+        return None
+    viewer = _Viewer(user)
+    if not viewer.active or viewer.is_staff or _readable(viewer, channel):
+        return None
+    tier = db.session.scalar(select(Tier).where(Tier.key == channel.min_tier_key))
+    return (channel, tier) if tier is not None else None
+
+
+def latest_message_id(channel: Channel) -> int:
+    """The highest message id in ``channel`` (replies included), 0 when empty: what a page
+    rendered now already counts (a reply at or below it is in its thread's count)."""
+    return db.session.scalar(select(func.coalesce(func.max(Message.id), 0))
+                             .where(Message.channel_id == channel.id)) or 0
+
+
 def _channel_by_ref(channel_ref) -> Channel | None:
     if is_row_id(channel_ref):
         channel = get_row(Channel, channel_ref)

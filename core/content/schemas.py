@@ -195,10 +195,12 @@ class QuizAnswers(Request):
 
 
 class QuizResult(Answer):
-    """Passed or not, the score (null for a module without a quiz) and the pass mark."""
+    """Passed or not, the score (null for a module without a quiz), the pass mark, and
+    which questions were answered wrongly (their ids, to read again)."""
 
     passed: bool
     score_percent: int | None
     pass_mark_percent: int
     correct: int
     total: int
+    wrong_question_ids: list[int] = Field(default_factory=list)

@@ -82,13 +82,14 @@ def submit(partner: Partner, module: TrainingModule, answers) -> dict:
     id → chosen index for every question and the score must reach the pass mark.
 
     Returns ``{"passed": bool, "score_percent": int|None, "pass_mark_percent": int,
-    "correct": int, "total": int}``. A pass records the completion (best score kept) and
+    "correct": int, "total": int, "wrong_question_ids": [ids answered wrongly, in order]}``. A pass records the completion (best score kept) and
     recomputes the tier (required modules gate leaving starter). Raises
     ``ValidationError`` for missing or malformed answers.
     """
     qs = questions(module)
     score = None
     correct = 0
+    wrong: list[int] = []
     if qs:
         if not isinstance(answers, dict):
             raise ValidationError("Answer every question.")
@@ -100,6 +101,8 @@ def submit(partner: Partner, module: TrainingModule, answers) -> dict:
                     not 0 <= choice < len(q.choice_list):
                 raise ValidationError("Answer every question.")
             correct += choice == q.correct_index
+            if choice != q.correct_index:
+                wrong.append(q.id)
         score = round(100 * correct / len(qs))
     passed = score is None or score >= module.pass_mark_percent
     if passed:
@@ -113,4 +116,4 @@ def submit(partner: Partner, module: TrainingModule, answers) -> dict:
         elif score is not None and (row.score_percent or 0) < score:
             row.score_percent = score
     return {"passed": passed, "score_percent": score, "pass_mark_percent": module.pass_mark_percent,
-            "correct": correct, "total": len(qs)}
+            "correct": correct, "total": len(qs), "wrong_question_ids": wrong}

@@ -155,15 +155,35 @@ def partner_commissions(partner_id: int, status: str | None = None, ctype: str |
     return list(db.session.scalars(q.order_by(Commission.id.desc()).limit(limit)))
 
 
-def earnings_page(partner_id: int, status: str | None = None, ctype: str | None = None) -> dict:
+#: Commissions on one page of ``/partner/earnings`` (older ones are a link away).
+EARNINGS_PAGE_SIZE = 20
+
+
+def next_release(partner_id: int) -> dict | None:
+    """When the partner's pending money next leaves its holding period (rules: "Commission
+    states"): ``{"at": the earliest ``hold_until`` still ahead or due, "cents": what
+    becomes approved then}``, or ``None`` when nothing pending has a holding date (a
+    pending bonus waits for staff instead)."""
+    row = db.session.execute(
+        select(Commission.hold_until, func.sum(Commission.amount_cents))
+        .where(Commission.partner_id == partner_id, Commission.status == "pending",
+               Commission.hold_until.is_not(None))
+        .group_by(Commission.hold_until).order_by(Commission.hold_until).limit(1)).first()
+    return None if row is None else {"at": row[0], "cents": int(row[1] or 0)}
+
+
+def earnings_page(partner_id: int, status: str | None = None, ctype: str | None = None,
+                  before_id: int | None = None) -> dict:
     """Everything ``/partner/earnings`` shows, for one partner only.
 
     Returns ``{"summary": earnings_summary(), "breakdown": [(type, label, cents)] (this
     month, in ``TYPE_LABELS`` order, types with nothing left out), "chart":
-    chart_bars(monthly_earned()), "commissions": [...] (newest 200 matching the filters),
-    "filters": {"status", "type", "error"}, "payouts", "statements", "recurring": the
-    monthly deals with months paid and left (``core.money.recurring.recurring_deals``)}``. A filter value
-    outside the allow-lists is dropped and named in ``filters["error"]``.
+    chart_bars(monthly_earned()), "commissions": [...] (``EARNINGS_PAGE_SIZE`` matching
+    the filters, newest first, older than ``before_id`` when given), "older_than": the id
+    to ask for the next page with, or ``None`` at the end, "filters": {"status", "type",
+    "error"}, "payouts", "statements", "next_release": ``next_release()``, "recurring": the
+    monthly deals with months paid and left (``core.money.recurring.recurring_deals``)}``.
+    A filter value outside the allow-lists is dropped and named in ``filters["error"]``.
     """
     error = None
     if status and status not in COMMISSION_STATUSES:
@@ -171,13 +191,17 @@ def earnings_page(partner_id: int, status: str | None = None, ctype: str | None 
     if ctype and ctype not in COMMISSION_TYPES:
         ctype, error = None, "That type filter is not known; showing every type."
     summary = earnings_summary(partner_id)
+    rows = partner_commissions(partner_id, status or None, ctype or None,
+                               before_id=before_id, limit=EARNINGS_PAGE_SIZE + 1)
     breakdown = [(k, label, summary["by_type"][k]) for k, label in TYPE_LABELS.items()
                  if summary["by_type"].get(k)]
     return {
         "summary": summary,
         "breakdown": breakdown,
         "chart": chart_bars(monthly_earned(partner_id)),
-        "commissions": partner_commissions(partner_id, status or None, ctype or None, limit=200),
+        "commissions": rows[:EARNINGS_PAGE_SIZE],
+        "older_than": rows[EARNINGS_PAGE_SIZE - 1].id if len(rows) > EARNINGS_PAGE_SIZE else None,
+        "next_release": next_release(partner_id),
         "filters": {"status": status or None, "type": ctype or None, "error": error},
         "payouts": list(db.session.scalars(select(Payout).where(Payout.partner_id == partner_id)
                                            .order_by(Payout.id.desc()).limit(50))),

@@ -49,6 +49,42 @@ def time_zones() -> tuple[str, ...]:
     return ("UTC",) + tuple(names)
 
 
+#: The world regions of the time zone picker, in its order (the IANA names' first part).
+TZ_REGIONS = {"America": "Americas", "Europe": "Europe", "Africa": "Africa", "Asia": "Asia",
+              "Australia": "Australia", "Pacific": "Pacific", "Atlantic": "Atlantic",
+              "Indian": "Indian Ocean", "Antarctica": "Antarctica", "Arctic": "Arctic"}
+
+
+def _canonical_zones() -> set[str] | None:
+    """The canonical zone names of the system's ``zone1970.tab`` (one per place, no
+    aliases), or ``None`` when the system has none."""
+    import os
+
+    for folder in zoneinfo.TZPATH:
+        path = os.path.join(folder, "zone1970.tab")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                return {line.split("\t")[2].strip() for line in fh
+                        if line.strip() and not line.startswith("#")}
+    return None
+
+
+@cache
+def time_zone_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The time zones a partner picks from, grouped by region: ``((region label,
+    ((zone, place label), ...)), ...)``; one name per place (aliases and legacy names such
+    as ``US/Eastern`` left out, though still accepted when saved), ``UTC`` first."""
+    canonical = _canonical_zones()
+    groups: dict[str, list[tuple[str, str]]] = {r: [] for r in TZ_REGIONS}
+    for zone in time_zones():
+        region, _, place = zone.partition("/")
+        if region in groups and (canonical is None or zone in canonical):
+            groups[region].append((zone, place.replace("_", " ").replace("/", " / ")))
+    return (("UTC", (("UTC", "UTC"),)),) + tuple(
+        (TZ_REGIONS[r], tuple(sorted(zones, key=lambda z: z[1]))) for r, zones in groups.items()
+        if zones)
+
+
 def profile_values(partner: Partner) -> dict:
     """The partner's editable fields as they stand: ``{field: value}`` for ``PROFILE_FIELDS``."""
     return {"name": partner.user.name, "company_name": partner.company_name,

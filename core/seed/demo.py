@@ -18,6 +18,7 @@ from core.content.models import TrainingCompletion, TrainingModule
 from core.program.models import Partner, Tier
 from core.program.partners import register_partner
 from core.program.tiers import SEED_TIERS
+from core.seed.training import starter_training
 
 DEMO_PASSWORD = "siso-demo-2026"  # noqa: S105  (demo accounts, printed in the README)
 
@@ -43,82 +44,9 @@ SEED_CHANNELS = [
          topic="Law, dental, health and other practices", position=10),
 ]
 
-#: Seed module bodies (Markdown, rendered by core.content.training.render_module_body). SISO's
-#: own words for its partners; figures from the customer's brief (average deal $1,500).
-BODY_OVERVIEW = """\
-SISO builds **websites and web apps** for small and mid-size businesses: restaurants,
-gyms, clinics, law firms, shops and start-ups.
-
-## What a client gets
-- A site or app designed for their customers, live in weeks, not months
-- Hosting, security updates and support after launch
-- One team from the first call to the launch, with a fixed price agreed up front
-
-## Who buys
-Owners who know their website is costing them customers: it is slow, old, hard to use on
-a phone, or they have none. The **average deal is about $1,500**.
-
-## Your part
-You introduce the client and log the lead in the portal. SISO runs the proposal and the
-delivery; you earn your tier's commission when the deal is confirmed won.
-"""
-
-BODY_FUNDAMENTALS = """\
-Every good sale follows the same four steps.
-
-1. **Qualify.** Do they have a real need, a budget and a decision maker you can reach?
-2. **Listen.** Ask what the website must do for the business (bookings, orders, calls)
-   and what a new customer is worth to them.
-3. **Propose.** Log the lead with what you learnt; SISO prepares the proposal with you.
-4. **Follow up.** Move the lead through the pipeline as it happens, so nothing goes cold.
-
-> Log a lead as **won** only when the client has agreed and the value is known.
-"""
-
-BODY_OBJECTIONS = """\
-| They say | You answer |
-|---|---|
-| "It's too expensive." | Ask what one new customer a month is worth to them. |
-| "Not now." | Ask what would need to change; agree a date to call back. |
-| "We have a nephew who does websites." | Offer a free review of the current site. |
-| "We don't trust agencies." | Share a case study from their industry. |
-
-Never argue with an objection: ask a question about it.
-"""
-
-BODY_PRODUCT = """\
-## Services
-- **Business website**: from $1,500, live in about three weeks
-- **Online shop**: from $3,000, payments and stock included
-- **Booking or ordering app**: from $4,500, for restaurants, gyms and clinics
-- **Care plan**: hosting, updates and support, monthly
-
-Prices are a starting point; SISO quotes each project after the first call.
-"""
-
-BODY_ADVANCED = """\
-Larger deals have several people who must say yes.
-
-- Find out **who decides**, who signs and who will use the site every day
-- Give each of them the one reason that matters to them
-- Bring SISO's team in early on deals over $10,000: custom proposals are an
-  Active-tier feature
-"""
-
-
-SEED_TRAINING = [
-    dict(slug="siso-overview", title="SISO overview: what we build and for whom",
-         channel="getting-started", required=True, position=0,
-         body=BODY_OVERVIEW),
-    dict(slug="sales-fundamentals", title="Sales fundamentals", channel="sales-fundamentals",
-         required=True, position=1, body=BODY_FUNDAMENTALS),
-    dict(slug="handling-objections", title="Handling objections guide",
-         channel="sales-fundamentals", position=2, body=BODY_OBJECTIONS),
-    dict(slug="product-knowledge", title="Product knowledge: services and pricing",
-         channel="product-knowledge", position=3, body=BODY_PRODUCT),
-    dict(slug="advanced-techniques", title="Advanced techniques", channel="advanced-techniques",
-         position=4, body=BODY_ADVANCED, min_tier_key="active"),
-]
+#: Seed training modules: the getting-started path, skills and the sales scripts
+#: (``core.seed.training``).
+SEED_TRAINING = starter_training()
 
 #: Certification quiz questions by module slug (prompt, choices, index of the right one).
 SEED_QUIZ = {

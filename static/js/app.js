@@ -14,15 +14,44 @@
   if (chip && chip.scrollIntoView && chip.offsetLeft + chip.offsetWidth > chip.parentNode.clientWidth) {
     chip.parentNode.scrollLeft = chip.offsetLeft - chip.parentNode.offsetLeft - 16;
   }
-  if (navigator.clipboard) {
-    Array.prototype.forEach.call(document.querySelectorAll("code.copy"), function (link) {
-      link.setAttribute("role", "button");
-      link.setAttribute("tabindex", "0");
-      link.title = "Copy link";
-      var copy = function () { navigator.clipboard.writeText(link.textContent.trim()); link.classList.add("copied"); };
-      link.addEventListener("click", copy);
-      link.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); copy(); } });
+  // Copy and Share next to a link to hand out (templates: share_link).
+  var say = function (button, text) {
+    var was = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", was);
+    button.textContent = text; button.classList.add("copied");
+    setTimeout(function () { button.textContent = was; button.classList.remove("copied"); }, 2500);
+  };
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (b) {
+    if (!navigator.clipboard) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var text = document.getElementById(b.getAttribute("data-copy")).textContent.trim();
+      navigator.clipboard.writeText(text).then(function () { say(b, "Copied ✓"); },
+        function () { say(b, "Copy failed"); });
     });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-share]"), function (b) {
+    if (!navigator.share) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var url = document.getElementById(b.getAttribute("data-share")).textContent.trim();
+      navigator.share({ title: b.getAttribute("data-share-title") || document.title, url: url }).catch(function () {});
+    });
+  });
+  // The commission a deal value would earn at the partner's rate, as it is typed
+  // (round half up to the cent, as core.money.cents.commission_cents).
+  var expected = document.getElementById("expected-commission");
+  if (expected) {
+    var valueBox = expected.parentNode.querySelector("input[inputmode=decimal]");
+    var out = expected.querySelector("[data-expected]");
+    var bps = +expected.getAttribute("data-rate-bps");
+    var fmt = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+    var update = function () {
+      var dollars = parseFloat((valueBox.value || "").replace(/[$,\s]/g, ""));
+      var cents = Math.round(dollars * 100);
+      out.textContent = dollars > 0 && isFinite(dollars) ? fmt.format(Math.floor((cents * bps + 5000) / 10000) / 100) : "—";
+    };
+    if (valueBox) valueBox.addEventListener("input", update);
   }
   // A button that does something lasting asks first (data-confirm holds the question).
   Array.prototype.forEach.call(document.querySelectorAll("button[data-confirm]"), function (b) {

@@ -21,6 +21,10 @@
   var REACTIONS = ["👍", "❤️", "😂", "🎉", "🔥", "👀"];
   var lastId = 0, readId = cfg.last_read_id || 0, openThread = null, typers = {};
   var byId = {};
+  // Replies up to the newest id at render time are in their thread's reply_count already;
+  // a newer one is counted once, however often it arrives (catch-up after a join, the
+  // send acknowledgement and the broadcast).
+  var renderedUpTo = cfg.latest_id || 0, counted = {};
 
   function showError(msg) { if (!errorBox) return; errorBox.textContent = msg || ""; errorBox.hidden = !msg; }
   function el(tag, cls, text) {
@@ -38,6 +42,7 @@
     var t = el("time", "muted", hhmm(m.created_at)); t.dateTime = m.created_at;
     head.append(" ", t);
     if (m.edited_at && !m.deleted) head.append(" ", el("span", "muted edited", "(edited)"));
+    if (!m.deleted) head.append(moreButton(m.author));
     li.append(head);
     if (m.deleted) li.append(el("p", "body muted", "Message deleted"));
     else { var body = el("div", "body"); body.innerHTML = m.html; li.append(body); }
@@ -67,10 +72,36 @@
     return li;
   }
 
+  // "⋯": the way to a message's actions by tap, keyboard and screen reader (hover is a
+  // mouse's shortcut to the same bar).
+  function moreButton(author) {
+    var b = el("button", "msg-more", "⋯"); b.type = "button"; b.dataset.action = "more";
+    b.setAttribute("aria-label", "Actions for " + author + "'s message");
+    b.setAttribute("aria-expanded", "false"); b.setAttribute("aria-haspopup", "true");
+    return b;
+  }
+  function closeActions(except) {
+    root.querySelectorAll("li.msg.actions-open").forEach(function (li) {
+      if (li === except) return;
+      li.classList.remove("actions-open");
+      var b = li.querySelector(".msg-more"); if (b) b.setAttribute("aria-expanded", "false");
+    });
+  }
+  function toggleActions(li, btn) {
+    actions(li);
+    var open = !li.classList.contains("actions-open");
+    closeActions(li);
+    li.classList.toggle("actions-open", open);
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+    var first = open && li.querySelector(".msg-actions button");
+    if (first) first.focus();
+  }
+
   function actions(li) {
     // Hover/tap toolbar, built on demand so server-rendered and live messages match.
     if (li.querySelector(".msg-actions") || li.classList.contains("is-deleted")) return;
     var bar = el("div", "msg-actions");
+    bar.setAttribute("role", "group"); bar.setAttribute("aria-label", "Message actions");
     if (cfg.channel.can_post) {
       REACTIONS.forEach(function (e) {
         var b = el("button", "linkish", e); b.type = "button"; b.dataset.react = e;
@@ -87,16 +118,21 @@
     li.append(bar);
   }
 
+  function countReply(m) {
+    if (m.id <= renderedUpTo || counted[m.id] || m.deleted) return;
+    counted[m.id] = true;
+    var p = byId[m.parent_id];
+    if (p) { p.reply_count = (p.reply_count || 0) + 1; if (document.getElementById("m" + p.id)) upsert(p); }
+  }
+
   function upsert(m) {
     byId[m.id] = m;
     if (m.channel_id !== channelId) return;
     var target = m.parent_id ? threadList : list;
-    if (m.parent_id && openThread !== m.parent_id) {
-      var parentLi = document.getElementById("m" + m.parent_id);
-      if (parentLi && !document.getElementById("t" + m.id)) {
-        var p = byId[m.parent_id]; if (p) { p.reply_count = (p.reply_count || 0) + 1; upsert(p); }
-      }
-      return;
+    if (m.parent_id) {
+      countReply(m);
+      lastId = Math.max(lastId, m.id);
+      if (openThread !== m.parent_id) return;
     }
     var old = document.getElementById((m.parent_id ? "t" : "m") + m.id);
     var li = build(m);
@@ -105,11 +141,12 @@
     var after = null;
     target.querySelectorAll("li.msg").forEach(function (x) { if (+x.dataset.id > m.id && !after) after = x; });
     target.insertBefore(li, after);
-    if (!m.parent_id) lastId = Math.max(lastId, m.id);
+    lastId = Math.max(lastId, m.id);
     if (stick || m.user_id === me.id) list.scrollTop = list.scrollHeight;
   }
 
   list.querySelectorAll("li.msg").forEach(function (li) { lastId = Math.max(lastId, +li.dataset.id); });
+  lastId = Math.max(lastId, renderedUpTo);
 
   // The page's one socket (static/js/live.js opens it and shows notifications).
   var socket = window.sisoSocket || (window.sisoSocket = io({
@@ -279,15 +316,24 @@
   }
 
   // --- threads ---
-  function showThread(id) {
-    openThread = id; threadList.textContent = "";
+  var threadOpener = null;
+  function closeThread() {
+    openThread = null; threadBox.hidden = true; document.body.classList.remove("thread-open");
+    if (threadOpener && document.contains(threadOpener)) threadOpener.focus();
+  }
+  function showThread(id, opener) {
+    openThread = id; threadList.textContent = ""; threadOpener = opener || null;
     var parent = byId[id]; if (parent) threadList.append(build(Object.assign({}, parent, { reply_count: 0, parent_id: null })));
-    threadBox.hidden = false;
+    threadBox.hidden = false; document.body.classList.add("thread-open");
+    // In view: a panel over the page on a phone, beside the channel on a desktop.
+    var heading = threadBox.querySelector("h2");
+    if (heading) heading.focus({ preventScroll: true });
+    threadBox.scrollIntoView({ block: "nearest" });
     socket.emit("history", { channel: channelId, thread: id }, function (ack) {
       if (ack && ack.ok) ack.messages.forEach(upsert);
     });
   }
-  document.getElementById("thread-close").addEventListener("click", function () { openThread = null; threadBox.hidden = true; });
+  document.getElementById("thread-close").addEventListener("click", closeThread);
   if (threadForm) {
     var tbox = threadForm.querySelector("textarea");
     threadForm.addEventListener("submit", function (ev) { ev.preventDefault(); send(tbox, openThread); });
@@ -304,10 +350,13 @@
     if (!li || !btn) return;
     var id = +li.dataset.id;
     var emoji = btn.dataset.react || btn.dataset.emoji;
+    if (btn.dataset.action === "more") { toggleActions(li, btn); return; }
+    if (btn.closest(".msg-actions")) closeActions(null);
     if (emoji) {
       socket.emit("react", { id: id, emoji: emoji }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
     } else if (btn.dataset.action === "thread") {
-      showThread(id);
+      var opener = li.querySelector(".replies") || li.querySelector(".msg-more");
+      showThread(li.closest("#thread") ? openThread : id, opener);
     } else if (btn.dataset.action === "delete") {
       if (window.confirm("Delete this message?")) socket.emit("delete", { id: id }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
     } else if (btn.dataset.action === "edit") {
@@ -315,6 +364,15 @@
       if (text) socket.emit("edit", { id: id, body: text }, function (ack) { if (ack && ack.ok) upsert(ack.message); else if (ack) showError(ack.error.message); });
     }
   });
+
+  // Escape closes an open action bar (focus back on its "⋯") or the thread panel.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var open = root.querySelector("li.msg.actions-open");
+    if (open) { closeActions(null); var b = open.querySelector(".msg-more"); if (b) b.focus(); return; }
+    if (!threadBox.hidden) closeThread();
+  });
+  document.addEventListener("click", function (ev) { if (!ev.target.closest("li.msg")) closeActions(null); });
 
   // --- history, jump to unread, search ---
   document.getElementById("older").addEventListener("click", function () {

@@ -14,6 +14,13 @@
                 "project_type", "estimated_value"];
   var sending = false;
 
+  // Reload to show what was sent, scrolled to the message ("Lead added"), not to the form.
+  function reloadToMessage() {
+    history.scrollRestoration = "manual";
+    history.replaceState(history.state, "", location.pathname + location.search + "#flashes");
+    location.reload();
+  }
+
   function newRef() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var s = "";
@@ -97,7 +104,7 @@
         sending = false;
         var left = items.filter(function (x) { return !x.done; });
         save(left);
-        if (sent && !left.length) { location.reload(); return; }
+        if (sent && !left.length) { reloadToMessage(); return; }
         status(left.length ? "Some leads could not be sent yet; see the reason next to each."
                            : "Saved on this device. They are sent when you are back online.");
         return;
@@ -126,7 +133,7 @@
       item.fields[name] = input ? input.value.trim() : "";
     });
     send(item).then(function (outcome) {
-      if (outcome === "sent") { location.reload(); return; }
+      if (outcome === "sent") { reloadToMessage(); return; }
       if (outcome === "later" && !item.error) { queue(); return; }
       form.submit();
     });

@@ -485,7 +485,9 @@ def test_anonymous_staff_and_applicants(app, client, library):
         "Location"].endswith("/admin/")
     client.get("/logout")
     login(client, "ann@example.com")
-    assert client.get(f"/partner/resources/{library['pdf']}/download").status_code == 302
+    locked = client.get(f"/partner/resources/{library['pdf']}/download")
+    assert locked.status_code == 403  # the locked page: opens when the application is approved
+    assert "opens when your application is approved" in locked.get_data(as_text=True)
     assert count(app, library["pdf"]) == 0
 
 

@@ -70,12 +70,13 @@ def test_required_quizzes_gate_the_first_promotion(app, client):
     fail = client.post("/api/partner/training/quiz/submit", headers=h,
                        json={"module_id": modules["siso-overview"], "answers": wrong}).get_json()
     assert fail["passed"] is False and fail["score_percent"] == 0
+    assert fail["wrong_question_ids"] == sorted(answers["siso-overview"])  # both, by id
     for slug in ("siso-overview", "sales-fundamentals"):
         ok = client.post("/api/partner/training/quiz/submit", headers=h, json={
             "module_id": modules[slug],
             "answers": {str(q): a for q, a in answers[slug].items()}}).get_json()
         assert ok == {"passed": True, "score_percent": 100, "pass_mark_percent": 80,
-                      "correct": 2, "total": 2}
+                      "correct": 2, "total": 2, "wrong_question_ids": []}
     status = client.get("/api/partner/tier-status", headers=h).get_json()
     assert status["current_tier"]["key"] == "active"
     progress = client.get("/api/partner/training/progress", headers=h).get_json()

@@ -89,7 +89,7 @@ def test_commission_filters_are_allow_listed_and_own_only(app, client):
 
     def rows(query):
         html = client.get("/partner/earnings" + query).get_data(as_text=True)
-        body = html.split('<table class="ledger">')[1].split("</table>")[0]
+        body = html.split('<ul class="commissions" id="commission-list">')[1].split("</ul>")[0]
         return text_of(body), html
 
     every, _ = rows("")

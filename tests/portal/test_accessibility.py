@@ -12,7 +12,8 @@ PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/
          "/partner/leaderboard", "/partner/tier-progression", "/partner/training",
          "/partner/resources", "/partner/playbooks", "/partner/playbooks/new",
          "/partner/materials", "/partner/notifications",
-         "/partner/profile", "/partner/support", "/partner/chat/general"]
+         "/partner/profile", "/partner/support", "/partner/chat/general",
+         "/partner/agreement", "/partner/chat/elite-council", "/partner/no-such-page"]
 
 #: In-page check: every visible text node's colour against the first opaque background
 #: behind it (WCAG 2.1 relative luminance); AA needs 4.5:1, or 3:1 for large text
@@ -113,3 +114,44 @@ def test_keyboard_alone_adds_a_lead(app, live_server, browser):
     page.locator(".lead-card", has_text="Keyboard Co").wait_for()
     with app.app_context():
         assert db.session.scalar(db.select(Lead.company_name)) == "Keyboard Co"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_new_parts_have_aa_contrast_and_labels(app, live_server, browser, scheme):
+    """The parts added for phones and desktops, in both themes: an applicant's status card
+    and locked sections, the message actions ("⋯" opened), the earnings payout reason and
+    the desktop side navigation reach AA contrast, and every input has a label."""
+    from test_browser_chat_touch import seed_message, wait_joined
+
+    with app.app_context():
+        make_partner("Nina Novak", email="nina@example.com", status="applied", verified=False)
+        make_partner("Sarah Thompson", email="sarah@example.com")
+        seed_message("sarah@example.com", "Contrast check", replies=1)
+        db.session.remove()
+    failures = {}
+
+    def check(page, label):
+        low, unlabelled = page.evaluate(CONTRAST_JS), page.evaluate(LABELS_JS)
+        if low or unlabelled:
+            failures[label] = {"contrast": low[:8], "unlabelled": unlabelled}
+
+    nina = phone(browser, live_server, scheme=scheme)
+    log_in(nina, "nina@example.com")
+    check(nina, "applicant dashboard")
+    nina.goto("/partner/leads")
+    check(nina, "locked leads")
+    sarah = phone(browser, live_server, scheme=scheme)
+    log_in(sarah, "sarah@example.com")
+    sarah.goto("/partner/earnings")
+    check(sarah, "earnings (payout reason)")
+    sarah.goto("/partner/chat/general")
+    wait_joined(sarah)
+    sarah.get_by_role("button", name="Actions for Sarah Thompson's message").first.click()
+    check(sarah, "chat actions open")
+    sarah.get_by_role("button", name="1 reply").click()
+    check(sarah, "chat thread panel")
+    sarah.set_viewport_size({"width": 1440, "height": 900})
+    sarah.goto("/partner/leaderboard")
+    check(sarah, "desktop side navigation")
+    assert failures == {}, "\n".join(f"{u}: {f}" for u, f in failures.items())

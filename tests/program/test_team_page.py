@@ -87,9 +87,14 @@ def test_team_api_matches_the_page(app, client):
     assert body["chat"]["kind"] == "team"
 
 
-def test_applied_partner_is_sent_to_the_dashboard(app, client):
+def test_applied_partner_is_told_the_team_opens_on_approval(app, client):
+    """An applicant opening the team page reads that it opens when the application is
+    approved (403 with the status card), not a silent trip to the dashboard."""
     with app.app_context():
         make_partner("Apple Applied", email="applied@example.com", status="applied")
     login(client, "applied@example.com")
     resp = client.get("/partner/team")
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/partner/dashboard")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 403
+    assert "Team opens when your application is approved." in page
+    assert 'id="status-card"' in page

@@ -228,6 +228,7 @@ EXPECTED.update({
     "GET /login": public(), "POST /login": public(),   # empty form: the form again
     "GET /partner/login": public(), "POST /partner/login": public(),
     "GET /partner/register": public(), "POST /partner/register": public(422),
+    "GET /partner/agreement": public(),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
@@ -324,9 +325,10 @@ EXPECTED.update({
     "POST /partner/chat/support": partner_page(303, 403),
     # tier-locked channels follow the tier; staff read every public channel
     "GET /partner/chat/general": partner_page(200, 200),
-    "GET /partner/chat/active-lounge": partner_page(tiers(404, 200, 200, 200), 200),
-    "GET /partner/chat/performer-hub": partner_page(tiers(404, 404, 200, 200), 200),
-    "GET /partner/chat/elite-council": partner_page(tiers(404, 404, 404, 200), 200),
+    # (a tier-locked channel's page says which tier unlocks it: 403, not 404)
+    "GET /partner/chat/active-lounge": partner_page(tiers(403, 200, 200, 200), 200),
+    "GET /partner/chat/performer-hub": partner_page(tiers(403, 403, 200, 200), 200),
+    "GET /partner/chat/elite-council": partner_page(tiers(403, 403, 403, 200), 200),
 
     # playbook library: reading is open to every partner (applied ones too), sharing and
     # upvoting need approval; B's playbook waits for review, so it is 404 to every other
@@ -558,8 +560,8 @@ def world(app):
             "deal_id": db.session.scalar(select(Deal.id)),
             "template_id": templates["white-label-overview"],
             "templates": templates,
-            "module_id": db.session.scalar(select(TrainingModule.id).order_by(
-                TrainingModule.position.desc())),
+            "module_id": db.session.scalar(select(TrainingModule.id).where(  # Active-locked
+                TrainingModule.min_tier_key > "").order_by(TrainingModule.position.desc())),
             "challenge_id": challenge.id, "batch_id": batch.id, "key_id": key.id,
             "tier_id": db.session.scalar(select(Tier.id)), "staff_user_id": admin_user.id,
             "quiz_id": db.session.scalar(select(QuizQuestion.id)),
