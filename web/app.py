@@ -23,7 +23,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     import admin
     import api
     import portal
-    from web import auth, bad_input, cli, errors, observability, security
+    from web import assets, auth, bad_input, cli, errors, observability, security
     from web.sessions import check_session
 
     app = create_core_app(config, **overrides)
@@ -47,6 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     api.init_app(app)
     cli.init_app(app)
     _add_home_and_health(app)
+    assets.init_app(app)
     return app
 
 

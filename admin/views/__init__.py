@@ -14,7 +14,13 @@ def register_views(admin) -> None:
         PayoutView,
         StatementView,
     )
-    from admin.views.partners import DealView, LeadView, PartnerView
+    from admin.views.partners import (
+        DealView,
+        LeadView,
+        PartnerLookupView,
+        PartnerView,
+        ToConfirmView,
+    )
     from admin.views.payments import TaxFormView
     from admin.views.program import SettingsView, TierView
     from admin.views.staff import ReauthView, StaffView
@@ -30,6 +36,8 @@ def register_views(admin) -> None:
 
     admin.add_view(PartnerView(Partner, db, name="Partners", endpoint="partners"))
     admin.add_view(LeadView(Lead, db, name="Leads", endpoint="leads", category="Pipeline"))
+    admin.add_view(ToConfirmView(name="To confirm", endpoint="to_confirm", url="to-confirm",
+                                 category="Pipeline"))
     admin.add_view(DealView(Deal, db, name="Deals", endpoint="deals", category="Pipeline"))
     admin.add_view(CommissionView(Commission, db, name="Commissions", endpoint="commissions",
                                   category="Money"))
@@ -83,4 +91,6 @@ def register_views(admin) -> None:
     admin.add_view(WebhookDeliveryView(WebhookDelivery, db, name="Webhook deliveries",
                                        endpoint="webhook-deliveries", url="webhook-deliveries",
                                        category="Integrations"))
+    admin.add_view(PartnerLookupView(name="Partner lookup", endpoint="partner_lookup",
+                                     url="partner-lookup"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

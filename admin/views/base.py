@@ -41,6 +41,14 @@ def run_domain(fn, success: str | None = None):
     return result
 
 
+def percent(view, context, model, name) -> str:
+    """List formatter: a basis-point column as a percentage (2750 → "27.5%")."""
+    from core.money.cents import format_bps
+
+    value = getattr(model, name)
+    return "" if value is None else format_bps(value)
+
+
 def _utc(view, value, name=None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 

@@ -14,11 +14,19 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
+from admin.views.base import (
+    StaffModelView,
+    needs_reauth,
+    percent,
+    refuse,
+    run_domain,
+    staff_with,
+)
+from admin.views.fields import partner_field, partner_text
 from core.accounts.models import User
 from core.base import outbox as tasks
 from core.base.audit import OBJECT_TYPES, staff_choices
@@ -43,12 +51,12 @@ class CommissionView(StaffModelView):
     list_options = (joinedload(Commission.partner).joinedload(Partner.user),)
     column_list = ("id", "partner", "type", "amount_cents", "rate_bps", "status", "deal_id",
                    "payout_id", "hold_until", "created_at", "note")
-    column_labels = {"amount_cents": "Amount", "rate_bps": "Rate (bps)"}
+    column_labels = {"amount_cents": "Amount", "rate_bps": "Rate"}
     column_filters = ("status", "type", "partner.referral_code",
                       DateTimeBetweenFilter(Commission.created_at, "Created"))
     column_sortable_list = ("id", "amount_cents", "status", "created_at")
     column_default_sort = ("id", True)
-    column_formatters = {"amount_cents": _money}
+    column_formatters = {"amount_cents": _money, "rate_bps": percent}
 
     @action("approve", "Approve", "Approve the selected commissions now?")
     def action_approve(self, ids):
@@ -124,9 +132,9 @@ def _id_list(text) -> list[int] | None:
 
 
 class PayoutCreateForm(FlaskForm):
-    """Finance makes a payout of a partner's approved balance."""
+    """Finance makes a payout of a partner's approved balance (partner picked by name)."""
 
-    partner_id = IntegerField("Partner id", validators=[DataRequired(), NumberRange(min=1)])
+    partner_id = partner_field("Partner")
 
 
 class ReferenceForm(FlaskForm):
@@ -223,9 +231,12 @@ class PayoutView(StaffModelView):
     def create(self):
         if not staff_with("finance"):
             return refuse()
-        form = PayoutCreateForm(partner_id=request.args.get("partner_id", type=int))
+        form = PayoutCreateForm(partner_id=partner_text(request.args.get("partner_id", type=int)))
         if form.validate_on_submit():
-            p = run_domain(lambda: payouts.create_payout(form.partner_id.data, current_user.id))
+            from core.program.partners import resolve_partner
+
+            p = run_domain(lambda: payouts.create_payout(resolve_partner(form.partner_id.data),
+                                                         current_user.id))
             if p is not None:
                 flash(f"Payout #{p.id} of {format_cents(p.amount_cents)} requested.", "success")
                 return redirect(url_for("payouts.index_view"))
@@ -274,7 +285,9 @@ class PayoutView(StaffModelView):
                     payout.id, current_user._get_current_object()))
                 if new is not None:
                     flash(f"Payout #{payout.id} retried as payout #{new.id} of "
-                          f"{format_cents(new.amount_cents)}; its transfer is queued.",
+                          f"{format_cents(new.amount_cents)}; "
+                          + ("its transfer is queued." if new.status != "requested" else
+                             "under the four-eyes rule someone else in finance approves it."),
                           "success")
                     return redirect(url_for(".index_view"))
         return self.render("admin/payout_retry.html", payout=payout, form=form,
@@ -299,10 +312,26 @@ class PayoutView(StaffModelView):
 
 
 class StatementForm(FlaskForm):
-    """One partner and one month."""
+    """One partner (picked by name) and one month."""
 
-    partner_id = IntegerField("Partner id", validators=[DataRequired(), NumberRange(min=1)])
+    partner_id = partner_field("Partner")
     period = StringField("Month (YYYY-MM)", validators=[DataRequired(), Length(max=7)])
+    open_month_ok = BooleanField("Issue it although the month is still open")
+
+
+def open_month_confirmed(form) -> bool:
+    """False (with the warning on the month field) when ``form.period`` is the current,
+    still-open month and ``form.open_month_ok`` is not ticked; True otherwise (also for
+    a malformed month, which core refuses with its own message). Rules: "Statements"."""
+    try:
+        year, month = statements.parse_period(form.period.data)
+    except DomainError:
+        return True
+    warning = statements.open_month_warning(year, month)
+    if not warning or form.open_month_ok.data:
+        return True
+    form.period.errors = [f"{warning} Tick \"{form.open_month_ok.label.text}\" to go ahead."]
+    return False
 
 
 class StatementView(StaffModelView):
@@ -337,14 +366,15 @@ class StatementView(StaffModelView):
     def create(self):
         if not staff_with("finance"):
             return refuse()
-        now = now_utc()
-        form = StatementForm(period=request.args.get("period", f"{now.year:04d}-{now.month:02d}"),
-                             partner_id=request.args.get("partner_id", type=int))
-        if form.validate_on_submit():
+        form = StatementForm(period=request.args.get("period", statements.last_closed_period()),
+                             partner_id=partner_text(request.args.get("partner_id", type=int)))
+        if form.validate_on_submit() and open_month_confirmed(form):
             def issue():
+                from core.program.partners import resolve_partner
+
                 year, month = statements.parse_period(form.period.data)
-                return statements.issue_statement(form.partner_id.data, year, month,
-                                                  current_user.id)
+                return statements.issue_statement(resolve_partner(form.partner_id.data), year,
+                                                  month, current_user.id)
 
             st = run_domain(issue)
             if st is not None:
@@ -456,7 +486,9 @@ class AuditLogView(StaffModelView):
                    "before", "after")
     column_labels = {"object_type": "Target type", "object_id": "Target id",
                      "api_key": "Via API key"}
-    column_formatters = {"api_key": lambda v, c, m, n: m.api_key.name if m.api_key else ""}
+    column_formatters = {"api_key": lambda v, c, m, n: m.api_key.name if m.api_key else "",
+                         "actor": lambda v, c, m, n: (f"{m.actor.name} ({m.actor.email})"
+                                                      if m.actor else "system")}
     column_filters = (StaffActorFilter(AuditLog.actor_id, "Actor"),
                       FilterEmpty(AuditLog.actor_id, "Actor"),
                       FilterEqual(AuditLog.object_type, "Target type",

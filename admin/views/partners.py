@@ -1,7 +1,7 @@
 """Partners, leads and deals screens."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import expose
+from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
@@ -10,11 +10,12 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
+from admin.views.fields import partner_field, partner_text
 from core.accounts.models import User
 from core.base.errors import NotFound, ValidationError
 from core.base.extensions import db, get_row
@@ -33,27 +34,50 @@ class OverrideForm(FlaskForm):
     """Staff override of tier and/or base rate (empty = no change of that part)."""
 
     tier = SelectField("Tier", choices=[])
-    base_rate_bps = StringField("Custom base rate (bps, 2750 = 27.5%; empty for the tier's)",
-                                validators=[Length(max=6)])
+    base_rate_bps = StringField("Custom base rate (%, e.g. 27.5; empty for the tier's)",
+                                validators=[Length(max=8)],
+                                render_kw={"inputmode": "decimal"})
     reason = StringField("Reason (shown in the audit trail)",
                          validators=[DataRequired(), Length(max=500)])
     expires = StringField("Expires (YYYY-MM-DD, empty for never)", validators=[Length(max=10)])
 
 
+class RejectForm(FlaskForm):
+    """Why an application is turned down (sent to the applicant)."""
+
+    reason = TextAreaField("Reason (the applicant receives it by notice and e-mail)",
+                           validators=[DataRequired(), Length(max=1000)])
+
+
 class TeamForm(FlaskForm):
-    """Team leader and recruiter by partner id (empty = none)."""
+    """Team leader and recruiter, picked by name (empty = none)."""
 
-    team_leader_id = StringField("Team leader (partner id)", validators=[Length(max=10)])
-    recruiter_id = StringField("Recruiter (partner id)", validators=[Length(max=10)])
+    team_leader_id = partner_field("Team leader (empty for none)", required=False)
+    recruiter_id = partner_field("Recruiter (empty for none)", required=False)
 
 
-def _opt_int(text: str, label: str):
-    text = (text or "").strip()
+def _opt_percent(text: str, label: str):
+    """A percentage typed by staff (``27.5``, ``27.5%``) in basis points, or ``None``
+    when empty. Raises ``ValidationError`` unless 0-100 with at most two decimals."""
+    from decimal import Decimal, InvalidOperation
+
+    text = (text or "").strip().rstrip("%").strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise ValidationError(f"{label} must be a whole number.")
-    return int(text)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(f"{label} must be a percentage such as 27.5.") from None
+    bps = value * 100
+    if not value.is_finite() or bps != bps.to_integral_value() or not 0 <= value <= 100:
+        raise ValidationError(f"{label} must be between 0 and 100 % with at most two "
+                              "decimals.")
+    return int(bps)
+
+
+def _opt_partner(text: str, label: str):
+    """The partner a picker names, or ``None`` when it is empty."""
+    return partners.resolve_partner(text, label) if (text or "").strip() else None
 
 
 class PartnerProfileMixin:
@@ -73,8 +97,8 @@ class PartnerProfileMixin:
         override = OverrideForm(prefix="ov")
         override.tier.choices = [SelectChoice("", "(keep the computed tier)")] + [
             SelectChoice(t.key, t.name) for t in all_tiers()]
-        team = TeamForm(prefix="tm", team_leader_id=str(p.team_leader_id or ""),
-                        recruiter_id=str(p.recruiter_id or ""))
+        team = TeamForm(prefix="tm", team_leader_id=partner_text(p.team_leader_id),
+                        recruiter_id=partner_text(p.recruiter_id))
         deals = db.session.scalars(select(Deal).where(Deal.partner_id == p.id)
                                    .order_by(Deal.id.desc()).limit(50)).all()
         pays = db.session.scalars(select(Payout).where(Payout.partner_id == p.id)
@@ -87,7 +111,8 @@ class PartnerProfileMixin:
             AuditLog.object_type == "partner", AuditLog.object_id == p.id)
             .order_by(AuditLog.id.desc()).limit(50)).all()
         return self.render("admin/partner_profile.html", p=p, status=tier_status(p),
-                           reset_form=FlaskForm(prefix="pw"),
+                           reset_form=FlaskForm(prefix="pw"), approve_form=FlaskForm(prefix="ap"),
+                           reject_form=RejectForm(prefix="rj"),
                            money=earnings_summary(p.id), deals=deals, payouts=pays, trail=trail,
                            override=override, team=team, tickets=tickets, team_size=team_size,
                            can_open_tickets=staff_with("support"))
@@ -110,7 +135,7 @@ class PartnerProfileMixin:
             return redirect(url_for(".profile", partner_id=partner_id))
 
         def apply():
-            rate = _opt_int(form.base_rate_bps.data, "The custom base rate")
+            rate = _opt_percent(form.base_rate_bps.data, "The custom base rate")
             expires = None
             if (form.expires.data or "").strip():
                 try:
@@ -122,6 +147,31 @@ class PartnerProfileMixin:
                                 form.reason.data, expires)
 
         run_domain(apply, "Override saved.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/approve", methods=["POST"])
+    def approve(self, partner_id: int):
+        """Approve this application (admin; rules: "Partners")."""
+        if not staff_with("admin"):
+            return refuse()
+        if FlaskForm(prefix="ap").validate_on_submit():
+            run_domain(lambda: partners.approve_partner(partner_id, current_user.id),
+                       "Application approved; the partner has been told.")
+        return redirect(url_for(".profile", partner_id=partner_id))
+
+    @expose("/profile/<int:partner_id>/reject", methods=["POST"])
+    def reject(self, partner_id: int):
+        """Reject this application with a reason the applicant receives (admin; rules:
+        "Partners", rejection). A missing reason is refused and changes nothing."""
+        if not staff_with("admin"):
+            return refuse()
+        form = RejectForm(prefix="rj")
+        if not form.validate_on_submit():
+            flash("Give the applicant a reason: they receive it.", "error")
+            return redirect(url_for(".profile", partner_id=partner_id))
+        run_domain(lambda: partners.reject_partner(partner_id, current_user.id,
+                                                   form.reason.data),
+                   "Application rejected; the applicant has been sent the reason.")
         return redirect(url_for(".profile", partner_id=partner_id))
 
     @expose("/profile/<int:partner_id>/reset-password", methods=["POST"])
@@ -145,8 +195,8 @@ class PartnerProfileMixin:
         if form.validate_on_submit():
             run_domain(lambda: commissions.set_team(
                 partner_id, current_user.id,
-                _opt_int(form.team_leader_id.data, "Team leader"),
-                _opt_int(form.recruiter_id.data, "Recruiter")), "Team saved.")
+                _opt_partner(form.team_leader_id.data, "Team leader"),
+                _opt_partner(form.recruiter_id.data, "Recruiter")), "Team saved.")
         return redirect(url_for(".profile", partner_id=partner_id))
 
 
@@ -404,3 +454,47 @@ class DealView(StaffModelView):
         return self.render("admin/cancel_deal.html", deal=deal, form=form,
                            lead_name=escape(deal.lead.company_name))
 
+
+
+class ToConfirmView(BaseView):
+    """The "To confirm" queue: won leads waiting for staff to confirm the deal, oldest
+    first, each with its "Confirm deal" button (finance; rules: "Commissions")."""
+
+    def is_accessible(self) -> bool:
+        return staff_with("finance")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    @expose("/")
+    def index(self):
+        from core.base.timeutil import now_utc
+        from core.program.backoffice import TO_CONFIRM_PAGE, deals_to_confirm
+
+        page = request.args.get("page", "0")
+        page = min(int(page), 100_000) if page.isdigit() else 0
+        leads, total = deals_to_confirm(page)
+        return self.render("admin/to_confirm.html", leads=leads, total=total, page=page,
+                           pages=max(1, -(-total // TO_CONFIRM_PAGE)), now=now_utc())
+
+
+class PartnerLookupView(BaseView):
+    """Suggestions for the partner pickers (admin, finance, support): JSON
+    ``[{"id", "label", "email", "company", "status"}]``, at most 10."""
+
+    def is_accessible(self) -> bool:
+        return staff_with("finance", "support")
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
+
+    def is_visible(self) -> bool:
+        return False
+
+    @expose("/")
+    def index(self):
+        from flask import jsonify
+
+        found = partners.find_partners(request.args.get("q", ""))
+        return jsonify([{"id": p.id, "label": partners.partner_label(p), "email": p.user.email,
+                         "company": p.company_name, "status": p.status} for p in found])

@@ -4,10 +4,11 @@ from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, percent, refuse, run_domain, staff_with
+from admin.views.fields import PercentField
 from core.base.errors import NotFound
 from core.base.extensions import db
 from core.money import payouts
@@ -17,17 +18,15 @@ from core.program.models import Tier
 
 
 class TierForm(FlaskForm):
-    """Tier numbers: thresholds in deals, rates in basis points (2000 = 20%)."""
+    """Tier numbers: thresholds in deals, rates typed as percentages (kept in basis
+    points: 20 % is 2000)."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=60)])
     min_deals = IntegerField("Confirmed won deals to reach it",
                              validators=[InputRequired(), NumberRange(0, 10_000)])
-    base_rate_bps = IntegerField("Base rate (bps, 2000 = 20%)",
-                                 validators=[InputRequired(), NumberRange(0, 10_000)])
-    referral_rate_bps = IntegerField("Referral bonus (bps)",
-                                     validators=[InputRequired(), NumberRange(0, 10_000)])
-    team_override_bps = IntegerField("Team override (bps)",
-                                     validators=[InputRequired(), NumberRange(0, 10_000)])
+    base_rate_bps = PercentField("Base rate (%)", validators=[InputRequired()])
+    referral_rate_bps = PercentField("Referral bonus (%)", validators=[InputRequired()])
+    team_override_bps = PercentField("Team override (%)", validators=[InputRequired()])
     holding_days = IntegerField("Holding period (days)",
                                 validators=[InputRequired(), NumberRange(0, 365)])
     recurring_months = IntegerField("Monthly deals: invoices that pay commission (0 = for life)",
@@ -41,8 +40,8 @@ class TierView(StaffModelView):
     roles = ("admin",)
     column_list = ("key", "name", "min_deals", "base_rate_bps", "referral_rate_bps",
                    "team_override_bps", "holding_days", "recurring_months", "edit")
-    column_labels = {"min_deals": "From deals", "base_rate_bps": "Base (bps)",
-                     "referral_rate_bps": "Referral (bps)", "team_override_bps": "Override (bps)",
+    column_labels = {"min_deals": "From deals", "base_rate_bps": "Base rate",
+                     "referral_rate_bps": "Referral bonus", "team_override_bps": "Team override",
                      "recurring_months": "Recurring months", "edit": ""}
     column_default_sort = "min_deals"
 
@@ -52,7 +51,8 @@ class TierView(StaffModelView):
         return Markup('<a class="btn btn-sm btn-primary" href="{}">Edit</a>').format(
             url_for("tiers.edit_tier", tier_id=model.id))
 
-    column_formatters = {"edit": _edit_link}
+    column_formatters = {"edit": _edit_link, "base_rate_bps": percent,
+                         "referral_rate_bps": percent, "team_override_bps": percent}
 
     def is_accessible(self):
         return staff_with("admin")
@@ -77,12 +77,15 @@ class TierView(StaffModelView):
 
 
 class MinimumForm(FlaskForm):
+    """The payout minimum in cents and the four-eyes setting (rules: "Payouts")."""
+
     minimum = IntegerField("Minimum payout (cents)", validators=[InputRequired(),
                                                                  NumberRange(0, 100_000)])
+    four_eyes = BooleanField("Four eyes: whoever creates a payout may not approve it")
 
 
 class SettingsView(BaseView):
-    """Payout minimum (finance)."""
+    """Payout minimum and the four-eyes rule (finance; rules: "Payouts")."""
 
     def is_accessible(self):
         return staff_with("finance")
@@ -92,11 +95,16 @@ class SettingsView(BaseView):
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
-        form = MinimumForm(minimum=payouts.payout_minimum_cents())
+        form = MinimumForm(minimum=payouts.payout_minimum_cents(),
+                           four_eyes=payouts.four_eyes_required())
         if form.validate_on_submit():
-            if run_domain(lambda: payouts.set_payout_minimum(form.minimum.data, current_user.id)
-                          ) is not None:
-                flash(f"Minimum payout is now {format_cents(form.minimum.data)}.", "success")
+            def save():
+                payouts.set_payout_minimum(form.minimum.data, current_user.id)
+                return payouts.set_four_eyes(bool(form.four_eyes.data), current_user.id)
+
+            if run_domain(save) is not None:
+                flash(f"Minimum payout is now {format_cents(form.minimum.data)}; four eyes "
+                      f"{'on' if form.four_eyes.data else 'off'}.", "success")
                 return redirect(url_for("settings.index"))
         return self.render("admin/simple_form.html", form=form, title="Payout settings",
                            submit="Save")

@@ -34,7 +34,8 @@ def _dumps(value: dict | None) -> str:
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal", "lead",
-                "message", "partner", "payout", "playbook", "resource", "setting",
+                "material_template", "message", "partner", "payout", "playbook", "resource",
+                "setting",
                 "statement", "statement_batch", "tax_form", "tier", "user",
                 "webhook_endpoint")
 

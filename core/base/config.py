@@ -110,6 +110,11 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = "redis://127.0.0.1:6379/0"
     STORAGE_DIR = str(INSTANCE / "files")
+    #: Static files served fingerprinted and compressed by WhiteNoise (``web/assets.py``),
+    #: built once per release into this folder; ``STATIC_BUILD=0`` (development, while
+    #: editing static files) lets Flask serve ``static/`` as it is.
+    STATIC_BUILD = True
+    STATIC_BUILD_DIR = str(INSTANCE / "static-build")
     #: Where files live (core/ops/storage.py): ``file:///path`` or ``s3://bucket/prefix``;
     #: None means the folder ``STORAGE_DIR`` (rules: "File storage").
     STORAGE_URL = None
@@ -322,6 +327,8 @@ class Config:
             ),
             "REDIS_URL": env_str("REDIS_URL", cls.REDIS_URL),
             "STORAGE_DIR": env_str("STORAGE_DIR", cls.STORAGE_DIR),
+            "STATIC_BUILD": env_bool("STATIC_BUILD", cls.STATIC_BUILD),
+            "STATIC_BUILD_DIR": env_str("STATIC_BUILD_DIR", cls.STATIC_BUILD_DIR),
             "STORAGE_URL": env_str("STORAGE_URL", cls.STORAGE_URL),
             "STORAGE_PRESIGNED_SECONDS": env_int("STORAGE_PRESIGNED_SECONDS",
                                                  cls.STORAGE_PRESIGNED_SECONDS),

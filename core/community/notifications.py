@@ -18,7 +18,7 @@ from core.program.models import Partner
 #: Kinds that also go out by e-mail: application approved, commission approved, payout
 #: sent / failed / returned, tier up, support replied. Everything else (new pending
 #: commission, mentions, materials, statements, tier down) stays in the portal.
-EMAIL_KINDS = frozenset({"approval", "commission_approved", "payout", "tier_up", "ticket"})
+EMAIL_KINDS = frozenset({"approval", "rejection", "commission_approved", "payout", "tier_up", "ticket"})
 
 
 def user_room(user_id: int) -> str:

@@ -26,13 +26,15 @@ import hashlib
 import io
 import json
 import re
+import secrets
 
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
+from core.base.audit import audit
 from core.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.base.extensions import db, get_row
 from core.base.jobs import QUEUE_PDF, job, job_logger
@@ -336,10 +338,11 @@ def tier_allows(partner: Partner, template: MaterialTemplate) -> bool:
 
 
 def templates_for(partner: Partner) -> list[dict]:
-    """Active templates for the materials page, in a stable order:
+    """Active, published templates for the materials page, in a stable order:
     ``[{"template": MaterialTemplate, "allowed": bool, "tier": "Performer"}]``."""
-    rows = db.session.scalars(select(MaterialTemplate).where(MaterialTemplate.active)
-                              .order_by(MaterialTemplate.id))
+    rows = db.session.scalars(select(MaterialTemplate).where(
+        MaterialTemplate.active, MaterialTemplate.published_at.is_not(None))
+        .order_by(MaterialTemplate.id))
     out = []
     for t in rows:
         tier = tier_by_key(required_tier_key(t))
@@ -359,7 +362,7 @@ def request_material(partner: Partner, user_id: int, template_id,
     ``ValidationError`` (bad referral link).
     """
     template = get_row(MaterialTemplate, template_id)
-    if template is None or not template.active:
+    if template is None or not template.active or template.published_at is None:
         raise NotFound("No such material.")
     if not tier_allows(partner, template):
         tier = tier_by_key(required_tier_key(template))
@@ -461,28 +464,91 @@ def partner_renders(partner_id: int, limit: int = 50) -> list[MaterialRender]:
 
 def prepare_template_change(template: MaterialTemplate, created: bool, actor_id: int,
                             changed: bool) -> None:
-    """Validate a template a staff form just filled in; on a content change bump its
-    version and queue a preview render (sample branding) after commit.
+    """Validate a template a staff form just filled in (rules: "Materials", drafts).
 
+    The form edits the draft (``draft_html``/``draft_css``): saving never changes what
+    partners get. A draft equal to the published content is dropped; a changed draft
+    needs a new preview (its status goes back to ``none``). A new template is created
+    unpublished, version 1, its content the draft. ``changed`` says whether the access
+    rules (tier, white-label) changed: those apply at once and bump the version.
     Raises ``ValidationError`` (see :func:`validate_template`, unknown tier or kind).
     """
-
-    validate_template(template.html, template.css)
+    if template.draft_html is None:
+        template.draft_html = template.html
+    if template.draft_css is None:
+        template.draft_css = template.css or ""
+    validate_template(template.draft_html, template.draft_css)
     if tier_by_key(template.min_tier_key or "") is None:
         raise ValidationError("Unknown tier; use starter, active, performer or elite.")
     if template.kind not in TEMPLATE_KINDS:
         raise ValidationError(f"Kind must be one of {', '.join(TEMPLATE_KINDS)}.")
     if created:
         template.version = 1
+        template.html, template.css = template.draft_html, template.draft_css
+        template.published_at = None
+        template.preview_status, template.preview_error = "none", ""
     elif changed:
         template.version = (template.version or 0) + 1
+    if not created and (template.draft_html, template.draft_css or "") == \
+            (template.html, template.css or ""):
+        template.draft_html = template.draft_css = None
+    state = inspect(template)
+    if created or any(state.attrs[k].history.has_changes() for k in ("draft_html", "draft_css")):
+        template.preview_status, template.preview_error, template.preview_path = "none", "", ""
     template.updated_by_id = actor_id
     template.updated_at = now_utc()
-    if created or changed:
-        template.preview_status, template.preview_error = "pending", ""
-        db.session.flush()
-        render_preview.after_commit(template.id,
-                                    job_id=f"preview-{template.id}-v{template.version}")
+
+
+def has_draft(template: MaterialTemplate) -> bool:
+    """Whether the template has content partners do not get yet: a saved draft, or
+    never published."""
+    return template.draft_html is not None or template.published_at is None
+
+
+def request_preview(template_id, partner_id, actor_id: int) -> MaterialTemplate:
+    """Render the template's draft (or its published content when there is no draft)
+    with a partner's real branding and their referral link's QR code, for staff to check
+    before publishing (rules: "Materials", drafts). The render job runs after commit.
+    Raises ``NotFound`` (template or partner)."""
+    template = get_row(MaterialTemplate, template_id)
+    if template is None:
+        raise NotFound("No such template.")
+    partner = get_row(Partner, partner_id)
+    if partner is None:
+        raise NotFound("No such partner.")
+    template.preview_partner_id = partner.id
+    template.preview_status, template.preview_error, template.preview_path = "pending", "", ""
+    audit(actor_id, "material_template.preview", "material_template", template.id, None,
+          {"partner_id": partner.id, "draft": has_draft(template)})
+    db.session.flush()
+    render_preview.after_commit(template.id,
+                                job_id=f"preview-{template.id}-{secrets.token_hex(6)}")
+    return template
+
+
+def publish_template(template_id, actor_id: int) -> MaterialTemplate:
+    """Publish a template's draft (rules: "Materials", drafts): partners get it from now
+    on, as a new version (the first publication stays version 1). Needs a ready preview
+    of that draft. Audited ``material_template.publish``. Raises ``NotFound``,
+    ``Conflict`` (nothing to publish, or no ready preview of the draft)."""
+    template = get_row(MaterialTemplate, template_id)
+    if template is None:
+        raise NotFound("No such template.")
+    if not has_draft(template):
+        raise Conflict("Nothing to publish: this template has no unpublished changes.")
+    if template.preview_status != "ready":
+        raise Conflict("Preview the draft first: publishing needs a ready preview of it.")
+    before = template.version
+    if template.draft_html is not None:
+        template.html, template.css = template.draft_html, template.draft_css or ""
+        template.draft_html = template.draft_css = None
+    if template.published_at is not None:
+        template.version = (template.version or 0) + 1
+    template.published_at = template.published_at or now_utc()
+    template.updated_by_id, template.updated_at = actor_id, now_utc()
+    audit(actor_id, "material_template.publish", "material_template", template.id,
+          {"version": before}, {"version": template.version})
+    return template
 
 
 def builtin_template_rows() -> list[dict]:
@@ -503,7 +569,8 @@ def install_builtin_templates() -> int:
     added = 0
     for row in builtin_template_rows():
         if row["key"] not in have:
-            db.session.add(MaterialTemplate(builtin=True, version=1, **row))
+            db.session.add(MaterialTemplate(builtin=True, version=1, published_at=now_utc(),
+                                            **row))
             added += 1
     db.session.flush()
     return added
@@ -626,21 +693,32 @@ def _render_row(row: MaterialRender) -> tuple[bytes, int]:
 
 @job(queue=QUEUE_PDF, timeout="PDF_JOB_TIMEOUT", render_kind="preview")
 def render_preview(template_id: int) -> str:
-    """Render a template with sample branding (:data:`core.content.materials.SAMPLE_BRANDING`)
-    to ``previews/template-<id>-v<version>.pdf`` in the file store for staff to check."""
+    """Render a template's draft (or published content) for staff to check, to
+    ``previews/template-<id>-<hash>.pdf`` in the file store: with the branding and the
+    referral link (``PUBLIC_BASE_URL/r/<code>``) of the partner staff chose, or
+    :data:`SAMPLE_BRANDING` when none was chosen. Idempotent per content and partner."""
+    from core.base.mail import public_url
+
     t = db.session.get(MaterialTemplate, template_id)
-    if t is None:
+    if t is None or t.preview_status != "pending":
         return ""
-    store = get_storage()
-    rel = f"previews/template-{t.id}-v{t.version}.pdf"
-    if t.preview_status == "ready" and t.preview_path == rel and store.exists(rel):
-        return rel
-    ctx = sample_context(PREVIEW_REFERRAL_URL)
-    ctx["white_label"] = t.white_label
-    ctx["partner"]["display_name"] = SAMPLE_BRANDING["display_name"]
+    html = t.draft_html if t.draft_html is not None else t.html
+    css = t.draft_css if t.draft_html is not None else (t.css or "")
+    partner = db.session.get(Partner, t.preview_partner_id) if t.preview_partner_id else None
+    if partner is not None:
+        url = public_url(f"/r/{partner.referral_code}")
+        ctx = material_context(branding_values(partner), url, t.white_label)
+    else:
+        ctx = sample_context(PREVIEW_REFERRAL_URL)
+        ctx["white_label"] = t.white_label
+    digest = hashlib.sha256(json.dumps([html, css, t.white_label, t.preview_partner_id,
+                                        RENDERER_VERSION]).encode()).hexdigest()[:16]
+    rel = f"previews/template-{t.id}-{digest}.pdf"
     with render_limits():
         pdf, _ = render_pdf_with_pages(render_material_html(
-            {"name": t.name, "html": t.html, "css": t.css}, ctx))
-    store.put_bytes(rel, pdf)
-    t.preview_status, t.preview_path, t.preview_error = "ready", rel, ""
+            {"name": t.name, "html": html, "css": css}, ctx))
+    get_storage().put_bytes(rel, pdf)
+    t = db.session.get(MaterialTemplate, template_id)
+    if t.preview_status == "pending":  # not saved again meanwhile
+        t.preview_status, t.preview_path, t.preview_error = "ready", rel, ""
     return rel

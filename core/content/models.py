@@ -87,10 +87,19 @@ class MaterialTemplate(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     #: Shipped with the app (``core.content.materials.BUILTIN_TEMPLATES``).
     builtin: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
-    #: Preview PDF (sample branding) relative to ``STORAGE_DIR``; empty until rendered.
+    #: Unpublished edits of the body and stylesheet (``None``: no draft); partners get
+    #: ``html``/``css`` until staff publish (rules: "Materials").
+    draft_html: Mapped[str | None] = mapped_column(Text)
+    draft_css: Mapped[str | None] = mapped_column(Text)
+    #: When it was first published; ``None`` keeps it from partners.
+    published_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: Whose branding and referral link the preview shows (``None``: sample branding).
+    preview_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    #: Preview PDF of the draft (or of the published content when there is no draft),
+    #: relative to ``STORAGE_DIR``; empty until rendered.
     preview_path: Mapped[str] = mapped_column(String(300), default="")
-    #: pending | ready | failed
-    preview_status: Mapped[str] = mapped_column(String(20), default="pending")
+    #: none (not asked for since the last save) | pending | ready | failed
+    preview_status: Mapped[str] = mapped_column(String(20), default="none")
     preview_error: Mapped[str] = mapped_column(Text, default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)

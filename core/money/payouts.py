@@ -74,6 +74,30 @@ def set_payout_minimum(cents, actor_id: int) -> int:
     return cents
 
 
+def four_eyes_required() -> bool:
+    """Whether the four-eyes rule is on (setting ``payout_four_eyes``, default off): the
+    person who approves a payout must not be the one who created it (rules: "Payouts")."""
+    row = db.session.get(Setting, "payout_four_eyes")
+    return row is not None and row.value == "1"
+
+
+def set_four_eyes(on: bool, actor_id: int) -> bool:
+    """Turn the four-eyes rule on or off (finance), audited ``setting.payout_four_eyes``.
+    Returns the new value. Raises ``ValidationError`` unless ``on`` is a bool."""
+    if not isinstance(on, bool):
+        raise ValidationError("The four-eyes setting is on or off.")
+    before = four_eyes_required()
+    row = db.session.get(Setting, "payout_four_eyes")
+    if row is None:
+        row = Setting(key="payout_four_eyes", value="0")
+        db.session.add(row)
+    row.value = "1" if on else "0"
+    if before != on:
+        audit(actor_id, "setting.payout_four_eyes", "setting", None,
+              {"payout_four_eyes": before}, {"payout_four_eyes": on})
+    return on
+
+
 def available_cents(partner_id: int) -> int:
     """Approved commissions not yet in a payout, netted with negative adjustments (cents)."""
     return db.session.scalar(select(func.coalesce(func.sum(Commission.amount_cents), 0)).where(
@@ -182,7 +206,8 @@ def approve_payout(payout_id, actor: User, send: bool = True) -> Payout:
     """Approve a requested payout (finance only) and enqueue its transfer after commit.
 
     Args: ``payout_id`` (int), ``actor`` the finance ``User``. Returns the ``Payout``
-    (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout),
+    (status ``approved``). Raises ``Forbidden`` (not finance, or the actor's own payout;
+    403 ``four_eyes`` when the four-eyes rule is on and the actor created the payout),
     ``NotFound``, ``Conflict`` (not ``requested``: approving twice is refused, never paid
     twice; the partner not active; ``TaxFormMissing`` without a verified, unexpired tax
     form, rules: "Tax gate"), ``ValidationError`` (below the minimum, no payout
@@ -201,6 +226,10 @@ def approve_payout(payout_id, actor: User, send: bool = True) -> Payout:
     if payout.partner.user_id == actor.id:
         refuse("own payout", payout.id)
         raise Forbidden("You cannot approve your own payout.")
+    if payout.requested_by_id == actor.id and four_eyes_required():
+        refuse("four eyes", payout.id)
+        raise Forbidden(f"Four-eyes rule: you created payout #{payout.id}, so someone else "
+                        "in finance must approve it.", code="four_eyes")
     if payout.partner.status != "active":
         refuse("partner status", payout.id, partner_status=payout.partner.status)
         raise Conflict(f"The partner is {payout.partner.status}; reactivate them before "
@@ -376,7 +405,8 @@ def retried_as(payout_id: int) -> int | None:
 
 def retry_payout(payout_id, actor: User) -> Payout:
     """Retry a failed payout (finance): a new payout of the partner's approved balance,
-    approved at once, its transfer queued after commit.
+    approved at once, its transfer queued after commit; under the four-eyes rule it is
+    left ``requested`` for someone else in finance to approve (rules: "Payouts").
 
     A failed payout moved no money and its commissions went back to the balance, so the
     retry is a *new* payout that claims them again, with its own idempotency key
@@ -399,7 +429,8 @@ def retry_payout(payout_id, actor: User) -> Payout:
     if again is not None:
         raise Conflict(f"Payout #{old.id} was already retried as payout #{again}.")
     new = create_payout(old.partner_id, actor.id)
-    approve_payout(new.id, actor)
+    if not four_eyes_required():  # otherwise it waits, requested, for a second person
+        approve_payout(new.id, actor)
     audit(actor.id, "payout.retry", "payout", old.id, None,
           {"retry_id": new.id, "amount_cents": new.amount_cents})
     return new

@@ -146,13 +146,26 @@ def zip_ready(batch: StatementBatch, rel_path: str) -> None:
 
 # --- the batch's ZIP (worker) ----------------------------------------------------------------
 
+def zip_entry_name(period: str, name: str, partner_id: int, version: int) -> str:
+    """A statement's file name in a batch ZIP (rules: "Statements"):
+    ``"2026-11 - Ana Silva (#1042).pdf"``, `` v2`` before ``.pdf`` for a later version.
+    The name loses characters file systems refuse (``/\\:*?"<>|``, control characters)
+    and is cut to 80 characters; the partner number keeps entries apart."""
+    import re
+
+    clean = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', " ", name or "")
+    clean = " ".join(clean.split()).strip(" .")[:80].strip() or "Partner"
+    suffix = f" v{version}" if version > 1 else ""
+    return f"{period} - {clean} (#{partner_id}){suffix}.pdf"
+
+
 @job(queue=QUEUE_PDF, timeout=600, retries=2, render_kind="batch_zip")
 def build_batch_zip(batch_id: int) -> str:
     """Zip every statement PDF of the batch into
     ``statement-batches/siso-statements-<period>-batch-<id>.zip`` in the file store: each
     PDF is streamed from the store (whichever worker rendered it) into a temporary file,
     which is then streamed to the store (an atomic replace: a killed worker leaves the old
-    file or none, never half a ZIP). Entries are ``<period>/partner-<id>-v<version>.pdf``.
+    file or none, never half a ZIP). Entries are named by partner (``zip_entry_name``).
     Idempotent. Returns the store key."""
     log = job_logger(__name__)
     batch = db.session.get(StatementBatch, batch_id)
@@ -167,7 +180,8 @@ def build_batch_zip(batch_id: int) -> str:
             for st in batch_statements(batch.id):
                 if st.status != "ready":
                     raise RuntimeError(f"statement {st.id} is {st.status}, not ready")
-                name = f"{batch.period}/partner-{st.partner_id}-v{st.version}.pdf"
+                name = zip_entry_name(batch.period, st.partner.name, st.partner_id,
+                                      st.version)
                 with store.open(st.file_path) as src, zf.open(name, "w") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
         tmp.seek(0)

@@ -111,6 +111,23 @@ def statement_lines(partner_id: int, year: int, month: int,
     return lines
 
 
+def open_month_warning(year: int, month: int) -> str:
+    """The warning staff see before issuing statements for the current UTC month (rules:
+    "Statements"), or ``""`` for a month that has ended."""
+    now = now_utc()
+    if (year, month) != (now.year, now.month):
+        return ""
+    return (f"{year:04d}-{month:02d} is still open: its statements show only the activity "
+            "so far, and the final figures will need a new version after the month ends.")
+
+
+def last_closed_period() -> str:
+    """The most recent month that has ended, as ``YYYY-MM`` (the statement forms' default)."""
+    now = now_utc()
+    year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
 def parse_period(text) -> tuple[int, int]:
     """Parse ``"YYYY-MM"`` into ``(year, month)``; a future month or nonsense raises
     ``ValidationError``."""
@@ -233,7 +250,11 @@ def statement_context(st: Statement) -> dict:
     """Plain values for ``templates/pdf/statement.html`` (no ORM objects reach WeasyPrint)."""
     p = st.partner
     # The lines frozen at issue, never the live ledger: they add up to the figures below.
-    lines = [dict(line, date=line["date"].strftime("%Y-%m-%d")) for line in issued_lines(st)]
+    raw = issued_lines(st)
+    held = holding_at_issue(st, raw)
+    lines = [dict(line, date=line["date"].strftime("%Y-%m-%d"),
+                  held_until=held.get(line["ref"]) if line["kind"] == "earned" else None)
+             for line in raw]
     return {
         "partner": {"name": p.user.name, "email": p.user.email,
                     "company_name": p.company_name, "id": p.id},
@@ -245,7 +266,28 @@ def statement_context(st: Statement) -> dict:
                                                 "reversed_cents", "paid_cents",
                                                 "closing_cents")},
         "lines": lines,
+        "any_held": any(x["held_until"] for x in lines),
     }
+
+
+def holding_at_issue(st: Statement, lines: list[dict]) -> dict[str, str]:
+    """Which earned lines were still in their holding period when the statement was
+    issued (rules: "Statements"): ``{"C-<id>": "YYYY-MM-DD" (end of the hold)}`` for
+    commissions whose ``hold_until`` was after the issue time and that were not approved
+    (nor reversed) before it. Worked out from those times, so a re-render says the same."""
+    ids = [int(x["ref"][2:]) for x in lines if x["kind"] == "earned" and x["ref"][:2] == "C-"]
+    if not ids:
+        return {}
+    issued = st.created_at
+    out = {}
+    for c in db.session.scalars(select(Commission).where(Commission.id.in_(ids))):
+        if c.hold_until is None or c.hold_until <= issued:
+            continue
+        if (c.approved_at is not None and c.approved_at <= issued) or \
+                (c.reversed_at is not None and c.reversed_at <= issued):
+            continue
+        out[f"C-{c.id}"] = c.hold_until.strftime("%Y-%m-%d")
+    return out
 
 
 @job(queue=QUEUE_PDF, timeout=180, retries=2, render_kind="statement")

@@ -8,7 +8,7 @@ from core.base.extensions import db
 from core.base.jobs import QUEUE_DEFAULT, job
 from core.base.timeutil import month_bounds, now_utc
 from core.money.models import Commission, Deal, Payout
-from core.program.models import Partner, Tier
+from core.program.models import Lead, Partner, Tier
 from core.support.models import TICKET_PRIORITIES, SupportTicket
 
 #: Seconds the dashboard's figures count as fresh (they sum the whole ledger).
@@ -88,7 +88,8 @@ def compute_figures() -> dict:
     Returns ``{"by_status": {status: n}, "by_tier": [(name, n)], "applications": n,
     "deals": {"this": (count, cents), "last": (count, cents)},
     "commissions": {status: cents}, "payouts_waiting": (count, cents),
-    "payouts_failed": n, "tickets": see ``ticket_figures``,
+    "payouts_failed": n, "to_confirm": won leads waiting for confirmation,
+    "tickets": see ``ticket_figures``,
     "jobs": {queue: length, "failed": n} | None}``.
     """
     now = now_utc()
@@ -114,6 +115,8 @@ def compute_figures() -> dict:
         .where(Payout.status == "requested")).one()
     failed = db.session.scalar(select(func.count()).select_from(Payout)
                                .where(Payout.status == "failed")) or 0
+    to_confirm = db.session.scalar(select(func.count()).select_from(Lead)
+                                   .where(*_waiting_for_confirmation())) or 0
     return {
         "by_status": by_status, "by_tier": by_tier,
         "applications": by_status.get("applied", 0),
@@ -122,9 +125,38 @@ def compute_figures() -> dict:
         "commissions": commissions,
         "payouts_waiting": (int(waiting[0]), int(waiting[1])),
         "payouts_failed": int(failed),
+        "to_confirm": int(to_confirm),
         "tickets": ticket_figures(now),
         "jobs": job_figures(),
     }
+
+
+def _waiting_for_confirmation() -> tuple:
+    """Conditions of a lead its partner marked won that staff have not confirmed yet (no
+    deal made from it; rules: "Commissions")."""
+    return (Lead.status == "won", ~select(Deal.id).where(Deal.lead_id == Lead.id).exists())
+
+
+#: Leads shown per page of the "To confirm" queue.
+TO_CONFIRM_PAGE = 50
+
+
+def deals_to_confirm(page: int = 0, per_page: int = TO_CONFIRM_PAGE) -> tuple[list[Lead], int]:
+    """The "To confirm" queue (rules: "Commissions"): leads marked won and not yet
+    confirmed, oldest first (by when they were marked won), with their partner loaded.
+
+    Args: ``page`` from 0 (out-of-range pages come back empty); ``per_page`` rows.
+    Returns ``(leads, total)``.
+    """
+    from sqlalchemy.orm import joinedload
+
+    where = _waiting_for_confirmation()
+    total = db.session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0
+    leads = db.session.scalars(
+        select(Lead).where(*where).options(joinedload(Lead.partner).joinedload(Partner.user))
+        .order_by(Lead.stage_changed_at, Lead.id)
+        .offset(max(page, 0) * per_page).limit(per_page)).all()
+    return list(leads), int(total)
 
 
 #: Age bands of open tickets: (key, label, upper bound in hours or ``None``).

@@ -93,8 +93,8 @@ class LeadActivity(db.Model):
 
 
 
-#: Partner statuses (rules: "Partners"): applied until staff approve.
-PARTNER_STATUSES = ("applied", "active", "suspended")
+#: Partner statuses (rules: "Partners"): applied until staff approve (or reject).
+PARTNER_STATUSES = ("applied", "active", "suspended", "rejected")
 
 
 
@@ -155,7 +155,7 @@ class Partner(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    #: applied | active | suspended
+    #: applied | active | suspended | rejected
     status: Mapped[str] = mapped_column(String(20), default="applied")
     referral_code: Mapped[str] = mapped_column(String(20), unique=True)
     recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))

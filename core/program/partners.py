@@ -114,7 +114,8 @@ def get_partner(partner_id) -> Partner:
 
 
 def approve_partner(partner_id: int, actor_id: int) -> Partner:
-    """Move an application to ``active`` (staff). Raises ``Conflict`` unless ``applied``."""
+    """Move an application to ``active`` (staff; rules: "Partners"). Raises ``Conflict``
+    unless ``applied``, ``NotFound`` for an unknown partner."""
     partner = get_partner(partner_id)
     if partner.status != "applied":
         raise Conflict(f"Only applications can be approved; this partner is {partner.status}.")
@@ -126,6 +127,35 @@ def approve_partner(partner_id: int, actor_id: int) -> Partner:
     notify(partner.user_id, "approval", "Your application is approved",
            "Welcome to SISO Partners. Log your first lead and share your referral link.",
            "/partner/dashboard")
+    return partner
+
+
+#: Longest rejection reason staff may write (it goes to the applicant verbatim).
+REJECT_REASON_MAX = 1000
+
+
+def reject_partner(partner_id: int, actor_id: int, reason: str) -> Partner:
+    """Turn down an application (staff; rules: "Partners", rejection).
+
+    Args: ``reason`` (1-``REJECT_REASON_MAX`` characters after trimming) is sent to the
+    applicant as a notice of kind ``rejection`` (also e-mailed) and kept in the audit row.
+    Returns the partner, now ``rejected`` (flushed, not committed). Raises
+    ``ValidationError`` for a missing or over-long reason, ``Conflict`` unless the
+    partner is ``applied``, ``NotFound`` for an unknown partner.
+    """
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError("Give the applicant a reason: they receive it.")
+    if len(reason) > REJECT_REASON_MAX:
+        raise ValidationError(f"The reason is at most {REJECT_REASON_MAX} characters.")
+    partner = get_partner(partner_id)
+    if partner.status != "applied":
+        raise Conflict(f"Only applications can be rejected; this partner is {partner.status}.")
+    partner.status = "rejected"
+    audit(actor_id, "partner.reject", "partner", partner.id, {"status": "applied"},
+          {"status": "rejected", "reason": reason})
+    notify(partner.user_id, "rejection", "Your application was not approved",
+           reason, "/partner/dashboard")
     return partner
 
 
@@ -158,3 +188,63 @@ def reactivate_partner(partner_id: int, actor_id: int) -> Partner:
     audit(actor_id, "partner.reactivate", "partner", partner.id, {"status": "suspended"},
           {"status": "active"})
     return partner
+
+
+def partner_label(partner: Partner) -> str:
+    """How staff screens name a partner: ``"Ana Silva (#1042)"`` (name and partner
+    number, the ``#id`` of the back office's partner page)."""
+    return f"{partner.name} (#{partner.id})"
+
+
+#: Most partners a picker search returns.
+PICKER_LIMIT = 10
+
+
+def find_partners(text: str, limit: int = PICKER_LIMIT) -> list[Partner]:
+    """Partners for a staff picker (rules: "Partners", picking a partner): a number
+    (``1042`` or ``#1042``) finds that partner; other text finds partners whose name,
+    e-mail, company or referral code contains every word (case-insensitive), by name.
+    Returns at most ``limit`` partners, none for text under 2 characters."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import joinedload
+
+    text = (text or "").strip()[:100] if isinstance(text, str) else ""
+    number = text.lstrip("#")
+    if number.isdigit() and len(number) < 12:
+        p = get_row(Partner, int(number))
+        return [p] if p is not None else []
+    words = text.split()
+    if len(text) < 2 or not words:
+        return []
+    query = select(Partner).join(User, User.id == Partner.user_id).options(
+        joinedload(Partner.user))
+    for word in words[:5]:
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.name.ilike(like, escape="\\"),
+                                User.email.ilike(like, escape="\\"),
+                                Partner.company_name.ilike(like, escape="\\"),
+                                Partner.referral_code.ilike(like, escape="\\")))
+    return list(db.session.scalars(query.order_by(User.name, Partner.id).limit(limit)))
+
+
+def resolve_partner(text, label: str = "Partner") -> int:
+    """The partner id a staff picker's text names: ``"Ana Silva (#1042)"`` (what the
+    picker fills in), ``#1042``, ``1042``, or text matching exactly one partner (see
+    :func:`find_partners`). Raises ``ValidationError`` (naming ``label``) when nothing
+    or several partners match, ``NotFound`` for an unknown number."""
+    import re
+
+    text = (text or "").strip() if isinstance(text, str) else str(text or "")
+    if not text:
+        raise ValidationError(f"{label}: choose a partner.")
+    m = re.search(r"\(#(\d{1,11})\)\s*$", text) or re.fullmatch(r"#?(\d{1,11})", text)
+    if m:
+        return get_partner(int(m.group(1))).id
+    found = find_partners(text, limit=2)
+    if not found:
+        raise ValidationError(f"{label}: no partner matches \"{text[:60]}\".")
+    if len(found) > 1:
+        raise ValidationError(f"{label}: several partners match \"{text[:60]}\"; "
+                              "pick one from the list.")
+    return found[0].id
+

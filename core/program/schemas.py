@@ -46,7 +46,7 @@ class Profile(Answer):
     id: int
     name: str
     email: str
-    status: Literal["applied", "active", "suspended"]
+    status: Literal["applied", "active", "suspended", "rejected"]
     company_name: str
     industry: str
     phone: str

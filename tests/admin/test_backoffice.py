@@ -60,7 +60,7 @@ def test_partner_page_and_override(app, client):
     assert "Active · 22%" in page and "4 confirmed won deals" in page
     assert "Sarah &lt;b&gt;Thompson&lt;/b&gt;" in page and "<b>Thompson</b>" not in page
     resp = submit(client, f"/admin/partners/profile/{pid}",
-                  {"ov-tier": "elite", "ov-base_rate_bps": "3500", "ov-reason": "strategic",
+                  {"ov-tier": "elite", "ov-base_rate_bps": "35", "ov-reason": "strategic",
                    "ov-expires": "2099-01-01"}, post_url=f"/admin/partners/profile/{pid}/override",
                   prefix="ov-")
     assert resp.status_code == 302
@@ -189,3 +189,27 @@ def test_dashboard_shows_cached_figures_at_once_and_a_worker_refreshes_them(app,
         assert len(queued) == 1
     run_worker()
     assert "Review 2 applications" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_rejecting_an_application_needs_a_reason_and_an_applicant(app):
+    """Core's rejection: no reason or an over-long one is refused and changes nothing; an
+    active partner cannot be rejected; a rejected applicant cannot then be approved."""
+    import pytest
+
+    from core.base.errors import Conflict, ValidationError
+    from core.program.partners import approve_partner, reject_partner
+
+    with app.app_context():
+        staff = make_staff("admin@example.com", ("admin",))
+        ann = make_partner("Ann Applicant", status="applied")
+        act = make_partner("Al Active")
+        for reason in ("", "   ", None, "x" * 1001):
+            with pytest.raises(ValidationError):
+                reject_partner(ann.id, staff.id, reason)
+        assert ann.status == "applied"
+        with pytest.raises(Conflict):
+            reject_partner(act.id, staff.id, "No.")
+        assert reject_partner(ann.id, staff.id, "  Outside our area.  ").status == "rejected"
+        with pytest.raises(Conflict):
+            approve_partner(ann.id, staff.id)
+        db.session.rollback()

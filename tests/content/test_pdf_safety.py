@@ -108,6 +108,12 @@ def test_hostile_input_loads_nothing_and_still_renders(app, run_worker, recordin
         save_branding(p, bad[4][:80], bad[5][:160], "#0F766E")
         install_builtin_templates()
         tpl = make_hostile_template(base, staff.id)
+        # Previewed with the hostile partner's branding, and published by hand (the
+        # review screen's rule, "publish after a ready preview", has its own test).
+        from core.content.materials import request_preview
+
+        request_preview(tpl.id, p.id, staff.id)
+        tpl.published_at = now_utc()
         db.session.commit()
         storage = app.config["STORAGE_DIR"]
         ids = [request_material(p, p.user_id, t.id, f"{base}/r/QR")[0].id
@@ -157,7 +163,8 @@ def test_runaway_templates_fail_visibly_and_the_worker_carries_on(app, run_worke
             p = db.session.scalar(db.select(Partner))
             if html:  # inserted directly: a preview job would run away too (twice the time)
                 t = MaterialTemplate(key=key, name=f"Runaway {key}", kind="other",
-                                     min_tier_key="starter", html=html, css=css, version=1)
+                                     min_tier_key="starter", html=html, css=css, version=1,
+                                     published_at=now_utc())
                 db.session.add(t)
                 db.session.flush()
             else:
@@ -275,8 +282,8 @@ def test_the_issues_template_bomb_through_the_back_office_form(app):
     page = client.get("/admin/materials/new/").get_data(as_text=True)
     resp = client.post("/admin/materials/new/", data={
         "csrf_token": csrf_from(page), "key": "bomb", "name": "Bomb", "kind": "other",
-        "description": "", "min_tier_key": "starter", "html": "{{ ('a'*100000)*100000 }}",
-        "css": ""})
+        "description": "", "min_tier_key": "starter",
+        "draft_html": "{{ ('a'*100000)*100000 }}", "draft_css": ""})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "multiplication" in text
     assert _peak_rss_mb() - before < 100
@@ -292,7 +299,8 @@ def test_a_bomb_that_reached_the_database_fails_visibly_in_the_worker(app, run_w
         p = make_partner("Bo Bomb", email="bo@example.com")
         install_builtin_templates()
         bomb = MaterialTemplate(key="bomb", name="Bomb", kind="other", min_tier_key="starter",
-                                html="{{ ('a'*100000)*100000 }}", css="", version=1)
+                                html="{{ ('a'*100000)*100000 }}", css="", version=1,
+                                published_at=now_utc())
         db.session.add(bomb)
         db.session.flush()
         bad = request_material(p, p.user_id, bomb.id, "https://x.example/r/BO")[0].id

@@ -56,7 +56,8 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
     with open(blocker, "w") as f:
         f.write("not a folder")
 
-    resp = submit(staff, "/admin/statement-batches/", {"period": period})
+    resp = submit(staff, "/admin/statement-batches/", {"period": period,
+                                                            "open_month_ok": "y"})
     assert resp.status_code == 302
     with app.app_context():
         batch = db.session.scalar(db.select(StatementBatch))
@@ -97,12 +98,13 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     zf = zipfile.ZipFile(io.BytesIO(resp.data))
     names = sorted(zf.namelist())
-    assert names == sorted(f"{period}/partner-{pid}-v1.pdf" for pid in ids.values())
+    people = {"a": "Ana Active", "b": "Ben Bonus", "c": "Cleo Closer"}
+    assert names == sorted(f"{period} - {people[k]} (#{pid}).pdf" for k, pid in ids.items())
 
     with app.app_context():
         year, month = now_utc().year, now_utc().month
         for key, pid in ids.items():
-            pdf = zf.read(f"{period}/partner-{pid}-v1.pdf")
+            pdf = zf.read(f"{period} - {people[key]} (#{pid}).pdf")
             reader = pypdf.PdfReader(io.BytesIO(pdf))
             text = "\n".join(p.extract_text() for p in reader.pages)
             fig = statement_figures(pid, year, month)
@@ -121,6 +123,14 @@ def test_finance_generates_a_month_for_everyone_with_activity(app, run_worker):
                 assert format_cents(line["amount_cents"]) in text
             assert sum(line["amount_cents"] for line in lines) == \
                 fig["closing_cents"] - fig["opening_cents"]
+            # Every commission here is still in its holding period: each line says so.
+            from core.money.models import Commission
+
+            held = db.session.scalars(db.select(Commission).where(
+                Commission.partner_id == pid, Commission.amount_cents > 0)).all()
+            assert held and all(c.status == "pending" for c in held)
+            assert text.count("Holding period until") == len(held)
+            assert held[0].hold_until.strftime("%Y-%m-%d") in text
             assert fig["closing_cents"] in printed
     # Partners download their own statements; another partner's is 404.
     with app.app_context():

@@ -91,7 +91,8 @@ def test_partner_to_paid_statement(app, run_worker, live_server):
     assert resp.status_code == 302
 
     period = now_utc().strftime("%Y-%m")
-    resp = submit(staff, "/admin/statements/new", {"partner_id": str(pid), "period": period})
+    resp = submit(staff, "/admin/statements/new", {"partner_id": str(pid), "period": period,
+                                                   "open_month_ok": "y"})
     assert resp.status_code == 302
     run_worker()
     with app.app_context():

@@ -187,9 +187,16 @@ EXPECTED.update({
     "GET /admin/program-analytics/": back_office(FINANCE),
     "GET /admin/program-analytics/csv": back_office(FINANCE),
     "POST /admin/fraud-rules/": back_office((), 422),  # empty form: thresholds missing
+    "GET /admin/materials/review/<int:template_id>": back_office(CONTENT),
+    "POST /admin/materials/review/<int:template_id>": back_office(CONTENT, 422),
+    "POST /admin/materials/review/<int:template_id>/publish": back_office(CONTENT, 302),
     "GET /admin/partners/profile/<int:partner_id>": back_office(SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/override": back_office((), 302),
     "POST /admin/partners/profile/<int:partner_id>/team": back_office((), 302),
+    "POST /admin/partners/profile/<int:partner_id>/approve": back_office((), 302),
+    "POST /admin/partners/profile/<int:partner_id>/reject": back_office((), 302),
+    "GET /admin/to-confirm/": back_office(FINANCE),
+    "GET /admin/partner-lookup/": back_office(FINANCE + SUPPORT),
     "POST /admin/partners/profile/<int:partner_id>/reset-password": back_office(SUPPORT, 302),
     "POST /admin/payouts/batch": back_office(FINANCE, 302),
     "GET /admin/payouts/bank-file": back_office(FINANCE),
@@ -207,7 +214,9 @@ EXPECTED.update({
     "GET /admin/staff/roles/<int:user_id>": back_office(()),
     "POST /admin/staff/roles/<int:user_id>": back_office(()),
     "GET /admin/statement-batches/": back_office(FINANCE),
-    "POST /admin/statement-batches/": back_office(FINANCE, 302),
+    # The form defaults to last month, which has no ledger activity here: refused with a
+    # message on the form.
+    "POST /admin/statement-batches/": back_office(FINANCE, 200),
     "GET /admin/statement-batches/<int:batch_id>": back_office(FINANCE),
     "GET /admin/statement-batches/<int:batch_id>/zip": back_office(FINANCE, 404),  # no zip
     "POST /admin/statement-batches/<int:batch_id>/rebuild-zip": back_office(FINANCE, 302),
