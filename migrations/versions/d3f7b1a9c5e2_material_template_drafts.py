@@ -6,7 +6,7 @@ referral link, then publish it; only published content reaches partners (rules:
 are; one with no preview rendered says so ("none") instead of "pending".
 
 Revision ID: d3f7b1a9c5e2
-Revises: e7a1c3f5b9d2
+Revises: c9e3a4f5b6d7
 Create Date: 2026-12-07 17:40:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d3f7b1a9c5e2"
-down_revision = "e7a1c3f5b9d2"
+down_revision = "c9e3a4f5b6d7"
 branch_labels = None
 depends_on = None
 
