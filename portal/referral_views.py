@@ -162,23 +162,8 @@ LEAD_FIELDS = ("contact_name", "company_name", "contact_email", "contact_phone",
 @partner_page()
 def referral_qr(fmt: str):
     """The partner's client referral link as a QR code, PNG or SVG, for print and slides."""
-    import qrcode
-    import qrcode.image.svg
-
-    if fmt not in ("png", "svg"):
-        abort(404)
     url = url_for("portal.referral_landing", code=g.partner.referral_code, _external=True)
-    buf = io.BytesIO()
-    if fmt == "svg":
-        qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=10).save(buf)
-        mimetype = "image/svg+xml"
-    else:
-        qrcode.make(url, box_size=10, border=2).save(buf)
-        mimetype = "image/png"
-    buf.seek(0)
-    return send_file(buf, mimetype=mimetype, as_attachment=request.args.get("download") == "1",
-                     download_name=f"siso-referral-{g.partner.referral_code}.{fmt}",
-                     max_age=3600)
+    return _qr(url, fmt, f"siso-referral-{g.partner.referral_code}")
 
 
 class LinkForm(FlaskForm):

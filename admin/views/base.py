@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import AdminIndexView, expose
+from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_login import current_user
@@ -51,6 +51,20 @@ def percent(view, context, model, name) -> str:
 
 def _utc(view, value, name=None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class StaffView(BaseView):
+    """Base for a back-office page that is not a model list: staff holding ``admin`` or one
+    of ``roles`` (none given: any staff) open it; anyone else gets the refusal."""
+
+    #: Roles allowed to open the view (admin always can).
+    roles: tuple[str, ...] = ()
+
+    def is_accessible(self) -> bool:
+        return staff_with(*self.roles)
+
+    def inaccessible_callback(self, name, **kwargs):
+        return refuse()
 
 
 class StaffModelView(ModelView):

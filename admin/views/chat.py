@@ -4,14 +4,14 @@ Thin: each screen parses its form and calls one function of ``core.community.mod
 checks the role again, audits and broadcasts after the commit."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, refuse, run_domain, staff_with
 from core.base.errors import DomainError
 from core.base.extensions import db
 from core.community import moderation
@@ -89,14 +89,10 @@ class MuteForm(FlaskForm):
                          validators=[DataRequired(), Length(min=3, max=500)])
 
 
-class ModerationView(BaseView):
+class ModerationView(StaffView):
     """Recent messages with search, delete; mutes in force with unmute; the mute form."""
 
-    def is_accessible(self):
-        return staff_with("support")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("support",)
 
     @expose("/")
     def index(self):
@@ -173,14 +169,10 @@ class AnnouncementForm(FlaskForm):
                          validators=[DataRequired(), Length(max=MAX_MESSAGE_CHARS)])
 
 
-class AnnouncementView(BaseView):
+class AnnouncementView(StaffView):
     """Post to #announcements as oneself; partners connected see it at once."""
 
-    def is_accessible(self):
-        return staff_with("content")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("content",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

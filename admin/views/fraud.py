@@ -3,22 +3,18 @@
 import json
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 
-from admin.views.base import refuse, run_domain, staff_with
+from admin.views.base import StaffView, refuse, run_domain, staff_with
 from core.program import fraud
 
 
-class FraudQueueView(BaseView):
+class FraudQueueView(StaffView):
     """Open flags with their evidence; an admin dismisses or rejects with a reason
     (finance reads the queue)."""
 
-    def is_accessible(self):
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/")
     def index(self):
@@ -41,14 +37,10 @@ class FraudQueueView(BaseView):
         return redirect(url_for("fraud.index"))
 
 
-class FraudRulesView(BaseView):
+class FraudRulesView(StaffView):
     """Each rule's switch and threshold (admin); every change audited."""
 
-    def is_accessible(self):
-        return staff_with("admin")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("admin",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

@@ -2,11 +2,11 @@
 lengths, failed jobs with their error, retry (admin, finance)."""
 
 from flask import flash, redirect, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 
-from admin.views.base import refuse, staff_with
+from admin.views.base import StaffView, refuse, staff_with
 from core.base.jobs import QUEUES, get_queue
 
 #: Failed jobs listed per queue.
@@ -36,14 +36,10 @@ def worker_heartbeats() -> list[dict]:
     return sorted(out, key=lambda r: (r["host"], r["pid"] or 0))
 
 
-class JobsView(BaseView):
+class JobsView(StaffView):
     """What the workers are doing, and what failed."""
 
-    def is_accessible(self):
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/")
     def index(self):

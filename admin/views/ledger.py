@@ -1,7 +1,7 @@
 """Money screens: commissions, payouts, statements, and the audit log."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import (
     DateTimeBetweenFilter,
@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from admin.views.base import (
     StaffModelView,
+    StaffView,
     needs_reauth,
     percent,
     refuse,
@@ -393,15 +394,11 @@ class ExportForm(FlaskForm):
     last = DateField("Last day (included)", validators=[InputRequired("Give the last day.")])
 
 
-class ExportView(BaseView):
+class ExportView(StaffView):
     """Finance downloads commissions and/or payouts of a date range as CSV (the API's
     export, ``core.money.exports``; text cells are guarded against spreadsheet formulas)."""
 
-    def is_accessible(self):
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

@@ -2,7 +2,7 @@
 and attribution")."""
 
 from flask import flash, redirect, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import ValidationError as FormValidationError
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, run_domain
 from core.base.errors import DomainError, NotFound
 from core.base.extensions import db, get_row
 from core.content import landing
@@ -90,14 +90,10 @@ class AttributionForm(FlaskForm):
                             "line, e.g. https://www.siso.example)")
 
 
-class AttributionView(BaseView):
+class AttributionView(StaffView):
     """Attribution settings (admin): the cookie's days and first or last click."""
 
-    def is_accessible(self):
-        return staff_with("admin")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("admin",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

@@ -4,7 +4,7 @@ renders and their errors, and statement batches (finance)."""
 import os
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -14,7 +14,7 @@ from wtforms import ValidationError as FormValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, run_domain
 from admin.views.fields import partner_field, partner_text
 from core.base.errors import DomainError, NotFound
 from core.base.extensions import db, get_row
@@ -168,14 +168,10 @@ class BatchForm(FlaskForm):
     open_month_ok = BooleanField("Issue them although the month is still open")
 
 
-class StatementBatchView(BaseView):
+class StatementBatchView(StaffView):
     """Statements for every partner with activity in a month: progress, retries, ZIP."""
 
-    def is_accessible(self) -> bool:
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

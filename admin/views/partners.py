@@ -1,7 +1,7 @@
 """Partners, leads and deals screens."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
@@ -14,7 +14,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, needs_reauth, refuse, run_domain, staff_with
 from admin.views.fields import partner_field, partner_text
 from core.accounts.models import User
 from core.base.errors import NotFound, ValidationError
@@ -456,15 +456,11 @@ class DealView(StaffModelView):
 
 
 
-class ToConfirmView(BaseView):
+class ToConfirmView(StaffView):
     """The "To confirm" queue: won leads waiting for staff to confirm the deal, oldest
     first, each with its "Confirm deal" button (finance; rules: "Commissions")."""
 
-    def is_accessible(self) -> bool:
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/")
     def index(self):
@@ -478,15 +474,11 @@ class ToConfirmView(BaseView):
                            pages=max(1, -(-total // TO_CONFIRM_PAGE)), now=now_utc())
 
 
-class PartnerLookupView(BaseView):
+class PartnerLookupView(StaffView):
     """Suggestions for the partner pickers (admin, finance, support): JSON
     ``[{"id", "label", "email", "company", "status"}]``, at most 10."""
 
-    def is_accessible(self) -> bool:
-        return staff_with("finance", "support")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance", "support")
 
     def is_visible(self) -> bool:
         return False

@@ -5,7 +5,7 @@ Thin: the rules, the audit rows and the author's notification are in ``core.comm
 which checks the content role again."""
 
 from flask import flash, redirect, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from admin.views.base import StaffModelView, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, refuse, run_domain, staff_with
 from core.community import playbooks
 from core.community.models import PLAYBOOK_STATUSES, Playbook
 
@@ -117,15 +117,11 @@ class ReviewForm(FlaskForm):
                          render_kw={"rows": 2})
 
 
-class PlaybookReviewView(BaseView):
+class PlaybookReviewView(StaffView):
     """Partners' submissions waiting for review, oldest first, each shown as partners
     would read it, with Publish and Reject (the note says why; the author reads it)."""
 
-    def is_accessible(self):
-        return staff_with(*ROLES)
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ROLES
 
     @expose("/")
     def index(self):

@@ -1,13 +1,13 @@
 """Program settings screens: tiers (editable rows) and the payout minimum."""
 
 from flask import flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from admin.views.base import StaffModelView, percent, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, percent, refuse, run_domain, staff_with
 from admin.views.fields import PercentField
 from core.base.errors import NotFound
 from core.base.extensions import db
@@ -84,14 +84,10 @@ class MinimumForm(FlaskForm):
     four_eyes = BooleanField("Four eyes: whoever creates a payout may not approve it")
 
 
-class SettingsView(BaseView):
+class SettingsView(StaffView):
     """Payout minimum and the four-eyes rule (finance; rules: "Payouts")."""
 
-    def is_accessible(self):
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     @expose("/", methods=["GET", "POST"])
     def index(self):

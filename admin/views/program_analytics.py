@@ -2,22 +2,18 @@
 "Analytics")."""
 
 from flask import make_response, request
-from flask_admin import BaseView, expose
+from flask_admin import expose
 
-from admin.views.base import refuse, staff_with
+from admin.views.base import StaffView
 from core.base.errors import DomainError
 from core.program import program_analytics as pa
 
 
-class ProgramAnalyticsView(BaseView):
+class ProgramAnalyticsView(StaffView):
     """Revenue and commission by month (inline SVG with a table), partners, ROI, top
     partners, tiers, industries, links, landing pages, cohorts, pipeline; CSV."""
 
-    def is_accessible(self):
-        return staff_with("finance")
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ("finance",)
 
     def _data(self):
         start, end = pa.parse_range(request.args.get("from") or None,

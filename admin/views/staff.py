@@ -3,7 +3,7 @@
 import time
 
 from flask import flash, redirect, request, session, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from admin.views.base import StaffModelView, needs_reauth, refuse, run_domain, staff_with
+from admin.views.base import StaffModelView, StaffView, needs_reauth, refuse, run_domain, staff_with
 from core.accounts import users as accounts
 from core.accounts.models import STAFF_ROLES, User
 from core.base.errors import NotFound
@@ -24,17 +24,13 @@ class PasswordForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
 
 
-class ReauthView(BaseView):
+class ReauthView(StaffView):
     """Asks a staff member for their password again before a sensitive action."""
 
     def is_visible(self):
         return False
 
-    def is_accessible(self):
-        return staff_with()
-
-    def inaccessible_callback(self, name, **kwargs):
-        return refuse()
+    roles = ()
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
