@@ -145,6 +145,7 @@ def test_the_link_verifies_the_address_and_the_banner_goes(app, client, outbox, 
     done = anon.get(path)
     assert done.status_code == 200
     assert "Thanks, your e-mail address is verified" in done.get_data(as_text=True)
+    assert login(client, "vic@example.com").status_code == 302
     page = client.get("/partner/dashboard").get_data(as_text=True)
     assert "E-mail confirmed" in page and "Confirm your e-mail:" not in page
     assert "Please verify your e-mail address" not in page
