@@ -67,8 +67,11 @@ def register_filters(app) -> None:
         if current_user.is_authenticated and not current_user.is_staff:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-        return {"unread_count": unread, "logout_form": EmptyForm(), "theme_form": EmptyForm(),
-                "verify_form": EmptyForm(), "ui_theme": chosen_theme(),
+        # Forms that only carry a CSRF token into the page: never bound to the request's
+        # body (an error page for a body too large must not read it again).
+        blank = EmptyForm(formdata=None)
+        return {"unread_count": unread, "logout_form": blank, "theme_form": blank,
+                "verify_form": blank, "ui_theme": chosen_theme(),
                 "nav_sections": nav.SECTIONS, "nav_here": nav.section_of(request.endpoint)}
 
 

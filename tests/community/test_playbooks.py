@@ -427,7 +427,9 @@ def test_own_playbook_upvote_is_refused(app, people):
 
     pia = client_for(app, "pia@example.com")
     assert pia.get(f"/partner/playbooks/{pid}").status_code == 200  # reading is open
-    assert pia.get("/partner/playbooks/new").status_code == 302     # sharing is not
+    sharing = pia.get("/partner/playbooks/new")                   # sharing is not
+    assert sharing.status_code == 403
+    assert "opens when your application is approved" in sharing.get_data(as_text=True)
     pia_headers = api_token(app.test_client(), "pia@example.com")
     refused = pia.post(f"/api/partner/playbooks/{pid}/upvote", headers=pia_headers)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "not_approved"
