@@ -16,13 +16,16 @@ def test_admin_edits_a_tier_and_new_deals_use_it(app, client):
         active_id = db.session.scalar(db.select(Tier.id).where(Tier.key == "active"))
     login(client, "admin@example.com")
     page = f"/admin/tiers/edit/{active_id}"
-    form = {"name": "Active", "min_deals": "3", "base_rate_bps": "2400", "referral_rate_bps": "500",
+    # rates are typed as percentages and kept in basis points
+    form = {"name": "Active", "min_deals": "3", "base_rate_bps": "24", "referral_rate_bps": "5",
             "team_override_bps": "0", "holding_days": "14", "recurring_months": "24",
             "features": "24% commission"}
     assert submit(client, page, form).status_code == 302
     bad = submit(client, page, dict(form, min_deals="0"))
     assert bad.status_code == 422 and "Thresholds must be different" in bad.get_data(as_text=True)
-    assert submit(client, page, dict(form, base_rate_bps="10001")).status_code == 422
+    over = submit(client, page, dict(form, base_rate_bps="100.01"))
+    assert over.status_code == 422
+    assert "percentage" in over.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Tier, active_id).base_rate_bps == 2400
         assert db.session.get(Tier, active_id).recurring_months == 24
