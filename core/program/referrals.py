@@ -40,11 +40,17 @@ def is_bot(user_agent: str | None) -> bool:
     """True for a crawler, a link-preview fetcher (Slack, WhatsApp, Facebook, Googlebot,
     headless browsers, HTTP libraries) or a request with no user agent: these are not
     clicks (rules: "Clicks"). The patterns are crawlerdetect's."""
-    from crawlerdetect import CrawlerDetect
-
+    global _DETECTOR
     if not user_agent or not user_agent.strip():
         return True
-    return bool(CrawlerDetect(user_agent=user_agent[:1000]).isCrawler())
+    if _DETECTOR is None:  # compiles its patterns once per process (about 1 ms each time)
+        from crawlerdetect import CrawlerDetect
+
+        _DETECTOR = CrawlerDetect()
+    return bool(_DETECTOR.isCrawler(user_agent[:1000]))
+
+
+_DETECTOR = None
 
 
 def visitor_hash(ip: str | None, user_agent: str | None, day) -> str:
