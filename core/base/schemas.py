@@ -315,7 +315,10 @@ def _sentence(err: dict, kind: str, path: str, info) -> str:
         return f"{path} {_size_words(name, err)}."
     if kind == "choice":
         return f"{path} must be one of: {_choices(info, err)}."
-    if kind == "pattern":
+    if kind == "pattern":  # the field's own description reads better than its regex
+        described = getattr(info, "description", None)
+        if described:
+            return f"{path} is not in the expected form: {described}."
         return f"{path} is not in the expected form ({err.get('ctx', {}).get('pattern')})."
     if kind == "value":
         return str(err.get("ctx", {}).get("error", err["msg"]))
