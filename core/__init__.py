@@ -5,7 +5,8 @@ neither ``web`` nor ``jobs``."""
 #: Every package's models, imported together so that relationships between them resolve.
 MODEL_MODULES = ("core.base.models", "core.accounts.models", "core.program.models",
                  "core.money.models", "core.community.models", "core.content.models",
-                 "core.support.models", "core.payments.models", "core.webhooks.models")
+                 "core.support.models", "core.payments.models", "core.webhooks.models",
+                 "core.engagement.models")
 
 
 def load_models() -> None:
