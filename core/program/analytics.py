@@ -181,15 +181,21 @@ def roll_up_clicks(through: date | None = None) -> int:
     if first is None:
         return 0
     first = first.date() if isinstance(first, datetime) else first
-    written, day = 0, first
-    while day <= through:
-        db.session.execute(delete(ReferralClickDay).where(ReferralClickDay.day == day))
-        rows = [{"partner_id": p, "link_key": k, "day": d, "clicks": c, "unique_clicks": u}
-                for p, k, d, c, u in _raw_click_days([], day, day)]
-        if rows:
-            db.session.execute(ReferralClickDay.__table__.insert(), rows)
-        written += len(rows)
-        day += timedelta(days=1)
+    if first > through:
+        return 0
+    # One INSERT ... SELECT for all the days: the database groups the clicks, no row
+    # passes through Python (a first roll-up of a year of 10,000,000 clicks).
+    lo, hi = _bounds(first, through)
+    day = _day_of(ReferralClick.created_at)
+    key = func.coalesce(ReferralClick.link_id, 0)
+    db.session.execute(delete(ReferralClickDay).where(ReferralClickDay.day >= first,
+                                                      ReferralClickDay.day <= through))
+    grouped = (select(ReferralClick.partner_id, key, day, func.count(),
+                      func.count(func.distinct(ReferralClick.ip_hash)))
+               .where(ReferralClick.created_at >= lo, ReferralClick.created_at < hi)
+               .group_by(ReferralClick.partner_id, key, day))
+    written = db.session.execute(ReferralClickDay.__table__.insert().from_select(
+        ["partner_id", "link_key", "day", "clicks", "unique_clicks"], grouped)).rowcount or 0
     setting = db.session.get(Setting, ROLLED_UP_SETTING)
     if last is None or through > last:
         if setting is None:

@@ -1,6 +1,15 @@
 """The partner program: tiers, partners, tier overrides, leads and referral clicks."""
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,6 +39,9 @@ class Lead(db.Model):
         UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
         Index("ix_leads_updated_at_id", "updated_at", "id"),
         Index("uq_leads_external_id", "external_id", unique=True),
+        # program analytics: leads of a period, a partner's first leads after approval
+        Index("ix_leads_created_at", "created_at"),
+        Index("ix_leads_partner_id_created_at", "partner_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -353,3 +365,59 @@ class TeamInvite(db.Model):
     #: When the e-mail went out; ``None`` until then, or for good when the address
     #: already has an account (it is not told, nor is the inviter).
     emailed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+
+class ProgramPartnerMonth(db.Model):
+    """One partner's program figures for one finished UTC month, rolled up by the worker
+    (``core.program.program_figures.roll_up_program``) so the staff program analytics read
+    one row per partner and month instead of every deal, commission and lead (rules:
+    "Analytics"). Amounts in cents."""
+
+    __tablename__ = "program_partner_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    #: Won (not cancelled) deals confirmed in the month: their value and their number.
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    deals: Mapped[int] = mapped_column(default=0)
+    #: Commissions created in the month for the partner (all types), and those of them paid.
+    commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Leads the partner created in the month (any source).
+    leads: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramMonth(db.Model):
+    """The program's totals for one finished UTC month (the sum of its
+    :class:`ProgramPartnerMonth` rows; rules: "Analytics"). Amounts in cents."""
+
+    __tablename__ = "program_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    deals: Mapped[int] = mapped_column(default=0)
+    commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgramCohort(db.Model):
+    """Partners approved in one UTC month whose 30-day activation windows have all ended:
+    how many, and how many of them created a lead within 30 days of approval (rules:
+    "Analytics")."""
+
+    __tablename__ = "program_cohorts"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    approved: Mapped[int] = mapped_column(default=0)
+    activated: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramCohortRevenue(db.Model):
+    """Revenue (won, not cancelled deals, cents) confirmed in one finished UTC ``month`` by
+    the partners approved in the ``cohort`` month (rules: "Analytics")."""
+
+    __tablename__ = "program_cohort_revenue"
+
+    cohort: Mapped[object] = mapped_column(Date, primary_key=True)
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)

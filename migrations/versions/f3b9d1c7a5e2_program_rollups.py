@@ -1,0 +1,70 @@
+"""program roll-ups: the staff program analytics' monthly figures per partner, per month and
+per approval cohort, kept by the worker (rules: "Analytics")
+
+``program_partner_months``, ``program_months``, ``program_cohorts`` and
+``program_cohort_revenue`` hold finished months; the analytics add what changed since the
+last roll-up from the raw rows. Leads get indexes by creation time and by partner and
+creation time (the periods' leads, the activation check).
+
+Revision ID: f3b9d1c7a5e2
+Revises: e4a8b2c6d0f1
+Create Date: 2026-12-07 21:10:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "f3b9d1c7a5e2"
+down_revision = "e4a8b2c6d0f1"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "program_partner_months",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("deals", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("commission_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("paid_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("leads", sa.Integer(), nullable=False, server_default="0"),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"],
+                                name=op.f("fk_program_partner_months_partner_id_partners")),
+        sa.PrimaryKeyConstraint("month", "partner_id", name=op.f("pk_program_partner_months")),
+    )
+    op.create_table(
+        "program_months",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("deals", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("commission_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("paid_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_program_months")),
+    )
+    op.create_table(
+        "program_cohorts",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("approved", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("activated", sa.Integer(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_program_cohorts")),
+    )
+    op.create_table(
+        "program_cohort_revenue",
+        sa.Column("cohort", sa.Date(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("revenue_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("cohort", "month", name=op.f("pk_program_cohort_revenue")),
+    )
+    op.create_index("ix_leads_created_at", "leads", ["created_at"])
+    op.create_index("ix_leads_partner_id_created_at", "leads", ["partner_id", "created_at"])
+
+
+def downgrade():
+    op.drop_index("ix_leads_partner_id_created_at", "leads")
+    op.drop_index("ix_leads_created_at", "leads")
+    op.drop_table("program_cohort_revenue")
+    op.drop_table("program_cohorts")
+    op.drop_table("program_months")
+    op.drop_table("program_partner_months")
