@@ -384,8 +384,10 @@ EXPECTED.update({
     "POST /api/partner/leads": api_partner(422),
     "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
     "GET /api/partner/analytics": api_partner(),
+    "GET /api/partner/analytics.csv": api_partner(),
     "GET /api/staff/fraud/flags": api_staff(FINANCE),
     "GET /api/staff/analytics/program": api_staff(FINANCE),
+    "GET /api/staff/analytics/program.csv": api_staff(FINANCE),
     "POST /api/staff/fraud/flags/<int:flag_id>/decide": api_staff(ADMIN, 422),  # {}: no decision
     "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
