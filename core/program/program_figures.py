@@ -201,13 +201,14 @@ def _roll_month(month: date) -> int:
         .where(Commission.created_at >= lo, Commission.created_at < hi),
         select(Lead.partner_id, zero, zero, zero, zero, literal(1))
         .where(Lead.created_at >= lo, Lead.created_at < hi)).subquery()
-    rows = db.session.execute(ProgramPartnerMonth.__table__.insert().from_select(
+    db.session.execute(ProgramPartnerMonth.__table__.insert().from_select(
         ["month", "partner_id", "revenue_cents", "deals", "commission_cents", "paid_cents",
          "leads"],
         select(literal(month, db.Date), parts.c.pid, func.sum(parts.c.rev),
                func.sum(parts.c.deals), func.sum(parts.c.com), func.sum(parts.c.paid),
-               func.sum(parts.c.leads)).group_by(parts.c.pid))).rowcount or 0
+               func.sum(parts.c.leads)).group_by(parts.c.pid)))
     t = ProgramPartnerMonth
+    rows = db.session.scalar(select(func.count()).select_from(t).where(t.month == month)) or 0
     total = db.session.execute(select(
         func.coalesce(func.sum(t.revenue_cents), 0), func.coalesce(func.sum(t.deals), 0),
         func.coalesce(func.sum(t.commission_cents), 0), func.coalesce(func.sum(t.paid_cents), 0))

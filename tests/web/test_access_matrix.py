@@ -241,6 +241,7 @@ EXPECTED.update({
     "GET /partner/agreement": public(),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "GET /r/<code>/<slug>": public(), "POST /r/<code>/<slug>": public(422),  # B's campaign link
+    "GET /r/<code>/brand/<sha>.png": public(404),  # B has no logo
     "GET /t.js": public(), "POST /t/lead": public(403),  # no origin is a listed origin
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
@@ -643,7 +644,7 @@ ARG_OVERRIDES = {
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
     ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
 }
-FIXED_ARGS = {"external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+FIXED_ARGS = {"sha": "0123456789ab", "external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "year": 2026,
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}
