@@ -251,7 +251,7 @@ JOB_MODULES = ("core.accounts.email_links", "core.community.achievements",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
                "core.money.statements", "core.payments.paypal", "core.payments.tax",
                "core.program.analytics", "core.program.backoffice",
-               "core.program.program_figures",
+               "core.program.fraud", "core.program.program_figures",
                "core.webhooks.deliveries")
 
 

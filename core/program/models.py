@@ -421,3 +421,24 @@ class ProgramCohortRevenue(db.Model):
     cohort: Mapped[object] = mapped_column(Date, primary_key=True)
     month: Mapped[object] = mapped_column(Date, primary_key=True)
     revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PartnerSighting(db.Model):
+    """A partner's sign-up or log-in as the fraud rules see it (rules: "Fraud rules"): the
+    client address and the device cookie as keyed hashes (a key used for nothing else;
+    never the address itself), kept 30 days."""
+
+    __tablename__ = "partner_sightings"
+    __table_args__ = (Index("ix_partner_sightings_partner_id_created_at", "partner_id",
+                            "created_at"),
+                      Index("ix_partner_sightings_created_at", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: ``signup`` or ``login``.
+    kind: Mapped[str] = mapped_column(String(10))
+    #: HMAC-SHA256 of the client address (64 hex), empty when none was known.
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: HMAC-SHA256 of the ``siso_device`` cookie (64 hex), empty without one (the API).
+    device_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
