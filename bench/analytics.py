@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 
 def fill_program(conn, partners: int, commissions: int, pw_hash: str) -> None:
-    """Users and partners (approved over the last two years: tiers and industries mixed,
+    """Users and partners (approved over the last 243 days: tiers and industries mixed,
     every 50th one still applying, every 10th a team leader of the next nine), half as
     many won leads as commissions (created over the last year) each confirmed as a deal
     a day later (every 40th cancelled), the commissions of those deals (a base and a team

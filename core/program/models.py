@@ -42,6 +42,7 @@ class Lead(db.Model):
         # program analytics: leads of a period, a partner's first leads after approval
         Index("ix_leads_created_at", "created_at"),
         Index("ix_leads_partner_id_created_at", "partner_id", "created_at"),
+        Index("ix_leads_link_id_created_at", "link_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -398,6 +399,31 @@ class ProgramMonth(db.Model):
     deals: Mapped[int] = mapped_column(default=0)
     commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgramLinkMonth(db.Model):
+    """One campaign link's clicks (from the daily click roll-ups) and leads (by creation) in
+    one finished UTC month (rules: "Program roll-ups")."""
+
+    __tablename__ = "program_link_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"), primary_key=True)
+    clicks: Mapped[int] = mapped_column(default=0)
+    leads: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramPageMonth(db.Model):
+    """Clicks and leads through the campaign links to one landing page in one finished UTC
+    month (a link's landing page never changes; rules: "Program roll-ups")."""
+
+    __tablename__ = "program_page_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id"),
+                                                 primary_key=True)
+    clicks: Mapped[int] = mapped_column(default=0)
+    leads: Mapped[int] = mapped_column(default=0)
 
 
 class ProgramCohort(db.Model):

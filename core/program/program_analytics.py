@@ -20,7 +20,9 @@ from core.program.models import (
     Partner,
     ProgramCohort,
     ProgramCohortRevenue,
+    ProgramLinkMonth,
     ProgramMonth,
+    ProgramPageMonth,
     ProgramPartnerMonth,
     ReferralLink,
     Tier,
@@ -149,8 +151,8 @@ def program_analytics(start: date, end: date) -> dict:
         "top_partners": _top_from(per_partner),
         "tiers": _groups_from(per_partner, tiers=True),
         "industries": _groups_from(per_partner, tiers=False),
-        "links": _links(start, end),
-        "landing_pages": _landing_pages(start, end),
+        "links": _links_rolled(st, start, end, changed),
+        "landing_pages": _pages_rolled(st, start, end, changed),
         "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
                                    {as_date(c.month): c for c in done}),
         "pipeline": _pipeline(),
@@ -219,6 +221,87 @@ def _groups_from(per_partner: dict, tiers: bool) -> list[dict]:
         -kv[1][1], (kv[0] is None) if none_last else (kv[0] is not None), kv[0] or ""))
     return [{"name": name or "(none)", "partners": n, "revenue_cents": rev}
             for name, (n, rev) in order[:20]]
+
+
+def _link_split(st, start: date, end: date, changed: set):
+    """(months read from the link roll-ups, the rest as ``(first day, last day)`` ranges)."""
+    in_range = months_between(start, end)
+    rolled = [m for m in in_range if st.links_through is not None and m < st.links_through
+              and m not in changed and m >= start and next_month(m) - timedelta(days=1) <= end]
+    days = [(a.date(), (b - timedelta(days=1)).date())
+            for a, b in spans_of([m for m in in_range if m not in rolled], start, end)]
+    return rolled, days
+
+
+def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
+    """:func:`_links` from the monthly link roll-ups plus the raw rest (the daily click
+    roll-ups, then the raw clicks after them), ranked in one SQL statement."""
+    from sqlalchemy import literal, union_all
+
+    from core.program.analytics import rolled_up_through
+    from core.program.models import ReferralClick, ReferralClickDay
+
+    rolled, days = _link_split(st, start, end, changed)
+    through = rolled_up_through()
+    parts = []
+    if rolled:
+        t = ProgramLinkMonth
+        parts.append(select(t.link_id.label("k"), t.clicks.label("n"))
+                     .where(t.month.in_(rolled)))
+    for a, b in days:
+        if through is not None and a <= through:
+            d = ReferralClickDay
+            parts.append(select(d.link_key.label("k"), d.clicks.label("n")).where(
+                d.day >= a, d.day <= min(b, through), d.link_key != 0))
+        raw_from = max(a, through + timedelta(days=1)) if through is not None else a
+        if raw_from <= b:
+            lo, hi = _bounds(raw_from, b)
+            parts.append(select(ReferralClick.link_id.label("k"), literal(1).label("n")).where(
+                ReferralClick.link_id.is_not(None), ReferralClick.created_at >= lo,
+                ReferralClick.created_at < hi))
+    top = []
+    if parts:
+        u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        total = func.sum(u.c.n)
+        top = [(k, int(n)) for k, n in db.session.execute(
+            select(u.c.k, total).group_by(u.c.k).having(total > 0)
+            .order_by(total.desc(), u.c.k).limit(TOP))]
+    ids = [k for k, _ in top]
+    lo, hi = _bounds(start, end)
+    leads = dict(db.session.execute(select(Lead.link_id, func.count()).where(
+        Lead.link_id.in_(ids), Lead.created_at >= lo, Lead.created_at < hi)
+        .group_by(Lead.link_id)).all()) if ids else {}
+    rows = {r.id: r for r in db.session.scalars(select(ReferralLink).where(
+        ReferralLink.id.in_(ids)))}
+    return [{"link_id": k, "partner_id": rows[k].partner_id, "name": rows[k].name,
+             "clicks": n, "leads": int(leads.get(k, 0))} for k, n in top]
+
+
+def _pages_rolled(st, start: date, end: date, changed: set) -> list[dict]:
+    """:func:`_landing_pages` from the monthly landing-page roll-ups plus the raw rest."""
+    rolled, days = _link_split(st, start, end, changed)
+    clicks, leads = defaultdict(int), defaultdict(int)
+    if rolled:
+        t = ProgramPageMonth
+        for pid, c, n in db.session.execute(
+                select(t.landing_page_id, func.sum(t.clicks), func.sum(t.leads))
+                .where(t.month.in_(rolled)).group_by(t.landing_page_id)):
+            clicks[pid] += int(c or 0)
+            leads[pid] += int(n or 0)
+    for a, b in days:
+        for pid, c in clicks_by_link(a, b, group_by="page").items():
+            clicks[pid] += c
+        lo, hi = _bounds(a, b)
+        for pid, n in db.session.execute(
+                select(ReferralLink.landing_page_id, func.count())
+                .join(Lead, Lead.link_id == ReferralLink.id)
+                .where(Lead.created_at >= lo, Lead.created_at < hi,
+                       ReferralLink.landing_page_id.is_not(None))
+                .group_by(ReferralLink.landing_page_id)):
+            leads[pid] += int(n)
+    pages = db.session.scalars(select(LandingPage).order_by(LandingPage.title))
+    return [{"landing_page_id": p.id, "title": p.title, "clicks": clicks.get(p.id, 0),
+             "leads": int(leads.get(p.id, 0))} for p in pages]
 
 
 def _cohorts_rolled(st, start: date, end: date, changed: set, cohorts_changed: set,

@@ -23,7 +23,9 @@ from core.program.models import (
     Partner,
     ProgramCohort,
     ProgramCohortRevenue,
+    ProgramLinkMonth,
     ProgramMonth,
+    ProgramPageMonth,
     ProgramPartnerMonth,
 )
 
@@ -121,8 +123,11 @@ class State:
     ``updated_at`` from then on may be newer than the roll-up). All ``None`` before the
     first roll-up."""
 
-    def __init__(self, through=None, cohorts_through=None, since=None):
+    def __init__(self, through=None, cohorts_through=None, since=None, links_through=None):
         self.through, self.cohorts_through, self.since = through, cohorts_through, since
+        #: The 1st of the first month without link and landing-page rows (a month gets them
+        #: once the daily click roll-up covers all of it).
+        self.links_through = links_through
 
     @classmethod
     def load(cls) -> "State":
@@ -131,12 +136,15 @@ class State:
             return cls()
         v = json.loads(row.value)
         return cls(date.fromisoformat(v["through"]), date.fromisoformat(v["cohorts_through"]),
-                   datetime.fromisoformat(v["since"]))
+                   datetime.fromisoformat(v["since"]),
+                   date.fromisoformat(v["links_through"]) if v.get("links_through") else None)
 
     def save(self) -> None:
         value = json.dumps({"through": self.through.isoformat(),
                             "cohorts_through": self.cohorts_through.isoformat(),
-                            "since": self.since.isoformat()})
+                            "since": self.since.isoformat(),
+                            "links_through": self.links_through.isoformat()
+                            if self.links_through else None})
         row = db.session.get(Setting, STATE_SETTING)
         if row is None:
             db.session.add(Setting(key=STATE_SETTING, value=value))
@@ -225,6 +233,35 @@ def _roll_month(month: date) -> int:
     return rows
 
 
+def _roll_links(month: date) -> None:
+    """Rewrite one month's link and landing-page rows: clicks from the daily click roll-ups
+    (the whole month is rolled up), leads by creation."""
+    from core.program.models import ReferralClickDay, ReferralLink
+
+    lo, hi = at(month), at(next_month(month))
+    for model in (ProgramLinkMonth, ProgramPageMonth):
+        db.session.execute(delete(model).where(model.month == month))
+    zero = literal(0)
+    day = ReferralClickDay.day
+    parts = union_all(
+        select(ReferralClickDay.link_key.label("link"), ReferralClickDay.clicks.label("clicks"),
+               zero.label("leads"))
+        .where(day >= month, day < next_month(month), ReferralClickDay.link_key != 0),
+        select(Lead.link_id, zero, literal(1))
+        .where(Lead.link_id.is_not(None), Lead.created_at >= lo, Lead.created_at < hi)).subquery()
+    db.session.execute(ProgramLinkMonth.__table__.insert().from_select(
+        ["month", "link_id", "clicks", "leads"],
+        select(literal(month, db.Date), parts.c.link, func.sum(parts.c.clicks),
+               func.sum(parts.c.leads)).group_by(parts.c.link)))
+    t = ProgramLinkMonth
+    db.session.execute(ProgramPageMonth.__table__.insert().from_select(
+        ["month", "landing_page_id", "clicks", "leads"],
+        select(literal(month, db.Date), ReferralLink.landing_page_id, func.sum(t.clicks),
+               func.sum(t.leads)).join(ReferralLink, ReferralLink.id == t.link_id)
+        .where(t.month == month, ReferralLink.landing_page_id.is_not(None))
+        .group_by(ReferralLink.landing_page_id)))
+
+
 def _roll_cohort(month: date) -> None:
     """Rewrite one approval month's cohort row (partners approved, activated)."""
     db.session.execute(delete(ProgramCohort).where(ProgramCohort.month == month))
@@ -266,9 +303,30 @@ def roll_up_program(now: datetime | None = None) -> dict:
     rows = sum(_roll_month(m) for m in sorted(months))
     for m in sorted(cohorts):
         _roll_cohort(m)
+    # links and landing pages: months whose every day of clicks is rolled up
+    from core.program.analytics import rolled_up_through
+
+    clicks = rolled_up_through()
+    new.links_through = min(new.through, month_of(clicks + timedelta(days=1))) \
+        if clicks is not None else None
+    links = set()
+    if new.links_through is not None:
+        start = old.links_through
+        if start is None:
+            from core.program.models import ReferralClickDay
+
+            firsts = [f for f in (_first_month(), db.session.scalar(
+                select(func.min(ReferralClickDay.day)))) if f is not None]
+            start = month_of(min(as_date(f) for f in firsts)) if firsts else new.links_through
+        links.update(m for m in months_between(start, new.links_through)
+                     if m < new.links_through)
+        links.update(m for m in months if m < new.links_through)
+    for m in sorted(links):
+        _roll_links(m)
     new.save()
     db.session.flush()
-    return {"months": sorted(months), "cohorts": sorted(cohorts), "rows": rows}
+    return {"months": sorted(months), "cohorts": sorted(cohorts), "links": sorted(links),
+            "rows": rows}
 
 
 @job(every=600, timeout=1800)

@@ -1,8 +1,9 @@
 """program roll-ups: the staff program analytics' monthly figures per partner, per month and
 per approval cohort, kept by the worker (rules: "Analytics")
 
-``program_partner_months``, ``program_months``, ``program_cohorts`` and
-``program_cohort_revenue`` hold finished months; the analytics add what changed since the
+``program_partner_months``, ``program_months``, ``program_link_months``,
+``program_page_months``, ``program_cohorts`` and ``program_cohort_revenue`` hold finished
+months; the analytics add what changed since the
 last roll-up from the raw rows. Leads get indexes by creation time and by partner and
 creation time (the periods' leads, the activation check).
 
@@ -44,6 +45,26 @@ def upgrade():
         sa.PrimaryKeyConstraint("month", name=op.f("pk_program_months")),
     )
     op.create_table(
+        "program_link_months",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("link_id", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("leads", sa.Integer(), nullable=False, server_default="0"),
+        sa.ForeignKeyConstraint(["link_id"], ["referral_links.id"],
+                                name=op.f("fk_program_link_months_link_id_referral_links")),
+        sa.PrimaryKeyConstraint("month", "link_id", name=op.f("pk_program_link_months")),
+    )
+    op.create_table(
+        "program_page_months",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("landing_page_id", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("leads", sa.Integer(), nullable=False, server_default="0"),
+        sa.ForeignKeyConstraint(["landing_page_id"], ["landing_pages.id"],
+                                name=op.f("fk_program_page_months_landing_page_id_landing_pages")),
+        sa.PrimaryKeyConstraint("month", "landing_page_id", name=op.f("pk_program_page_months")),
+    )
+    op.create_table(
         "program_cohorts",
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("approved", sa.Integer(), nullable=False, server_default="0"),
@@ -59,12 +80,16 @@ def upgrade():
     )
     op.create_index("ix_leads_created_at", "leads", ["created_at"])
     op.create_index("ix_leads_partner_id_created_at", "leads", ["partner_id", "created_at"])
+    op.create_index("ix_leads_link_id_created_at", "leads", ["link_id", "created_at"])
 
 
 def downgrade():
+    op.drop_index("ix_leads_link_id_created_at", "leads")
     op.drop_index("ix_leads_partner_id_created_at", "leads")
     op.drop_index("ix_leads_created_at", "leads")
     op.drop_table("program_cohort_revenue")
     op.drop_table("program_cohorts")
+    op.drop_table("program_page_months")
+    op.drop_table("program_link_months")
     op.drop_table("program_months")
     op.drop_table("program_partner_months")

@@ -80,6 +80,27 @@ def _world(app) -> dict:
         create_lead(dee, {"company_name": "Dee's first"}, dee.user_id)
         paid = db.session.scalar(db.select(Commission).where(Commission.deal_id == deals[0].id))
         paid.status = "paid"
+        # a campaign link to a landing page: clicks 70 and 40 days ago and today, a lead
+        # through it 40 days ago; a second link with one click 70 days ago
+        from core.content.models import LandingPage
+        from core.program.links import create_link
+        from core.program.models import ReferralClick
+
+        page = LandingPage(slug="apps", title="Apps", status="published")
+        db.session.add(page)
+        db.session.flush()
+        link = create_link(ann, {"name": "Apps", "slug": "apps", "landing_page_id": page.id},
+                           ann.user_id)
+        other = create_link(ann, {"name": "Plain", "slug": "plain"}, ann.user_id)
+        for days, link_id, n in ((70, link.id, 3), (40, link.id, 2), (0, link.id, 1),
+                                 (70, other.id, 1), (40, None, 2)):
+            for i in range(n):
+                db.session.add(ReferralClick(partner_id=ann.id, link_id=link_id,
+                                             ip_hash=f"{days}-{i}", referrer_host="",
+                                             created_at=now_utc() - timedelta(days=days)))
+        via = create_lead(ann, {"company_name": "Via link"}, ann.user_id)
+        via.link_id, via.source = link.id, "referral_link"
+        via.created_at = now_utc() - timedelta(days=40)
         db.session.commit()
         _settle()
         return {"ann": ann.id, "deals": [d.id for d in deals], "ben": ben.id}
@@ -104,6 +125,10 @@ def test_worker_rollups_equal_the_raw_figures(app, client, run_worker):
         ann_rows = db.session.scalars(db.select(ProgramPartnerMonth).where(
             ProgramPartnerMonth.partner_id == w["ann"])).all()
         assert sum(r.deals for r in ann_rows) == 3
+        from core.program.models import ProgramLinkMonth, ProgramPageMonth
+
+        assert sum(r.clicks for r in db.session.scalars(db.select(ProgramLinkMonth))) == 6
+        assert sum(r.leads for r in db.session.scalars(db.select(ProgramPageMonth))) == 1
         cohorts = {c.month: (c.approved, c.activated)
                    for c in db.session.scalars(db.select(ProgramCohort))}
         ben_month = month_of((now_utc() - timedelta(days=110)).date())
