@@ -149,7 +149,8 @@ def clicks_by_link(start: date, end: date, group_by=None) -> dict:
         if group_by == "page":
             q = select(ReferralLink.landing_page_id, func.sum(ReferralClickDay.clicks)) \
                 .select_from(ReferralClickDay).join(ReferralLink, ReferralLink.id == ReferralClickDay.link_key).where(
-                ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through)) \
+                ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through),
+                ReferralLink.landing_page_id.is_not(None)) \
                 .group_by(ReferralLink.landing_page_id)
         else:
             q = q.group_by(key)
@@ -160,6 +161,7 @@ def clicks_by_link(start: date, end: date, group_by=None) -> dict:
         if group_by == "page":
             q = select(ReferralLink.landing_page_id, func.count()).select_from(ReferralClick) \
                 .join(ReferralLink, ReferralLink.id == ReferralClick.link_id) \
+                .where(ReferralLink.landing_page_id.is_not(None)) \
                 .group_by(ReferralLink.landing_page_id)
         else:
             q = select(ReferralClick.link_id, func.count()).where(

@@ -302,7 +302,8 @@ class ReferralClickDay(db.Model):
     __tablename__ = "referral_click_days"
     __table_args__ = (UniqueConstraint("partner_id", "link_key", "day",
                                        name="uq_referral_click_days_partner_link_day"),
-                      Index("ix_referral_click_days_day", "day"))
+                      Index("ix_referral_click_days_day", "day"),
+                      Index("ix_referral_click_days_link_key_day", "link_key", "day"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))

@@ -126,6 +126,7 @@ def program_analytics(start: date, end: date) -> dict:
     commission = sum(v["commission_cents"] for v in months.values())
 
     per_partner = _per_partner(rolled, raw)
+    groups = _groups_from(per_partner)
     active = sum(1 for v in per_partner.values() if v[3])
     approved = db.session.scalar(select(func.count()).select_from(Partner).where(
         Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
@@ -149,8 +150,8 @@ def program_analytics(start: date, end: date) -> dict:
         "revenue_per_partner_cents": revenue // active if active else 0,
         "roi_bps": _ratio_bps(revenue, paid),
         "top_partners": _top_from(per_partner),
-        "tiers": _groups_from(per_partner, tiers=True),
-        "industries": _groups_from(per_partner, tiers=False),
+        "tiers": groups[0],
+        "industries": groups[1],
         "links": _links_rolled(st, start, end, changed),
         "landing_pages": _pages_rolled(st, start, end, changed),
         "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
@@ -203,24 +204,29 @@ def _top_from(per_partner: dict) -> list[dict]:
             for pid, (r, d, p, _n) in top]
 
 
-def _groups_from(per_partner: dict, tiers: bool) -> list[dict]:
-    """Active partners and their revenue by tier name or industry, as :func:`_by` orders
-    them (revenue down, then the name as the database sorts it: no name last on
-    PostgreSQL, first on SQLite)."""
-    column = Tier.name if tiers else Partner.industry
-    q = select(Partner.id, column).where(Partner.status == "active")
-    if tiers:
-        q = q.join(Tier, Tier.id == Partner.tier_id)
-    groups = defaultdict(lambda: [0, 0])
-    for pid, name in db.session.execute(q):
-        g = groups[name]
-        g[0] += 1
-        g[1] += per_partner.get(pid, (0,))[0]
+def _groups_from(per_partner: dict) -> tuple[list[dict], list[dict]]:
+    """Active partners and their revenue by tier name and by industry (one read of the
+    active partners), as :func:`_by` orders them (revenue down, then the name as the
+    database sorts it: no name last on PostgreSQL, first on SQLite)."""
+    tiers, industries = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    for pid, tier, industry in db.session.execute(
+            select(Partner.id, Tier.name, Partner.industry)
+            .outerjoin(Tier, Tier.id == Partner.tier_id).where(Partner.status == "active")):
+        rev = per_partner.get(pid, (0,))[0]
+        groups = (tiers[tier], industries[industry]) if tier is not None \
+            else (industries[industry],)
+        for g in groups:
+            g[0] += 1
+            g[1] += rev
     none_last = db.engine.dialect.name == "postgresql"
-    order = sorted(groups.items(), key=lambda kv: (
-        -kv[1][1], (kv[0] is None) if none_last else (kv[0] is not None), kv[0] or ""))
-    return [{"name": name or "(none)", "partners": n, "revenue_cents": rev}
-            for name, (n, rev) in order[:20]]
+
+    def ordered(groups):
+        order = sorted(groups.items(), key=lambda kv: (
+            -kv[1][1], (kv[0] is None) if none_last else (kv[0] is not None), kv[0] or ""))
+        return [{"name": name or "(none)", "partners": n, "revenue_cents": rev}
+                for name, (n, rev) in order[:20]]
+
+    return ordered(tiers), ordered(industries)
 
 
 def _link_split(st, start: date, end: date, changed: set):

@@ -81,9 +81,13 @@ def upgrade():
     op.create_index("ix_leads_created_at", "leads", ["created_at"])
     op.create_index("ix_leads_partner_id_created_at", "leads", ["partner_id", "created_at"])
     op.create_index("ix_leads_link_id_created_at", "leads", ["link_id", "created_at"])
+    # a landing page's clicks: the few links to it, day by day
+    op.create_index("ix_referral_click_days_link_key_day", "referral_click_days",
+                    ["link_key", "day"])
 
 
 def downgrade():
+    op.drop_index("ix_referral_click_days_link_key_day", "referral_click_days")
     op.drop_index("ix_leads_link_id_created_at", "leads")
     op.drop_index("ix_leads_partner_id_created_at", "leads")
     op.drop_index("ix_leads_created_at", "leads")
