@@ -245,8 +245,8 @@ def main() -> int:
     print(f"roll-up of 365 days: {rows:,} day rows in {rolled:.1f} s; "
           f"the next hourly run with nothing new: {again:.1f} ms")
     print(f"program roll-up: {len(program['months'])} months ({program['rows']:,} partner-month "
-          f"rows), {len(program['cohorts'])} cohorts in {program_s:.1f} s; the next run with "
-          f"nothing changed: {program_again:.1f} ms")
+          f"rows), {len(program['links'])} months of links, {len(program['cohorts'])} cohorts "
+          f"in {program_s:.1f} s; the next run with nothing changed: {program_again:.1f} ms")
 
     client = app.test_client()
 

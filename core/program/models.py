@@ -404,7 +404,9 @@ class ProgramMonth(db.Model):
 
 class ProgramLinkMonth(db.Model):
     """One campaign link's clicks (from the daily click roll-ups) and leads (by creation) in
-    one finished UTC month (rules: "Program roll-ups")."""
+    one finished UTC month, and its clicks of all earlier months (a row every month from
+    its first click on, so a run of months' clicks is two rows' difference; rolled-up clicks
+    never change). Rules: "Program roll-ups"."""
 
     __tablename__ = "program_link_months"
 
@@ -412,6 +414,7 @@ class ProgramLinkMonth(db.Model):
     link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"), primary_key=True)
     clicks: Mapped[int] = mapped_column(default=0)
     leads: Mapped[int] = mapped_column(default=0)
+    clicks_before: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProgramPageMonth(db.Model):

@@ -240,20 +240,30 @@ def _link_split(st, start: date, end: date, changed: set):
 
 
 def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
-    """:func:`_links` from the monthly link roll-ups plus the raw rest (the daily click
-    roll-ups, then the raw clicks after them), ranked in one SQL statement."""
+    """:func:`_links` from the monthly link roll-ups (the range's whole rolled-up months:
+    each link's clicks before the last one plus its clicks, less its clicks before the
+    first one) plus the raw rest (the daily click roll-ups, then the raw clicks after
+    them), ranked in one SQL statement."""
     from sqlalchemy import literal, union_all
 
     from core.program.analytics import rolled_up_through
     from core.program.models import ReferralClick, ReferralClickDay
 
-    rolled, days = _link_split(st, start, end, changed)
+    # rolled-up clicks never change (a changed month's leads do not matter here): the
+    # whole rolled months of the range are one run, read as two rows' difference per link
+    rolled, days = _link_split(st, start, end, set())
     through = rolled_up_through()
     parts = []
     if rolled:
-        t = ProgramLinkMonth
-        parts.append(select(t.link_id.label("k"), t.clicks.label("n"))
-                     .where(t.month.in_(rolled)))
+        from sqlalchemy.orm import aliased
+
+        last, first = ProgramLinkMonth, aliased(ProgramLinkMonth)
+        parts.append(
+            select(last.link_id.label("k"),
+                   (last.clicks_before + last.clicks
+                    - func.coalesce(first.clicks_before, 0)).label("n"))
+            .outerjoin(first, and_(first.link_id == last.link_id, first.month == rolled[0]))
+            .where(last.month == rolled[-1]))
     for a, b in days:
         if through is not None and a <= through:
             d = ReferralClickDay

@@ -243,17 +243,21 @@ def _roll_links(month: date) -> None:
         db.session.execute(delete(model).where(model.month == month))
     zero = literal(0)
     day = ReferralClickDay.day
+    prev = (month - timedelta(days=1)).replace(day=1)
+    t = ProgramLinkMonth
     parts = union_all(
         select(ReferralClickDay.link_key.label("link"), ReferralClickDay.clicks.label("clicks"),
-               zero.label("leads"))
+               zero.label("leads"), zero.label("before"))
         .where(day >= month, day < next_month(month), ReferralClickDay.link_key != 0),
-        select(Lead.link_id, zero, literal(1))
-        .where(Lead.link_id.is_not(None), Lead.created_at >= lo, Lead.created_at < hi)).subquery()
+        select(Lead.link_id, zero, literal(1), zero)
+        .where(Lead.link_id.is_not(None), Lead.created_at >= lo, Lead.created_at < hi),
+        # every link of the month before carries on, with its clicks so far
+        select(t.link_id, zero, zero, t.clicks_before + t.clicks).where(t.month == prev)
+    ).subquery()
     db.session.execute(ProgramLinkMonth.__table__.insert().from_select(
-        ["month", "link_id", "clicks", "leads"],
+        ["month", "link_id", "clicks", "leads", "clicks_before"],
         select(literal(month, db.Date), parts.c.link, func.sum(parts.c.clicks),
-               func.sum(parts.c.leads)).group_by(parts.c.link)))
-    t = ProgramLinkMonth
+               func.sum(parts.c.leads), func.sum(parts.c.before)).group_by(parts.c.link)))
     db.session.execute(ProgramPageMonth.__table__.insert().from_select(
         ["month", "landing_page_id", "clicks", "leads"],
         select(literal(month, db.Date), ReferralLink.landing_page_id, func.sum(t.clicks),

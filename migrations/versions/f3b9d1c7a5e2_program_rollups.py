@@ -50,6 +50,7 @@ def upgrade():
         sa.Column("link_id", sa.Integer(), nullable=False),
         sa.Column("clicks", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("leads", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("clicks_before", sa.BigInteger(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(["link_id"], ["referral_links.id"],
                                 name=op.f("fk_program_link_months_link_id_referral_links")),
         sa.PrimaryKeyConstraint("month", "link_id", name=op.f("pk_program_link_months")),
