@@ -195,7 +195,8 @@ def roll_up_clicks(through: date | None = None) -> int:
     grouped = (select(ReferralClick.partner_id, key, day, func.count(),
                       func.count(func.distinct(ReferralClick.ip_hash)))
                .where(ReferralClick.created_at >= lo, ReferralClick.created_at < hi)
-               .group_by(ReferralClick.partner_id, key, day))
+               .group_by(ReferralClick.partner_id, key, day)
+               .order_by(day))  # a day's rows side by side: the analytics read by day
     db.session.execute(ReferralClickDay.__table__.insert().from_select(
         ["partner_id", "link_key", "day", "clicks", "unique_clicks"], grouped))
     written = db.session.scalar(select(func.count()).select_from(ReferralClickDay).where(

@@ -11,7 +11,18 @@ the next roll-up rewrites it. So the figures always equal the raw computation.
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, delete, false, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    and_,
+    delete,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 
 from core.base.extensions import db
 from core.base.jobs import job
@@ -328,6 +339,11 @@ def roll_up_program(now: datetime | None = None) -> dict:
     for m in sorted(links):
         _roll_links(m)
     new.save()
+    if db.engine.dialect.name == "postgresql" and (months or links):
+        # fresh statistics now: plans for the next reads, not after autovacuum's turn
+        for table in ("program_partner_months", "program_months", "program_link_months",
+                      "program_page_months", "program_cohorts", "program_cohort_revenue"):
+            db.session.execute(text(f"ANALYZE {table}"))
     db.session.flush()
     return {"months": sorted(months), "cohorts": sorted(cohorts), "links": sorted(links),
             "rows": rows}
