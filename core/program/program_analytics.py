@@ -139,10 +139,15 @@ def program_analytics(start: date, end: date) -> dict:
     done = [c for c in db.session.scalars(select(ProgramCohort).where(
         ProgramCohort.month < st.cohorts_through)) if as_date(c.month) not in cohorts_changed]
     done_before = [c for c in done if at(next_month(as_date(c.month))) <= hi]
+    # the other partners approved before hi: open cohorts, changed ones, the one hi cuts
+    # (closed months without a cohort row had no approvals: approved_at is set at approval)
+    rest = sorted({m for m in cohorts_changed if m < st.cohorts_through}
+                  | {as_date(c.month) for c in done if c not in done_before})
     activated = sum(c.activated for c in done_before) + (db.session.scalar(
         select(func.count()).select_from(Partner).where(
             Partner.approved_at.is_not(None), Partner.approved_at < hi,
-            ~within(Partner.approved_at, spans_of([as_date(c.month) for c in done_before])),
+            or_(Partner.approved_at >= at(st.cohorts_through),
+                within(Partner.approved_at, spans_of(rest))),
             _early_lead())) or 0)
 
     return {
