@@ -31,9 +31,9 @@ class RegisterForm(FlaskForm):
                              validators=[DataRequired(), Length(min=10, max=200)])
     referral_code = StringField("Referral code (optional)", validators=[Optional(), Length(max=20)])
     experience_level = SelectField("Your sales experience", validate_choice=False, choices=[
-        ("", "Choose…"), ("beginner", "Beginner: new to selling"),
-        ("intermediate", "Intermediate: I have sold before"),
-        ("advanced", "Advanced: selling is my trade")])
+        SelectChoice("", "Choose…"), SelectChoice("beginner", "Beginner: new to selling"),
+        SelectChoice("intermediate", "Intermediate: I have sold before"),
+        SelectChoice("advanced", "Advanced: selling is my trade")])
     goal_deals = StringField("Monthly goal: deals (optional)", validators=[Length(max=12)],
                              render_kw={"inputmode": "numeric"})
     goal_revenue = StringField("Monthly goal: revenue in $ (optional)",
