@@ -158,3 +158,22 @@ def test_dashboard_shows_progress_and_pace(app, client):
     assert "1 of 3 deals" in page
     assert "To reach it:" in page and "left." in page
     assert "Last month: 0 deals" in page
+
+
+def test_api_registration_takes_the_goal_and_refuses_a_negative_one(app, client):
+    """POST /api/auth/partner/register with a level and goal stores them; a negative goal
+    is a 422 naming the field, and no account is made."""
+    base = {"email": "api.goal@example.com", "password": "long enough pw 1",
+            "name": "Api Goal", "accept_terms": True}
+    bad = client.post("/api/auth/partner/register",
+                      json={**base, "goal_deals": -2, "email": "neg@example.com"})
+    assert bad.status_code == 422 and "goal_deals" in bad.get_data(as_text=True)
+    ok = client.post("/api/auth/partner/register", json={
+        **base, "experience_level": "advanced", "goal_deals": 8,
+        "goal_revenue_cents": 5_000_000})
+    assert ok.status_code == 202
+    with app.app_context():
+        assert db.session.scalar(select(User.id).where(User.email == "neg@example.com")) is None
+        p = _partner_by_email("api.goal@example.com")
+        assert (p.experience_level, p.goal_deals, p.goal_revenue_cents) == \
+            ("advanced", 8, 5_000_000)
