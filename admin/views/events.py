@@ -139,12 +139,13 @@ class MentorsView(StaffView):
         if not self.is_accessible():
             return refuse()
         if FlaskForm().validate_on_submit():
-            try:
-                days = int(request.form.get("days") or mentors.DEFAULT_DAYS)
-            except ValueError:
-                days = 0
-            row = run_domain(lambda: mentors.pair(current_user, request.form.get("mentor_id"),
-                                                  request.form.get("mentee_id"), days))
+            def number(name, default=0):
+                value = (request.form.get(name) or "").strip()
+                return int(value) if value.isascii() and value.isdigit() else default
+
+            row = run_domain(lambda: mentors.pair(
+                current_user, number("mentor_id"), number("mentee_id"),
+                number("days", mentors.DEFAULT_DAYS)))
             if row is not None:
                 flash(f"{row.mentor.name} now mentors {row.mentee.name}; both were told and "
                       "a direct message is open between them.", "success")
