@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from admin.views.base import StaffView, refuse, run_domain, staff_with
@@ -29,7 +30,7 @@ ROLES = events.EVENT_ROLES
 class EventForm(FlaskForm):
     """A new event; start and end are wall-clock times in the event's time zone."""
 
-    kind = SelectField("Kind", choices=list(EVENT_KINDS.items()))
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in EVENT_KINDS.items()])
     title = StringField("Title (3–200 characters)", validators=[DataRequired()])
     description = TextAreaField("Description", render_kw={"rows": 4})
     timezone = StringField("Time zone (IANA, e.g. America/New_York)", default="UTC",
@@ -61,8 +62,8 @@ class EventsView(StaffView):
         from core.program.tiers import all_tiers
 
         form = EventForm()
-        form.min_tier_key.choices = [("", "Every active partner")] + [
-            (t.key, f"{t.name} and above") for t in all_tiers()[1:]]
+        form.min_tier_key.choices = [SelectChoice("", "Every active partner")] + [
+            SelectChoice(t.key, f"{t.name} and above") for t in all_tiers()[1:]]
         return form
 
     @expose("/new", methods=["GET", "POST"])
