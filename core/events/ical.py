@@ -7,7 +7,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from icalendar import Calendar, Event as IcsEvent, vText
+from icalendar import Calendar, vText
+from icalendar import Event as IcsEvent
 from sqlalchemy import or_, select
 
 from core.base.errors import NotFound
