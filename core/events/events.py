@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.accounts.models import User
 from core.base.audit import audit
@@ -264,18 +265,25 @@ def rsvp(partner: Partner, event_id, now: datetime | None = None) -> dict:
         EventRsvp.event_id == event.id, EventRsvp.partner_id == partner.id))
     if row is not None and row.cancelled_at is None:
         return event_for(partner, event.id)
-    taken = db.session.execute(
-        update(Event).where(Event.id == event.id, Event.rsvp_count < Event.capacity)
-        .values(rsvp_count=Event.rsvp_count + 1)
-        .execution_options(synchronize_session=False)).rowcount
-    if taken != 1:
-        raise Conflict("This event is full.", code="event_full")
-    if row is None:
-        db.session.add(EventRsvp(event_id=event.id, partner_id=partner.id, created_at=now))
-    else:
-        row.cancelled_at, row.created_at = None, now
-        row.reminded_24h_at = row.reminded_1h_at = None
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            taken = db.session.execute(
+                update(Event).where(Event.id == event.id, Event.rsvp_count < Event.capacity)
+                .values(rsvp_count=Event.rsvp_count + 1)
+                .execution_options(synchronize_session=False)).rowcount
+            if taken != 1:
+                raise Conflict("This event is full.", code="event_full")
+            if row is None:
+                db.session.add(EventRsvp(event_id=event.id, partner_id=partner.id,
+                                         created_at=now))
+            else:
+                row.cancelled_at, row.created_at = None, now
+                row.reminded_24h_at = row.reminded_1h_at = None
+            db.session.flush()
+    except IntegrityError:
+        # the same partner's other request RSVPed first: its seat stands, this one's
+        # increment went with the savepoint
+        pass
     db.session.refresh(event)
     return event_for(partner, event.id)
 

@@ -99,3 +99,44 @@ def test_two_partners_race_for_the_last_seat_one_wins(app, db_url):
     with app.app_context():
         assert db.session.get(Event, eid).rsvp_count == 1
         assert db.session.scalar(select(func.count()).select_from(EventRsvp)) == 1
+
+
+def test_same_partner_rsvps_twice_at_once_takes_one_seat(app, db_url):
+    """Two taps of RSVP sent together (two requests, two connections) take one seat and
+    leave one RSVP; both answer "going"."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("real concurrency needs PostgreSQL (SQLite writes one at a time)")
+    with app.app_context():
+        actor = make_staff("content@example.com", ("content",))
+        e = events.create_event(actor, {
+            "kind": "qa", "title": "Double tap", "starts_at": now_utc() + timedelta(days=1),
+            "ends_at": now_utc() + timedelta(days=1, hours=1), "timezone": "UTC",
+            "host": "Quinn", "join_url": "https://meet.example.com/q", "capacity": 5})
+        p = make_partner("Tap Twice")
+        db.session.commit()
+        eid, pid = e.id, p.id
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def go():
+        from core.program.models import Partner
+
+        with app.app_context():
+            partner = db.session.get(Partner, pid)
+            events.tier_ok(partner, db.session.get(Event, eid))
+            barrier.wait()
+            try:
+                answers.append(events.rsvp(partner, eid)["rsvped"])
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers == [True, True]
+    with app.app_context():
+        assert db.session.get(Event, eid).rsvp_count == 1
+        assert db.session.scalar(select(func.count()).select_from(EventRsvp)) == 1
