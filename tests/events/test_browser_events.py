@@ -32,7 +32,8 @@ def test_rsvp_on_a_phone(app, live_server, browser):
         eid = e.id
     page = phone(browser, live_server)
     log_in(page, "sid@example.com")
-    page.goto("/partner/events")
+    page.get_by_role("navigation", name="More").get_by_role("link", name="Events").click()
+    page.wait_for_url("**/partner/events")
     card = page.locator(f"#event-{eid}")
     assert "Thu 01 Jul 2027, 19:00–20:00 AEST" in card.inner_text()
     assert card.get_by_role("link", name="Join link").count() == 0
