@@ -212,3 +212,30 @@ def test_back_office_mentors_screen(app, client):
     content = app.test_client()
     login(content, "content@example.com")
     assert content.get("/admin/mentors/").status_code == 403
+
+
+def test_offer_to_mentor_from_the_page(app, client):
+    """A Performer offers on the mentoring page (with 2 mentees at once); a Starter who
+    posts the form anyway is told why and nothing is stored."""
+    from core.program.models import MentorOptIn
+
+    with app.app_context():
+        make_partner("Pia Performer", email="pia@example.com", deals=10)
+        make_partner("Stan Starter", email="stan@example.com")
+    login(client, "pia@example.com")
+    assert "like to mentor new partners" in client.get("/partner/mentoring").get_data(
+        as_text=True)
+    resp = submit(client, "/partner/mentoring", {"offer": "y", "capacity": "2"},
+                  post_url="/partner/mentoring/offer")
+    assert resp.status_code == 302
+    stan = app.test_client()
+    login(stan, "stan@example.com")
+    page = stan.get("/partner/mentoring").get_data(as_text=True)
+    assert "Mentoring opens at the Performer tier." in page and "like to mentor" not in page
+    submit(stan, "/partner/mentoring", {"offer": "y", "capacity": "2"},
+           post_url="/partner/mentoring/offer")
+    assert "Mentoring opens at the Performer tier." in stan.get("/partner/mentoring").get_data(
+        as_text=True)
+    with app.app_context():
+        rows = list(db.session.execute(select(MentorOptIn.capacity, MentorOptIn.active)))
+        assert rows == [(2, True)]
