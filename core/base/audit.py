@@ -34,7 +34,8 @@ def _dumps(value: dict | None) -> str:
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "badge", "challenge", "channel", "commission", "deal",
-                "fraud_flag", "landing_page", "lead", "level", "material_template", "message",
+                "event", "fraud_flag", "landing_page", "lead", "level", "material_template",
+                "mentorship", "message",
                 "partner", "payout", "playbook", "referral_link", "resource", "setting",
                 "statement", "statement_batch", "tax_form", "tier", "user",
                 "webhook_endpoint", "xp_rule")

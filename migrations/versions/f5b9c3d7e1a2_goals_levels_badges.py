@@ -4,7 +4,7 @@ Monthly goals and experience level (rules: "Goals"); XP amounts and level names 
 set (rules: "XP, levels and streaks"); badges as data (rules: "Badges").
 
 Revision ID: f5b9c3d7e1a2
-Revises: e4a8b2c6d0f1
+Revises: f3b5d7e9a1c2
 Create Date: 2026-12-07 21:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f5b9c3d7e1a2"
-down_revision = "e4a8b2c6d0f1"
+down_revision = "f3b5d7e9a1c2"
 branch_labels = None
 depends_on = None
 
