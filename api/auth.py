@@ -50,11 +50,13 @@ def api_register(json: Registration):
     with /api/auth/partner/login. Throttled per client address (429)."""
     from flask import request
 
+    from core.engagement.goals import GOAL_FIELDS
     from core.program import fraud
 
+    goals = {k: v for k, v in json.sent().items() if k in GOAL_FIELDS}
     partner = partners.apply_as_partner(json.email, json.password, json.name,
                                         json.accept_terms, json.referral_code,
-                                        json.company_name)
+                                        json.company_name, goals=goals)
     if partner is not None:  # the API has no device cookie: the hashed address only
         fraud.record_sighting(partner, "signup", request.remote_addr, None)
     db.session.commit()

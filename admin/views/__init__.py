@@ -67,6 +67,9 @@ def register_views(admin) -> None:
     from admin.views.links import register_link_views
 
     register_link_views(admin)
+    from admin.views.engagement import register_engagement_views
+
+    register_engagement_views(admin)
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))
@@ -91,6 +94,9 @@ def register_views(admin) -> None:
     admin.add_view(WebhookDeliveryView(WebhookDelivery, db, name="Webhook deliveries",
                                        endpoint="webhook-deliveries", url="webhook-deliveries",
                                        category="Integrations"))
+    from admin.views.events import register_event_views
+
+    register_event_views(admin)
     admin.add_view(PartnerLookupView(name="Partner lookup", endpoint="partner_lookup",
                                      url="partner-lookup"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

@@ -133,6 +133,8 @@ MODEL_VIEWS = {
     "chat/channels": (("content",), True), "playbooks": (("content",), True),
     "webhook-endpoints": ((), False), "webhook-deliveries": ((), False),
     "landing-pages": (("content",), True),
+    "xp-rules": (("content",), False), "levels": (("content",), True),
+    "badges": (("content",), True),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -272,6 +274,8 @@ EXPECTED.update({
     "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
     "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
+    # an empty goal form clears the goal: saved, back to the profile
+    "POST /partner/profile/goals": partner_page(303), "GET /partner/badges": partner_page(),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),
     "GET /partner/links": partner_page(), "POST /partner/links": partner_page(422),
@@ -362,6 +366,36 @@ EXPECTED.update({
     # the review queue is content's; admin (first in column order) publishes B's playbook
     # with an empty note, content then gets a flash "not waiting for review"; rejecting
     # with an empty note is refused with a flash: back to the queue either way
+    # event calendar: an Elite-only event (world), so only Elite may RSVP (403 page for
+    # the others); cancelling without an RSVP is a no-op (302); the calendar feed without
+    # a token is 404 for everyone; B's mentorship is 404 to every other partner
+    "GET /partner/events": partner_page(),
+    "POST /partner/events/<int:event_id>/rsvp": partner_page(tiers(403, 403, 403, 302)),
+    "POST /partner/events/<int:event_id>/cancel": partner_page(302),
+    "POST /partner/calendar/token": partner_page(302),
+    "POST /partner/calendar/token/revoke": partner_page(302),
+    "GET /partner/calendar.ics": public(404),
+    "GET /partner/mentoring": partner_page(),
+    "POST /partner/mentoring/offer": partner_page(302),  # empty form: "not offering"
+    "POST /partner/mentoring/<int:mentorship_id>/end": partner_page(404),
+    "GET /api/partner/events": api_partner(),
+    "POST /api/partner/events/<int:event_id>/rsvp": api_partner(tiers(403, 403, 403, 200)),
+    "DELETE /api/partner/events/<int:event_id>/rsvp": api_partner(),
+    "POST /api/staff/events": api_staff(CONTENT, 422),
+    # events screens are content's; an empty attendance form names nobody and the event
+    # has not started (302 with the reason); admin (first in column order) cancels the
+    # event, content then gets "already cancelled" (302 with the reason)
+    "GET /admin/events/": back_office(CONTENT),
+    "GET /admin/events/new": back_office(CONTENT),
+    "POST /admin/events/new": back_office(CONTENT, 422),  # empty form: errors again
+    "GET /admin/events/<int:event_id>": back_office(CONTENT),
+    "POST /admin/events/<int:event_id>/attendance": back_office(CONTENT, 302),
+    "POST /admin/events/<int:event_id>/cancel": back_office(CONTENT, 302),
+    # mentors: admin only; an empty pairing form names nobody (302 with the reason);
+    # admin ends B's mentorship (302)
+    "GET /admin/mentors/": back_office(ADMIN),
+    "POST /admin/mentors/pair": back_office(ADMIN, 302),
+    "POST /admin/mentors/<int:mentorship_id>/end": back_office(ADMIN, 302),
     "GET /admin/playbook-review/": back_office(CONTENT),
     "POST /admin/playbook-review/<int:playbook_id>/publish": back_office(CONTENT, 302),
     "POST /admin/playbook-review/<int:playbook_id>/reject": back_office(CONTENT, 302),
@@ -380,6 +414,7 @@ EXPECTED.update({
         "partner/materials",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
         "partner/training/modules", "partner/training/progress", "partner/playbooks",
+        "partner/engagement",
         "partner/playbooks/submissions")},
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
@@ -505,6 +540,7 @@ def world(app):
     from core.community.models import Attachment, Channel, Notification
     from core.content.materials import install_builtin_templates, request_material
     from core.content.models import MaterialTemplate, QuizQuestion, TrainingModule
+    from core.engagement.models import Badge, Level, XpRule
     from core.money.commissions import approve_commissions
     from core.money.models import Commission, Deal
     from core.money.payouts import create_payout
@@ -577,6 +613,20 @@ def world(app):
 
         flag = FraudFlag(rule="duplicate_lead", partner_id=b.id, lead_id=lead.id)
         db.session.add(flag)
+        from datetime import timedelta
+
+        from core.events.events import create_event
+        from core.program.models import Mentorship
+
+        event = create_event(factory, {
+            "kind": "webinar", "title": "Elite-only briefing", "timezone": "UTC",
+            "starts_at": now + timedelta(days=7), "ends_at": now + timedelta(days=7, hours=1),
+            "host": "SISO", "join_url": "https://meet.example.com/elite", "capacity": 50,
+            "min_tier_key": "elite"})
+        mentorship = Mentorship(mentor_id=c.id, mentee_id=b.id, active_mentee_id=b.id,
+                                status="active", ends_at=now + timedelta(days=30))
+        db.session.add(mentorship)
+        db.session.flush()
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -607,10 +657,13 @@ def world(app):
             "endpoint_id": hook.id, "delivery_id": delivery.id,
             "doomed_endpoint_id": doomed_hook.id,
             "resource_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
-            "form_id": tax_form.id,
+            "form_id": tax_form.id, "event_id": event.id, "mentorship_id": mentorship.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
             "flag_id": flag.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
+            "xp_rule_id": db.session.scalar(select(XpRule.id)),
+            "level_id": db.session.scalar(select(Level.id)),
+            "badge_id": db.session.scalar(select(Badge.id)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
@@ -695,6 +748,7 @@ MODEL_VIEW_ROWS = {
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
     "playbooks": "playbook_id", "tax_forms": "form_id", "webhook-endpoints": "endpoint_id",
     "webhook-deliveries": "delivery_id", "landing-pages": "page_id",
+    "xp-rules": "xp_rule_id", "levels": "level_id", "badges": "badge_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (
