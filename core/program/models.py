@@ -437,6 +437,19 @@ class ProgramPageMonth(db.Model):
     leads: Mapped[int] = mapped_column(default=0)
 
 
+class ProgramPipelineLead(db.Model):
+    """An open lead (not removed, no deal) as the last program roll-up saw it: its stage and
+    pipeline value (cents: the won value of a won lead, else the estimate). The open
+    pipeline is these rows with the leads changed since put right (rules: "Program
+    roll-ups")."""
+
+    __tablename__ = "program_pipeline_leads"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ProgramCohort(db.Model):
     """Partners approved in one UTC month whose 30-day activation windows have all ended:
     how many, and how many of them created a lead within 30 days of approval (rules:

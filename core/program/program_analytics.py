@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union
 
 from core.accounts.models import User
 from core.base.extensions import db
@@ -24,6 +24,7 @@ from core.program.models import (
     ProgramMonth,
     ProgramPageMonth,
     ProgramPartnerMonth,
+    ProgramPipelineLead,
     ReferralLink,
     Tier,
 )
@@ -166,8 +167,34 @@ def program_analytics(start: date, end: date) -> dict:
         "landing_pages": _pages_rolled(st, start, end, changed),
         "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
                                    {as_date(c.month): c for c in done}),
-        "pipeline": _pipeline(),
+        "pipeline": _pipeline_rolled(st),
     }
+
+
+def _pipeline_rolled(st) -> list[dict]:
+    """:func:`_pipeline` from the roll-up's open leads, less those of them changed since
+    (the lead, or a deal on it, written at or after ``since``), plus the changed leads'
+    current state."""
+    from core.program.program_figures import open_lead, pipeline_value
+
+    t = ProgramPipelineLead
+    changed = union(select(Lead.id).where(Lead.updated_at >= st.since),
+                    select(Deal.lead_id).where(Deal.updated_at >= st.since)).subquery()
+    ids = select(changed.c[0])
+    rows = {s: [0, 0] for s in LEAD_STAGES}
+
+    def add(q, sign):
+        for s, n, v in db.session.execute(q):
+            r = rows.setdefault(s, [0, 0])
+            r[0] += sign * int(n)
+            r[1] += sign * int(v or 0)
+
+    add(select(t.status, func.count(), func.sum(t.value_cents)).group_by(t.status), 1)
+    add(select(t.status, func.count(), func.sum(t.value_cents)).where(t.lead_id.in_(ids))
+        .group_by(t.status), -1)
+    add(select(Lead.status, func.count(), func.sum(pipeline_value()))
+        .where(Lead.id.in_(ids), open_lead()).group_by(Lead.status), 1)
+    return [{"stage": s, "leads": rows[s][0], "value_cents": rows[s][1]} for s in LEAD_STAGES]
 
 
 def _per_partner(rolled: list[date], raw: list) -> dict:

@@ -38,6 +38,7 @@ from core.program.models import (
     ProgramMonth,
     ProgramPageMonth,
     ProgramPartnerMonth,
+    ProgramPipelineLead,
 )
 
 #: The setting holding the roll-up's state (JSON: ``through``, ``cohorts_through``, ``since``).
@@ -277,6 +278,27 @@ def _roll_links(month: date) -> None:
         .group_by(ReferralLink.landing_page_id)))
 
 
+def pipeline_value():
+    """A lead's pipeline value in SQL: the won value of a won lead, else the estimate."""
+    return func.coalesce(db.case((Lead.status == "won", Lead.won_value_cents),
+                                 else_=Lead.estimated_value_cents), 0)
+
+
+def open_lead():
+    """SQL: the lead is in the open pipeline (not removed, no deal)."""
+    from sqlalchemy import exists
+
+    return and_(Lead.archived_at.is_(None), ~exists().where(Deal.lead_id == Lead.id))
+
+
+def _roll_pipeline() -> None:
+    """Rewrite the open leads' rows (:class:`ProgramPipelineLead`)."""
+    db.session.execute(delete(ProgramPipelineLead))
+    db.session.execute(ProgramPipelineLead.__table__.insert().from_select(
+        ["lead_id", "status", "value_cents"],
+        select(Lead.id, Lead.status, pipeline_value()).where(open_lead())))
+
+
 def _roll_cohort(month: date) -> None:
     """Rewrite one approval month's cohort row (partners approved, activated)."""
     db.session.execute(delete(ProgramCohort).where(ProgramCohort.month == month))
@@ -338,11 +360,13 @@ def roll_up_program(now: datetime | None = None) -> dict:
         links.update(m for m in months if m < new.links_through)
     for m in sorted(links):
         _roll_links(m)
+    _roll_pipeline()
     new.save()
-    if db.engine.dialect.name == "postgresql" and (months or links):
+    if db.engine.dialect.name == "postgresql":
         # fresh statistics now: plans for the next reads, not after autovacuum's turn
         for table in ("program_partner_months", "program_months", "program_link_months",
-                      "program_page_months", "program_cohorts", "program_cohort_revenue"):
+                      "program_page_months", "program_cohorts", "program_cohort_revenue",
+                      "program_pipeline_leads"):
             db.session.execute(text(f"ANALYZE {table}"))
     db.session.flush()
     return {"months": sorted(months), "cohorts": sorted(cohorts), "links": sorted(links),

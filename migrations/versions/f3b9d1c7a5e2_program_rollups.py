@@ -2,7 +2,7 @@
 per approval cohort, kept by the worker (rules: "Analytics")
 
 ``program_partner_months``, ``program_months``, ``program_link_months``,
-``program_page_months``, ``program_cohorts`` and ``program_cohort_revenue`` hold finished
+``program_page_months``, ``program_pipeline_leads``, ``program_cohorts`` and ``program_cohort_revenue`` hold finished
 months; the analytics add what changed since the
 last roll-up from the raw rows. Leads get indexes by creation time and by partner and
 creation time (the periods' leads, the activation check).
@@ -66,6 +66,15 @@ def upgrade():
         sa.PrimaryKeyConstraint("month", "landing_page_id", name=op.f("pk_program_page_months")),
     )
     op.create_table(
+        "program_pipeline_leads",
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("value_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"],
+                                name=op.f("fk_program_pipeline_leads_lead_id_leads")),
+        sa.PrimaryKeyConstraint("lead_id", name=op.f("pk_program_pipeline_leads")),
+    )
+    op.create_table(
         "program_cohorts",
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("approved", sa.Integer(), nullable=False, server_default="0"),
@@ -94,6 +103,7 @@ def downgrade():
     op.drop_index("ix_leads_created_at", "leads")
     op.drop_table("program_cohort_revenue")
     op.drop_table("program_cohorts")
+    op.drop_table("program_pipeline_leads")
     op.drop_table("program_page_months")
     op.drop_table("program_link_months")
     op.drop_table("program_months")
