@@ -4,6 +4,7 @@
 import csv
 import io
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union
@@ -97,9 +98,8 @@ def program_analytics(start: date, end: date) -> dict:
         return raw_program_analytics(start, end)
     if db.engine.dialect.name == "postgresql":
         # this transaction only: no JIT compile (tens of ms a statement, for statements that
-        # run in a few hundred) and room to aggregate 100,000 links or partners in memory
+        # run in a few hundred)
         db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
     lo, hi = _bounds(start, end)
     changed = st.changed_months()
     in_range = months_between(start, end)
@@ -131,8 +131,11 @@ def program_analytics(start: date, end: date) -> dict:
     revenue = sum(v["revenue_cents"] for v in months.values())
     commission = sum(v["commission_cents"] for v in months.values())
 
-    per_partner = _per_partner(rolled, raw)
+    with _roomy():
+        per_partner = _per_partner(rolled, raw)
     groups = _groups_from(per_partner)
+    with _roomy():
+        links = _links_rolled(st, start, end, changed)
     active = sum(1 for v in per_partner.values() if v[3])
     approved = db.session.scalar(select(func.count()).select_from(Partner).where(
         Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
@@ -163,12 +166,27 @@ def program_analytics(start: date, end: date) -> dict:
         "top_partners": _top_from(per_partner),
         "tiers": groups[0],
         "industries": groups[1],
-        "links": _links_rolled(st, start, end, changed),
+        "links": links,
         "landing_pages": _pages_rolled(st, start, end, changed),
         "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
                                    {as_date(c.month): c for c in done}),
         "pipeline": _pipeline_rolled(st),
     }
+
+
+@contextmanager
+def _roomy():
+    """On PostgreSQL, 32 MB of ``work_mem`` for the statements inside (aggregating 50,000
+    partners or 100,000 links in memory), then the default again: with it the activation
+    check hashed every lead instead of probing the open cohorts' partners (260 ms, not 20)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+    try:
+        yield
+    finally:
+        db.session.execute(text("SET LOCAL work_mem TO DEFAULT"))
 
 
 def _pipeline_rolled(st) -> list[dict]:
