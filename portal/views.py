@@ -331,10 +331,13 @@ def dashboard():
     from core.program.dashboard import home
     from core.program.onboarding import checklist
 
+    from core.alerts.reminders import follow_ups
+
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
-                           dismiss_form=EmptyForm(), **home(g.partner))
+                           dismiss_form=EmptyForm(), follow_ups=follow_ups(g.partner),
+                           **home(g.partner))
 
 
 @bp.post("/partner/onboarding/dismiss")
@@ -465,6 +468,8 @@ def lead_detail(lead_id: int):
                                    .order_by(LeadActivity.id.desc())))
     return render_template("portal/lead_detail.html", lead=lead, move=move, activity=activity,
                            activities=acts, remove=EmptyForm(),
+                           follow_form=EmptyForm(prefix="follow"),
+                           partner_tz=g.partner.timezone or "UTC",
                            rate_bps=standing["base_rate_bps"], expected_cents=expected,
                            tier_name=standing["current_tier"]["name"])
 
