@@ -326,12 +326,11 @@ def change_password():
 def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
+    from core.alerts.reminders import follow_ups
     from core.payments.methods import paypal_offered, stripe_offered
     from core.payments.tax import tax_form_required
     from core.program.dashboard import home
     from core.program.onboarding import checklist
-
-    from core.alerts.reminders import follow_ups
 
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())

@@ -48,12 +48,11 @@ def test_each_nudge_goes_to_the_partner_it_fits_once_a_week(app, run_worker, mon
     Active, Sam that his streak ends Sunday. Olive, as quiet as Quinn, switched that nudge
     off; Lani in Honolulu is still before 9:00. A second round the same week sends
     nothing; the next week Quinn, still quiet, hears again."""
-    from jobs.ticker import tick
-
     import core.alerts.performance as performance
     from core.base.jobs import TICK_SECONDS
     from core.community.notifications import set_preferences
     from core.engagement.xp import record_action
+    from jobs.ticker import tick
 
     now = _friday_morning()
     with app.app_context():

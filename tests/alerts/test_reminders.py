@@ -35,10 +35,9 @@ def test_reminder_arrives_at_nine_in_each_partners_zone_once(app, client, run_wo
     (Tokyo) has Globex on the same day. At 08:55 in New York (13:55 UTC) Taro's reminder
     has gone (it is 22:55 in Tokyo) and Nina's has not; at 09:00 New York hers arrives,
     with the next action and a link to the lead; later rounds send nothing again."""
-    from jobs.ticker import tick
-
     from core.alerts.reminders import send_follow_up_reminders
     from core.base.jobs import TICK_SECONDS
+    from jobs.ticker import tick
 
     with app.app_context():
         nina = make_partner("Nina York", email="nina@example.com")
