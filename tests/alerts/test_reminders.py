@@ -133,3 +133,29 @@ def test_bad_follow_up_days_are_refused_and_nothing_changes(app, client, monkeyp
     with app.app_context():
         lead = db.session.get(Lead, lead_id)
         assert (lead.next_action, lead.next_action_on) == ("Call", date(2026, 12, 20))
+
+
+def test_api_sets_and_clears_the_follow_up_day(app, client, monkeypatch):
+    """The app sets the follow-up day with the lead's other details and reads it back; a
+    past day is 422 and changes nothing, not even the details sent with it; "" clears."""
+    from conftest import api_token
+
+    with app.app_context():
+        nina = make_partner("Nina York", email="nina@example.com")
+        lead_id = create_lead(nina, {"company_name": "Acme"}, nina.user_id).id
+        db.session.commit()
+    _at(monkeypatch, datetime(2026, 12, 8, 15, 0, tzinfo=UTC))
+    headers = api_token(client, "nina@example.com")
+    url = f"/api/partner/leads/{lead_id}"
+    resp = client.put(url, headers=headers, json={"next_action": "Send the quote",
+                                                  "next_action_on": "2026-12-11"})
+    assert resp.status_code == 200, resp.get_json()
+    assert (resp.get_json()["next_action"], resp.get_json()["next_action_on"]) == (
+        "Send the quote", "2026-12-11")
+    bad = client.put(url, headers=headers, json={"next_action": "Other",
+                                                 "next_action_on": "2026-12-01"})
+    assert bad.status_code == 422 and "in the past" in bad.get_json()["error"]["message"]
+    got = client.get(url, headers=headers).get_json()
+    assert (got["next_action"], got["next_action_on"]) == ("Send the quote", "2026-12-11")
+    cleared = client.put(url, headers=headers, json={"next_action_on": ""}).get_json()
+    assert cleared["next_action_on"] is None and cleared["next_action"] == "Send the quote"
