@@ -13,7 +13,8 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STORAGE_DIR``), ``STORAGE_PRESIGNED_SECONDS`` (downloads redirect to a presigned URL of
 that life; 0 streams them), ``METRICS_TOKEN``, ``SENTRY_DSN``, ``LOG_FORMAT``
 (``json`` | ``text``), ``DATABASE_POOL_SIZE``,
-``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), e-mail:
+``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), web push:
+``VAPID_PRIVATE_KEY``, ``VAPID_PUBLIC_KEY``, ``VAPID_SUBJECT``, ``PUSH_ALLOW_LOOPBACK``; e-mail:
 ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_USE_TLS``,
 ``MAIL_USE_SSL``, ``MAIL_TIMEOUT``, ``MAIL_DEFAULT_SENDER``, ``PUBLIC_BASE_URL`` and the
 e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``;

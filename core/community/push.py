@@ -150,9 +150,20 @@ def push_ready() -> bool:
 
 def wants_push(user_id: int) -> bool:
     """Whether a notice to ``user_id`` can go by web push: push is set up and they have at
-    least one subscribed device. One query."""
-    return push_ready() and bool(db.session.scalar(select(exists().where(
-        PushSubscription.user_id == user_id))))
+    least one subscribed device. One query (none for a user already asked in the same
+    ``core.base.bulkwrite.bulk_rows`` block)."""
+    from core.base.bulkwrite import block_memo
+
+    if not push_ready():
+        return False
+    memo = block_memo()
+    cache = memo.setdefault("push_devices", {}) if memo is not None else None
+    if cache is not None and user_id in cache:
+        return cache[user_id]
+    found = bool(db.session.scalar(select(exists().where(PushSubscription.user_id == user_id))))
+    if cache is not None:
+        cache[user_id] = found
+    return found
 
 
 def queue_push(notification_id: int) -> None:
