@@ -125,3 +125,37 @@ def test_toggle_on_registers_the_device_and_a_notice_reaches_it(app, live_server
                                      .select_from(PushSubscription)) == 0
     finally:
         service.stop()
+
+
+@pytest.mark.browser
+def test_service_worker_shows_the_pushed_notice(app, live_server, browser):
+    """A push message delivered to the page's service worker (Chromium's DevTools
+    protocol stands in for the push service) is shown as a notification with the
+    notice's title and body, and keeps the page to open when tapped."""
+    with app.app_context():
+        make_partner("Pat Phone", email="pat@example.com")
+    page = phone(browser, live_server)
+    page.context.grant_permissions(["notifications"], origin=live_server)
+    log_in(page, "pat@example.com")
+    page.goto("/partner/profile/notifications")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    cdp = page.context.new_cdp_session(page)
+    regs = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated",
+           lambda e: regs.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(500)
+    reg_id = next(r["registrationId"] for r in regs if r["scopeURL"].startswith(live_server))
+    cdp.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server, "registrationId": reg_id,
+        "data": json.dumps({"title": "Follow up with Acme today", "body": "Call Dana",
+                            "url": "/partner/leads/7", "tag": "n1", "kind": "follow_up"})})
+    for _ in range(50):  # the worker handles the push message on its own time
+        if page.evaluate("""() => navigator.serviceWorker.ready
+                .then(r => r.getNotifications()).then(ns => ns.length)"""):
+            break
+        page.wait_for_timeout(200)
+    shown = page.evaluate("""() => navigator.serviceWorker.ready.then(r => r.getNotifications())
+        .then(ns => ns.map(n => ({title: n.title, body: n.body, url: n.data.url, tag: n.tag})))""")
+    assert shown == [{"title": "Follow up with Acme today", "body": "Call Dana",
+                      "url": "/partner/leads/7", "tag": "n1"}]
