@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         alert_views,
         chat_events,
         chat_views,
+        engagement_views,
         event_views,
         materials,
         payments,

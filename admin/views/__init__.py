@@ -67,6 +67,9 @@ def register_views(admin) -> None:
     from admin.views.links import register_link_views
 
     register_link_views(admin)
+    from admin.views.engagement import register_engagement_views
+
+    register_engagement_views(admin)
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

@@ -249,7 +249,7 @@ TICK_SECONDS = 300
 JOB_MODULES = ("core.accounts.email_links", "core.alerts.performance",
                "core.alerts.reminders", "core.community.achievements",
                "core.community.notifications", "core.community.push", "core.content.materials",
-               "core.events.events",
+               "core.engagement.badges", "core.events.events",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
                "core.money.statements", "core.payments.paypal", "core.payments.tax",
                "core.program.analytics", "core.program.backoffice", "core.program.mentors",
