@@ -18,8 +18,8 @@ from core.program.models import Lead, LeadActivity, Partner
 NO_LEAD_DAYS = 14
 #: Days a lead in ``proposal`` may go untouched (no edit, stage move or activity).
 STALE_PROPOSAL_DAYS = 21
-#: From this local weekday (0 = Monday; 4 = Friday) a week with no action yet after an
-#: active one counts as a streak about to break.
+#: From this local weekday (0 = Monday; 4 = Friday) a streak at risk (rules: "XP, levels
+#: and streaks": no action yet this week and no grace week in hand) is about to break.
 STREAK_WARN_WEEKDAY = 4
 
 
@@ -81,7 +81,7 @@ def _switched_off(user_ids: list[int]) -> set[tuple[int, str]]:
 def findings(partners: list[Partner], now: datetime) -> dict[int, dict[str, str]]:
     """What each partner would be nudged about at ``now``: ``{partner_id: {kind: body}}``
     (before the once-a-week and switched-off checks). A handful of grouped queries."""
-    from core.engagement.models import XpEntry
+    from core.engagement.streaks import streak_for
     from core.program.tiers import tier_status
 
     ids = [p.id for p in partners]
@@ -118,23 +118,15 @@ def findings(partners: list[Partner], now: datetime) -> dict[int, dict[str, str]
             out[p.id]["alert_next_tier"] = (
                 f"You are one confirmed won deal from {nxt['name']}. Which open lead is "
                 f"closest?")
-    week_start = {p.id: _week_start(now, p.timezone) for p in partners}
-    earliest = min(week_start.values(), default=now) - timedelta(days=7)
-    entries = db.session.execute(select(XpEntry.partner_id, XpEntry.earned_at).where(
-        XpEntry.partner_id.in_(ids), XpEntry.earned_at >= earliest)).all()
-    this_week, last_week = set(), set()
-    for pid, at in entries:
-        at = _aware(at)
-        if at >= week_start[pid]:
-            this_week.add(pid)
-        elif at >= week_start[pid] - timedelta(days=7):
-            last_week.add(pid)
     for p in partners:
-        if (p.id in last_week and p.id not in this_week
-                and in_zone(now, p.timezone).weekday() >= STREAK_WARN_WEEKDAY):
+        if in_zone(now, p.timezone).weekday() < STREAK_WARN_WEEKDAY:
+            continue
+        st = streak_for(p, now)
+        if st["at_risk"]:
+            weeks = st["weeks"]
             out[p.id]["alert_streak"] = (
-                "You were active last week and not yet this week. Log a lead, move a stage "
-                "or pass a module before Sunday night to keep your streak.")
+                f"Your {weeks}-week streak ends on Sunday night unless you act this week: log "
+                f"a lead, move a stage or pass a module to keep it.")
     return out
 
 
@@ -142,13 +134,6 @@ def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _week_start(now: datetime, tz_name: str | None) -> datetime:
-    """Monday 00:00 of ``now``'s ISO week in the zone, as an aware datetime."""
-    local = in_zone(now, tz_name)
-    return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0,
-                                                             microsecond=0)
 
 
 def send_alerts(now: datetime | None = None) -> int:

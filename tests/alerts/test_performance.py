@@ -144,3 +144,20 @@ def test_streak_nudge_waits_for_friday_in_the_partners_zone(ctx):
     assert send_alerts(friday_9_sydney) == 1
     assert [k for k, _ in _alerts(sam.user_id)] == ["alert_streak"]
     assert db.session.get(Partner, sam.id).timezone == "Australia/Sydney"
+
+
+def test_no_streak_nudge_while_a_grace_week_is_in_hand(ctx):
+    """Gail kept four weeks in a row, so a missed week would use her grace week (rules:
+    "XP, levels and streaks"): her streak is not at risk and she hears nothing on Friday."""
+    from core.alerts.performance import send_alerts
+    from core.engagement.xp import record_action
+
+    friday = _friday_morning()
+    gail = make_partner("Gail Grace")
+    _lead(gail, "Gail Co", friday - timedelta(days=1))
+    for weeks_back in (1, 2, 3, 4):
+        record_action(gail.id, "lead_logged", f"lead:w{weeks_back}",
+                      at=friday - timedelta(days=7 * weeks_back))
+    db.session.commit()
+    assert send_alerts(friday) == 0
+    assert _alerts(gail.user_id) == []
