@@ -33,7 +33,8 @@ def _dumps(value: dict | None) -> str:
 #: Every ``object_type`` the code writes, and ``asset``, what resources were called in
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
-OBJECT_TYPES = ("api_token", "asset", "challenge", "channel", "commission", "deal",
+OBJECT_TYPES = ("api_token", "asset", "bonus_pool", "certificate", "challenge", "channel",
+                "commission", "deal", "learning_path", "spotlight",
                 "fraud_flag", "landing_page", "lead", "material_template", "message",
                 "partner", "payout", "playbook", "referral_link", "resource", "setting",
                 "statement", "statement_batch", "tax_form", "tier", "user",
