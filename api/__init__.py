@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         chat,
         common,
         fraud,
+        learning,
         links,
         notifications,
         openapi,

@@ -41,6 +41,7 @@ _PAGE_SECTION = {
     "portal.team_page": "team", "portal.leaderboard_page": "leaderboard",
     "portal.tier_progression_page": "tiers",
     "portal.training_page": "training", "portal.module_page": "training",
+    "portal.learning_paths_page": "training", "portal.bonus_pools_page": "team",
     "portal.playbooks_page": "playbooks", "portal.playbook_page": "playbooks",
     "portal.playbook_new": "playbooks",
     "portal.support_page": "support", "portal.ticket_page": "support",

@@ -333,8 +333,11 @@ def dashboard():
 
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())
+    from core.engagement.spotlight import current as current_spotlight
+
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
-                           dismiss_form=EmptyForm(), **home(g.partner))
+                           dismiss_form=EmptyForm(), spotlight=current_spotlight(),
+                           **home(g.partner))
 
 
 @bp.post("/partner/onboarding/dismiss")
