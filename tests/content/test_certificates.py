@@ -5,7 +5,7 @@ download it (rules: "Learning paths and certificates")."""
 import re
 import subprocess
 
-from conftest import api_token, csrf_from, login, make_partner, make_staff
+from conftest import TEST_OUTPUT, api_token, csrf_from, login, make_partner, make_staff
 from sqlalchemy import select
 
 from core.base.extensions import db
@@ -72,6 +72,8 @@ def test_last_module_passed_issues_a_certificate_rendered_by_the_worker(app, cli
     assert "Download your certificate (PDF)" in page and code in page
     resp = client.get(f"/partner/certificates/{cert_id}/download")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    (TEST_OUTPUT / "certificate.pdf").write_bytes(resp.data)  # to look at
     text = pdftotext(resp.data)
     flat = re.sub(r"\s+", " ", text)
     assert "CERTIFICATE OF COMPLETION" in flat
