@@ -163,3 +163,58 @@ def test_bad_pools_are_refused_and_nothing_is_stored(ctx, changes, message):
                     args["pool_cents"], now, ends)
     db.session.rollback()
     assert db.session.scalar(select(db.func.count()).select_from(BonusPool)) == 0
+
+
+# --- back office and portal ---------------------------------------------------------------------
+
+def test_finance_creates_and_settles_in_the_back_office_members_see_their_shares(app, client):
+    from conftest import api_token, login, submit
+
+    with app.app_context():
+        lena, mo, nia, oz = _team()
+        make_staff("fin@example.com", ("finance",))
+        make_staff("content@example.com", ("content",))
+    content = app.test_client()
+    assert login(content, "content@example.com").status_code == 302
+    assert content.get("/admin/bonus-pools/new").status_code == 403
+    assert login(client, "fin@example.com").status_code == 302
+    start = (now_utc() - timedelta(days=5)).strftime("%Y-%m-%d")
+    end = (now_utc() + timedelta(days=2)).strftime("%Y-%m-%d")
+    form = {"name": "December team push", "leader_email": "lena@example.com",
+            "metric": "deals", "target": 6, "pool_cents": 100_000, "starts": start, "ends": end}
+    bad = submit(client, "/admin/bonus-pools/new", dict(form, leader_email="nobody@example.com"))
+    assert bad.status_code == 422 and "No partner has this e-mail" in bad.get_data(as_text=True)
+    resp = submit(client, "/admin/bonus-pools/new", form)
+    assert resp.status_code == 302
+    with app.app_context():
+        pool_id = db.session.scalar(select(BonusPool.id))
+    page = client.get(f"/admin/bonus-pools/{pool_id}").get_data(as_text=True)
+    assert "Share if it closed now" in page and "$333.33" in page
+    # still running: settling is refused (409), nothing paid
+    early = submit(client, "/admin/bonus-pools/new", {}, post_url=f"/admin/bonus-pools/{pool_id}")
+    assert early.status_code == 409 and "still open" in early.get_data(as_text=True)
+
+    member = app.test_client()
+    assert login(member, "mo@example.com").status_code == 302
+    html = member.get("/partner/bonus-pools").get_data(as_text=True)
+    assert "December team push" in html and "$1,000.00" in html
+    assert "Mo Member (you)" in html and "$333.33" in html and "$166.67" in html
+    outsider = app.test_client()
+    assert login(outsider, "oz@example.com").status_code == 302
+    assert "no bonus pool" in outsider.get("/partner/bonus-pools").get_data(as_text=True)
+    api = app.test_client().get("/api/partner/bonus-pools",
+                                headers=api_token(app.test_client(), "nia@example.com"))
+    [item] = api.get_json()["items"]
+    assert item["reached"] is True and item["team_total"] == 6
+    assert {m["name"]: m["share_cents"] for m in item["members"]}["Nia Member"] == 16_667
+
+    with app.app_context():
+        db.session.execute(update(BonusPool).values(ends_at=now_utc() - timedelta(seconds=1)))
+        db.session.commit()
+    assert submit(client, f"/admin/bonus-pools/{pool_id}", {}).status_code == 302
+    settled = client.get(f"/admin/bonus-pools/{pool_id}").get_data(as_text=True)
+    assert "paid $1,000.00" in settled and "Settle:" not in settled  # once
+    with app.app_context():
+        assert db.session.scalar(select(db.func.sum(Commission.amount_cents)).where(
+            Commission.type == "bonus")) == 100_000
+    assert "Paid" in member.get("/partner/bonus-pools").get_data(as_text=True)
