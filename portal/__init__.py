@@ -12,13 +12,13 @@ def init_app(app: Flask) -> None:
         account_views,
         chat_events,
         chat_views,
-        spotlight_views,
         materials,
         payments,
         playbook_views,
         program_views,
         referral_views,
         resources,
+        spotlight_views,
         views,
     )
 

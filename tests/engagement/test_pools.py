@@ -18,7 +18,6 @@ from core.engagement.models import BonusPool, BonusPoolShare
 from core.engagement.pools import create_pool, pools_for, settle, split_pool, standing
 from core.money.models import Commission, Deal
 
-
 # --- the split ------------------------------------------------------------------------------
 
 @settings(max_examples=400, deadline=None)
