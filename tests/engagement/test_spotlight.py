@@ -189,3 +189,19 @@ def test_api_confirm_twice_is_409(app):
         assert db.session.scalar(select(db.func.count()).select_from(AuditLog).where(
             AuditLog.action == "spotlight.confirm")) == 1
         assert db.session.scalar(select(db.func.count()).select_from(SpotlightCandidate)) == 3
+
+
+def test_a_worker_without_the_faces_knows_the_new_jobs():
+    """The worker starts from the core app (no portal, admin or API imported): the
+    proposal and the certificate jobs must be in its allow-list and its ticker's list."""
+    import subprocess
+    import sys
+
+    code = ("from core.base.jobs import load_jobs\n"
+            "jobs = load_jobs()\n"
+            "print(jobs['core.engagement.spotlight.propose_spotlight'].every,\n"
+            "      jobs['core.content.certificates.issue_missing_certificates'].every,\n"
+            "      'core.content.certificates.render_certificate' in jobs)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["300", "3600", "True"]
