@@ -9,9 +9,9 @@ import json
 from flask import g, jsonify, request
 
 from api import api
-from core.accounts import users as accounts
 from core.base.audit import audit_key_use
 from core.base.errors import Forbidden
+from web.auth import bearer_user
 
 
 @api.after_request
@@ -34,8 +34,7 @@ def tell_of_unqueued_jobs(resp):
 def _token_user():
     """The user of the request's ``Authorization: Bearer`` token or staff API key (every
     use of a key is audited), or ``None``."""
-    header = request.headers.get("Authorization", "")
-    user = accounts.user_for_token(header[7:].strip()) if header.startswith("Bearer ") else None
+    user = bearer_user(request)
     if user is not None and user.api_key is not None:
         g.api_key_id = user.api_key.id
         audit_key_use(user.api_key.id, user.id, user.api_key.name, request.method, request.path)

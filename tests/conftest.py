@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from core.base.config import TestingConfig, normalise_db_url  # noqa: E402
@@ -31,6 +32,11 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 #: (other checkouts, CI jobs) deliver room emits to each other's sockets.
 TEST_SOCKETIO_CHANNEL = f"siso-test-{os.getpid()}-{os.urandom(4).hex()}"
 PASSWORD = "correct-horse-battery"
+
+# Property tests check rules, not speed: no per-example deadline, which a shared, loaded
+# 2-core machine would miss now and then (speed is measured by bench/).
+hypothesis_settings.register_profile("siso", deadline=None)
+hypothesis_settings.load_profile("siso")
 
 
 # --- no seeded secret in any log line of the run (rules: "Logs, metrics and errors") -------

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import jsonify, redirect, request, session, url_for
+from flask import g, jsonify, redirect, request, session, url_for
 from flask_login import user_logged_in
 
 from core.accounts.models import User
@@ -34,10 +34,22 @@ def load_user_from_request(req):
     (rules: "Bearer credentials only on /api")."""
     if not req.path.startswith("/api/"):
         return None
+    return bearer_user(req)
+
+
+def bearer_user(req):
+    """The user of ``req``'s ``Authorization: Bearer`` token or staff API key, or ``None``
+    (:func:`core.accounts.users.user_for_token`). Looked up once per request: the log
+    line's user id and the API's own check ask for the same header."""
     header = req.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return user_for_token(header[7:].strip())
-    return None
+    if not header.startswith("Bearer "):
+        return None
+    cached = g.get("bearer_user")
+    if cached is not None and cached[0] == header:
+        return cached[1]
+    user = user_for_token(header[7:].strip())
+    g.bearer_user = (header, user)
+    return user
 
 
 def unauthorized():

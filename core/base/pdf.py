@@ -25,6 +25,7 @@ the document without that resource.
 import contextlib
 import mimetypes
 import os
+import re
 import resource
 import tempfile
 from pathlib import Path
@@ -109,7 +110,37 @@ class SafeURLFetcher(weasyprint.URLFetcher):
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
 
 
-def render_pdf(html: str, stylesheets=None, font_config=None) -> bytes:
+#: WeasyPrint's user-agent rules that style every element's list marker and footnote and
+#: note pseudo-elements (``::marker``, ``::footnote-call``...). A document without lists or
+#: footnotes never shows them, yet WeasyPrint computes six pseudo-element styles for each
+#: of its elements because of them: most of its style work on a statement.
+_UNUSED_PSEUDO_RULE = re.compile(
+    r"^::(marker|footnote-call|footnote-marker|note-call|note-marker|note-callback)\b")
+_LEAN_UA = None
+
+
+def _lean_user_agent_stylesheet() -> "weasyprint.CSS":
+    """WeasyPrint's HTML user-agent stylesheet without :data:`_UNUSED_PSEUDO_RULE`'s rules,
+    parsed once per process."""
+    global _LEAN_UA
+    if _LEAN_UA is None:
+        source = (Path(weasyprint.__file__).parent / "css" / "html5_ua.css").read_text(
+            encoding="utf-8")
+        _LEAN_UA = weasyprint.CSS(string="\n".join(
+            line for line in source.splitlines() if not _UNUSED_PSEUDO_RULE.match(line)))
+    return _LEAN_UA
+
+
+class _ListlessHTML(weasyprint.HTML):
+    """An HTML document with no list (``ul``/``ol``/``li``, ``display: list-item``) and no
+    footnote: styled with :func:`_lean_user_agent_stylesheet`. It looks the same, pixel for
+    pixel (tests/money/test_pdf_render.py), in less time (BENCHMARKS.md "Statements")."""
+
+    def _ua_stylesheets(self, forms=False):
+        return [_lean_user_agent_stylesheet()]
+
+
+def render_pdf(html: str, stylesheets=None, font_config=None, listless: bool = False) -> bytes:
     """Render an HTML document to PDF.
 
     ``html`` is a complete HTML document (str). It is rendered with
@@ -117,17 +148,21 @@ def render_pdf(html: str, stylesheets=None, font_config=None) -> bytes:
     and files under ``static/`` can be loaded; other resources are skipped with a
     warning. ``stylesheets`` (``weasyprint.CSS`` objects, parsed once by the caller) and
     ``font_config`` (a ``FontConfiguration`` kept by the caller) spare WeasyPrint
-    parsing the same stylesheet and building a font map for every document. Returns the
+    parsing the same stylesheet and building a font map for every document.
+    ``listless=True`` promises a document without lists and footnotes, so WeasyPrint can
+    skip styling list markers and footnote calls (:class:`_ListlessHTML`). Returns the
     PDF file as bytes. Errors from WeasyPrint itself (invalid input type, out of
     memory...) propagate.
     """
-    return render_pdf_with_pages(html, stylesheets, font_config)[0]
+    return render_pdf_with_pages(html, stylesheets, font_config, listless)[0]
 
 
-def render_pdf_with_pages(html: str, stylesheets=None, font_config=None) -> tuple[bytes, int]:
+def render_pdf_with_pages(html: str, stylesheets=None, font_config=None,
+                          listless: bool = False) -> tuple[bytes, int]:
     """Like :func:`render_pdf`, and also return the page count: ``(pdf_bytes, pages)``."""
-    document = weasyprint.HTML(string=html, base_url=BASE_URL,
-                               url_fetcher=SafeURLFetcher()).render(
+    document_class = _ListlessHTML if listless else weasyprint.HTML
+    document = document_class(string=html, base_url=BASE_URL,
+                              url_fetcher=SafeURLFetcher()).render(
         stylesheets=stylesheets, font_config=font_config)
     return document.write_pdf(), len(document.pages)
 

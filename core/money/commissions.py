@@ -27,7 +27,7 @@ from core.money.cents import format_cents
 from core.money.models import Commission, Deal
 from core.money.rules import Standing, plan_commissions
 from core.program.leads import cents_field
-from core.program.models import Lead, Partner, Tier, TierOverride
+from core.program.models import FraudFlag, Lead, Partner, Tier, TierOverride
 from core.program.tiers import (
     active_overrides,
     all_tiers,
@@ -98,8 +98,9 @@ MAX_CONFIRM_BATCH = 500
 @cache
 def _confirm_query():
     """The one read confirmations need: each lead of ``:lead_ids``, whether it has a deal,
-    its partner (with their name, required-training counts, team leader and recruiter) and
-    whether any of the three has an override in force at ``:at``. The leader and recruiter
+    its partner (with their name, required-training counts, team leader and recruiter),
+    whether any of the three has an override in force at ``:at`` and whether a fraud flag
+    holds the lead. The leader and recruiter
     load only what their standing and commission use. Built once (an expanding
     ``:lead_ids``): building it is a good part of the cost of a confirmation."""
     earner_cols = (Partner.id, Partner.status, Partner.user_id, Partner.tier_id,
@@ -108,7 +109,10 @@ def _confirm_query():
     any_override = exists().where(
         team.id == Lead.partner_id, override_in_force(bindparam("at")),
         TierOverride.partner_id.in_([team.id, team.team_leader_id, team.recruiter_id]))
-    return (select(Lead, Deal.id, *required_training_counts(Lead.partner_id), any_override)
+    flagged = exists().where(FraudFlag.lead_id == Lead.id,
+                             FraudFlag.status.in_(("open", "rejected")))
+    return (select(Lead, Deal.id, *required_training_counts(Lead.partner_id), any_override,
+                   flagged)
             .outerjoin(Deal, Deal.lead_id == Lead.id)
             .where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
             .options(joinedload(Lead.partner, innerjoin=True).options(
@@ -259,14 +263,17 @@ def _confirmable(values: dict, actor_id: int, named, at) -> tuple[list, bool]:
     found = {row[0].id: row for row in db.session.execute(
         _confirm_query(), {"lead_ids": list(values), "at": at})}
     plan, any_override = [], False
-    from core.program.fraud import blocking_flags
+    held = [row[0].id for row in found.values() if row[-1]]
+    flags = {}
+    if held:  # read the flags themselves only when one holds a lead of the batch
+        from core.program.fraud import blocking_flags
 
-    flags = blocking_flags(list(values))
+        flags = blocking_flags(held)
     for lead_id, value in values.items():
         row = found.get(lead_id)
         if row is None:
             raise NotFound(named(lead_id, "No such lead."))
-        lead, deal_id, passed, required, has_override = row
+        lead, deal_id, passed, required, has_override, _flagged = row
         _refuse_unconfirmable(lead, deal_id, actor_id, named)
         _refuse_flagged(flags.get(lead.id), actor_id, named)
         value = lead.won_value_cents if value is None else value

@@ -88,4 +88,5 @@ def render_statement_pdf(context: dict) -> bytes:
     :func:`render_statement_html` and :func:`render_pdf`.
     """
     css, fonts = statement_stylesheet()
-    return render_pdf(render_statement_html(context), stylesheets=[css], font_config=fonts)
+    return render_pdf(render_statement_html(context), stylesheets=[css], font_config=fonts,
+                      listless=True)

@@ -8,6 +8,7 @@ import http.server
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -317,9 +318,10 @@ def _page_images(pdf: bytes, folder, name) -> list:
 def test_statement_with_shared_stylesheet_looks_like_one_with_its_style_inline(tmp_path,
                                                                               lines):
     """The statement job renders with the stylesheet parsed once per process and one font
-    configuration for every document; page by page, pixel for pixel, that PDF is the one
-    WeasyPrint makes from the same HTML with the stylesheet inline and fresh fonts (a
-    second statement, rendered after the first, too)."""
+    configuration for every document, without WeasyPrint's list-marker and footnote rules;
+    page by page, pixel for pixel, that PDF is the one WeasyPrint makes from the same HTML
+    with the stylesheet inline, its full user-agent stylesheet and fresh fonts (a second
+    statement, rendered after the first, too)."""
     from PIL import ImageChops
 
     from core.base.pdf import TEMPLATES_DIR, render_pdf
@@ -340,6 +342,9 @@ def test_statement_with_shared_stylesheet_looks_like_one_with_its_style_inline(t
                        "reversed_cents": 0, "paid_cents": 100000,
                        "closing_cents": 20000 + 15000 * lines},
            "lines": [dict(line, ref=f"C-{i}") for i in range(lines)]}
+    # Statements are rendered as list-less documents (no list marker or footnote styles).
+    assert not re.search(r"<(ul|ol|li)\b|list-item|float:\s*footnote", render_statement_html(ctx)
+                         + (TEMPLATES_DIR / STATEMENT_STYLESHEET).read_text())
     render_statement_pdf(dict(ctx, version=1))  # the shared fonts have served one already
     fast = _page_images(render_statement_pdf(ctx), tmp_path, "fast")
     css = (TEMPLATES_DIR / STATEMENT_STYLESHEET).read_text()
