@@ -35,7 +35,22 @@ def test_path_progress_certificate_and_verify_page_on_a_phone(app, live_server, 
         p = make_partner("Mara Quinn", email="mara@example.com")
         for m in rows[:2]:
             db.session.add(TrainingCompletion(partner_id=p.id, module_id=m.id))
+        # last month's partner of the month, confirmed: on every dashboard
+        from core.base.timeutil import now_utc
+        from core.engagement.models import SpotlightCandidate, SpotlightMonth
+        from core.engagement.spotlight import period_label, previous_period
+
+        star = make_partner("Stella Star", email="stella@example.com")
+        period = previous_period(now_utc())[0]
+        month = SpotlightMonth(period=period, partner_id=star.id, confirmed_at=now_utc(),
+                               citation="Four launches and a glowing review.")
+        db.session.add(month)
+        db.session.flush()
+        db.session.add(SpotlightCandidate(month_id=month.id, partner_id=star.id, rank=1,
+                                          score=240, won_deals=4, revenue_cents=400_000,
+                                          modules_passed=0))
         db.session.commit()
+        label = period_label(period)
         db.session.remove()
     page = phone(browser, live_server)
     page.goto("/login")
@@ -43,6 +58,12 @@ def test_path_progress_certificate_and_verify_page_on_a_phone(app, live_server, 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/partner/dashboard")
+    spot = page.locator("section.spotlight-card")
+    assert spot.get_by_role("heading", name=f"Partner of the month · {label}").is_visible()
+    assert spot.get_by_text("Stella Star").is_visible()
+    assert spot.get_by_text("4 deals won · $4,000.00 confirmed revenue").is_visible()
+    assert fits(page)
+    spot.screenshot(path=str(TEST_OUTPUT / "spotlight-card-390.png"))
     page.goto("/partner/training")
     page.get_by_role("link", name="Learning paths and certificates").click()
     page.wait_for_url("**/partner/learning-paths")
