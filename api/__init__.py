@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         auth,
         chat,
         common,
+        events,
         fraud,
         learning,
         links,

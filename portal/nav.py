@@ -26,6 +26,8 @@ SECTIONS = (
     Section("leaderboard", "Leaderboard", "portal.leaderboard_page", "home", desktop_only=True),
     Section("tiers", "Tier progress", "portal.tier_progression_page", "home", desktop_only=True),
     Section("training", "Training", "portal.training_page", "home", desktop_only=True),
+    Section("events", "Events", "portal.events_page", "home", desktop_only=True),
+    Section("mentoring", "Mentoring", "portal.mentoring_page", "home", desktop_only=True),
     Section("playbooks", "Playbooks", "portal.playbooks_page", "home", desktop_only=True),
     Section("support", "Support", "portal.support_page", "home", desktop_only=True),
 )
@@ -42,6 +44,7 @@ _PAGE_SECTION = {
     "portal.tier_progression_page": "tiers",
     "portal.training_page": "training", "portal.module_page": "training",
     "portal.learning_paths_page": "training", "portal.bonus_pools_page": "team",
+    "portal.events_page": "events", "portal.mentoring_page": "mentoring",
     "portal.playbooks_page": "playbooks", "portal.playbook_page": "playbooks",
     "portal.playbook_new": "playbooks",
     "portal.support_page": "support", "portal.ticket_page": "support",

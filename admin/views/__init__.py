@@ -102,6 +102,9 @@ def register_views(admin) -> None:
     admin.add_view(WebhookDeliveryView(WebhookDelivery, db, name="Webhook deliveries",
                                        endpoint="webhook-deliveries", url="webhook-deliveries",
                                        category="Integrations"))
+    from admin.views.events import register_event_views
+
+    register_event_views(admin)
     admin.add_view(PartnerLookupView(name="Partner lookup", endpoint="partner_lookup",
                                      url="partner-lookup"))
     admin.add_view(ReauthView(name="Confirm password", endpoint="reauth", url="reauth"))

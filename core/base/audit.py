@@ -34,8 +34,8 @@ def _dumps(value: dict | None) -> str:
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
 OBJECT_TYPES = ("api_token", "asset", "bonus_pool", "certificate", "challenge", "channel",
-                "commission", "deal", "learning_path", "spotlight",
-                "fraud_flag", "landing_page", "lead", "material_template", "message",
+                "commission", "deal", "event", "learning_path", "spotlight",
+                "fraud_flag", "landing_page", "lead", "material_template", "mentorship", "message",
                 "partner", "payout", "playbook", "referral_link", "resource", "setting",
                 "statement", "statement_batch", "tax_form", "tier", "user",
                 "webhook_endpoint")

@@ -353,3 +353,62 @@ class TeamInvite(db.Model):
     #: When the e-mail went out; ``None`` until then, or for good when the address
     #: already has an account (it is not told, nor is the inviter).
     emailed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+
+class MentorOptIn(db.Model):
+    """A partner's offer to mentor new partners (rules: "Mentors"): only Performer and
+    above who opted in are proposed or paired. ``capacity`` caps their active mentees."""
+
+    __tablename__ = "mentor_opt_ins"
+    __table_args__ = (CheckConstraint("capacity BETWEEN 1 AND 10", name="capacity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), unique=True)
+    #: Whether they take mentees now (turning it off ends no pairing).
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    capacity: Mapped[int] = mapped_column(default=3, server_default="3")
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+
+#: Mentorship statuses: ``active`` until it ends (``ended``).
+MENTORSHIP_STATUSES = ("active", "ended")
+#: Why a mentorship ended.
+MENTORSHIP_END_REASONS = ("expired", "mentor", "mentee", "staff")
+
+
+class Mentorship(db.Model):
+    """A mentor paired with a new partner for a set time (rules: "Mentors").
+
+    ``active_mentee_id`` is the mentee's id while the pairing is active and ``NULL`` once
+    it ended: its unique constraint lets a mentee have one active mentor at a time, in
+    the database itself, whoever pairs them at once."""
+
+    __tablename__ = "mentorships"
+    __table_args__ = (
+        CheckConstraint("mentor_id <> mentee_id", name="not_self"),
+        CheckConstraint("status IN ('active', 'ended')", name="status"),
+        CheckConstraint("ends_at > started_at", name="ends_after_start"),
+        Index("ix_mentorships_mentor_id_status", "mentor_id", "status"),
+        Index("ix_mentorships_mentee_id", "mentee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    active_mentee_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"),
+                                                         unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    #: The DM channel opened between them.
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    #: Staff member who paired them; ``None`` when the pairing rule did.
+    paired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    #: When the worker ends it (UTC).
+    ends_at: Mapped[object] = mapped_column(UTCDateTime)
+    ended_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: expired | mentor | mentee | staff (``MENTORSHIP_END_REASONS``).
+    end_reason: Mapped[str | None] = mapped_column(String(10))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    mentor = relationship("Partner", foreign_keys=[mentor_id])
+    mentee = relationship("Partner", foreign_keys=[mentee_id])

@@ -385,6 +385,36 @@ EXPECTED.update({
     # the review queue is content's; admin (first in column order) publishes B's playbook
     # with an empty note, content then gets a flash "not waiting for review"; rejecting
     # with an empty note is refused with a flash: back to the queue either way
+    # event calendar: an Elite-only event (world), so only Elite may RSVP (403 page for
+    # the others); cancelling without an RSVP is a no-op (302); the calendar feed without
+    # a token is 404 for everyone; B's mentorship is 404 to every other partner
+    "GET /partner/events": partner_page(),
+    "POST /partner/events/<int:event_id>/rsvp": partner_page(tiers(403, 403, 403, 302)),
+    "POST /partner/events/<int:event_id>/cancel": partner_page(302),
+    "POST /partner/calendar/token": partner_page(302),
+    "POST /partner/calendar/token/revoke": partner_page(302),
+    "GET /partner/calendar.ics": public(404),
+    "GET /partner/mentoring": partner_page(),
+    "POST /partner/mentoring/offer": partner_page(302),  # empty form: "not offering"
+    "POST /partner/mentoring/<int:mentorship_id>/end": partner_page(404),
+    "GET /api/partner/events": api_partner(),
+    "POST /api/partner/events/<int:event_id>/rsvp": api_partner(tiers(403, 403, 403, 200)),
+    "DELETE /api/partner/events/<int:event_id>/rsvp": api_partner(),
+    "POST /api/staff/events": api_staff(CONTENT, 422),
+    # events screens are content's; an empty attendance form names nobody and the event
+    # has not started (302 with the reason); admin (first in column order) cancels the
+    # event, content then gets "already cancelled" (302 with the reason)
+    "GET /admin/events/": back_office(CONTENT),
+    "GET /admin/events/new": back_office(CONTENT),
+    "POST /admin/events/new": back_office(CONTENT, 422),  # empty form: errors again
+    "GET /admin/events/<int:event_id>": back_office(CONTENT),
+    "POST /admin/events/<int:event_id>/attendance": back_office(CONTENT, 302),
+    "POST /admin/events/<int:event_id>/cancel": back_office(CONTENT, 302),
+    # mentors: admin only; an empty pairing form names nobody (302 with the reason);
+    # admin ends B's mentorship (302)
+    "GET /admin/mentors/": back_office(ADMIN),
+    "POST /admin/mentors/pair": back_office(ADMIN, 302),
+    "POST /admin/mentors/<int:mentorship_id>/end": back_office(ADMIN, 302),
     "GET /admin/playbook-review/": back_office(CONTENT),
     "POST /admin/playbook-review/<int:playbook_id>/publish": back_office(CONTENT, 302),
     "POST /admin/playbook-review/<int:playbook_id>/reject": back_office(CONTENT, 302),
@@ -610,6 +640,20 @@ def world(app):
         db.session.add(month)
         pool = create_pool(factory.id, "B's team pool", b.id, "deals", 3, 10_000, now,
                            now.replace(year=now.year + 1))
+        from datetime import timedelta
+
+        from core.events.events import create_event
+        from core.program.models import Mentorship
+
+        event = create_event(factory, {
+            "kind": "webinar", "title": "Elite-only briefing", "timezone": "UTC",
+            "starts_at": now + timedelta(days=7), "ends_at": now + timedelta(days=7, hours=1),
+            "host": "SISO", "join_url": "https://meet.example.com/elite", "capacity": 50,
+            "min_tier_key": "elite"})
+        mentorship = Mentorship(mentor_id=c.id, mentee_id=b.id, active_mentee_id=b.id,
+                                status="active", ends_at=now + timedelta(days=30))
+        db.session.add(mentorship)
+        db.session.flush()
         db.session.commit()
 
         for key, deals in zip(PARTNERS, (0, 3, 10, 25)):
@@ -640,7 +684,7 @@ def world(app):
             "endpoint_id": hook.id, "delivery_id": delivery.id,
             "doomed_endpoint_id": doomed_hook.id,
             "resource_id": elite_asset.id, "mute_id": c_mute.id, "playbook_id": playbook.id,
-            "form_id": tax_form.id,
+            "form_id": tax_form.id, "event_id": event.id, "mentorship_id": mentorship.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
             "flag_id": flag.id, "pool_id": pool.id, "path_id": path.id,
