@@ -48,8 +48,11 @@ def api_register(json: Registration):
     The application waits (status applied) until staff approve it. The answer is the
     same whether or not the address has an account (its owner is e-mailed); then log in
     with /api/auth/partner/login. Throttled per client address (429)."""
+    from core.engagement.goals import GOAL_FIELDS
+
+    goals = {k: v for k, v in json.sent().items() if k in GOAL_FIELDS}
     partners.apply_as_partner(json.email, json.password, json.name, json.accept_terms,
-                              json.referral_code, json.company_name)
+                              json.referral_code, json.company_name, goals=goals)
     db.session.commit()
     email = accounts.normalise_email(json.email)
     return Applied(status="check_email", message=partners.APPLIED.format(email=email)), 202

@@ -9,6 +9,7 @@ from api.common import bearer, path_rows
 from api.spec import operation
 from core.base.extensions import db
 from core.community.schemas import Achievement, AchievementList
+from core.engagement.schemas import Engagement
 from core.money import payouts
 from core.money.earnings import earnings_summary
 from core.money.models import Statement as StatementRow
@@ -87,6 +88,19 @@ def api_achievements():
 
     items = [Achievement.model_validate(a) for a in achievements_for(g.partner)]
     return AchievementList(items=items, earned=sum(a.earned for a in items))
+
+
+@api.get("/partner/engagement")
+@bearer(active=False)
+@operation(200, Engagement)
+def api_engagement():
+    """XP, level, streak, goal and badges
+
+    Your XP and level, the weekly streak, this month's goal progress with the pace
+    needed and last month's result, and your badges (core.engagement.summary)."""
+    from core.engagement.summary import engagement_for
+
+    return Engagement.model_validate(engagement_for(g.partner))
 
 
 @api.get("/partner/leads")

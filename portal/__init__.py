@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         account_views,
         chat_events,
         chat_views,
+        engagement_views,
         event_views,
         materials,
         payments,

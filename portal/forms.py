@@ -30,6 +30,14 @@ class RegisterForm(FlaskForm):
     password = PasswordField("Password (10+ characters)",
                              validators=[DataRequired(), Length(min=10, max=200)])
     referral_code = StringField("Referral code (optional)", validators=[Optional(), Length(max=20)])
+    experience_level = SelectField("Your sales experience", validate_choice=False, choices=[
+        SelectChoice("", "Choose…"), SelectChoice("beginner", "Beginner: new to selling"),
+        SelectChoice("intermediate", "Intermediate: I have sold before"),
+        SelectChoice("advanced", "Advanced: selling is my trade")])
+    goal_deals = StringField("Monthly goal: deals (optional)", validators=[Length(max=12)],
+                             render_kw={"inputmode": "numeric"})
+    goal_revenue = StringField("Monthly goal: revenue in $ (optional)",
+                               validators=[Length(max=20)], render_kw={"inputmode": "decimal"})
     accept_terms = BooleanField("I accept the partner agreement and commission terms",
                                 validators=[DataRequired("You must accept the agreement.")])
 
@@ -136,6 +144,15 @@ class ProfileForm(FlaskForm):
     notify_email = BooleanField("E-mail me about commissions, payouts, tier changes and "
                                 "ticket replies")
     notify_portal = BooleanField("Show notifications in the portal")
+
+
+class GoalsForm(FlaskForm):
+    """Experience level and monthly goal on the profile (rules: "Goals"); checked by
+    ``core.engagement.goals.goals_from_form``."""
+
+    experience_level = RegisterForm.experience_level
+    goal_deals = RegisterForm.goal_deals
+    goal_revenue = RegisterForm.goal_revenue
 
 
 class InviteForm(FlaskForm):

@@ -180,12 +180,20 @@ def register():
     (``REGISTER_LIMIT_PER_IP``)."""
     form = RegisterForm(referral_code=request.args.get("ref", ""))
     if form.validate_on_submit():
+        from core.engagement.goals import GoalError, goals_from_form
+
         try:
+            goals = goals_from_form(form.experience_level.data, form.goal_deals.data,
+                                    form.goal_revenue.data)
             partners.apply_as_partner(
                 form.email.data, form.password.data, form.name.data,
                 form.accept_terms.data is True, form.referral_code.data or None,
-                form.company_name.data or "")
+                form.company_name.data or "", goals=goals)
             db.session.commit()
+        except GoalError as exc:
+            db.session.rollback()
+            name = "goal_revenue" if exc.field == "goal_revenue_cents" else exc.field
+            getattr(form, name).errors = [exc.message]
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -334,9 +342,11 @@ def dashboard():
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())
     from core.engagement.spotlight import current as current_spotlight
+    from core.engagement.summary import engagement_for
 
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
-                           dismiss_form=EmptyForm(), spotlight=current_spotlight(),
+                           dismiss_form=EmptyForm(), engagement=engagement_for(g.partner),
+                           spotlight=current_spotlight(),
                            **home(g.partner))
 
 
@@ -679,10 +689,11 @@ def notification_open(notification_id: int):
 
 @bp.route("/partner/profile", methods=["GET", "POST"])
 @partner_page(active=False)
-def profile_page():
+def profile_page(goals_form=None):
     """The partner's own profile: name, company, phone, industry, time zone and contact
     preferences. Only those fields are read from the form; tier, rates and status are
-    staff's and shown read-only."""
+    staff's and shown read-only. ``goals_form``: the goal form refused by
+    ``portal.engagement_views.goals_save``, shown with its errors (422)."""
     from core.program.profile import (
         INDUSTRIES,
         PROFILE_FIELDS,
@@ -694,14 +705,17 @@ def profile_page():
     from portal.forms import ProfileForm
 
     p = g.partner
-    form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
+    if goals_form is not None:  # the goal form's refusal: the details form as saved
+        form = ProfileForm(formdata=None, data=profile_values(p))
+    else:
+        form = ProfileForm(data=profile_values(p) if request.method == "GET" else None)
     groups = {label: list(zones) for label, zones in time_zone_groups()}
     saved = p.timezone or "UTC"
     if saved not in {z for zones in groups.values() for z, _ in zones}:  # an older name
         groups["Other"] = [(saved, saved.replace("_", " "))]
     form.timezone.choices = groups
     form.timezone.validate_choice = False  # core.program.profile checks it
-    if form.validate_on_submit():
+    if goals_form is None and form.validate_on_submit():
         data = {k: getattr(form, k).data for k in PROFILE_FIELDS}
         data = {k: (v if isinstance(v, bool) else (v or "")) for k, v in data.items()}
         try:
@@ -715,10 +729,14 @@ def profile_page():
             return redirect(url_for("portal.profile_page")), 303
     status = 422 if request.method == "POST" else 200
     from core.community.achievements import achievements_for
+    from portal.engagement_views import goals_form_for
 
+    if goals_form is not None:
+        status = 422
     return render_template("portal/profile.html", form=form, partner=p, tier=tier_status(p),
                            industries=INDUSTRIES, theme_choice=chosen_theme() or "system",
-                           achievements=achievements_for(p)), status
+                           achievements=achievements_for(p),
+                           goals_form=goals_form or goals_form_for(p)), status
 
 
 @bp.get("/sw.js")

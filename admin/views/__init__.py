@@ -67,6 +67,9 @@ def register_views(admin) -> None:
     from admin.views.links import register_link_views
 
     register_link_views(admin)
+    from admin.views.engagement import register_engagement_views
+
+    register_engagement_views(admin)
     from admin.views.spotlight import BonusPoolView, LearningPathView, SpotlightView
     from core.content.models import LearningPath
     from core.engagement.models import BonusPool

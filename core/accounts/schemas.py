@@ -42,6 +42,12 @@ class Registration(Request):
                                  "to apply.")]
     referral_code: str | None = Field(None, max_length=40)
     company_name: str = Field("", max_length=200)
+    experience_level: Literal["beginner", "intermediate", "advanced"] | None = Field(
+        None, description="Sales experience (optional)")
+    goal_deals: int | None = Field(None, ge=0, le=500,
+                                   description="Monthly goal: confirmed deals (optional)")
+    goal_revenue_cents: int | None = Field(
+        None, ge=0, le=1_000_000_000, description="Monthly goal: revenue in cents (optional)")
 
 
 class Applied(Answer):

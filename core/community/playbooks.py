@@ -438,6 +438,16 @@ def review_queue(limit: int = 100) -> tuple[list[Playbook], int]:
 DECISIONS = {"publish": "published", "reject": "rejected"}
 
 
+def _playbook_xp(pb: Playbook) -> None:
+    """XP to the partner whose playbook was published, once per playbook (rules: "XP,
+    levels and streaks"); staff authors earn none."""
+    from core.engagement.xp import record_action
+
+    partner_id = db.session.scalar(select(Partner.id).where(Partner.user_id == pb.author_id))
+    if partner_id is not None:
+        record_action(partner_id, "playbook_published", f"playbook:{pb.id}")
+
+
 def review_playbook(actor: User, playbook_id, decision: str, note=None) -> Playbook:
     """Content staff publish or reject a partner's submission.
 
@@ -475,6 +485,7 @@ def review_playbook(actor: User, playbook_id, decision: str, note=None) -> Playb
           {"status": pb.status, "note": note})
     url = f"/partner/playbooks/{pb.id}"
     if decision == "publish":
+        _playbook_xp(pb)
         notify(pb.author_id, "playbook", f"Your playbook is published: {pb.title}",
                note or "Every partner can read and upvote it now. Thank you for sharing.",
                url)

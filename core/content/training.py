@@ -112,6 +112,9 @@ def submit(partner: Partner, module: TrainingModule, answers) -> dict:
             db.session.add(TrainingCompletion(partner_id=partner.id, module_id=module.id,
                                               score_percent=score))
             db.session.flush()
+            from core.engagement.xp import record_action
+
+            record_action(partner.id, "module_passed", f"module:{module.id}")
             refresh_tier(partner)
             from core.content.paths import issue_due  # a path completed: its certificate
 

@@ -31,6 +31,100 @@ class XpEntry(db.Model):
     earned_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 
 
+class XpRule(db.Model):
+    """The points one XP action earns, as staff set them in the back office (rules: "XP,
+    levels and streaks"). An action without a row earns its default
+    (``core.engagement.xp.XP_ACTIONS``)."""
+
+    __tablename__ = "xp_rules"
+    __table_args__ = (
+        CheckConstraint("points >= 0 AND points <= 10000", name="points"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One of ``core.engagement.xp.XP_ACTIONS``.
+    action: Mapped[str] = mapped_column(String(40), unique=True)
+    points: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.action
+
+
+class Level(db.Model):
+    """A level partners reach at ``min_xp`` points, named by staff (rules: "XP, levels and
+    streaks")."""
+
+    __tablename__ = "levels"
+    __table_args__ = (CheckConstraint("min_xp >= 0", name="min_xp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    #: XP needed to reach the level (the lowest level has 0).
+    min_xp: Mapped[int] = mapped_column(unique=True)
+
+
+#: Badge categories (rules: "Badges").
+BADGE_CATEGORIES = ("selling", "learning", "community", "teams")
+#: Badge rule types (rules: "Badges").
+BADGE_RULES = ("count", "within_days", "streak", "rank")
+
+
+class Badge(db.Model):
+    """One badge of the catalogue staff extend without code (rules: "Badges").
+
+    ``rule`` says how it is earned: ``count`` (``metric`` at least ``threshold``),
+    ``within_days`` (``metric`` at least ``threshold`` within ``days`` of approval),
+    ``streak`` (a weekly streak of ``threshold`` weeks) or ``rank`` (top ``threshold``
+    by ``metric`` in a finished calendar month)."""
+
+    __tablename__ = "badges"
+    __table_args__ = (
+        CheckConstraint("threshold >= 1", name="threshold"),
+        CheckConstraint("days IS NULL OR days >= 1", name="days"),
+        CheckConstraint("category IN ('selling', 'learning', 'community', 'teams')",
+                        name="category"),
+        CheckConstraint("rule IN ('count', 'within_days', 'streak', 'rank')", name="rule"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable id (letters, digits, underscores).
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    #: What earns it, one sentence partners read.
+    description: Mapped[str] = mapped_column(String(300), default="")
+    #: selling | learning | community | teams
+    category: Mapped[str] = mapped_column(String(20))
+    #: One character (or emoji) shown with the name.
+    icon: Mapped[str] = mapped_column(String(8), default="★")
+    #: count | within_days | streak | rank
+    rule: Mapped[str] = mapped_column(String(20))
+    #: What is counted (``core.engagement.badges.METRICS``); unused by ``streak``.
+    metric: Mapped[str] = mapped_column(String(40), default="")
+    #: N of the rule: the count, the streak's weeks, or the best rank.
+    threshold: Mapped[int] = mapped_column(default=1)
+    #: D of ``within_days``: days from approval.
+    days: Mapped[int | None]
+    #: Inactive badges are neither shown nor awarded (awards already made stay).
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Display order within its category.
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BadgeAward(db.Model):
+    """A catalogue badge held by one partner, once, never taken back (rules: "Badges")."""
+
+    __tablename__ = "badge_awards"
+    __table_args__ = (UniqueConstraint("partner_id", "badge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    badge_id: Mapped[int] = mapped_column(ForeignKey("badges.id"))
+    awarded_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+
 # --- partner of the month (rules: "Partner of the month") ---------------------------------
 
 class SpotlightMonth(db.Model):

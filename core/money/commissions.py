@@ -23,6 +23,7 @@ from core.base.jobs import QUEUE_DEFAULT, TICK_SECONDS, job
 from core.base.timeutil import now_utc
 from core.community.achievements import award, deal_badges_wanted, recruits_with_a_sale_many
 from core.community.notifications import notify, prefetch_email_wishes
+from core.engagement.xp import record_action
 from core.money.cents import format_cents
 from core.money.models import Commission, Deal
 from core.money.rules import Standing, plan_commissions
@@ -441,6 +442,7 @@ def _announce_deals(done: list, actor_id: int, tiers: list[Tier], at) -> None:
             if change is not None:
                 announce_tier_change(partner, *change, actor_id, tiers=tiers, badges=badges)
             badges += deal_badges_wanted(partner, count, recruiter, first, at, recruits_sold)
+            record_action(partner.id, "deal_won", f"deal:{deal.id}", at)
         # Badges last, so their notifications are the newest (core.community.achievements).
         award(badges, at, tiers=tiers)
 

@@ -75,6 +75,9 @@ def create_lead(partner: Partner, data: dict, actor_id: int, source: str = "port
     db.session.add(LeadActivity(lead_id=lead.id, user_id=actor_id, activity_type="status_change",
                                 notes="Lead created"))
     emit("lead.created", lead)
+    from core.engagement.xp import record_action
+
+    record_action(partner.id, "lead_logged", f"lead:{lead.id}")  # rules: "XP, levels and streaks"
     from core.program.fraud import check_new_lead
 
     check_new_lead(lead)  # rules: "Fraud rules"
@@ -187,6 +190,11 @@ def move_lead(lead: Lead, status, actor_id: int, deal_value_cents=None) -> Lead:
         lead.stage_changed_at = now_utc()
         lead.updated_at = now_utc()
         emit("lead.status_changed", lead)
+        if status not in ("new", "lost"):
+            from core.engagement.xp import record_action
+
+            # once per lead and stage: moving back and forth earns nothing more
+            record_action(lead.partner_id, "stage_moved", f"stage:{lead.id}:{status}")
         if status == "won":
             emit("lead.won", lead)
     if status == "won":

@@ -1,6 +1,15 @@
 """The partner program: tiers, partners, tier overrides, leads and referral clicks."""
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -189,6 +198,13 @@ class Partner(db.Model):
     #: When the partner hid the dashboard's onboarding checklist (``None``: shown until
     #: every item is done; ``core.program.onboarding``).
     onboarding_dismissed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    #: beginner | intermediate | advanced (``core.engagement.goals.EXPERIENCE_LEVELS``);
+    #: ``None`` until asked (rules: "Goals").
+    experience_level: Mapped[str | None] = mapped_column(String(20))
+    #: Monthly goal: confirmed won deals a month (``None``: no deals goal).
+    goal_deals: Mapped[int | None]
+    #: Monthly goal: confirmed revenue a month in cents (``None``: no revenue goal).
+    goal_revenue_cents: Mapped[int | None] = mapped_column(BigInteger)
 
     user = relationship("User", back_populates="partner", foreign_keys=[user_id])
     tier = relationship("Tier")

@@ -34,12 +34,14 @@ def new_referral_code() -> str:
 
 
 def register_partner(email, password, name, accept_terms, referral_code=None,
-                     company_name: str = "", *, email_verified: bool = False) -> Partner:
+                     company_name: str = "", *, email_verified: bool = False,
+                     goals: dict | None = None) -> Partner:
     """Create a partner user in status ``applied`` (rules: "Registration").
 
     Args: ``accept_terms`` must be ``True``; ``referral_code`` (optional) sets the
     recruiter; ``email_verified`` (seeded demo partners and test factories only, never a
-    view) takes the address as verified. Otherwise a verification e-mail (a signed 48-hour
+    view) takes the address as verified; ``goals`` (optional) the experience level and
+    monthly goal (``core.engagement.goals.GOAL_FIELDS``; rules: "Goals"). Otherwise a verification e-mail (a signed 48-hour
     link) is sent after the commit (rules: "E-mail"). Raises ``ValidationError`` on
     bad fields, ``Conflict`` when the e-mail is taken. Returns the new ``Partner``
     (flushed, not committed).
@@ -51,6 +53,9 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
         raise ValidationError("You must accept the partner agreement to apply.")
     if not isinstance(company_name, str) or len(company_name) > 200:
         raise ValidationError("Company names are at most 200 characters.")
+    from core.engagement.goals import clean_goals
+
+    goals = clean_goals(goals or {})
     recruiter = None
     if referral_code not in (None, ""):
         if not isinstance(referral_code, str):
@@ -67,7 +72,7 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
         user=user, status="applied", referral_code=new_referral_code(),
         recruiter=recruiter, company_name=company_name.strip(),
         agreement_version=current_app.config["AGREEMENT_VERSION"],
-        agreement_accepted_at=now_utc(), tier=starter, tier_id=starter.id)
+        agreement_accepted_at=now_utc(), tier=starter, tier_id=starter.id, **goals)
     db.session.add_all([user, partner])
     db.session.flush()
     audit(user.id, "partner.register", "partner", partner.id, None,
@@ -83,11 +88,11 @@ def register_partner(email, password, name, accept_terms, referral_code=None,
 
 
 def apply_as_partner(email, password, name, accept_terms, referral_code=None,
-                     company_name: str = "") -> Partner | None:
+                     company_name: str = "", goals: dict | None = None) -> Partner | None:
     """A partner application from the register page or the API, answered the same way
     whether or not the address already has an account (rules: "Registration").
 
-    Fields are checked as in :func:`register_partner` (``ValidationError`` names what is
+    Fields (and ``goals``) are checked as in :func:`register_partner` (``ValidationError`` names what is
     wrong). A new address becomes an ``applied`` partner with a verification e-mail, and
     the new ``Partner`` is returned (flushed, not committed). An address that already
     has an account changes nothing: its owner is e-mailed (after commit) that someone
@@ -96,7 +101,7 @@ def apply_as_partner(email, password, name, accept_terms, referral_code=None,
     """
     try:
         return register_partner(email, password, name, accept_terms, referral_code,
-                                company_name)
+                                company_name, goals=goals)
     except Conflict:
         hash_password(password)  # the work a new account costs
         from core.accounts.email_links import send_account_exists

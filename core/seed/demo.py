@@ -66,7 +66,8 @@ SEED_QUIZ = {
 
 
 def seed_reference_data() -> None:
-    """Insert the seed tiers, channels and training modules that are missing (idempotent)."""
+    """Insert the seed tiers, channels, training modules and the engagement reference data
+    (XP rules, levels, badges) that are missing (idempotent)."""
     have = set(db.session.scalars(select(Tier.key)))
     for t in SEED_TIERS:
         if t["key"] not in have:
@@ -89,6 +90,9 @@ def seed_reference_data() -> None:
                 db.session.add(QuizQuestion(module_id=module.id, prompt=prompt, choices=choices,
                                             correct_index=right, position=pos))
         db.session.flush()
+    from core.engagement.seed import seed_engagement
+
+    seed_engagement()
 
 
 FIRST = ["Sarah", "Mike", "Lisa", "Tom", "Ana", "Raj", "Chen", "Olu", "Maya", "Ben", "Ivy",

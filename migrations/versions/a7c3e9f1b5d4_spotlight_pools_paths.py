@@ -5,7 +5,7 @@ their shares, learning paths of training modules and their certificates (rules: 
 of the month", "Bonus pools", "Learning paths and certificates").
 
 Revision ID: a7c3e9f1b5d4
-Revises: f3b5d7e9a1c2
+Revises: f5b9c3d7e1a2
 Create Date: 2026-12-07 21:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c3e9f1b5d4"
-down_revision = "f3b5d7e9a1c2"
+down_revision = "f5b9c3d7e1a2"
 branch_labels = None
 depends_on = None
 

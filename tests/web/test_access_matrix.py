@@ -134,6 +134,8 @@ MODEL_VIEWS = {
     "webhook-endpoints": ((), False), "webhook-deliveries": ((), False),
     "landing-pages": (("content",), True),
     "bonus-pools": (("finance",), False), "learning-paths": (("content",), False),
+    "xp-rules": (("content",), False), "levels": (("content",), True),
+    "badges": (("content",), True),
 }
 
 FINANCE, SUPPORT, CONTENT = ("finance",), ("support",), ("content",)
@@ -284,6 +286,8 @@ EXPECTED.update({
     "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
     "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
+    # an empty goal form clears the goal: saved, back to the profile
+    "POST /partner/profile/goals": partner_page(303), "GET /partner/badges": partner_page(),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
     "GET /partner/referral/qr.<fmt>": partner_page(),
     "GET /partner/links": partner_page(), "POST /partner/links": partner_page(422),
@@ -433,6 +437,7 @@ EXPECTED.update({
         "partner/materials",
         "partner/profile", "partner/statements", "partner/team", "partner/tier-status",
         "partner/training/modules", "partner/training/progress", "partner/playbooks",
+        "partner/engagement",
         "partner/playbooks/submissions")},
     "PUT /api/partner/profile": api_partner(200),        # {} changes nothing
     "POST /api/partner/leads": api_partner(422),
@@ -556,6 +561,7 @@ def world(app):
     from core.community.models import Attachment, Channel, Notification
     from core.content.materials import install_builtin_templates, request_material
     from core.content.models import MaterialTemplate, QuizQuestion, TrainingModule
+    from core.engagement.models import Badge, Level, XpRule
     from core.money.commissions import approve_commissions
     from core.money.models import Commission, Deal
     from core.money.payouts import create_payout
@@ -689,6 +695,9 @@ def world(app):
                 Notification.user_id == b.user_id).limit(1)),
             "flag_id": flag.id, "pool_id": pool.id, "path_id": path.id,
             "certificate_id": cert.id, "cert_code": cert.code, "month_id": month.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
+            "xp_rule_id": db.session.scalar(select(XpRule.id)),
+            "level_id": db.session.scalar(select(Level.id)),
+            "badge_id": db.session.scalar(select(Badge.id)),
             "code": b.referral_code, "message_id": msg.id, "doomed_message_id": doomed.id, "b_user_id": b.user_id,
         }
         db.session.remove()
@@ -776,6 +785,7 @@ MODEL_VIEW_ROWS = {
     "playbooks": "playbook_id", "tax_forms": "form_id", "webhook-endpoints": "endpoint_id",
     "webhook-deliveries": "delivery_id", "landing-pages": "page_id",
     "bonus-pools": "pool_id", "learning-paths": "path_id",
+    "xp-rules": "xp_rule_id", "levels": "level_id", "badges": "badge_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
     EXTRA_URLS[f"GET /admin/{_prefix}/details/?id=<row>"] = (
