@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         program_views,
         referral_views,
         resources,
+        spotlight_views,
         views,
     )
 

@@ -342,10 +342,12 @@ def dashboard():
 
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())
+    from core.engagement.spotlight import current as current_spotlight
     from core.engagement.summary import engagement_for
 
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
                            dismiss_form=EmptyForm(), engagement=engagement_for(g.partner),
+                           spotlight=current_spotlight(),
                            follow_ups=follow_ups(g.partner),
                            **home(g.partner))
 

@@ -70,6 +70,8 @@ KINDS = _kinds(
     Kind("alert_next_tier", "Nudge: one deal from the next tier", "Coaching"),
     Kind("alert_streak", "Nudge: weekly streak about to break", "Coaching"),
     Kind("achievement", "Achievements", "Community"),
+    Kind("spotlight", "Partner of the month", "Community"),
+    Kind("certificate", "Certificates earned", "Learning"),
     Kind("mention", "Mentions in chat", "Community"),
     Kind("mentor", "Mentoring (paired, ended)", "Community"),
     Kind("playbook", "Your playbooks", "Community"),

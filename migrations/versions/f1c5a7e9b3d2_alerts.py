@@ -4,7 +4,7 @@ alerts sent, and a lead's follow-up day
 (rules: "Notification preferences", "Follow-up reminders", "Performance alerts").
 
 Revision ID: f1c5a7e9b3d2
-Revises: f5b9c3d7e1a2
+Revises: a7c3e9f1b5d4
 Create Date: 2026-12-07 21:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f1c5a7e9b3d2"
-down_revision = "f5b9c3d7e1a2"
+down_revision = "a7c3e9f1b5d4"
 branch_labels = None
 depends_on = None
 
