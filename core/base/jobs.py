@@ -246,8 +246,9 @@ TICK_SECONDS = 300
 
 
 #: The modules that declare jobs; a worker imports them all before it checks a job.
-JOB_MODULES = ("core.accounts.email_links", "core.community.achievements",
-               "core.community.notifications", "core.content.certificates",
+JOB_MODULES = ("core.accounts.email_links", "core.alerts.performance",
+               "core.alerts.reminders", "core.community.achievements",
+               "core.community.notifications", "core.community.push", "core.content.certificates",
                "core.content.materials", "core.engagement.badges",
                "core.engagement.spotlight", "core.events.events",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",

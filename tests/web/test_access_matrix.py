@@ -286,6 +286,10 @@ EXPECTED.update({
     "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
     "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
+    "GET /partner/profile/notifications": partner_page(),
+    "POST /partner/profile/notifications": partner_page(303),  # an empty form: all off
+    "POST /partner/profile/push": partner_page(422),        # no subscription sent
+    "POST /partner/profile/push/remove": partner_page(200),  # nothing to remove
     # an empty goal form clears the goal: saved, back to the profile
     "POST /partner/profile/goals": partner_page(303), "GET /partner/badges": partner_page(),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
@@ -350,6 +354,7 @@ EXPECTED.update({
     "POST /partner/leads/<int:lead_id>": partner_page(404),
     "POST /partner/leads/<int:lead_id>/activity": partner_page(404),
     "POST /partner/leads/<int:lead_id>/move": partner_page(404),
+    "POST /partner/leads/<int:lead_id>/follow-up": partner_page(404),  # B's lead
     "POST /partner/leads/<int:lead_id>/remove": partner_page(404),
     "GET /partner/leads/<own>": partner_page(200),       # control: their own lead opens
     "GET /partner/support/<int:ticket_id>": partner_page(404),
@@ -477,6 +482,8 @@ EXPECTED.update({
     "POST /api/notifications/read-all": api_person(200),
     "POST /api/notifications/subscribe": api_person(422),   # {} names no endpoint
     "DELETE /api/notifications/subscribe": api_person(400),  # no JSON body sent
+    "GET /api/notifications/preferences": api_person(200),
+    "PUT /api/notifications/preferences": api_person(422),  # {} names no preferences
 
     # --- API: staff (422/409: the role passed, the empty body did not) ----------------------
     "GET /api/staff/api-keys": api_staff(()),
