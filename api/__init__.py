@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         common,
         events,
         fraud,
+        learning,
         links,
         notifications,
         openapi,

@@ -7,6 +7,7 @@ from flask import g
 from api import api
 from api.common import bearer
 from api.spec import operation
+from core.alerts.schemas import KindPreference, Preferences, PreferencesUpdate
 from core.base.extensions import db
 from core.community import notifications, push
 from core.community.schemas import (
@@ -83,3 +84,34 @@ def api_push_unsubscribe(json: PushSubscriptionGone):
     removed = push.unsubscribe(g.user.id, json.endpoint)
     db.session.commit()
     return PushUnsubscribed(removed=removed)
+
+
+def _preferences(user_id: int) -> Preferences:
+    keys = push.vapid_keys()
+    return Preferences(items=[KindPreference(**p) for p in notifications.preferences_of(user_id)],
+                       push_available=keys is not None,
+                       vapid_public_key=keys[1] if keys else None)
+
+
+@api.get("/notifications/preferences")
+@bearer("person")
+@operation(200, Preferences)
+def api_notification_preferences():
+    """Your channels per notification kind
+
+    For each kind: portal, e-mail and push on or off (defaults until you choose). Kinds
+    not listed here reach you in the portal and by push."""
+    return _preferences(g.user.id)
+
+
+@api.put("/notifications/preferences")
+@bearer("person")
+@operation(200, Preferences)
+def api_notification_preferences_update(json: PreferencesUpdate):
+    """Choose channels per notification kind
+
+    Send only the kinds and channels you change. An unknown kind or channel is 422 and
+    nothing is saved. Unticking every channel of an alert_* kind switches that nudge off."""
+    notifications.set_preferences(g.user.id, {k: v.sent() for k, v in json.preferences.items()})
+    db.session.commit()
+    return _preferences(g.user.id)

@@ -143,8 +143,15 @@ def api_lead(lead):
 def api_lead_update(lead, json: LeadChange):
     """Edit a lead's details
 
-    The stage changes through /move; owner, value and ids are refused (422)."""
-    leads.update_lead(lead, json.sent())
+    The stage changes through /move; owner, value and ids are refused (422).
+    next_action_on sets the follow-up day (rules: "Follow-up reminders")."""
+    from core.alerts.reminders import set_follow_up
+
+    data = json.sent()
+    day = data.pop("next_action_on", None)
+    leads.update_lead(lead, data)
+    if "next_action_on" in json.sent():
+        set_follow_up(lead, None, day)
     db.session.commit()
     return Lead.of(lead)
 

@@ -6,7 +6,7 @@ neither ``web`` nor ``jobs``."""
 MODEL_MODULES = ("core.base.models", "core.accounts.models", "core.program.models",
                  "core.money.models", "core.community.models", "core.content.models",
                  "core.support.models", "core.payments.models", "core.webhooks.models",
-                 "core.engagement.models", "core.events.models")
+                 "core.engagement.models", "core.events.models", "core.alerts.models")
 
 
 def load_models() -> None:

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     """Register the portal's pages and chat events, and its pages for throttled forms."""
     from portal import (  # noqa: F401  (routes register on import)
         account_views,
+        alert_views,
         chat_events,
         chat_views,
         engagement_views,
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
         program_views,
         referral_views,
         resources,
+        spotlight_views,
         views,
     )
 

@@ -44,6 +44,7 @@ _PAGE_SECTION = {
     "portal.team_page": "team", "portal.leaderboard_page": "leaderboard",
     "portal.tier_progression_page": "tiers", "portal.badges_page": "badges",
     "portal.training_page": "training", "portal.module_page": "training",
+    "portal.learning_paths_page": "training", "portal.bonus_pools_page": "team",
     "portal.events_page": "events", "portal.mentoring_page": "mentoring",
     "portal.playbooks_page": "playbooks", "portal.playbook_page": "playbooks",
     "portal.playbook_new": "playbooks",

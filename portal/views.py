@@ -373,6 +373,7 @@ def change_password():
 def dashboard():
     """Tier card, this month's earnings and change, open leads, rank, quick actions and
     the activity feed (own notices and what everyone may see)."""
+    from core.alerts.reminders import follow_ups
     from core.payments.methods import paypal_offered, stripe_offered
     from core.payments.tax import tax_form_required
     from core.program.dashboard import home
@@ -380,10 +381,13 @@ def dashboard():
 
     onboarding = checklist(g.partner, stripe_offered() or paypal_offered(),
                            tax_form_required())
+    from core.engagement.spotlight import current as current_spotlight
     from core.engagement.summary import engagement_for
 
     return render_template("portal/dashboard.html", partner=g.partner, onboarding=onboarding,
                            dismiss_form=EmptyForm(), engagement=engagement_for(g.partner),
+                           spotlight=current_spotlight(),
+                           follow_ups=follow_ups(g.partner),
                            **home(g.partner))
 
 
@@ -515,6 +519,8 @@ def lead_detail(lead_id: int):
                                    .order_by(LeadActivity.id.desc())))
     return render_template("portal/lead_detail.html", lead=lead, move=move, activity=activity,
                            activities=acts, remove=EmptyForm(),
+                           follow_form=EmptyForm(prefix="follow"),
+                           partner_tz=g.partner.timezone or "UTC",
                            rate_bps=standing["base_rate_bps"], expected_cents=expected,
                            tier_name=standing["current_tier"]["name"])
 

@@ -57,3 +57,30 @@ self.addEventListener("fetch", (e) => {
       hit ? offlineCopy(hit) : caches.match("/static/offline.html"))));
   }
 });
+
+// Web push (rules: "Web push"): show the notice the server sent ({title, body, url, tag})
+// and, when it is tapped, focus a window of the app on its page (or open one).
+self.addEventListener("push", (e) => {
+  let data = {};
+  try { data = e.data ? e.data.json() : {}; } catch (err) { data = { body: e.data ? e.data.text() : "" }; }
+  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//")
+    ? data.url : "/partner/notifications";
+  e.waitUntil(self.registration.showNotification(data.title || "SISO Partners", {
+    body: data.body || "", tag: data.tag, icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-192.png", data: { url },
+  }));
+});
+self.addEventListener("notificationclick", (e) => {
+  e.notification.close();
+  const target = new URL((e.notification.data && e.notification.data.url) || "/partner/notifications",
+                         self.location.origin).href;
+  e.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
+    for (const w of wins) {
+      if (w.url === target && "focus" in w) return w.focus();
+    }
+    for (const w of wins) {
+      if ("navigate" in w) return w.navigate(target).then((c) => (c || w).focus());
+    }
+    return self.clients.openWindow(target);
+  }));
+});

@@ -70,6 +70,17 @@ def register_views(admin) -> None:
     from admin.views.engagement import register_engagement_views
 
     register_engagement_views(admin)
+    from admin.views.spotlight import BonusPoolView, LearningPathView, SpotlightView
+    from core.content.models import LearningPath
+    from core.engagement.models import BonusPool
+
+    admin.add_view(SpotlightView(name="Partner of the month", endpoint="spotlight",
+                                 url="spotlight", category="Program"))
+    admin.add_view(BonusPoolView(BonusPool, db, name="Bonus pools", endpoint="bonus_pools",
+                                 url="bonus-pools", category="Program"))
+    admin.add_view(LearningPathView(LearningPath, db, name="Learning paths",
+                                    endpoint="learning_paths", url="learning-paths",
+                                    category="Content"))
     admin.add_view(TierView(Tier, db, name="Tiers", endpoint="tiers", category="Program"))
     admin.add_view(SettingsView(name="Payout settings", endpoint="settings", url="settings",
                                 category="Program"))

@@ -33,9 +33,10 @@ def _dumps(value: dict | None) -> str:
 #: Every ``object_type`` the code writes, and ``asset``, what resources were called in
 #: rows written before they were renamed (the audit screen's "Target type" choices;
 #: a test checks each ``audit(...)`` call in the code uses one of these).
-OBJECT_TYPES = ("api_token", "asset", "badge", "challenge", "channel", "commission", "deal",
-                "event", "fraud_flag", "landing_page", "lead", "level", "material_template",
-                "mentorship", "message",
+OBJECT_TYPES = ("api_token", "asset", "badge", "bonus_pool", "certificate", "challenge",
+                "channel", "commission", "deal", "event", "fraud_flag", "landing_page", "lead",
+                "learning_path", "level", "material_template", "mentorship", "message",
+                "spotlight",
                 "partner", "payout", "playbook", "referral_link", "resource", "setting",
                 "statement", "statement_batch", "tax_form", "tier", "user",
                 "webhook_endpoint", "xp_rule")

@@ -13,7 +13,8 @@ Variables: ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL``, ``STRIPE_API_KEY``,
 ``STORAGE_DIR``), ``STORAGE_PRESIGNED_SECONDS`` (downloads redirect to a presigned URL of
 that life; 0 streams them), ``METRICS_TOKEN``, ``SENTRY_DSN``, ``LOG_FORMAT``
 (``json`` | ``text``), ``DATABASE_POOL_SIZE``,
-``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), e-mail:
+``WORKER_MAX_JOBS`` (jobs a worker child runs before it is replaced; default 500), web push:
+``VAPID_PRIVATE_KEY``, ``VAPID_PUBLIC_KEY``, ``VAPID_SUBJECT``, ``PUSH_ALLOW_LOOPBACK``; e-mail:
 ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_USE_TLS``,
 ``MAIL_USE_SSL``, ``MAIL_TIMEOUT``, ``MAIL_DEFAULT_SENDER``, ``PUBLIC_BASE_URL`` and the
 e-mail throttles ``VERIFY_RESEND_LIMIT``, ``RESET_LIMIT_PER_ACCOUNT``, ``RESET_LIMIT_PER_IP``;
@@ -290,6 +291,17 @@ class Config:
     PUSH_SERVICE_HOSTS = ("fcm.googleapis.com", "android.googleapis.com",
                           "updates.push.services.mozilla.com", "push.services.mozilla.com",
                           "notify.windows.com", "push.apple.com")
+    #: Web push (rules: "Web push"): the VAPID key pair that signs our pushes (raw P-256
+    #: private key and uncompressed public point, base64url; ``flask vapid-keys``-style
+    #: values from :func:`new_vapid_private_key`; the public one is derived when empty) and
+    #: the contact push services may write to. Development makes its own private key in
+    #: ``instance/vapid_private_key``; production without one has web push off.
+    VAPID_PRIVATE_KEY: str | None = None
+    VAPID_PUBLIC_KEY: str | None = None
+    VAPID_SUBJECT = "mailto:partners@siso.example"
+    #: Whether a push endpoint may be ``http://127.0.0.1:<port>`` (the tests' own push
+    #: service). Only TestingConfig turns it on; production forces it off.
+    PUSH_ALLOW_LOOPBACK = False
     #: Outbound webhooks (core/webhooks): seconds before each retry of a failed delivery
     #: (7 retries, about 42 hours in all), the time one attempt may take, the most of an
     #: answer read, and whether endpoints may be loopback addresses over http
@@ -318,9 +330,19 @@ class Config:
                                     make=lambda: Fernet.generate_key().decode()),)
 
     @classmethod
+    def default_vapid_key(cls) -> str | None:
+        """The VAPID private key when ``VAPID_PRIVATE_KEY`` is not set: development's own,
+        made once in ``instance/vapid_private_key``."""
+        return instance_secret_key(name="vapid_private_key", make=new_vapid_private_key)
+
+    @classmethod
     def from_env(cls) -> dict:
         """Return the settings overridden by the environment, as a dict for ``app.config``."""
         cfg = {
+            "VAPID_PRIVATE_KEY": env_str("VAPID_PRIVATE_KEY") or cls.default_vapid_key(),
+            "VAPID_PUBLIC_KEY": env_str("VAPID_PUBLIC_KEY", cls.VAPID_PUBLIC_KEY),
+            "VAPID_SUBJECT": env_str("VAPID_SUBJECT", cls.VAPID_SUBJECT),
+            "PUSH_ALLOW_LOOPBACK": env_bool("PUSH_ALLOW_LOOPBACK", cls.PUSH_ALLOW_LOOPBACK),
             "SECRET_KEY": env_str("SECRET_KEY") or cls.default_secret_key(),
             "SQLALCHEMY_DATABASE_URI": normalise_db_url(
                 env_str("DATABASE_URL", cls.SQLALCHEMY_DATABASE_URI)
@@ -411,6 +433,18 @@ class Config:
         return cfg
 
 
+def new_vapid_private_key() -> str:
+    """A new VAPID private key: a random P-256 private value, 32 bytes, base64url without
+    padding (the form ``VAPID_PRIVATE_KEY`` takes). ``python -c "from core.base.config
+    import new_vapid_private_key as k; print(k())"`` prints one for production."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).decode().rstrip("=")
+
+
 def instance_secret_key(folder: Path | None = None, name: str = "secret_key",
                         make=None) -> str:
     """The development signing key: read from ``<folder>/secret_key`` (default
@@ -480,6 +514,14 @@ class ProductionConfig(Config):
                            "(SISO_ENV=production): TINs and bank numbers are encrypted "
                            "with it.")
 
+    @classmethod
+    def default_vapid_key(cls) -> str | None:
+        """None: production without ``VAPID_PRIVATE_KEY`` has web push off (a warning at
+        start); partners then see no push toggle."""
+        logging.getLogger(__name__).warning(
+            "VAPID_PRIVATE_KEY is not set: web push is off.")
+        return None
+
     REMEMBER_COOKIE_SECURE = True
     SOCKETIO_ASYNC_MODE = "eventlet"
     LOG_FORMAT = "json"
@@ -492,6 +534,7 @@ class ProductionConfig(Config):
         cfg = super().from_env()
         # Webhooks to our own machine are an SSRF hole: never in production.
         cfg["WEBHOOK_ALLOW_LOOPBACK"] = False
+        cfg["PUSH_ALLOW_LOOPBACK"] = False  # push endpoints on our own machine: never
         if not cfg["MAIL_SERVER"]:
             logging.getLogger(__name__).warning(
                 "MAIL_SERVER is not set: e-mail (verification, password resets, notices) "
@@ -511,6 +554,15 @@ class TestingConfig(Config):
     def default_secret_key(cls) -> str:
         """The process's random test key (never a file, never a known value)."""
         return cls.SECRET_KEY
+
+    #: A random VAPID key per process; the tests' own push service is on 127.0.0.1.
+    VAPID_PRIVATE_KEY = new_vapid_private_key()
+    PUSH_ALLOW_LOOPBACK = True
+
+    @classmethod
+    def default_vapid_key(cls) -> str:
+        """The process's random test key."""
+        return cls.VAPID_PRIVATE_KEY
 
     #: A random field key per process (tests of rotation add their own).
     FIELD_ENCRYPTION_KEYS = (Fernet.generate_key().decode(),)

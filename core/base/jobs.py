@@ -246,9 +246,11 @@ TICK_SECONDS = 300
 
 
 #: The modules that declare jobs; a worker imports them all before it checks a job.
-JOB_MODULES = ("core.accounts.email_links", "core.community.achievements",
-               "core.community.notifications", "core.content.materials",
-               "core.engagement.badges", "core.events.events",
+JOB_MODULES = ("core.accounts.email_links", "core.alerts.performance",
+               "core.alerts.reminders", "core.community.achievements",
+               "core.community.notifications", "core.community.push", "core.content.certificates",
+               "core.content.materials", "core.engagement.badges",
+               "core.engagement.spotlight", "core.events.events",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
                "core.money.statements", "core.payments.paypal", "core.payments.tax",
                "core.program.analytics", "core.program.backoffice", "core.program.fraud",

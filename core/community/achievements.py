@@ -96,6 +96,10 @@ BADGES = (
           "Be #1 by confirmed revenue in a calendar month.", "♛"),
     Badge("first_month", "First Month",
           f"Stay an active partner for {FIRST_MONTH_DAYS} days.", "◷"),
+    # awarded by core.engagement.spotlight.confirm (rules: "Partner of the month")
+    Badge("partner_of_the_month", "Partner of the Month",
+          "Be chosen partner of the month: proposed for your month's results, confirmed "
+          "by the SISO team.", "☀"),
 )
 BADGES_BY_KEY = {b.key: b for b in BADGES}
 

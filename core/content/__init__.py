@@ -1,1 +1,2 @@
-"""Content: training, marketing resources, co-branded materials and branding."""
+"""Content: training, learning paths and certificates, marketing resources, co-branded
+materials and branding."""

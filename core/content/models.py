@@ -279,3 +279,74 @@ class LandingPage(db.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LearningPath(db.Model):
+    """Training modules grouped into an ordered path; passing every one of them earns a
+    certificate (rules: "Learning paths and certificates")."""
+
+    __tablename__ = "learning_paths"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    #: Inactive paths are hidden from partners and issue no new certificates.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+
+    steps = relationship("LearningPathStep", order_by="LearningPathStep.position",
+                         cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearningPathStep(db.Model):
+    """A module's place in a path (1 = first)."""
+
+    __tablename__ = "learning_path_steps"
+    __table_args__ = (UniqueConstraint("path_id", "module_id"),
+                      UniqueConstraint("path_id", "position",
+                                       name="uq_learning_path_steps_position"),
+                      CheckConstraint("position >= 1", name="position"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path_id: Mapped[int] = mapped_column(ForeignKey("learning_paths.id"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"))
+    position: Mapped[int]
+
+    module = relationship("TrainingModule")
+
+
+#: A certificate's render states.
+CERTIFICATE_STATUSES = ("pending", "ready", "failed")
+
+
+class Certificate(db.Model):
+    """A partner's certificate for a learning path, at most one per path, with a public
+    verification code (rules: "Learning paths and certificates"). The name and the
+    path's title are kept as printed."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("partner_id", "path_id"), UniqueConstraint("code"),
+                      CheckConstraint("status IN ('pending', 'ready', 'failed')",
+                                      name="status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    path_id: Mapped[int] = mapped_column(ForeignKey("learning_paths.id"))
+    #: ``XXXX-XXXX-XXXX-XXXX`` (80 random bits), printed on the PDF and used by /verify.
+    code: Mapped[str] = mapped_column(String(19))
+    #: The partner's name and the path's title as printed.
+    holder_name: Mapped[str] = mapped_column(String(200))
+    path_title: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    #: The PDF in the file store, relative; empty until rendered.
+    file_path: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    partner = relationship("Partner")
+    path = relationship("LearningPath")

@@ -116,6 +116,9 @@ def submit(partner: Partner, module: TrainingModule, answers) -> dict:
 
             record_action(partner.id, "module_passed", f"module:{module.id}")
             refresh_tier(partner)
+            from core.content.paths import issue_due  # a path completed: its certificate
+
+            issue_due(partner)
         elif score is not None and (row.score_percent or 0) < score:
             row.score_percent = score
     return {"passed": passed, "score_percent": score, "pass_mark_percent": module.pass_mark_percent,

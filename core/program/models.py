@@ -39,6 +39,7 @@ class Lead(db.Model):
         UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
         Index("ix_leads_updated_at_id", "updated_at", "id"),
         Index("uq_leads_external_id", "external_id", unique=True),
+        Index("ix_leads_next_action_on", "next_action_on"),
         # program analytics: leads of a period, a partner's first leads after approval
         Index("ix_leads_created_at", "created_at"),
         Index("ix_leads_partner_id_created_at", "partner_id", "created_at"),
@@ -66,6 +67,9 @@ class Lead(db.Model):
     #: Attribution as JSON text (referral code, click time), empty when none.
     attribution: Mapped[str] = mapped_column(Text, default="")
     next_action: Mapped[str] = mapped_column(String(200), default="")
+    #: The day the partner means to follow the lead up (their own calendar day); a
+    #: reminder goes out at 9:00 in their time zone (rules: "Follow-up reminders").
+    next_action_on: Mapped[object | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
     #: The id the partner's device gave the lead when it was written (offline queue,
     #: double submits); ``None`` for leads from elsewhere. Unique per partner.

@@ -328,6 +328,8 @@ class Lead(Answer):
     deal_value_cents: int | None
     source: str
     next_action: str
+    next_action_on: str | None = Field(None, description="Follow-up day, YYYY-MM-DD in the "
+                                       "partner's time zone (a reminder comes at 9:00)")
     deal_id: int | None
     created_at: Time
     updated_at: Time
@@ -342,6 +344,8 @@ class Lead(Answer):
                    estimated_value_cents=lead.estimated_value_cents, status=lead.status,
                    deal_value_cents=lead.won_value_cents, source=lead.source,
                    next_action=lead.next_action,
+                   next_action_on=(lead.next_action_on.isoformat()
+                                   if lead.next_action_on else None),
                    deal_id=lead.deal.id if lead.deal else None,
                    created_at=lead.created_at, updated_at=lead.updated_at,
                    external_id=lead.external_id)
@@ -398,6 +402,11 @@ class LeadChange(LeadFields):
 
     model_config = ClosedRequest.model_config
     extra_refusal = "Not editable here: {fields} (use /move to change the stage)."
+
+    next_action_on: str = Field(MISSING, max_length=10,
+                                description="Follow-up day YYYY-MM-DD (today or later in "
+                                            "your time zone, at most a year ahead; empty "
+                                            "clears it); a reminder comes at 9:00 that day")
 
     company_name: str = _lead_text("company_name")
 

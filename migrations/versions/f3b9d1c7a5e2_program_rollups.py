@@ -8,7 +8,7 @@ last roll-up from the raw rows. Leads get indexes by creation time and by partne
 creation time (the periods' leads, the activation check).
 
 Revision ID: f3b9d1c7a5e2
-Revises: f5b9c3d7e1a2
+Revises: f1c5a7e9b3d2
 Create Date: 2026-12-07 21:10:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3b9d1c7a5e2"
-down_revision = "f5b9c3d7e1a2"
+down_revision = "f1c5a7e9b3d2"
 branch_labels = None
 depends_on = None
 

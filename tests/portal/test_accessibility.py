@@ -11,7 +11,7 @@ from core.base.extensions import db
 PAGES = ["/partner/dashboard", "/partner/leads", "/partner/earnings", "/partner/team",
          "/partner/leaderboard", "/partner/tier-progression", "/partner/training",
          "/partner/resources", "/partner/playbooks", "/partner/playbooks/new",
-         "/partner/materials", "/partner/notifications",
+         "/partner/materials", "/partner/notifications", "/partner/profile/notifications",
          "/partner/profile", "/partner/support", "/partner/chat/general",
          "/partner/agreement", "/partner/chat/elite-council", "/partner/no-such-page"]
 

@@ -133,6 +133,7 @@ MODEL_VIEWS = {
     "chat/channels": (("content",), True), "playbooks": (("content",), True),
     "webhook-endpoints": ((), False), "webhook-deliveries": ((), False),
     "landing-pages": (("content",), True),
+    "bonus-pools": (("finance",), False), "learning-paths": (("content",), False),
     "xp-rules": (("content",), False), "levels": (("content",), True),
     "badges": (("content",), True),
 }
@@ -228,6 +229,18 @@ EXPECTED.update({
     "GET /admin/tickets/ticket/<int:ticket_id>": back_office(SUPPORT),
     "POST /admin/tickets/ticket/<int:ticket_id>": back_office(SUPPORT),
     "GET /admin/tiers/edit/<int:tier_id>": back_office(()),
+    # partner of the month: admins only; an empty form chooses nobody
+    "GET /admin/spotlight/": back_office(ADMIN),
+    "POST /admin/spotlight/<int:month_id>/confirm": back_office(ADMIN, 422),
+    # bonus pools are money: finance; the world's pool is still running, so settling is 409
+    "GET /admin/bonus-pools/new": back_office(FINANCE),
+    "POST /admin/bonus-pools/new": back_office(FINANCE, 422),  # empty form: errors
+    "GET /admin/bonus-pools/<int:pool_id>": back_office(FINANCE),
+    "POST /admin/bonus-pools/<int:pool_id>": back_office(FINANCE, 409),
+    "GET /admin/learning-paths/new": back_office(CONTENT),
+    "POST /admin/learning-paths/new": back_office(CONTENT, 422),  # empty form: errors
+    "GET /admin/learning-paths/<int:path_id>/edit": back_office(CONTENT),
+    "POST /admin/learning-paths/<int:path_id>/edit": back_office(CONTENT, 422),
     "POST /admin/tiers/edit/<int:tier_id>": back_office((), 422),
 
     # --- public and account pages ---------------------------------------------------------
@@ -274,6 +287,10 @@ EXPECTED.update({
     "GET /partner/notifications/<int:notification_id>/open": partner_page(404),
     "POST /partner/onboarding/dismiss": partner_page("303>dash"),
     "GET /partner/profile": partner_page(), "POST /partner/profile": partner_page(422),
+    "GET /partner/profile/notifications": partner_page(),
+    "POST /partner/profile/notifications": partner_page(303),  # an empty form: all off
+    "POST /partner/profile/push": partner_page(422),        # no subscription sent
+    "POST /partner/profile/push/remove": partner_page(200),  # nothing to remove
     # an empty goal form clears the goal: saved, back to the profile
     "POST /partner/profile/goals": partner_page(303), "GET /partner/badges": partner_page(),
     "GET /partner/branding": partner_page(), "POST /partner/branding": partner_page(303),
@@ -287,6 +304,17 @@ EXPECTED.update({
     "GET /partner/team": partner_page(), "GET /partner/tier-progression": partner_page(),
     "POST /partner/team/invite": partner_page(303),  # empty form: flash, back to the page
     "GET /partner/training": partner_page(),
+    "GET /partner/learning-paths": partner_page(),
+    "GET /partner/bonus-pools": partner_page(),
+    # B's certificate: 404 to everyone but B, staff included; anyone verifies its code
+    "GET /partner/certificates/<int:certificate_id>/download": partner_page(404, 404),
+    "GET /verify/<code>": public(),
+    "GET /api/certificates/verify/<code>": public(),
+    "GET /api/partner/learning-paths": api_partner(),
+    "GET /api/partner/certificates/<int:certificate_id>/download": api_partner(404),
+    "GET /api/spotlight": api_partner(), "GET /api/partner/bonus-pools": api_partner(),
+    "GET /api/staff/spotlight": api_staff(ADMIN),
+    "POST /api/staff/spotlight/<int:month_id>/confirm": api_staff(ADMIN, 404),  # {}: nobody
     # the last module is locked until the required ones are passed: starter has none
     "GET /partner/training/<int:module_id>": partner_page(tiers(403, 200, 200, 200)),
     "POST /partner/training/<int:module_id>": partner_page(tiers(403, 200, 200, 200)),
@@ -327,6 +355,7 @@ EXPECTED.update({
     "POST /partner/leads/<int:lead_id>": partner_page(404),
     "POST /partner/leads/<int:lead_id>/activity": partner_page(404),
     "POST /partner/leads/<int:lead_id>/move": partner_page(404),
+    "POST /partner/leads/<int:lead_id>/follow-up": partner_page(404),  # B's lead
     "POST /partner/leads/<int:lead_id>/remove": partner_page(404),
     "GET /partner/leads/<own>": partner_page(200),       # control: their own lead opens
     "GET /partner/support/<int:ticket_id>": partner_page(404),
@@ -456,6 +485,8 @@ EXPECTED.update({
     "POST /api/notifications/read-all": api_person(200),
     "POST /api/notifications/subscribe": api_person(422),   # {} names no endpoint
     "DELETE /api/notifications/subscribe": api_person(400),  # no JSON body sent
+    "GET /api/notifications/preferences": api_person(200),
+    "PUT /api/notifications/preferences": api_person(422),  # {} names no preferences
 
     # --- API: staff (422/409: the role passed, the empty body did not) ----------------------
     "GET /api/staff/api-keys": api_staff(()),
@@ -613,6 +644,18 @@ def world(app):
 
         flag = FraudFlag(rule="duplicate_lead", partner_id=b.id, lead_id=lead.id)
         db.session.add(flag)
+        from core.content.certificates import issue
+        from core.content.paths import save_path
+        from core.engagement.models import SpotlightMonth
+        from core.engagement.pools import create_pool
+
+        path = save_path(factory.id, None, "matrix-path", "Matrix path", "",
+                         [db.session.scalar(select(TrainingModule.slug))])
+        cert = issue(b, path)
+        month = SpotlightMonth(period="2020-01")
+        db.session.add(month)
+        pool = create_pool(factory.id, "B's team pool", b.id, "deals", 3, 10_000, now,
+                           now.replace(year=now.year + 1))
         from datetime import timedelta
 
         from core.events.events import create_event
@@ -660,7 +703,8 @@ def world(app):
             "form_id": tax_form.id, "event_id": event.id, "mentorship_id": mentorship.id,
             "notification_id": db.session.scalar(select(Notification.id).where(
                 Notification.user_id == b.user_id).limit(1)),
-            "flag_id": flag.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
+            "flag_id": flag.id, "pool_id": pool.id, "path_id": path.id,
+            "certificate_id": cert.id, "cert_code": cert.code, "month_id": month.id, "link_id": b_link.id, "link_slug": b_link.slug, "page_id": landing.id,
             "xp_rule_id": db.session.scalar(select(XpRule.id)),
             "level_id": db.session.scalar(select(Level.id)),
             "badge_id": db.session.scalar(select(Badge.id)),
@@ -696,6 +740,8 @@ ARG_OVERRIDES = {
     ("portal.campaign_landing", "slug"): "link_slug",
     ("chat_moderation.delete", "message_id"): "doomed_message_id",
     ("api.api_staff_webhook_delete", "endpoint_id"): "doomed_endpoint_id",
+    ("portal.verify_certificate", "code"): "cert_code",
+    ("api.api_verify_certificate", "code"): "cert_code",
 }
 FIXED_ARGS = {"sha": "0123456789ab", "external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "year": 2026,
@@ -748,6 +794,7 @@ MODEL_VIEW_ROWS = {
     "tickets": "ticket_id", "tiers": "tier_id", "training": "module_id",
     "playbooks": "playbook_id", "tax_forms": "form_id", "webhook-endpoints": "endpoint_id",
     "webhook-deliveries": "delivery_id", "landing-pages": "page_id",
+    "bonus-pools": "pool_id", "learning-paths": "path_id",
     "xp-rules": "xp_rule_id", "levels": "level_id", "badges": "badge_id",
 }
 for _prefix, _arg in MODEL_VIEW_ROWS.items():
