@@ -48,11 +48,17 @@ def api_register(json: Registration):
     The application waits (status applied) until staff approve it. The answer is the
     same whether or not the address has an account (its owner is e-mailed); then log in
     with /api/auth/partner/login. Throttled per client address (429)."""
+    from flask import request
+
     from core.engagement.goals import GOAL_FIELDS
+    from core.program import fraud
 
     goals = {k: v for k, v in json.sent().items() if k in GOAL_FIELDS}
-    partners.apply_as_partner(json.email, json.password, json.name, json.accept_terms,
-                              json.referral_code, json.company_name, goals=goals)
+    partner = partners.apply_as_partner(json.email, json.password, json.name,
+                                        json.accept_terms, json.referral_code,
+                                        json.company_name, goals=goals)
+    if partner is not None:  # the API has no device cookie: the hashed address only
+        fraud.record_sighting(partner, "signup", request.remote_addr, None)
     db.session.commit()
     email = accounts.normalise_email(json.email)
     return Applied(status="check_email", message=partners.APPLIED.format(email=email)), 202
@@ -75,6 +81,12 @@ def _login(data: Login, kind: str) -> Token:
         except twofactor.WrongCode as exc:
             record_failure()
             return jsonify(error={"code": exc.code, "message": exc.message}), 401
+    if kind == "partner" and user.partner is not None:
+        from flask import request
+
+        from core.program import fraud
+
+        fraud.record_sighting(user.partner, "login", request.remote_addr, None)
     token, row = accounts.issue_token(user)
     db.session.commit()
     return Token(token=token, expires_at=row.expires_at, roles=sorted(user.role_set))

@@ -1,7 +1,7 @@
 """The staff fraud review queue (rules: "Fraud rules") and program analytics (rules:
 "Analytics")."""
 
-from flask import g
+from flask import Response, g
 
 from api import api
 from api.common import bearer
@@ -9,6 +9,7 @@ from api.spec import operation
 from core.base.extensions import db
 from core.program import fraud
 from core.program.schemas import (
+    ANALYTICS_CSV,
     FraudDecision,
     FraudFlagOut,
     FraudFlagPage,
@@ -61,3 +62,22 @@ def api_staff_program_analytics(query: ProgramQuery):
     sent = query.sent()
     start, end = pa.parse_range(sent.get("from_"), sent.get("to"))
     return ProgramAnalytics.model_validate(pa.program_analytics(start, end))
+
+
+@api.get("/staff/analytics/program.csv")
+@bearer("staff", roles=("admin", "finance"))
+@operation(200, None, content=ANALYTICS_CSV)
+def api_staff_program_analytics_csv(query: ProgramQuery):
+    """Program analytics as CSV
+
+    The same figures as GET /staff/analytics/program for the same from and to, in
+    sections (columns section, key, a, b, c): month (revenue, commission), partner (top
+    partners: revenue, commission paid, ROI bps), cohort (approved, activated, revenue),
+    pipeline (leads, value), then total (revenue, commission, commission paid); cents."""
+    from core.program import program_analytics as pa
+
+    sent = query.sent()
+    start, end = pa.parse_range(sent.get("from_"), sent.get("to"))
+    return Response(pa.program_csv(pa.program_analytics(start, end)), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="siso-program-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})

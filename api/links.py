@@ -1,14 +1,21 @@
 """The partner's campaign links and analytics (rules: "Links and attribution",
 "Analytics")."""
 
-from flask import g, url_for
+from flask import Response, g, url_for
 
 from api import api
 from api.common import bearer, path_rows
 from api.spec import operation
 from core.base.extensions import db
 from core.program import links
-from core.program.schemas import AnalyticsQuery, Link, LinkList, NewLink, PartnerAnalytics
+from core.program.schemas import (
+    ANALYTICS_CSV,
+    AnalyticsQuery,
+    Link,
+    LinkList,
+    NewLink,
+    PartnerAnalytics,
+)
 
 
 def _own_link(link_id: int):
@@ -75,3 +82,23 @@ def api_partner_analytics(query: AnalyticsQuery):
     start, end, group = analytics.parse_range(sent.get("from_"), sent.get("to"), query.group)
     data = analytics.partner_analytics(g.partner, start, end, group, sent.get("link"))
     return PartnerAnalytics.model_validate(data)
+
+
+@api.get("/partner/analytics.csv")
+@bearer()
+@operation(200, None, content=ANALYTICS_CSV, errors=(404,))
+def api_partner_analytics_csv(query: AnalyticsQuery):
+    """Your links' funnel as CSV
+
+    The same figures as GET /partner/analytics for the same from, to, group and link: a
+    header (kind, period_or_link, clicks, unique_clicks, leads, won, revenue_cents,
+    commission_cents), one row per period, one per link, then the totals. Link names that
+    a spreadsheet would run as a formula start with '. Same 422 and 404 answers."""
+    from core.program import analytics
+
+    sent = query.sent()
+    start, end, group = analytics.parse_range(sent.get("from_"), sent.get("to"), query.group)
+    data = analytics.partner_analytics(g.partner, start, end, group, sent.get("link"))
+    return Response(analytics.funnel_csv(data), mimetype="text/csv", headers={
+        "Content-Disposition":
+            f'attachment; filename="siso-link-analytics-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})

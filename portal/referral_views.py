@@ -98,6 +98,28 @@ def campaign_landing(code: str, slug: str):
     return _landing(partner, link)
 
 
+@bp.route("/r/<code>/brand/<sha>.png")
+def partner_logo(code: str, sha: str):
+    """The partner's logo on their landing pages (rules: "Links and attribution"): the
+    stored PNG named by the first 12 hex digits of its SHA-256, cached for a year (a new
+    logo gets a new address). Unknown code, no logo or an old fingerprint: 404."""
+    from core.content.branding import get_branding
+    from core.ops.storage import get_storage
+
+    try:
+        partner = referrals.partner_for_code(code)
+    except NotFound:
+        abort(404)
+    row = get_branding(partner.id)
+    if row is None or not row.logo_path or len(sha) != 12 or row.logo_sha256[:12] != sha:
+        abort(404)
+    resp = make_response(get_storage().read_bytes(row.logo_path))
+    resp.mimetype = "image/png"
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
 def _landing(partner, link):
     form = LandingLeadForm()
     click_id = _click_from_cookie(partner)
@@ -127,13 +149,17 @@ def _landing(partner, link):
     page = link.landing_page if link is not None else None
     if page is not None and page.status != "published":
         page = None
-    from core.content.branding import get_branding
+    from core.content.branding import brand_palette, get_branding
     from core.content.landing import render_body
 
+    branding = get_branding(partner.id)
     resp = make_response(render_template(
         "portal/landing.html", partner=partner, form=form, sent=sent, page=page,
         body=Markup(render_body(page.body)) if page else "",  # noqa: S704 (nh3-cleaned)
-        branding=get_branding(partner.id)),
+        branding=branding, palette=brand_palette(branding.brand_color) if branding else None,
+        logo_url=url_for("portal.partner_logo", code=partner.referral_code,
+                         sha=branding.logo_sha256[:12])
+        if branding and branding.logo_path else None),
         422 if request.method == "POST" and not sent else 200)
     _set_cookie(resp, partner, click_id)
     return resp

@@ -168,6 +168,34 @@ def _commit_or_flash(fn, success: str | None = None):
     return result
 
 
+#: The first-party device cookie the fraud rules compare (rules: "Fraud rules").
+DEVICE_COOKIE = "siso_device"
+_DEVICE = re.compile(r"[0-9a-f]{32}")
+
+
+def device_id() -> str:
+    """This browser's ``siso_device`` cookie: 32 random hex characters, made on first need
+    and set on the response (:func:`_keep_device`); only its keyed hash is stored."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if not _DEVICE.fullmatch(value):
+        if "siso.new_device" not in request.environ:  # per request, not per app context
+            import secrets
+
+            request.environ["siso.new_device"] = secrets.token_hex(16)
+        value = request.environ["siso.new_device"]
+    return value
+
+
+@bp.after_request
+def _keep_device(resp):
+    """Set the device cookie made during this request (400 days, HttpOnly, SameSite=Lax)."""
+    made = request.environ.get("siso.new_device")
+    if made:
+        resp.set_cookie(DEVICE_COOKIE, made, max_age=400 * 86400, httponly=True,
+                        samesite="Lax", secure=request.is_secure)
+    return resp
+
+
 def _register_limit() -> str:
     return current_app.config["REGISTER_LIMIT_PER_IP"]
 
@@ -178,6 +206,7 @@ def register():
     """Apply to become a partner. The answer is the same page for a new address and for
     one that has an account (its owner is e-mailed instead); throttled per client address
     (``REGISTER_LIMIT_PER_IP``)."""
+    device_id()  # the browser gets its device cookie before it applies
     form = RegisterForm(referral_code=request.args.get("ref", ""))
     if form.validate_on_submit():
         from core.engagement.goals import GoalError, goals_from_form
@@ -185,10 +214,14 @@ def register():
         try:
             goals = goals_from_form(form.experience_level.data, form.goal_deals.data,
                                     form.goal_revenue.data)
-            partners.apply_as_partner(
+            partner = partners.apply_as_partner(
                 form.email.data, form.password.data, form.name.data,
                 form.accept_terms.data is True, form.referral_code.data or None,
                 form.company_name.data or "", goals=goals)
+            if partner is not None:
+                from core.program import fraud
+
+                fraud.record_sighting(partner, "signup", request.remote_addr, device_id())
             db.session.commit()
         except GoalError as exc:
             db.session.rollback()
@@ -223,9 +256,15 @@ def login():
 
     Failed attempts are throttled per account and per IP (core/throttle.py).
     """
+    device_id()
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None and not user.is_staff and user.partner is not None:
+            from core.program import fraud
+
+            fraud.record_sighting(user.partner, "login", request.remote_addr, device_id())
+            db.session.commit()
         if user is not None:
             target = safe_next(request.args.get("next"),
                                "/admin/" if user.is_staff else url_for("portal.dashboard"))

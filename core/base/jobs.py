@@ -253,7 +253,8 @@ JOB_MODULES = ("core.accounts.email_links", "core.alerts.performance",
                "core.engagement.spotlight", "core.events.events",
                "core.money.commissions", "core.money.payouts", "core.money.statement_batches",
                "core.money.statements", "core.payments.paypal", "core.payments.tax",
-               "core.program.analytics", "core.program.backoffice", "core.program.mentors",
+               "core.program.analytics", "core.program.backoffice", "core.program.fraud",
+               "core.program.mentors", "core.program.program_figures",
                "core.webhooks.deliveries")
 
 

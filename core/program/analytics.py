@@ -149,7 +149,8 @@ def clicks_by_link(start: date, end: date, group_by=None) -> dict:
         if group_by == "page":
             q = select(ReferralLink.landing_page_id, func.sum(ReferralClickDay.clicks)) \
                 .select_from(ReferralClickDay).join(ReferralLink, ReferralLink.id == ReferralClickDay.link_key).where(
-                ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through)) \
+                ReferralClickDay.day >= start, ReferralClickDay.day <= min(end, through),
+                ReferralLink.landing_page_id.is_not(None)) \
                 .group_by(ReferralLink.landing_page_id)
         else:
             q = q.group_by(key)
@@ -160,6 +161,7 @@ def clicks_by_link(start: date, end: date, group_by=None) -> dict:
         if group_by == "page":
             q = select(ReferralLink.landing_page_id, func.count()).select_from(ReferralClick) \
                 .join(ReferralLink, ReferralLink.id == ReferralClick.link_id) \
+                .where(ReferralLink.landing_page_id.is_not(None)) \
                 .group_by(ReferralLink.landing_page_id)
         else:
             q = select(ReferralClick.link_id, func.count()).where(
@@ -181,15 +183,24 @@ def roll_up_clicks(through: date | None = None) -> int:
     if first is None:
         return 0
     first = first.date() if isinstance(first, datetime) else first
-    written, day = 0, first
-    while day <= through:
-        db.session.execute(delete(ReferralClickDay).where(ReferralClickDay.day == day))
-        rows = [{"partner_id": p, "link_key": k, "day": d, "clicks": c, "unique_clicks": u}
-                for p, k, d, c, u in _raw_click_days([], day, day)]
-        if rows:
-            db.session.execute(ReferralClickDay.__table__.insert(), rows)
-        written += len(rows)
-        day += timedelta(days=1)
+    if first > through:
+        return 0
+    # One INSERT ... SELECT for all the days: the database groups the clicks, no row
+    # passes through Python (a first roll-up of a year of 10,000,000 clicks).
+    lo, hi = _bounds(first, through)
+    day = _day_of(ReferralClick.created_at)
+    key = func.coalesce(ReferralClick.link_id, 0)
+    db.session.execute(delete(ReferralClickDay).where(ReferralClickDay.day >= first,
+                                                      ReferralClickDay.day <= through))
+    grouped = (select(ReferralClick.partner_id, key, day, func.count(),
+                      func.count(func.distinct(ReferralClick.ip_hash)))
+               .where(ReferralClick.created_at >= lo, ReferralClick.created_at < hi)
+               .group_by(ReferralClick.partner_id, key, day)
+               .order_by(day))  # a day's rows side by side: the analytics read by day
+    db.session.execute(ReferralClickDay.__table__.insert().from_select(
+        ["partner_id", "link_key", "day", "clicks", "unique_clicks"], grouped))
+    written = db.session.scalar(select(func.count()).select_from(ReferralClickDay).where(
+        ReferralClickDay.day >= first, ReferralClickDay.day <= through)) or 0
     setting = db.session.get(Setting, ROLLED_UP_SETTING)
     if last is None or through > last:
         if setting is None:
@@ -230,9 +241,12 @@ def _deal_rows(partner_id, link_key, start, end):
         conds.append(Deal.partner_id == partner_id)
     if link_key is not None:
         conds.append(Lead.link_id.is_(None) if link_key == 0 else Lead.link_id == link_key)
+    # the partner's own commissions only: summing every commission of the program per
+    # request is what made a partner's page take seconds at 1,000,000 commissions
+    mine = [Commission.partner_id == partner_id] if partner_id is not None else []
     commission = (select(Commission.deal_id.label("deal_id"),
                          func.sum(Commission.amount_cents).label("cents"))
-                  .where(Commission.deal_id.is_not(None))
+                  .where(Commission.deal_id.is_not(None), *mine)
                   .join(Deal, and_(Deal.id == Commission.deal_id,
                                    Commission.partner_id == Deal.partner_id))
                   .group_by(Commission.deal_id).subquery())

@@ -2,19 +2,22 @@
 switch and a threshold staff set; a finding is a ``FraudFlag``; a lead with an open flag
 cannot be confirmed until an admin dismisses it, and a rejected lead never."""
 
+import hashlib
+import hmac
 import json
 import statistics
 from datetime import timedelta
 
 from flask import current_app, g
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from core.base.audit import audit
 from core.base.errors import Conflict, NotFound, ValidationError
 from core.base.extensions import db, get_row
+from core.base.jobs import job
 from core.base.models import Setting
 from core.base.timeutil import now_utc
-from core.program.models import FraudFlag, Lead, Partner
+from core.program.models import FraudFlag, Lead, Partner, PartnerSighting
 
 #: rule -> (label, threshold label or None, default threshold)
 RULES = {
@@ -27,7 +30,14 @@ RULES = {
     "lead_burst": ("Lead burst: more than N leads per partner per hour", "leads per hour", 10),
     "deal_outlier": ("Deal value over N times the partner's median confirmed deal (needs "
                      "3 confirmed deals)", "times the median", 5),
+    "shared_signup": ("Recruit signs up from the recruiter's network or device: the same "
+                      "hashed client address or device cookie as the recruiter's sign-up or "
+                      "a log-in of theirs within N days", "days (at most 30)", 30),
 }
+#: Highest threshold of a rule, where it is below 10,000 (sightings are kept 30 days).
+RULE_MAX = {"shared_signup": 30}
+#: Days a partner's sign-up and log-in sightings are kept (rules: "Fraud rules").
+SIGHTING_DAYS = 30
 #: Mail providers whose domain many people share: only the exact address counts there.
 SHARED_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
@@ -65,8 +75,9 @@ def set_rule(rule: str, enabled: bool, threshold, actor_id: int | None) -> dict:
     if RULES[rule][1] is None:
         threshold = 0
     elif not isinstance(threshold, int) or isinstance(threshold, bool) \
-            or not 1 <= threshold <= 10000:
-        raise ValidationError(f"{rule}: the threshold must be a whole number from 1 to 10,000.")
+            or not 1 <= threshold <= RULE_MAX.get(rule, 10000):
+        raise ValidationError(f"{rule}: the threshold must be a whole number from 1 to "
+                              f"{RULE_MAX.get(rule, 10000):,}.")
     before = rule_settings()[rule]
     row = db.session.get(Setting, f"fraud_{rule}")
     value = f"{'on' if enabled else 'off'}:{threshold}"
@@ -261,3 +272,75 @@ def rejection_for(lead_id: int) -> FraudFlag | None:
     """The rejected flag of a lead (its reason is shown to the partner), if any."""
     return db.session.scalar(select(FraudFlag).where(FraudFlag.lead_id == lead_id,
                                                      FraudFlag.status == "rejected").limit(1))
+
+
+def sighting_hash(kind: str, value: str | None) -> str:
+    """The keyed hash the fraud rules keep of a client address (``kind`` ``ip``) or a
+    device cookie (``device``): HMAC-SHA256 under a key derived from ``SECRET_KEY`` for
+    this use only (unlike click hashes it does not rotate daily, so a recruit's sign-up
+    matches the recruiter's log-in of another day; the rows live 30 days). Empty for no
+    value. 64 hex characters."""
+    if not value:
+        return ""
+    secret = current_app.config["SECRET_KEY"].encode()
+    key = hmac.new(secret, f"fraud-sighting:{kind}".encode(), hashlib.sha256).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def record_sighting(partner: Partner, kind: str, ip: str | None,
+                    device_id: str | None) -> list[FraudFlag]:
+    """Keep a partner's ``signup`` or ``login`` (``ip``: the client address; ``device_id``:
+    the ``siso_device`` cookie, ``None`` from the API) as hashes (:func:`sighting_hash`),
+    and for a sign-up run the shared sign-up rule. Returns the new flags (rules: "Fraud
+    rules")."""
+    row = PartnerSighting(partner_id=partner.id, kind=kind, ip_hash=sighting_hash("ip", ip),
+                          device_hash=sighting_hash("device", device_id), created_at=now_utc())
+    db.session.add(row)
+    db.session.flush()
+    if kind != "signup":
+        return []
+    flag = check_signup(partner, row)
+    return [flag] if flag is not None else []
+
+
+def check_signup(partner: Partner, signup: PartnerSighting) -> FraudFlag | None:
+    """Shared sign-up: a recruited partner whose sign-up has the hashed client address or
+    device of their recruiter's sign-up or a log-in within N days (default 30) is flagged,
+    with the recruiter, what matched, when the recruiter was seen and the hashes' first 12
+    characters as evidence."""
+    rule = rule_settings()["shared_signup"]
+    if not rule["enabled"] or not partner.recruiter_id:
+        return None
+    same = []
+    if signup.ip_hash:
+        same.append(PartnerSighting.ip_hash == signup.ip_hash)
+    if signup.device_hash:
+        same.append(PartnerSighting.device_hash == signup.device_hash)
+    if not same:
+        return None
+    seen = db.session.scalar(select(PartnerSighting).where(
+        PartnerSighting.partner_id == partner.recruiter_id, or_(*same),
+        PartnerSighting.created_at >= now_utc() - timedelta(days=rule["threshold"]))
+        .order_by(PartnerSighting.created_at.desc()).limit(1))
+    if seen is None:
+        return None
+    matched = [name for name, a, b in (("client address", seen.ip_hash, signup.ip_hash),
+                                       ("device", seen.device_hash, signup.device_hash))
+               if a and a == b]
+    return _flag("shared_signup", partner.id, {
+        "recruiter_id": partner.recruiter_id, "matched": ", ".join(matched),
+        "recruiter_seen": f"{seen.kind} {seen.created_at.isoformat()}",
+        "hash": (seen.ip_hash if seen.ip_hash == signup.ip_hash else seen.device_hash)[:12],
+        "days": rule["threshold"]}, dedupe_key=f"signup:{partner.id}")
+
+
+def purge_sightings() -> int:
+    """Delete sightings older than :data:`SIGHTING_DAYS`; returns how many."""
+    return db.session.execute(delete(PartnerSighting).where(
+        PartnerSighting.created_at < now_utc() - timedelta(days=SIGHTING_DAYS))).rowcount or 0
+
+
+@job(every=3600)
+def purge_sightings_job() -> int:
+    """The worker's hourly purge of sightings past 30 days (see :func:`purge_sightings`)."""
+    return purge_sightings()

@@ -40,6 +40,10 @@ class Lead(db.Model):
         Index("ix_leads_updated_at_id", "updated_at", "id"),
         Index("uq_leads_external_id", "external_id", unique=True),
         Index("ix_leads_next_action_on", "next_action_on"),
+        # program analytics: leads of a period, a partner's first leads after approval
+        Index("ix_leads_created_at", "created_at"),
+        Index("ix_leads_partner_id_created_at", "partner_id", "created_at"),
+        Index("ix_leads_link_id_created_at", "link_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -309,7 +313,8 @@ class ReferralClickDay(db.Model):
     __tablename__ = "referral_click_days"
     __table_args__ = (UniqueConstraint("partner_id", "link_key", "day",
                                        name="uq_referral_click_days_partner_link_day"),
-                      Index("ix_referral_click_days_day", "day"))
+                      Index("ix_referral_click_days_day", "day"),
+                      Index("ix_referral_click_days_link_key_day", "link_key", "day"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
@@ -373,6 +378,124 @@ class TeamInvite(db.Model):
     #: When the e-mail went out; ``None`` until then, or for good when the address
     #: already has an account (it is not told, nor is the inviter).
     emailed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+
+class ProgramPartnerMonth(db.Model):
+    """One partner's program figures for one finished UTC month, rolled up by the worker
+    (``core.program.program_figures.roll_up_program``) so the staff program analytics read
+    one row per partner and month instead of every deal, commission and lead (rules:
+    "Analytics"). Amounts in cents."""
+
+    __tablename__ = "program_partner_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    #: Won (not cancelled) deals confirmed in the month: their value and their number.
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    deals: Mapped[int] = mapped_column(default=0)
+    #: Commissions created in the month for the partner (all types), and those of them paid.
+    commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Leads the partner created in the month (any source).
+    leads: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramMonth(db.Model):
+    """The program's totals for one finished UTC month (the sum of its
+    :class:`ProgramPartnerMonth` rows; rules: "Analytics"). Amounts in cents."""
+
+    __tablename__ = "program_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    deals: Mapped[int] = mapped_column(default=0)
+    commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgramLinkMonth(db.Model):
+    """One campaign link's clicks (from the daily click roll-ups) and leads (by creation) in
+    one finished UTC month, and its clicks of all earlier months (a row every month from
+    its first click on, so a run of months' clicks is two rows' difference; rolled-up clicks
+    never change). Rules: "Program roll-ups"."""
+
+    __tablename__ = "program_link_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"), primary_key=True)
+    clicks: Mapped[int] = mapped_column(default=0)
+    leads: Mapped[int] = mapped_column(default=0)
+    clicks_before: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgramPageMonth(db.Model):
+    """Clicks and leads through the campaign links to one landing page in one finished UTC
+    month (a link's landing page never changes; rules: "Program roll-ups")."""
+
+    __tablename__ = "program_page_months"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id"),
+                                                 primary_key=True)
+    clicks: Mapped[int] = mapped_column(default=0)
+    leads: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramPipelineLead(db.Model):
+    """An open lead (not removed, no deal) as the last program roll-up saw it: its stage and
+    pipeline value (cents: the won value of a won lead, else the estimate). The open
+    pipeline is these rows with the leads changed since put right (rules: "Program
+    roll-ups")."""
+
+    __tablename__ = "program_pipeline_leads"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgramCohort(db.Model):
+    """Partners approved in one UTC month whose 30-day activation windows have all ended:
+    how many, and how many of them created a lead within 30 days of approval (rules:
+    "Analytics")."""
+
+    __tablename__ = "program_cohorts"
+
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    approved: Mapped[int] = mapped_column(default=0)
+    activated: Mapped[int] = mapped_column(default=0)
+
+
+class ProgramCohortRevenue(db.Model):
+    """Revenue (won, not cancelled deals, cents) confirmed in one finished UTC ``month`` by
+    the partners approved in the ``cohort`` month (rules: "Analytics")."""
+
+    __tablename__ = "program_cohort_revenue"
+
+    cohort: Mapped[object] = mapped_column(Date, primary_key=True)
+    month: Mapped[object] = mapped_column(Date, primary_key=True)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PartnerSighting(db.Model):
+    """A partner's sign-up or log-in as the fraud rules see it (rules: "Fraud rules"): the
+    client address and the device cookie as keyed hashes (a key used for nothing else;
+    never the address itself), kept 30 days."""
+
+    __tablename__ = "partner_sightings"
+    __table_args__ = (Index("ix_partner_sightings_partner_id_created_at", "partner_id",
+                            "created_at"),
+                      Index("ix_partner_sightings_created_at", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    #: ``signup`` or ``login``.
+    kind: Mapped[str] = mapped_column(String(10))
+    #: HMAC-SHA256 of the client address (64 hex), empty when none was known.
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: HMAC-SHA256 of the ``siso_device`` cookie (64 hex), empty without one (the API).
+    device_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
 
 
 class MentorOptIn(db.Model):

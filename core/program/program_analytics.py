@@ -4,16 +4,41 @@
 import csv
 import io
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union
 
+from core.accounts.models import User
 from core.base.extensions import db
 from core.base.timeutil import now_utc
 from core.content.models import LandingPage
 from core.money.models import Commission, Deal
 from core.program.analytics import _as_date, _bounds, _day_of, clicks_by_link
-from core.program.models import LEAD_STAGES, Lead, Partner, ReferralLink, Tier
+from core.program.models import (
+    LEAD_STAGES,
+    Lead,
+    Partner,
+    ProgramCohort,
+    ProgramCohortRevenue,
+    ProgramLinkMonth,
+    ProgramMonth,
+    ProgramPageMonth,
+    ProgramPartnerMonth,
+    ProgramPipelineLead,
+    ReferralLink,
+    Tier,
+)
+from core.program.program_figures import (
+    State,
+    as_date,
+    at,
+    months_between,
+    next_month,
+    spans_of,
+    sql_month,
+    within,
+)
 
 #: An approved partner counts as activated with a lead within this many days.
 ACTIVATION_DAYS = 30
@@ -62,7 +87,329 @@ def _ratio_bps(a: int, b: int) -> int | None:
 
 
 def program_analytics(start: date, end: date) -> dict:
-    """The program between ``start`` and ``end`` (UTC days, both included).
+    """The program between ``start`` and ``end`` (UTC days, both included); the figures
+    of :func:`raw_program_analytics`, read from the worker's monthly roll-ups for whole
+    rolled-up months that nothing changed since, and from the raw rows for the rest (the
+    current month, the range's partial months, changed months, cohorts whose activation
+    windows are still open). Before the first roll-up: the raw computation (rules:
+    "Program roll-ups")."""
+    st = State.load()
+    if st.through is None:
+        return raw_program_analytics(start, end)
+    if db.engine.dialect.name == "postgresql":
+        # this transaction only: no JIT compile (tens of ms a statement, for statements that
+        # run in a few hundred)
+        db.session.execute(text("SET LOCAL jit = off"))
+    lo, hi = _bounds(start, end)
+    changed = st.changed_months()
+    in_range = months_between(start, end)
+    rolled = [m for m in in_range if m < st.through and m not in changed and m >= start
+              and next_month(m) - timedelta(days=1) <= end]
+    raw = spans_of([m for m in in_range if m not in rolled], start, end)
+
+    months = {m: {"revenue_cents": 0, "commission_cents": 0} for m in in_range}
+    paid = 0
+    if rolled:
+        for row in db.session.scalars(select(ProgramMonth).where(ProgramMonth.month.in_(rolled))):
+            months[as_date(row.month)]["revenue_cents"] += int(row.revenue_cents)
+            months[as_date(row.month)]["commission_cents"] += int(row.commission_cents)
+            paid += int(row.paid_cents)
+    if raw:
+        month = sql_month(Deal.confirmed_at)
+        for m, cents in db.session.execute(
+                select(month, func.sum(Deal.value_cents))
+                .where(Deal.status == "won", within(Deal.confirmed_at, raw)).group_by(month)):
+            months[as_date(m)]["revenue_cents"] += int(cents or 0)
+        month = sql_month(Commission.created_at)
+        for m, cents, p in db.session.execute(
+                select(month, func.sum(Commission.amount_cents),
+                       func.sum(db.case((Commission.status == "paid", Commission.amount_cents),
+                                        else_=0)))
+                .where(within(Commission.created_at, raw)).group_by(month)):
+            months[as_date(m)]["commission_cents"] += int(cents or 0)
+            paid += int(p or 0)
+    revenue = sum(v["revenue_cents"] for v in months.values())
+    commission = sum(v["commission_cents"] for v in months.values())
+
+    with _roomy():
+        per_partner = _per_partner(rolled, raw)
+    groups = _groups_from(per_partner)
+    with _roomy():
+        links = _links_rolled(st, start, end, changed)
+    active = sum(1 for v in per_partner.values() if v[3])
+    approved = db.session.scalar(select(func.count()).select_from(Partner).where(
+        Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
+    cohorts_changed = st.changed_cohorts()
+    done = [c for c in db.session.scalars(select(ProgramCohort).where(
+        ProgramCohort.month < st.cohorts_through)) if as_date(c.month) not in cohorts_changed]
+    done_before = [c for c in done if at(next_month(as_date(c.month))) <= hi]
+    # the other partners approved before hi: open cohorts, changed ones, the one hi cuts
+    # (closed months without a cohort row had no approvals: approved_at is set at approval)
+    rest = sorted({m for m in cohorts_changed if m < st.cohorts_through}
+                  | {as_date(c.month) for c in done if c not in done_before})
+    activated = sum(c.activated for c in done_before) + (db.session.scalar(
+        select(func.count()).select_from(Partner).where(
+            Partner.approved_at.is_not(None), Partner.approved_at < hi,
+            or_(Partner.approved_at >= at(st.cohorts_through),
+                within(Partner.approved_at, spans_of(rest))),
+            _early_lead())) or 0)
+
+    return {
+        "from": start, "to": end,
+        "months": [{"month": k, **v} for k, v in sorted(months.items())],
+        "partners": {"approved": approved, "active": active, "activated": activated,
+                     "activation_rate_bps": _ratio_bps(activated, approved)},
+        "revenue_cents": revenue, "commission_cents": commission,
+        "commission_paid_cents": paid,
+        "revenue_per_partner_cents": revenue // active if active else 0,
+        "roi_bps": _ratio_bps(revenue, paid),
+        "top_partners": _top_from(per_partner),
+        "tiers": groups[0],
+        "industries": groups[1],
+        "links": links,
+        "landing_pages": _pages_rolled(st, start, end, changed),
+        "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
+                                   {as_date(c.month): c for c in done}),
+        "pipeline": _pipeline_rolled(st),
+    }
+
+
+@contextmanager
+def _roomy():
+    """On PostgreSQL, 32 MB of ``work_mem`` for the statements inside (aggregating 50,000
+    partners or 100,000 links in memory), then the default again: with it the activation
+    check hashed every lead instead of probing the open cohorts' partners (260 ms, not 20)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+    try:
+        yield
+    finally:
+        db.session.execute(text("SET LOCAL work_mem TO DEFAULT"))
+
+
+def _pipeline_rolled(st) -> list[dict]:
+    """:func:`_pipeline` from the roll-up's open leads, less those of them changed since
+    (the lead, or a deal on it, written at or after ``since``), plus the changed leads'
+    current state."""
+    from core.program.program_figures import open_lead, pipeline_value
+
+    t = ProgramPipelineLead
+    changed = union(select(Lead.id).where(Lead.updated_at >= st.since),
+                    select(Deal.lead_id).where(Deal.updated_at >= st.since)).subquery()
+    ids = select(changed.c[0])
+    rows = {s: [0, 0] for s in LEAD_STAGES}
+
+    def add(q, sign):
+        for s, n, v in db.session.execute(q):
+            r = rows.setdefault(s, [0, 0])
+            r[0] += sign * int(n)
+            r[1] += sign * int(v or 0)
+
+    add(select(t.status, func.count(), func.sum(t.value_cents)).group_by(t.status), 1)
+    add(select(t.status, func.count(), func.sum(t.value_cents)).where(t.lead_id.in_(ids))
+        .group_by(t.status), -1)
+    add(select(Lead.status, func.count(), func.sum(pipeline_value()))
+        .where(Lead.id.in_(ids), open_lead()).group_by(Lead.status), 1)
+    return [{"stage": s, "leads": rows[s][0], "value_cents": rows[s][1]} for s in LEAD_STAGES]
+
+
+def _per_partner(rolled: list[date], raw: list) -> dict:
+    """``{partner id: (revenue cents, won deals, commission paid cents, leads)}`` over the
+    rolled months and the raw spans, summed in one SQL pass."""
+    from sqlalchemy import literal, union_all
+
+    zero = literal(0)
+    t = ProgramPartnerMonth
+    parts = []
+    if rolled:
+        parts.append(select(t.partner_id.label("pid"), t.revenue_cents.label("rev"),
+                            t.deals.label("deals"), t.paid_cents.label("paid"),
+                            t.leads.label("leads")).where(t.month.in_(rolled)))
+    if raw:
+        parts += [
+            select(Deal.partner_id.label("pid"), Deal.value_cents.label("rev"),
+                   literal(1).label("deals"), zero.label("paid"), zero.label("leads"))
+            .where(Deal.status == "won", within(Deal.confirmed_at, raw)),
+            select(Commission.partner_id, zero, zero, Commission.amount_cents, zero)
+            .where(Commission.status == "paid", within(Commission.created_at, raw)),
+            select(Lead.partner_id, zero, zero, zero, literal(1))
+            .where(within(Lead.created_at, raw))]
+    if not parts:
+        return {}
+    u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    rows = db.session.execute(select(u.c.pid, func.sum(u.c.rev), func.sum(u.c.deals),
+                                     func.sum(u.c.paid), func.sum(u.c.leads))
+                              .group_by(u.c.pid))
+    return {pid: (int(r or 0), int(d or 0), int(p or 0), int(n or 0))
+            for pid, r, d, p, n in rows}
+
+
+def _top_from(per_partner: dict) -> list[dict]:
+    top = sorted(((pid, v) for pid, v in per_partner.items() if v[1]),
+                 key=lambda kv: (-kv[1][0], kv[0]))[:TOP]
+    names = {}
+    if top:
+        names = {pid: name for pid, name in db.session.execute(
+            select(Partner.id, User.name).join(User, User.id == Partner.user_id)
+            .where(Partner.id.in_([pid for pid, _ in top])))}
+    return [{"partner_id": pid, "name": names[pid], "deals": d, "revenue_cents": r,
+             "commission_paid_cents": p, "roi_bps": _ratio_bps(r, p)}
+            for pid, (r, d, p, _n) in top]
+
+
+def _groups_from(per_partner: dict) -> tuple[list[dict], list[dict]]:
+    """Active partners and their revenue by tier name and by industry (one read of the
+    active partners), as :func:`_by` orders them (revenue down, then the name as the
+    database sorts it: no name last on PostgreSQL, first on SQLite)."""
+    tiers, industries = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    for pid, tier, industry in db.session.execute(
+            select(Partner.id, Tier.name, Partner.industry)
+            .outerjoin(Tier, Tier.id == Partner.tier_id).where(Partner.status == "active")):
+        rev = per_partner.get(pid, (0,))[0]
+        groups = (tiers[tier], industries[industry]) if tier is not None \
+            else (industries[industry],)
+        for g in groups:
+            g[0] += 1
+            g[1] += rev
+    none_last = db.engine.dialect.name == "postgresql"
+
+    def ordered(groups):
+        order = sorted(groups.items(), key=lambda kv: (
+            -kv[1][1], (kv[0] is None) if none_last else (kv[0] is not None), kv[0] or ""))
+        return [{"name": name or "(none)", "partners": n, "revenue_cents": rev}
+                for name, (n, rev) in order[:20]]
+
+    return ordered(tiers), ordered(industries)
+
+
+def _link_split(st, start: date, end: date, changed: set):
+    """(months read from the link roll-ups, the rest as ``(first day, last day)`` ranges)."""
+    in_range = months_between(start, end)
+    rolled = [m for m in in_range if st.links_through is not None and m < st.links_through
+              and m not in changed and m >= start and next_month(m) - timedelta(days=1) <= end]
+    days = [(a.date(), (b - timedelta(days=1)).date())
+            for a, b in spans_of([m for m in in_range if m not in rolled], start, end)]
+    return rolled, days
+
+
+def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
+    """:func:`_links` from the monthly link roll-ups (the range's whole rolled-up months:
+    each link's clicks before the last one plus its clicks, less its clicks before the
+    first one) plus the raw rest (the daily click roll-ups, then the raw clicks after
+    them), ranked in one SQL statement."""
+    from sqlalchemy import literal, union_all
+
+    from core.program.analytics import rolled_up_through
+    from core.program.models import ReferralClick, ReferralClickDay
+
+    # rolled-up clicks never change (a changed month's leads do not matter here): the
+    # whole rolled months of the range are one run, read as two rows' difference per link
+    rolled, days = _link_split(st, start, end, set())
+    through = rolled_up_through()
+    parts = []
+    if rolled:
+        from sqlalchemy.orm import aliased
+
+        last, first = ProgramLinkMonth, aliased(ProgramLinkMonth)
+        parts.append(
+            select(last.link_id.label("k"),
+                   (last.clicks_before + last.clicks
+                    - func.coalesce(first.clicks_before, 0)).label("n"))
+            .outerjoin(first, and_(first.link_id == last.link_id, first.month == rolled[0]))
+            .where(last.month == rolled[-1]))
+    for a, b in days:
+        if through is not None and a <= through:
+            d = ReferralClickDay
+            parts.append(select(d.link_key.label("k"), d.clicks.label("n")).where(
+                d.day >= a, d.day <= min(b, through), d.link_key != 0))
+        raw_from = max(a, through + timedelta(days=1)) if through is not None else a
+        if raw_from <= b:
+            lo, hi = _bounds(raw_from, b)
+            parts.append(select(ReferralClick.link_id.label("k"), literal(1).label("n")).where(
+                ReferralClick.link_id.is_not(None), ReferralClick.created_at >= lo,
+                ReferralClick.created_at < hi))
+    top = []
+    if parts:
+        u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        total = func.sum(u.c.n)
+        top = [(k, int(n)) for k, n in db.session.execute(
+            select(u.c.k, total).group_by(u.c.k).having(total > 0)
+            .order_by(total.desc(), u.c.k).limit(TOP))]
+    ids = [k for k, _ in top]
+    lo, hi = _bounds(start, end)
+    leads = dict(db.session.execute(select(Lead.link_id, func.count()).where(
+        Lead.link_id.in_(ids), Lead.created_at >= lo, Lead.created_at < hi)
+        .group_by(Lead.link_id)).all()) if ids else {}
+    rows = {r.id: r for r in db.session.scalars(select(ReferralLink).where(
+        ReferralLink.id.in_(ids)))}
+    return [{"link_id": k, "partner_id": rows[k].partner_id, "name": rows[k].name,
+             "clicks": n, "leads": int(leads.get(k, 0))} for k, n in top]
+
+
+def _pages_rolled(st, start: date, end: date, changed: set) -> list[dict]:
+    """:func:`_landing_pages` from the monthly landing-page roll-ups plus the raw rest."""
+    rolled, days = _link_split(st, start, end, changed)
+    clicks, leads = defaultdict(int), defaultdict(int)
+    if rolled:
+        t = ProgramPageMonth
+        for pid, c, n in db.session.execute(
+                select(t.landing_page_id, func.sum(t.clicks), func.sum(t.leads))
+                .where(t.month.in_(rolled)).group_by(t.landing_page_id)):
+            clicks[pid] += int(c or 0)
+            leads[pid] += int(n or 0)
+    for a, b in days:
+        for pid, c in clicks_by_link(a, b, group_by="page").items():
+            clicks[pid] += c
+        lo, hi = _bounds(a, b)
+        for pid, n in db.session.execute(
+                select(ReferralLink.landing_page_id, func.count())
+                .join(Lead, Lead.link_id == ReferralLink.id)
+                .where(Lead.created_at >= lo, Lead.created_at < hi,
+                       ReferralLink.landing_page_id.is_not(None))
+                .group_by(ReferralLink.landing_page_id)):
+            leads[pid] += int(n)
+    pages = db.session.scalars(select(LandingPage).order_by(LandingPage.title))
+    return [{"landing_page_id": p.id, "title": p.title, "clicks": clicks.get(p.id, 0),
+             "leads": int(leads.get(p.id, 0))} for p in pages]
+
+
+def _cohorts_rolled(st, start: date, end: date, changed: set, cohorts_changed: set,
+                    done: dict) -> list[dict]:
+    """Cohorts of approval months within the range: whole, closed and unchanged ones from
+    the roll-ups (revenue: rolled months plus the raw rest), the others raw."""
+    usable = [c for c in months_between(start, end) if c in done and c >= start
+              and next_month(c) - timedelta(days=1) <= end]
+    other = [c for c in months_between(start, end) if c not in usable]
+    out = _cohort_counts(spans_of(other, start, end))
+    for c in usable:
+        out[c] = {"approved": done[c].approved, "activated": done[c].activated,
+                  "revenue_cents": 0}
+    if usable:
+        for c, rev in db.session.execute(
+                select(ProgramCohortRevenue.cohort, func.sum(ProgramCohortRevenue.revenue_cents))
+                .where(ProgramCohortRevenue.cohort.in_(usable),
+                       ProgramCohortRevenue.month < st.through,
+                       ProgramCohortRevenue.month.not_in(sorted(changed)) if changed
+                       else ProgramCohortRevenue.month.is_not(None))
+                .group_by(ProgramCohortRevenue.cohort)):
+            out[as_date(c)]["revenue_cents"] += int(rev or 0)
+        later = or_(Deal.confirmed_at >= at(st.through),
+                    within(Deal.confirmed_at, spans_of([m for m in changed if m < st.through])))
+        cohort = sql_month(Partner.approved_at)
+        for c, rev in db.session.execute(
+                select(cohort, func.sum(Deal.value_cents)).join(Deal, Deal.partner_id == Partner.id)
+                .where(within(Partner.approved_at, spans_of(usable)), Deal.status == "won", later)
+                .group_by(cohort)):
+            out[as_date(c)]["revenue_cents"] += int(rev or 0)
+    return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
+            for k, v in sorted(out.items())]
+
+
+def raw_program_analytics(start: date, end: date) -> dict:
+    """The definition of :func:`program_analytics`, computed from every raw row (what the
+    roll-ups must always equal; the tests compare both). The program between ``start`` and ``end`` (UTC days, both included).
 
     Returns ``{"from", "to", "months": [{"month", "revenue_cents", "commission_cents"}],
     "partners": {"approved", "active", "activated", "activation_rate_bps"},
@@ -116,7 +463,7 @@ def program_analytics(start: date, end: date) -> dict:
         "industries": _by(Partner.industry, won),
         "links": _links(start, end),
         "landing_pages": _landing_pages(start, end),
-        "cohorts": _cohorts(start, end),
+        "cohorts": _cohorts(_bounds(start, end)),
         "pipeline": _pipeline(),
     }
 
@@ -182,26 +529,33 @@ def _landing_pages(start: date, end: date) -> list[dict]:
              "leads": int(leads.get(p.id, 0))} for p in pages]
 
 
-def _cohorts(start: date, end: date) -> list[dict]:
-    """Partners by approval month (within the range): approved, activated, revenue of
-    their deals confirmed since."""
-    lo, hi = _bounds(start, end)
+def _cohorts(*spans) -> list[dict]:
+    """Partners by approval month (approved within the ``[start, end)`` datetime spans):
+    approved, activated, revenue of their deals confirmed since."""
+    out = _cohort_counts(spans)
+    return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
+            for k, v in sorted(out.items())]
+
+
+def _cohort_counts(spans) -> dict:
     out = defaultdict(lambda: {"approved": 0, "activated": 0, "revenue_cents": 0})
+    if not spans:
+        return out
     early = _early_lead()
     day = _day_of(Partner.approved_at)
+    approved = within(Partner.approved_at, list(spans))
     for d, n, act in db.session.execute(
             select(day, func.count(), func.sum(db.case((early, 1), else_=0)))
-            .where(Partner.approved_at >= lo, Partner.approved_at < hi).group_by(day)):
+            .where(approved).group_by(day)):
         c = out[_month(_as_date(d))]
         c["approved"] += int(n)
         c["activated"] += int(act or 0)
     for d, rev in db.session.execute(
             select(day, func.sum(Deal.value_cents)).join(Deal, Deal.partner_id == Partner.id)
-            .where(Partner.approved_at >= lo, Partner.approved_at < hi, Deal.status == "won")
+            .where(approved, Deal.status == "won")
             .group_by(day)):
         out[_month(_as_date(d))]["revenue_cents"] += int(rev or 0)
-    return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
-            for k, v in sorted(out.items())]
+    return out
 
 
 def _pipeline() -> list[dict]:

@@ -480,6 +480,10 @@ class LinkList(Answer):
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+#: The analytics' CSV answers (OpenAPI content).
+ANALYTICS_CSV = {"text/csv": {"type": "string"}}
+
+
 class AnalyticsQuery(Query):
     """The range (UTC days, both included; at most 2 years), the period and one link."""
 

@@ -92,7 +92,8 @@ def test_lead_burst_and_switches_in_back_office(app):
             "duplicate_lead_threshold": "90", "click_spam_enabled": "on",
             "click_spam_threshold": "3", "lead_burst_enabled": "on",
             "lead_burst_threshold": "2", "deal_outlier_enabled": "on",
-            "deal_outlier_threshold": "5"}
+            "deal_outlier_threshold": "5", "shared_signup_enabled": "on",
+            "shared_signup_threshold": "30"}
     assert submit(admin, "/admin/fraud-rules/", dict(form, lead_burst_threshold="0")).status_code == 422
     assert submit(admin, "/admin/fraud-rules/", dict(form, click_spam_threshold="x")).status_code == 422
     assert submit(admin, "/admin/fraud-rules/", form).status_code == 302

@@ -256,6 +256,7 @@ EXPECTED.update({
     "GET /partner/agreement": public(),
     "GET /r/<code>": public(), "POST /r/<code>": public(422),  # B's link; empty lead form
     "GET /r/<code>/<slug>": public(), "POST /r/<code>/<slug>": public(422),  # B's campaign link
+    "GET /r/<code>/brand/<sha>.png": public(404),  # B has no logo
     "GET /t.js": public(), "POST /t/lead": public(403),  # no origin is a listed origin
     "POST /theme": public(400),                          # no theme chosen
     "POST /webhooks/stripe": public(503),                # no webhook secret in tests
@@ -448,8 +449,10 @@ EXPECTED.update({
     "POST /api/partner/leads": api_partner(422),
     "GET /api/partner/links": api_partner(), "POST /api/partner/links": api_partner(422),
     "GET /api/partner/analytics": api_partner(),
+    "GET /api/partner/analytics.csv": api_partner(),
     "GET /api/staff/fraud/flags": api_staff(FINANCE),
     "GET /api/staff/analytics/program": api_staff(FINANCE),
+    "GET /api/staff/analytics/program.csv": api_staff(FINANCE),
     "POST /api/staff/fraud/flags/<int:flag_id>/decide": api_staff(ADMIN, 422),  # {}: no decision
     "DELETE /api/partner/links/<int:link_id>": api_partner(404),  # B's link
     "POST /api/partner/payout/request": api_partner(422),  # too little approved
@@ -740,7 +743,7 @@ ARG_OVERRIDES = {
     ("portal.verify_certificate", "code"): "cert_code",
     ("api.api_verify_certificate", "code"): "cert_code",
 }
-FIXED_ARGS = {"external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
+FIXED_ARGS = {"sha": "0123456789ab", "external_id": "crm-lead-1", "external_invoice_id": "no-such-invoice", "fmt": "png", "export_type": "csv", "kind": "reverse", "queue": "payouts",
               "year": 2026,
               "job_id": "no-such-job", "token": "not-a-valid-token"}
 STATIC_FILES = {"static": "css/app.css", "admin.static": "admin/js/helpers.js"}

@@ -1,0 +1,381 @@
+"""The program's monthly roll-ups behind the staff program analytics: figures per partner
+and month, per month, per approval cohort, kept by the worker, and what the analytics
+must still read from the raw rows (rules: "Analytics", "Program roll-ups").
+
+A finished UTC month is rolled up once; later changes to its rows (a deal cancelled, a
+commission paid, a lead written with an earlier date) are found by the rows' ``updated_at``
+and make the month *changed*: the analytics read a changed month from the raw rows until
+the next roll-up rewrites it. So the figures always equal the raw computation.
+"""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import (
+    and_,
+    delete,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
+
+from core.base.extensions import db
+from core.base.jobs import job
+from core.base.models import Setting
+from core.base.timeutil import now_utc
+from core.money.models import Commission, Deal
+from core.program.models import (
+    Lead,
+    Partner,
+    ProgramCohort,
+    ProgramCohortRevenue,
+    ProgramLinkMonth,
+    ProgramMonth,
+    ProgramPageMonth,
+    ProgramPartnerMonth,
+    ProgramPipelineLead,
+)
+
+#: The setting holding the roll-up's state (JSON: ``through``, ``cohorts_through``, ``since``).
+STATE_SETTING = "program_rolled_up"
+#: Rows changed this long before a roll-up started still count as changed after it (a
+#: transaction that wrote them may have committed after the roll-up read the month).
+MARGIN = timedelta(minutes=10)
+#: An approved partner counts as activated with a lead within this many days.
+ACTIVATION_DAYS = 30
+
+
+def month_of(day: date) -> date:
+    """The 1st of ``day``'s month."""
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    """The 1st of the month after ``month``."""
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The 1st of every month from ``first``'s to ``last``'s, both included."""
+    out, m = [], month_of(first)
+    while m <= last:
+        out.append(m)
+        m = next_month(m)
+    return out
+
+
+def at(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
+def sql_month(column):
+    """The UTC month (its 1st) of a timestamp column, in SQL (a ``date`` on PostgreSQL, the
+    text ``YYYY-MM-01`` on SQLite; read it with :func:`as_date`)."""
+    if db.engine.dialect.name == "postgresql":
+        return func.date(func.date_trunc(literal_column("'month'"),
+                                         func.timezone(literal_column("'UTC'"), column)))
+    return func.strftime("%Y-%m-01", column)
+
+
+def as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def plus_days(column, days: int):
+    """``column`` + ``days`` in SQL (SQLite keeps times as text)."""
+    if db.engine.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f", column, f"+{int(days)} days")
+    return column + literal_column(f"INTERVAL '{int(days)} days'")
+
+
+def early_lead():
+    """A lead of the partner within :data:`ACTIVATION_DAYS` of approval (SQL EXISTS)."""
+    from sqlalchemy import exists
+
+    return exists().where(Lead.partner_id == Partner.id, Lead.created_at >= Partner.approved_at,
+                          Lead.created_at < plus_days(Partner.approved_at, ACTIVATION_DAYS))
+
+
+def within(column, spans: list[tuple[datetime, datetime]]):
+    """SQL: ``column`` in one of the half-open ``[start, end)`` spans (false when none)."""
+    if not spans:
+        return false()
+    return or_(*[and_(column >= a, column < b) for a, b in spans])
+
+
+def spans_of(months, start: date | None = None, end: date | None = None) -> list:
+    """The months (1sts) as merged ``[start, end)`` datetime spans, cut to the days
+    ``start``..``end`` (included) when given."""
+    out = []
+    for m in sorted(months):
+        a, b = at(m), at(next_month(m))
+        if start is not None:
+            a = max(a, at(start))
+        if end is not None:
+            b = min(b, at(end + timedelta(days=1)))
+        if a >= b:
+            continue
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+class State:
+    """Where the roll-up stands: ``through`` (the 1st of the first month not rolled up;
+    earlier months are), ``cohorts_through`` (the same for approval cohorts, whose months
+    are rolled up once every activation window in them has ended) and ``since`` (rows with
+    ``updated_at`` from then on may be newer than the roll-up). All ``None`` before the
+    first roll-up."""
+
+    def __init__(self, through=None, cohorts_through=None, since=None, links_through=None):
+        self.through, self.cohorts_through, self.since = through, cohorts_through, since
+        #: The 1st of the first month without link and landing-page rows (a month gets them
+        #: once the daily click roll-up covers all of it).
+        self.links_through = links_through
+
+    @classmethod
+    def load(cls) -> "State":
+        row = db.session.get(Setting, STATE_SETTING)
+        if row is None:
+            return cls()
+        v = json.loads(row.value)
+        return cls(date.fromisoformat(v["through"]), date.fromisoformat(v["cohorts_through"]),
+                   datetime.fromisoformat(v["since"]),
+                   date.fromisoformat(v["links_through"]) if v.get("links_through") else None)
+
+    def save(self) -> None:
+        value = json.dumps({"through": self.through.isoformat(),
+                            "cohorts_through": self.cohorts_through.isoformat(),
+                            "since": self.since.isoformat(),
+                            "links_through": self.links_through.isoformat()
+                            if self.links_through else None})
+        row = db.session.get(Setting, STATE_SETTING)
+        if row is None:
+            db.session.add(Setting(key=STATE_SETTING, value=value))
+        else:
+            row.value = value
+
+    def changed_months(self) -> set[date]:
+        """Months whose deals (by confirmation), commissions (by creation) or leads (by
+        creation) have rows changed since :attr:`since`: read them raw."""
+        if self.since is None:
+            return set()
+        q = union_all(
+            select(sql_month(Deal.confirmed_at)).where(Deal.updated_at >= self.since),
+            select(sql_month(Commission.created_at)).where(Commission.updated_at >= self.since),
+            select(sql_month(Lead.created_at)).where(Lead.updated_at >= self.since))
+        return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
+
+    def changed_cohorts(self) -> set[date]:
+        """Approval months with a lead changed since :attr:`since` inside a partner's
+        activation window (the activation count may differ from the rolled-up one)."""
+        if self.since is None:
+            return set()
+        q = (select(func.distinct(sql_month(Partner.approved_at)))
+             .join(Lead, Lead.partner_id == Partner.id)
+             .where(Lead.updated_at >= self.since, Partner.approved_at.is_not(None),
+                    Lead.created_at >= Partner.approved_at,
+                    Lead.created_at < plus_days(Partner.approved_at, ACTIVATION_DAYS)))
+        return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
+
+
+def _first_month() -> date | None:
+    firsts = [db.session.scalar(select(func.min(c))) for c in
+              (Deal.confirmed_at, Commission.created_at, Lead.created_at)]
+    firsts = [f for f in firsts if f is not None]
+    if not firsts:
+        return None
+    first = min(f if isinstance(f, datetime) else datetime.fromisoformat(str(f)) for f in firsts)
+    return month_of(first.date())
+
+
+def _first_cohort() -> date | None:
+    first = db.session.scalar(select(func.min(Partner.approved_at)))
+    if first is None:
+        return None
+    first = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+    return month_of(first.date())
+
+
+def _roll_month(month: date) -> int:
+    """Rewrite one month's partner rows, its total and its column of cohort revenue."""
+    lo, hi = at(month), at(next_month(month))
+    for model in (ProgramPartnerMonth, ProgramMonth, ProgramCohortRevenue):
+        db.session.execute(delete(model).where(model.month == month))
+    zero = literal(0)
+    parts = union_all(
+        select(Deal.partner_id.label("pid"), Deal.value_cents.label("rev"),
+               literal(1).label("deals"), zero.label("com"), zero.label("paid"),
+               zero.label("leads"))
+        .where(Deal.status == "won", Deal.confirmed_at >= lo, Deal.confirmed_at < hi),
+        select(Commission.partner_id, zero, zero, Commission.amount_cents,
+               db.case((Commission.status == "paid", Commission.amount_cents), else_=0), zero)
+        .where(Commission.created_at >= lo, Commission.created_at < hi),
+        select(Lead.partner_id, zero, zero, zero, zero, literal(1))
+        .where(Lead.created_at >= lo, Lead.created_at < hi)).subquery()
+    db.session.execute(ProgramPartnerMonth.__table__.insert().from_select(
+        ["month", "partner_id", "revenue_cents", "deals", "commission_cents", "paid_cents",
+         "leads"],
+        select(literal(month, db.Date), parts.c.pid, func.sum(parts.c.rev),
+               func.sum(parts.c.deals), func.sum(parts.c.com), func.sum(parts.c.paid),
+               func.sum(parts.c.leads)).group_by(parts.c.pid)))
+    t = ProgramPartnerMonth
+    rows = db.session.scalar(select(func.count()).select_from(t).where(t.month == month)) or 0
+    total = db.session.execute(select(
+        func.coalesce(func.sum(t.revenue_cents), 0), func.coalesce(func.sum(t.deals), 0),
+        func.coalesce(func.sum(t.commission_cents), 0), func.coalesce(func.sum(t.paid_cents), 0))
+        .where(t.month == month)).one()
+    db.session.add(ProgramMonth(month=month, revenue_cents=int(total[0]), deals=int(total[1]),
+                                commission_cents=int(total[2]), paid_cents=int(total[3])))
+    cohort = sql_month(Partner.approved_at)
+    db.session.execute(ProgramCohortRevenue.__table__.insert().from_select(
+        ["cohort", "month", "revenue_cents"],
+        select(cohort, literal(month, db.Date), func.sum(Deal.value_cents))
+        .join(Deal, Deal.partner_id == Partner.id)
+        .where(Partner.approved_at.is_not(None), Deal.status == "won",
+               Deal.confirmed_at >= lo, Deal.confirmed_at < hi).group_by(cohort)))
+    return rows
+
+
+def _roll_links(month: date) -> None:
+    """Rewrite one month's link and landing-page rows: clicks from the daily click roll-ups
+    (the whole month is rolled up), leads by creation."""
+    from core.program.models import ReferralClickDay, ReferralLink
+
+    lo, hi = at(month), at(next_month(month))
+    for model in (ProgramLinkMonth, ProgramPageMonth):
+        db.session.execute(delete(model).where(model.month == month))
+    zero = literal(0)
+    day = ReferralClickDay.day
+    prev = (month - timedelta(days=1)).replace(day=1)
+    t = ProgramLinkMonth
+    parts = union_all(
+        select(ReferralClickDay.link_key.label("link"), ReferralClickDay.clicks.label("clicks"),
+               zero.label("leads"), zero.label("before"))
+        .where(day >= month, day < next_month(month), ReferralClickDay.link_key != 0),
+        select(Lead.link_id, zero, literal(1), zero)
+        .where(Lead.link_id.is_not(None), Lead.created_at >= lo, Lead.created_at < hi),
+        # every link of the month before carries on, with its clicks so far
+        select(t.link_id, zero, zero, t.clicks_before + t.clicks).where(t.month == prev)
+    ).subquery()
+    db.session.execute(ProgramLinkMonth.__table__.insert().from_select(
+        ["month", "link_id", "clicks", "leads", "clicks_before"],
+        select(literal(month, db.Date), parts.c.link, func.sum(parts.c.clicks),
+               func.sum(parts.c.leads), func.sum(parts.c.before)).group_by(parts.c.link)))
+    db.session.execute(ProgramPageMonth.__table__.insert().from_select(
+        ["month", "landing_page_id", "clicks", "leads"],
+        select(literal(month, db.Date), ReferralLink.landing_page_id, func.sum(t.clicks),
+               func.sum(t.leads)).join(ReferralLink, ReferralLink.id == t.link_id)
+        .where(t.month == month, ReferralLink.landing_page_id.is_not(None))
+        .group_by(ReferralLink.landing_page_id)))
+
+
+def pipeline_value():
+    """A lead's pipeline value in SQL: the won value of a won lead, else the estimate."""
+    return func.coalesce(db.case((Lead.status == "won", Lead.won_value_cents),
+                                 else_=Lead.estimated_value_cents), 0)
+
+
+def open_lead():
+    """SQL: the lead is in the open pipeline (not removed, no deal)."""
+    from sqlalchemy import exists
+
+    return and_(Lead.archived_at.is_(None), ~exists().where(Deal.lead_id == Lead.id))
+
+
+def _roll_pipeline() -> None:
+    """Rewrite the open leads' rows (:class:`ProgramPipelineLead`)."""
+    db.session.execute(delete(ProgramPipelineLead))
+    db.session.execute(ProgramPipelineLead.__table__.insert().from_select(
+        ["lead_id", "status", "value_cents"],
+        select(Lead.id, Lead.status, pipeline_value()).where(open_lead())))
+
+
+def _roll_cohort(month: date) -> None:
+    """Rewrite one approval month's cohort row (partners approved, activated)."""
+    db.session.execute(delete(ProgramCohort).where(ProgramCohort.month == month))
+    lo, hi = at(month), at(next_month(month))
+    n, act = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(db.case((early_lead(), 1), else_=0)), 0))
+        .select_from(Partner).where(Partner.approved_at >= lo, Partner.approved_at < hi)).one()
+    if n:
+        db.session.add(ProgramCohort(month=month, approved=int(n), activated=int(act)))
+
+
+def roll_up_program(now: datetime | None = None) -> dict:
+    """Roll up every finished month not rolled up yet and every rolled-up month changed
+    since the last run (deals, commissions, leads: see :meth:`State.changed_months`), and
+    every approval cohort whose activation windows have all ended by ``now`` (default: the
+    current time) and is not rolled up yet or changed. Idempotent. Returns ``{"months":
+    [months rewritten], "cohorts": [...], "rows": partner-month rows written}`` (rules:
+    "Program roll-ups")."""
+    now = now or now_utc()
+    old = State.load()
+    new = State(through=month_of(now.date()), since=now - MARGIN)
+    # a cohort is closed when 30 days after the end of its month have passed
+    new.cohorts_through = month_of((now - timedelta(days=ACTIVATION_DAYS)).date())
+    months, cohorts = set(), set()
+    if old.through is None:
+        first = _first_month()
+        if first is not None:
+            months.update(months_between(first, new.through - timedelta(days=1)))
+        first = _first_cohort()
+        if first is not None:
+            cohorts.update(months_between(first, new.cohorts_through - timedelta(days=1)))
+    else:
+        months.update(m for m in months_between(old.through, new.through)
+                      if m < new.through)
+        months.update(m for m in old.changed_months() if m < new.through)
+        cohorts.update(m for m in months_between(old.cohorts_through, new.cohorts_through)
+                       if m < new.cohorts_through)
+        cohorts.update(m for m in old.changed_cohorts() if m < new.cohorts_through)
+    rows = sum(_roll_month(m) for m in sorted(months))
+    for m in sorted(cohorts):
+        _roll_cohort(m)
+    # links and landing pages: months whose every day of clicks is rolled up
+    from core.program.analytics import rolled_up_through
+
+    clicks = rolled_up_through()
+    new.links_through = min(new.through, month_of(clicks + timedelta(days=1))) \
+        if clicks is not None else None
+    links = set()
+    if new.links_through is not None:
+        start = old.links_through
+        if start is None:
+            from core.program.models import ReferralClickDay
+
+            firsts = [f for f in (_first_month(), db.session.scalar(
+                select(func.min(ReferralClickDay.day)))) if f is not None]
+            start = month_of(min(as_date(f) for f in firsts)) if firsts else new.links_through
+        links.update(m for m in months_between(start, new.links_through)
+                     if m < new.links_through)
+        links.update(m for m in months if m < new.links_through)
+    for m in sorted(links):
+        _roll_links(m)
+    _roll_pipeline()
+    new.save()
+    if db.engine.dialect.name == "postgresql":
+        # fresh statistics now: plans for the next reads, not after autovacuum's turn
+        for table in ("program_partner_months", "program_months", "program_link_months",
+                      "program_page_months", "program_cohorts", "program_cohort_revenue",
+                      "program_pipeline_leads"):
+            db.session.execute(text(f"ANALYZE {table}"))
+    db.session.flush()
+    return {"months": sorted(months), "cohorts": sorted(cohorts), "links": sorted(links),
+            "rows": rows}
+
+
+@job(every=600, timeout=1800)
+def roll_up_program_job() -> dict:
+    """The worker's roll-up of the program figures every 10 minutes (idempotent; only new
+    and changed months are rewritten; see :func:`roll_up_program`)."""
+    out = roll_up_program()
+    return {"months": len(out["months"]), "cohorts": len(out["cohorts"]), "rows": out["rows"]}
