@@ -110,7 +110,8 @@ def seed_demo(rng_seed: int = 2026) -> dict:
     """Create demo staff and 32 partners across all four tiers with teams, leads, deals,
     commissions, a paid payout, a requested payout, chat history and the playbook library
     (``core.seed.playbooks``: staff scripts, a partner's published playbook with upvotes,
-    a partner submission waiting for review).
+    a partner submission waiting for review), goals, upcoming events, learning paths and a
+    team bonus pool (:func:`_demo_engagement`).
 
     Every demo account's password is ``siso-demo-2026``. Returns counts. Runs only on a
     database with no partners (raises ``RuntimeError`` otherwise).
@@ -204,6 +205,7 @@ def seed_demo(rng_seed: int = 2026) -> dict:
 
     seed_demo_playbooks(content, [p.user for p, _ in partners if p.status == "active"])
     db.session.flush()
+    _demo_engagement([p for p, _ in partners], admin, content, finance)
     return {"partners": len(partners), "deals": deal_count,
             "staff": db.session.query(User).filter(User.is_staff).count()}
 
@@ -230,6 +232,50 @@ def _demo_leads(partners: list, admin_id: int, rng: random.Random) -> int:
                 move_lead(lead, rng.choice(["new", "contacted", "qualified", "proposal"]),
                           p.user_id)
     return deal_count
+
+
+def _demo_engagement(partners: list, admin: User, content: User, finance: User) -> None:
+    """What the first week of a program shows: goals, upcoming events (one RSVPed, one
+    for Elite partners), two learning paths, and a team bonus pool for partner1's team
+    this month (rules: "Goals", "Events", "Learning paths and certificates", "Bonus
+    pools")."""
+    from zoneinfo import ZoneInfo
+
+    from core.content.paths import save_path
+    from core.engagement.goals import set_goals
+    from core.engagement.pools import create_pool
+    from core.events.events import create_event, rsvp
+
+    lead = partners[0]
+    set_goals(lead, {"experience_level": "advanced", "goal_deals": 4,
+                     "goal_revenue_cents": 2_000_000})
+    set_goals(partners[4], {"experience_level": "intermediate", "goal_deals": 2})
+    set_goals(partners[20], {"experience_level": "beginner", "goal_deals": 1})
+    tz = ZoneInfo("America/New_York")
+    today = now_utc().astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+    plan = [("webinar", "What's new at SISO this quarter", 5, 12, "", 500),
+            ("live_training", "Live training: handling price objections", 9, 17, "", 40),
+            ("qa", "Elite circle: ask the founders", 12, 16, "elite", 25)]
+    events = []
+    for kind, title, days, hour, tier_key, capacity in plan:
+        starts = (today + timedelta(days=days)).replace(hour=hour)
+        events.append(create_event(content, {
+            "kind": kind, "title": title, "timezone": "America/New_York",
+            "description": "Bring your questions; the recording follows by e-mail.",
+            "starts_at": starts, "ends_at": starts + timedelta(hours=1), "host": "Cleo Content",
+            "join_url": f"https://meet.example.com/siso-{days}", "capacity": capacity,
+            "min_tier_key": tier_key}))
+    rsvp(lead, events[1].id)
+    save_path(content.id, None, "sales-foundations", "Sales foundations",
+              "From what SISO builds to your first objection handled.",
+              ["siso-overview", "sales-fundamentals", "handling-objections"])
+    save_path(content.id, None, "advanced-selling", "Advanced selling",
+              "Services, pricing and the techniques top partners use.",
+              ["product-knowledge", "advanced-techniques"])
+    start = now_utc().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    create_pool(finance.id, "Team sprint this month", lead.id, "deals", 6, 60_000,
+                start, (start + timedelta(days=32)).replace(day=1))
+    db.session.flush()
 
 
 def _demo_tax_forms(partners, finance) -> None:

@@ -164,3 +164,17 @@ def test_seed_demo_cli(app, db_url, tmp_path):
         assert db.session.scalar(db.select(db.func.count()).select_from(Channel)) >= 5
         emails = set(db.session.scalars(db.select(User.email).where(User.is_staff)))
         assert {"admin@example.com", "finance@example.com", "support@example.com"} <= emails
+        # the engagement side is not empty on a first look: events (one RSVPed), paths, a pool
+        from core.base.timeutil import now_utc
+        from core.content.models import LearningPath
+        from core.engagement.models import BonusPool
+        from core.events.models import Event, EventRsvp
+
+        events = db.session.scalars(db.select(Event)).all()
+        assert len(events) == 3 and all(e.starts_at > now_utc() for e in events)
+        assert db.session.scalar(db.select(db.func.count()).select_from(EventRsvp)) == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(LearningPath)) == 2
+        assert db.session.scalar(db.select(db.func.count()).select_from(BonusPool)) == 1
+        lead = db.session.scalar(db.select(Partner).join(User).where(
+            User.email == "partner1@example.com"))
+        assert (lead.goal_deals, lead.experience_level) == (4, "advanced")
