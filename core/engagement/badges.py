@@ -279,13 +279,19 @@ def _insert_awards(pairs: list[tuple[int, int]], at: datetime) -> list[tuple[int
     return [tuple(r) for r in db.session.execute(stmt).all()]
 
 
+#: Most badges of one run that each get a notice of their own; more make one notice.
+NOTICES_ONE_BY_ONE = 2
+
+
 def award_badges_now(now: datetime | None = None) -> dict:
     """Award every catalogue badge whose rule now holds (rules: "Badges"); idempotent.
 
     Rank badges are decided for the previous calendar month (UTC) once: the month is
     recorded in the ``RANK_SETTING`` setting in the same transaction. Returns
     ``{"awarded": int, "rank_month": "YYYY-MM" | None}``. Each new award notifies its
-    partner (kind ``achievement``), pushed after commit."""
+    partner (kind ``achievement``), pushed after commit; more than
+    ``NOTICES_ONE_BY_ONE`` at once (a first run over a partner's history) make one notice
+    naming them."""
     from core.community.notifications import notify
 
     now = now or now_utc()
@@ -304,10 +310,19 @@ def award_badges_now(now: datetime | None = None) -> dict:
     by_id = {b.id: b for b in badges}
     users = dict(db.session.execute(select(Partner.id, Partner.user_id).where(
         Partner.id.in_({p for p, _ in made}))).all()) if made else {}
+    earned: dict[int, list[Badge]] = {}
     for pid, bid in made:
-        b = by_id[bid]
-        notify(users[pid], "achievement", f"Badge earned: {b.name}", b.description,
-               BADGES_URL)
+        earned.setdefault(pid, []).append(by_id[bid])
+    for pid, got in earned.items():
+        if len(got) <= NOTICES_ONE_BY_ONE:
+            for b in got:
+                notify(users[pid], "achievement", f"Badge earned: {b.name}", b.description,
+                       BADGES_URL)
+        else:  # a first run over a partner's history: one notice, not a flood
+            names = ", ".join(b.name for b in got[:3])
+            more = f" and {len(got) - 3} more" if len(got) > 3 else ""
+            notify(users[pid], "achievement", f"{len(got)} badges earned",
+                   f"{names}{more}. See them all on your badge page.", BADGES_URL)
     return {"awarded": len(made), "rank_month": period if decide else None}
 
 
