@@ -4,7 +4,7 @@ ask, the checks on it, and the dashboard's progress, pace and last month's resul
 import math
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from core.base.audit import audit
 from core.base.errors import ValidationError
@@ -100,14 +100,21 @@ def local_month(now: datetime, tz_name: str | None) -> tuple[datetime, datetime,
     return fix(start), fix(end), fix(prev)
 
 
-def _results(partner_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+def _results(partner_id: int, prev: datetime, start: datetime, end: datetime
+             ) -> tuple[int, int, int, int]:
+    """``(deals, revenue cents)`` of ``[start, end)`` and of ``[prev, start)``, in one
+    query: this month's first, then last month's."""
     from core.money.models import Deal
 
-    deals, revenue = db.session.execute(
-        select(func.count(Deal.id), func.coalesce(func.sum(Deal.value_cents), 0)).where(
+    this = Deal.confirmed_at >= start
+    row = db.session.execute(
+        select(func.count(case((this, Deal.id))),
+               func.coalesce(func.sum(case((this, Deal.value_cents), else_=0)), 0),
+               func.count(case((~this, Deal.id))),
+               func.coalesce(func.sum(case((~this, Deal.value_cents), else_=0)), 0)).where(
             Deal.partner_id == partner_id, Deal.status == "won",
-            Deal.confirmed_at >= start, Deal.confirmed_at < end)).one()
-    return int(deals), int(revenue)
+            Deal.confirmed_at >= prev, Deal.confirmed_at < end)).one()
+    return tuple(int(v) for v in row)
 
 
 def _part(done: int, goal: int | None, days_left: int) -> dict | None:
@@ -129,15 +136,14 @@ def goal_progress(partner: Partner, now: datetime | None = None) -> dict:
     "last_month": {"month", "deals", "revenue_cents", "deals_met": bool | None,
     "revenue_met": bool | None}}`` where a part is ``{"done", "goal", "remaining",
     "percent", "per_day", "per_week"}`` (revenue parts in cents; the pace rounds up).
-    Results count confirmed won deals not cancelled (value in cents). Two queries."""
+    Results count confirmed won deals not cancelled (value in cents). One query."""
     now = now or now_utc()
     tz = partner.timezone or "UTC"
     start, end, prev = local_month(now, tz)
     local_now = in_zone(now, tz)
     local_end = in_zone(end, tz)
     days_left = max(1, (local_end.date() - local_now.date()).days)
-    deals, revenue = _results(partner.id, start, end)
-    last_deals, last_revenue = _results(partner.id, prev, start)
+    deals, revenue, last_deals, last_revenue = _results(partner.id, prev, start, end)
     prev_local = in_zone(prev, tz)
     return {
         "has_goal": partner.goal_deals is not None or partner.goal_revenue_cents is not None,

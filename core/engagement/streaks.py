@@ -75,8 +75,11 @@ def active_weeks(partner_id: int, tz_name: str | None) -> set[date]:
         select(XpEntry.earned_at).where(XpEntry.partner_id == partner_id))}
 
 
-def streak_for(partner, now: datetime | None = None) -> dict:
+def streak_for(partner, now: datetime | None = None, earned_at=None) -> dict:
     """The partner's weekly streak now (see :func:`streak_from_weeks` for the answer's
-    shape), in their time zone. One query."""
+    shape), in their time zone. One query, none when ``earned_at`` (the times of all
+    their XP entries, UTC) is given."""
     tz = partner.timezone or "UTC"
-    return streak_from_weeks(active_weeks(partner.id, tz), week_start(now or now_utc(), tz))
+    weeks = active_weeks(partner.id, tz) if earned_at is None else \
+        {week_start(at, tz) for at in earned_at}
+    return streak_from_weeks(weeks, week_start(now or now_utc(), tz))

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from core.base.extensions import db
 from core.base.timeutil import now_utc
 from core.engagement.goals import goal_progress
-from core.engagement.models import Badge, BadgeAward
+from core.engagement.models import Badge, BadgeAward, XpEntry
 from core.engagement.streaks import streak_for
-from core.engagement.xp import level_for, total_xp
+from core.engagement.xp import level_for
 from core.program.models import Partner
 
 
@@ -22,8 +22,12 @@ def engagement_for(partner: Partner, now: datetime | None = None, badges: bool =
     "icon", "awarded_at"}] (the last three earned)}}``; ``badges=False`` leaves the
     badge counts out (``None``). A handful of queries."""
     now = now or now_utc()
-    xp = total_xp(partner.id)
-    out = {"xp": xp, "level": level_for(xp), "streak": streak_for(partner, now),
+    # The XP total and the streak's weeks from one read of the partner's entries.
+    entries = db.session.execute(select(XpEntry.points, XpEntry.earned_at)
+                                 .where(XpEntry.partner_id == partner.id)).all()
+    xp = sum(points for points, _ in entries)
+    out = {"xp": xp, "level": level_for(xp),
+           "streak": streak_for(partner, now, earned_at=[at for _, at in entries]),
            "goal": goal_progress(partner, now), "badges": None}
     if badges:
         earned = db.session.execute(
