@@ -97,19 +97,18 @@ def channels_for(user_id: int, kind: str) -> dict[str, bool]:
     """The channels ``user_id`` chose for ``kind`` (their row in
     ``notification_preferences``, else the kind's defaults): ``{"portal", "email",
     "push"}`` to bool. E-mail also needs :func:`wants_email` when sent. One query, none
-    for a pair already asked in the same ``bulk_rows`` block. Rules: "Notification
+    for a user already asked in the same ``bulk_rows`` block. Rules: "Notification
     preferences"."""
     memo = block_memo()
     cache = memo.setdefault("channels", {}) if memo is not None else None
-    if cache is not None and (user_id, kind) in cache:
-        return cache[(user_id, kind)]
-    row = db.session.scalar(select(NotificationPreference).where(
-        NotificationPreference.user_id == user_id, NotificationPreference.kind == kind))
-    found = ({"portal": row.portal, "email": row.email, "push": row.push}
-             if row is not None else kind_info(kind).defaults())
-    if cache is not None:
-        cache[(user_id, kind)] = found
-    return found
+    chosen = cache.get(user_id) if cache is not None else None
+    if chosen is None:  # every kind the user set, in one query (a deal notifies several)
+        chosen = {r.kind: {"portal": r.portal, "email": r.email, "push": r.push}
+                  for r in db.session.scalars(select(NotificationPreference).where(
+                      NotificationPreference.user_id == user_id))}
+        if cache is not None:
+            cache[user_id] = chosen
+    return chosen.get(kind) or kind_info(kind).defaults()
 
 
 def preferences_of(user_id: int) -> list[dict]:

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from core.base.errors import ValidationError
 from core.base.extensions import db
-from core.base.timeutil import now_utc
+from core.base.timeutil import UTCDateTime, now_utc
 from core.engagement.models import Level, XpEntry, XpRule
 
 #: The actions that earn XP and their default points (staff may change the amounts).
@@ -96,23 +96,29 @@ def level_for(xp: int, levels: list[Level] | None = None) -> dict:
 
 
 def record_action(partner_id: int, action: str, source_key: str,
-                  at: datetime | None = None) -> XpEntry | None:
+                  at: datetime | None = None) -> int | None:
     """Give ``partner_id`` the XP of ``action`` for ``source_key`` (e.g. ``"event:7"``), once.
 
-    Returns the new entry, or ``None`` when that source already earned XP. Joins the
-    caller's transaction (a savepoint guards the unique key). Raises ``ValidationError``
-    for an unknown action."""
-    points = xp_amount(action)
-    key = f"{source_key}"[:80]
-    exists = db.session.execute(select(XpEntry.id).where(
-        XpEntry.partner_id == partner_id, XpEntry.source_key == key)).first()
-    if exists:
-        return None
-    entry = XpEntry(partner_id=partner_id, action=action, source_key=key, points=points,
-                    earned_at=at or now_utc())
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    Returns the points given (the staff's ``XpRule`` for the action, else its default), or
+    ``None`` when that source already earned XP. One statement in the caller's
+    transaction: the amount is read and the row inserted together, a second insert for
+    the same source does nothing (the unique key), so retries and racing workers never
+    give XP twice. Raises ``ValidationError`` for an unknown action."""
+    if action not in XP_ACTIONS:
+        raise ValidationError(f"Unknown XP action: {action}.")
+    points = func.coalesce(select(XpRule.points).where(XpRule.action == action)
+                           .scalar_subquery(), XP_ACTIONS[action])
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    row = select(literal(partner_id), literal(action), literal(f"{source_key}"[:80]), points,
+                 literal(at or now_utc(), UTCDateTime()))
+    stmt = (insert(XpEntry).from_select(
+        ["partner_id", "action", "source_key", "points", "earned_at"], row)
+        .on_conflict_do_nothing(index_elements=["partner_id", "source_key"])
+        .returning(XpEntry.points))
+    return db.session.execute(stmt).scalar()
 
 
 def total_xp(partner_id: int) -> int:
