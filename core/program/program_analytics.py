@@ -154,6 +154,21 @@ def program_analytics(start: date, end: date) -> dict:
                 within(Partner.approved_at, spans_of(rest))),
             _early_lead())) or 0)
 
+    return _answer(start, end, months, approved, active, activated, revenue, commission,
+                   paid, top_partners=_top_from(per_partner), tiers=groups[0],
+                   industries=groups[1], links=links,
+                   landing_pages=_pages_rolled(st, start, end, changed),
+                   cohorts=_cohorts_rolled(st, start, end, changed, cohorts_changed,
+                                           {as_date(c.month): c for c in done}),
+                   pipeline=_pipeline_rolled(st))
+
+
+def _answer(start: date, end: date, months: dict, approved: int, active: int,
+            activated: int, revenue: int, commission: int, paid: int, **lists) -> dict:
+    """The program analytics' answer (rules: "Analytics") from its sums (cents) and its
+    lists (``top_partners``, ``tiers``, ``industries``, ``links``, ``landing_pages``,
+    ``cohorts``, ``pipeline``): the one shape the roll-ups' reading and the raw
+    computation both return."""
     return {
         "from": start, "to": end,
         "months": [{"month": k, **v} for k, v in sorted(months.items())],
@@ -163,14 +178,8 @@ def program_analytics(start: date, end: date) -> dict:
         "commission_paid_cents": paid,
         "revenue_per_partner_cents": revenue // active if active else 0,
         "roi_bps": _ratio_bps(revenue, paid),
-        "top_partners": _top_from(per_partner),
-        "tiers": groups[0],
-        "industries": groups[1],
-        "links": links,
-        "landing_pages": _pages_rolled(st, start, end, changed),
-        "cohorts": _cohorts_rolled(st, start, end, changed, cohorts_changed,
-                                   {as_date(c.month): c for c in done}),
-        "pipeline": _pipeline_rolled(st),
+        **{key: lists[key] for key in ("top_partners", "tiers", "industries", "links",
+                                       "landing_pages", "cohorts", "pipeline")},
     }
 
 
@@ -449,23 +458,12 @@ def raw_program_analytics(start: date, end: date) -> dict:
     activated = db.session.scalar(select(func.count()).select_from(Partner).where(
         Partner.approved_at.is_not(None), Partner.approved_at < hi, early)) or 0
 
-    return {
-        "from": start, "to": end,
-        "months": [{"month": k, **v} for k, v in sorted(months.items())],
-        "partners": {"approved": approved, "active": active, "activated": activated,
-                     "activation_rate_bps": _ratio_bps(activated, approved)},
-        "revenue_cents": revenue, "commission_cents": commission,
-        "commission_paid_cents": paid,
-        "revenue_per_partner_cents": revenue // active if active else 0,
-        "roi_bps": _ratio_bps(revenue, paid),
-        "top_partners": _top_partners(won, made),
-        "tiers": _by(Tier.name, won, join_tier=True),
-        "industries": _by(Partner.industry, won),
-        "links": _links(start, end),
-        "landing_pages": _landing_pages(start, end),
-        "cohorts": _cohorts(_bounds(start, end)),
-        "pipeline": _pipeline(),
-    }
+    return _answer(start, end, months, approved, active, activated, revenue, commission,
+                   paid, top_partners=_top_partners(won, made),
+                   tiers=_by(Tier.name, won, join_tier=True),
+                   industries=_by(Partner.industry, won), links=_links(start, end),
+                   landing_pages=_landing_pages(start, end),
+                   cohorts=_cohorts(_bounds(start, end)), pipeline=_pipeline())
 
 
 def _top_partners(won, made) -> list[dict]:
