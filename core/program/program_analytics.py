@@ -346,6 +346,12 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
         top = [(k, int(n)) for k, n in db.session.execute(
             select(u.c.k, total).group_by(u.c.k).having(total > 0)
             .order_by(total.desc(), u.c.k).limit(TOP))]
+    return _link_rows(top, start, end)
+
+
+def _link_rows(top: list[tuple[int, int]], start: date, end: date) -> list[dict]:
+    """The top links' rows from ``[(link_id, clicks), ...]``, best first: each link's
+    partner, name and leads created in ``[start, end]``. Two queries."""
     ids = [k for k, _ in top]
     lo, hi = _bounds(start, end)
     leads = dict(db.session.execute(select(Lead.link_id, func.count()).where(
@@ -503,15 +509,7 @@ def _by(column, won, join_tier: bool = False) -> list[dict]:
 def _links(start: date, end: date) -> list[dict]:
     clicks = clicks_by_link(start, end)
     top = sorted(clicks.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
-    ids = [k for k, _ in top]
-    lo, hi = _bounds(start, end)
-    leads = dict(db.session.execute(select(Lead.link_id, func.count()).where(
-        Lead.link_id.in_(ids), Lead.created_at >= lo, Lead.created_at < hi)
-        .group_by(Lead.link_id)).all()) if ids else {}
-    rows = {r.id: r for r in db.session.scalars(select(ReferralLink).where(
-        ReferralLink.id.in_(ids)))}
-    return [{"link_id": k, "partner_id": rows[k].partner_id, "name": rows[k].name,
-             "clicks": n, "leads": int(leads.get(k, 0))} for k, n in top]
+    return _link_rows(top, start, end)
 
 
 def _landing_pages(start: date, end: date) -> list[dict]:
