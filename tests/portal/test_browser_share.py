@@ -3,6 +3,7 @@ and says so, and Share where the phone offers it (Web Share API)."""
 
 import pytest
 from conftest import make_partner
+from playwright.sync_api import expect
 from test_browser import log_in
 
 
@@ -28,7 +29,7 @@ def test_referral_link_copy_and_share(app, live_server, browser):
     copy = page.get_by_role("button", name="Copy client link")
     assert copy.is_visible()
     copy.tap()
-    assert copy.inner_text() == "Copied ✓"
+    expect(copy).to_have_text("Copied ✓")  # once the clipboard has taken it
     assert page.evaluate("navigator.clipboard.readText()") == url
     share = page.get_by_role("button", name="Share client link")
     assert share.is_visible()
