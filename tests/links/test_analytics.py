@@ -16,9 +16,10 @@ SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
 
 def build_funnel(app):
-    """Sarah's campaign link: 3 phones click (one twice, 31 minutes apart), Slack previews
-    it, 2 leave their details, one of those becomes a $2,000 deal staff confirm; her
-    default link: 1 click, 1 lead. Returns (code, link id, commission cents)."""
+    """Sarah's campaign link: 3 phones click (one twice, 31 minutes apart, on one UTC day
+    even just after midnight), Slack previews it, 2 leave their details, one of those becomes
+    a $2,000 deal staff confirm; her default link: 1 click, 1 lead. Returns (code, link id,
+    commission cents)."""
     from core.money.commissions import confirm_deal
     from core.program.leads import move_lead
     from core.program.links import create_link
@@ -41,6 +42,11 @@ def build_funnel(app):
         db.session.commit()
     app.test_client().get(f"/r/{code}/spring", headers={"User-Agent": PHONE},
                           environ_base={"REMOTE_ADDR": "203.0.113.1"})
+    with app.app_context():  # both of its clicks on one day, as the unique count is per day
+        midnight = now_utc().replace(hour=0, minute=0, second=0, microsecond=0)
+        first = db.session.scalar(db.select(ReferralClick).order_by(ReferralClick.id))
+        first.created_at = max(first.created_at, midnight)
+        db.session.commit()
     for i, v in enumerate(visitors[:2]):
         submit(v, f"/r/{code}/spring", {"contact_name": f"Client {i}", "company_name": f"Co {i}",
                                          "contact_email": f"client{i}@co{i}.example"})
