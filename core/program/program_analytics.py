@@ -132,11 +132,8 @@ def program_analytics(start: date, end: date) -> dict:
     commission = sum(v["commission_cents"] for v in months.values())
 
     with _roomy():
-        per_partner = _per_partner(rolled, raw)
-    groups = _groups_from(per_partner)
-    with _roomy():
+        active, top_partners, tiers, industries = _partner_figures(rolled, raw)
         links = _links_rolled(st, start, end, changed)
-    active = sum(1 for v in per_partner.values() if v[3])
     approved = db.session.scalar(select(func.count()).select_from(Partner).where(
         Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
     cohorts_changed = st.changed_cohorts()
@@ -155,8 +152,8 @@ def program_analytics(start: date, end: date) -> dict:
             _early_lead())) or 0)
 
     return _answer(start, end, months, approved, active, activated, revenue, commission,
-                   paid, top_partners=_top_from(per_partner), tiers=groups[0],
-                   industries=groups[1], links=links,
+                   paid, top_partners=top_partners, tiers=tiers,
+                   industries=industries, links=links,
                    landing_pages=_pages_rolled(st, start, end, changed),
                    cohorts=_cohorts_rolled(st, start, end, changed, cohorts_changed,
                                            {as_date(c.month): c for c in done}),
@@ -224,9 +221,10 @@ def _pipeline_rolled(st) -> list[dict]:
     return [{"stage": s, "leads": rows[s][0], "value_cents": rows[s][1]} for s in LEAD_STAGES]
 
 
-def _per_partner(rolled: list[date], raw: list) -> dict:
-    """``{partner id: (revenue cents, won deals, commission paid cents, leads)}`` over the
-    rolled months and the raw spans, summed in one SQL pass."""
+def _per_partner_sums(rolled: list[date], raw: list):
+    """The per-partner sums over the rolled months and the raw spans as a SQL CTE
+    ``per_partner`` (``pid``, ``rev`` cents, ``deals``, ``paid`` cents, ``leads``), or
+    ``None`` when there is nothing to read."""
     from sqlalchemy import literal, union_all
 
     zero = literal(0)
@@ -246,51 +244,80 @@ def _per_partner(rolled: list[date], raw: list) -> dict:
             select(Lead.partner_id, zero, zero, zero, literal(1))
             .where(within(Lead.created_at, raw))]
     if not parts:
-        return {}
+        return None
     u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    rows = db.session.execute(select(u.c.pid, func.sum(u.c.rev), func.sum(u.c.deals),
-                                     func.sum(u.c.paid), func.sum(u.c.leads))
-                              .group_by(u.c.pid))
-    return {pid: (int(r or 0), int(d or 0), int(p or 0), int(n or 0))
-            for pid, r, d, p, n in rows}
+    return select(u.c.pid, func.sum(u.c.rev).label("rev"), func.sum(u.c.deals).label("deals"),
+                  func.sum(u.c.paid).label("paid"), func.sum(u.c.leads).label("leads")) \
+        .group_by(u.c.pid).cte("per_partner")
 
 
-def _top_from(per_partner: dict) -> list[dict]:
-    top = sorted(((pid, v) for pid, v in per_partner.items() if v[1]),
-                 key=lambda kv: (-kv[1][0], kv[0]))[:TOP]
-    names = {}
-    if top:
-        names = {pid: name for pid, name in db.session.execute(
-            select(Partner.id, User.name).join(User, User.id == Partner.user_id)
-            .where(Partner.id.in_([pid for pid, _ in top])))}
-    return [{"partner_id": pid, "name": names[pid], "deals": d, "revenue_cents": r,
-             "commission_paid_cents": p, "roi_bps": _ratio_bps(r, p)}
-            for pid, (r, d, p, _n) in top]
+def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, list]:
+    """``(partners with a lead, top partners, tiers, industries)`` over the rolled months and
+    the raw spans, in one SQL statement over the per-partner sums (the grouping happens in
+    the database: 50,000 partners never reach Python). Tiers and industries: active
+    partners and their revenue, revenue down, then the name as the database sorts it (no
+    name last on PostgreSQL, first on SQLite), as :func:`_by` orders them."""
+    from sqlalchemy import cast, literal, null, union_all
+    from sqlalchemy.types import BigInteger, Integer, String
+
+    pp = _per_partner_sums(rolled, raw)
+    if pp is None:
+        return 0, [], *_partner_groups(None)
+
+    def row(kind, ident, name, a, b, c):
+        return (literal(kind).label("kind"), cast(ident, Integer).label("ident"),
+                cast(name, String).label("name"), cast(a, BigInteger).label("a"),
+                cast(b, BigInteger).label("b"), cast(c, BigInteger).label("c"))
+
+    active = select(*row("active", null(), null(), func.count(), 0, 0)).where(pp.c.leads > 0)
+    top = (select(pp.c.pid, User.name, pp.c.rev, pp.c.deals, pp.c.paid)
+           .join(Partner, Partner.id == pp.c.pid).join(User, User.id == Partner.user_id)
+           .where(pp.c.deals > 0).order_by(pp.c.rev.desc(), pp.c.pid).limit(TOP).subquery())
+    parts = [active, select(*row("top", top.c.pid, top.c.name, top.c.rev, top.c.deals,
+                                 top.c.paid))]
+    for kind, column in (("tier", Tier.name), ("industry", Partner.industry)):
+        rev = func.coalesce(func.sum(pp.c.rev), 0)
+        q = select(column.label("name"), func.count().label("n"), rev.label("rev")) \
+            .select_from(Partner)
+        q = q.join(Tier, Tier.id == Partner.tier_id) if kind == "tier" else q
+        g = (q.outerjoin(pp, pp.c.pid == Partner.id).where(Partner.status == "active")
+             .group_by(column).order_by(rev.desc(), column).limit(20).subquery())
+        parts.append(select(*row(kind, null(), g.c.name, g.c.n, g.c.rev, 0)))
+    n_active, tops, groups = 0, [], {"tier": [], "industry": []}
+    for kind, ident, name, a, b, c in db.session.execute(union_all(*parts)):
+        if kind == "active":
+            n_active = int(a)
+        elif kind == "top":
+            tops.append((int(a), ident, name, int(b), int(c)))
+        else:
+            groups[kind].append((name, int(a), int(b)))
+    tops.sort(key=lambda t: (-t[0], t[1]))
+    top_list = [{"partner_id": pid, "name": name, "deals": d, "revenue_cents": r,
+                 "commission_paid_cents": p, "roi_bps": _ratio_bps(r, p)}
+                for r, pid, name, d, p in tops]
+    return n_active, top_list, *_partner_groups(groups)
 
 
-def _groups_from(per_partner: dict) -> tuple[list[dict], list[dict]]:
-    """Active partners and their revenue by tier name and by industry (one read of the
-    active partners), as :func:`_by` orders them (revenue down, then the name as the
-    database sorts it: no name last on PostgreSQL, first on SQLite)."""
-    tiers, industries = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
-    for pid, tier, industry in db.session.execute(
-            select(Partner.id, Tier.name, Partner.industry)
-            .outerjoin(Tier, Tier.id == Partner.tier_id).where(Partner.status == "active")):
-        rev = per_partner.get(pid, (0,))[0]
-        groups = (tiers[tier], industries[industry]) if tier is not None \
-            else (industries[industry],)
-        for g in groups:
-            g[0] += 1
-            g[1] += rev
+def _partner_groups(groups: dict | None) -> tuple[list[dict], list[dict]]:
+    """The tiers' and industries' rows from ``{"tier": [(name, partners, revenue cents)],
+    "industry": [...]}`` (``None``: every active partner with no revenue), ordered as
+    :func:`_by` orders them."""
+    if groups is None:
+        groups = {"tier": [], "industry": []}
+        for kind, column in (("tier", Tier.name), ("industry", Partner.industry)):
+            q = select(column, func.count()).select_from(Partner)
+            q = q.join(Tier, Tier.id == Partner.tier_id) if kind == "tier" else q
+            groups[kind] = [(name, int(n), 0) for name, n in db.session.execute(
+                q.where(Partner.status == "active").group_by(column))]
     none_last = db.engine.dialect.name == "postgresql"
 
-    def ordered(groups):
-        order = sorted(groups.items(), key=lambda kv: (
-            -kv[1][1], (kv[0] is None) if none_last else (kv[0] is not None), kv[0] or ""))
+    def ordered(rows):
+        rows = sorted(rows, key=lambda r: (
+            -r[2], (r[0] is None) if none_last else (r[0] is not None), r[0] or ""))
         return [{"name": name or "(none)", "partners": n, "revenue_cents": rev}
-                for name, (n, rev) in order[:20]]
+                for name, n, rev in rows[:20]]
 
-    return ordered(tiers), ordered(industries)
+    return ordered(groups["tier"]), ordered(groups["industry"])
 
 
 def _link_split(st, start: date, end: date, changed: set):
