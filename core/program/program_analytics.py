@@ -7,7 +7,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union
+from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union, union_all
 
 from core.accounts.models import User
 from core.base.extensions import db
@@ -225,7 +225,7 @@ def _per_partner_sums(rolled: list[date], raw: list):
     """The per-partner sums over the rolled months and the raw spans as a SQL CTE
     ``per_partner`` (``pid``, ``rev`` cents, ``deals``, ``paid`` cents, ``leads``), or
     ``None`` when there is nothing to read."""
-    from sqlalchemy import literal, union_all
+    from sqlalchemy import literal
 
     zero = literal(0)
     t = ProgramPartnerMonth
@@ -335,7 +335,7 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
     each link's clicks before the last one plus its clicks, less its clicks before the
     first one) plus the raw rest (the daily click roll-ups, then the raw clicks after
     them), ranked in one SQL statement."""
-    from sqlalchemy import literal, union_all
+    from sqlalchemy import literal
 
     from core.program.analytics import rolled_up_through
     from core.program.models import ReferralClick, ReferralClickDay
@@ -419,32 +419,45 @@ def _pages_rolled(st, start: date, end: date, changed: set) -> list[dict]:
 
 def _cohorts_rolled(st, start: date, end: date, changed: set, cohorts_changed: set,
                     done: dict) -> list[dict]:
-    """Cohorts of approval months within the range: whole, closed and unchanged ones from
-    the roll-ups (revenue: rolled months plus the raw rest), the others raw."""
-    usable = [c for c in months_between(start, end) if c in done and c >= start
-              and next_month(c) - timedelta(days=1) <= end]
-    other = [c for c in months_between(start, end) if c not in usable]
-    out = _cohort_counts(spans_of(other, start, end))
+    """Cohorts of approval months within the range. Counts: closed, unchanged cohorts from
+    the roll-ups, the others raw. Revenue of a cohort month wholly in the range: its
+    rolled-up cohort revenue of the unchanged rolled months, plus the partner rows of those
+    months for its partners approved since the last roll-up, plus its deals confirmed in
+    the months read raw; a cohort month the range cuts: raw."""
+    in_range = months_between(start, end)
+    whole = [c for c in in_range if c >= start and next_month(c) - timedelta(days=1) <= end]
+    usable = [c for c in whole if c in done]
+    out = _cohort_counts(spans_of([c for c in in_range if c not in usable], start, end),
+                         revenue_spans=spans_of([c for c in in_range if c not in whole],
+                                                start, end))
     for c in usable:
         out[c] = {"approved": done[c].approved, "activated": done[c].activated,
                   "revenue_cents": 0}
-    if usable:
-        for c, rev in db.session.execute(
-                select(ProgramCohortRevenue.cohort, func.sum(ProgramCohortRevenue.revenue_cents))
-                .where(ProgramCohortRevenue.cohort.in_(usable),
-                       ProgramCohortRevenue.month < st.through,
-                       ProgramCohortRevenue.month.not_in(sorted(changed)) if changed
-                       else ProgramCohortRevenue.month.is_not(None))
-                .group_by(ProgramCohortRevenue.cohort)):
-            out[as_date(c)]["revenue_cents"] += int(rev or 0)
-        later = or_(Deal.confirmed_at >= at(st.through),
-                    within(Deal.confirmed_at, spans_of([m for m in changed if m < st.through])))
-        cohort = sql_month(Partner.approved_at)
-        for c, rev in db.session.execute(
-                select(cohort, func.sum(Deal.value_cents)).join(Deal, Deal.partner_id == Partner.id)
-                .where(within(Partner.approved_at, spans_of(usable)), Deal.status == "won", later)
-                .group_by(cohort)):
-            out[as_date(c)]["revenue_cents"] += int(rev or 0)
+    if not whole:
+        return _cohort_rows(out)
+    stale = sorted(m for m in changed if m < st.through)
+    cohort = sql_month(Partner.approved_at)
+    members = within(Partner.approved_at, spans_of(whole))
+    r, t = ProgramCohortRevenue, ProgramPartnerMonth
+    rolled_month = [r.month < st.through] + ([r.month.not_in(stale)] if stale else [])
+    late_month = [t.month < st.through] + ([t.month.not_in(stale)] if stale else [])
+    later = or_(Deal.confirmed_at >= at(st.through), within(Deal.confirmed_at, spans_of(stale)))
+
+    parts = union_all(
+        select(r.cohort.label("c"), r.revenue_cents.label("rev"))
+        .where(r.cohort.in_(whole), *rolled_month),
+        select(cohort, t.revenue_cents).join(t, t.partner_id == Partner.id)
+        .where(members, Partner.approved_at >= st.since, *late_month),
+        select(cohort, Deal.value_cents).join(Deal, Deal.partner_id == Partner.id)
+        .where(members, Deal.status == "won", later)).subquery()
+    for c, rev in db.session.execute(select(parts.c.c, func.sum(parts.c.rev))
+                                     .group_by(parts.c.c)):
+        row = out[as_date(c)]
+        row["revenue_cents"] += int(rev or 0)
+    return _cohort_rows(out)
+
+
+def _cohort_rows(out: dict) -> list[dict]:
     return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
             for k, v in sorted(out.items())]
 
@@ -555,13 +568,15 @@ def _landing_pages(start: date, end: date) -> list[dict]:
 def _cohorts(*spans) -> list[dict]:
     """Partners by approval month (approved within the ``[start, end)`` datetime spans):
     approved, activated, revenue of their deals confirmed since."""
-    out = _cohort_counts(spans)
-    return [{"month": k, **v, "activation_rate_bps": _ratio_bps(v["activated"], v["approved"])}
-            for k, v in sorted(out.items())]
+    return _cohort_rows(_cohort_counts(spans))
 
 
-def _cohort_counts(spans) -> dict:
+def _cohort_counts(spans, revenue_spans=None) -> dict:
+    """``{cohort month: {"approved", "activated", "revenue_cents"}}`` from the raw rows for
+    the partners approved within ``spans``; revenue only for those approved within
+    ``revenue_spans`` (default: ``spans``)."""
     out = defaultdict(lambda: {"approved": 0, "activated": 0, "revenue_cents": 0})
+    revenue_spans = spans if revenue_spans is None else revenue_spans
     if not spans:
         return out
     early = _early_lead()
@@ -573,9 +588,11 @@ def _cohort_counts(spans) -> dict:
         c = out[_month(_as_date(d))]
         c["approved"] += int(n)
         c["activated"] += int(act or 0)
+    if not revenue_spans:
+        return out
     for d, rev in db.session.execute(
             select(day, func.sum(Deal.value_cents)).join(Deal, Deal.partner_id == Partner.id)
-            .where(approved, Deal.status == "won")
+            .where(within(Partner.approved_at, list(revenue_spans)), Deal.status == "won")
             .group_by(day)):
         out[_month(_as_date(d))]["revenue_cents"] += int(rev or 0)
     return out

@@ -205,8 +205,9 @@ def _first_cohort() -> date | None:
     return month_of(first.date())
 
 
-def _roll_month(month: date) -> int:
-    """Rewrite one month's partner rows, its total and its column of cohort revenue."""
+def _roll_month(month: date, cutoff: datetime) -> int:
+    """Rewrite one month's partner rows, its total and its column of cohort revenue (of
+    the partners approved before ``cutoff``)."""
     lo, hi = at(month), at(next_month(month))
     for model in (ProgramPartnerMonth, ProgramMonth, ProgramCohortRevenue):
         db.session.execute(delete(model).where(model.month == month))
@@ -240,9 +241,26 @@ def _roll_month(month: date) -> int:
         ["cohort", "month", "revenue_cents"],
         select(cohort, literal(month, db.Date), func.sum(Deal.value_cents))
         .join(Deal, Deal.partner_id == Partner.id)
-        .where(Partner.approved_at.is_not(None), Deal.status == "won",
+        .where(Partner.approved_at < cutoff, Deal.status == "won",
                Deal.confirmed_at >= lo, Deal.confirmed_at < hi).group_by(cohort)))
     return rows
+
+
+def _roll_open_cohort_revenue(first: date, through: date, cutoff: datetime) -> None:
+    """Rewrite the cohort revenue of the approval months from ``first`` on (the cohorts
+    still taking or just done taking partners) for every rolled-up month before
+    ``through``, counting the partners approved before ``cutoff``: a partner approved
+    after a month was rolled up then counts in its cohort's row from the next run on
+    (the analytics add those approved since from the partner rows)."""
+    db.session.execute(delete(ProgramCohortRevenue).where(ProgramCohortRevenue.cohort >= first))
+    cohort, month = sql_month(Partner.approved_at), sql_month(Deal.confirmed_at)
+    db.session.execute(ProgramCohortRevenue.__table__.insert().from_select(
+        ["cohort", "month", "revenue_cents"],
+        select(cohort, month, func.sum(Deal.value_cents))
+        .join(Deal, Deal.partner_id == Partner.id)
+        .where(Partner.approved_at >= at(first), Partner.approved_at < cutoff,
+               Deal.status == "won", Deal.confirmed_at < at(through))
+        .group_by(cohort, month)))
 
 
 def _roll_links(month: date) -> None:
@@ -337,7 +355,8 @@ def roll_up_program(now: datetime | None = None) -> dict:
         cohorts.update(m for m in months_between(old.cohorts_through, new.cohorts_through)
                        if m < new.cohorts_through)
         cohorts.update(m for m in old.changed_cohorts() if m < new.cohorts_through)
-    rows = sum(_roll_month(m) for m in sorted(months))
+    rows = sum(_roll_month(m, new.since) for m in sorted(months))
+    _roll_open_cohort_revenue(new.cohorts_through, new.through, new.since)
     for m in sorted(cohorts):
         _roll_cohort(m)
     # links and landing pages: months whose every day of clicks is rolled up

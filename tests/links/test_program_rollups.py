@@ -177,3 +177,32 @@ def test_worker_rollups_equal_the_raw_figures(app, client, run_worker):
     with app.app_context():
         rolled = sum(r.revenue_cents for r in db.session.scalars(db.select(ProgramMonth)))
         assert rolled == 400000 - 100000  # the cancelled deal's month was rewritten
+
+
+def test_a_partner_approved_after_the_rollups_cut_off_counts_in_its_cohort(app):
+    """Eve, applied, has a deal in a rolled-up month; the roll-up runs five minutes into this
+    month (its cut-off: last month's last five minutes); Eve is approved two minutes before
+    this month began. Her cohort (last month) shows her deal, from the roll-up's partner
+    rows, equal to the raw computation."""
+    from core.program.program_figures import at, roll_up_program
+
+    with app.app_context():
+        eve = make_partner("Eve Late", email="eve@example.com", deals=1)
+        _backdate(db.session.scalar(db.select(Deal.id).where(Deal.partner_id == eve.id)), 70)
+        eve.status, eve.approved_at = "applied", None
+        db.session.commit()
+        this_month = month_of(now_utc().date())
+        ran = at(this_month) + timedelta(minutes=5)
+        for model in (Deal, Commission, Lead, Partner):
+            db.session.execute(update(model).values(updated_at=ran - timedelta(days=1)))
+        roll_up_program(now=ran)
+        db.session.commit()
+        eve = db.session.get(Partner, eve.id)
+        eve.status, eve.approved_at = "active", at(this_month) - timedelta(minutes=2)
+        db.session.commit()
+        last = this_month - timedelta(days=1)
+        start = month_of(month_of(month_of(last) - timedelta(days=1)) - timedelta(days=1))
+        figures = program_analytics(start, last)
+        assert figures == raw_program_analytics(start, last)
+        cohort = {c["month"]: c for c in figures["cohorts"]}[month_of(last)]
+        assert (cohort["approved"], cohort["revenue_cents"]) == (1, 100000)
