@@ -254,7 +254,8 @@ def _per_partner_sums(rolled: list[date], raw: list):
 def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, list]:
     """``(partners with a lead, top partners, tiers, industries)`` over the rolled months and
     the raw spans, in one SQL statement over the per-partner sums (the grouping happens in
-    the database: 50,000 partners never reach Python). Tiers and industries: active
+    the database: 50,000 partners never reach Python; tiers and industries come as one
+    tier x industry grouping, summed per side here). Tiers and industries: active
     partners and their revenue, revenue down, then the name as the database sorts it (no
     name last on PostgreSQL, first on SQLite), as :func:`_by` orders them."""
     from sqlalchemy import cast, literal, null, union_all
@@ -264,38 +265,47 @@ def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, li
     if pp is None:
         return 0, [], *_partner_groups(None)
 
-    def row(kind, ident, name, a, b, c):
+    def row(kind, ident, name, tag, a, b, c):
         return (literal(kind).label("kind"), cast(ident, Integer).label("ident"),
-                cast(name, String).label("name"), cast(a, BigInteger).label("a"),
-                cast(b, BigInteger).label("b"), cast(c, BigInteger).label("c"))
+                cast(name, String).label("name"), cast(tag, String).label("tag"),
+                cast(a, BigInteger).label("a"), cast(b, BigInteger).label("b"),
+                cast(c, BigInteger).label("c"))
 
-    active = select(*row("active", null(), null(), func.count(), 0, 0)).where(pp.c.leads > 0)
-    top = (select(pp.c.pid, User.name, pp.c.rev, pp.c.deals, pp.c.paid)
-           .join(Partner, Partner.id == pp.c.pid).join(User, User.id == Partner.user_id)
-           .where(pp.c.deals > 0).order_by(pp.c.rev.desc(), pp.c.pid).limit(TOP).subquery())
-    parts = [active, select(*row("top", top.c.pid, top.c.name, top.c.rev, top.c.deals,
-                                 top.c.paid))]
-    for kind, column in (("tier", Tier.name), ("industry", Partner.industry)):
-        rev = func.coalesce(func.sum(pp.c.rev), 0)
-        q = select(column.label("name"), func.count().label("n"), rev.label("rev")) \
-            .select_from(Partner)
-        q = q.join(Tier, Tier.id == Partner.tier_id) if kind == "tier" else q
-        g = (q.outerjoin(pp, pp.c.pid == Partner.id).where(Partner.status == "active")
-             .group_by(column).order_by(rev.desc(), column).limit(20).subquery())
-        parts.append(select(*row(kind, null(), g.c.name, g.c.n, g.c.rev, 0)))
-    n_active, tops, groups = 0, [], {"tier": [], "industry": []}
-    for kind, ident, name, a, b, c in db.session.execute(union_all(*parts)):
+    active = select(*row("active", null(), null(), null(), func.count(), 0, 0)) \
+        .where(pp.c.leads > 0)
+    best = (select(pp.c.pid, pp.c.rev, pp.c.deals, pp.c.paid).where(pp.c.deals > 0)
+            .order_by(pp.c.rev.desc(), pp.c.pid).limit(TOP).subquery())
+    top = (select(best, User.name).join(Partner, Partner.id == best.c.pid)
+           .join(User, User.id == Partner.user_id).subquery())
+    # tier x industry in one pass over the active partners; each side summed below
+    group = (select(Tier.name.label("tier"), Partner.industry.label("industry"),
+                    func.count().label("n"), func.coalesce(func.sum(pp.c.rev), 0).label("rev"))
+             .select_from(Partner).outerjoin(Tier, Tier.id == Partner.tier_id)
+             .outerjoin(pp, pp.c.pid == Partner.id).where(Partner.status == "active")
+             .group_by(Tier.name, Partner.industry).subquery())
+    parts = [active,
+             select(*row("top", top.c.pid, top.c.name, null(), top.c.rev, top.c.deals,
+                         top.c.paid)),
+             select(*row("group", null(), group.c.industry, group.c.tier, group.c.n,
+                         group.c.rev, 0))]
+    n_active, tops = 0, []
+    groups = {"tier": defaultdict(lambda: [0, 0]), "industry": defaultdict(lambda: [0, 0])}
+    for kind, ident, name, tag, a, b, c in db.session.execute(union_all(*parts)):
         if kind == "active":
             n_active = int(a)
         elif kind == "top":
             tops.append((int(a), ident, name, int(b), int(c)))
         else:
-            groups[kind].append((name, int(a), int(b)))
+            for side, key in (("industry", name), ("tier", tag)):
+                if side == "industry" or tag is not None:
+                    groups[side][key][0] += int(a)
+                    groups[side][key][1] += int(b)
     tops.sort(key=lambda t: (-t[0], t[1]))
     top_list = [{"partner_id": pid, "name": name, "deals": d, "revenue_cents": r,
                  "commission_paid_cents": p, "roi_bps": _ratio_bps(r, p)}
                 for r, pid, name, d, p in tops]
-    return n_active, top_list, *_partner_groups(groups)
+    return n_active, top_list, *_partner_groups(
+        {side: [(k, n, rev) for k, (n, rev) in g.items()] for side, g in groups.items()})
 
 
 def _partner_groups(groups: dict | None) -> tuple[list[dict], list[dict]]:
@@ -420,12 +430,16 @@ def _pages_rolled(st, start: date, end: date, changed: set) -> list[dict]:
 def _cohorts_rolled(st, start: date, end: date, changed: set, cohorts_changed: set,
                     done: dict) -> list[dict]:
     """Cohorts of approval months within the range. Counts: closed, unchanged cohorts from
-    the roll-ups, the others raw. Revenue of a cohort month wholly in the range: its
+    the roll-ups, the others raw. Revenue of a cohort month wholly in the range (or up to
+    today): its
     rolled-up cohort revenue of the unchanged rolled months, plus the partner rows of those
     months for its partners approved since the last roll-up, plus its deals confirmed in
     the months read raw; a cohort month the range cuts: raw."""
     in_range = months_between(start, end)
-    whole = [c for c in in_range if c >= start and next_month(c) - timedelta(days=1) <= end]
+    # a month is whole when the range holds all of it, or all of it that has happened
+    now = now_utc().date()
+    whole = [c for c in in_range
+             if c >= start and (next_month(c) - timedelta(days=1) <= end or end >= now)]
     usable = [c for c in whole if c in done]
     out = _cohort_counts(spans_of([c for c in in_range if c not in usable], start, end),
                          revenue_spans=spans_of([c for c in in_range if c not in whole],
