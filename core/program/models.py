@@ -159,6 +159,7 @@ class Partner(db.Model):
         CheckConstraint("recruiter_id IS NULL OR recruiter_id <> id", name="not_own_recruiter"),
         CheckConstraint("team_leader_id IS NULL OR team_leader_id <> id", name="not_own_leader"),
         Index("ix_partners_status", "status"),
+        Index("ix_partners_approved_at", "approved_at"),
         Index("ix_partners_team_leader_id", "team_leader_id"),
         Index("ix_partners_updated_at_id", "updated_at", "id"),
         Index("uq_partners_external_id", "external_id", unique=True),
@@ -383,8 +384,8 @@ class TeamInvite(db.Model):
 class ProgramPartnerMonth(db.Model):
     """One partner's program figures for one finished UTC month, rolled up by the worker
     (``core.program.program_figures.roll_up_program``) so the staff program analytics read
-    one row per partner and month instead of every deal, commission and lead (rules:
-    "Analytics"). Amounts in cents."""
+    two rows per partner for a run of months instead of every deal, commission and lead
+    (rules: "Program roll-ups"). Amounts in cents."""
 
     __tablename__ = "program_partner_months"
 
@@ -398,6 +399,12 @@ class ProgramPartnerMonth(db.Model):
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Leads the partner created in the month (any source).
     leads: Mapped[int] = mapped_column(default=0)
+    #: The same four figures summed over every earlier rolled-up month: a row every month
+    #: from the partner's first figure on, so a run of months is two rows' difference.
+    revenue_before_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    deals_before: Mapped[int] = mapped_column(default=0)
+    paid_before_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    leads_before: Mapped[int] = mapped_column(default=0)
 
 
 class ProgramMonth(db.Model):

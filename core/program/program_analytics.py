@@ -222,18 +222,30 @@ def _pipeline_rolled(st) -> list[dict]:
 
 
 def _per_partner_sums(rolled: list[date], raw: list):
-    """The per-partner sums over the rolled months and the raw spans as a SQL CTE
-    ``per_partner`` (``pid``, ``rev`` cents, ``deals``, ``paid`` cents, ``leads``), or
-    ``None`` when there is nothing to read."""
+    """The per-partner sums over the rolled months (two partner rows per run of months)
+    and the raw spans as a SQL CTE ``per_partner`` (``pid``, ``rev`` cents, ``deals``,
+    ``paid`` cents, ``leads``), or ``None`` when there is nothing to read."""
     from sqlalchemy import literal
+    from sqlalchemy.orm import aliased
 
     zero = literal(0)
-    t = ProgramPartnerMonth
     parts = []
-    if rolled:
-        parts.append(select(t.partner_id.label("pid"), t.revenue_cents.label("rev"),
-                            t.deals.label("deals"), t.paid_cents.label("paid"),
-                            t.leads.label("leads")).where(t.month.in_(rolled)))
+    for a, b in _runs(rolled):  # a run of months: the last row's figures so far, less the first's
+        last, first = ProgramPartnerMonth, aliased(ProgramPartnerMonth)
+
+        def so_far(before, figure, first_before):
+            return before + figure - func.coalesce(first_before, 0)
+
+        parts.append(
+            select(last.partner_id.label("pid"),
+                   so_far(last.revenue_before_cents, last.revenue_cents,
+                          first.revenue_before_cents).label("rev"),
+                   so_far(last.deals_before, last.deals, first.deals_before).label("deals"),
+                   so_far(last.paid_before_cents, last.paid_cents,
+                          first.paid_before_cents).label("paid"),
+                   so_far(last.leads_before, last.leads, first.leads_before).label("leads"))
+            .outerjoin(first, and_(first.partner_id == last.partner_id, first.month == a))
+            .where(last.month == b))
     if raw:
         parts += [
             select(Deal.partner_id.label("pid"), Deal.value_cents.label("rev"),
@@ -249,6 +261,17 @@ def _per_partner_sums(rolled: list[date], raw: list):
     return select(u.c.pid, func.sum(u.c.rev).label("rev"), func.sum(u.c.deals).label("deals"),
                   func.sum(u.c.paid).label("paid"), func.sum(u.c.leads).label("leads")) \
         .group_by(u.c.pid).cte("per_partner")
+
+
+def _runs(months: list[date]) -> list[tuple[date, date]]:
+    """The months (1sts) as runs of consecutive months ``(first, last)``."""
+    runs = []
+    for m in sorted(months):
+        if runs and next_month(runs[-1][1]) == m:
+            runs[-1] = (runs[-1][0], m)
+        else:
+            runs.append((m, m))
+    return runs
 
 
 def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, list]:

@@ -206,29 +206,39 @@ def _first_cohort() -> date | None:
 
 
 def _roll_month(month: date, cutoff: datetime) -> int:
-    """Rewrite one month's partner rows, its total and its column of cohort revenue (of
+    """Rewrite one month's partner rows (the month before must be rolled up: its rows
+    carry the partners' figures so far), its total and its column of cohort revenue (of
     the partners approved before ``cutoff``)."""
     lo, hi = at(month), at(next_month(month))
     for model in (ProgramPartnerMonth, ProgramMonth, ProgramCohortRevenue):
         db.session.execute(delete(model).where(model.month == month))
     zero = literal(0)
+    t = ProgramPartnerMonth
+    prev = (month - timedelta(days=1)).replace(day=1)
     parts = union_all(
         select(Deal.partner_id.label("pid"), Deal.value_cents.label("rev"),
                literal(1).label("deals"), zero.label("com"), zero.label("paid"),
-               zero.label("leads"))
+               zero.label("leads"), zero.label("rev0"), zero.label("deals0"),
+               zero.label("paid0"), zero.label("leads0"))
         .where(Deal.status == "won", Deal.confirmed_at >= lo, Deal.confirmed_at < hi),
         select(Commission.partner_id, zero, zero, Commission.amount_cents,
-               db.case((Commission.status == "paid", Commission.amount_cents), else_=0), zero)
+               db.case((Commission.status == "paid", Commission.amount_cents), else_=0), zero,
+               zero, zero, zero, zero)
         .where(Commission.created_at >= lo, Commission.created_at < hi),
-        select(Lead.partner_id, zero, zero, zero, zero, literal(1))
-        .where(Lead.created_at >= lo, Lead.created_at < hi)).subquery()
+        select(Lead.partner_id, zero, zero, zero, zero, literal(1), zero, zero, zero, zero)
+        .where(Lead.created_at >= lo, Lead.created_at < hi),
+        # every partner of the month before carries on, with its figures so far
+        select(t.partner_id, zero, zero, zero, zero, zero,
+               t.revenue_before_cents + t.revenue_cents, t.deals_before + t.deals,
+               t.paid_before_cents + t.paid_cents, t.leads_before + t.leads)
+        .where(t.month == prev)).subquery()
     db.session.execute(ProgramPartnerMonth.__table__.insert().from_select(
         ["month", "partner_id", "revenue_cents", "deals", "commission_cents", "paid_cents",
-         "leads"],
+         "leads", "revenue_before_cents", "deals_before", "paid_before_cents", "leads_before"],
         select(literal(month, db.Date), parts.c.pid, func.sum(parts.c.rev),
                func.sum(parts.c.deals), func.sum(parts.c.com), func.sum(parts.c.paid),
-               func.sum(parts.c.leads)).group_by(parts.c.pid)))
-    t = ProgramPartnerMonth
+               func.sum(parts.c.leads), func.sum(parts.c.rev0), func.sum(parts.c.deals0),
+               func.sum(parts.c.paid0), func.sum(parts.c.leads0)).group_by(parts.c.pid)))
     rows = db.session.scalar(select(func.count()).select_from(t).where(t.month == month)) or 0
     total = db.session.execute(select(
         func.coalesce(func.sum(t.revenue_cents), 0), func.coalesce(func.sum(t.deals), 0),
@@ -330,7 +340,8 @@ def _roll_cohort(month: date) -> None:
 
 def roll_up_program(now: datetime | None = None) -> dict:
     """Roll up every finished month not rolled up yet and every rolled-up month changed
-    since the last run (deals, commissions, leads: see :meth:`State.changed_months`), and
+    since the last run (deals, commissions, leads: see :meth:`State.changed_months`) with
+    the months after it (their partner rows carry the figures so far), and
     every approval cohort whose activation windows have all ended by ``now`` (default: the
     current time) and is not rolled up yet or changed. Idempotent. Returns ``{"months":
     [months rewritten], "cohorts": [...], "rows": partner-month rows written}`` (rules:
@@ -355,7 +366,10 @@ def roll_up_program(now: datetime | None = None) -> dict:
         cohorts.update(m for m in months_between(old.cohorts_through, new.cohorts_through)
                        if m < new.cohorts_through)
         cohorts.update(m for m in old.changed_cohorts() if m < new.cohorts_through)
-    rows = sum(_roll_month(m, new.since) for m in sorted(months))
+    rolled = set(months)
+    if months:  # a month's partner rows carry the earlier months': rewrite the later ones too
+        rolled.update(months_between(min(months), new.through - timedelta(days=1)))
+    rows = sum(_roll_month(m, new.since) for m in sorted(rolled))
     _roll_open_cohort_revenue(new.cohorts_through, new.through, new.since)
     for m in sorted(cohorts):
         _roll_cohort(m)
@@ -388,7 +402,7 @@ def roll_up_program(now: datetime | None = None) -> dict:
                       "program_pipeline_leads"):
             db.session.execute(text(f"ANALYZE {table}"))
     db.session.flush()
-    return {"months": sorted(months), "cohorts": sorted(cohorts), "links": sorted(links),
+    return {"months": sorted(rolled), "cohorts": sorted(cohorts), "links": sorted(links),
             "rows": rows}
 
 

@@ -1,0 +1,38 @@
+"""program_partner_months: each partner's figures of all earlier months beside the month's
+(a row every month from the partner's first figure on), so a run of rolled months is two
+rows' difference per partner, as for the links; partners.approved_at indexed (the program's
+approved partners are counted by it). The roll-up state is cleared: the worker's next run
+writes every month again with the new columns, and until then the analytics read the raw
+rows (rules: "Program roll-ups").
+
+Revision ID: b7d2f4a6c8e1
+Revises: a4c8e2f6b0d3
+Create Date: 2026-12-08 00:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b7d2f4a6c8e1"
+down_revision = "a4c8e2f6b0d3"
+branch_labels = None
+depends_on = None
+
+COLUMNS = (("revenue_before_cents", sa.BigInteger()), ("deals_before", sa.Integer()),
+           ("paid_before_cents", sa.BigInteger()), ("leads_before", sa.Integer()))
+
+
+def upgrade():
+    with op.batch_alter_table("program_partner_months") as batch:
+        for name, kind in COLUMNS:
+            batch.add_column(sa.Column(name, kind, nullable=False, server_default="0"))
+    op.create_index("ix_partners_approved_at", "partners", ["approved_at"])
+    op.execute("DELETE FROM settings WHERE key = 'program_rolled_up'")
+
+
+def downgrade():
+    op.drop_index("ix_partners_approved_at", "partners")
+    with op.batch_alter_table("program_partner_months") as batch:
+        for name, _kind in COLUMNS:
+            batch.drop_column(name)
+    op.execute("DELETE FROM settings WHERE key = 'program_rolled_up'")
