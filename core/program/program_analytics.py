@@ -364,10 +364,11 @@ def _link_split(st, start: date, end: date, changed: set):
 
 
 def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
-    """:func:`_links` from the monthly link roll-ups (the range's whole rolled-up months:
-    each link's clicks before the last one plus its clicks, less its clicks before the
-    first one) plus the raw rest (the daily click roll-ups, then the raw clicks after
-    them), ranked in one SQL statement."""
+    """:func:`_links` from the monthly link roll-ups (the range's whole rolled-up months,
+    and the next month's rows so far when the range holds all their days: each link's
+    clicks before the last one plus its clicks, less its clicks before the first one)
+    plus the raw rest (the daily click roll-ups, then the raw clicks after them), ranked in
+    one SQL statement."""
     from sqlalchemy import literal
 
     from core.program.analytics import rolled_up_through
@@ -376,9 +377,17 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
     # rolled-up clicks never change (a changed month's leads do not matter here): the
     # whole rolled months of the range are one run, read as two rows' difference per link
     rolled, days = _link_split(st, start, end, set())
+    run = (rolled[0], rolled[-1]) if rolled else None
+    # the run goes on into the month with link rows so far when the range holds all of them
+    so_far, to_date = st.links_through, st.links_to_date
+    if to_date is not None and end >= to_date and start <= so_far and (
+            (rolled and next_month(rolled[-1]) == so_far) or (not rolled and start == so_far)):
+        run = (run[0] if run else so_far, so_far)
+        days = [(a, b) for a, b in days if b < run[0]] \
+            + ([(to_date + timedelta(days=1), end)] if end > to_date else [])
     through = rolled_up_through()
     parts = []
-    if rolled:
+    if run:
         from sqlalchemy.orm import aliased
 
         last, first = ProgramLinkMonth, aliased(ProgramLinkMonth)
@@ -386,8 +395,8 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
             select(last.link_id.label("k"),
                    (last.clicks_before + last.clicks
                     - func.coalesce(first.clicks_before, 0)).label("n"))
-            .outerjoin(first, and_(first.link_id == last.link_id, first.month == rolled[0]))
-            .where(last.month == rolled[-1]))
+            .outerjoin(first, and_(first.link_id == last.link_id, first.month == run[0]))
+            .where(last.month == run[1]))
     for a, b in days:
         if through is not None and a <= through:
             d = ReferralClickDay

@@ -135,11 +135,15 @@ class State:
     ``updated_at`` from then on may be newer than the roll-up). All ``None`` before the
     first roll-up."""
 
-    def __init__(self, through=None, cohorts_through=None, since=None, links_through=None):
+    def __init__(self, through=None, cohorts_through=None, since=None, links_through=None,
+                 links_to_date=None):
         self.through, self.cohorts_through, self.since = through, cohorts_through, since
         #: The 1st of the first month without link and landing-page rows (a month gets them
         #: once the daily click roll-up covers all of it).
         self.links_through = links_through
+        #: The last day of clicks in that month's link rows so far (its month-to-date rows,
+        #: clicks from the 1st through this day; ``None``: no such rows).
+        self.links_to_date = links_to_date
 
     @classmethod
     def load(cls) -> "State":
@@ -149,14 +153,17 @@ class State:
         v = json.loads(row.value)
         return cls(date.fromisoformat(v["through"]), date.fromisoformat(v["cohorts_through"]),
                    datetime.fromisoformat(v["since"]),
-                   date.fromisoformat(v["links_through"]) if v.get("links_through") else None)
+                   date.fromisoformat(v["links_through"]) if v.get("links_through") else None,
+                   date.fromisoformat(v["links_to_date"]) if v.get("links_to_date") else None)
 
     def save(self) -> None:
         value = json.dumps({"through": self.through.isoformat(),
                             "cohorts_through": self.cohorts_through.isoformat(),
                             "since": self.since.isoformat(),
                             "links_through": self.links_through.isoformat()
-                            if self.links_through else None})
+                            if self.links_through else None,
+                            "links_to_date": self.links_to_date.isoformat()
+                            if self.links_to_date else None})
         row = db.session.get(Setting, STATE_SETTING)
         if row is None:
             db.session.add(Setting(key=STATE_SETTING, value=value))
@@ -273,12 +280,14 @@ def _roll_open_cohort_revenue(first: date, through: date, cutoff: datetime) -> N
         .group_by(cohort, month)))
 
 
-def _roll_links(month: date) -> None:
+def _roll_links(month: date, last_day: date | None = None) -> None:
     """Rewrite one month's link and landing-page rows: clicks from the daily click roll-ups
-    (the whole month is rolled up), leads by creation."""
+    (the whole month is rolled up), leads by creation. With ``last_day``: the month's
+    link rows so far (clicks and leads from its 1st through ``last_day``), no page rows."""
     from core.program.models import ReferralClickDay, ReferralLink
 
-    lo, hi = at(month), at(next_month(month))
+    end = last_day + timedelta(days=1) if last_day is not None else next_month(month)
+    lo, hi = at(month), at(end)
     for model in (ProgramLinkMonth, ProgramPageMonth):
         db.session.execute(delete(model).where(model.month == month))
     zero = literal(0)
@@ -288,7 +297,7 @@ def _roll_links(month: date) -> None:
     parts = union_all(
         select(ReferralClickDay.link_key.label("link"), ReferralClickDay.clicks.label("clicks"),
                zero.label("leads"), zero.label("before"))
-        .where(day >= month, day < next_month(month), ReferralClickDay.link_key != 0),
+        .where(day >= month, day < end, ReferralClickDay.link_key != 0),
         select(Lead.link_id, zero, literal(1), zero)
         .where(Lead.link_id.is_not(None), Lead.created_at >= lo, Lead.created_at < hi),
         # every link of the month before carries on, with its clicks so far
@@ -298,6 +307,8 @@ def _roll_links(month: date) -> None:
         ["month", "link_id", "clicks", "leads", "clicks_before"],
         select(literal(month, db.Date), parts.c.link, func.sum(parts.c.clicks),
                func.sum(parts.c.leads), func.sum(parts.c.before)).group_by(parts.c.link)))
+    if last_day is not None:
+        return
     db.session.execute(ProgramPageMonth.__table__.insert().from_select(
         ["month", "landing_page_id", "clicks", "leads"],
         select(literal(month, db.Date), ReferralLink.landing_page_id, func.sum(t.clicks),
@@ -338,6 +349,42 @@ def _roll_cohort(month: date) -> None:
         db.session.add(ProgramCohort(month=month, approved=int(n), activated=int(act)))
 
 
+def _roll_link_months(old: State, new: State, months: set) -> set:
+    """The link and landing-page rows: every month whose days of clicks are all rolled up
+    and not rolled up yet or changed (``months``), then the next month's link rows so far.
+    Sets ``new.links_through`` and ``new.links_to_date``; returns the months rewritten."""
+    # links and landing pages: months whose every day of clicks is rolled up
+    from core.program.analytics import rolled_up_through
+
+    clicks = rolled_up_through()
+    new.links_through = min(new.through, month_of(clicks + timedelta(days=1))) \
+        if clicks is not None else None
+    links = set()
+    if new.links_through is not None:
+        start = old.links_through
+        if start is None:
+            from core.program.models import ReferralClickDay
+
+            firsts = [f for f in (_first_month(), db.session.scalar(
+                select(func.min(ReferralClickDay.day)))) if f is not None]
+            start = month_of(min(as_date(f) for f in firsts)) if firsts else new.links_through
+        links.update(m for m in months_between(start, new.links_through)
+                     if m < new.links_through)
+        links.update(m for m in months if m < new.links_through)
+    for m in sorted(links):
+        _roll_links(m)
+    # the month after: its link rows so far, so the analytics' top links read two rows per
+    # link for a range up to the last rolled-up day of clicks (rewritten every run)
+    new.links_to_date = None
+    if new.links_through is not None and clicks >= new.links_through:
+        _roll_links(new.links_through, last_day=clicks)
+        new.links_to_date = clicks
+    elif new.links_through is not None:
+        db.session.execute(delete(ProgramLinkMonth).where(
+            ProgramLinkMonth.month >= new.links_through))
+    return links
+
+
 def roll_up_program(now: datetime | None = None) -> dict:
     """Roll up every finished month not rolled up yet and every rolled-up month changed
     since the last run (deals, commissions, leads: see :meth:`State.changed_months`) with
@@ -373,26 +420,7 @@ def roll_up_program(now: datetime | None = None) -> dict:
     _roll_open_cohort_revenue(new.cohorts_through, new.through, new.since)
     for m in sorted(cohorts):
         _roll_cohort(m)
-    # links and landing pages: months whose every day of clicks is rolled up
-    from core.program.analytics import rolled_up_through
-
-    clicks = rolled_up_through()
-    new.links_through = min(new.through, month_of(clicks + timedelta(days=1))) \
-        if clicks is not None else None
-    links = set()
-    if new.links_through is not None:
-        start = old.links_through
-        if start is None:
-            from core.program.models import ReferralClickDay
-
-            firsts = [f for f in (_first_month(), db.session.scalar(
-                select(func.min(ReferralClickDay.day)))) if f is not None]
-            start = month_of(min(as_date(f) for f in firsts)) if firsts else new.links_through
-        links.update(m for m in months_between(start, new.links_through)
-                     if m < new.links_through)
-        links.update(m for m in months if m < new.links_through)
-    for m in sorted(links):
-        _roll_links(m)
+    links = _roll_link_months(old, new, months)
     _roll_pipeline()
     new.save()
     if db.engine.dialect.name == "postgresql":
