@@ -229,7 +229,7 @@ def _per_partner_sums(rolled: list[date], raw: list):
     from sqlalchemy.orm import aliased
 
     zero = literal(0)
-    parts = []
+    parts, raw_parts = [], []
     for a, b in _runs(rolled):  # a run of months: the last row's figures so far, less the first's
         last, first = ProgramPartnerMonth, aliased(ProgramPartnerMonth)
 
@@ -247,7 +247,7 @@ def _per_partner_sums(rolled: list[date], raw: list):
             .outerjoin(first, and_(first.partner_id == last.partner_id, first.month == a))
             .where(last.month == b))
     if raw:
-        parts += [
+        raw_parts = [
             select(Deal.partner_id.label("pid"), Deal.value_cents.label("rev"),
                    literal(1).label("deals"), zero.label("paid"), zero.label("leads"))
             .where(Deal.status == "won", within(Deal.confirmed_at, raw)),
@@ -255,12 +255,24 @@ def _per_partner_sums(rolled: list[date], raw: list):
             .where(Commission.status == "paid", within(Commission.created_at, raw)),
             select(Lead.partner_id, zero, zero, zero, literal(1))
             .where(within(Lead.created_at, raw))]
-    if not parts:
+    def summed(selects):
+        u = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
+        return select(u.c.pid, func.sum(u.c.rev).label("rev"),
+                      func.sum(u.c.deals).label("deals"), func.sum(u.c.paid).label("paid"),
+                      func.sum(u.c.leads).label("leads")).group_by(u.c.pid)
+
+    if not parts and not raw_parts:
         return None
-    u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    return select(u.c.pid, func.sum(u.c.rev).label("rev"), func.sum(u.c.deals).label("deals"),
-                  func.sum(u.c.paid).label("paid"), func.sum(u.c.leads).label("leads")) \
-        .group_by(u.c.pid).cte("per_partner")
+    if len(parts) != 1 or not raw_parts:
+        return summed(parts + raw_parts).cte("per_partner")
+    # one run (a row per partner) beside the raw rows summed per partner: joined, not
+    # summed again (the run's 50,000 rows skip a second aggregation)
+    run, rest = parts[0].subquery(), summed(raw_parts).subquery()
+    return select(
+        func.coalesce(run.c.pid, rest.c.pid).label("pid"),
+        *[(func.coalesce(run.c[k], 0) + func.coalesce(rest.c[k], 0)).label(k)
+          for k in ("rev", "deals", "paid", "leads")]) \
+        .select_from(run.join(rest, rest.c.pid == run.c.pid, full=True)).cte("per_partner")
 
 
 def _runs(months: list[date]) -> list[tuple[date, date]]:
