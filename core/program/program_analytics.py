@@ -398,12 +398,12 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
         days = [(a, b) for a, b in days if b < run[0]] \
             + ([(to_date + timedelta(days=1), end)] if end > to_date else [])
     through = rolled_up_through()
-    parts = []
+    parts, run_rows = [], None
     if run:
         from sqlalchemy.orm import aliased
 
         last, first = ProgramLinkMonth, aliased(ProgramLinkMonth)
-        parts.append(
+        run_rows = (
             select(last.link_id.label("k"),
                    (last.clicks_before + last.clicks
                     - func.coalesce(first.clicks_before, 0)).label("n"))
@@ -420,13 +420,24 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
             parts.append(select(ReferralClick.link_id.label("k"), literal(1).label("n")).where(
                 ReferralClick.link_id.is_not(None), ReferralClick.created_at >= lo,
                 ReferralClick.created_at < hi))
-    top = []
-    if parts:
+    per_link = None
+    if parts:  # the rest summed per link
         u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-        total = func.sum(u.c.n)
+        per_link = select(u.c.k, func.sum(u.c.n).label("n")).group_by(u.c.k).subquery()
+    if run_rows is not None:  # the run (a row per link) joined to it, not summed again
+        r = run_rows.subquery()
+        if per_link is not None:
+            per_link = select(func.coalesce(r.c.k, per_link.c.k).label("k"),
+                              (func.coalesce(r.c.n, 0) + func.coalesce(per_link.c.n, 0))
+                              .label("n")).select_from(
+                r.join(per_link, per_link.c.k == r.c.k, full=True)).subquery()
+        else:
+            per_link = r
+    top = []
+    if per_link is not None:
         top = [(k, int(n)) for k, n in db.session.execute(
-            select(u.c.k, total).group_by(u.c.k).having(total > 0)
-            .order_by(total.desc(), u.c.k).limit(TOP))]
+            select(per_link.c.k, per_link.c.n).where(per_link.c.n > 0)
+            .order_by(per_link.c.n.desc(), per_link.c.k).limit(TOP))]
     return _link_rows(top, start, end)
 
 
