@@ -461,6 +461,18 @@ class ProgramPipelineLead(db.Model):
     value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ProgramPipelineStage(db.Model):
+    """The open pipeline of one stage as the last program roll-up saw it: the
+    :class:`ProgramPipelineLead` rows of that stage counted and summed (cents), so the
+    analytics read a row a stage (rules: "Program roll-ups")."""
+
+    __tablename__ = "program_pipeline_stages"
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    leads: Mapped[int] = mapped_column(default=0)
+    value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ProgramCohort(db.Model):
     """Partners approved in one UTC month whose 30-day activation windows have all ended:
     how many, and how many of them created a lead within 30 days of approval (rules:

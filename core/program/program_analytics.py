@@ -7,7 +7,18 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, text, union, union_all
+from sqlalchemy import (
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    union,
+    union_all,
+)
 
 from core.accounts.models import User
 from core.base.extensions import db
@@ -26,6 +37,7 @@ from core.program.models import (
     ProgramPageMonth,
     ProgramPartnerMonth,
     ProgramPipelineLead,
+    ProgramPipelineStage,
     ReferralLink,
     Tier,
 )
@@ -134,11 +146,16 @@ def program_analytics(start: date, end: date) -> dict:
     with _roomy():
         active, top_partners, tiers, industries = _partner_figures(rolled, raw)
         links = _links_rolled(st, start, end, changed)
-    approved = db.session.scalar(select(func.count()).select_from(Partner).where(
-        Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
     cohorts_changed = st.changed_cohorts()
-    done = [c for c in db.session.scalars(select(ProgramCohort).where(
-        ProgramCohort.month < st.cohorts_through)) if as_date(c.month) not in cohorts_changed]
+    closed = list(db.session.scalars(select(ProgramCohort).where(
+        ProgramCohort.month < st.cohorts_through)))
+    done = [c for c in closed if as_date(c.month) not in cohorts_changed]
+    # approved partners: the closed cohorts' (an approval count never changes) and the later
+    approved_since = at(st.cohorts_through) if hi >= at(st.cohorts_through) else None
+    approved = (sum(c.approved for c in closed) if approved_since else 0) + (db.session.scalar(
+        select(func.count()).select_from(Partner).where(
+            Partner.approved_at.is_not(None), Partner.approved_at < hi,
+            Partner.approved_at >= approved_since if approved_since else true())) or 0)
     done_before = [c for c in done if at(next_month(as_date(c.month))) <= hi]
     # the other partners approved before hi: open cohorts, changed ones, the one hi cuts
     # (closed months without a cohort row had no approvals: approved_at is set at approval)
@@ -196,9 +213,9 @@ def _roomy():
 
 
 def _pipeline_rolled(st) -> list[dict]:
-    """:func:`_pipeline` from the roll-up's open leads, less those of them changed since
-    (the lead, or a deal on it, written at or after ``since``), plus the changed leads'
-    current state."""
+    """:func:`_pipeline` from the roll-up's totals per stage, less the roll-up's rows of the
+    leads changed since (the lead, or a deal on it, written at or after ``since``), plus
+    the changed leads' current state."""
     from core.program.program_figures import open_lead, pipeline_value
 
     t = ProgramPipelineLead
@@ -213,7 +230,8 @@ def _pipeline_rolled(st) -> list[dict]:
             r[0] += sign * int(n)
             r[1] += sign * int(v or 0)
 
-    add(select(t.status, func.count(), func.sum(t.value_cents)).group_by(t.status), 1)
+    stage = ProgramPipelineStage
+    add(select(stage.status, stage.leads, stage.value_cents), 1)
     add(select(t.status, func.count(), func.sum(t.value_cents)).where(t.lead_id.in_(ids))
         .group_by(t.status), -1)
     add(select(Lead.status, func.count(), func.sum(pipeline_value()))

@@ -39,6 +39,7 @@ from core.program.models import (
     ProgramPageMonth,
     ProgramPartnerMonth,
     ProgramPipelineLead,
+    ProgramPipelineStage,
 )
 
 #: The setting holding the roll-up's state (JSON: ``through``, ``cohorts_through``, ``since``).
@@ -331,11 +332,18 @@ def open_lead():
 
 
 def _roll_pipeline() -> None:
-    """Rewrite the open leads' rows (:class:`ProgramPipelineLead`)."""
-    db.session.execute(delete(ProgramPipelineLead))
-    db.session.execute(ProgramPipelineLead.__table__.insert().from_select(
+    """Rewrite the open leads' rows (:class:`ProgramPipelineLead`) and their totals per
+    stage (:class:`ProgramPipelineStage`)."""
+    t = ProgramPipelineLead
+    db.session.execute(delete(t))
+    db.session.execute(delete(ProgramPipelineStage))
+    db.session.execute(t.__table__.insert().from_select(
         ["lead_id", "status", "value_cents"],
         select(Lead.id, Lead.status, pipeline_value()).where(open_lead())))
+    db.session.execute(ProgramPipelineStage.__table__.insert().from_select(
+        ["status", "leads", "value_cents"],
+        select(t.status, func.count(), func.coalesce(func.sum(t.value_cents), 0))
+        .group_by(t.status)))
 
 
 def _roll_cohort(month: date) -> None:
@@ -427,7 +435,7 @@ def roll_up_program(now: datetime | None = None) -> dict:
         # fresh statistics now: plans for the next reads, not after autovacuum's turn
         for table in ("program_partner_months", "program_months", "program_link_months",
                       "program_page_months", "program_cohorts", "program_cohort_revenue",
-                      "program_pipeline_leads"):
+                      "program_pipeline_leads", "program_pipeline_stages"):
             db.session.execute(text(f"ANALYZE {table}"))
     db.session.flush()
     return {"months": sorted(rolled), "cohorts": sorted(cohorts), "links": sorted(links),

@@ -1,7 +1,8 @@
 """program_partner_months: each partner's figures of all earlier months beside the month's
 (a row every month from the partner's first figure on), so a run of rolled months is two
-rows' difference per partner, as for the links; partners.approved_at indexed (the program's
-approved partners are counted by it). The roll-up state is cleared: the worker's next run
+rows' difference per partner, as for the links; program_pipeline_stages: the open pipeline's
+totals per stage; partners.approved_at indexed (the program's approved partners are counted
+by it). The roll-up state is cleared: the worker's next run
 writes every month again with the new columns, and until then the analytics read the raw
 rows (rules: "Program roll-ups").
 
@@ -27,10 +28,18 @@ def upgrade():
         for name, kind in COLUMNS:
             batch.add_column(sa.Column(name, kind, nullable=False, server_default="0"))
     op.create_index("ix_partners_approved_at", "partners", ["approved_at"])
+    op.create_table(
+        "program_pipeline_stages",
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("leads", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("value_cents", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("status", name=op.f("pk_program_pipeline_stages")),
+    )
     op.execute("DELETE FROM settings WHERE key = 'program_rolled_up'")
 
 
 def downgrade():
+    op.drop_table("program_pipeline_stages")
     op.drop_index("ix_partners_approved_at", "partners")
     with op.batch_alter_table("program_partner_months") as batch:
         for name, _kind in COLUMNS:
