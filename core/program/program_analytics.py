@@ -15,7 +15,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     union,
     union_all,
 )
@@ -150,29 +149,31 @@ def program_analytics(start: date, end: date) -> dict:
     closed = list(db.session.scalars(select(ProgramCohort).where(
         ProgramCohort.month < st.cohorts_through)))
     done = [c for c in closed if as_date(c.month) not in cohorts_changed]
-    # approved partners: the closed cohorts' (an approval count never changes) and the later
-    approved_since = at(st.cohorts_through) if hi >= at(st.cohorts_through) else None
-    approved = (sum(c.approved for c in closed) if approved_since else 0) + (db.session.scalar(
-        select(func.count()).select_from(Partner).where(
-            Partner.approved_at.is_not(None), Partner.approved_at < hi,
-            Partner.approved_at >= approved_since if approved_since else true())) or 0)
     done_before = [c for c in done if at(next_month(as_date(c.month))) <= hi]
     # the other partners approved before hi: open cohorts, changed ones, the one hi cuts
     # (closed months without a cohort row had no approvals: approved_at is set at approval)
     rest = sorted({m for m in cohorts_changed if m < st.cohorts_through}
                   | {as_date(c.month) for c in done if c not in done_before})
-    activated = sum(c.activated for c in done_before) + (db.session.scalar(
-        select(func.count()).select_from(Partner).where(
-            Partner.approved_at.is_not(None), Partner.approved_at < hi,
-            or_(Partner.approved_at >= at(st.cohorts_through),
-                within(Partner.approved_at, spans_of(rest))),
-            _early_lead())) or 0)
+    later = [(at(st.cohorts_through), hi)] if hi > at(st.cohorts_through) else []
+    raw_activation = _merged(later + [(a, min(b, hi)) for a, b in spans_of(rest) if a < hi])
+    cohort_spans, usable = _raw_cohort_spans(start, end, done)
+    # one read of the approvals by day for the activation, the approved count and the cohorts
+    by_day = _approvals_by_day(_merged(raw_activation + cohort_spans))
+    # approved partners: the closed cohorts' (an approval count never changes) and the later
+    if later:
+        approved = sum(c.approved for c in closed) + sum(
+            n for d, (n, _a) in by_day.items() if _inside(d, later))
+    else:
+        approved = db.session.scalar(select(func.count()).select_from(Partner).where(
+            Partner.approved_at.is_not(None), Partner.approved_at < hi)) or 0
+    activated = sum(c.activated for c in done_before) + sum(
+        a for d, (_n, a) in by_day.items() if _inside(d, raw_activation))
 
     return _answer(start, end, months, approved, active, activated, revenue, commission,
                    paid, top_partners=top_partners, tiers=tiers,
                    industries=industries, links=links,
                    landing_pages=_pages_rolled(st, start, end, changed),
-                   cohorts=_cohorts_rolled(st, start, end, changed, cohorts_changed,
+                   cohorts=_cohorts_rolled(st, start, end, changed, usable, by_day,
                                            {as_date(c.month): c for c in done}),
                    pipeline=_pipeline_rolled(st))
 
@@ -500,23 +501,61 @@ def _pages_rolled(st, start: date, end: date, changed: set) -> list[dict]:
              "leads": int(leads.get(p.id, 0))} for p in pages]
 
 
-def _cohorts_rolled(st, start: date, end: date, changed: set, cohorts_changed: set,
+def _raw_cohort_spans(start: date, end: date, done: list) -> tuple[list, list[date]]:
+    """(the spans of the range's cohort months counted from the raw rows, the months read
+    from the cohort roll-ups: closed, unchanged and wholly in the range)."""
+    in_range = months_between(start, end)
+    closed = {as_date(c.month) for c in done}
+    usable = [c for c in in_range if c in closed and c >= start
+              and next_month(c) - timedelta(days=1) <= end]
+    return spans_of([c for c in in_range if c not in usable], start, end), usable
+
+
+def _merged(spans: list) -> list:
+    """The ``[start, end)`` spans sorted and merged."""
+    out = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _inside(day: date, spans: list) -> bool:
+    """Whether the UTC day ``day`` lies in one of the day-aligned ``[start, end)`` spans."""
+    moment = at(day)
+    return any(a <= moment < b for a, b in spans)
+
+
+def _approvals_by_day(spans: list) -> dict:
+    """``{UTC day: (partners approved, of them activated)}`` for the partners approved
+    within the ``[start, end)`` spans (one query; activation: a lead within
+    :data:`ACTIVATION_DAYS` of approval)."""
+    if not spans:
+        return {}
+    day = _day_of(Partner.approved_at)
+    return {_as_date(d): (int(n), int(act or 0)) for d, n, act in db.session.execute(
+        select(day, func.count(), func.sum(db.case((_early_lead(), 1), else_=0)))
+        .where(within(Partner.approved_at, spans)).group_by(day))}
+
+
+def _cohorts_rolled(st, start: date, end: date, changed: set, usable: list, by_day: dict,
                     done: dict) -> list[dict]:
     """Cohorts of approval months within the range. Counts: closed, unchanged cohorts from
-    the roll-ups, the others raw. Revenue of a cohort month wholly in the range (or up to
-    today): its
-    rolled-up cohort revenue of the unchanged rolled months, plus the partner rows of those
-    months for its partners approved since the last roll-up, plus its deals confirmed in
-    the months read raw; a cohort month the range cuts: raw."""
+    the roll-ups (``usable``), the others from the approvals by day (``by_day``). Revenue of
+    a cohort month wholly in the range (or up to today): its rolled-up cohort revenue of the
+    unchanged rolled months, plus the partner rows of those months for its partners
+    approved since the last roll-up, plus its deals confirmed in the months read raw; a
+    cohort month the range cuts: raw."""
     in_range = months_between(start, end)
     # a month is whole when the range holds all of it, or all of it that has happened
     now = now_utc().date()
     whole = [c for c in in_range
              if c >= start and (next_month(c) - timedelta(days=1) <= end or end >= now)]
-    usable = [c for c in whole if c in done]
     out = _cohort_counts(spans_of([c for c in in_range if c not in usable], start, end),
                          revenue_spans=spans_of([c for c in in_range if c not in whole],
-                                                start, end))
+                                                start, end), by_day=by_day)
     for c in usable:
         out[c] = {"approved": done[c].approved, "activated": done[c].activated,
                   "revenue_cents": 0}
@@ -658,23 +697,23 @@ def _cohorts(*spans) -> list[dict]:
     return _cohort_rows(_cohort_counts(spans))
 
 
-def _cohort_counts(spans, revenue_spans=None) -> dict:
+def _cohort_counts(spans, revenue_spans=None, by_day: dict | None = None) -> dict:
     """``{cohort month: {"approved", "activated", "revenue_cents"}}`` from the raw rows for
-    the partners approved within ``spans``; revenue only for those approved within
-    ``revenue_spans`` (default: ``spans``)."""
+    the partners approved within ``spans`` (their counts from ``by_day``, the approvals by
+    day of :func:`_approvals_by_day` covering the spans, when given); revenue only for
+    those approved within ``revenue_spans`` (default: ``spans``)."""
     out = defaultdict(lambda: {"approved": 0, "activated": 0, "revenue_cents": 0})
     revenue_spans = spans if revenue_spans is None else revenue_spans
     if not spans:
         return out
-    early = _early_lead()
+    if by_day is None:
+        by_day = _approvals_by_day(list(spans))
+    for d, (n, act) in sorted(by_day.items()):
+        if _inside(d, list(spans)):
+            c = out[_month(d)]
+            c["approved"] += n
+            c["activated"] += act
     day = _day_of(Partner.approved_at)
-    approved = within(Partner.approved_at, list(spans))
-    for d, n, act in db.session.execute(
-            select(day, func.count(), func.sum(db.case((early, 1), else_=0)))
-            .where(approved).group_by(day)):
-        c = out[_month(_as_date(d))]
-        c["approved"] += int(n)
-        c["activated"] += int(act or 0)
     if not revenue_spans:
         return out
     for d, rev in db.session.execute(
