@@ -109,8 +109,10 @@ def program_analytics(start: date, end: date) -> dict:
         return raw_program_analytics(start, end)
     if db.engine.dialect.name == "postgresql":
         # this transaction only: no JIT compile (tens of ms a statement, for statements that
-        # run in a few hundred)
+        # run in a few hundred) and no parallel workers (starting them costs more than
+        # they save on statements of tens of ms, on two cores shared with the web)
         db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     lo, hi = _bounds(start, end)
     changed = st.changed_months()
     in_range = months_between(start, end)
