@@ -62,20 +62,23 @@ def fill_program(conn, partners: int, commissions: int, pw_hash: str) -> None:
     conn.execute(text("""
         INSERT INTO leads (id, partner_id, company_name, contact_name, contact_email, contact_phone,
                            project_type, estimated_value_cents, status, won_value_cents, source,
-                           attribution, next_action, notes, stage_changed_at, created_at, updated_at)
+                           attribution, next_action, notes, stage_changed_at, created_at, updated_at,
+                           counted_at)
         SELECT g, 1 + (g % :p), 'Client ' || g, 'Contact ' || g, 'c' || g || '@client.example', '',
                'website', 150000, 'won', 150000 + (g % 7) * 10000, 'portal', '', '', '', now(),
-               now() - ((g % 525600) || ' minutes')::interval, now() - interval '2 days'
+               now() - ((g % 525600) || ' minutes')::interval, now() - interval '2 days',
+               now() - interval '2 days'
         FROM generate_series(1, :d) g"""), {"p": partners, "d": deals})
     conn.execute(text("""
         INSERT INTO leads (id, partner_id, company_name, contact_name, contact_email, contact_phone,
                            project_type, estimated_value_cents, status, source,
-                           attribution, next_action, notes, stage_changed_at, created_at, updated_at)
+                           attribution, next_action, notes, stage_changed_at, created_at, updated_at,
+                           counted_at)
         SELECT :d + g, 1 + (g % :p), 'Prospect ' || g, '', 'p' || g || '@client.example', '',
                'website', 100000 + (g % 5) * 50000,
                (ARRAY['new','contacted','qualified','proposal','lost'])[1 + g % 5], 'portal',
                '', '', '', now(), now() - ((g * 13 % 525600) || ' minutes')::interval,
-               now() - interval '2 days'
+               now() - interval '2 days', now() - interval '2 days'
         FROM generate_series(1, :o) g"""), {"p": partners, "d": deals, "o": partners * 2})
     conn.execute(text("""
         INSERT INTO deals (id, lead_id, partner_id, value_cents, currency, status, confirmed_by_id,

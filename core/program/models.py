@@ -9,6 +9,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    func,
+    inspect,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
@@ -38,6 +41,7 @@ class Lead(db.Model):
         # A lead sent twice (an offline queue retrying after a lost answer) is one lead.
         UniqueConstraint("partner_id", "client_ref", name="uq_leads_partner_id_client_ref"),
         Index("ix_leads_updated_at_id", "updated_at", "id"),
+        Index("ix_leads_counted_at", "counted_at"),
         Index("uq_leads_external_id", "external_id", unique=True),
         Index("ix_leads_next_action_on", "next_action_on"),
         # program analytics: leads of a period, a partner's first leads after approval
@@ -81,6 +85,11 @@ class Lead(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc)
     #: Last change (the CRM sync lists page by ``(updated_at, id)``).
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    #: When the lead was made or its creation time, partner or link last written: what the
+    #: program roll-ups count it by (a stage moved leaves their months alone; rules:
+    #: "Program roll-ups"). Set by the ORM (see ``_lead_recounted``).
+    counted_at: Mapped[object] = mapped_column(UTCDateTime, default=now_utc,
+                                               server_default=func.now())
     #: The CRM's id of this row (unique; ``None`` until a CRM sets it).
     external_id: Mapped[str | None] = mapped_column(String(100))
     #: When the partner removed the lead (rules: "Removing a lead"); ``None`` while it is
@@ -93,6 +102,15 @@ class Lead(db.Model):
     def __str__(self) -> str:
         return self.company_name
 
+
+
+@event.listens_for(Lead, "before_update")
+def _lead_recounted(_mapper, _connection, lead: Lead) -> None:
+    """A lead whose creation time, partner or link is written gets ``counted_at`` now."""
+    state = inspect(lead)
+    if any(state.attrs[name].history.has_changes()
+           for name in ("created_at", "partner_id", "link_id")):
+        lead.counted_at = now_utc()
 
 
 class LeadActivity(db.Model):

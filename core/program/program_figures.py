@@ -173,23 +173,25 @@ class State:
 
     def changed_months(self) -> set[date]:
         """Months whose deals (by confirmation), commissions (by creation) or leads (by
-        creation) have rows changed since :attr:`since`: read them raw."""
+        creation) have rows changed since :attr:`since` (a lead: made, or its creation
+        time, partner or link written, ``counted_at``): read them raw."""
         if self.since is None:
             return set()
         q = union_all(
             select(sql_month(Deal.confirmed_at)).where(Deal.updated_at >= self.since),
             select(sql_month(Commission.created_at)).where(Commission.updated_at >= self.since),
-            select(sql_month(Lead.created_at)).where(Lead.updated_at >= self.since))
+            select(sql_month(Lead.created_at)).where(Lead.counted_at >= self.since))
         return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
 
     def changed_cohorts(self) -> set[date]:
-        """Approval months with a lead changed since :attr:`since` inside a partner's
-        activation window (the activation count may differ from the rolled-up one)."""
+        """Approval months with a lead made or re-dated since :attr:`since` (``counted_at``)
+        inside a partner's activation window (the activation count may differ from the
+        rolled-up one)."""
         if self.since is None:
             return set()
         q = (select(func.distinct(sql_month(Partner.approved_at)))
              .join(Lead, Lead.partner_id == Partner.id)
-             .where(Lead.updated_at >= self.since, Partner.approved_at.is_not(None),
+             .where(Lead.counted_at >= self.since, Partner.approved_at.is_not(None),
                     Lead.created_at >= Partner.approved_at,
                     Lead.created_at < plus_days(Partner.approved_at, ACTIVATION_DAYS)))
         return {as_date(m) for (m,) in db.session.execute(q) if m is not None}

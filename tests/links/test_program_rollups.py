@@ -32,6 +32,7 @@ def _settle() -> None:
     old = now_utc() - timedelta(days=2)
     for model in (Deal, Commission, Lead, Partner):
         db.session.execute(update(model).values(updated_at=old))
+    db.session.execute(update(Lead).values(counted_at=old))
     db.session.commit()
 
 
@@ -196,6 +197,7 @@ def test_a_partner_approved_after_the_rollups_cut_off_counts_in_its_cohort(app):
         ran = at(this_month) + timedelta(minutes=5)
         for model in (Deal, Commission, Lead, Partner):
             db.session.execute(update(model).values(updated_at=ran - timedelta(days=1)))
+        db.session.execute(update(Lead).values(counted_at=ran - timedelta(days=1)))
         roll_up_program(now=ran)
         db.session.commit()
         eve = db.session.get(Partner, eve.id)
@@ -207,3 +209,27 @@ def test_a_partner_approved_after_the_rollups_cut_off_counts_in_its_cohort(app):
         assert figures == raw_program_analytics(start, last)
         cohort = {c["month"]: c for c in figures["cohorts"]}[month_of(last)]
         assert (cohort["approved"], cohort["revenue_cents"]) == (1, 100000)
+
+
+def test_a_stage_moved_leaves_the_rolled_months_alone_a_redated_lead_does_not(app):
+    """A partner moving an old lead's stage changes no rolled-up figure: its month stays read
+    from the roll-up; a lead whose creation time is written again makes its month changed."""
+    from core.program.leads import create_lead, move_lead
+    from core.program.program_figures import roll_up_program
+
+    with app.app_context():
+        ann = make_partner("Ann Mover", email="ann@example.com")
+        lead = create_lead(ann, {"company_name": "Old Co"}, ann.user_id)
+        lead.created_at = now_utc() - timedelta(days=70)
+        db.session.commit()
+        _settle()
+        roll_up_program()
+        db.session.commit()
+        old_month = month_of((now_utc() - timedelta(days=70)).date())
+        move_lead(db.session.get(Lead, lead.id), "contacted", ann.user_id)
+        db.session.commit()
+        assert old_month not in State.load().changed_months()
+        moved = db.session.get(Lead, lead.id)
+        moved.created_at = moved.created_at + timedelta(seconds=1)  # same month
+        db.session.commit()
+        assert old_month in State.load().changed_months()
