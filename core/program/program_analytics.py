@@ -12,7 +12,6 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
-    or_,
     select,
     text,
     union,
@@ -44,6 +43,8 @@ from core.program.program_figures import (
     State,
     as_date,
     at,
+    corrections,
+    month_of,
     months_between,
     next_month,
     spans_of,
@@ -114,11 +115,17 @@ def program_analytics(start: date, end: date) -> dict:
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     lo, hi = _bounds(start, end)
-    changed = st.changed_months()
+    changed = st.changed_lead_months()
     in_range = months_between(start, end)
     rolled = [m for m in in_range if m < st.through and m not in changed and m >= start
               and next_month(m) - timedelta(days=1) <= end]
     raw = spans_of([m for m in in_range if m not in rolled], start, end)
+    # deals and commissions written since the roll-up: put right per month and partner
+    fix = corrections(st).subquery()
+    fixes = [(as_date(m), pid, int(rev or 0), int(com or 0), int(p or 0), approved_at)
+             for m, pid, rev, com, p, approved_at in db.session.execute(
+                 select(fix.c.m, fix.c.pid, fix.c.rev, fix.c.com, fix.c.paid,
+                        Partner.approved_at).join(Partner, Partner.id == fix.c.pid))]
 
     months = {m: {"revenue_cents": 0, "commission_cents": 0} for m in in_range}
     paid = 0
@@ -127,6 +134,11 @@ def program_analytics(start: date, end: date) -> dict:
             months[as_date(row.month)]["revenue_cents"] += int(row.revenue_cents)
             months[as_date(row.month)]["commission_cents"] += int(row.commission_cents)
             paid += int(row.paid_cents)
+        for m, _pid, rev, com, p, _approved_at in fixes:
+            if m in months and m in rolled:
+                months[m]["revenue_cents"] += rev
+                months[m]["commission_cents"] += com
+                paid += p
     if raw:
         month = sql_month(Deal.confirmed_at)
         for m, cents in db.session.execute(
@@ -145,7 +157,9 @@ def program_analytics(start: date, end: date) -> dict:
     commission = sum(v["commission_cents"] for v in months.values())
 
     with _roomy():
-        active, top_partners, tiers, industries = _partner_figures(rolled, raw)
+        active, top_partners, tiers, industries = _partner_figures(
+            rolled, raw, select(fix.c.pid, fix.c.rev, fix.c.deals, fix.c.paid)
+            .where(fix.c.m.in_(rolled)) if rolled else None)
         links = _links_rolled(st, start, end, changed)
     cohorts_changed = st.changed_cohorts()
     closed = list(db.session.scalars(select(ProgramCohort).where(
@@ -175,7 +189,7 @@ def program_analytics(start: date, end: date) -> dict:
                    paid, top_partners=top_partners, tiers=tiers,
                    industries=industries, links=links,
                    landing_pages=_pages_rolled(st, start, end, changed),
-                   cohorts=_cohorts_rolled(st, start, end, changed, usable, by_day,
+                   cohorts=_cohorts_rolled(st, start, end, fixes, usable, by_day,
                                            {as_date(c.month): c for c in done}),
                    pipeline=_pipeline_rolled(st))
 
@@ -242,8 +256,9 @@ def _pipeline_rolled(st) -> list[dict]:
     return [{"stage": s, "leads": rows[s][0], "value_cents": rows[s][1]} for s in LEAD_STAGES]
 
 
-def _per_partner_sums(rolled: list[date], raw: list):
-    """The per-partner sums over the rolled months (two partner rows per run of months)
+def _per_partner_sums(rolled: list[date], raw: list, fix=None):
+    """The per-partner sums over the rolled months (two partner rows per run of months,
+    plus ``fix``: the corrections of :func:`corrections` as ``(pid, rev, deals, paid)``)
     and the raw spans as a SQL CTE ``per_partner`` (``pid``, ``rev`` cents, ``deals``,
     ``paid`` cents, ``leads``), or ``None`` when there is nothing to read."""
     from sqlalchemy import literal
@@ -276,6 +291,11 @@ def _per_partner_sums(rolled: list[date], raw: list):
             .where(Commission.status == "paid", within(Commission.created_at, raw)),
             select(Lead.partner_id, zero, zero, zero, literal(1))
             .where(within(Lead.created_at, raw))]
+    if fix is not None:  # (pid, rev, deals, paid): the rolled months' corrections
+        f = fix.subquery()
+        raw_parts.append(select(f.c.pid.label("pid"), f.c.rev.label("rev"),
+                                f.c.deals.label("deals"), f.c.paid.label("paid"),
+                                zero.label("leads")))
     def summed(selects):
         u = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
         return select(u.c.pid, func.sum(u.c.rev).label("rev"),
@@ -307,7 +327,7 @@ def _runs(months: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, list]:
+def _partner_figures(rolled: list[date], raw: list, fix=None) -> tuple[int, list, list, list]:
     """``(partners with a lead, top partners, tiers, industries)`` over the rolled months and
     the raw spans, in one SQL statement over the per-partner sums (the grouping happens in
     the database: 50,000 partners never reach Python; tiers and industries come as one
@@ -317,7 +337,7 @@ def _partner_figures(rolled: list[date], raw: list) -> tuple[int, list, list, li
     from sqlalchemy import cast, literal, null, union_all
     from sqlalchemy.types import BigInteger, Integer, String
 
-    pp = _per_partner_sums(rolled, raw)
+    pp = _per_partner_sums(rolled, raw, fix)
     if pp is None:
         return 0, [], *_partner_groups(None)
 
@@ -542,14 +562,15 @@ def _approvals_by_day(spans: list) -> dict:
         .where(within(Partner.approved_at, spans)).group_by(day))}
 
 
-def _cohorts_rolled(st, start: date, end: date, changed: set, usable: list, by_day: dict,
+def _cohorts_rolled(st, start: date, end: date, fixes: list, usable: list, by_day: dict,
                     done: dict) -> list[dict]:
     """Cohorts of approval months within the range. Counts: closed, unchanged cohorts from
     the roll-ups (``usable``), the others from the approvals by day (``by_day``). Revenue of
-    a cohort month wholly in the range (or up to today): its rolled-up cohort revenue of the
-    unchanged rolled months, plus the partner rows of those months for its partners
-    approved since the last roll-up, plus its deals confirmed in the months read raw; a
-    cohort month the range cuts: raw."""
+    a cohort month wholly in the range (or up to today): its rolled-up cohort revenue, plus
+    the partner rows for its partners approved since the last roll-up, plus the
+    corrections of its partners (``fixes``, from :func:`corrections` with each partner's
+    approval time), plus its deals confirmed since the rolled months; a cohort month the
+    range cuts: raw."""
     in_range = months_between(start, end)
     # a month is whole when the range holds all of it, or all of it that has happened
     now = now_utc().date()
@@ -563,25 +584,24 @@ def _cohorts_rolled(st, start: date, end: date, changed: set, usable: list, by_d
                   "revenue_cents": 0}
     if not whole:
         return _cohort_rows(out)
-    stale = sorted(m for m in changed if m < st.through)
     cohort = sql_month(Partner.approved_at)
-    members = within(Partner.approved_at, spans_of(whole))
+    spans = spans_of(whole)
+    members = within(Partner.approved_at, spans)
     r, t = ProgramCohortRevenue, ProgramPartnerMonth
-    rolled_month = [r.month < st.through] + ([r.month.not_in(stale)] if stale else [])
-    late_month = [t.month < st.through] + ([t.month.not_in(stale)] if stale else [])
-    later = or_(Deal.confirmed_at >= at(st.through), within(Deal.confirmed_at, spans_of(stale)))
-
     parts = union_all(
         select(r.cohort.label("c"), r.revenue_cents.label("rev"))
-        .where(r.cohort.in_(whole), *rolled_month),
+        .where(r.cohort.in_(whole), r.month < st.through),
         select(cohort, t.revenue_cents).join(t, t.partner_id == Partner.id)
-        .where(members, Partner.approved_at >= st.since, *late_month),
+        .where(members, Partner.approved_at >= st.since, t.month < st.through),
         select(cohort, Deal.value_cents).join(Deal, Deal.partner_id == Partner.id)
-        .where(members, Deal.status == "won", later)).subquery()
+        .where(members, Deal.status == "won", Deal.confirmed_at >= at(st.through))).subquery()
     for c, rev in db.session.execute(select(parts.c.c, func.sum(parts.c.rev))
                                      .group_by(parts.c.c)):
         row = out[as_date(c)]
         row["revenue_cents"] += int(rev or 0)
+    for _m, _pid, rev, _com, _paid, approved_at in fixes:
+        if approved_at is not None and any(a <= approved_at < b for a, b in spans):
+            out[month_of(approved_at.date())]["revenue_cents"] += rev
     return _cohort_rows(out)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
     union_all,
 )
 
@@ -183,6 +184,16 @@ class State:
             select(sql_month(Lead.created_at)).where(Lead.counted_at >= self.since))
         return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
 
+    def changed_lead_months(self) -> set[date]:
+        """Months (by creation) with a lead made or re-dated since :attr:`since`
+        (``counted_at``): their leads are read raw. Deals and commissions changed since are
+        put right per partner and month instead (:func:`corrections`)."""
+        if self.since is None:
+            return set()
+        q = select(func.distinct(sql_month(Lead.created_at))).where(
+            Lead.counted_at >= self.since)
+        return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
+
     def changed_cohorts(self) -> set[date]:
         """Approval months with a lead made or re-dated since :attr:`since` (``counted_at``)
         inside a partner's activation window (the activation count may differ from the
@@ -195,6 +206,41 @@ class State:
                     Lead.created_at >= Partner.approved_at,
                     Lead.created_at < plus_days(Partner.approved_at, ACTIVATION_DAYS)))
         return {as_date(m) for (m,) in db.session.execute(q) if m is not None}
+
+
+def corrections(st: State):
+    """SQL: per rolled-up month and partner with a deal (by confirmation) or commission (by
+    creation) written since ``st.since``, what the raw rows hold less what the roll-up
+    holds: ``m`` (the month), ``pid``, ``rev`` and ``deals`` (won deals), ``com`` and
+    ``paid`` (commissions, cents). Added to the rolled figures they give the raw ones:
+    every other partner's rows of those months did not change (rules: "Program
+    roll-ups"; a deal's or commission's partner and month are never rewritten)."""
+    zero = literal(0)
+    t = ProgramPartnerMonth
+    pairs = union(
+        select(sql_month(Deal.confirmed_at).label("m"), Deal.partner_id.label("pid"))
+        .where(Deal.updated_at >= st.since, Deal.confirmed_at.is_not(None)),
+        select(sql_month(Commission.created_at), Commission.partner_id)
+        .where(Commission.updated_at >= st.since)).subquery()
+    rolled = pairs.c.m < st.through
+    parts = union_all(
+        select(pairs.c.m, pairs.c.pid, Deal.value_cents.label("rev"), literal(1).label("deals"),
+               zero.label("com"), zero.label("paid"))
+        .join(Deal, and_(Deal.partner_id == pairs.c.pid,
+                         sql_month(Deal.confirmed_at) == pairs.c.m))
+        .where(rolled, Deal.status == "won"),
+        select(pairs.c.m, pairs.c.pid, zero, zero, Commission.amount_cents,
+               db.case((Commission.status == "paid", Commission.amount_cents), else_=0))
+        .join(Commission, and_(Commission.partner_id == pairs.c.pid,
+                               sql_month(Commission.created_at) == pairs.c.m))
+        .where(rolled),
+        select(pairs.c.m, pairs.c.pid, -t.revenue_cents, -t.deals, -t.commission_cents,
+               -t.paid_cents)
+        .join(t, and_(t.month == pairs.c.m, t.partner_id == pairs.c.pid))
+        .where(rolled)).subquery()
+    return select(parts.c.m, parts.c.pid, func.sum(parts.c.rev).label("rev"),
+                  func.sum(parts.c.deals).label("deals"), func.sum(parts.c.com).label("com"),
+                  func.sum(parts.c.paid).label("paid")).group_by(parts.c.m, parts.c.pid)
 
 
 def _first_month() -> date | None:
