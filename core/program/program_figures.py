@@ -238,9 +238,14 @@ def corrections(st: State):
                -t.paid_cents)
         .join(t, and_(t.month == pairs.c.m, t.partner_id == pairs.c.pid))
         .where(rolled)).subquery()
-    return select(parts.c.m, parts.c.pid, func.sum(parts.c.rev).label("rev"),
-                  func.sum(parts.c.deals).label("deals"), func.sum(parts.c.com).label("com"),
-                  func.sum(parts.c.paid).label("paid")).group_by(parts.c.m, parts.c.pid)
+    from sqlalchemy import BigInteger, cast
+
+    def total(column, name):  # bigint, as the columns it is added to (not numeric)
+        return cast(func.sum(column), BigInteger).label(name)
+
+    return select(parts.c.m, parts.c.pid, total(parts.c.rev, "rev"),
+                  total(parts.c.deals, "deals"), total(parts.c.com, "com"),
+                  total(parts.c.paid, "paid")).group_by(parts.c.m, parts.c.pid)
 
 
 def _first_month() -> date | None:
