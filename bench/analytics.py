@@ -218,7 +218,7 @@ def main() -> int:
     from core.base.extensions import db
     from core.base.timeutil import now_utc
     from core.program.analytics import roll_up_clicks
-    from core.program.program_figures import roll_up_program
+    from core.program.program_figures import compact_rollups, roll_up_program
 
     t0 = time.perf_counter()
     app, fresh = built_app(args.database_url, args.partners, args.commissions, args.clicks,
@@ -240,6 +240,7 @@ def main() -> int:
         start = time.perf_counter()
         program = roll_up_program()
         db.session.commit()
+        compact_rollups()  # as the worker's job does after rewriting months
         program_s = time.perf_counter() - start
         start = time.perf_counter()
         roll_up_program()

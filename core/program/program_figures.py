@@ -500,4 +500,18 @@ def roll_up_program_job() -> dict:
     """The worker's roll-up of the program figures every 10 minutes (idempotent; only new
     and changed months are rewritten; see :func:`roll_up_program`)."""
     out = roll_up_program()
+    db.session.commit()
+    if out["months"]:
+        compact_rollups()
     return {"months": len(out["months"]), "cohorts": len(out["cohorts"]), "rows": out["rows"]}
+
+
+def compact_rollups() -> None:
+    """After a committed roll-up that rewrote months: on PostgreSQL, vacuum the partner
+    and cohort rows now (rewritten months leave as many dead rows behind), not at
+    autovacuum's turn, so the analytics read a compact table."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("program_partner_months", "program_cohort_revenue"):
+            conn.execute(text(f"VACUUM (ANALYZE) {table}"))
