@@ -101,10 +101,11 @@ def _ratio_bps(a: int, b: int) -> int | None:
 def program_analytics(start: date, end: date) -> dict:
     """The program between ``start`` and ``end`` (UTC days, both included); the figures
     of :func:`raw_program_analytics`, read from the worker's monthly roll-ups for whole
-    rolled-up months that nothing changed since, and from the raw rows for the rest (the
-    current month, the range's partial months, changed months, cohorts whose activation
-    windows are still open). Before the first roll-up: the raw computation (rules:
-    "Program roll-ups")."""
+    rolled-up months (put right per month and partner for deals and commissions written
+    since, :func:`~core.program.program_figures.corrections`), and from the raw rows for
+    the rest (the current month, the range's partial months, months with leads made or
+    re-dated since, cohorts whose activation windows are still open). Before the first
+    roll-up: the raw computation (rules: "Program roll-ups")."""
     st = State.load()
     if st.through is None:
         return raw_program_analytics(start, end)
