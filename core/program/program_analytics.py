@@ -116,12 +116,14 @@ def program_analytics(start: date, end: date) -> dict:
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     lo, hi = _bounds(start, end)
-    changed = st.changed_lead_months()
+    changed = st.changed_lead_months()  # for the landing pages' leads
     in_range = months_between(start, end)
-    rolled = [m for m in in_range if m < st.through and m not in changed and m >= start
-              and next_month(m) - timedelta(days=1) <= end]
+    today = now_utc().date()
+    # months with partner rows that the range holds whole (this month: up to today)
+    rolled = [m for m in in_range if m < st.rows_through() and m >= start
+              and (next_month(m) - timedelta(days=1) <= end or (m == st.so_far and end >= today))]
     raw = spans_of([m for m in in_range if m not in rolled], start, end)
-    # deals and commissions written since the roll-up: put right per month and partner
+    # deals, commissions and leads written since the roll-up: put right per month and partner
     fix = corrections(st).subquery()
     fixes = [(as_date(m), pid, int(rev or 0), int(com or 0), int(p or 0), approved_at)
              for m, pid, rev, com, p, approved_at in db.session.execute(
@@ -159,7 +161,7 @@ def program_analytics(start: date, end: date) -> dict:
 
     with _roomy():
         active, top_partners, tiers, industries = _partner_figures(
-            rolled, raw, select(fix.c.pid, fix.c.rev, fix.c.deals, fix.c.paid)
+            rolled, raw, select(fix.c.pid, fix.c.rev, fix.c.deals, fix.c.paid, fix.c.leads)
             .where(fix.c.m.in_(rolled)) if rolled else None)
         links = _links_rolled(st, start, end, changed)
     cohorts_changed = st.changed_cohorts()
@@ -259,7 +261,8 @@ def _pipeline_rolled(st) -> list[dict]:
 
 def _per_partner_sums(rolled: list[date], raw: list, fix=None):
     """The per-partner sums over the rolled months (two partner rows per run of months,
-    plus ``fix``: the corrections of :func:`corrections` as ``(pid, rev, deals, paid)``)
+    plus ``fix``: the corrections of :func:`corrections` as ``(pid, rev, deals, paid,
+    leads)``)
     and the raw spans as a SQL CTE ``per_partner`` (``pid``, ``rev`` cents, ``deals``,
     ``paid`` cents, ``leads``), or ``None`` when there is nothing to read."""
     from sqlalchemy import literal
@@ -292,11 +295,11 @@ def _per_partner_sums(rolled: list[date], raw: list, fix=None):
             .where(Commission.status == "paid", within(Commission.created_at, raw)),
             select(Lead.partner_id, zero, zero, zero, literal(1))
             .where(within(Lead.created_at, raw))]
-    if fix is not None:  # (pid, rev, deals, paid): the rolled months' corrections
+    if fix is not None:  # (pid, rev, deals, paid, leads): the rolled months' corrections
         f = fix.subquery()
         raw_parts.append(select(f.c.pid.label("pid"), f.c.rev.label("rev"),
                                 f.c.deals.label("deals"), f.c.paid.label("paid"),
-                                zero.label("leads")))
+                                f.c.leads.label("leads")))
     def summed(selects):
         u = (union_all(*selects) if len(selects) > 1 else selects[0]).subquery()
         return select(u.c.pid, func.sum(u.c.rev).label("rev"),
@@ -589,13 +592,14 @@ def _cohorts_rolled(st, start: date, end: date, fixes: list, usable: list, by_da
     spans = spans_of(whole)
     members = within(Partner.approved_at, spans)
     r, t = ProgramCohortRevenue, ProgramPartnerMonth
+    rows_through = st.rows_through()
     parts = union_all(
         select(r.cohort.label("c"), r.revenue_cents.label("rev"))
-        .where(r.cohort.in_(whole), r.month < st.through),
+        .where(r.cohort.in_(whole), r.month < rows_through),
         select(cohort, t.revenue_cents).join(t, t.partner_id == Partner.id)
-        .where(members, Partner.approved_at >= st.since, t.month < st.through),
+        .where(members, Partner.approved_at >= st.since, t.month < rows_through),
         select(cohort, Deal.value_cents).join(Deal, Deal.partner_id == Partner.id)
-        .where(members, Deal.status == "won", Deal.confirmed_at >= at(st.through))).subquery()
+        .where(members, Deal.status == "won", Deal.confirmed_at >= at(rows_through))).subquery()
     for c, rev in db.session.execute(select(parts.c.c, func.sum(parts.c.rev))
                                      .group_by(parts.c.c)):
         row = out[as_date(c)]

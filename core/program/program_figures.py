@@ -138,8 +138,11 @@ class State:
     first roll-up."""
 
     def __init__(self, through=None, cohorts_through=None, since=None, links_through=None,
-                 links_to_date=None):
+                 links_to_date=None, so_far=None):
         self.through, self.cohorts_through, self.since = through, cohorts_through, since
+        #: The month (``through``) whose partner, month and cohort-revenue rows hold its
+        #: figures so far, as the run read them (rewritten every run); ``None``: none.
+        self.so_far = so_far
         #: The 1st of the first month without link and landing-page rows (a month gets them
         #: once the daily click roll-up covers all of it).
         self.links_through = links_through
@@ -156,7 +159,8 @@ class State:
         return cls(date.fromisoformat(v["through"]), date.fromisoformat(v["cohorts_through"]),
                    datetime.fromisoformat(v["since"]),
                    date.fromisoformat(v["links_through"]) if v.get("links_through") else None,
-                   date.fromisoformat(v["links_to_date"]) if v.get("links_to_date") else None)
+                   date.fromisoformat(v["links_to_date"]) if v.get("links_to_date") else None,
+                   date.fromisoformat(v["so_far"]) if v.get("so_far") else None)
 
     def save(self) -> None:
         value = json.dumps({"through": self.through.isoformat(),
@@ -165,12 +169,17 @@ class State:
                             "links_through": self.links_through.isoformat()
                             if self.links_through else None,
                             "links_to_date": self.links_to_date.isoformat()
-                            if self.links_to_date else None})
+                            if self.links_to_date else None,
+                            "so_far": self.so_far.isoformat() if self.so_far else None})
         row = db.session.get(Setting, STATE_SETTING)
         if row is None:
             db.session.add(Setting(key=STATE_SETTING, value=value))
         else:
             row.value = value
+
+    def rows_through(self) -> date | None:
+        """The 1st of the first month without partner rows (after the month so far)."""
+        return next_month(self.so_far) if self.so_far else self.through
 
     def changed_months(self) -> set[date]:
         """Months whose deals (by confirmation), commissions (by creation) or leads (by
@@ -209,33 +218,40 @@ class State:
 
 
 def corrections(st: State):
-    """SQL: per rolled-up month and partner with a deal (by confirmation) or commission (by
-    creation) written since ``st.since``, what the raw rows hold less what the roll-up
-    holds: ``m`` (the month), ``pid``, ``rev`` and ``deals`` (won deals), ``com`` and
-    ``paid`` (commissions, cents). Added to the rolled figures they give the raw ones:
-    every other partner's rows of those months did not change (rules: "Program
-    roll-ups"; a deal's or commission's partner and month are never rewritten)."""
+    """SQL: per month with partner rows and partner with a deal (by confirmation),
+    commission (by creation) or lead (by creation, ``counted_at``) written since
+    ``st.since``, what the raw rows hold less what the roll-up holds: ``m`` (the month),
+    ``pid``, ``rev`` and ``deals`` (won deals), ``com`` and ``paid`` (commissions, cents),
+    ``leads``. Added to the rolled figures they give the raw ones: every other partner's
+    rows of those months did not change (rules: "Program roll-ups"; a row's partner and
+    month are never rewritten)."""
     zero = literal(0)
     t = ProgramPartnerMonth
     pairs = union(
         select(sql_month(Deal.confirmed_at).label("m"), Deal.partner_id.label("pid"))
         .where(Deal.updated_at >= st.since, Deal.confirmed_at.is_not(None)),
         select(sql_month(Commission.created_at), Commission.partner_id)
-        .where(Commission.updated_at >= st.since)).subquery()
-    rolled = pairs.c.m < st.through
+        .where(Commission.updated_at >= st.since),
+        select(sql_month(Lead.created_at), Lead.partner_id)
+        .where(Lead.counted_at >= st.since)).subquery()
+    rolled = pairs.c.m < st.rows_through()
     parts = union_all(
         select(pairs.c.m, pairs.c.pid, Deal.value_cents.label("rev"), literal(1).label("deals"),
-               zero.label("com"), zero.label("paid"))
+               zero.label("com"), zero.label("paid"), zero.label("leads"))
         .join(Deal, and_(Deal.partner_id == pairs.c.pid,
                          sql_month(Deal.confirmed_at) == pairs.c.m))
         .where(rolled, Deal.status == "won"),
         select(pairs.c.m, pairs.c.pid, zero, zero, Commission.amount_cents,
-               db.case((Commission.status == "paid", Commission.amount_cents), else_=0))
+               db.case((Commission.status == "paid", Commission.amount_cents), else_=0), zero)
         .join(Commission, and_(Commission.partner_id == pairs.c.pid,
                                sql_month(Commission.created_at) == pairs.c.m))
         .where(rolled),
+        select(pairs.c.m, pairs.c.pid, zero, zero, zero, zero, literal(1))
+        .join(Lead, and_(Lead.partner_id == pairs.c.pid,
+                         sql_month(Lead.created_at) == pairs.c.m))
+        .where(rolled),
         select(pairs.c.m, pairs.c.pid, -t.revenue_cents, -t.deals, -t.commission_cents,
-               -t.paid_cents)
+               -t.paid_cents, -t.leads)
         .join(t, and_(t.month == pairs.c.m, t.partner_id == pairs.c.pid))
         .where(rolled)).subquery()
     from sqlalchemy import BigInteger, cast
@@ -245,7 +261,8 @@ def corrections(st: State):
 
     return select(parts.c.m, parts.c.pid, total(parts.c.rev, "rev"),
                   total(parts.c.deals, "deals"), total(parts.c.com, "com"),
-                  total(parts.c.paid, "paid")).group_by(parts.c.m, parts.c.pid)
+                  total(parts.c.paid, "paid"), total(parts.c.leads, "leads")) \
+        .group_by(parts.c.m, parts.c.pid)
 
 
 def _first_month() -> date | None:
@@ -451,9 +468,10 @@ def roll_up_program(now: datetime | None = None) -> dict:
     since the last run (deals, commissions, leads: see :meth:`State.changed_months`) with
     the months after it (their partner rows carry the figures so far), and
     every approval cohort whose activation windows have all ended by ``now`` (default: the
-    current time) and is not rolled up yet or changed. Idempotent. Returns ``{"months":
-    [months rewritten], "cohorts": [...], "rows": partner-month rows written}`` (rules:
-    "Program roll-ups")."""
+    current time) and is not rolled up yet or changed; and this month's rows so far.
+    Idempotent. Returns ``{"months": [finished months rewritten], "cohorts": [...],
+    "rows": partner-month rows written, this month's included}`` (rules: "Program
+    roll-ups")."""
     now = now or now_utc()
     old = State.load()
     new = State(through=month_of(now.date()), since=now - MARGIN)
@@ -477,8 +495,10 @@ def roll_up_program(now: datetime | None = None) -> dict:
     rolled = set(months)
     if months:  # a month's partner rows carry the earlier months': rewrite the later ones too
         rolled.update(months_between(min(months), new.through - timedelta(days=1)))
-    rows = sum(_roll_month(m, new.since) for m in sorted(rolled))
-    _roll_open_cohort_revenue(new.cohorts_through, new.through, new.since)
+    # this month so far: its partner, month and cohort-revenue rows as of this run
+    rows = sum(_roll_month(m, new.since) for m in sorted(rolled | {new.through}))
+    new.so_far = new.through
+    _roll_open_cohort_revenue(new.cohorts_through, new.rows_through(), new.since)
     for m in sorted(cohorts):
         _roll_cohort(m)
     links = _roll_link_months(old, new, months)
