@@ -100,12 +100,12 @@ def _ratio_bps(a: int, b: int) -> int | None:
 
 def program_analytics(start: date, end: date) -> dict:
     """The program between ``start`` and ``end`` (UTC days, both included); the figures
-    of :func:`raw_program_analytics`, read from the worker's monthly roll-ups for whole
-    rolled-up months (put right per month and partner for deals and commissions written
-    since, :func:`~core.program.program_figures.corrections`), and from the raw rows for
-    the rest (the current month, the range's partial months, months with leads made or
-    re-dated since, cohorts whose activation windows are still open). Before the first
-    roll-up: the raw computation (rules: "Program roll-ups")."""
+    of :func:`raw_program_analytics`, read from the worker's monthly roll-ups for the months
+    the range holds whole (this month: its rows so far, when the range runs to today), put
+    right per month and partner for the deals, commissions and leads written since
+    (:func:`~core.program.program_figures.corrections`), and from the raw rows for the rest
+    (the range's cut months, cohorts whose activation windows are still open). Before the
+    first roll-up: the raw computation (rules: "Program roll-ups")."""
     st = State.load()
     if st.through is None:
         return raw_program_analytics(start, end)
@@ -260,10 +260,9 @@ def _pipeline_rolled(st) -> list[dict]:
 
 
 def _per_partner_sums(rolled: list[date], raw: list, fix=None):
-    """The per-partner sums over the rolled months (two partner rows per run of months,
-    plus ``fix``: the corrections of :func:`corrections` as ``(pid, rev, deals, paid,
-    leads)``)
-    and the raw spans as a SQL CTE ``per_partner`` (``pid``, ``rev`` cents, ``deals``,
+    """The per-partner sums over the rolled months (two partner rows per run of months),
+    ``fix`` (the corrections of :func:`corrections` as ``(pid, rev, deals, paid, leads)``)
+    and the raw spans, as a SQL CTE ``per_partner`` (``pid``, ``rev`` cents, ``deals``,
     ``paid`` cents, ``leads``), or ``None`` when there is nothing to read."""
     from sqlalchemy import literal
     from sqlalchemy.orm import aliased
