@@ -118,10 +118,8 @@ def program_analytics(start: date, end: date) -> dict:
     lo, hi = _bounds(start, end)
     changed = st.changed_lead_months()  # for the landing pages' leads
     in_range = months_between(start, end)
-    today = now_utc().date()
     # months with partner rows that the range holds whole (this month: up to today)
-    rolled = [m for m in in_range if m < st.rows_through() and m >= start
-              and (next_month(m) - timedelta(days=1) <= end or (m == st.so_far and end >= today))]
+    rolled = [m for m in in_range if m < st.rows_through() and _whole(m, start, end)]
     raw = spans_of([m for m in in_range if m not in rolled], start, end)
     # deals, commissions and leads written since the roll-up: put right per month and partner
     fix = corrections(st).subquery()
@@ -163,7 +161,7 @@ def program_analytics(start: date, end: date) -> dict:
         active, top_partners, tiers, industries = _partner_figures(
             rolled, raw, select(fix.c.pid, fix.c.rev, fix.c.deals, fix.c.paid, fix.c.leads)
             .where(fix.c.m.in_(rolled)) if rolled else None)
-        links = _links_rolled(st, start, end, changed)
+        links = _links_rolled(st, start, end)
     cohorts_changed = st.changed_cohorts()
     closed = list(db.session.scalars(select(ProgramCohort).where(
         ProgramCohort.month < st.cohorts_through)))
@@ -195,6 +193,23 @@ def program_analytics(start: date, end: date) -> dict:
                    cohorts=_cohorts_rolled(st, start, end, fixes, usable, by_day,
                                            {as_date(c.month): c for c in done}),
                    pipeline=_pipeline_rolled(st))
+
+
+def _whole(month: date, start: date, end: date) -> bool:
+    """Whether the range ``start``..``end`` (UTC days) holds all of ``month`` (its 1st), or
+    all of it that has happened (a range running to today)."""
+    return month >= start and (next_month(month) - timedelta(days=1) <= end
+                               or end >= now_utc().date())
+
+
+def _full_join_sum(run, rest, key: str, columns: tuple[str, ...]):
+    """SQL: the ``run`` rows (one per ``key``) and the ``rest`` rows (one per ``key``)
+    joined, each column of ``columns`` added (a missing side counts 0): what a second
+    aggregation over both would give, without re-aggregating the run's rows."""
+    return select(func.coalesce(run.c[key], rest.c[key]).label(key),
+                  *[(func.coalesce(run.c[k], 0) + func.coalesce(rest.c[k], 0)).label(k)
+                    for k in columns]) \
+        .select_from(run.join(rest, rest.c[key] == run.c[key], full=True))
 
 
 def _answer(start: date, end: date, months: dict, approved: int, active: int,
@@ -311,12 +326,8 @@ def _per_partner_sums(rolled: list[date], raw: list, fix=None):
         return summed(parts + raw_parts).cte("per_partner")
     # one run (a row per partner) beside the raw rows summed per partner: joined, not
     # summed again (the run's 50,000 rows skip a second aggregation)
-    run, rest = parts[0].subquery(), summed(raw_parts).subquery()
-    return select(
-        func.coalesce(run.c.pid, rest.c.pid).label("pid"),
-        *[(func.coalesce(run.c[k], 0) + func.coalesce(rest.c[k], 0)).label(k)
-          for k in ("rev", "deals", "paid", "leads")]) \
-        .select_from(run.join(rest, rest.c.pid == run.c.pid, full=True)).cte("per_partner")
+    return _full_join_sum(parts[0].subquery(), summed(raw_parts).subquery(), "pid",
+                          ("rev", "deals", "paid", "leads")).cte("per_partner")
 
 
 def _runs(months: list[date]) -> list[tuple[date, date]]:
@@ -374,11 +385,11 @@ def _partner_figures(rolled: list[date], raw: list, fix=None) -> tuple[int, list
             n_active = int(a)
         elif kind == "top":
             tops.append((int(a), ident, name, int(b), int(c)))
-        else:
-            for side, key in (("industry", name), ("tier", tag)):
-                if side == "industry" or tag is not None:
-                    groups[side][key][0] += int(a)
-                    groups[side][key][1] += int(b)
+        else:  # a tier x industry cell: to its industry, and to its tier when it has one
+            sides = [("industry", name)] + ([("tier", tag)] if tag is not None else [])
+            for side, key in sides:
+                groups[side][key][0] += int(a)
+                groups[side][key][1] += int(b)
     tops.sort(key=lambda t: (-t[0], t[1]))
     top_list = [{"partner_id": pid, "name": name, "deals": d, "revenue_cents": r,
                  "commission_paid_cents": p, "roi_bps": _ratio_bps(r, p)}
@@ -419,7 +430,7 @@ def _link_split(st, start: date, end: date, changed: set):
     return rolled, days
 
 
-def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
+def _links_rolled(st, start: date, end: date) -> list[dict]:
     """:func:`_links` from the monthly link roll-ups (the range's whole rolled-up months,
     and the next month's rows so far when the range holds all their days: each link's
     clicks before the last one plus its clicks, less its clicks before the first one)
@@ -470,13 +481,7 @@ def _links_rolled(st, start: date, end: date, changed: set) -> list[dict]:
         per_link = select(u.c.k, func.sum(u.c.n).label("n")).group_by(u.c.k).subquery()
     if run_rows is not None:  # the run (a row per link) joined to it, not summed again
         r = run_rows.subquery()
-        if per_link is not None:
-            per_link = select(func.coalesce(r.c.k, per_link.c.k).label("k"),
-                              (func.coalesce(r.c.n, 0) + func.coalesce(per_link.c.n, 0))
-                              .label("n")).select_from(
-                r.join(per_link, per_link.c.k == r.c.k, full=True)).subquery()
-        else:
-            per_link = r
+        per_link = r if per_link is None else _full_join_sum(r, per_link, "k", ("n",)).subquery()
     top = []
     if per_link is not None:
         top = [(k, int(n)) for k, n in db.session.execute(
@@ -575,10 +580,7 @@ def _cohorts_rolled(st, start: date, end: date, fixes: list, usable: list, by_da
     approval time), plus its deals confirmed since the rolled months; a cohort month the
     range cuts: raw."""
     in_range = months_between(start, end)
-    # a month is whole when the range holds all of it, or all of it that has happened
-    now = now_utc().date()
-    whole = [c for c in in_range
-             if c >= start and (next_month(c) - timedelta(days=1) <= end or end >= now)]
+    whole = [c for c in in_range if _whole(c, start, end)]
     out = _cohort_counts(spans_of([c for c in in_range if c not in usable], start, end),
                          revenue_spans=spans_of([c for c in in_range if c not in whole],
                                                 start, end), by_day=by_day)
