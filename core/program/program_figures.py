@@ -184,7 +184,7 @@ class State:
     def changed_months(self) -> set[date]:
         """Months whose deals (by confirmation), commissions (by creation) or leads (by
         creation) have rows changed since :attr:`since` (a lead: made, or its creation
-        time, partner or link written, ``counted_at``): read them raw."""
+        time, partner or link written, ``counted_at``): the next run rewrites them."""
         if self.since is None:
             return set()
         q = union_all(
@@ -195,8 +195,8 @@ class State:
 
     def changed_lead_months(self) -> set[date]:
         """Months (by creation) with a lead made or re-dated since :attr:`since`
-        (``counted_at``): their leads are read raw. Deals and commissions changed since are
-        put right per partner and month instead (:func:`corrections`)."""
+        (``counted_at``): the landing pages read those months' leads raw (the partner
+        figures put them right per partner and month, :func:`corrections`)."""
         if self.since is None:
             return set()
         q = select(func.distinct(sql_month(Lead.created_at))).where(
